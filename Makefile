@@ -1,0 +1,37 @@
+# The two commands in the README: `make run` (set up, then run the main job) and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+SHARED ?= ../shared
+CASES := $(SHARED)/protocol/fixtures/router-golden/cases
+
+.PHONY: run test lint bench setup conformance
+
+setup: $(STAMP)
+
+# llama-cpp-python (the `local` extra) compiles from source once (~6 min on 2 cores); pip's wheel
+# cache makes every later install take seconds.
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev,local]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/rolecall run
+
+conformance: $(STAMP)
+	$(BIN)/rolecall conformance $(CASES)
+	$(BIN)/rolecall route $(CASES)/local-preference.json --explain
+
+test: $(STAMP)
+	$(BIN)/pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+
+bench: $(STAMP)
+	$(BIN)/python bench/router_decision.py

@@ -1,0 +1,1 @@
+"""Helpers for bench/gateway_overhead.py: a fast fake upstream, load generators, process handling."""

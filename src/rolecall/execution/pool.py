@@ -1,0 +1,72 @@
+"""The candidate pool: router `Candidate`s for the inventory's endpoints, kept current.
+
+Candidates are rebuilt only when an endpoint's evidence changes (a new observed profile) or its
+cooldown starts or ends, so the router's per-candidate caches survive between requests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from rolecall.execution.cooldown import CooldownBook
+from rolecall.inventory.inventory import Endpoint, Inventory
+from rolecall.protocol import ObservedPerformanceProfile
+from rolecall.routing import Candidate, Evidence
+
+
+class CandidatePool:
+    def __init__(self, inventory: Inventory, cooldowns: CooldownBook) -> None:
+        self.inventory = inventory
+        self.cooldowns = cooldowns
+        self._evidence: dict[str, Evidence] = {}
+        self._profiles: dict[str, ObservedPerformanceProfile] = {}
+        self._ready: dict[str, Candidate] = {}
+        self._offline: set[str] = set()
+
+    @property
+    def profiles(self) -> Mapping[str, ObservedPerformanceProfile]:
+        return self._profiles
+
+    def set_profile(self, profile: ObservedPerformanceProfile) -> None:
+        self._profiles[profile.endpoint_id] = profile
+        self._evidence[profile.endpoint_id] = Evidence.from_profile(profile)
+        self._ready.pop(profile.endpoint_id, None)
+
+    def set_offline(self, endpoint_id: str, offline: bool) -> None:
+        """Health checks mark an endpoint offline (excluded as PROVIDER_OFFLINE) or back."""
+        if offline:
+            self._offline.add(endpoint_id)
+        else:
+            self._offline.discard(endpoint_id)
+        self._ready.pop(endpoint_id, None)
+
+    def candidates(self, now_ms: int) -> list[Candidate]:
+        out = []
+        for endpoint_id, endpoint in self.inventory.endpoints.items():
+            if not endpoint.enabled:
+                continue
+            status = self._status(endpoint_id, now_ms)
+            if status == "active":
+                candidate = self._ready.get(endpoint_id)
+                if candidate is None:
+                    candidate = self._ready[endpoint_id] = self._build(endpoint, "active")
+            else:
+                candidate = self._build(endpoint, status)
+            out.append(candidate)
+        return out
+
+    def _status(self, endpoint_id: str, now_ms: int) -> str:
+        if endpoint_id in self._offline:
+            return "offline"
+        if self.cooldowns.active(endpoint_id, now_ms) is not None:
+            return "cooldown"
+        return "active"
+
+    def _build(self, endpoint: Endpoint, status: str) -> Candidate:
+        return Candidate(
+            identity=endpoint.identity,
+            declared=endpoint.declared,
+            evidence=self._evidence.get(endpoint.endpoint_id),
+            status=status,
+            catalog_cost_per_1k_tokens=endpoint.cost_per_1k_tokens,
+        )

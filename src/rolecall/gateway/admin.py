@@ -1,0 +1,134 @@
+"""The admin API under ``/api`` (admin token): endpoints, decisions, request records, cooldowns."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from rolecall.bootstrap import Runtime
+from rolecall.gateway.chat import json_response
+from rolecall.gateway.wire import WireError
+
+
+def _runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+def _int_param(request: Request, name: str, default: int, high: int) -> int:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise WireError(400, f"'{name}' must be an integer", param=name) from None
+    if not 0 <= value <= high:
+        raise WireError(400, f"'{name}' must be between 0 and {high}", param=name)
+    return value
+
+
+async def endpoints(request: Request) -> Response:
+    runtime = _runtime(request)
+    now = time.time_ns() // 1_000_000
+    out: list[dict[str, Any]] = []
+    for endpoint_id, e in runtime.inventory.endpoints.items():
+        cooldown = runtime.cooldowns.active(endpoint_id, now)
+        profile = runtime.pool.profiles.get(endpoint_id)
+        out.append(
+            {
+                "endpoint_id": endpoint_id,
+                "provider": e.provider_name,
+                "model": e.model,
+                "local": e.is_local,
+                "identity": e.identity.to_artifact(),
+                "declared": e.declared.to_artifact(),
+                "price_per_1m": {"input": e.input_per_1m, "output": e.output_per_1m},
+                "observed": profile.to_artifact() if profile else None,
+                "cooldown": None
+                if cooldown is None
+                else {
+                    "level": cooldown.level,
+                    "until_ms": cooldown.until_ms,
+                    "remaining_ms": cooldown.until_ms - now,
+                    "reason": cooldown.reason,
+                    "failures": cooldown.failures,
+                },
+            }
+        )
+    return json_response(orjson.dumps({"data": out}))
+
+
+async def decisions(request: Request) -> Response:
+    runtime = _runtime(request)
+    runtime.writer.flush(2.0)
+    limit = _int_param(request, "limit", 50, 500)
+    offset = _int_param(request, "offset", 0, 10_000_000)
+    items = runtime.storage.list_decisions(
+        limit=limit, offset=offset, endpoint_id=request.query_params.get("endpoint_id")
+    )
+    return json_response(orjson.dumps({"data": items, "total": runtime.storage.count_decisions()}))
+
+
+async def decision(request: Request) -> Response:
+    runtime = _runtime(request)
+    runtime.writer.flush(2.0)
+    found = runtime.storage.get_decision(request.path_params["decision_id"])
+    if found is None:
+        raise WireError(404, "no such decision", code="not_found", kind="not_found_error")
+    return json_response(orjson.dumps(found))
+
+
+async def request_record(request: Request) -> Response:
+    """Everything stored for one request: spans, events and usage, joined by request id."""
+    runtime = _runtime(request)
+    runtime.writer.flush(2.0)
+    request_id = request.path_params["request_id"]
+    usage = runtime.storage.usage_for(request_id)
+    if not usage:
+        raise WireError(404, "no such request", code="not_found", kind="not_found_error")
+    body = {
+        "request_id": request_id,
+        "usage": usage,
+        "spans": runtime.storage.spans_for(request_id),
+        "events": runtime.storage.events_for(request_id),
+    }
+    return json_response(orjson.dumps(body))
+
+
+async def cooldowns(request: Request) -> Response:
+    runtime = _runtime(request)
+    now = time.time_ns() // 1_000_000
+    items = [
+        {
+            "endpoint_id": c.endpoint_id,
+            "level": c.level,
+            "until_ms": c.until_ms,
+            "remaining_ms": max(0, c.until_ms - now),
+            "active": c.active(now),
+            "reason": c.reason,
+            "failures": c.failures,
+        }
+        for c in runtime.cooldowns.all()
+    ]
+    return json_response(orjson.dumps({"data": items}))
+
+
+async def clear_cooldown(request: Request) -> Response:
+    runtime = _runtime(request)
+    cleared = runtime.cooldowns.clear(request.path_params["endpoint_id"])
+    return json_response(orjson.dumps({"cleared": cleared}))
+
+
+ROUTES = [
+    ("/api/endpoints", endpoints, ["GET"]),
+    ("/api/decisions", decisions, ["GET"]),
+    ("/api/decisions/{decision_id}", decision, ["GET"]),
+    ("/api/requests/{request_id}", request_record, ["GET"]),
+    ("/api/cooldowns", cooldowns, ["GET"]),
+    ("/api/cooldowns/{endpoint_id}", clear_cooldown, ["DELETE"]),
+]

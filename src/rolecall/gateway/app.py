@@ -1,0 +1,111 @@
+"""The ASGI application: routes, auth guards, and OpenAI-style errors for every failure.
+
+Routes are thin: each parses, calls one use case, renders. Auth: ``/v1/*`` takes a gateway API key
+(``Authorization: Bearer rc-...``), ``/api/*`` the admin token; ``/healthz`` is open.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import orjson
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from rolecall.bootstrap import Runtime
+from rolecall.gateway import admin, models
+from rolecall.gateway.auth import bearer, same_secret
+from rolecall.gateway.chat import chat_completions, json_response
+from rolecall.gateway.wire import WireError, error_body
+
+log = logging.getLogger("rolecall.gateway")
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def gateway_key(handler: Handler) -> Handler:
+    async def guarded(request: Request) -> Response:
+        runtime: Runtime = request.app.state.runtime
+        request.state.app_id = "default"
+        if runtime.settings.require_api_key:
+            key = bearer(request.headers.get("authorization"))
+            if key is None or not runtime.keys.valid(key):
+                raise WireError(
+                    401,
+                    "missing or invalid API key: send 'Authorization: Bearer <key>' "
+                    "with a key from 'rolecall keys create'",
+                    code="invalid_api_key",
+                    kind="authentication_error",
+                )
+        return await handler(request)
+
+    return guarded
+
+
+def admin_token(handler: Handler) -> Handler:
+    async def guarded(request: Request) -> Response:
+        runtime: Runtime = request.app.state.runtime
+        if not same_secret(bearer(request.headers.get("authorization")), runtime.admin_token):
+            raise WireError(
+                401,
+                "admin token required: send 'Authorization: Bearer <admin token>'",
+                code="invalid_admin_token",
+                kind="authentication_error",
+            )
+        return await handler(request)
+
+    return guarded
+
+
+async def healthz(request: Request) -> Response:
+    runtime: Runtime = request.app.state.runtime
+    body = {"status": "ok", "endpoints": len(runtime.inventory.endpoints)}
+    return json_response(orjson.dumps(body))
+
+
+async def _wire_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, WireError)
+    return json_response(exc.body(), exc.status)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    kind = "not_found_error" if exc.status_code == 404 else "invalid_request_error"
+    return json_response(error_body(str(exc.detail), kind), exc.status_code)
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    log.error("unexpected error on %s %s: %s", request.method, request.url.path, type(exc).__name__)
+    return json_response(error_body("internal error; see the rolecall log", "server_error"), 500)
+
+
+def create_app(runtime: Runtime) -> Starlette:
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> Any:
+        await runtime.start()
+        yield
+        await runtime.stop()
+
+    routes = [
+        Route("/healthz", healthz),
+        Route("/v1/chat/completions", gateway_key(chat_completions), methods=["POST"]),
+        Route("/v1/models", gateway_key(models.list_models)),
+        Route("/v1/rolecall/discovery", gateway_key(models.discovery)),
+        *[Route(path, admin_token(fn), methods=methods) for path, fn, methods in admin.ROUTES],
+    ]
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={
+            WireError: _wire_error,
+            HTTPException: _http_error,
+            Exception: _unexpected,
+        },
+    )
+    app.state.runtime = runtime
+    return app

@@ -1,0 +1,172 @@
+"""``POST /v1/chat/completions``: route, execute with fallback, relay, record.
+
+The handler's path: check the key → parse and infer requirements → `Router.decide` → execute the
+decision (retry, fallback, cooldown) → answer (JSON or SSE) with ``x-rolecall-decision-id`` and the
+real chosen model → queue the records. Nothing on this path waits for the database.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+
+from rolecall.bootstrap import Runtime
+from rolecall.execution.executor import Outcome
+from rolecall.gateway.targets import resolve_target, routing_request
+from rolecall.gateway.wire import WireError, error_body, parse_chat_request
+from rolecall.observe.records import RequestRecord, new_id
+from rolecall.routing import Decision
+
+RUNTIME_CODES = frozenset(
+    {"PROVIDER_OFFLINE", "QUOTA_EXHAUSTED", "AUTH_UNAVAILABLE", "ACCOUNT_DISABLED"}
+)
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def json_response(
+    body: bytes, status: int = 200, headers: dict[str, str] | None = None
+) -> Response:
+    return Response(body, status_code=status, media_type="application/json", headers=headers)
+
+
+async def chat_completions(request: Request) -> Response:
+    runtime: Runtime = request.app.state.runtime
+    started = _now_ms()
+    raw = await request.body()
+    if len(raw) > runtime.settings.max_body_bytes:
+        raise WireError(
+            413,
+            f"request body exceeds {runtime.settings.max_body_bytes} bytes",
+            code="request_too_large",
+        )
+    chat = parse_chat_request(raw, request.headers)
+    target = resolve_target(chat.model, runtime.inventory)
+    request_id = "req-" + new_id(12)
+    app_id = request.state.app_id
+    routing = routing_request(chat, target, runtime.inventory, request_id, app_id)
+    inventory = runtime.inventory
+    decision = runtime.router.decide(
+        routing,
+        runtime.pool.candidates(started),
+        inventory.roles.values(),
+        inventory.tasks.values(),
+        inventory.bindings,
+    )
+    record = RequestRecord(
+        request_id=request_id,
+        trace_id=new_id(16),
+        app_id=app_id,
+        decision=decision,
+        started_ms=started,
+        decided_ms=_now_ms(),
+        ended_ms=0,
+        outcome=None,
+        endpoints=inventory.endpoints,
+        estimated_tokens_in=chat.prompt_tokens_estimate,
+    )
+    headers = {
+        "x-rolecall-decision-id": decision.routing_decision_id,
+        "x-rolecall-request-id": request_id,
+    }
+    if target.scope == "decision_only" or not decision.chosen_endpoint_id:
+        record.ended_ms = _now_ms()
+        runtime.recorder.record(record)
+        if not decision.chosen_endpoint_id:
+            return _no_endpoint(decision, headers)
+        body = {"object": "rolecall.decision", "decision": decision.to_artifact()}
+        return json_response(orjson.dumps(body), headers=headers)
+    assert runtime.executor is not None
+    outcome = await runtime.executor.run(decision, chat.body, stream=chat.stream)
+    record.outcome = outcome
+    if not outcome.ok:
+        record.ended_ms = _now_ms()
+        runtime.recorder.record(record)
+        return _failed(outcome, headers)
+    assert outcome.endpoint is not None
+    headers["x-rolecall-endpoint"] = outcome.endpoint.endpoint_id
+    headers["x-rolecall-model"] = outcome.endpoint.model
+    if outcome.stream is not None:
+        return StreamingResponse(
+            _relay(runtime, record, outcome),
+            media_type="text/event-stream",
+            headers={**headers, "cache-control": "no-cache"},
+        )
+    response = outcome.response or {}
+    usage = response.get("usage") or {}
+    record.tokens_in = int(usage.get("prompt_tokens") or chat.prompt_tokens_estimate)
+    record.tokens_out = int(usage.get("completion_tokens") or 0)
+    record.ended_ms = _now_ms()
+    runtime.recorder.record(record)
+    return json_response(orjson.dumps(response), headers=headers)
+
+
+async def _relay(runtime: Runtime, record: RequestRecord, outcome: Outcome) -> AsyncIterator[bytes]:
+    """Relay the upstream SSE stream; after the first token a failure ends with an error event."""
+    stream = outcome.stream
+    assert stream is not None
+    chunks = 0
+    try:
+        chunks += _account(record, stream.first)
+        yield b"data: " + stream.first + b"\n\n"
+        async for payload in stream.rest:
+            chunks += _account(record, payload)
+            yield b"data: " + payload + b"\n\n"
+    except Exception as exc:  # any upstream break mid-stream ends the same way
+        record.stream_error = "stream_interrupted"
+        message = f"upstream stream interrupted after {chunks} chunks ({type(exc).__name__})"
+        yield b"data: " + error_body(message, "upstream_error", code="stream_interrupted") + b"\n\n"
+    finally:
+        await stream.close()
+        if not record.tokens_out:
+            record.tokens_out = chunks
+        if not record.tokens_in:
+            record.tokens_in = record.estimated_tokens_in
+        record.ended_ms = _now_ms()
+        runtime.recorder.record(record)
+    yield b"data: [DONE]\n\n"
+
+
+def _account(record: RequestRecord, payload: bytes) -> int:
+    """Count content chunks and pick up the usage chunk when the upstream sends one."""
+    if b'"usage"' in payload:
+        try:
+            usage: Any = orjson.loads(payload).get("usage")
+        except (orjson.JSONDecodeError, AttributeError):
+            usage = None
+        if isinstance(usage, dict):
+            record.tokens_in = int(usage.get("prompt_tokens") or 0)
+            record.tokens_out = int(usage.get("completion_tokens") or 0)
+    return 1 if b'"content"' in payload or b'"tool_calls"' in payload else 0
+
+
+def _no_endpoint(decision: Decision, headers: dict[str, str]) -> Response:
+    reasons = sorted({code for _, ex in decision.eligibility for code, _ in ex})
+    runtime_only = bool(reasons) and set(reasons) <= RUNTIME_CODES
+    status = 503 if runtime_only or not decision.eligibility else 400
+    detail = "; ".join(f"{eid}: {', '.join(c for c, _ in ex)}" for eid, ex in decision.eligibility)
+    message = f"no eligible endpoint for this request ({detail or 'no endpoints configured'})"
+    kind = "service_unavailable" if status == 503 else "invalid_request_error"
+    return json_response(error_body(message, kind, code="no_eligible_endpoint"), status, headers)
+
+
+def _failed(outcome: Outcome, headers: dict[str, str]) -> Response:
+    failure = outcome.failure
+    assert failure is not None
+    if failure.failure == "invalid_request":
+        body = failure.body or error_body(failure.message, "invalid_request_error")
+        try:
+            orjson.loads(body)
+        except orjson.JSONDecodeError:
+            body = error_body(failure.message, "invalid_request_error")
+        return json_response(body, failure.status or 400, headers)
+    tried = ", ".join(dict.fromkeys(a.endpoint_id for a in outcome.attempts))
+    message = f"every eligible endpoint failed (tried {tried}); last error: {failure.message}"
+    return json_response(error_body(message, "upstream_error", code=failure.failure), 502, headers)

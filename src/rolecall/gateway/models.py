@@ -1,0 +1,74 @@
+"""``GET /v1/models`` and the discovery endpoint: what clients can ask for, and safe limits."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from rolecall.bootstrap import Runtime
+from rolecall.gateway.chat import json_response
+from rolecall.gateway.targets import alias_ids, resolve_target
+from rolecall.inventory.inventory import Endpoint
+
+
+def _entry(model_id: str, kind: str, created: int) -> dict[str, Any]:
+    return {
+        "id": model_id,
+        "object": "model",
+        "created": created,
+        "owned_by": "rolecall",
+        "rolecall": {"kind": kind},
+    }
+
+
+async def list_models(request: Request) -> Response:
+    runtime: Runtime = request.app.state.runtime
+    created = runtime.started_ms // 1000
+    data = [_entry(a, "alias", created) for a in alias_ids()]
+    data += [_entry(r, "role", created) for r in sorted(runtime.inventory.roles)]
+    data += [_entry(e, "endpoint", created) for e in sorted(runtime.inventory.endpoints)]
+    return json_response(orjson.dumps({"object": "list", "data": data}))
+
+
+async def discovery(request: Request) -> Response:
+    """Per alias and role: conservative aggregate limits over the endpoints it can route to now."""
+    runtime: Runtime = request.app.state.runtime
+    now = time.time_ns() // 1_000_000
+    routable = {c.endpoint_id for c in runtime.pool.candidates(now) if c.status == "active"}
+    endpoints = [e for e in runtime.inventory.endpoints.values() if e.endpoint_id in routable]
+    out = []
+    for model_id in [*alias_ids(), *sorted(runtime.inventory.roles)]:
+        target = resolve_target(model_id, runtime.inventory)
+        pool = [e for e in endpoints if _in_scope(e, target.scope)]
+        out.append({"id": model_id, "execution_scope": target.scope, **_limits(pool)})
+    return json_response(orjson.dumps({"object": "list", "data": out}))
+
+
+def _in_scope(endpoint: Endpoint, scope: str) -> bool:
+    if scope == "local_only":
+        return endpoint.is_local
+    if scope == "remote_only":
+        return not endpoint.is_local
+    return True
+
+
+def _limits(pool: list[Endpoint]) -> dict[str, Any]:
+    """Limits safe for every endpoint in the pool (minimums), and what at least one offers."""
+    if not pool:
+        return {"routable_endpoints": 0}
+    outputs = [e.max_output_tokens for e in pool if e.max_output_tokens]
+    return {
+        "routable_endpoints": len(pool),
+        "context_window": min(e.declared.max_context_tokens for e in pool),
+        "max_output_tokens": min(outputs) if outputs else None,
+        "input_modalities": sorted(set.intersection(*(set(e.declared.modalities) for e in pool))),
+        "tools": all(e.declared.tool_calling.supported for e in pool),
+        "tools_available": any(e.declared.tool_calling.supported for e in pool),
+        "endpoints": [
+            {"endpoint_id": e.endpoint_id, "model": e.model, "local": e.is_local} for e in pool
+        ],
+    }

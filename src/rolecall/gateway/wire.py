@@ -1,0 +1,240 @@
+"""The OpenAI chat-completions wire format: request checks, requirement inference, error bodies.
+
+This is the only module that knows the wire shape. Checks are hand-written (no model building) because
+they sit on the hot path; each failure names the parameter, as OpenAI's own errors do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import orjson
+
+ROLES: Final = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
+STRATEGIES: Final = frozenset(
+    {"balanced", "quality", "latency", "cost", "high-quality", "low-latency", "low-cost"}
+)
+EXTENSION_KEYS: Final = frozenset(
+    {"strategy", "role", "task", "budget", "prefer_local", "deny_remote"}
+)
+CHARS_PER_TOKEN: Final = 4
+
+
+class WireError(Exception):
+    """A request the gateway refuses; rendered as an OpenAI-style error object."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        param: str | None = None,
+        code: str | None = None,
+        kind: str = "invalid_request_error",
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.param = param
+        self.code = code
+        self.kind = kind
+
+    def body(self) -> bytes:
+        return error_body(self.message, self.kind, self.param, self.code)
+
+
+def error_body(message: str, kind: str, param: str | None = None, code: str | None = None) -> bytes:
+    return orjson.dumps({"error": {"message": message, "type": kind, "param": param, "code": code}})
+
+
+@dataclass(slots=True)
+class RoutingHints:
+    """Per-request routing flags (headers ``x-rolecall-*`` or the body's ``rolecall`` object)."""
+
+    strategy: str | None = None
+    role: str | None = None
+    task: str | None = None
+    budget: float | None = None
+    prefer_local: bool = False
+    deny_remote: bool = False
+
+
+@dataclass(slots=True)
+class ChatRequest:
+    body: dict[str, Any]  # forwarded upstream (without the rolecall extension)
+    model: str
+    stream: bool
+    needs_tools: bool
+    modalities: tuple[str, ...]
+    context_tokens: int
+    prompt_tokens_estimate: int
+    structured_output: bool
+    hints: RoutingHints = field(default_factory=RoutingHints)
+
+
+def parse_chat_request(raw: bytes, headers: Mapping[str, str]) -> ChatRequest:
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise WireError(
+            400, f"request body is not valid JSON: {exc}", code="invalid_json"
+        ) from None
+    if not isinstance(body, dict):
+        raise WireError(400, "request body must be a JSON object", code="invalid_json")
+    model = body.get("model")
+    if not isinstance(model, str) or not model:
+        raise WireError(400, "'model' is required and must be a non-empty string", param="model")
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        raise WireError(400, "'messages' must be a non-empty array", param="messages")
+    has_image = _check_messages(messages)
+    stream = body.get("stream", False)
+    if not isinstance(stream, bool):
+        raise WireError(400, "'stream' must be true or false", param="stream")
+    tools = body.get("tools")
+    if tools is not None and not isinstance(tools, list):
+        raise WireError(400, "'tools' must be an array", param="tools")
+    max_tokens = _max_tokens(body)
+    _check_number(body, "temperature", 0, 2)
+    _check_number(body, "top_p", 0, 1)
+    response_format = body.get("response_format")
+    if response_format is not None and not isinstance(response_format, dict):
+        raise WireError(400, "'response_format' must be an object", param="response_format")
+    hints = _hints(body.pop("rolecall", None), headers)
+    prompt_chars = len(orjson.dumps(messages)) + (len(orjson.dumps(tools)) if tools else 0)
+    prompt_tokens = prompt_chars // CHARS_PER_TOKEN + 1
+    structured = isinstance(response_format, dict) and response_format.get("type") in (
+        "json_object",
+        "json_schema",
+    )
+    return ChatRequest(
+        body=body,
+        model=model,
+        stream=stream,
+        needs_tools=bool(tools) and body.get("tool_choice") != "none",
+        modalities=("text", "image") if has_image else ("text",),
+        context_tokens=prompt_tokens + (max_tokens or 0),
+        prompt_tokens_estimate=prompt_tokens,
+        structured_output=structured,
+        hints=hints,
+    )
+
+
+def _check_messages(messages: list[Any]) -> bool:
+    has_image = False
+    for i, message in enumerate(messages):
+        where = f"messages[{i}]"
+        if not isinstance(message, dict):
+            raise WireError(400, f"'{where}' must be an object", param=where)
+        role = message.get("role")
+        if role not in ROLES:
+            raise WireError(
+                400, f"'{where}.role' must be one of {sorted(ROLES)}", param=f"{where}.role"
+            )
+        content = message.get("content")
+        if isinstance(content, list):
+            for j, part in enumerate(content):
+                if not isinstance(part, dict) or not isinstance(part.get("type"), str):
+                    raise WireError(
+                        400,
+                        f"'{where}.content[{j}]' must be an object with a 'type'",
+                        param=f"{where}.content[{j}]",
+                    )
+                has_image = has_image or part["type"] in ("image_url", "input_image")
+        elif content is None:
+            if role not in ("assistant", "tool", "function"):
+                raise WireError(400, f"'{where}.content' is required", param=f"{where}.content")
+        elif not isinstance(content, str):
+            raise WireError(
+                400,
+                f"'{where}.content' must be a string or an array of parts",
+                param=f"{where}.content",
+            )
+    return has_image
+
+
+def _max_tokens(body: Mapping[str, Any]) -> int | None:
+    for key in ("max_completion_tokens", "max_tokens"):
+        value = body.get(key)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise WireError(400, f"'{key}' must be a positive integer", param=key)
+        return value
+    return None
+
+
+def _check_number(body: Mapping[str, Any], key: str, low: float, high: float) -> None:
+    value = body.get(key)
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+        raise WireError(400, f"'{key}' must be a number between {low} and {high}", param=key)
+
+
+def _hints(extension: Any, headers: Mapping[str, str]) -> RoutingHints:
+    if extension is None:
+        extension = {}
+    if not isinstance(extension, dict):
+        raise WireError(400, "'rolecall' must be an object", param="rolecall")
+    unknown = set(extension) - EXTENSION_KEYS
+    if unknown:
+        key = sorted(unknown)[0]
+        raise WireError(
+            400,
+            f"unknown routing option 'rolecall.{key}'; use one of {sorted(EXTENSION_KEYS)}",
+            param=f"rolecall.{key}",
+        )
+
+    def get(name: str) -> Any:
+        if name in extension:
+            return extension[name]
+        return headers.get(f"x-rolecall-{name.replace('_', '-')}")
+
+    hints = RoutingHints()
+    strategy = get("strategy")
+    if strategy is not None:
+        if strategy not in STRATEGIES:
+            raise WireError(
+                400,
+                f"unknown strategy {strategy!r}; use one of {sorted(STRATEGIES)}",
+                param="rolecall.strategy",
+            )
+        hints.strategy = strategy
+    hints.role = _text(get("role"), "role")
+    hints.task = _text(get("task"), "task")
+    budget = get("budget")
+    if budget is not None:
+        try:
+            hints.budget = float(budget)
+        except (TypeError, ValueError):
+            raise WireError(
+                400, "'rolecall.budget' must be a number", param="rolecall.budget"
+            ) from None
+        if hints.budget < 0:
+            raise WireError(400, "'rolecall.budget' must be >= 0", param="rolecall.budget")
+    hints.prefer_local = _flag(get("prefer_local"), "prefer_local")
+    hints.deny_remote = _flag(get("deny_remote"), "deny_remote")
+    return hints
+
+
+def _text(value: Any, name: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value:
+        raise WireError(
+            400, f"'rolecall.{name}' must be a non-empty string", param=f"rolecall.{name}"
+        )
+    return value
+
+
+def _flag(value: Any, name: str) -> bool:
+    if value is None:
+        return False
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("1", "true", "yes", "0", "false", "no"):
+        return value.lower() in ("1", "true", "yes")
+    raise WireError(400, f"'rolecall.{name}' must be true or false", param=f"rolecall.{name}")

@@ -1,0 +1,182 @@
+"""The inventory file (``rolecall.yaml``): its typed shape and loading with key-path errors.
+
+The file declares providers (how to reach an upstream), endpoints (what each serves and claims),
+extra roles, tasks and role bindings, and the routing posture. Secrets are never stored: an API key
+is written as an environment reference such as ``${OPENAI_API_KEY}`` and read only when a request is
+sent.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Final, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from rolecall.errors import ConfigError
+from rolecall.protocol import RoleBinding, RoleDefinition, TaskDefinition
+
+ProviderKind = Literal["openai_compatible", "anthropic", "ollama", "llamacpp"]
+ExecutionScope = Literal["hybrid", "local_only", "remote_only", "decision_only"]
+ENV_REFERENCE: Final = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ProviderConfig(_Strict):
+    kind: ProviderKind
+    base_url: str
+    api_key: str | None = None
+    local: bool | None = None  # default: inferred from a loopback base_url
+    timeout_s: float | None = Field(default=None, gt=0)
+
+    @field_validator("api_key")
+    @classmethod
+    def _env_reference_only(cls, value: str | None) -> str | None:
+        if value is not None and not ENV_REFERENCE.match(value):
+            raise ValueError(
+                "API keys are never stored in the inventory; write an environment reference "
+                "such as ${OPENAI_API_KEY} and export the key in that variable"
+            )
+        return value
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("expected an http:// or https:// URL")
+        return value.rstrip("/")
+
+
+class PriceConfig(_Strict):
+    input_per_1m: float = Field(ge=0)
+    output_per_1m: float = Field(ge=0)
+
+
+class EndpointConfig(_Strict):
+    provider: str
+    model: str
+    id: str | None = None
+    catalog: str | None = None  # catalog key (provider/model) when it differs from the model name
+    capabilities: list[str] | None = None
+    modalities: list[str] | None = None
+    context_window: int | None = Field(default=None, ge=1)
+    max_output_tokens: int | None = Field(default=None, ge=1)
+    tools: bool | None = None
+    price: PriceConfig | None = None
+    roles: list[str] | None = None  # active bindings; None = every role whose tasks it can serve
+    quantization: str | None = None
+    runtime_version: str | None = None
+    enabled: bool = True
+
+
+class RoutingConfig(_Strict):
+    strategy: Literal["balanced", "quality", "latency", "cost"] = "balanced"
+    execution_scope: ExecutionScope = "hybrid"
+    compute_preference: Literal["auto", "local", "remote", "hybrid"] = "auto"
+    policy: dict[str, Any] = Field(default_factory=dict)  # extra RoutingPolicy fields
+
+
+class InventoryConfig(_Strict):
+    providers: dict[str, ProviderConfig] = Field(default_factory=dict)
+    endpoints: list[EndpointConfig] = Field(default_factory=list)
+    roles: list[RoleDefinition] = Field(default_factory=list)
+    tasks: list[TaskDefinition] = Field(default_factory=list)
+    bindings: list[RoleBinding] = Field(default_factory=list)
+    routing: RoutingConfig = Field(default_factory=RoutingConfig)
+    catalog_overrides: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+
+def _key_path(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "$"
+
+
+def parse_inventory(data: Any, source: str = "rolecall.yaml") -> InventoryConfig:
+    """Validate a parsed YAML document; errors name the key path and the fix."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(source, "$", "expected a mapping with providers, endpoints, routing, ...")
+    try:
+        config = InventoryConfig.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        message = first["msg"].removeprefix("Value error, ")
+        if first["type"] == "extra_forbidden":
+            message = "unknown key; check its spelling against docs/configuration.md"
+        elif first["type"] == "missing":
+            message = "required key is missing"
+        raise ConfigError(source, _key_path(tuple(first["loc"])), message) from None
+    _check_references(config, source)
+    return config
+
+
+def _check_references(config: InventoryConfig, source: str) -> None:
+    seen: set[str] = set()
+    for i, endpoint in enumerate(config.endpoints):
+        if endpoint.provider not in config.providers:
+            known = ", ".join(sorted(config.providers)) or "none defined"
+            raise ConfigError(
+                source,
+                f"endpoints[{i}].provider",
+                f"unknown provider {endpoint.provider!r} (known: {known}); add it under providers",
+            )
+        endpoint_id = endpoint_id_of(endpoint)
+        if endpoint_id in seen:
+            raise ConfigError(
+                source,
+                f"endpoints[{i}].id",
+                f"duplicate endpoint id {endpoint_id!r}; set a unique id",
+            )
+        seen.add(endpoint_id)
+
+
+def endpoint_id_of(endpoint: EndpointConfig) -> str:
+    return endpoint.id or f"{endpoint.provider}.{endpoint.model}"
+
+
+def read_inventory_data(path: Path) -> dict[str, Any]:
+    """The inventory file as plain data (empty when the file does not exist)."""
+    if not path.exists():
+        return {}
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark is not None else "$"
+        raise ConfigError(str(path), where, f"not valid YAML: {exc}") from None
+    if data is not None and not isinstance(data, dict):
+        raise ConfigError(
+            str(path), "$", "expected a mapping with providers, endpoints, routing, ..."
+        )
+    return data or {}
+
+
+def merge_inventory_data(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    """Add generated providers and endpoints (the local pool) to the operator's file; the file wins
+    for a provider or endpoint id it defines itself."""
+    merged = dict(base)
+    providers = dict(extra.get("providers", {}))
+    providers.update(base.get("providers") or {})
+    merged["providers"] = providers
+    own = {
+        e.get("id") or f"{e.get('provider')}.{e.get('model')}" for e in base.get("endpoints") or []
+    }
+    generated = [e for e in extra.get("endpoints", []) if e.get("id") not in own]
+    merged["endpoints"] = [*(base.get("endpoints") or []), *generated]
+    return merged
+
+
+def load_inventory_file(path: Path, extra: dict[str, Any] | None = None) -> InventoryConfig:
+    """Read and validate the inventory file (plus generated entries); missing file = empty."""
+    data = read_inventory_data(path)
+    if extra:
+        data = merge_inventory_data(data, extra)
+    return parse_inventory(data, str(path))

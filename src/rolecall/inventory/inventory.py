@@ -1,0 +1,231 @@
+"""The resolved inventory: endpoints with identity and declared profile, roles, tasks, bindings.
+
+`build_inventory` turns the validated file into what the router and the gateway use, filling what
+an endpoint does not declare from the model catalog (context window, output limit, modalities,
+prices) and from conservative defaults. An endpoint that lists ``roles`` is bound (active) to those
+roles and explicitly not bound (disabled) to every other known role, so the router can say why it
+was skipped; an endpoint without ``roles`` serves any role its capabilities allow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+from urllib.parse import urlparse
+
+from rolecall.inventory.baseline import baseline_roles, baseline_tasks
+from rolecall.inventory.config import (
+    EndpointConfig,
+    InventoryConfig,
+    ProviderConfig,
+    RoutingConfig,
+    endpoint_id_of,
+)
+from rolecall.protocol import (
+    DeclaredCapabilityProfile,
+    EndpointIdentity,
+    RoleBinding,
+    RoleDefinition,
+    RoutingPolicy,
+    TaskDefinition,
+    ToolCalling,
+)
+
+LOOPBACK_HOSTS: Final = frozenset({"127.0.0.1", "localhost", "::1", "[::1]", "0.0.0.0"})
+DEFAULT_CONTEXT_WINDOW: Final = 8192
+# A general chat LLM can attempt these; benchmarks then measure how well it does.
+TEXT_CAPABILITIES: Final = (
+    "text.chat",
+    "text.classification",
+    "text.language_detection",
+    "reasoning.multi_step",
+    "code.chat",
+    "code.edit",
+    "json.schema_adherence",
+)
+_PROVIDER_KINDS: Final = {
+    "openai_compatible": "remote_openai_compat",
+    "anthropic": "anthropic",
+    "ollama": "gguf",
+    "llamacpp": "gguf",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """One routable deployment and how to reach it."""
+
+    endpoint_id: str
+    provider_name: str
+    provider: ProviderConfig
+    model: str
+    identity: EndpointIdentity
+    declared: DeclaredCapabilityProfile
+    is_local: bool
+    input_per_1m: float | None = None
+    output_per_1m: float | None = None
+    max_output_tokens: int | None = None
+    enabled: bool = True
+
+    @property
+    def cost_per_1k_tokens(self) -> float | None:
+        """Blended price per 1k tokens (3:1 input to output), the router's declared cost."""
+        if self.input_per_1m is None or self.output_per_1m is None:
+            return None
+        return (0.75 * self.input_per_1m + 0.25 * self.output_per_1m) / 1000
+
+    def request_cost(self, tokens_in: int, tokens_out: int) -> float | None:
+        if self.input_per_1m is None or self.output_per_1m is None:
+            return None
+        return (tokens_in * self.input_per_1m + tokens_out * self.output_per_1m) / 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class Inventory:
+    endpoints: Mapping[str, Endpoint]
+    roles: Mapping[str, RoleDefinition]
+    tasks: Mapping[str, TaskDefinition]
+    bindings: tuple[RoleBinding, ...]
+    routing: RoutingConfig
+    policy: RoutingPolicy | None = None
+    problems: tuple[str, ...] = field(default=())
+
+
+def is_loopback(base_url: str) -> bool:
+    return (urlparse(base_url).hostname or "") in LOOPBACK_HOSTS
+
+
+def build_inventory(config: InventoryConfig, catalog: Any | None = None) -> Inventory:
+    """Resolve a validated config; ``catalog`` (a `rolecall.inventory.catalog.Catalog`) fills gaps."""
+    roles = {r.role_id: r for r in baseline_roles()} | {r.role_id: r for r in config.roles}
+    tasks = {t.task_type: t for t in baseline_tasks()} | {t.task_type: t for t in config.tasks}
+    endpoints: dict[str, Endpoint] = {}
+    for spec in config.endpoints:
+        endpoint = _resolve_endpoint(spec, config.providers[spec.provider], catalog)
+        endpoints[endpoint.endpoint_id] = endpoint
+    bindings = list(config.bindings)
+    explicit = {(b.role_id, b.endpoint_id) for b in bindings}
+    for spec in config.endpoints:
+        if spec.roles is None:
+            continue
+        endpoint_id = endpoint_id_of(spec)
+        for role_id in roles:
+            if (role_id, endpoint_id) in explicit:
+                continue
+            status = "active" if role_id in spec.roles else "disabled"
+            bindings.append(_binding(role_id, endpoint_id, status))
+    return Inventory(
+        endpoints=endpoints,
+        roles=roles,
+        tasks=tasks,
+        bindings=tuple(bindings),
+        routing=config.routing,
+        policy=_policy(config.routing),
+        problems=tuple(_problems(config, roles)),
+    )
+
+
+def _binding(role_id: str, endpoint_id: str, status: str) -> RoleBinding:
+    return RoleBinding.model_validate(
+        {
+            "binding_id": f"{role_id}@{endpoint_id}",
+            "role_id": role_id,
+            "endpoint_id": endpoint_id,
+            "status": status,
+            "policy_overrides": {},
+            "effective_capabilities": [],
+            "effective_task_types": [],
+        }
+    )
+
+
+def _resolve_endpoint(spec: EndpointConfig, provider: ProviderConfig, catalog: Any) -> Endpoint:
+    entry = None
+    if catalog is not None:
+        entry = catalog.find(spec.catalog or spec.model)
+    endpoint_id = endpoint_id_of(spec)
+    local = provider.local if provider.local is not None else is_loopback(provider.base_url)
+    tools = spec.tools if spec.tools is not None else provider.kind != "llamacpp"
+    modalities = spec.modalities or (list(entry.modalities) if entry and entry.modalities else None)
+    modalities = modalities or ["text"]
+    capabilities = spec.capabilities or _default_capabilities(tools, modalities)
+    context = spec.context_window or (entry.context_window if entry else None)
+    identity = EndpointIdentity(
+        endpoint_id=endpoint_id,
+        endpoint_kind="local_engine" if local else "remote_api",
+        provider_kind=_PROVIDER_KINDS[provider.kind],
+        serving_source="local-process" if local else "remote-service",
+        model_id=spec.model,
+        runtime_version=spec.runtime_version or provider.kind,
+        quantization=spec.quantization,
+        region="local" if local else None,
+    )
+    declared = DeclaredCapabilityProfile(
+        endpoint_id=endpoint_id,
+        capabilities=capabilities,
+        modalities=modalities,
+        max_context_tokens=context or DEFAULT_CONTEXT_WINDOW,
+        tool_calling=ToolCalling(supported=tools, style="openai" if tools else "none"),
+        supports_embeddings="embeddings.text" in capabilities,
+    )
+    price_in = spec.price.input_per_1m if spec.price else (entry.input_per_1m if entry else None)
+    price_out = spec.price.output_per_1m if spec.price else (entry.output_per_1m if entry else None)
+    return Endpoint(
+        endpoint_id=endpoint_id,
+        provider_name=spec.provider,
+        provider=provider,
+        model=spec.model,
+        identity=identity,
+        declared=declared,
+        is_local=local,
+        input_per_1m=price_in,
+        output_per_1m=price_out,
+        max_output_tokens=spec.max_output_tokens or (entry.max_output_tokens if entry else None),
+        enabled=spec.enabled,
+    )
+
+
+def _default_capabilities(tools: bool, modalities: list[str]) -> list[str]:
+    caps = list(TEXT_CAPABILITIES)
+    if tools:
+        caps.append("tools.function_calling")
+    if "image" in modalities:
+        caps.append("multimodal.vision_text")
+    return caps
+
+
+def _policy(routing: RoutingConfig) -> RoutingPolicy:
+    base: dict[str, Any] = {
+        "strategy": routing.strategy,
+        "compute_preference": routing.compute_preference,
+        "required_capabilities": [],
+        "required_modalities": [],
+        "require_tools": False,
+        "deny_endpoints": [],
+        "allow_endpoints": [],
+        "deny_provider_kinds": [],
+        "allow_provider_kinds": [],
+        "budget": {"enabled": False, "currency": "USD"},
+        "privacy": {"allow_remote": routing.execution_scope != "local_only"},
+        "targets": {"latency_target_ms": 150, "latency_max_ms": 300, "throughput_target_tps": 40},
+    }
+    for key, value in routing.policy.items():
+        base[key] = {**base[key], **value} if isinstance(base.get(key), dict) else value
+    return RoutingPolicy.model_validate(base)
+
+
+def _problems(config: InventoryConfig, roles: Mapping[str, RoleDefinition]) -> list[str]:
+    problems = []
+    if not config.endpoints:
+        problems.append("no endpoints configured: add providers and endpoints to rolecall.yaml")
+    for i, spec in enumerate(config.endpoints):
+        for role_id in spec.roles or ():
+            if role_id not in roles:
+                problems.append(f"endpoints[{i}].roles: unknown role {role_id!r}")
+    return problems
+
+
+def endpoint_version(identity: EndpointIdentity) -> str:
+    """The version observed profiles are keyed by: explicit, else model and runtime."""
+    return identity.endpoint_version or f"{identity.model_id}@{identity.runtime_version}"

@@ -1,0 +1,1 @@
+"""Observation: traces, usage events, live samples, and the analytics built on them."""

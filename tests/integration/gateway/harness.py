@@ -1,0 +1,125 @@
+"""A real rolecall gateway on loopback for tests: uvicorn in a background thread, real storage."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import openai
+import uvicorn
+import yaml
+
+from rolecall.bootstrap import Runtime, build_runtime
+from rolecall.gateway.app import create_app
+from rolecall.gateway.auth import create_api_key
+from rolecall.settings import Settings
+
+ADMIN_TOKEN = "rca-test-admin-token"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+class Gateway:
+    def __init__(
+        self,
+        inventory: dict[str, Any],
+        db_url: str,
+        tmp_path: Path,
+        *,
+        extra_inventory: dict[str, Any] | None = None,
+        **settings: Any,
+    ) -> None:
+        config = tmp_path / "rolecall.yaml"
+        config.write_text(yaml.safe_dump(inventory))
+        self.port = free_port()
+        self.settings = Settings(
+            config=config,
+            data_dir=tmp_path / "data",
+            database_url=db_url,
+            port=self.port,
+            admin_token=ADMIN_TOKEN,
+            **{"cooldown_scale": 0.0005, **settings},
+        )
+        self.runtime: Runtime = build_runtime(self.settings, extra_inventory=extra_inventory)
+        _, self.api_key = create_api_key(self.runtime.storage, "tests")
+        config_ = uvicorn.Config(
+            create_app(self.runtime),
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
+            lifespan="on",
+            access_log=False,
+        )
+        self._server = uvicorn.Server(config_)
+        self._thread = threading.Thread(target=self._server.run, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def __enter__(self) -> Gateway:
+        self._thread.start()
+        deadline = time.monotonic() + 15
+        while not self._server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise RuntimeError("gateway did not start")
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=15)
+
+    def client(self, **kwargs: Any) -> openai.OpenAI:
+        return openai.OpenAI(base_url=self.base_url, api_key=self.api_key, max_retries=0, **kwargs)
+
+    def async_client(self, **kwargs: Any) -> openai.AsyncOpenAI:
+        return openai.AsyncOpenAI(
+            base_url=self.base_url, api_key=self.api_key, max_retries=0, **kwargs
+        )
+
+    def admin(self, path: str, method: str = "GET") -> tuple[int, Any]:
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}{path}",
+            method=method,
+            headers={"authorization": f"Bearer {ADMIN_TOKEN}"},
+        )
+        return _send(request)
+
+    def raw(
+        self, path: str, body: bytes | None, headers: dict[str, str] | None = None
+    ) -> tuple[int, Any]:
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}{path}",
+            data=body,
+            method="POST" if body is not None else "GET",
+            headers={"content-type": "application/json", **(headers or {})},
+        )
+        return _send(request)
+
+
+def _send(request: urllib.request.Request) -> tuple[int, Any]:
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as exc:
+        raw = exc.read()
+        try:
+            return exc.code, json.loads(raw)
+        except json.JSONDecodeError:
+            return exc.code, raw.decode(errors="replace")
+
+
+def openai_provider(base_url: str, **extra: Any) -> dict[str, Any]:
+    return {"kind": "openai_compatible", "base_url": base_url, **extra}

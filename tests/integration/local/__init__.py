@@ -1,0 +1,1 @@
+"""Local model runtime: weight pulls from PyPI wheels and llama.cpp servers."""

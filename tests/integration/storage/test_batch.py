@@ -1,0 +1,34 @@
+"""`SqlStorage.batch`: several writes in one transaction — all commit, or none does."""
+
+from __future__ import annotations
+
+import pytest
+
+from rolecall.storage.records import Cooldown
+from rolecall.storage.sql import SqlStorage
+
+
+def _cooldown(endpoint_id: str) -> Cooldown:
+    return Cooldown(
+        endpoint_id=endpoint_id, level=0, until_ms=10, reason="timeout", failures=1, updated_ms=1
+    )
+
+
+def test_batch_commits_together(storage: SqlStorage) -> None:
+    with storage.batch():
+        storage.put_cooldown(_cooldown("a"))
+        storage.put_cooldown(_cooldown("b"))
+    assert [c.endpoint_id for c in storage.list_cooldowns()] == ["a", "b"]
+
+
+def test_batch_rolls_back_together(storage: SqlStorage) -> None:
+    def crash_mid_batch() -> None:
+        with storage.batch():
+            storage.put_cooldown(_cooldown("a"))
+            raise RuntimeError("crash mid-batch")
+
+    with pytest.raises(RuntimeError):
+        crash_mid_batch()
+    assert storage.list_cooldowns() == []
+    storage.put_cooldown(_cooldown("c"))  # the thread is out of the batch again
+    assert [c.endpoint_id for c in storage.list_cooldowns()] == ["c"]
