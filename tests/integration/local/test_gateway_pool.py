@@ -17,6 +17,8 @@ from typing import Any
 
 import pytest
 
+from rolecall.inventory.inventory import endpoint_version
+from rolecall.profiles import Sample
 from rolecall.providers.local.inventory import local_inventory_entries
 from rolecall.providers.local.models import get_model
 from rolecall.providers.local.pull import is_pulled, pull
@@ -77,6 +79,27 @@ def _decision(gw: Gateway, headers: Any) -> dict[str, Any]:
     status, decision = gw.admin(f"/api/decisions/{headers['x-rolecall-decision-id']}")
     assert status == 200
     return decision  # type: ignore[no-any-return]
+
+
+def _grade(gw: Gateway, scores: dict[str, float]) -> None:
+    """Record benchmark samples with these judge scores and wait until routing sees them."""
+    now = int(time.time() * 1000)
+    samples = []
+    for endpoint_id, score in scores.items():
+        version = endpoint_version(gw.runtime.inventory.endpoints[endpoint_id].identity)
+        samples += [
+            Sample(endpoint_id, version, "benchmark", now - i, 900.0, judge_score=score)
+            for i in range(8)
+        ]
+    gw.runtime.writer.submit(gw.runtime.recorder.add_samples, samples)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        profiles = gw.runtime.pool.profiles
+        seen = {e: profiles[e].judge_score if e in profiles else None for e in scores}
+        if all(v is not None and abs(v - scores[e]) < 0.05 for e, v in seen.items()):
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"graded evidence never reached routing: {seen}")
 
 
 def test_real_completion_and_stream(pool: tuple[Gateway, Supervisor]) -> None:
@@ -147,12 +170,10 @@ def test_killed_server_falls_back_and_comes_back(pool: tuple[Gateway, Supervisor
         )
         result["headers"], result["completion"] = raw.headers, raw.parse()
 
-    # make the slow model the quality leader so it is chosen first, with the fast one as fallback
-    gw.runtime.pool.set_profile(
-        gw.runtime.pool.profiles[SLOW_ID].model_copy(
-            update={"judge_score": 0.95, "quality_score": 0.95}
-        )
-    )
+    # graded benchmark evidence makes the slow model the quality leader, so it is chosen first with
+    # the fast one as fallback; it goes through the recorder like a real benchmark, so a profile
+    # refresh still pending from earlier traffic cannot overwrite it
+    _grade(gw, {SLOW_ID: 0.95, FAST_ID: 0.2})
     worker = threading.Thread(target=long_request)
     worker.start()
     time.sleep(0.5)  # the request is now decoding on the victim
