@@ -19,7 +19,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from rolecall.bootstrap import Runtime
-from rolecall.gateway import admin, models
+from rolecall.console import console_routes
+from rolecall.gateway import admin, bench_api, models
 from rolecall.gateway.auth import bearer, same_secret
 from rolecall.gateway.chat import chat_completions, json_response
 from rolecall.gateway.wire import WireError, error_body
@@ -97,6 +98,8 @@ def create_app(runtime: Runtime) -> Starlette:
         Route("/v1/models", gateway_key(models.list_models)),
         Route("/v1/rolecall/discovery", gateway_key(models.discovery)),
         *[Route(path, admin_token(fn), methods=methods) for path, fn, methods in admin.ROUTES],
+        *[Route(path, admin_token(fn), methods=methods) for path, fn, methods in bench_api.routes],
+        *console_routes(runtime, admin_token),  # last: it serves the console at '/'
     ]
     app = Starlette(
         routes=routes,

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from rolecall.storage.migrate import migrate as run_migrations
 from rolecall.storage.sql_admin import SqlApiKeyMixin, SqlCooldownMixin
+from rolecall.storage.sql_analytics import SqlAnalyticsMixin
+from rolecall.storage.sql_benchmark import SqlBenchmarkMixin
 from rolecall.storage.sql_engine import create_storage_engine
 from rolecall.storage.sql_measurements import SqlProfileMixin, SqlSampleMixin
 from rolecall.storage.sql_telemetry import SqlDecisionMixin, SqlTraceMixin, SqlUsageMixin
@@ -18,6 +20,7 @@ __all__ = ["SqlStorage", "open_storage"]
 
 
 class SqlStorage(
+    SqlAnalyticsMixin,  # first: its add_usage also keeps the console's request facts
     SqlSampleMixin,
     SqlProfileMixin,
     SqlDecisionMixin,
@@ -25,6 +28,7 @@ class SqlStorage(
     SqlUsageMixin,
     SqlApiKeyMixin,
     SqlCooldownMixin,
+    SqlBenchmarkMixin,
 ):
     """Every storage port on the database at ``url``; safe to share between threads.
 

@@ -1,0 +1,168 @@
+"""Observe → Routing: volume, fallbacks, cost avoided, and the Router-vs-Observe comparison.
+
+"Cost avoided" compares what the slice's successful requests cost with what the same tokens would
+have cost on the quality leader (the endpoint with the best measured quality, else the priciest
+one, since price is the usual proxy an operator would otherwise pay for). The Router-vs-Observe
+panel puts each endpoint's profile used for routing beside the live slice and flags disagreement
+(role-model.md §4.4 step 5: investigate before tuning).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any, Final
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from rolecall.bootstrap import Runtime
+from rolecall.console.common import (
+    applied_filters,
+    fact_filter,
+    flush,
+    now_ms,
+    reply,
+    runtime_of,
+    window_ms,
+)
+from rolecall.inventory.inventory import Endpoint
+from rolecall.protocol import ObservedPerformanceProfile
+from rolecall.storage.sql_analytics import FactFilter
+
+MIN_LIVE_REQUESTS: Final = 5  # fewer live requests than this say nothing about disagreement
+LATENCY_RATIO: Final = 2.0  # live p50 this many times off the routing p50 is a disagreement
+FAILURE_GAP: Final = 0.2  # absolute failure-rate gap that is a disagreement
+
+
+def quality_of(profile: ObservedPerformanceProfile | None) -> float | None:
+    if profile is None:
+        return None
+    return profile.judge_score if profile.judge_score is not None else profile.quality_score
+
+
+def quality_leader(runtime: Runtime) -> tuple[Endpoint | None, str]:
+    """The endpoint a "always use the best" operator would pick, and why it was picked."""
+    endpoints = [e for e in runtime.inventory.endpoints.values() if e.enabled]
+    measured = [
+        (q, e.endpoint_id, e)
+        for e in endpoints
+        if (q := quality_of(runtime.pool.profiles.get(e.endpoint_id))) is not None
+    ]
+    if measured:
+        return max(measured, key=lambda t: (t[0], t[1]))[2], "highest measured quality"
+    priced = [(e.cost_per_1k_tokens, e.endpoint_id, e) for e in endpoints if e.cost_per_1k_tokens]
+    if priced:
+        return max(priced, key=lambda t: (t[0] or 0.0, t[1]))[2], "no measured quality: priciest"
+    return None, "no measured quality and no prices"
+
+
+def cost_avoided(runtime: Runtime, slice_: FactFilter) -> dict[str, Any]:
+    leader, why = quality_leader(runtime)
+    ok_slice = replace(slice_, equals={**slice_.equals, "status": "2xx"})
+    totals = runtime.storage.fact_totals(ok_slice)
+    out: dict[str, Any] = {
+        "leader": leader.endpoint_id if leader else None,
+        "leader_reason": why,
+        "requests": totals["requests"],
+        "actual_usd": totals["cost_usd"],
+        "leader_usd": None,
+        "avoided_usd": None,
+    }
+    if leader is None:
+        return out
+    leader_cost = leader.request_cost(totals["tokens_in"], totals["tokens_out"])
+    if leader_cost is not None:
+        out["leader_usd"] = leader_cost
+        out["avoided_usd"] = leader_cost - totals["cost_usd"]
+    return out
+
+
+async def routing(request: Request) -> Response:
+    runtime = runtime_of(request)
+    flush(runtime)
+    name, span = window_ms(request)
+    start = now_ms() - span
+    slice_ = fact_filter(request, since_ms=start)
+    storage = runtime.storage
+    totals = storage.fact_totals(slice_)
+    by_endpoint, endpoint_groups = storage.fact_breakdown(slice_, "endpoint")
+    by_strategy, _ = storage.fact_breakdown(slice_, "strategy")
+    body = {
+        "query": applied_filters(slice_),
+        "window": name,
+        "totals": totals,
+        "volume": by_endpoint,
+        "groups": endpoint_groups,
+        "strategies": by_strategy,
+        "cost_avoided": cost_avoided(runtime, slice_),
+    }
+    return reply(body)
+
+
+def _flags(profile: Mapping[str, Any] | None, live: Mapping[str, Any]) -> list[str]:
+    flags = []
+    n = live["requests"]
+    if profile is None:
+        flags.append("routing uses declared data only: no observed profile")
+    if n < MIN_LIVE_REQUESTS:
+        flags.append(f"only {n} live requests in the window: too few to compare")
+        return flags
+    if profile is None:
+        return flags
+    p50, live_p50 = profile.get("latency_ms_p50"), live.get("latency_p50_ms")
+    if p50 and live_p50 and not (1 / LATENCY_RATIO <= live_p50 / p50 <= LATENCY_RATIO):
+        flags.append(f"latency disagrees: routing p50 {p50:.0f} ms, live p50 {live_p50:.0f} ms")
+    failure = profile.get("failure_rate")
+    live_failure = 1 - live["ok"] / n
+    if failure is not None and abs(live_failure - failure) > FAILURE_GAP:
+        flags.append(f"failure rate disagrees: routing {failure:.0%}, live {live_failure:.0%}")
+    if live["fallbacks"]:
+        flags.append(f"{live['fallbacks']} requests ran here as a fallback")
+    return flags
+
+
+def _profile_view(profile: ObservedPerformanceProfile | None) -> dict[str, Any] | None:
+    if profile is None:
+        return None
+    return {
+        "quality": quality_of(profile),
+        "latency_ms_p50": profile.latency_ms_p50,
+        "latency_ms_p95": profile.latency_ms_p95,
+        "failure_rate": profile.failure_rate,
+        "sample_size": profile.sample_size,
+        "freshness_score": profile.freshness_score,
+        "confidence_score": profile.confidence_score,
+        "measured_at_ms": profile.measured_at_ms,
+    }
+
+
+async def agreement(request: Request) -> Response:
+    """Per endpoint: the routing profile beside live traffic in the slice, with flags."""
+    runtime = runtime_of(request)
+    flush(runtime)
+    name, span = window_ms(request)
+    start = now_ms() - span
+    base = fact_filter(request, since_ms=start)
+    storage = runtime.storage
+    out = []
+    for endpoint_id in runtime.inventory.endpoints:
+        live_slice = replace(
+            base, equals={**base.equals, "endpoint": endpoint_id, "source": "live_request"}
+        )
+        live = storage.fact_totals(live_slice)
+        q = storage.fact_latency_quantiles(live_slice, (0.5,), count=live["requests"])
+        live["latency_p50_ms"] = q[0.5]
+        live["success_rate"] = live["ok"] / live["requests"] if live["requests"] else None
+        profile = _profile_view(runtime.pool.profiles.get(endpoint_id))
+        flags = _flags(profile, live)
+        out.append(
+            {
+                "endpoint_id": endpoint_id,
+                "routing": profile,
+                "live": live,
+                "flags": flags,
+                "agrees": not any(f.endswith("disagrees") or "disagrees:" in f for f in flags),
+            }
+        )
+    return reply({"query": applied_filters(base), "window": name, "endpoints": out})

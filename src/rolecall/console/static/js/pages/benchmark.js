@@ -1,0 +1,182 @@
+// Models → Benchmark: start quick/full runs, live progress, per-endpoint scores, history, compare, clear.
+import { api, query } from "../api.js";
+import { badge, card, clear, fmt, h, kv, meter, notice, segmented, stateBox, table, toast } from "../ui.js";
+
+const state = { mode: "quick", selected: null, judge: "" };
+
+function runSetup(suites, endpoints, onStart) {
+  if (state.selected === null) state.selected = new Set(endpoints.map((e) => e.endpoint_id));
+  const counts = { quick: suites.quick_cases, full: suites.full_cases };
+  const boxes = endpoints.map((e) => {
+    const id = `bench-ep-${e.endpoint_id}`;
+    const box = h("input", { type: "checkbox", id, checked: state.selected.has(e.endpoint_id),
+      onchange: (ev) => (ev.target.checked ? state.selected.add(e.endpoint_id) : state.selected.delete(e.endpoint_id)) });
+    return h("span", { class: "row" }, box, h("label", { for: id }, e.endpoint_id, e.local ? " (local)" : ""));
+  });
+  const judge = h("select", { id: "bench-judge", onchange: (ev) => (state.judge = ev.target.value) },
+    h("option", { value: "" }, "no judge (graders only)"),
+    endpoints.map((e) => h("option", { value: e.endpoint_id, selected: state.judge === e.endpoint_id }, e.endpoint_id)));
+  const modeBox = h("span", {});
+  const drawMode = () => clear(modeBox, segmented("Benchmark mode", ["quick", "full"], state.mode, (m) => { state.mode = m; drawMode(); }),
+    h("span", { class: "muted" }, ` ${fmt.int(counts[state.mode])} cases per endpoint`));
+  drawMode();
+  return h("div", { class: "grid" },
+    h("div", { class: "row" }, h("b", {}, "Endpoints"), boxes),
+    h("div", { class: "row" }, h("label", { for: "bench-judge" }, "Judge"), judge, h("b", {}, "Mode"), modeBox,
+      h("button", { type: "button", class: "primary", id: "bench-start", onclick: onStart }, "Start benchmark")),
+    h("p", { class: "muted" }, `Suites: ${suites.suites.map((s) => `${s.name} (${s.cases} cases, ${s.quick_cases} quick)`).join(", ") || "none"}`));
+}
+
+function progressView(p) {
+  const pct = p.total ? p.done / p.total : 0;
+  const bar = h("div", { class: "progress", role: "progressbar", "aria-valuenow": Math.round(pct * 100), "aria-valuemin": 0, "aria-valuemax": 100 },
+    h("div", { style: { width: `${pct * 100}%` } }));
+  return h("div", { class: "grid" },
+    h("div", { class: "row spread" },
+      h("span", {}, badge(p.status, p.status === "completed" ? "ok" : p.status === "running" ? "info" : "bad"), " phase ", h("b", {}, p.phase || "–")),
+      p.stalled ? badge("stalled: no progress for 90 s", "bad") : null,
+      h("span", { id: "bench-progress-count" }, `${fmt.int(p.done)} / ${fmt.int(p.total)} cases · ${fmt.int(p.failed)} failed`)),
+    bar,
+    h("div", { class: "muted" }, p.current_endpoint ? `now: ${p.current_endpoint} · ${p.current_case || ""}` : ""));
+}
+
+function bucketRow(name, q) {
+  if (!q) return h("div", { class: "row muted" }, `${name}: no cases`);
+  return h("div", { class: "row" }, h("span", { style: { width: "54px" } }, name), meter(q.mean, { low: q.ci_low, high: q.ci_high }),
+    h("span", { class: "mono" }, `${fmt.score(q.mean)} [${fmt.score(q.ci_low)}, ${fmt.score(q.ci_high)}] n=${q.samples}`));
+}
+
+function endpointCard(e, lastRuns, onClear) {
+  const o = e.quality.overall;
+  return h("section", { class: "card bench-endpoint", dataset: { endpoint: e.endpoint_id } },
+    h("div", { class: "card-head" }, h("h2", { class: "mono" }, e.endpoint_id), badge(e.local ? "local" : "remote", e.local ? "info" : "")),
+    h("div", { class: "stat" }, h("div", { class: "label" }, "Overall quality"),
+      h("div", { class: "value bench-score" }, fmt.score(o?.mean)),
+      h("div", { class: "sub" }, o ? `95% CI [${fmt.score(o.ci_low)}, ${fmt.score(o.ci_high)}] · ${o.samples} samples` : "no graded cases")),
+    ["easy", "medium", "hard"].map((b) => bucketRow(b, e.quality.buckets?.[b])),
+    kv([
+      ["Failures", fmt.int(e.failures)],
+      ["Latency p50 / p95", `${fmt.ms(e.latency_ms_p50)} / ${fmt.ms(e.latency_ms_p95)}`],
+      ["Tokens/s", fmt.num(e.tokens_per_sec)],
+      ["Cost per case", fmt.usd(e.cost_per_case_usd)],
+      ["Last full run", fmt.ago(lastRuns.full)],
+      ["Last quick run", fmt.ago(lastRuns.quick)],
+    ]),
+    h("div", { class: "row" }, h("button", { type: "button", class: "danger", onclick: () => onClear(e.endpoint_id) }, "Clear data")));
+}
+
+function lastRunsOf(runs, endpointId) {
+  const done = runs.filter((r) => r.status === "completed" && (r.endpoints || []).includes(endpointId));
+  const last = (mode) => Math.max(0, ...done.filter((r) => r.mode === mode).map((r) => r.finished_ms || 0)) || null;
+  return { full: last("full"), quick: last("quick") };
+}
+
+function results(run, runs, onClear) {
+  if (!run) return stateBox("empty", "No completed run yet: start one above");
+  const rec = run.recommendation;
+  return h("div", { class: "grid" },
+    rec ? card("Recommended strategy", h("div", {},
+      h("p", {}, "Choose ", h("b", { id: "bench-recommendation" }, rec.strategy), " — ", h("a", { href: "#/router" }, "preview it on the Router page")),
+      h("ul", {}, rec.reasons.map((r) => h("li", {}, r))),
+      rec.leave_pool?.length ? notice(`Consider removing from the pool: ${rec.leave_pool.join(", ")}`) : null)) : null,
+    h("div", { class: "grid g3" }, run.endpoints.map((e) => endpointCard(e, lastRunsOf(runs, e.endpoint_id), onClear))));
+}
+
+function compareView(runs) {
+  const out = h("div", {});
+  const ids = runs.filter((r) => r.status === "completed").map((r) => [r.run_id, `${r.run_id} (${r.mode}, ${fmt.time(r.started_ms)})`]);
+  if (ids.length < 2) return stateBox("empty", "Compare needs two completed runs");
+  const a = h("select", { id: "cmp-a" }, ids.map(([v, t], i) => h("option", { value: v, selected: i === 1 }, t)));
+  const b = h("select", { id: "cmp-b" }, ids.map(([v, t], i) => h("option", { value: v, selected: i === 0 }, t)));
+  const go = async () => {
+    try {
+      const res = await api(`/api/bench/compare${query({ a: a.value, b: b.value })}`);
+      clear(out, table([
+        { key: "endpoint_id", label: "Endpoint" },
+        { key: "a_mean", label: "A", num: true, render: (r) => fmt.score(r.a_mean) },
+        { key: "b_mean", label: "B", num: true, render: (r) => fmt.score(r.b_mean) },
+        { key: "delta", label: "Δ", num: true, render: (r) => fmt.score(r.delta) },
+        { key: "shared_cases", label: "Shared cases", num: true },
+        { key: "p_value", label: "p", num: true, render: (r) => (r.p_value === null ? "–" : r.p_value.toFixed(3)) },
+      ], res.endpoints));
+    } catch (err) { clear(out, stateBox("error", err.message)); }
+  };
+  return h("div", {}, h("div", { class: "row" }, h("label", { for: "cmp-a" }, "A"), a, h("label", { for: "cmp-b" }, "B"), b, h("button", { type: "button", onclick: go }, "Compare")), out);
+}
+
+function history(runs) {
+  return table([
+    { key: "run_id", label: "Run", render: (r) => h("span", { class: "mono" }, r.run_id) },
+    { key: "mode", label: "Mode" },
+    { key: "status", label: "Status", render: (r) => badge(r.status, r.status === "completed" ? "ok" : r.status === "running" ? "info" : "bad") },
+    { key: "started_ms", label: "Started", render: (r) => fmt.time(r.started_ms) },
+    { key: "finished_ms", label: "Finished", render: (r) => fmt.time(r.finished_ms) },
+    { key: "endpoints", label: "Endpoints", render: (r) => (r.endpoints || []).join(", ") },
+    { key: "cases", label: "Cases", num: true, render: (r) => `${fmt.int(r.cases_done)} / ${fmt.int(r.cases_total)}` },
+  ], runs, { empty: "No runs yet" });
+}
+
+export async function render({ page }) {
+  let suites, models;
+  try {
+    [suites, models] = await Promise.all([api("/api/bench/suites"), api("/api/console/models")]);
+  } catch (err) {
+    clear(page, card("Benchmark", stateBox(err.status === 404 ? "unsupported" : "error",
+      err.status === 404 ? "The benchmark service is not available in this runtime." : `Benchmark API failed: ${err.message}`)));
+    return null;
+  }
+  const progress = h("div", { id: "bench-progress" });
+  const resultsBox = h("div", { id: "bench-results" });
+  const historyBox = h("div", {});
+  const compareBox = h("div", {});
+  let timer = null;
+  const refresh = async () => {
+    const { runs } = await api("/api/bench/runs");
+    const active = runs.find((r) => r.status === "running");
+    if (active) {
+      const p = await api(`/api/bench/runs/${encodeURIComponent(active.run_id)}/progress`);
+      clear(progress, progressView(p));
+    } else {
+      clear(progress, h("span", { class: "muted" }, "No run in progress."));
+    }
+    const latest = runs.find((r) => r.status === "completed");
+    clear(resultsBox, latest ? results(await api(`/api/bench/runs/${encodeURIComponent(latest.run_id)}`), runs, clearData) : results(null));
+    clear(historyBox, history(runs));
+    if (!compareBox.childNodes.length || !active) clear(compareBox, compareView(runs));
+    return active;
+  };
+  const poll = async () => {
+    try {
+      const active = await refresh();
+      timer = setTimeout(poll, active ? 1000 : 5000);
+    } catch (err) {
+      clear(progress, stateBox("error", err.message));
+      timer = setTimeout(poll, 5000);
+    }
+  };
+  const start = async () => {
+    try {
+      const body = { mode: state.mode, endpoints: [...state.selected], judge: state.judge || null };
+      const res = await api("/api/bench/runs", { method: "POST", body });
+      toast(`Benchmark ${res.run_id} started`);
+      clearTimeout(timer);
+      poll();
+    } catch (err) {
+      toast(err.status === 409 ? "A benchmark is already running: wait for it to finish" : err.message, true);
+    }
+  };
+  async function clearData(endpointId) {
+    if (!confirm(endpointId ? `Delete benchmark data of ${endpointId}?` : "Delete all benchmark data?")) return;
+    const res = await api(`/api/bench/data${query({ endpoint: endpointId })}`, { method: "DELETE" });
+    toast(`Deleted ${res.deleted_samples} samples`);
+    refresh();
+  }
+  clear(page,
+    card("Run a benchmark", runSetup(suites, models.data, start)),
+    card("Progress", progress),
+    card("Scores (latest completed run)", resultsBox),
+    card("Run history", historyBox, h("button", { type: "button", class: "danger", onclick: () => clearData(null) }, "Clear all data")),
+    card("Compare two runs", compareBox));
+  await poll();
+  return () => clearTimeout(timer);
+}

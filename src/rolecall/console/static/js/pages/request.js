@@ -1,0 +1,57 @@
+// Observe → Request detail: trace waterfall, usage and the routing decision of one request.
+import { api } from "../api.js";
+import { badge, card, clear, fmt, h, json, kv, statusBadge, table } from "../ui.js";
+
+function waterfall(spans) {
+  if (!spans.length) return h("p", { class: "muted" }, "No spans recorded.");
+  const start = Math.min(...spans.map((s) => s.started_at_ms));
+  const end = Math.max(...spans.map((s) => s.ended_at_ms));
+  const total = Math.max(1, end - start);
+  return h("div", { class: "grid", role: "list", "aria-label": "trace waterfall" }, spans.map((s) => {
+    const bar = h("div", { class: `wf-bar ${s.status === "error" ? "error" : ""}`, title: JSON.stringify(s.attributes || {}) });
+    bar.style.left = `${((s.started_at_ms - start) / total) * 100}%`;
+    bar.style.width = `${((s.ended_at_ms - s.started_at_ms) / total) * 100}%`;
+    const where = s.attributes?.endpoint_id ? ` · ${s.attributes.endpoint_id}` : "";
+    return h("div", { class: "wf-row", role: "listitem" },
+      h("span", { class: "mono" }, s.span_type, h("span", { class: "muted" }, where)),
+      h("div", { class: "wf-track" }, bar),
+      h("span", { class: "num" }, fmt.ms(s.ended_at_ms - s.started_at_ms)));
+  }), h("div", { class: "muted" }, `total ${fmt.ms(total)} from ${fmt.time(start)}`));
+}
+
+export async function render({ page, params }) {
+  const r = await api(`/api/console/requests/${encodeURIComponent(params[0])}`);
+  const u = r.usage[0];
+  const f = r.facts;
+  const d = r.decision;
+  clear(page,
+    h("div", { class: "grid g2" },
+      card("Request", kv([
+        ["Request", h("span", { class: "mono" }, r.request_id)],
+        ["Executed on", h("b", { class: "mono", id: "request-endpoint" }, u.endpoint_id)],
+        ["Model", u.model_id], ["Provider", u.provider_kind],
+        ["Source", u.sample_source || "live_request"], ["App", u.app_id],
+        ["Status", f ? h("span", {}, statusBadge(f.status_family), u.error_class ? ` ${u.error_class}` : "") : u.error_class || "ok"],
+        ["Role · operation", f ? `${f.role_id || "–"} · ${f.task_type || "–"}` : "–"],
+        ["Latency", fmt.ms(u.latency_ms)],
+        ["Tokens in · out", `${fmt.int(u.tokens_in)} · ${fmt.int(u.tokens_out)}`],
+        ["Cost", u.cost_actual !== undefined ? fmt.usd(u.cost_actual) : u.cost_estimate !== undefined ? `${fmt.usd(u.cost_estimate)} (estimate)` : "–"],
+        ["Time", fmt.time(u.timestamp_ms)],
+      ])),
+      card("Decision", d ? kv([
+        ["Decision", h("a", { class: "mono", href: `#/router/decisions/${encodeURIComponent(d.routing_decision_id)}` }, d.routing_decision_id)],
+        ["Chosen", h("span", { class: "mono" }, d.chosen_endpoint_id || "none")],
+        ["Fallbacks", d.fallback_endpoint_ids.join(" › ") || "none"],
+        ["Strategy", d.policy_snapshot.strategy],
+        ["Reasons", d.selection_reasons.map((x) => badge(x, "info"))],
+        ["Evidence", d.used_measured ? badge("measured", "ok") : badge("declared only")],
+      ]) : h("p", { class: "muted" }, "The decision was not stored."))),
+    card("Trace waterfall", waterfall(r.spans)),
+    card("Events", table([
+      { key: "timestamp_ms", label: "Time", render: (e) => fmt.clock(e.timestamp_ms) },
+      { key: "event_type", label: "Event" },
+      { key: "payload", label: "Payload", render: (e) => h("span", { class: "mono" }, JSON.stringify(e.payload || {})) },
+    ], r.events, { empty: "No events" })),
+    card("Usage event", json(r.usage)));
+  return null;
+}

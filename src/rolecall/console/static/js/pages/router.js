@@ -1,0 +1,143 @@
+// Router: posture with what-if preview, candidates per role, prompt box, decisions with filters.
+import { api, query } from "../api.js";
+import { badge, card, clear, fmt, h, select, stateBox, table, toast } from "../ui.js";
+
+function delta(v, format, betterUp) {
+  if (v === null || v === undefined) return "–";
+  const good = betterUp ? v > 0 : v < 0;
+  const text = `${v > 0 ? "+" : v < 0 ? "−" : "±"}${format(Math.abs(v))}`;
+  return v === 0 ? text : badge(text, good ? "ok" : "bad");
+}
+
+function previewView(p) {
+  const row = (label, key, format, betterUp) => h("tr", {}, h("th", { scope: "row" }, label),
+    h("td", { class: "num" }, format(p.current[key])), h("td", { class: "num" }, format(p.proposed[key])),
+    h("td", { class: "num" }, delta(p.delta[key], format, betterUp)));
+  return h("div", { class: "grid", id: "whatif" },
+    h("p", {}, h("b", { id: "whatif-moved" }, `${p.moved} of ${p.replayed}`), ` recent requests would move (replayed with the real router on today's evidence).`),
+    h("div", { class: "grid g2" },
+      h("div", { class: "table-wrap" }, h("table", {},
+        h("thead", {}, h("tr", {}, h("th", {}, "Expected"), h("th", { class: "num" }, "Current"), h("th", { class: "num" }, "Proposed"), h("th", { class: "num" }, "Change"))),
+        h("tbody", {}, row("Quality (mean score)", "quality", fmt.score, true), row("Latency", "latency_ms", fmt.ms, false), row("Cost (all replayed)", "cost_usd", fmt.usd, false)))),
+      table([{ key: "from", label: "From" }, { key: "to", label: "To" }, { key: "count", label: "Requests", num: true }], p.moves, { empty: "No request would change endpoint" })),
+    h("div", { class: "muted" }, "Proposed split: ", Object.entries(p.proposed.by_endpoint).map(([e, n]) => `${e} ${n}`).join(" · ") || "–"));
+}
+
+function postureCard(data) {
+  const draft = { ...data.posture };
+  const out = h("div", {});
+  const save = h("button", { type: "button", class: "primary", id: "posture-save", disabled: true }, "Save posture");
+  const invalidate = () => { save.disabled = true; clear(out, h("p", { class: "muted" }, "Preview the change before saving it.")); };
+  const modeOptions = data.choices.mode.map((m) => [m.mode, m.available ? m.mode : `${m.mode} (not available)`]);
+  const controls = h("div", { class: "filters" },
+    select("posture-strategy", "Scoring strategy", data.choices.strategy, draft.strategy, (v) => { draft.strategy = v; invalidate(); }),
+    select("posture-mode", "Routing mode", modeOptions, draft.mode, (v) => { draft.mode = v; invalidate(); }),
+    select("posture-scope", "Execution scope", data.choices.execution_scope, draft.execution_scope, (v) => { draft.execution_scope = v; invalidate(); }),
+    select("posture-compute", "Compute preference", data.choices.compute_preference, draft.compute_preference, (v) => { draft.compute_preference = v; invalidate(); }),
+    h("button", { type: "button", id: "posture-preview", onclick: async () => {
+      clear(out, stateBox("loading", "Replaying recent requests…"));
+      try {
+        clear(out, previewView(await api("/api/console/posture/preview", { method: "POST", body: draft })));
+        save.disabled = false;
+      } catch (err) { clear(out, stateBox("error", err.message)); }
+    } }, "Preview"),
+    save);
+  save.addEventListener("click", async () => {
+    try {
+      const res = await api("/api/console/posture", { method: "PUT", body: draft });
+      toast(`Saved: ${res.posture.strategy} · ${res.posture.execution_scope}. New requests use it now.`);
+      save.disabled = true;
+      document.dispatchEvent(new CustomEvent("posture-saved"));
+    } catch (err) { toast(err.message, true); }
+  });
+  invalidate();
+  return card("Routing posture", h("div", { class: "grid" },
+    h("p", { class: "muted" }, "Current: ", h("b", { id: "posture-current" }, `${data.posture.strategy} · ${data.posture.mode} · ${data.posture.execution_scope} · ${data.posture.compute_preference}`)),
+    controls, out));
+}
+
+function candidatesView(data) {
+  return table([
+    { key: "role", label: "Role", render: (r) => r.role_id || h("span", { class: "muted" }, "(no role)") },
+    { key: "task", label: "Task", render: (r) => r.task_type },
+    { key: "ranked", label: `Ranking (${data.strategy})`, render: (r) => (r.ranked.length ? r.ranked.map((c, i) => h("span", {}, i ? " › " : "", h("span", { class: "mono" }, c.endpoint_id), h("span", { class: "muted" }, ` ${c.total_score.toFixed(3)}`))) : badge("no eligible endpoint", "bad")) },
+    { key: "excluded", label: "Excluded", render: (r) => r.excluded.map((e) => h("span", { title: e.exclusions.map((x) => x.detail).join("; ") }, badge(`${e.endpoint_id}: ${e.exclusions.map((x) => x.code).join(",")}`, "warn"), " ")) },
+  ], data.roles);
+}
+
+function promptCard() {
+  const text = h("textarea", { id: "prompt-text", placeholder: "Ask something; it goes through the gateway like any client request." });
+  const model = h("input", { id: "prompt-model", value: "default", size: 24 });
+  const out = h("div", { id: "prompt-result" });
+  const send = h("button", { type: "button", class: "primary", id: "prompt-send", onclick: async () => {
+    send.disabled = true;
+    clear(out, stateBox("loading", "Routing and running…"));
+    try {
+      const res = await api("/api/console/prompt", { method: "POST", body: { prompt: text.value, model: model.value } });
+      if (!res.ok) { clear(out, stateBox("error", res.error?.error?.message || `HTTP ${res.status}`)); return; }
+      const answer = res.response?.choices?.[0]?.message?.content ?? JSON.stringify(res.response);
+      clear(out, h("div", { class: "grid" },
+        h("div", { class: "row" }, "Routed to ", h("b", { id: "prompt-endpoint", class: "mono" }, res.endpoint_id || "–"),
+          res.decision_id ? h("a", { id: "prompt-decision-link", href: `#/router/decisions/${encodeURIComponent(res.decision_id)}` }, "Open decision →") : null,
+          res.request_id ? h("a", { href: `#/observe/requests/${encodeURIComponent(res.request_id)}` }, "Open in Observe →") : null),
+        h("div", { class: "answer" }, answer)));
+    } catch (err) { clear(out, stateBox("error", err.message)); } finally { send.disabled = false; }
+  } }, "Send");
+  return card("Try a prompt", h("div", { class: "grid" }, text,
+    h("div", { class: "row" }, h("label", { for: "prompt-model" }, "Model / alias / role"), model, send), out));
+}
+
+const filters = { endpoint: "", strategy: "", outcome: "", offset: 0 };
+
+function decisionsCard(endpoints, pageSize) {
+  const out = h("div", {});
+  const load = async () => {
+    clear(out, stateBox("loading"));
+    try {
+      const res = await api(`/api/console/decisions${query({ ...filters, limit: pageSize })}`);
+      const pager = h("div", { class: "row spread" }, h("span", { class: "muted" }, `${fmt.int(res.total)} decisions`),
+        h("span", { class: "row" },
+          h("button", { type: "button", disabled: filters.offset === 0, onclick: () => { filters.offset = Math.max(0, filters.offset - pageSize); load(); } }, "← Newer"),
+          h("span", {}, `${filters.offset + 1}–${Math.min(res.total, filters.offset + pageSize)}`),
+          h("button", { type: "button", disabled: filters.offset + pageSize >= res.total, onclick: () => { filters.offset += pageSize; load(); } }, "Older →")));
+      clear(out, pager, table([
+        { key: "created_ms", label: "Time", render: (d) => fmt.time(d.created_ms) },
+        { key: "routing_decision_id", label: "Decision", render: (d) => h("a", { class: "mono", href: `#/router/decisions/${encodeURIComponent(d.routing_decision_id)}` }, d.routing_decision_id) },
+        { key: "chosen", label: "Chosen", render: (d) => (d.chosen_endpoint_id ? h("span", { class: "mono" }, d.chosen_endpoint_id) : badge("no eligible endpoint", "bad")) },
+        { key: "strategy", label: "Strategy" },
+        { key: "elig", label: "Eligible", num: true, render: (d) => `${d.eligible} / ${d.candidates}` },
+        { key: "fallbacks", label: "Fallbacks", num: true },
+        { key: "measured", label: "Evidence", render: (d) => badge(d.used_measured ? "measured" : "declared", d.used_measured ? "ok" : "") },
+        { key: "reasons", label: "Reasons", render: (d) => d.selection_reasons.join(", ") },
+      ], res.data, { empty: "No decisions match", onRow: (d) => { location.hash = `#/router/decisions/${encodeURIComponent(d.routing_decision_id)}`; } }));
+    } catch (err) { clear(out, stateBox("error", err.message)); }
+  };
+  const set = (key) => (v) => { filters[key] = v; filters.offset = 0; load(); };
+  const bar = h("div", { class: "filters" },
+    select("dec-endpoint", "Chosen endpoint", [["", "any"], ...endpoints], filters.endpoint, set("endpoint")),
+    select("dec-strategy", "Strategy", [["", "any"], "balanced", "quality", "latency", "cost"], filters.strategy, set("strategy")),
+    select("dec-outcome", "Outcome", [["", "any"], ["routed", "routed"], ["no_endpoint", "no eligible endpoint"]], filters.outcome, set("outcome")));
+  load();
+  return { el: card("Decisions", h("div", { class: "grid" }, bar, out)), load };
+}
+
+export async function render({ page, path }) {
+  const [posture, cands, models] = await Promise.all([
+    api("/api/console/posture"), api("/api/console/candidates"), api("/api/console/models")]);
+  const endpoints = models.data.map((e) => e.endpoint_id);
+  if (path === "#/router/decisions") {
+    clear(page, decisionsCard(endpoints, 50).el);
+    return null;
+  }
+  const candBox = h("div", {}, candidatesView(cands));
+  const decisions = decisionsCard(endpoints, 10);
+  const onSaved = async () => {
+    clear(candBox, candidatesView(await api("/api/console/candidates")));
+    const fresh = await api("/api/console/posture");
+    const current = document.getElementById("posture-current");
+    if (current) current.textContent = `${fresh.posture.strategy} · ${fresh.posture.mode} · ${fresh.posture.execution_scope} · ${fresh.posture.compute_preference}`;
+  };
+  document.addEventListener("posture-saved", onSaved);
+  clear(page, postureCard(posture), card("Candidates per role", candBox), promptCard(), decisions.el);
+  return () => document.removeEventListener("posture-saved", onSaved);
+}

@@ -1,0 +1,116 @@
+"""System and Lab: readiness, storage backend, version, configuration problems; lab results.
+
+No answer here carries a secret: the database URL is shown with its password masked, API keys by
+prefix only, and the admin token never.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Final
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response
+
+from rolecall import __version__
+from rolecall.console.common import not_found, now_ms, reply, runtime_of
+from rolecall.storage.migrate import current_revision, head_revision
+
+LAB_FILE: Final = re.compile(r"^(evaluate|scale)-(\d+)\.json$")
+LAB_PLOT: Final = re.compile(r"^scale-\d+\.png$")
+
+
+def _readiness(runtime: Any, revision: str | None, head: str | None) -> list[dict[str, Any]]:
+    endpoints = runtime.inventory.endpoints
+    candidates = runtime.pool.candidates(now_ms())
+    active = sum(1 for c in candidates if c.status == "active")
+    checks = [
+        ("storage schema at head", revision == head, f"revision {revision} (head {head})"),
+        ("endpoints configured", bool(endpoints), f"{len(endpoints)} endpoints"),
+        ("an endpoint can serve now", active > 0, f"{active} of {len(candidates)} active"),
+        ("at least two candidates to compare", active >= 2, "role-model §4.1 step 5"),
+        ("evidence for routing", bool(runtime.pool.profiles), "observed profiles present"),
+        ("configuration has no problems", not runtime.inventory.problems, "see problems below"),
+    ]
+    return [{"check": name, "ok": ok, "detail": detail} for name, ok, detail in checks]
+
+
+async def system(request: Request) -> Response:
+    runtime = runtime_of(request)
+    engine = runtime.storage.engine
+    revision, head = current_revision(engine), head_revision()
+    stats = runtime.writer.stats
+    body = {
+        "version": __version__,
+        "started_ms": runtime.started_ms,
+        "uptime_ms": now_ms() - runtime.started_ms,
+        "storage": {
+            "backend": engine.dialect.name,
+            "url": engine.url.render_as_string(hide_password=True),
+            "revision": revision,
+            "head": head,
+        },
+        "writer": {
+            "written": stats.written,
+            "failed": stats.failed,
+            "dropped": stats.dropped,
+            "last_error": stats.last_error,
+        },
+        "readiness": _readiness(runtime, revision, head),
+        "problems": list(runtime.inventory.problems),
+        "config_file": str(runtime.settings.config),
+        "data_dir": str(runtime.settings.data_dir),
+        "require_api_key": runtime.settings.require_api_key,
+        "api_keys": [
+            {"key_id": k.key_id, "name": k.name, "prefix": k.prefix, "revoked": bool(k.revoked_ms)}
+            for k in runtime.storage.list_api_keys()
+        ],
+    }
+    return reply(body)
+
+
+def _lab_dir(request: Request) -> Path:
+    return Path(runtime_of(request).settings.data_dir) / "lab"
+
+
+def _read_lab_file(path: Path) -> dict[str, Any] | None:
+    try:
+        data = orjson.loads(path.read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+async def lab_results(request: Request) -> Response:
+    """Every evaluate/scale result file, newest first; unreadable files are listed as such."""
+    folder = _lab_dir(request)
+    items: list[dict[str, Any]] = []
+    problems: list[str] = []
+    files = sorted(folder.glob("*.json"), reverse=True) if folder.is_dir() else []
+    for path in files:
+        match = LAB_FILE.match(path.name)
+        if match is None:
+            continue
+        data = _read_lab_file(path)
+        if data is None:
+            problems.append(f"{path.name}: not a JSON object; re-run 'rolecall lab'")
+            continue
+        data.setdefault("kind", match.group(1))
+        data.setdefault("created_ms", int(match.group(2)))
+        data["file"] = path.name
+        plot = data.get("plot")
+        if isinstance(plot, str) and LAB_PLOT.match(plot) and (folder / plot).is_file():
+            data["plot_url"] = f"/api/lab/plots/{plot}"
+        items.append(data)
+    items.sort(key=lambda d: int(d.get("created_ms") or 0), reverse=True)
+    return reply({"results": items, "problems": problems, "directory": str(folder)})
+
+
+async def lab_plot(request: Request) -> Response:
+    name = request.path_params["name"]
+    path = _lab_dir(request) / name
+    if not LAB_PLOT.match(name) or not path.is_file():
+        raise not_found("plot")
+    return FileResponse(path, media_type="image/png", headers={"cache-control": "no-store"})

@@ -1,0 +1,152 @@
+"""The what-if preview: replay recent requests under a proposed posture before saving it.
+
+Each stored decision is rebuilt as a routing request (its role and task from the request facts, its
+per-request constraints from the stored policy snapshot) and decided twice with the real
+`Router.decide` on today's candidates and evidence: once under the current posture, once under
+the proposed one. Comparing two replays (rather than the stored choice) isolates the effect of the
+posture from evidence that changed since. Expected quality and latency are the winner's metric
+values; expected cost prices the request's recorded tokens on the winner.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Final
+
+from rolecall.bootstrap import Runtime
+from rolecall.console.state import Posture, posture_policy
+from rolecall.inventory.baseline import DEFAULT_TASK
+from rolecall.protocol import RoutingPolicy
+from rolecall.routing import Candidate, Router, RoutingRequest
+
+DEFAULT_TOKENS: Final = (500, 200)  # (in, out) priced when a request recorded no tokens
+
+
+@dataclass(frozen=True, slots=True)
+class Replay:
+    """One request to route: the router's input and the tokens it used."""
+
+    request: RoutingRequest
+    tokens: tuple[int, int]
+
+
+def replays_from(
+    decisions: Iterable[Mapping[str, Any]], facts: Mapping[str, Mapping[str, Any]]
+) -> list[Replay]:
+    out = []
+    for d in decisions:
+        fact = facts.get(str(d.get("request_id"))) or {}
+        snap = d.get("policy_snapshot") or {}
+        request = RoutingRequest(
+            request_id=f"whatif-{d.get('request_id')}",
+            task_type=fact.get("task_type") or DEFAULT_TASK,
+            requested_role_id=fact.get("role_id"),
+            required_capabilities=tuple(snap.get("required_capabilities") or ()),
+            required_modalities=tuple(snap.get("required_modalities") or ("text",)),
+            needs_tools=bool(snap.get("require_tools")),
+            allow_endpoints=tuple(snap.get("allow_endpoints") or ()),
+            deny_endpoints=tuple(snap.get("deny_endpoints") or ()),
+        )
+        tokens = (int(fact.get("tokens_in") or 0), int(fact.get("tokens_out") or 0))
+        out.append(Replay(request, tokens if any(tokens) else DEFAULT_TOKENS))
+    return out
+
+
+def _scoped(request: RoutingRequest, runtime: Runtime, scope: str) -> RoutingRequest:
+    if scope != "remote_only":
+        return request
+    local = tuple(e.endpoint_id for e in runtime.inventory.endpoints.values() if e.is_local)
+    return replace(request, deny_endpoints=tuple(dict.fromkeys(request.deny_endpoints + local)))
+
+
+def _route_all(
+    runtime: Runtime,
+    replays: Sequence[Replay],
+    policy: RoutingPolicy,
+    scope: str,
+    candidates: Sequence[Candidate],
+) -> list[dict[str, Any]]:
+    router = Router(policy)
+    inv = runtime.inventory
+    out: list[dict[str, Any]] = []
+    for replay in replays:
+        d = router.decide(
+            _scoped(replay.request, runtime, scope),
+            candidates,
+            inv.roles.values(),
+            inv.tasks.values(),
+            inv.bindings,
+        )
+        if not d.ranked:
+            out.append({"endpoint": "", "quality": None, "latency_ms": None, "cost": None})
+            continue
+        winner = d.ranked[0]
+        endpoint = inv.endpoints.get(winner.endpoint_id)
+        cost = endpoint.request_cost(*replay.tokens) if endpoint else None
+        out.append(
+            {
+                "endpoint": winner.endpoint_id,
+                "quality": winner.values[0],
+                "latency_ms": winner.eff_latency,
+                "cost": cost,
+            }
+        )
+    return out
+
+
+def _mean(values: Iterable[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return sum(known) / len(known) if known else None
+
+
+def _summary(routed: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    return {
+        "by_endpoint": dict(Counter(r["endpoint"] or "(none)" for r in routed).most_common()),
+        "quality": _mean(r["quality"] for r in routed),
+        "latency_ms": _mean(r["latency_ms"] for r in routed),
+        "cost_usd": sum(r["cost"] or 0.0 for r in routed),
+        "no_endpoint": sum(1 for r in routed if not r["endpoint"]),
+    }
+
+
+def _delta(a: float | None, b: float | None) -> float | None:
+    return None if a is None or b is None else b - a
+
+
+def compare(
+    runtime: Runtime,
+    replays: Sequence[Replay],
+    base_policy: RoutingPolicy | None,
+    current: Posture,
+    proposed: Posture,
+    candidates: Sequence[Candidate],
+) -> dict[str, Any]:
+    """How routing ``replays`` changes from ``current`` to ``proposed``."""
+    before = _route_all(
+        runtime, replays, posture_policy(base_policy, current), current.execution_scope, candidates
+    )
+    after = _route_all(
+        runtime,
+        replays,
+        posture_policy(base_policy, proposed),
+        proposed.execution_scope,
+        candidates,
+    )
+    moves = Counter(
+        (a["endpoint"] or "(none)", b["endpoint"] or "(none)")
+        for a, b in zip(before, after, strict=True)
+        if a["endpoint"] != b["endpoint"]
+    )
+    now, then = _summary(before), _summary(after)
+    return {
+        "replayed": len(replays),
+        "moved": sum(moves.values()),
+        "moves": [{"from": f, "to": t, "count": n} for (f, t), n in moves.most_common()],
+        "current": now,
+        "proposed": then,
+        "delta": {
+            key: _delta(now[key], then[key]) for key in ("quality", "latency_ms", "cost_usd")
+        },
+    }
