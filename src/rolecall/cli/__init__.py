@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from rolecall import __version__
-from rolecall.cli import conformance, demo, endpoints, keys, route, run, serve, upstream
+from rolecall.cli import bench, conformance, demo, endpoints, keys, route, run, serve, upstream
 from rolecall.providers.local.cli_local import local_app
 
 app = typer.Typer(
@@ -15,6 +15,7 @@ app = typer.Typer(
     add_completion=False,
 )
 route.register(app)
+bench.register(app)
 conformance.register(app)
 serve.register(app)
 keys.register(app)

@@ -155,3 +155,48 @@ class Storage(
 
     def close(self) -> None:
         """Release connections; the storage must not be used afterwards."""
+
+
+# appended with the benchmark port; kept here so the earlier part of the file stays untouched
+from rolecall.benchmark.records import BenchPairRecord, BenchResultRecord, BenchRunRecord  # noqa: E402
+
+
+class BenchmarkStore(Protocol):
+    """Benchmark runs, their graded case results and pairwise comparisons (rolecall.benchmark)."""
+
+    def create_bench_run(self, run: BenchRunRecord) -> None:
+        """Insert a new run (its id must be new)."""
+
+    def update_bench_run(
+        self,
+        run_id: str,
+        *,
+        status: str,
+        finished_ms: int | None = None,
+        config: dict[str, Any] | None = None,
+    ) -> None:
+        """Set a run's status and finish time (and replace its config when given)."""
+
+    def get_bench_run(self, run_id: str) -> BenchRunRecord | None:
+        """The run, if stored."""
+
+    def list_bench_runs(self, *, limit: int = 100) -> list[BenchRunRecord]:
+        """Runs, newest first."""
+
+    def put_bench_result(self, result: BenchResultRecord) -> bool:
+        """Store a graded case unless one is stored for the same key; True when it was new."""
+
+    def bench_results(self, run_id: str) -> list[BenchResultRecord]:
+        """Every stored result of a run, in the order they were graded."""
+
+    def count_bench_results(self, run_id: str) -> dict[str, int]:
+        """Stored results of a run by status."""
+
+    def put_bench_pair(self, pair: BenchPairRecord) -> bool:
+        """Store a pairwise comparison unless already stored; True when it was new."""
+
+    def bench_pairs(self, run_id: str) -> list[BenchPairRecord]:
+        """Every pairwise comparison of a run."""
+
+    def delete_bench_results(self, endpoint_id: str | None = None) -> int:
+        """Delete results and pairs of one endpoint (or all); return how many results went."""

@@ -159,3 +159,50 @@ COOLDOWNS: Final = Table(
     Column("failures", Integer, nullable=False),
     Column("updated_ms", BigInteger, nullable=False),
 )
+
+# Benchmarking (rolecall.benchmark; migration 0002_benchmark). Results are keyed by run, endpoint
+# and case so a resumed run can never grade the same case twice.
+BENCH_RUNS: Final = Table(
+    "bench_runs",
+    METADATA,
+    Column("run_id", Text, primary_key=True),
+    Column("mode", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("started_ms", BigInteger, nullable=False),
+    Column("finished_ms", BigInteger),
+    Column("judge_id", Text),
+    Column("cases_total", Integer, nullable=False),
+    Column("config", JSON, nullable=False),
+    Index("ix_bench_runs_started_ms", "started_ms"),
+)
+
+BENCH_RESULTS: Final = Table(
+    "bench_results",
+    METADATA,
+    Column("run_id", Text, primary_key=True),
+    Column("endpoint_id", Text, primary_key=True),
+    Column("case_key", Text, primary_key=True),
+    Column("suite", Text, nullable=False),
+    Column("case_id", Text, nullable=False),
+    Column("bucket", Text, nullable=False),
+    Column("task", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("score", Double),
+    Column("latency_ms", Double),
+    Column("tokens_out", Integer, nullable=False),
+    Column("cost_usd", Double),
+    Column("created_ms", BigInteger, nullable=False),
+    Column("detail", JSON, nullable=False),
+    Index("ix_bench_results_endpoint_id", "endpoint_id"),
+)
+
+BENCH_PAIRS: Final = Table(
+    "bench_pairs",
+    METADATA,
+    Column("run_id", Text, primary_key=True),
+    Column("case_key", Text, primary_key=True),
+    Column("endpoint_a", Text, primary_key=True),
+    Column("endpoint_b", Text, primary_key=True),
+    Column("winner", Text),
+    Column("detail", JSON, nullable=False),
+)

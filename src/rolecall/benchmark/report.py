@@ -1,0 +1,273 @@
+"""The report of one run, the comparison of two runs, and the recommended strategy.
+
+`build_report` turns a stored run and its results into the console/CLI report: per endpoint the
+quality overall and per difficulty bucket with 95% intervals (the same math as observed profiles,
+`rolecall.profiles.benchmark_quality`), failures, latency p50/p95, tokens/s, cost per case and
+locality; judge facts (overlap, self-preference); and `recommend`'s answer to the seed's questions
+(should the quality leader, the fastest or the cheapest healthy endpoint win, or is balanced right;
+which endpoints should leave the pool). `compare_runs` pairs two runs case by case per endpoint.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from statistics import fmean
+from typing import Any, Final
+
+from rolecall.benchmark.records import BenchPairRecord, BenchResultRecord, BenchRunRecord
+from rolecall.benchmark.stats import paired_permutation_p
+from rolecall.profiles import (
+    DIFFICULTY_BUCKETS,
+    BucketQuality,
+    Sample,
+    benchmark_quality,
+    percentile,
+)
+
+__all__ = ["build_report", "compare_runs", "recommend"]
+
+FAILURE_LIMIT: Final = 0.3  # an endpoint failing more often than this should leave the pool
+SPREAD: Final = 0.5  # "meaningful" latency/cost spread: the best is at most half the worst
+
+
+def _quality(results: Sequence[BenchResultRecord], mode: str) -> dict[str, Any]:
+    samples = [
+        Sample(
+            r.endpoint_id,
+            "report",
+            "benchmark",
+            r.created_ms,
+            r.latency_ms,
+            judge_score=0.0 if r.status == "failed" else r.score,
+            difficulty_bucket=r.bucket if r.bucket in DIFFICULTY_BUCKETS else None,
+            benchmark_mode="quick" if mode == "quick" else "full",
+        )
+        for r in results
+        if r.status != "skipped"
+    ]
+    quality = benchmark_quality(samples)
+    if quality is None:
+        return {"overall": None, "buckets": {}}
+    return {
+        "overall": _interval(quality.overall),
+        "buckets": {name: _interval(q) for name, q in quality.buckets.items()},
+    }
+
+
+def _interval(q: BucketQuality) -> dict[str, Any]:
+    return {
+        "mean": round(q.mean, 4),
+        "ci_low": round(q.ci_low, 4),
+        "ci_high": round(q.ci_high, 4),
+        "samples": q.samples,
+    }
+
+
+def _endpoint_entry(
+    endpoint_id: str, results: list[BenchResultRecord], run: BenchRunRecord
+) -> dict[str, Any]:
+    meta = (run.config.get("endpoint_meta") or {}).get(endpoint_id, {})
+    graded = [r for r in results if r.status == "graded"]
+    attempted = [r for r in results if r.status != "skipped"]
+    latencies = [r.latency_ms for r in graded if r.latency_ms is not None]
+    speeds = [v for r in graded if (v := r.detail.get("tokens_per_sec")) is not None]
+    costs = [r.cost_usd for r in graded if r.cost_usd is not None]
+    failures = len(attempted) - len(graded)
+    return {
+        "endpoint_id": endpoint_id,
+        "local": bool(meta.get("local", False)),
+        "quality": _quality(results, run.mode),
+        "cases": len(results),
+        "graded": len(graded),
+        "skipped": len(results) - len(attempted),
+        "failures": failures,
+        "failure_rate": round(failures / len(attempted), 4) if attempted else 0.0,
+        "latency_ms_p50": round(percentile(latencies, 50), 1) if latencies else None,
+        "latency_ms_p95": round(percentile(latencies, 95), 1) if latencies else None,
+        "tokens_per_sec": round(percentile(speeds, 50), 2) if speeds else None,
+        "cost_per_case_usd": fmean(costs) if costs else None,
+    }
+
+
+def _judge_facts(
+    run: BenchRunRecord, results: Sequence[BenchResultRecord], pairs: Sequence[BenchPairRecord]
+) -> dict[str, Any]:
+    """Judge-subject overlap and self-preference, measured two ways:
+
+    * ``score_bias``: how much more the judge's scores exceed the judge-free heuristic on its own
+      answers than on other endpoints' answers (positive = it favours itself);
+    * ``pairwise_win_rate`` vs ``expected_win_rate``: how often it picked its own answer in
+      head-to-heads, against how often its graded case score was the higher one.
+    """
+    judge = run.judge_id
+    facts: dict[str, Any] = {"endpoint_id": judge, "overlap": bool(run.config.get("judge_overlap"))}
+    if judge is None or not facts["overlap"]:
+        return facts
+    gaps: dict[bool, list[float]] = {True: [], False: []}
+    for r in results:
+        if (
+            r.detail.get("method") == "judge"
+            and r.detail.get("heuristic_score") is not None
+            and r.score is not None
+        ):
+            gaps[r.endpoint_id == judge].append(r.score - float(r.detail["heuristic_score"]))
+    if gaps[True] and gaps[False]:
+        facts["score_bias"] = round(fmean(gaps[True]) - fmean(gaps[False]), 4)
+    own = [
+        p
+        for p in pairs
+        if judge in (p.endpoint_a, p.endpoint_b) and p.detail.get("judge_id") != "heuristic:scores"
+    ]
+    if own:
+        facts["pairwise_win_rate"] = round(sum(p.winner == judge for p in own) / len(own), 4)
+        scores = {(r.endpoint_id, r.case_key): r.score or 0.0 for r in results}
+        expected = [
+            scores.get((judge, p.case_key), 0.0)
+            > scores.get((p.endpoint_b if p.endpoint_a == judge else p.endpoint_a, p.case_key), 0.0)
+            for p in own
+        ]
+        facts["expected_win_rate"] = round(sum(expected) / len(own), 4)
+    return facts
+
+
+def build_report(
+    run: BenchRunRecord, results: Sequence[BenchResultRecord], pairs: Sequence[BenchPairRecord] = ()
+) -> dict[str, Any]:
+    by_endpoint: dict[str, list[BenchResultRecord]] = {e: [] for e in run.endpoints}
+    for r in results:
+        by_endpoint.setdefault(r.endpoint_id, []).append(r)
+    endpoints = [_endpoint_entry(e, rs, run) for e, rs in by_endpoint.items()]
+    return {
+        "run_id": run.run_id,
+        "mode": run.mode,
+        "status": run.status,
+        "judge": run.judge_id,
+        "started_ms": run.started_ms,
+        "finished_ms": run.finished_ms,
+        "cases_total": run.cases_total,
+        "cases_done": len(results),
+        "endpoints": endpoints,
+        "judge_facts": _judge_facts(run, results, pairs),
+        "pairwise": [p.detail for p in pairs],
+        "recommendation": recommend(endpoints),
+    }
+
+
+def _mean(entry: dict[str, Any]) -> float:
+    overall = entry["quality"]["overall"]
+    return float(overall["mean"]) if overall else 0.0
+
+
+def _leave_pool(entries: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """(endpoint, why) for unstable endpoints and those another endpoint beats on every axis."""
+    out = []
+    for e in entries:
+        if e["graded"] == 0 and e["cases"] > e["skipped"]:
+            out.append((e["endpoint_id"], "no case succeeded"))
+        elif e["failure_rate"] > FAILURE_LIMIT:
+            out.append((e["endpoint_id"], f"failed {e['failure_rate']:.0%} of its cases"))
+        else:
+            better = next((o for o in entries if o is not e and _dominates(o, e)), None)
+            if better is not None:
+                out.append(
+                    (e["endpoint_id"], f"{better['endpoint_id']} is better, faster and no dearer")
+                )
+    return out
+
+
+def _dominates(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    qa, qb = a["quality"]["overall"], b["quality"]["overall"]
+    if not qa or not qb or a["graded"] == 0 or qa["ci_low"] <= qb["ci_high"]:
+        return False
+    faster = (a["latency_ms_p50"] or 0) <= (b["latency_ms_p50"] or 0)
+    cheaper = (a["cost_per_case_usd"] or 0) <= (b["cost_per_case_usd"] or 0)
+    return faster and cheaper
+
+
+def recommend(entries: list[dict[str, Any]]) -> dict[str, Any]:
+    """The strategy the evidence supports, with reasons, and the endpoints that should leave."""
+    leave = _leave_pool(entries)
+    leaving = {e for e, _ in leave}
+    healthy = [e for e in entries if e["endpoint_id"] not in leaving and e["graded"] > 0]
+    reasons = [f"{e}: {why}; remove it from the pool" for e, why in leave]
+    if len(healthy) < 2:
+        only = healthy[0]["endpoint_id"] if healthy else "none"
+        reasons.append(f"only one healthy endpoint ({only}): there is nothing to trade off yet")
+        return {"strategy": "balanced", "reasons": reasons, "leave_pool": sorted(leaving)}
+    ranked = sorted(healthy, key=_mean, reverse=True)
+    leader, runner_up = ranked[0], ranked[1]
+    lq, rq = leader["quality"]["overall"], runner_up["quality"]["overall"]
+    gap = _mean(leader) - _mean(runner_up)
+    separated = bool(lq and rq and lq["ci_low"] > rq["ci_high"])
+    reasons.append(
+        f"quality leader {leader['endpoint_id']} ({_mean(leader):.2f}) vs {runner_up['endpoint_id']} "
+        f"({_mean(runner_up):.2f}): gap {gap:.2f}{', intervals do not overlap' if separated else ''}"
+    )
+    if separated or gap >= 0.15:
+        reasons.append("the quality difference is real: let the quality leader win more often")
+        return {"strategy": "quality", "reasons": reasons, "leave_pool": sorted(leaving)}
+    close = [e for e in healthy if _mean(leader) - _mean(e) < 0.15]
+    strategy = _spread_strategy(close, reasons)
+    return {"strategy": strategy, "reasons": reasons, "leave_pool": sorted(leaving)}
+
+
+def _spread_strategy(close: list[dict[str, Any]], reasons: list[str]) -> str:
+    """Among endpoints of similar quality: a big latency or cost spread picks that strategy."""
+    latency = [e for e in close if e["latency_ms_p50"]]
+    if len(latency) >= 2:
+        fast, slow = (
+            min(latency, key=lambda e: e["latency_ms_p50"]),
+            max(latency, key=lambda e: e["latency_ms_p50"]),
+        )
+        if fast["latency_ms_p50"] <= SPREAD * slow["latency_ms_p50"]:
+            reasons.append(
+                f"similar quality, but {fast['endpoint_id']} answers in {fast['latency_ms_p50']:.0f} ms "
+                f"vs {slow['latency_ms_p50']:.0f} ms: let the fastest healthy endpoint win"
+            )
+            return "latency"
+    costed = [e for e in close if e["cost_per_case_usd"]]
+    if len(costed) >= 2:
+        cheap, dear = (
+            min(costed, key=lambda e: e["cost_per_case_usd"]),
+            max(costed, key=lambda e: e["cost_per_case_usd"]),
+        )
+        if cheap["cost_per_case_usd"] <= SPREAD * dear["cost_per_case_usd"]:
+            reasons.append(
+                f"similar quality and speed, but {cheap['endpoint_id']} costs far less per case: "
+                "let the cheapest healthy endpoint win"
+            )
+            return "cost"
+    reasons.append("quality, latency and cost are close: a balanced trade-off is the right default")
+    return "balanced"
+
+
+def compare_runs(a: Sequence[BenchResultRecord], b: Sequence[BenchResultRecord]) -> dict[str, Any]:
+    """Per endpoint in both runs: means over the shared cases, delta (b − a) and a paired p-value."""
+
+    def scores(results: Sequence[BenchResultRecord]) -> dict[tuple[str, str], float]:
+        return {
+            (r.endpoint_id, r.case_key): 0.0 if r.status == "failed" else (r.score or 0.0)
+            for r in results
+            if r.status != "skipped"
+        }
+
+    sa, sb = scores(a), scores(b)
+    endpoints = sorted({e for e, _ in sa} & {e for e, _ in sb})
+    out = []
+    for endpoint_id in endpoints:
+        shared = sorted(k for e, k in sa if e == endpoint_id and (e, k) in sb)
+        xa = [sa[(endpoint_id, k)] for k in shared]
+        xb = [sb[(endpoint_id, k)] for k in shared]
+        out.append(
+            {
+                "endpoint_id": endpoint_id,
+                "a_mean": round(fmean(xa), 4) if xa else None,
+                "b_mean": round(fmean(xb), 4) if xb else None,
+                "delta": round(fmean(xb) - fmean(xa), 4) if xa else None,
+                "shared_cases": len(shared),
+                "p_value": round(
+                    paired_permutation_p([y - x for x, y in zip(xa, xb, strict=True)]), 6
+                ),
+            }
+        )
+    return {"endpoints": out}

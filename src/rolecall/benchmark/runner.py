@@ -1,0 +1,298 @@
+"""The benchmark runner: every selected case on every selected endpoint, graded and committed.
+
+Phases: ``preflight`` (a tiny request per endpoint and to the judge; an endpoint that fails gets its
+cases recorded as failures, a judge that fails is replaced by the heuristic grader), ``execution``
+(asyncio over endpoints × cases, each endpoint within its concurrency limit, retries in the caller,
+a case graded as soon as it is answered and committed through ``commit`` before it counts as done)
+and ``compare`` (pairwise head-to-head on judge-graded cases). When the judge endpoint is also
+being graded (judge-subject overlap) its own cases run after everyone else's and their grades are
+flagged ``self_graded``; its pairs come last too.
+
+Resumable: the runner skips every (endpoint, case) already stored for the run, so a run killed
+mid-way finishes without redoing or losing a graded case.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+from rolecall.benchmark.cases import BenchCase
+from rolecall.benchmark.client import EndpointCaller, case_body
+from rolecall.benchmark.evidence import membership_revision_for, sample_for
+from rolecall.benchmark.graders import grade_case
+from rolecall.benchmark.graders.judge import CircuitBreaker, LlmJudge, response_format_for
+from rolecall.benchmark.graders.pairwise import compare_pair
+from rolecall.benchmark.progress import RunProgress
+from rolecall.benchmark.records import BenchPairRecord, BenchResultRecord
+from rolecall.benchmark.reply import Reply
+from rolecall.execution.failures import UpstreamFailure
+from rolecall.inventory.inventory import Inventory, endpoint_version
+from rolecall.profiles import Sample
+
+__all__ = ["BenchRunner", "Commit", "RunPlan"]
+
+Commit = Callable[[BenchResultRecord, Sample | None], Awaitable[bool]]
+MAX_PAIRS: Final = 60  # pairwise comparisons per run (each costs two judge calls)
+TEXT_LIMIT: Final = 4000  # characters of an answer kept with its result
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """What a run does; stored with the run so `resume` can finish it exactly."""
+
+    run_id: str
+    mode: str
+    endpoint_ids: tuple[str, ...]
+    judge_id: str | None
+    items: tuple[tuple[str, BenchCase], ...]
+    spend_cap_usd: float | None = None
+    concurrency: int = 2
+
+    @property
+    def overlap(self) -> bool:
+        return self.judge_id is not None and self.judge_id in self.endpoint_ids
+
+    @property
+    def total(self) -> int:
+        return len(self.items) * len(self.endpoint_ids)
+
+    def config(self, inventory: Inventory) -> dict[str, Any]:
+        endpoints = {
+            eid: {
+                "local": inventory.endpoints[eid].is_local,
+                "model": inventory.endpoints[eid].model,
+                "version": endpoint_version(inventory.endpoints[eid].identity),
+                "revision": membership_revision_for(inventory, eid),
+            }
+            for eid in self.endpoint_ids
+        }
+        return {
+            "endpoints": list(self.endpoint_ids),
+            "endpoint_meta": endpoints,
+            "judge": self.judge_id,
+            "judge_overlap": self.overlap,
+            "spend_cap_usd": self.spend_cap_usd,
+            "concurrency": self.concurrency,
+            "cases": [{"suite": s, "case": c.model_dump(mode="json")} for s, c in self.items],
+        }
+
+    @classmethod
+    def from_config(cls, run_id: str, mode: str, config: dict[str, Any]) -> RunPlan:
+        items = tuple((i["suite"], BenchCase.model_validate(i["case"])) for i in config["cases"])
+        return cls(
+            run_id=run_id,
+            mode=mode,
+            endpoint_ids=tuple(config["endpoints"]),
+            judge_id=config.get("judge"),
+            items=items,
+            spend_cap_usd=config.get("spend_cap_usd"),
+            concurrency=int(config.get("concurrency", 2)),
+        )
+
+
+class BenchRunner:
+    def __init__(
+        self,
+        plan: RunPlan,
+        inventory: Inventory,
+        storage: Any,
+        commit: Commit,
+        progress: RunProgress,
+        *,
+        timeout_s: float = 120.0,
+    ) -> None:
+        self.plan = plan
+        self.inventory = inventory
+        self.storage = storage
+        self.commit = commit
+        self.progress = progress
+        self.timeout_s = timeout_s
+        self.down: dict[str, str] = {}
+        self.judge: LlmJudge | None = None
+        self._meta = {
+            eid: (
+                endpoint_version(inventory.endpoints[eid].identity),
+                membership_revision_for(inventory, eid),
+            )
+            for eid in plan.endpoint_ids
+        }
+
+    async def run(self) -> str:
+        """Run (or finish) the plan; returns the final status."""
+        stored = await asyncio.to_thread(self.storage.bench_results, self.plan.run_id)
+        done = {(r.endpoint_id, r.case_key) for r in stored}
+        self.progress.done = len(done)
+        self.progress.failed = sum(r.status == "failed" for r in stored)
+        self.progress.spent_usd = sum(r.cost_usd or 0.0 for r in stored)
+        caller = EndpointCaller(
+            self.inventory.endpoints, timeout_s=self.timeout_s, concurrency=self.plan.concurrency
+        )
+        async with caller:
+            await self._preflight(caller)
+            self.progress.set_phase("execution")
+            for wave in self._waves():
+                todo = [
+                    (e, s, c)
+                    for e in wave
+                    for s, c in self.plan.items
+                    if (e, f"{s}/{c.id}") not in done
+                ]
+                await asyncio.gather(*(self._case(caller, e, s, c) for e, s, c in todo))
+            self.progress.set_phase("compare")
+            await self._compare()
+        self.progress.set_phase("done")
+        self.progress.status = "completed"
+        return "completed"
+
+    def _waves(self) -> list[list[str]]:
+        """Everyone else first; the judge's own cases last when it is also graded."""
+        others = [e for e in self.plan.endpoint_ids if e != self.plan.judge_id]
+        return (
+            [others, [self.plan.judge_id]] if self.plan.overlap and self.plan.judge_id else [others]
+        )
+
+    async def _preflight(self, caller: EndpointCaller) -> None:
+        self.progress.set_phase("preflight")
+        targets = list(
+            dict.fromkeys([*self.plan.endpoint_ids, *filter(None, [self.plan.judge_id])])
+        )
+        outcomes = await asyncio.gather(*(caller.preflight(e) for e in targets))
+        self.down = {e: why for e, why in zip(targets, outcomes, strict=True) if why is not None}
+        judge_id = self.plan.judge_id
+        if judge_id is not None and judge_id not in self.down:
+            self.judge = LlmJudge(
+                endpoint_id=judge_id,
+                call=lambda body: caller.complete(judge_id, body),
+                response_format=response_format_for(
+                    self.inventory.endpoints[judge_id].provider.kind
+                ),
+                breaker=CircuitBreaker(threshold=3, cooldown_s=30.0),
+            )
+
+    async def _case(
+        self, caller: EndpointCaller, endpoint_id: str, suite: str, case: BenchCase
+    ) -> None:
+        key = f"{suite}/{case.id}"
+        endpoint = self.inventory.endpoints[endpoint_id]
+        detail: dict[str, Any] = {"grader": case.grader}
+        status, score, reply = "failed", None, Reply("")
+        cap = self.plan.spend_cap_usd
+        if endpoint_id in self.down:
+            detail["error"] = f"preflight failed: {self.down[endpoint_id]}"
+        elif case.needs_tools and not endpoint.declared.tool_calling.supported:
+            status, detail["error"] = "skipped", "the endpoint declares no tool calling"
+        elif cap is not None and self.progress.spent_usd >= cap:
+            status, detail["error"] = "skipped", f"spend cap of ${cap:g} reached"
+        else:
+            self.progress.current_endpoint, self.progress.current_case = endpoint_id, key
+            try:
+                reply = await caller.complete(endpoint_id, case_body(case, endpoint))
+            except UpstreamFailure as failure:
+                detail["error"] = f"{failure.failure}: {failure.message}"
+            else:
+                status, score = "graded", await self._grade(case, reply, endpoint_id, detail)
+        await self._commit(endpoint_id, suite, case, status, score, reply, detail)
+
+    async def _grade(
+        self, case: BenchCase, reply: Reply, endpoint_id: str, detail: dict[str, Any]
+    ) -> float:
+        grade = await grade_case(case, reply, self.judge)
+        detail.update(
+            judge_score=grade.score.to_artifact(),
+            method=grade.method,
+            heuristic_score=grade.heuristic_score,
+            self_graded=grade.method == "judge" and endpoint_id == self.plan.judge_id,
+        )
+        return grade.score.score
+
+    async def _commit(
+        self,
+        endpoint_id: str,
+        suite: str,
+        case: BenchCase,
+        status: str,
+        score: float | None,
+        reply: Reply,
+        detail: dict[str, Any],
+    ) -> None:
+        endpoint = self.inventory.endpoints[endpoint_id]
+        cost = (
+            endpoint.request_cost(reply.tokens_in, reply.tokens_out) if status == "graded" else None
+        )
+        answer = {**reply.to_dict(), "text": reply.text[:TEXT_LIMIT]}
+        detail.update(reply=answer, tokens_in=reply.tokens_in, tokens_per_sec=reply.tokens_per_sec)
+        result = BenchResultRecord(
+            run_id=self.plan.run_id,
+            endpoint_id=endpoint_id,
+            case_key=f"{suite}/{case.id}",
+            suite=suite,
+            case_id=case.id,
+            bucket=case.bucket,
+            task=case.task,
+            status=status,
+            score=score,
+            latency_ms=reply.latency_ms if status != "skipped" and reply.latency_ms else None,
+            tokens_out=reply.tokens_out,
+            cost_usd=cost,
+            created_ms=_now_ms(),
+            detail=detail,
+        )
+        version, revision = self._meta[endpoint_id]
+        sample = sample_for(result, version=version, revision=revision, mode=self.plan.mode)
+        await self.commit(result, sample)
+        self.progress.advance(
+            endpoint_id=endpoint_id, case_key=result.case_key, status=status, cost=cost
+        )
+
+    async def _compare(self) -> None:
+        """Pairwise head-to-head on judge-graded cases answered by two or more endpoints."""
+        if len(self.plan.endpoint_ids) < 2:
+            return
+        results = await asyncio.to_thread(self.storage.bench_results, self.plan.run_id)
+        stored = await asyncio.to_thread(self.storage.bench_pairs, self.plan.run_id)
+        seen = {(p.case_key, p.endpoint_a, p.endpoint_b) for p in stored}
+        cases = {f"{s}/{c.id}": c for s, c in self.plan.items if c.grader == "judge"}
+        graded: dict[str, list[BenchResultRecord]] = {}
+        for r in results:
+            if r.case_key in cases and r.status == "graded":
+                graded.setdefault(r.case_key, []).append(r)
+        pairs = [
+            (key, a, b)
+            for key, rs in graded.items()
+            for a, b in itertools.combinations(sorted(rs, key=lambda r: r.endpoint_id), 2)
+            if (key, a.endpoint_id, b.endpoint_id) not in seen
+        ]
+        judge_id = self.plan.judge_id
+        pairs.sort(key=lambda p: judge_id in (p[1].endpoint_id, p[2].endpoint_id))  # own pairs last
+        for key, a, b in pairs[: max(0, MAX_PAIRS - len(seen))]:
+            outcome = await compare_pair(cases[key], _side(a), _side(b), self.judge)
+            record = BenchPairRecord(
+                self.plan.run_id,
+                key,
+                a.endpoint_id,
+                b.endpoint_id,
+                outcome.winner,
+                outcome.to_dict(),
+            )
+            await asyncio.to_thread(self.storage.put_bench_pair, record)
+            self.progress.touch()
+
+
+def _side(result: BenchResultRecord) -> tuple[str, str, float]:
+    text = str((result.detail.get("reply") or {}).get("text", ""))
+    return result.endpoint_id, text, result.score or 0.0
+
+
+def split_waves(endpoint_ids: Sequence[str], judge_id: str | None) -> list[list[str]]:
+    """Exposed for tests: the order endpoints are run in."""
+    others = [e for e in endpoint_ids if e != judge_id]
+    return [others, [judge_id]] if judge_id in endpoint_ids and judge_id else [others]

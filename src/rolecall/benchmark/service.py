@@ -1,0 +1,338 @@
+"""Benchmark use cases over a `Runtime`: start, resume, list, show, compare, clear.
+
+Owns `BenchHub` (one per runtime: the active run, its task and progress) and the use cases the CLI
+and the HTTP API call. Graded cases are committed on the runtime's writer thread, result and sample
+in one transaction, the sample through ``runtime.recorder.add_samples`` so routing sees the evidence
+immediately; when a run ends its endpoints' profiles are re-aggregated with stale benchmark samples
+set aside (`rolecall.benchmark.evidence.refresh_profiles`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any, Final
+
+from rolecall.benchmark.cases import load_suites, select_cases
+from rolecall.benchmark.evidence import refresh_profiles
+from rolecall.benchmark.progress import RunProgress
+from rolecall.benchmark.records import BenchResultRecord, BenchRunRecord
+from rolecall.benchmark.report import build_report, compare_runs
+from rolecall.benchmark.runner import BenchRunner, Commit, RunPlan
+from rolecall.errors import RolecallError
+from rolecall.profiles import Sample
+
+__all__ = [
+    "BenchError",
+    "BenchHub",
+    "hub_for",
+    "run_quick_benchmark_if_no_evidence",
+]
+
+_HUB_ATTRIBUTE: Final = "bench_hub"
+PROFILE_SETTLE_S: Final = 1.1  # the recorder refreshes a profile at most once a second
+
+
+class BenchError(RolecallError):
+    """A benchmark request that cannot be served; ``status`` is the HTTP status that fits."""
+
+    def __init__(self, message: str, *, status: int = 400, param: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.param = param
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def _settle(future: asyncio.Future[bool], value: bool | None, error: BaseException | None) -> None:
+    if future.done():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(bool(value))
+
+
+def writer_commit(runtime: Any) -> Commit:
+    """Commit a result and its sample in one transaction on the runtime's writer thread."""
+
+    async def commit(result: BenchResultRecord, sample: Sample | None) -> bool:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[bool] = loop.create_future()
+
+        def write() -> None:
+            try:
+                with runtime.storage.batch():
+                    new = runtime.storage.put_bench_result(result)
+                    if new and sample is not None:
+                        runtime.recorder.add_samples([sample])
+            except Exception as exc:  # reported to the runner, which stops the run
+                loop.call_soon_threadsafe(_settle, future, None, exc)
+            else:
+                loop.call_soon_threadsafe(_settle, future, new, None)
+
+        if not runtime.writer.submit(write):
+            raise BenchError("the storage writer is closed", status=503)
+        return await future
+
+    return commit
+
+
+class BenchHub:
+    """The benchmark state of one runtime: at most one active run at a time."""
+
+    def __init__(self, runtime: Any) -> None:
+        self.runtime = runtime
+        self.progress: dict[str, RunProgress] = {}
+        self.tasks: dict[str, asyncio.Task[str]] = {}
+
+    @property
+    def active_run(self) -> str | None:
+        return next((rid for rid, task in self.tasks.items() if not task.done()), None)
+
+    def plan(
+        self,
+        mode: str,
+        endpoints: Sequence[str] | None = None,
+        judge: str | None = None,
+        suites: Iterable[Path | str] | None = None,
+        case_ids: Iterable[str] | None = None,
+        spend_cap_usd: float | None = None,
+        concurrency: int = 2,
+    ) -> RunPlan:
+        """Validate a run request against the inventory; `BenchError` names the bad field."""
+        if mode not in ("quick", "full"):
+            raise BenchError(f"mode: expected 'quick' or 'full', got {mode!r}", param="mode")
+        inventory = self.runtime.inventory
+        chosen = (
+            list(endpoints)
+            if endpoints
+            else [e for e, ep in inventory.endpoints.items() if ep.enabled]
+        )
+        unknown = [e for e in chosen if e not in inventory.endpoints]
+        if unknown:
+            raise BenchError(
+                f"endpoints: unknown endpoint(s) {unknown} (known: {sorted(inventory.endpoints)})",
+                param="endpoints",
+            )
+        if not chosen:
+            raise BenchError(
+                "endpoints: no endpoint to benchmark; configure endpoints first", param="endpoints"
+            )
+        if judge is not None and judge not in inventory.endpoints:
+            raise BenchError(
+                f"judge: unknown endpoint {judge!r} (known: {sorted(inventory.endpoints)})",
+                param="judge",
+            )
+        if concurrency < 1:
+            raise BenchError("concurrency: must be at least 1", param="concurrency")
+        items = select_cases(load_suites(suites), mode, case_ids)
+        if not items:
+            raise BenchError(f"no {mode} cases selected: check --suite / case ids", param="suite")
+        run_id = f"bench-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
+        return RunPlan(
+            run_id,
+            mode,
+            tuple(dict.fromkeys(chosen)),
+            judge,
+            tuple(items),
+            spend_cap_usd,
+            concurrency,
+        )
+
+    async def start(self, plan: RunPlan) -> str:
+        """Store the run and start it on the running loop; 409 while another run is active."""
+        if self.active_run is not None:
+            raise BenchError(f"benchmark run {self.active_run} is still active", status=409)
+        record = BenchRunRecord(
+            plan.run_id,
+            plan.mode,
+            "running",
+            _now_ms(),
+            None,
+            plan.judge_id,
+            plan.total,
+            plan.config(self.runtime.inventory),
+        )
+        await asyncio.to_thread(self.runtime.storage.create_bench_run, record)
+        self._launch(plan)
+        return plan.run_id
+
+    async def resume(self, run_id: str) -> str:
+        """Finish a stored run (after a crash or kill): only the cases not yet stored are run."""
+        if self.active_run is not None:
+            raise BenchError(f"benchmark run {self.active_run} is still active", status=409)
+        record = await asyncio.to_thread(self.runtime.storage.get_bench_run, run_id)
+        if record is None:
+            raise BenchError(f"no benchmark run {run_id!r}", status=404)
+        plan = RunPlan.from_config(record.run_id, record.mode, record.config)
+        unknown = [
+            e
+            for e in (*plan.endpoint_ids, plan.judge_id)
+            if e and e not in self.runtime.inventory.endpoints
+        ]
+        if unknown:
+            raise BenchError(
+                f"run {run_id}: endpoint(s) {unknown} are no longer in the inventory", status=409
+            )
+        await asyncio.to_thread(self.runtime.storage.update_bench_run, run_id, status="running")
+        self._launch(plan)
+        return run_id
+
+    def _launch(self, plan: RunPlan) -> None:
+        progress = RunProgress(plan.run_id, plan.total)
+        runner = BenchRunner(
+            plan,
+            self.runtime.inventory,
+            self.runtime.storage,
+            writer_commit(self.runtime),
+            progress,
+            timeout_s=self.runtime.settings.upstream_timeout_s,
+        )
+        self.progress[plan.run_id] = progress
+        self.tasks[plan.run_id] = asyncio.get_running_loop().create_task(self._run(runner))
+
+    async def _run(self, runner: BenchRunner) -> str:
+        plan, storage = runner.plan, self.runtime.storage
+        status = "failed"
+        try:
+            status = await runner.run()
+        except asyncio.CancelledError:
+            status = "interrupted"
+            raise
+        except Exception as exc:
+            runner.progress.error = f"{type(exc).__name__}: {exc}"
+            raise
+        finally:
+            runner.progress.status = status
+            runner.progress.phase = "done"
+            finished = _now_ms()
+            storage.update_bench_run(plan.run_id, status=status, finished_ms=finished)
+        await asyncio.sleep(PROFILE_SETTLE_S)  # let a pending recorder refresh go first
+        await self.refresh(plan.endpoint_ids)
+        return status
+
+    async def refresh(self, endpoint_ids: Iterable[str]) -> None:
+        """Re-aggregate profiles on the writer thread and wait until it is done."""
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[bool] = loop.create_future()
+        ids = list(endpoint_ids)
+
+        def work() -> None:
+            try:
+                refresh_profiles(self.runtime, ids)
+            finally:
+                loop.call_soon_threadsafe(_settle, done, True, None)
+
+        if self.runtime.writer.submit(work):
+            await done
+
+    async def wait(self, run_id: str) -> str:
+        return await self.tasks[run_id]
+
+    def progress_of(self, run_id: str) -> dict[str, Any]:
+        """Live progress of an active run, or a summary from storage for any other run."""
+        live = self.progress.get(run_id)
+        if live is not None:
+            return live.to_dict()
+        record = self.runtime.storage.get_bench_run(run_id)
+        if record is None:
+            raise BenchError(f"no benchmark run {run_id!r}", status=404)
+        counts = self.runtime.storage.count_bench_results(run_id)
+        return {
+            "run_id": run_id,
+            "phase": "done" if record.status == "completed" else record.status,
+            "total": record.cases_total,
+            "done": sum(counts.values()),
+            "failed": counts.get("failed", 0),
+            "current_endpoint": None,
+            "current_case": None,
+            "stalled": False,
+            "status": record.status,
+        }
+
+    def report(self, run_id: str) -> dict[str, Any]:
+        storage = self.runtime.storage
+        record = storage.get_bench_run(run_id)
+        if record is None:
+            raise BenchError(f"no benchmark run {run_id!r}", status=404)
+        return build_report(record, storage.bench_results(run_id), storage.bench_pairs(run_id))
+
+    def list_runs(self, limit: int = 100) -> list[dict[str, Any]]:
+        out = []
+        for r in self.runtime.storage.list_bench_runs(limit=limit):
+            done = sum(self.runtime.storage.count_bench_results(r.run_id).values())
+            out.append(
+                {
+                    "run_id": r.run_id,
+                    "mode": r.mode,
+                    "status": r.status,
+                    "started_ms": r.started_ms,
+                    "finished_ms": r.finished_ms,
+                    "endpoints": r.endpoints,
+                    "cases_total": r.cases_total,
+                    "cases_done": done,
+                }
+            )
+        return out
+
+    def compare(self, a: str, b: str) -> dict[str, Any]:
+        storage = self.runtime.storage
+        for name, run_id in (("a", a), ("b", b)):
+            if storage.get_bench_run(run_id) is None:
+                raise BenchError(f"{name}: no benchmark run {run_id!r}", status=404, param=name)
+        return compare_runs(storage.bench_results(a), storage.bench_results(b))
+
+    def clear(self, endpoint_id: str | None = None) -> int:
+        """Delete benchmark samples and results (of one endpoint, or all); re-aggregate profiles."""
+        if self.active_run is not None:
+            raise BenchError(
+                f"benchmark run {self.active_run} is active; wait for it to finish", status=409
+            )
+        if endpoint_id is not None and endpoint_id not in self.runtime.inventory.endpoints:
+            known = [e for e in self.runtime.inventory.endpoints]
+            raise BenchError(
+                f"endpoint: unknown endpoint {endpoint_id!r} (known: {known})",
+                status=404,
+                param="endpoint",
+            )
+        storage = self.runtime.storage
+        self.runtime.writer.flush(5.0)
+        deleted: int = storage.delete_samples(endpoint_id, source="benchmark")
+        storage.delete_bench_results(endpoint_id)
+        refresh_profiles(
+            self.runtime, [endpoint_id] if endpoint_id else list(self.runtime.inventory.endpoints)
+        )
+        return deleted
+
+
+def hub_for(runtime: Any) -> BenchHub:
+    """The runtime's `BenchHub`, created on first use (kept on the runtime object)."""
+    hub = getattr(runtime, _HUB_ATTRIBUTE, None)
+    if hub is None:
+        hub = BenchHub(runtime)
+        setattr(runtime, _HUB_ATTRIBUTE, hub)
+    return hub
+
+
+async def run_quick_benchmark_if_no_evidence(runtime: Any) -> str | None:
+    """Start a quick run in the background when no benchmark sample exists yet; its run id.
+
+    For ``rolecall run``'s first start: returns None when some endpoint already has benchmark
+    evidence, when there is no endpoint, or when a run is already active.
+    """
+    endpoints = [e for e, ep in runtime.inventory.endpoints.items() if ep.enabled]
+    if not endpoints:
+        return None
+    for endpoint_id in endpoints:
+        if await asyncio.to_thread(runtime.storage.samples_for, endpoint_id, source="benchmark"):
+            return None
+    hub = hub_for(runtime)
+    if hub.active_run is not None:
+        return None
+    return await hub.start(hub.plan("quick", endpoints))

@@ -1,0 +1,306 @@
+"""`rolecall bench`: run, resume, list, show, compare and clear benchmark runs.
+
+Uses the same settings and inventory as `rolecall serve` (`Settings`, `build_runtime`); local model
+servers started by `rolecall local up` / `rolecall run` in the same data directory join the
+inventory as in `rolecall run`. Each command is a few lines over `rolecall.benchmark.service`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from rolecall.errors import RolecallError
+
+if TYPE_CHECKING:
+    from rolecall.benchmark.service import BenchHub
+
+bench_app = typer.Typer(
+    help="Benchmark the configured endpoints and feed routing evidence.", no_args_is_help=True
+)
+ConfigOpt = Annotated[Path | None, typer.Option(help="inventory file (ROLECALL_CONFIG)")]
+DataDirOpt = Annotated[Path | None, typer.Option(help="data directory (ROLECALL_DATA_DIR)")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable output")]
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(bench_app, name="bench")
+
+
+@contextmanager
+def _hub(config: Path | None, data_dir: Path | None) -> Iterator[BenchHub]:
+    """A runtime built like `rolecall serve`'s, closed (writes drained) on the way out."""
+    from rolecall.benchmark.service import hub_for
+    from rolecall.bootstrap import build_runtime
+    from rolecall.settings import Settings
+
+    given: dict[str, Any] = {"config": config, "data_dir": data_dir}
+    settings = Settings(**{k: v for k, v in given.items() if v is not None})
+    try:
+        runtime = build_runtime(settings, extra_inventory=_local_pool(settings.data_dir))
+    except RolecallError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    try:
+        yield hub_for(runtime)
+    except RolecallError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    finally:
+        runtime.recorder.close()
+        runtime.writer.close(timeout=30)
+        runtime.storage.close()
+
+
+def _local_pool(data_dir: Path) -> dict[str, Any] | None:
+    from rolecall.providers.local.supervisor import probe, read_state
+
+    if read_state(data_dir) is None:
+        return None
+    from rolecall.providers.local.inventory import local_inventory_entries
+
+    return local_inventory_entries(probe(data_dir), include_offline=False)
+
+
+def _split(values: list[str] | None) -> list[str] | None:
+    items = [v.strip() for raw in values or [] for v in raw.split(",") if v.strip()]
+    return items or None
+
+
+@bench_app.command("run")
+def run(
+    quick: Annotated[
+        bool, typer.Option("--quick/--full", help="quick (hard-regression subset) or full")
+    ] = True,
+    endpoints: Annotated[
+        list[str] | None,
+        typer.Option("--endpoints", help="endpoint ids (comma-separated or repeated); default all"),
+    ] = None,
+    judge: Annotated[
+        str | None, typer.Option(help="judge endpoint id for open-ended cases")
+    ] = None,
+    suite: Annotated[
+        list[Path] | None,
+        typer.Option("--suite", help="suite file(s) (.jsonl/.yaml); default the built-in suites"),
+    ] = None,
+    case: Annotated[list[str] | None, typer.Option("--case", help="only these case ids")] = None,
+    spend_cap: Annotated[
+        float | None, typer.Option(help="stop calling endpoints after this many USD")
+    ] = None,
+    concurrency: Annotated[int, typer.Option(help="requests in flight per endpoint")] = 2,
+    config: ConfigOpt = None,
+    data_dir: DataDirOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Benchmark the endpoints; graded cases become routing evidence as they finish."""
+    with _hub(config, data_dir) as hub:
+        plan = hub.plan(
+            "quick" if quick else "full",
+            _split(endpoints),
+            judge,
+            suite,
+            _split(case),
+            spend_cap,
+            concurrency,
+        )
+        typer.echo(
+            f"benchmark run {plan.run_id}: {plan.total} cases on {len(plan.endpoint_ids)} endpoint(s)",
+            err=as_json,
+        )
+        status = asyncio.run(_drive(hub, hub.start(plan), quiet=as_json))
+        _finish(hub, plan.run_id, status, as_json)
+
+
+@bench_app.command("resume")
+def resume(
+    run_id: str, config: ConfigOpt = None, data_dir: DataDirOpt = None, as_json: JsonOpt = False
+) -> None:
+    """Finish an interrupted run without redoing or losing any graded case."""
+    with _hub(config, data_dir) as hub:
+        status = asyncio.run(_drive(hub, hub.resume(run_id), quiet=as_json))
+        _finish(hub, run_id, status, as_json)
+
+
+async def _drive(hub: BenchHub, starting: Any, *, quiet: bool) -> str:
+    """Start the run, show a rich progress bar until it ends, return its status."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    run_id = await starting
+    task = hub.tasks[run_id]
+    progress = hub.progress[run_id]
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, disable=quiet, transient=False) as bar:
+        row = bar.add_task(progress.phase, total=progress.total)
+        while not task.done():
+            where = (
+                f"{progress.phase} {progress.current_endpoint or ''} {progress.current_case or ''}"
+            )
+            bar.update(row, completed=progress.done, description=where.strip()[:60])
+            await asyncio.wait({task}, timeout=0.2)
+        bar.update(row, completed=progress.done, description=progress.phase)
+    return await task
+
+
+def _finish(hub: BenchHub, run_id: str, status: str, as_json: bool) -> None:
+    report = hub.report(run_id)
+    if as_json:
+        typer.echo(json.dumps(report, indent=2))
+    else:
+        _print_report(report)
+    if status != "completed":
+        raise typer.Exit(1)
+
+
+@bench_app.command("list")
+def list_runs(
+    config: ConfigOpt = None, data_dir: DataDirOpt = None, as_json: JsonOpt = False
+) -> None:
+    """Benchmark runs, newest first."""
+    with _hub(config, data_dir) as hub:
+        runs = hub.list_runs()
+    if as_json:
+        typer.echo(json.dumps({"runs": runs}, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("run", "mode", "status", "endpoints", "cases")
+    for r in runs:
+        table.add_row(
+            r["run_id"],
+            r["mode"],
+            r["status"],
+            ", ".join(r["endpoints"]),
+            f"{r['cases_done']}/{r['cases_total']}",
+        )
+    Console().print(table)
+
+
+@bench_app.command("show")
+def show(
+    run_id: str, config: ConfigOpt = None, data_dir: DataDirOpt = None, as_json: JsonOpt = False
+) -> None:
+    """The report of one run: quality by bucket, failures, latency, cost, recommended strategy."""
+    with _hub(config, data_dir) as hub:
+        report = hub.report(run_id)
+    if as_json:
+        typer.echo(json.dumps(report, indent=2))
+    else:
+        _print_report(report)
+
+
+@bench_app.command("compare")
+def compare(
+    run_a: str,
+    run_b: str,
+    config: ConfigOpt = None,
+    data_dir: DataDirOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Compare two runs per endpoint over their shared cases (paired permutation test)."""
+    with _hub(config, data_dir) as hub:
+        result = hub.compare(run_a, run_b)
+    if as_json:
+        typer.echo(json.dumps(result, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("endpoint", "a", "b", "delta", "shared", "p")
+    for e in result["endpoints"]:
+        table.add_row(
+            e["endpoint_id"],
+            _num(e["a_mean"]),
+            _num(e["b_mean"]),
+            _num(e["delta"]),
+            str(e["shared_cases"]),
+            _num(e["p_value"]),
+        )
+    Console().print(table)
+
+
+@bench_app.command("clear")
+def clear(
+    endpoint: Annotated[
+        str | None, typer.Option(help="only this endpoint's benchmark data")
+    ] = None,
+    yes: Annotated[bool, typer.Option("--yes", help="do not ask for confirmation")] = False,
+    config: ConfigOpt = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Delete benchmark samples and results (one endpoint, or all) and re-aggregate profiles."""
+    if not yes:
+        typer.confirm(f"delete the benchmark data of {endpoint or 'every endpoint'}?", abort=True)
+    with _hub(config, data_dir) as hub:
+        deleted = hub.clear(endpoint)
+    typer.echo(f"deleted {deleted} benchmark samples")
+
+
+def _num(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+def _print_report(report: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    console.print(
+        f"run {report['run_id']} ({report['mode']}, {report['status']}), judge: {report['judge'] or 'none'}"
+    )
+    table = Table(
+        "endpoint",
+        "where",
+        "quality [95% CI]",
+        "easy",
+        "medium",
+        "hard",
+        "fail",
+        "p50 ms",
+        "p95 ms",
+        "tok/s",
+        "$/case",
+    )
+    for e in report["endpoints"]:
+        quality = e["quality"]
+        overall = quality["overall"]
+        cells = [_bucket(quality["buckets"].get(b)) for b in ("easy", "medium", "hard")]
+        table.add_row(
+            e["endpoint_id"],
+            "local" if e["local"] else "remote",
+            _overall(overall),
+            *cells,
+            str(e["failures"]),
+            _num(e["latency_ms_p50"]),
+            _num(e["latency_ms_p95"]),
+            _num(e["tokens_per_sec"]),
+            "-" if e["cost_per_case_usd"] is None else f"{e['cost_per_case_usd']:.6f}",
+        )
+    console.print(table)
+    rec = report["recommendation"]
+    console.print(f"recommended strategy: [bold]{rec['strategy']}[/bold]")
+    for reason in rec["reasons"]:
+        console.print(f"  - {reason}")
+    if rec["leave_pool"]:
+        console.print(f"should leave the pool: {', '.join(rec['leave_pool'])}")
+
+
+def _overall(q: dict[str, Any] | None) -> str:
+    if q is None:
+        return "-"
+    return f"{q['mean']:.2f} [{q['ci_low']:.2f}, {q['ci_high']:.2f}] n={q['samples']}"
+
+
+def _bucket(q: dict[str, Any] | None) -> str:
+    return "-" if q is None else f"{q['mean']:.2f} (n={q['samples']})"

@@ -1,0 +1,147 @@
+"""The benchmark API under ``/api/bench`` (admin token) for the console.
+
+Thin handlers over `rolecall.benchmark.service.BenchHub`: a run started here runs in the
+background on the server's event loop (202 with its id; 409 while another is active). Errors are
+OpenAI-style error objects (`WireError`). Contract (JSON bodies):
+
+* ``GET /api/bench/suites`` → ``{"suites": [{"name", "cases", "quick_cases", "tasks"}],
+  "quick_cases", "full_cases"}``
+* ``POST /api/bench/runs`` ``{"mode", "endpoints", "judge"}`` → 202 ``{"run_id"}``
+* ``GET /api/bench/runs`` → ``{"runs": [...]}`` newest first
+* ``GET /api/bench/runs/{run_id}`` → the run report
+* ``GET /api/bench/runs/{run_id}/progress`` → phase, counts, current endpoint/case, stalled
+* ``GET /api/bench/compare?a=RUN&b=RUN`` → per-endpoint paired comparison
+* ``DELETE /api/bench/data?endpoint=ID`` → ``{"deleted_samples": N}``
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from rolecall.benchmark.cases import SuiteError, builtin_suites
+from rolecall.benchmark.service import BenchError, BenchHub, hub_for
+from rolecall.gateway.chat import json_response
+from rolecall.gateway.wire import WireError
+
+__all__ = ["routes"]
+
+
+def _hub(request: Request) -> BenchHub:
+    return hub_for(request.app.state.runtime)
+
+
+def _wire(exc: BenchError | SuiteError) -> WireError:
+    if isinstance(exc, SuiteError):
+        return WireError(400, str(exc), param="suite", code="invalid_suite")
+    kind = {404: "not_found_error", 409: "conflict_error"}.get(exc.status, "invalid_request_error")
+    code = {404: "not_found", 409: "run_active"}.get(exc.status)
+    return WireError(exc.status, str(exc), param=exc.param, code=code, kind=kind)
+
+
+def _ok(body: Any, status: int = 200) -> Response:
+    return json_response(orjson.dumps(body), status)
+
+
+async def suites(request: Request) -> Response:
+    loaded = await asyncio.to_thread(builtin_suites)
+    items = [
+        {"name": s.name, "cases": len(s.cases), "quick_cases": len(s.quick_cases), "tasks": s.tasks}
+        for s in loaded
+    ]
+    return _ok(
+        {
+            "suites": items,
+            "quick_cases": sum(i["quick_cases"] for i in items),
+            "full_cases": sum(i["cases"] for i in items),
+        }
+    )
+
+
+def _run_request(raw: bytes) -> tuple[str, list[str] | None, str | None]:
+    try:
+        body = orjson.loads(raw or b"{}")
+    except orjson.JSONDecodeError:
+        raise WireError(400, "the body must be a JSON object") from None
+    if not isinstance(body, dict):
+        raise WireError(400, "the body must be a JSON object")
+    unknown = sorted(set(body) - {"mode", "endpoints", "judge"})
+    if unknown:
+        raise WireError(
+            400, f"unknown field(s) {unknown}; expected mode, endpoints, judge", param=unknown[0]
+        )
+    mode = body.get("mode", "quick")
+    endpoints = body.get("endpoints")
+    judge = body.get("judge")
+    if endpoints is not None and (
+        not isinstance(endpoints, list) or not all(isinstance(e, str) for e in endpoints)
+    ):
+        raise WireError(
+            400, "'endpoints' must be a list of endpoint ids or null", param="endpoints"
+        )
+    if judge is not None and not isinstance(judge, str):
+        raise WireError(400, "'judge' must be an endpoint id or null", param="judge")
+    if not isinstance(mode, str):
+        raise WireError(400, "'mode' must be 'quick' or 'full'", param="mode")
+    return mode, endpoints, judge
+
+
+async def start_run(request: Request) -> Response:
+    mode, endpoints, judge = _run_request(await request.body())
+    hub = _hub(request)
+    try:
+        plan = await asyncio.to_thread(hub.plan, mode, endpoints, judge)
+        run_id = await hub.start(plan)
+    except (BenchError, SuiteError) as exc:
+        raise _wire(exc) from None
+    return _ok({"run_id": run_id}, 202)
+
+
+async def list_runs(request: Request) -> Response:
+    runs = await asyncio.to_thread(_hub(request).list_runs)
+    return _ok({"runs": runs})
+
+
+async def _call(fn: Callable[..., Any], *args: Any) -> Any:
+    try:
+        return await asyncio.to_thread(fn, *args)
+    except BenchError as exc:
+        raise _wire(exc) from None
+
+
+async def show_run(request: Request) -> Response:
+    return _ok(await _call(_hub(request).report, request.path_params["run_id"]))
+
+
+async def progress(request: Request) -> Response:
+    return _ok(await _call(_hub(request).progress_of, request.path_params["run_id"]))
+
+
+async def compare(request: Request) -> Response:
+    a, b = request.query_params.get("a"), request.query_params.get("b")
+    for name, value in (("a", a), ("b", b)):
+        if not value:
+            raise WireError(400, f"query parameter '{name}' (a run id) is required", param=name)
+    return _ok(await _call(_hub(request).compare, a, b))
+
+
+async def clear_data(request: Request) -> Response:
+    deleted = await _call(_hub(request).clear, request.query_params.get("endpoint") or None)
+    return _ok({"deleted_samples": deleted})
+
+
+Handler = Callable[[Request], Awaitable[Response]]
+routes: list[tuple[str, Handler, list[str]]] = [
+    ("/api/bench/suites", suites, ["GET"]),
+    ("/api/bench/runs", start_run, ["POST"]),
+    ("/api/bench/runs", list_runs, ["GET"]),
+    ("/api/bench/runs/{run_id}", show_run, ["GET"]),
+    ("/api/bench/runs/{run_id}/progress", progress, ["GET"]),
+    ("/api/bench/compare", compare, ["GET"]),
+    ("/api/bench/data", clear_data, ["DELETE"]),
+]
