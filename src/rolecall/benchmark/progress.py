@@ -2,7 +2,7 @@
 
 `RunProgress` is updated by the runner on its event loop and read anywhere (plain attributes; a
 torn read can at worst show one case's lag). A run is ``stalled`` when it is running and nothing
-finished for ``stall_after_s`` (default two minutes: longer than any sane single completion).
+finished for ``stall_after_s`` (default 90 s: longer than any sane single completion).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ class RunProgress:
     skipped: int = 0
     current_endpoint: str | None = None
     current_case: str | None = None
-    stall_after_s: float = 120.0
+    stall_after_s: float = 90.0
     spent_usd: float = 0.0
     error: str | None = None
     last_change: float = field(default_factory=time.monotonic)

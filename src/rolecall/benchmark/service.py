@@ -93,7 +93,15 @@ class BenchHub:
 
     @property
     def active_run(self) -> str | None:
-        return next((rid for rid, task in self.tasks.items() if not task.done()), None)
+        """The run still executing (its closing profile refresh does not count)."""
+        return next(
+            (
+                rid
+                for rid, task in self.tasks.items()
+                if not task.done() and self.progress[rid].status == "running"
+            ),
+            None,
+        )
 
     def plan(
         self,

@@ -68,9 +68,11 @@ class SqlBenchmarkMixin(SqlBase):
             return [BenchRunRecord(**row) for row in connection.execute(query).mappings()]
 
     def put_bench_result(self, result: BenchResultRecord) -> bool:
-        statement = self._insert(BENCH_RESULTS).on_conflict_do_nothing()
+        # RETURNING, not rowcount: psycopg reports -1 for an INSERT ... ON CONFLICT DO NOTHING
+        insert = self._insert(BENCH_RESULTS).on_conflict_do_nothing()
+        statement = insert.returning(BENCH_RESULTS.c.run_id)
         with self._begin() as connection:
-            return connection.execute(statement, [_row(result, _RESULT_FIELDS)]).rowcount > 0
+            return connection.execute(statement, _row(result, _RESULT_FIELDS)).first() is not None
 
     def bench_results(self, run_id: str) -> list[BenchResultRecord]:
         query = (
@@ -94,9 +96,11 @@ class SqlBenchmarkMixin(SqlBase):
             return {str(status): int(n) for status, n in connection.execute(query)}
 
     def put_bench_pair(self, pair: BenchPairRecord) -> bool:
-        statement = self._insert(BENCH_PAIRS).on_conflict_do_nothing()
+        statement = (
+            self._insert(BENCH_PAIRS).on_conflict_do_nothing().returning(BENCH_PAIRS.c.run_id)
+        )
         with self._begin() as connection:
-            return connection.execute(statement, [_row(pair, _PAIR_FIELDS)]).rowcount > 0
+            return connection.execute(statement, _row(pair, _PAIR_FIELDS)).first() is not None
 
     def bench_pairs(self, run_id: str) -> list[BenchPairRecord]:
         query = (
