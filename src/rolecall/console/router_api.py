@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, Final
 
 import orjson
@@ -28,7 +29,7 @@ from rolecall.console.state import (
     parse_posture,
     state_of,
 )
-from rolecall.console.whatif import compare, replays_from
+from rolecall.console.whatif import case_replays, compare, replays_from
 from rolecall.errors import ConfigError
 from rolecall.gateway.chat import chat_completions
 from rolecall.gateway.wire import WireError
@@ -87,6 +88,19 @@ async def preview(request: Request) -> Response:
         current_posture(runtime.inventory),
         proposed,
         runtime.pool.candidates(now_ms()),
+    )
+    cases, why_not = await asyncio.to_thread(case_replays)
+    body["benchmark_cases"] = (
+        compare(
+            runtime,
+            cases,
+            _state(request).base_policy,
+            current_posture(runtime.inventory),
+            proposed,
+            runtime.pool.candidates(now_ms()),
+        )
+        if cases
+        else {"replayed": 0, "unavailable": why_not or "no benchmark cases"}
     )
     body["proposed_posture"] = proposed.to_dict()
     body["source"] = "recent stored requests"

@@ -122,6 +122,16 @@ def _flags(profile: Mapping[str, Any] | None, live: Mapping[str, Any]) -> list[s
     return flags
 
 
+def _verdict(profile: Mapping[str, Any] | None, live: Mapping[str, Any], flags: list[str]) -> str:
+    """``disagrees`` when a measured number is off, ``insufficient`` when there is too little to
+    compare, else ``agrees``."""
+    if any("disagrees:" in f for f in flags):
+        return "disagrees"
+    if profile is None or live["requests"] < MIN_LIVE_REQUESTS:
+        return "insufficient"
+    return "agrees"
+
+
 def _profile_view(profile: ObservedPerformanceProfile | None) -> dict[str, Any] | None:
     if profile is None:
         return None
@@ -162,7 +172,7 @@ async def agreement(request: Request) -> Response:
                 "routing": profile,
                 "live": live,
                 "flags": flags,
-                "agrees": not any(f.endswith("disagrees") or "disagrees:" in f for f in flags),
+                "verdict": _verdict(profile, live, flags),
             }
         )
     return reply({"query": applied_filters(base), "window": name, "endpoints": out})

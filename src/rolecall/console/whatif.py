@@ -54,6 +54,26 @@ def replays_from(
     return out
 
 
+def case_replays() -> tuple[list[Replay], str | None]:
+    """The built-in benchmark cases as requests (their task, role and tools); or why there are none."""
+    try:
+        from rolecall.benchmark.cases import builtin_suites
+    except ImportError:  # the benchmark package is optional for the console
+        return [], "benchmark suites are not installed"
+    out = []
+    for suite in builtin_suites():
+        for case in suite.cases:
+            text = sum(len(m.content) for m in case.messages)
+            request = RoutingRequest(
+                request_id=f"whatif-case-{suite.name}-{case.id}",
+                task_type=case.task,
+                requested_role_id=case.role,
+                needs_tools=bool(case.tools),
+            )
+            out.append(Replay(request, (max(1, text // 4), case.max_tokens)))
+    return out, None
+
+
 def _scoped(request: RoutingRequest, runtime: Runtime, scope: str) -> RoutingRequest:
     if scope != "remote_only":
         return request

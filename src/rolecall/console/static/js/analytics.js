@@ -44,7 +44,7 @@ export function charts(data) {
   const splitIndex = new Map(data.split.map((r) => [`${r.t}|${r.endpoint_id}`, r.requests]));
   const stacks = endpoints.map((e) => ({ name: e, values: xs.map((t) => splitIndex.get(`${t}|${e}`) || 0) }));
   return h("div", { class: "grid g2" },
-    chartCard("Requests over time", data, () => lineChart(xs, [{ name: "requests", values: requests }, { name: "failures", values: failures }], { xFormat: xf, yFormat: (v) => fmt.int(v), label: "requests over time" })),
+    chartCard("Requests over time", data, () => lineChart(xs, [{ name: "requests", values: requests }, { name: "failures", values: failures }], { xFormat: xf, yFormat: (v) => fmt.int(v), label: "requests over time", colors: ["--accent", "--bad"], integer: true })),
     chartCard("Routing split over time", data, () => stackedBars(xs, stacks, { xFormat: xf, label: "requests per endpoint over time" })),
     chartCard("Average latency", data, () => lineChart(xs, [{ name: "avg latency", values: byBucket(data, "latency_avg_ms") }], { xFormat: xf, yFormat: fmt.ms, label: "average latency over time" })),
     chartCard("Cost", data, () => lineChart(xs, [{ name: "cost", values: byBucket(data, "cost_usd") }], { xFormat: xf, yFormat: fmt.usd, label: "cost over time" }),

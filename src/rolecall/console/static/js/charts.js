@@ -5,13 +5,18 @@ const NS = "http://www.w3.org/2000/svg";
 function s(tag, attrs = {}, ...children) {
   const el = document.createElementNS(NS, tag);
   for (const [k, v] of Object.entries(attrs)) if (v !== undefined && v !== null) el.setAttribute(k, String(v));
-  for (const c of children.flat()) if (c) el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  for (const c of children.flat()) if (c !== null && c !== undefined && c !== false) el.append(c instanceof Node ? c : document.createTextNode(String(c)));
   return el;
 }
 
 export function seriesColor(i) {
   const palette = getComputedStyle(document.documentElement).getPropertyValue("--series").split(",");
   return (palette[i % palette.length] || "#5aa9ff").trim();
+}
+
+// "--bad" → the theme's colour (SVG presentation attributes take no var())
+export function cssColor(name) {
+  return name.startsWith("--") ? getComputedStyle(document.documentElement).getPropertyValue(name).trim() : name;
 }
 
 function niceMax(v) {
@@ -41,14 +46,14 @@ function xLabels(svg, xs, x, height, pad, xFormat) {
   }
 }
 
-function legend(names) {
+function legend(names, color = seriesColor) {
   const el = document.createElement("div");
   el.className = "legend";
   names.forEach((name, i) => {
     const item = document.createElement("span");
     const dot = document.createElement("span");
     dot.className = "dot";
-    dot.style.background = seriesColor(i);
+    dot.style.background = color(i);
     item.append(dot, name);
     el.append(item);
   });
@@ -56,11 +61,13 @@ function legend(names) {
 }
 
 // series: [{name, values: [number|null]}] over the shared xs (e.g. bucket start times)
-export function lineChart(xs, series, { height = 160, yFormat = String, xFormat = String, label = "chart" } = {}) {
+export function lineChart(xs, series, { height = 160, yFormat = String, xFormat = String, label = "chart", colors, integer = false } = {}) {
+  const color = (k) => (colors && colors[k] ? cssColor(colors[k]) : seriesColor(k));
   const width = 600;
   const pad = { t: 8, r: 8, b: 18, l: 46 };
   const all = series.flatMap((sr) => sr.values).filter((v) => v !== null && v !== undefined);
-  const yMax = niceMax(Math.max(0, ...all));
+  const top = niceMax(Math.max(0, ...all));
+  const yMax = integer ? Math.max(4, top) : top; // whole counts need at least one unit per gridline
   const svg = frame(width, height, pad, yMax, yFormat, label);
   const x = (i) => pad.l + ((width - pad.l - pad.r) * (xs.length <= 1 ? 0.5 : i / (xs.length - 1)));
   const y = (v) => pad.t + (height - pad.t - pad.b) * (1 - v / yMax);
@@ -72,16 +79,16 @@ export function lineChart(xs, series, { height = 160, yFormat = String, xFormat 
       d += `${pen ? "L" : "M"}${x(i).toFixed(1)},${y(v).toFixed(1)}`;
       pen = true;
     });
-    svg.append(s("path", { d, fill: "none", stroke: seriesColor(k), "stroke-width": 1.8, "vector-effect": "non-scaling-stroke" }));
+    svg.append(s("path", { d, fill: "none", stroke: color(k), "stroke-width": 1.8, "vector-effect": "non-scaling-stroke" }));
     sr.values.forEach((v, i) => {
       if (v === null || v === undefined) return;
-      svg.append(s("circle", { cx: x(i), cy: y(v), r: 2, fill: seriesColor(k) }, s("title", {}, `${sr.name}: ${yFormat(v)} @ ${xFormat(xs[i])}`)));
+      svg.append(s("circle", { cx: x(i), cy: y(v), r: 2, fill: color(k) }, s("title", {}, `${sr.name}: ${yFormat(v)} @ ${xFormat(xs[i])}`)));
     });
   });
   xLabels(svg, xs, x, height, pad, xFormat);
   const wrap = document.createElement("div");
   wrap.append(svg);
-  if (series.length > 1) wrap.append(legend(series.map((sr) => sr.name)));
+  if (series.length > 1) wrap.append(legend(series.map((sr) => sr.name), color));
   return wrap;
 }
 
@@ -90,7 +97,7 @@ export function stackedBars(xs, stacks, { height = 160, xFormat = String, label 
   const width = 600;
   const pad = { t: 8, r: 8, b: 18, l: 46 };
   const totals = xs.map((_, i) => stacks.reduce((acc, st) => acc + (st.values[i] || 0), 0));
-  const yMax = niceMax(Math.max(0, ...totals));
+  const yMax = Math.max(4, niceMax(Math.max(0, ...totals)));
   const svg = frame(width, height, pad, yMax, (v) => Math.round(v), label);
   const slot = (width - pad.l - pad.r) / Math.max(1, xs.length);
   const x = (i) => pad.l + slot * i + slot / 2;

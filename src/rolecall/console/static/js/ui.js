@@ -67,13 +67,13 @@ export function card(title, body, tools) {
     h("div", { class: "card-head" }, h("h2", {}, title), tools || null), body);
 }
 
-// A sticky-header table. columns: [{key, label, num?, render?(row)}]; onRow(row) makes rows clickable.
+// A sticky-header table. columns: [{key, label, num?, wrap?, render?(row)}]; onRow(row) makes rows clickable.
 export function table(columns, rows, { onRow, rowClass, empty = "No rows" } = {}) {
   if (!rows.length) return stateBox("empty", empty);
   const head = h("tr", {}, columns.map((c) => h("th", { class: c.num ? "num" : "", scope: "col" }, c.label)));
   const body = rows.map((row) => {
     const tr = h("tr", { class: [onRow ? "clickable" : "", rowClass ? rowClass(row) : ""].join(" ").trim() },
-      columns.map((c) => h("td", { class: c.num ? "num" : "" }, c.render ? c.render(row) : row[c.key] ?? "–")));
+      columns.map((c) => h("td", { class: c.num ? "num" : c.wrap ? "wrap" : "" }, c.render ? c.render(row) : row[c.key] ?? "–")));
     if (onRow) {
       tr.tabIndex = 0;
       tr.addEventListener("click", () => onRow(row));
@@ -98,9 +98,16 @@ export function notice(text) {
 }
 
 export function toast(message, bad = false) {
+  let box = document.querySelector(".toasts");
+  if (!box) { box = h("div", { class: "toasts" }); document.body.append(box); }
   const el = h("div", { class: `toast ${bad ? "bad" : ""}`, role: "alert" }, message);
-  document.body.append(el);
+  box.append(el);
   setTimeout(() => el.remove(), 4500);
+}
+
+// "1–50" of a page, "0" when there is nothing
+export function range(offset, size, total) {
+  return total ? `${offset + 1}–${Math.min(total, offset + size)}` : "0";
 }
 
 export function select(id, label, options, value, onChange) {

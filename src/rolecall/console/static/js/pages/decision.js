@@ -12,7 +12,7 @@ function evidenceLink(metric, entry, evidence) {
     return h("span", {}, badge("measured", "ok"), " ", h("a", { href: "#/models/benchmark" }, p ? `${p.sample_size} ${what}, ${fmt.ago(p.measured_at_ms)}` : what));
   }
   if (entry.source === "declared") return h("span", {}, badge("declared"), " ", h("a", { href: "#/models" }, "declared profile / catalog"));
-  return badge("default", "warn");
+  return badge(entry.source || "default", "warn");
 }
 
 function breakdownTable(d, evidence) {
@@ -27,7 +27,7 @@ function breakdownTable(d, evidence) {
     { key: "endpoint", label: "Endpoint", render: (r) => h("span", { class: "mono" }, r.endpoint) },
     { key: "metric", label: "Metric" },
     { key: "value", label: "Value", num: true, render: (r) => fmt.score(r.entry.value) },
-    { key: "raw", label: "Raw", render: (r) => (r.raw ? Object.entries(r.raw).map(([k, v]) => `${k}=${typeof v === "number" ? +v.toFixed(4) : v}`).join(" ") : "–") },
+    { key: "raw", label: "Raw", wrap: true, render: (r) => (r.raw ? Object.entries(r.raw).map(([k, v]) => `${k}=${typeof v === "number" ? +v.toFixed(4) : v}`).join(" ") : "–") },
     { key: "ev", label: "Evidence", render: (r) => evidenceLink(r.metric, r.entry, evidence[r.endpoint]) },
   ], rows, { empty: "No candidate was scored" });
 }
@@ -51,7 +51,7 @@ export async function render({ page, params }) {
     { key: "endpoint_id", label: "Endpoint", render: (e) => h("span", { class: "mono" }, e.endpoint_id) },
     { key: "eligible", label: "Eligible", render: (e) => badge(e.eligible ? "eligible" : "excluded", e.eligible ? "ok" : "bad") },
     { key: "score", label: "Score", num: true, render: (e) => fmt.score(d.scored_candidates.find((c) => c.endpoint_id === e.endpoint_id)?.total_score) },
-    { key: "codes", label: "Exclusion reasons", render: (e) => e.exclusions.map((x) => h("div", {}, badge(x.code, "warn"), " ", h("span", { class: "muted" }, x.detail))) },
+    { key: "codes", label: "Exclusion reasons", wrap: true, render: (e) => e.exclusions.map((x) => h("div", {}, badge(x.code, "warn"), " ", h("span", { class: "muted" }, x.detail))) },
   ], d.eligibility, { rowClass: (e) => (e.eligible ? "" : "excluded") });
   const groups = d.scored_candidates.map((c) => ({ name: c.endpoint_id, values: Object.fromEntries(METRICS.map((m) => [m, c.metric_breakdown[m].value])) }));
   clear(page,

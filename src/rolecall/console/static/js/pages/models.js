@@ -20,23 +20,28 @@ function evidenceCell(e) {
   return h("span", {}, badge(`${ev.benchmark_samples} bench samples`, "ok"), " ", h("span", { class: "muted" }, fmt.ago(ev.last_benchmark_ms)));
 }
 
+function declaredCell(e) {
+  const price = e.price_per_1m.input === null ? "no price" : `$${e.price_per_1m.input} · $${e.price_per_1m.output} /1M`;
+  return h("span", { title: `capabilities: ${e.declared.capabilities.join(", ")}` }, `${fmt.int(e.declared.max_context_tokens)} ctx · ${price}`);
+}
+
+function observedCell(e) {
+  const o = e.observed;
+  if (!o) return h("span", { class: "muted" }, "no observed profile");
+  return h("span", {}, `q ${fmt.score(quality(o))} · ${fmt.ms(o.latency_ms_p50)} p50 · ${fmt.pct(o.failure_rate)} fail`,
+    h("div", { class: "muted" }, `${fmt.int(o.sources.benchmark_samples)} bench + ${fmt.int(o.sources.live_request_samples)} live · fresh ${fmt.pct(o.freshness_score, 0)} · conf ${fmt.pct(o.confidence_score, 0)}`));
+}
+
 function endpointsTable(items, reload) {
   return table([
-    { key: "endpoint_id", label: "Endpoint", render: (e) => h("span", { class: "mono" }, e.endpoint_id) },
+    { key: "endpoint_id", label: "Endpoint", render: (e) => h("div", {}, h("span", { class: "mono" }, e.endpoint_id), h("div", { class: "muted" }, `${e.model} @ ${e.provider}`)) },
     { key: "where", label: "Where", render: (e) => badge(e.local ? "local" : "remote", e.local ? "info" : "") },
     { key: "status", label: "Health", render: statusCell },
-    { key: "model", label: "Model", render: (e) => `${e.model} · ${e.provider_kind}` },
-    { key: "ctx", label: "Declared ctx", num: true, render: (e) => fmt.int(e.declared.max_context_tokens) },
-    { key: "price", label: "$ / 1M in·out", num: true, render: (e) => (e.price_per_1m.input === null ? "–" : `${e.price_per_1m.input} · ${e.price_per_1m.output}`) },
-    { key: "q", label: "Observed quality", num: true, render: (e) => fmt.score(quality(e.observed)) },
-    { key: "p50", label: "p50", num: true, render: (e) => fmt.ms(e.observed?.latency_ms_p50) },
-    { key: "fail", label: "Failures", num: true, render: (e) => fmt.pct(e.observed?.failure_rate) },
-    { key: "n", label: "Samples", num: true, render: (e) => fmt.int(e.observed?.sample_size) },
-    { key: "fresh", label: "Freshness", num: true, render: (e) => fmt.pct(e.observed?.freshness_score, 0) },
-    { key: "conf", label: "Confidence", num: true, render: (e) => fmt.pct(e.observed?.confidence_score, 0) },
+    { key: "declared", label: "Declared profile", render: declaredCell },
+    { key: "observed", label: "Observed profile", render: observedCell },
     { key: "ev", label: "Benchmark evidence", render: evidenceCell },
     { key: "act", label: "", render: (e) => (e.cooldown ? h("button", { type: "button", onclick: async () => { await api(`/api/cooldowns/${encodeURIComponent(e.endpoint_id)}`, { method: "DELETE" }); toast(`Cooldown of ${e.endpoint_id} cleared`); reload(); } }, "Clear cooldown") : "") },
-  ], items, { empty: "No endpoints configured: discover a server below or edit rolecall.yaml" });
+  ], items, { rowClass: () => "endpoint-row", empty: "No endpoints configured: discover a server below or edit rolecall.yaml" });
 }
 
 const NEXT = { auto: "active", active: "disabled", disabled: "auto" };

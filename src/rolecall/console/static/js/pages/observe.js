@@ -1,7 +1,7 @@
 // Observe: shared filters, request analytics + ledger for the same slice; routing analytics + Router-vs-Observe.
 import { api, query } from "../api.js";
 import { WINDOWS, breakdown, charts, stats } from "../analytics.js";
-import { badge, card, clear, fmt, h, select, stateBox, statusBadge, table } from "../ui.js";
+import { badge, card, clear, fmt, h, range, select, stateBox, statusBadge, table } from "../ui.js";
 
 const DIMENSIONS = ["source", "endpoint", "model", "provider", "role", "operation", "status"];
 const slice = { window: "24h", source: "", endpoint: "", model: "", provider: "", role: "", operation: "", status: "", group_by: "endpoint", offset: 0 };
@@ -19,7 +19,7 @@ function ledger(res, reload) {
   const pager = h("div", { class: "row spread" }, h("span", { class: "muted" }, `${fmt.int(res.total)} requests in this slice`),
     h("span", { class: "row" },
       h("button", { type: "button", disabled: slice.offset === 0, onclick: () => { slice.offset = Math.max(0, slice.offset - PAGE); reload(); } }, "← Newer"),
-      h("span", {}, res.total ? `${slice.offset + 1}–${Math.min(res.total, slice.offset + PAGE)}` : "0"),
+      h("span", {}, range(slice.offset, PAGE, res.total)),
       h("button", { type: "button", disabled: slice.offset + PAGE >= res.total, onclick: () => { slice.offset += PAGE; reload(); } }, "Older →")));
   return h("div", {}, pager, table([
     { key: "timestamp_ms", label: "Time", render: (r) => fmt.time(r.timestamp_ms) },
@@ -47,6 +47,8 @@ async function requestsView(body) {
   else clear(analytics, h("div", { class: "grid" }, stats(a.value), charts(a.value), card(`By ${slice.group_by}`, breakdown(a.value))));
 }
 
+const VERDICTS = { agrees: ["agrees", "ok"], disagrees: ["disagrees", "bad"], insufficient: ["too little data", "warn"] };
+
 function agreementView(res) {
   return table([
     { key: "endpoint_id", label: "Endpoint", render: (r) => h("span", { class: "mono" }, r.endpoint_id) },
@@ -57,7 +59,7 @@ function agreementView(res) {
     { key: "lf", label: "Live failures", num: true, render: (r) => (r.live.requests ? fmt.pct(1 - r.live.ok / r.live.requests) : "–") },
     { key: "n", label: "Live requests", num: true, render: (r) => fmt.int(r.live.requests) },
     { key: "fresh", label: "Evidence freshness", num: true, render: (r) => fmt.pct(r.routing?.freshness_score, 0) },
-    { key: "flags", label: "Agreement", render: (r) => h("div", {}, r.agrees ? badge("agrees", "ok") : badge("disagrees", "bad"), r.flags.map((f) => h("div", { class: "flag" }, f))) },
+    { key: "flags", label: "Agreement", wrap: true, render: (r) => h("div", { class: "agreement", dataset: { verdict: r.verdict } }, badge(VERDICTS[r.verdict][0], VERDICTS[r.verdict][1]), r.flags.map((f) => h("div", { class: "flag" }, f))) },
   ], res.endpoints, { empty: "No endpoints" });
 }
 

@@ -1,6 +1,6 @@
 // Router: posture with what-if preview, candidates per role, prompt box, decisions with filters.
 import { api, query } from "../api.js";
-import { badge, card, clear, fmt, h, select, stateBox, table, toast } from "../ui.js";
+import { badge, card, clear, fmt, h, range, select, stateBox, table, toast } from "../ui.js";
 
 function delta(v, format, betterUp) {
   if (v === null || v === undefined) return "–";
@@ -9,18 +9,27 @@ function delta(v, format, betterUp) {
   return v === 0 ? text : badge(text, good ? "ok" : "bad");
 }
 
-function previewView(p) {
+function replayView(p, what, id) {
   const row = (label, key, format, betterUp) => h("tr", {}, h("th", { scope: "row" }, label),
     h("td", { class: "num" }, format(p.current[key])), h("td", { class: "num" }, format(p.proposed[key])),
     h("td", { class: "num" }, delta(p.delta[key], format, betterUp)));
-  return h("div", { class: "grid", id: "whatif" },
-    h("p", {}, h("b", { id: "whatif-moved" }, `${p.moved} of ${p.replayed}`), ` recent requests would move (replayed with the real router on today's evidence).`),
+  return h("div", { class: "grid" },
+    h("p", {}, h("b", { id }, `${p.moved} of ${p.replayed}`), ` ${what} would move.`),
     h("div", { class: "grid g2" },
       h("div", { class: "table-wrap" }, h("table", {},
         h("thead", {}, h("tr", {}, h("th", {}, "Expected"), h("th", { class: "num" }, "Current"), h("th", { class: "num" }, "Proposed"), h("th", { class: "num" }, "Change"))),
         h("tbody", {}, row("Quality (mean score)", "quality", fmt.score, true), row("Latency", "latency_ms", fmt.ms, false), row("Cost (all replayed)", "cost_usd", fmt.usd, false)))),
-      table([{ key: "from", label: "From" }, { key: "to", label: "To" }, { key: "count", label: "Requests", num: true }], p.moves, { empty: "No request would change endpoint" })),
+      table([{ key: "from", label: "From" }, { key: "to", label: "To" }, { key: "count", label: "Count", num: true }], p.moves, { empty: "Nothing would change endpoint" })),
     h("div", { class: "muted" }, "Proposed split: ", Object.entries(p.proposed.by_endpoint).map(([e, n]) => `${e} ${n}`).join(" · ") || "–"));
+}
+
+function previewView(p) {
+  const cases = p.benchmark_cases;
+  return h("div", { class: "grid", id: "whatif" },
+    h("h3", {}, "Recent requests, replayed with the real router on today's evidence"),
+    p.replayed ? replayView(p, "recent requests", "whatif-moved") : stateBox("empty", "No stored requests to replay yet"),
+    h("h3", {}, "Benchmark cases"),
+    cases.replayed ? replayView(cases, "benchmark cases", "whatif-cases-moved") : stateBox("unsupported", cases.unavailable || "No benchmark cases"));
 }
 
 function postureCard(data) {
@@ -60,8 +69,8 @@ function candidatesView(data) {
   return table([
     { key: "role", label: "Role", render: (r) => r.role_id || h("span", { class: "muted" }, "(no role)") },
     { key: "task", label: "Task", render: (r) => r.task_type },
-    { key: "ranked", label: `Ranking (${data.strategy})`, render: (r) => (r.ranked.length ? r.ranked.map((c, i) => h("span", {}, i ? " › " : "", h("span", { class: "mono" }, c.endpoint_id), h("span", { class: "muted" }, ` ${c.total_score.toFixed(3)}`))) : badge("no eligible endpoint", "bad")) },
-    { key: "excluded", label: "Excluded", render: (r) => r.excluded.map((e) => h("span", { title: e.exclusions.map((x) => x.detail).join("; ") }, badge(`${e.endpoint_id}: ${e.exclusions.map((x) => x.code).join(",")}`, "warn"), " ")) },
+    { key: "ranked", label: `Ranking (${data.strategy})`, wrap: true, render: (r) => (r.ranked.length ? r.ranked.map((c, i) => h("span", {}, i ? " › " : "", h("span", { class: "mono" }, c.endpoint_id), h("span", { class: "muted" }, ` ${c.total_score.toFixed(3)}`))) : badge("no eligible endpoint", "bad")) },
+    { key: "excluded", label: "Excluded", wrap: true, render: (r) => r.excluded.map((e) => h("span", { title: e.exclusions.map((x) => x.detail).join("; ") }, badge(`${e.endpoint_id}: ${e.exclusions.map((x) => x.code).join(",")}`, "warn"), " ")) },
   ], data.roles);
 }
 
@@ -81,6 +90,7 @@ function promptCard() {
           res.decision_id ? h("a", { id: "prompt-decision-link", href: `#/router/decisions/${encodeURIComponent(res.decision_id)}` }, "Open decision →") : null,
           res.request_id ? h("a", { href: `#/observe/requests/${encodeURIComponent(res.request_id)}` }, "Open in Observe →") : null),
         h("div", { class: "answer" }, answer)));
+      document.dispatchEvent(new CustomEvent("prompt-sent"));
     } catch (err) { clear(out, stateBox("error", err.message)); } finally { send.disabled = false; }
   } }, "Send");
   return card("Try a prompt", h("div", { class: "grid" }, text,
@@ -98,7 +108,7 @@ function decisionsCard(endpoints, pageSize) {
       const pager = h("div", { class: "row spread" }, h("span", { class: "muted" }, `${fmt.int(res.total)} decisions`),
         h("span", { class: "row" },
           h("button", { type: "button", disabled: filters.offset === 0, onclick: () => { filters.offset = Math.max(0, filters.offset - pageSize); load(); } }, "← Newer"),
-          h("span", {}, `${filters.offset + 1}–${Math.min(res.total, filters.offset + pageSize)}`),
+          h("span", {}, range(filters.offset, pageSize, res.total)),
           h("button", { type: "button", disabled: filters.offset + pageSize >= res.total, onclick: () => { filters.offset += pageSize; load(); } }, "Older →")));
       clear(out, pager, table([
         { key: "created_ms", label: "Time", render: (d) => fmt.time(d.created_ms) },
@@ -108,7 +118,7 @@ function decisionsCard(endpoints, pageSize) {
         { key: "elig", label: "Eligible", num: true, render: (d) => `${d.eligible} / ${d.candidates}` },
         { key: "fallbacks", label: "Fallbacks", num: true },
         { key: "measured", label: "Evidence", render: (d) => badge(d.used_measured ? "measured" : "declared", d.used_measured ? "ok" : "") },
-        { key: "reasons", label: "Reasons", render: (d) => d.selection_reasons.join(", ") },
+        { key: "reasons", label: "Reasons", wrap: true, render: (d) => d.selection_reasons.join(", ") },
       ], res.data, { empty: "No decisions match", onRow: (d) => { location.hash = `#/router/decisions/${encodeURIComponent(d.routing_decision_id)}`; } }));
     } catch (err) { clear(out, stateBox("error", err.message)); }
   };
@@ -137,7 +147,12 @@ export async function render({ page, path }) {
     const current = document.getElementById("posture-current");
     if (current) current.textContent = `${fresh.posture.strategy} · ${fresh.posture.mode} · ${fresh.posture.execution_scope} · ${fresh.posture.compute_preference}`;
   };
+  const onPrompt = () => decisions.load();
   document.addEventListener("posture-saved", onSaved);
+  document.addEventListener("prompt-sent", onPrompt);
   clear(page, postureCard(posture), card("Candidates per role", candBox), promptCard(), decisions.el);
-  return () => document.removeEventListener("posture-saved", onSaved);
+  return () => {
+    document.removeEventListener("posture-saved", onSaved);
+    document.removeEventListener("prompt-sent", onPrompt);
+  };
 }

@@ -1,0 +1,95 @@
+"""Every console page renders real data without an error state or a script error, and the
+operator's edits (role bindings, cooldown clearing) reach the running runtime."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from tests.integration.gateway.harness import Gateway
+
+from .conftest import screenshot
+from .test_seed_workflow import sign_in
+
+PAGES = [
+    ("dashboard", "#/dashboard", ".stat .value"),
+    ("models", "#/models", "tr.endpoint-row"),
+    ("router-decisions", "#/router/decisions", "tbody tr"),
+    ("observe-routing", "#/observe/routing", "text=Router vs Observe"),
+    ("lab", "#/lab", "text=Gap closed"),
+    ("system", "#/system", "#system-backend"),
+]
+
+
+def _traffic(gw: Gateway, n: int) -> None:
+    client = gw.client()
+    for i in range(n):
+        client.chat.completions.create(
+            model="default", messages=[{"role": "user", "content": f"question {i}"}]
+        )
+
+
+def _lab_results(gw: Gateway) -> None:
+    """An evaluation file in the `rolecall lab` result format (issue #6 contract)."""
+    folder = Path(gw.settings.data_dir) / "lab"
+    folder.mkdir(parents=True, exist_ok=True)
+    now = int(time.time() * 1000)
+    result = {
+        "kind": "evaluate",
+        "train": "seed-train",
+        "test": "seed-test",
+        "created_ms": now,
+        "results": [
+            {"router": "knn", "mu_o": 0.61, "v_b": 0.58, "oracle": 0.7, "best_single": 0.58}
+            | {"e_p": 0.4, "gap_closed": 0.25}
+        ],
+    }
+    (folder / f"evaluate-{now}.json").write_text(json.dumps(result))
+
+
+def test_every_page_renders(page: Any, seed_gateway: Gateway) -> None:
+    gw = seed_gateway
+    _traffic(gw, 12)
+    _lab_results(gw)
+    sign_in(page, gw)
+    for name, hash_, ready in PAGES:
+        page.goto(f"http://127.0.0.1:{gw.port}/{hash_}")
+        page.wait_for_selector(ready)
+        page.wait_for_load_state("networkidle")
+        assert page.locator('.state[data-state="error"]').count() == 0, name
+        screenshot(page, name)
+        if name == "lab":
+            assert page.locator("td", has_text="knn").count() == 1
+    assert not page.errors, page.errors
+
+
+def test_binding_edit_reaches_the_router(page: Any, seed_gateway: Gateway) -> None:
+    gw = seed_gateway
+    sign_in(page, gw)
+    page.goto(f"http://127.0.0.1:{gw.port}/#/models")
+    cell = page.locator('button[aria-label^="general.chat on cloud-frontier"]')
+    cell.wait_for()
+    assert cell.inner_text() == "auto"
+    cell.click()  # auto → active
+    page.locator('button[aria-label^="general.chat on cloud-frontier: active"]').click()
+    page.wait_for_selector('button[aria-label^="general.chat on cloud-frontier: disabled"]')
+    binding = [
+        b
+        for b in gw.runtime.inventory.bindings
+        if (b.role_id, b.endpoint_id) == ("general.chat", "cloud-frontier")
+    ]
+    assert [b.status for b in binding] == ["disabled"]
+    # the role now routes only to the local endpoint, and the Router page says why
+    reply = gw.client().chat.completions.create(
+        model="general.chat", messages=[{"role": "user", "content": "hi"}]
+    )
+    assert reply.model == "smollm"
+    page.goto(f"http://127.0.0.1:{gw.port}/#/router")
+    row = page.locator("tr", has_text="general.chat").first
+    row.wait_for()
+    assert "cloud-frontier: ROLE_BINDING_INACTIVE" in row.inner_text() or "cloud-frontier:" in (
+        row.inner_text()
+    )
+    assert not page.errors, page.errors
