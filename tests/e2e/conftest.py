@@ -92,7 +92,9 @@ def page(browser: Any) -> Iterator[Any]:
     opened.on("pageerror", lambda exc: errors.append(f"page error: {exc}"))
     opened.on(
         "console",
-        lambda msg: errors.append(f"console {msg.type}: {msg.text}") if msg.type == "error" else None,
+        lambda msg: (
+            errors.append(f"console {msg.type}: {msg.text}") if msg.type == "error" else None
+        ),
     )
     opened.errors = errors
     yield opened

@@ -1,0 +1,221 @@
+"""The console's SQL aggregation (`SqlAnalyticsMixin`) on SQLite and PostgreSQL, against values
+computed independently in Python from the same generated usage events."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import pytest
+from alembic import command
+from sqlalchemy import insert
+
+from rolecall.storage import SqlStorage, open_storage
+from rolecall.storage.migrate import alembic_config
+from rolecall.storage.sql_analytics import FactFilter, status_family
+from rolecall.storage.sql_engine import create_storage_engine
+from rolecall.storage.sql_tables import DECISIONS, USAGE_EVENTS
+
+T0 = 1_700_000_000_000
+ENDPOINTS = ("ep-a", "ep-b", "ep-c")
+ERRORS = (None, None, None, None, "timeout", "invalid_request")
+
+
+def decision(i: int, chosen: str, strategy: str) -> dict[str, Any]:
+    return {
+        "routing_decision_id": f"decision-r{i}",
+        "request_id": f"r{i}",
+        "app_id": "default",
+        "org_id": None,
+        "policy_snapshot": {"strategy": strategy},
+        "eligibility": [],
+        "scored_candidates": [],
+        "chosen_endpoint_id": chosen,
+        "fallback_endpoint_ids": [],
+        "selection_reasons": [],
+        "used_measured": False,
+        "used_declared": True,
+        "scoring_version": "baseline-v2",
+    }
+
+
+def usage(i: int, endpoint: str, rng: random.Random) -> dict[str, Any]:
+    error = rng.choice(ERRORS)
+    event: dict[str, Any] = {
+        "event_id": f"u{i}",
+        "timestamp_ms": T0 + i * 1000,
+        "app_id": "default",
+        "request_id": f"r{i}",
+        "routing_decision_id": f"decision-r{i}",
+        "endpoint_id": endpoint,
+        "model_id": f"model-{endpoint}",
+        "provider_kind": "remote_openai_compat",
+        "tokens_in": rng.randint(1, 500),
+        "tokens_out": rng.randint(0, 300),
+        "latency_ms": round(rng.uniform(5, 900), 3),
+        "sample_source": "live_request",
+    }
+    if error:
+        event["error_class"] = error
+    elif endpoint != "ep-c":  # ep-c has no price: cost is partial across the slice
+        event["cost_actual"] = round(event["tokens_in"] * 1e-6 + event["tokens_out"] * 3e-6, 9)
+    return event
+
+
+def populate(storage: SqlStorage, n: int = 240) -> list[dict[str, Any]]:
+    """n requests; every 7th ran on a fallback (executed endpoint ≠ chosen)."""
+    rng = random.Random(7)
+    events, decisions = [], []
+    for i in range(n):
+        chosen = ENDPOINTS[i % 3]
+        executed = ENDPOINTS[(i + 1) % 3] if i % 7 == 0 else chosen
+        decisions.append((decision(i, chosen, "cost" if i % 2 else "balanced"), T0 + i * 1000))
+        events.append(usage(i, executed, rng))
+    with storage.batch():
+        storage.put_decisions(decisions)
+        storage.add_usage(events)
+    return events
+
+
+def nearest_rank(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    rank = max(0, min(len(ordered) - 1, -(-int(q * len(ordered) * 1_000_000) // 1_000_000) - 1))
+    return ordered[rank]
+
+
+def test_facts_follow_usage_and_decisions(storage: SqlStorage) -> None:
+    events = populate(storage)
+    rows, total = storage.fact_page(FactFilter(), limit=500, offset=0)
+    assert total == len(events) == len(rows)
+    by_id = {r["request_id"]: r for r in rows}
+    for e in events:
+        fact = by_id[e["request_id"]]
+        assert fact["endpoint_id"] == e["endpoint_id"]
+        assert fact["status_family"] == status_family(e.get("error_class"))
+        if "cost_actual" in e:
+            assert fact["cost_usd"] == pytest.approx(e["cost_actual"])
+        else:  # failed, or no price (and no estimate): unknown, not zero
+            assert fact["cost_usd"] is None
+    assert by_id["r0"]["chosen_endpoint_id"] == "ep-a"
+    assert by_id["r0"]["endpoint_id"] == "ep-b"
+    assert by_id["r1"]["strategy"] == "cost"
+    # newest first, and pages do not overlap
+    first, _ = storage.fact_page(FactFilter(), limit=10, offset=0)
+    second, _ = storage.fact_page(FactFilter(), limit=10, offset=10)
+    assert [r["timestamp_ms"] for r in first] == sorted(
+        (r["timestamp_ms"] for r in first), reverse=True
+    )
+    assert first[-1]["timestamp_ms"] > second[0]["timestamp_ms"]
+
+
+def test_totals_quantiles_and_breakdown_match_python(storage: SqlStorage) -> None:
+    events = populate(storage)
+    slice_ = FactFilter(since_ms=T0 + 20_000, equals={"endpoint": "ep-a"})
+    chosen = [e for e in events if e["timestamp_ms"] >= T0 + 20_000 and e["endpoint_id"] == "ep-a"]
+    totals = storage.fact_totals(slice_)
+    assert totals["requests"] == len(chosen)
+    assert totals["ok"] == sum(1 for e in chosen if "error_class" not in e)
+    assert totals["tokens_in"] == sum(e["tokens_in"] for e in chosen)
+    assert totals["cost_usd"] == pytest.approx(sum(e.get("cost_actual", 0.0) for e in chosen))
+    latencies = [e["latency_ms"] for e in chosen]
+    quantiles = storage.fact_latency_quantiles(slice_, (0.5, 0.95), count=len(chosen))
+    assert quantiles[0.5] == pytest.approx(nearest_rank(latencies, 0.5))
+    assert quantiles[0.95] == pytest.approx(nearest_rank(latencies, 0.95))
+
+    rows, groups = storage.fact_breakdown(FactFilter(), "endpoint", limit=2)
+    assert groups == 3
+    assert len(rows) == 2
+    counts = {ep: sum(1 for e in events if e["endpoint_id"] == ep) for ep in ENDPOINTS}
+    assert [r["requests"] for r in rows] == sorted(counts.values(), reverse=True)[:2]
+    fallbacks = sum(r["fallbacks"] for r in storage.fact_breakdown(FactFilter(), "endpoint")[0])
+    assert fallbacks == len(range(0, len(events), 7))
+
+
+def test_series_buckets_add_up(storage: SqlStorage) -> None:
+    events = populate(storage)
+    series = storage.fact_series(FactFilter(), start_ms=T0, bucket_ms=60_000)
+    assert sum(p["requests"] for p in series) == len(events)
+    assert [p["bucket"] for p in series] == list(range(len(events) // 60))
+    split = storage.fact_split_series(FactFilter(), start_ms=T0, bucket_ms=60_000)
+    assert sum(n for _, _, n in split) == len(events)
+
+
+def test_status_and_role_filters(storage: SqlStorage) -> None:
+    events = populate(storage, 30)
+    storage.annotate_requests(
+        [
+            {"request_id": e["request_id"], "role_id": "coder.patch", "task_type": "code.edit"}
+            for e in events[:5]
+        ]
+    )
+    assert storage.fact_totals(FactFilter(equals={"role": "coder.patch"}))["requests"] == 5
+    assert storage.fact_totals(FactFilter(equals={"operation": "code.edit"}))["requests"] == 5
+    errors = sum(1 for e in events if e.get("error_class") == "timeout")
+    assert storage.fact_totals(FactFilter(equals={"status": "5xx"}))["requests"] == errors
+    with pytest.raises(ValueError, match="unknown filter 'colour'"):
+        FactFilter(equals={"colour": "red"})
+
+
+def test_decision_page_filters(storage: SqlStorage) -> None:
+    populate(storage, 30)
+    storage.put_decision(decision(999, "", "quality"), created_ms=T0 + 999_000)
+    items, total = storage.decision_page(limit=5, offset=0, outcome="no_endpoint")
+    assert total == 1
+    assert items[0]["request_id"] == "r999"
+    items, total = storage.decision_page(limit=50, offset=0, endpoint_id="ep-b", strategy="cost")
+    assert total == len(items) > 0
+    assert all(
+        i["chosen_endpoint_id"] == "ep-b" and i["policy_snapshot"]["strategy"] == "cost"
+        for i in items
+    )
+
+
+def test_migration_backfills_facts_of_earlier_data(db_url: str) -> None:
+    engine = create_storage_engine(db_url)
+    try:
+        with engine.begin() as connection:
+            command.upgrade(alembic_config(connection), "0002_benchmark")
+        rng = random.Random(3)
+        events = [usage(i, ENDPOINTS[i % 3], rng) for i in range(20)]
+        with engine.begin() as connection:
+            connection.execute(
+                insert(DECISIONS),
+                [
+                    {
+                        "routing_decision_id": f"decision-r{i}",
+                        "request_id": f"r{i}",
+                        "chosen_endpoint_id": ENDPOINTS[i % 3],
+                        "strategy": "latency",
+                        "created_ms": T0,
+                        "artifact": decision(i, ENDPOINTS[i % 3], "latency"),
+                    }
+                    for i in range(20)
+                ],
+            )
+            connection.execute(
+                insert(USAGE_EVENTS),
+                [
+                    {
+                        k: e[k]
+                        for k in (
+                            "event_id",
+                            "request_id",
+                            "routing_decision_id",
+                            "endpoint_id",
+                            "timestamp_ms",
+                        )
+                    }
+                    | {"artifact": e}
+                    for e in events
+                ],
+            )
+    finally:
+        engine.dispose()
+    storage = open_storage(db_url)
+    try:
+        rows, total = storage.fact_page(FactFilter(), limit=100, offset=0)
+        assert total == 20
+        assert {r["strategy"] for r in rows} == {"latency"}
+        assert storage.fact_totals(FactFilter())["tokens_in"] == sum(e["tokens_in"] for e in events)
+    finally:
+        storage.close()
