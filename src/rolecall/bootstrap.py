@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +19,7 @@ from rolecall.execution.cooldown import CooldownBook
 from rolecall.execution.executor import Adapter, Executor
 from rolecall.execution.pool import CandidatePool
 from rolecall.gateway.auth import KeyChecker, load_admin_token
+from rolecall.gateway.learned_mode import LearnedMode
 from rolecall.inventory.catalog import Catalog
 from rolecall.inventory.config import load_inventory_file
 from rolecall.inventory.inventory import Inventory, build_inventory, endpoint_version
@@ -48,10 +49,15 @@ class Runtime:
     recorder: Recorder
     started_ms: int = field(default_factory=lambda: time.time_ns() // 1_000_000)
     executor: Executor | None = None
+    # the trained per-prompt router, when one is configured (routing.learned)
+    learned: LearnedMode | None = None
     session: aiohttp.ClientSession | None = None
     # run at shutdown, inside the server's lifespan (uvicorn re-raises SIGTERM after it returns,
     # so code after `uvicorn.run` may never run)
     on_stop: list[Callable[[], None]] = field(default_factory=list)
+    # awaited once the upstream session is open, inside the server's event loop (background jobs
+    # such as the first-start quick benchmark)
+    on_start: list[Callable[[], Awaitable[object]]] = field(default_factory=list)
 
     async def start(self) -> None:
         connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300, keepalive_timeout=60)
@@ -69,6 +75,8 @@ class Runtime:
         else:
             adapters["anthropic"] = AnthropicAdapter(self.session, self.settings.upstream_timeout_s)
         self.executor = Executor(self.inventory, adapters, self.cooldowns)
+        for hook in self.on_start:
+            await hook()
 
     async def stop(self) -> None:
         for callback in self.on_stop:
@@ -136,6 +144,10 @@ def build_runtime(
         recorder=Recorder(storage, writer),
     )
     runtime.recorder.on_profile = runtime.refresh_profile
+    if config.routing.learned is not None:
+        runtime.learned = LearnedMode.load(
+            config.routing.learned, settings.config.parent, str(settings.config)
+        )
     return runtime
 
 

@@ -53,12 +53,16 @@ async def chat_completions(request: Request) -> Response:
     app_id = request.state.app_id
     routing = routing_request(chat, target, runtime.inventory, request_id, app_id)
     inventory = runtime.inventory
+    learned = runtime.learned
     decision = runtime.router.decide(
         routing,
         runtime.pool.candidates(started),
         inventory.roles.values(),
         inventory.tasks.values(),
         inventory.bindings,
+        quality_estimates=learned.estimates(chat.body["messages"])
+        if learned is not None and inventory.routing.mode == "learned"
+        else None,
     )
     record = RequestRecord(
         request_id=request_id,

@@ -74,10 +74,21 @@ class EndpointConfig(_Strict):
     enabled: bool = True
 
 
+class LearnedConfig(_Strict):
+    """A trained per-prompt router (``rolecall lab train``) and which endpoint each of its models is."""
+
+    artifact: Path
+    # endpoint id -> the model name the artifact was trained on
+    models: dict[str, str] = Field(min_length=1)
+
+
 class RoutingConfig(_Strict):
     strategy: Literal["balanced", "quality", "latency", "cost"] = "balanced"
     execution_scope: ExecutionScope = "hybrid"
     compute_preference: Literal["auto", "local", "remote", "hybrid"] = "auto"
+    # baseline: quality from profiles; learned: a per-prompt estimate from ``learned`` overrides it
+    mode: Literal["baseline", "learned"] = "baseline"
+    learned: LearnedConfig | None = None
     policy: dict[str, Any] = Field(default_factory=dict)  # extra RoutingPolicy fields
 
 
@@ -115,7 +126,19 @@ def parse_inventory(data: Any, source: str = "rolecall.yaml") -> InventoryConfig
             message = "required key is missing"
         raise ConfigError(source, _key_path(tuple(first["loc"])), message) from None
     _check_references(config, source)
+    _check_learned(config, source)
     return config
+
+
+def _check_learned(config: InventoryConfig, source: str) -> None:
+    routing = config.routing
+    if routing.mode == "learned" and routing.learned is None:
+        raise ConfigError(
+            source,
+            "routing.learned",
+            "routing.mode is 'learned' but no trained router is configured; add routing.learned "
+            "with 'artifact' (from 'rolecall lab train') and 'models' (endpoint id -> model name)",
+        )
 
 
 def _check_references(config: InventoryConfig, source: str) -> None:

@@ -223,6 +223,14 @@ def _problems(config: InventoryConfig, roles: Mapping[str, RoleDefinition]) -> l
         for role_id in spec.roles or ():
             if role_id not in roles:
                 problems.append(f"endpoints[{i}].roles: unknown role {role_id!r}")
+    learned = config.routing.learned
+    if learned is not None:
+        known = {endpoint_id_of(spec) for spec in config.endpoints}
+        for endpoint_id in sorted(set(learned.models) - known):
+            problems.append(
+                f"routing.learned.models: {endpoint_id!r} is not a configured endpoint; "
+                "its learned estimates are ignored"
+            )
     return problems
 
 

@@ -120,3 +120,16 @@ def test_yaml_errors_and_missing_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_inventory_file(bad)
     assert load_inventory_file(tmp_path / "absent.yaml").endpoints == []
+
+
+def test_learned_mode_without_a_trained_router_names_the_key() -> None:
+    with pytest.raises(ConfigError) as err:
+        parse_inventory({"routing": {"mode": "learned"}})
+    assert err.value.path == "routing.learned"
+    assert "rolecall lab train" in str(err.value)
+
+
+def test_learned_models_must_map_at_least_one_endpoint() -> None:
+    with pytest.raises(ConfigError) as err:
+        parse_inventory({"routing": {"mode": "learned", "learned": {"artifact": "r.npz"}}})
+    assert err.value.path == "routing.learned.models"
