@@ -1,0 +1,5 @@
+"""Learned per-prompt routing: performance records, encoders, routers, metrics and the deployable predictor.
+
+Heavy dependencies (numpy, scikit-learn, DuckDB, Arrow, WordLlama) load only when a function needs them;
+install them with the ``learned`` extra.
+"""

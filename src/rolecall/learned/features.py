@@ -1,0 +1,40 @@
+"""The feature space a router is trained in: a dense encoder (by name) plus hashed TF-IDF fitted on the
+training prompts. Its state (encoder name + idf vector) travels inside a deployable artifact."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from rolecall.learned.encoders import CachedEncoder, TfidfEncoder, dense_encoder
+from rolecall.learned.routers.base import Features
+
+DEFAULT_ENCODER = "wordllama"
+
+
+class FeatureSpace:
+    def __init__(self, encoder: str = DEFAULT_ENCODER, cache_dir: Path | None = None) -> None:
+        self.encoder_name = encoder
+        self.dense: CachedEncoder = dense_encoder(encoder, cache_dir)
+        self.tfidf = TfidfEncoder()
+
+    def fit(self, prompts: Sequence[str]) -> FeatureSpace:
+        self.tfidf.fit(prompts)
+        return self
+
+    def transform(self, prompts: Sequence[str]) -> Features:
+        return Features(self.dense.encode(prompts), self.tfidf.encode(prompts))
+
+    def state(self) -> tuple[dict[str, Any], dict[str, NDArray[Any]]]:
+        assert self.tfidf.idf is not None
+        return {"encoder": self.encoder_name}, {"tfidf_idf": self.tfidf.idf}
+
+    @classmethod
+    def from_state(cls, meta: dict[str, Any], arrays: dict[str, NDArray[Any]]) -> FeatureSpace:
+        space = cls(str(meta["encoder"]))
+        space.tfidf.idf = np.asarray(arrays["tfidf_idf"], dtype=np.float32)
+        return space

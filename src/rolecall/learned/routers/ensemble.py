@@ -1,0 +1,252 @@
+"""``rolecall``: the default learned router — task-aware prior, similarity evidence, shrinkage, cost dial.
+
+1. **Task prior.** A classifier recognises the prompt's task from TF-IDF (trained on the records' task
+   labels, or on k-means clusters of the embedding when there are none); the prior expected score of
+   model j is Σ_t P(t|prompt) · mean_t(j), with per-task means shrunk toward the global mean.
+2. **Similarity evidence.** The k most similar training prompts (cosine on the dense embedding) update
+   the prior like pseudo-counts: P̂ = (α·prior + Σ w_k y_k) / (α + Σ w_k), w_k = exp((sim_k − 1)/τ).
+   A prompt seen in training (sim ≈ 1) is dominated by its own outcomes; far neighbours count little.
+3. **Shrinkage toward the best single model** (chosen on train): switch away from it only when the
+   predicted advantage exceeds δ. Within one task the prompt-level signal is weak and an unshrunk router
+   loses to the best single model; δ is chosen by cross-validation on train, and when routing does not
+   beat the best single model out of fold by a clear margin the router *is* the best single model.
+4. **Cost dial** (optional): with ``willingness_to_pay`` λ (quality points per USD) the choice is
+   argmax_j λ·P̂_j − cost_j, RouterBench-style.
+
+(τ, α) and δ are chosen by K-fold cross-validation on the training prompts only; no test data is read.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any, ClassVar
+
+import numpy as np
+from numpy.typing import NDArray
+
+from rolecall.learned.matrix import kfold_indices
+from rolecall.learned.routers.base import Choice, Dataset, Matrix, Router, register
+
+Array = NDArray[Any]
+TAU_GRID = (0.02, 0.05, 0.1, 0.3)
+ALPHA_GRID = (1.0, 4.0, 16.0)
+DELTA_GRID = (0.0, 0.02, 0.05, 0.1, 0.2)
+NEVER = 1e9  # δ meaning "always the best single model"
+TASK_SHRINK = 10.0  # pseudo-prompts pulling a task's mean toward the global mean
+MIN_TASK_PROMPTS = 5
+MAX_KEYS = 20_000  # neighbour memory cap (a random subset beyond this)
+
+
+def neighbours(
+    query: Array, keys: Array, k: int, exclude_self: bool = False, chunk: int = 1024
+) -> tuple[Array, Array]:
+    """Indices and cosine similarities of each query's k most similar keys (L2-normalised inputs)."""
+    k = max(1, min(k, len(keys) - (1 if exclude_self else 0)))
+    idx = np.empty((len(query), k), dtype=np.int64)
+    sim = np.empty((len(query), k), dtype=np.float32)
+    for start in range(0, len(query), chunk):
+        s = query[start : start + chunk] @ keys.T
+        if exclude_self:
+            rows = np.arange(s.shape[0])
+            s[rows, rows + start] = -np.inf
+        part = np.argpartition(-s, k - 1, axis=1)[:, :k]
+        idx[start : start + chunk] = part
+        sim[start : start + chunk] = np.take_along_axis(s, part, axis=1)
+    return idx, sim
+
+
+def posterior(
+    prior: Matrix, values: Matrix, idx: Array, sim: Array, tau: float, alpha: float
+) -> Matrix:
+    w = np.exp((sim.astype(np.float64) - 1.0) / tau)
+    evidence = np.einsum("nk,nkm->nm", w, values[idx])
+    return np.asarray(
+        (alpha * prior + evidence) / (alpha + w.sum(axis=1))[:, None], dtype=np.float64
+    )
+
+
+class TaskPrior:
+    """P(task | prompt) from TF-IDF, times shrunk per-task mean scores. Inference is numpy only."""
+
+    def fit(self, features: Any, labels: NDArray[np.int64], y: Matrix) -> TaskPrior:
+        from sklearn.linear_model import SGDClassifier
+
+        classes = np.unique(labels)
+        self.means = self._task_means(labels, y, classes)
+        if len(classes) < 2:
+            self.coef = np.zeros((1, features.shape[1]), dtype=np.float32)
+            self.intercept = np.zeros(1)
+            return self
+        clf = SGDClassifier(loss="log_loss", alpha=1e-5, max_iter=5, tol=None, random_state=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            clf.fit(features, labels)
+        coef = np.asarray(clf.coef_, dtype=np.float32)
+        self.coef = coef if len(classes) > 2 else np.vstack([-coef, coef]) / 2
+        self.intercept = np.asarray(clf.intercept_, dtype=np.float64)
+        if len(classes) == 2:
+            self.intercept = np.concatenate([-self.intercept, self.intercept]) / 2
+        return self
+
+    @staticmethod
+    def _task_means(labels: NDArray[np.int64], y: Matrix, classes: Array) -> Matrix:
+        overall = y.mean(axis=0)
+        rows = []
+        for c in classes:
+            part = y[labels == c]
+            rows.append((part.sum(axis=0) + TASK_SHRINK * overall) / (len(part) + TASK_SHRINK))
+        return np.stack(rows)
+
+    def proba(self, features: Any) -> Matrix:
+        logits = np.asarray(features @ self.coef.T, dtype=np.float64) + self.intercept
+        logits -= logits.max(axis=1, keepdims=True)
+        p = np.exp(logits)
+        return np.asarray(p / p.sum(axis=1, keepdims=True), dtype=np.float64)
+
+    def predict(self, features: Any) -> Matrix:
+        return self.proba(features) @ self.means
+
+
+def task_labels(train: Dataset, seed: int) -> NDArray[np.int64]:
+    """Task ids from the records' labels; without labels, k-means clusters of the embedding."""
+    tasks = train.tasks
+    counts: dict[str | None, int] = {}
+    for t in tasks:
+        counts[t] = counts.get(t, 0) + 1
+    usable = [t for t, c in counts.items() if t is not None and c >= MIN_TASK_PROMPTS]
+    if len(usable) >= 2:
+        index = {t: i for i, t in enumerate(sorted(usable))}
+        return np.asarray([index.get(t, len(index)) for t in tasks], dtype=np.int64)
+    from sklearn.cluster import KMeans
+
+    k = int(np.clip(train.n // 200, 1, 16))
+    if k < 2:
+        return np.zeros(train.n, dtype=np.int64)
+    km = KMeans(n_clusters=k, n_init=2, random_state=seed).fit(train.features.dense)
+    return np.asarray(km.labels_, dtype=np.int64)
+
+
+@register
+class RolecallRouter(Router):
+    name: ClassVar[str] = "rolecall"
+    description: ClassVar[str] = (
+        "task prior + similarity evidence, shrunk toward the best single model"
+    )
+
+    def __init__(
+        self,
+        k: int = 50,
+        folds: int = 3,
+        seed: int = 0,
+        z: float = 1.0,
+        willingness_to_pay: float | None = None,
+        **params: Any,
+    ) -> None:
+        super().__init__(
+            k=k, folds=folds, seed=seed, z=z, willingness_to_pay=willingness_to_pay, **params
+        )
+        self.k, self.folds, self.seed, self.z = k, folds, seed, z
+        self.willingness_to_pay = willingness_to_pay
+        self.tau, self.alpha, self.delta = TAU_GRID[0], ALPHA_GRID[0], NEVER
+        self.model_cost: Matrix | None = None
+
+    def _fit(self, train: Dataset) -> None:
+        y = train.labels()
+        labels = task_labels(train, self.seed)
+        sparse = train.features.sparse
+        oof_prior = np.empty_like(y)
+        for part in kfold_indices(train.n, self.folds, self.seed):
+            rest = np.setdiff1d(np.arange(train.n), part)
+            oof_prior[part] = (
+                TaskPrior().fit(sparse[rest], labels[rest], y[rest]).predict(sparse[part])
+            )
+        self.prior = TaskPrior().fit(sparse, labels, y)
+        rng = np.random.default_rng(self.seed)
+        keep = (
+            np.sort(rng.choice(train.n, MAX_KEYS, replace=False))
+            if train.n > MAX_KEYS
+            else np.arange(train.n)
+        )
+        self.keys, self.values = train.features.dense[keep], y[keep]
+        idx, sim = neighbours(
+            train.features.dense, self.keys, self.k, exclude_self=train.n <= MAX_KEYS
+        )
+        self._select(oof_prior, y, idx, sim)
+        self.model_cost = train.model_cost
+
+    def _select(self, prior: Matrix, y: Matrix, idx: Array, sim: Array) -> None:
+        """Pick (τ, α) by out-of-fold log-loss, then δ by out-of-fold routed score (with the guard)."""
+        best_loss = np.inf
+        for tau in TAU_GRID:
+            for alpha in ALPHA_GRID:
+                p = np.clip(posterior(prior, self.values, idx, sim, tau, alpha), 1e-4, 1 - 1e-4)
+                loss = -np.mean(y * np.log(p) + (1 - y) * np.log(1 - p))
+                if loss < best_loss:
+                    best_loss, self.tau, self.alpha = loss, tau, alpha
+        predicted = posterior(prior, self.values, idx, sim, self.tau, self.alpha)
+        rows = np.arange(len(y))
+        baseline = y[:, self.best_index]
+        best_gain, self.delta = 0.0, NEVER
+        for delta in DELTA_GRID:
+            gain = y[rows, self._shrunk(predicted, delta)] - baseline
+            se = gain.std() / np.sqrt(len(gain)) if len(gain) > 1 else np.inf
+            # do no harm: leave the best single model only for a gain clear of noise
+            if gain.mean() > best_gain and gain.mean() > self.z * se:
+                best_gain, self.delta = float(gain.mean()), delta
+        self.oof_gain = best_gain
+
+    def _shrunk(self, predicted: Matrix, delta: float) -> Choice:
+        top = np.argmax(predicted, axis=1)
+        margin = predicted[np.arange(len(predicted)), top] - predicted[:, self.best_index]
+        return np.where(margin > delta, top, self.best_index).astype(np.int64)
+
+    def predict(self, data: Dataset) -> Matrix:
+        prior = self.prior.predict(data.features.sparse)
+        idx, sim = neighbours(data.features.dense, self.keys, self.k)
+        return posterior(prior, self.values, idx, sim, self.tau, self.alpha)
+
+    def choose(self, data: Dataset) -> Choice:
+        predicted = self.predict(data)
+        if self.willingness_to_pay is not None and self.model_cost is not None:
+            utility = self.willingness_to_pay * predicted - self.model_cost[None, :]
+            return np.asarray(np.argmax(utility, axis=1), dtype=np.int64)
+        return self._shrunk(predicted, self.delta)
+
+    def probabilities(self, data: Dataset) -> Matrix:
+        """Predicted scores normalised to sum to one (one-hot when collapsed onto the best single)."""
+        predicted = np.maximum(self.predict(data), 1e-9)
+        if self.delta >= NEVER:  # collapsed onto the best single model
+            onehot = np.zeros_like(predicted)
+            onehot[:, self.best_index] = 1.0
+            return onehot
+        return np.asarray(predicted / predicted.sum(axis=1, keepdims=True), dtype=np.float64)
+
+    def state(self) -> tuple[dict[str, Any], dict[str, Array]]:
+        meta = {
+            "k": self.k,
+            "tau": self.tau,
+            "alpha": self.alpha,
+            "delta": self.delta,
+            "willingness_to_pay": self.willingness_to_pay,
+        }
+        arrays = {
+            "prior_coef": self.prior.coef,
+            "prior_intercept": self.prior.intercept,
+            "prior_means": self.prior.means,
+            "keys": self.keys,
+            "values": self.values,
+        }
+        if self.model_cost is not None:
+            arrays["model_cost"] = self.model_cost
+        return meta, arrays
+
+    def load_state(self, meta: dict[str, Any], arrays: dict[str, Array]) -> None:
+        self.k, self.tau, self.alpha = int(meta["k"]), float(meta["tau"]), float(meta["alpha"])
+        self.delta = float(meta["delta"])
+        wtp = meta.get("willingness_to_pay")
+        self.willingness_to_pay = None if wtp is None else float(wtp)
+        self.prior = TaskPrior()
+        self.prior.coef, self.prior.intercept = arrays["prior_coef"], arrays["prior_intercept"]
+        self.prior.means = arrays["prior_means"]
+        self.keys, self.values = arrays["keys"], arrays["values"]
+        self.model_cost = arrays.get("model_cost")
