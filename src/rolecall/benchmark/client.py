@@ -60,7 +60,12 @@ class EndpointCaller:
         self._endpoints = endpoints
         self._timeout_s = timeout_s
         self._retries = retries
-        self._limits = {eid: asyncio.Semaphore(concurrency) for eid in endpoints}
+        # a llama.cpp server decodes one request at a time: more in flight would only queue there
+        # and turn queueing into "latency", so local engines get one slot
+        self._limits = {
+            eid: asyncio.Semaphore(1 if ep.provider.kind == "llamacpp" else concurrency)
+            for eid, ep in endpoints.items()
+        }
         self._session: aiohttp.ClientSession | None = None
         self._adapters: dict[str, Any] = {}
 

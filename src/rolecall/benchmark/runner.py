@@ -25,7 +25,7 @@ from rolecall.benchmark.cases import BenchCase
 from rolecall.benchmark.client import EndpointCaller, case_body
 from rolecall.benchmark.evidence import membership_revision_for, sample_for
 from rolecall.benchmark.graders import grade_case
-from rolecall.benchmark.graders.judge import CircuitBreaker, LlmJudge, response_format_for
+from rolecall.benchmark.graders.judge import CircuitBreaker, LlmJudge
 from rolecall.benchmark.graders.pairwise import compare_pair
 from rolecall.benchmark.progress import RunProgress
 from rolecall.benchmark.records import BenchPairRecord, BenchResultRecord
@@ -172,9 +172,7 @@ class BenchRunner:
             self.judge = LlmJudge(
                 endpoint_id=judge_id,
                 call=lambda body: caller.complete(judge_id, body),
-                response_format=response_format_for(
-                    self.inventory.endpoints[judge_id].provider.kind
-                ),
+                provider_kind=self.inventory.endpoints[judge_id].provider.kind,
                 breaker=CircuitBreaker(threshold=3, cooldown_s=30.0),
             )
 

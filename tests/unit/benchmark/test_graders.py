@@ -173,11 +173,11 @@ def test_judge_is_strict_json_at_temperature_zero_with_a_json_only_retry() -> No
     call = FakeJudgeCall(
         "Looks right to me!", '{"score": 1, "rationale": "It names Canberra, the reference."}'
     )
-    judge = LlmJudge("judge-ep", call, response_format={"type": "json_object"})
+    judge = LlmJudge("judge-ep", call, provider_kind="llamacpp")
     assert grade(JUDGED, "Canberra", judge) == 1.0
     first, retry = call.bodies
     assert first["temperature"] == 0
-    assert first["response_format"] == {"type": "json_object"}
+    assert first["response_format"]["schema"]["required"] == ["score", "rationale"]
     assert "Reference answer:\nCanberra" in first["messages"][1]["content"]
     assert retry["messages"][-1]["role"] == "user"
     assert "JSON only" in retry["messages"][-1]["content"]

@@ -24,7 +24,9 @@ from rolecall.benchmark.reply import Reply, Verdict
 
 __all__ = [
     "JUDGE_SCHEMA",
+    "SCORE_QUESTION",
     "CircuitBreaker",
+    "JudgeQuestion",
     "JudgeUnavailable",
     "LlmJudge",
     "heuristic_verdict",
@@ -47,10 +49,8 @@ _SYSTEM: Final = (
     "it is wrong or missing, values in between for partly right answers. Reply with JSON only: "
     '{"score": <number 0..1>, "rationale": "<one sentence saying why>"}'
 )
-_FOLLOW_UP: Final = (
-    'Your reply was not usable ({problem}). Reply with JSON only, exactly {{"score": <number from 0 '
-    'to 1>, "rationale": "<one sentence>"}}, and nothing else.'
-)
+_SCORE_SHAPE: Final = '{"score": <number from 0 to 1>, "rationale": "<one sentence>"}'
+_FOLLOW_UP: Final = "Your reply was not usable ({problem}). Reply with JSON only, exactly {shape}, and nothing else."
 _GENERIC: Final = frozenset(
     {"ok", "good", "bad", "correct", "incorrect", "n/a", "none", "yes", "no"}
 )
@@ -92,13 +92,18 @@ class CircuitBreaker:
             self.trips += 1
 
 
-def response_format_for(provider_kind: str) -> dict[str, Any] | None:
-    """How to constrain the judge's output on this kind of server (None: ask nicely only)."""
+def response_format_for(
+    provider_kind: str | None, schema: dict[str, Any], name: str = "judge_score"
+) -> dict[str, Any] | None:
+    """How to constrain the judge's output to ``schema`` on this kind of server (None: the
+    instructions alone, e.g. Anthropic, which has no ``response_format``)."""
     if provider_kind in ("llamacpp", "ollama"):
-        return {"type": "json_object", "schema": JUDGE_SCHEMA}
+        return {"type": "json_object", "schema": schema}
     if provider_kind == "openai_compatible":
-        schema = {"name": "judge_score", "strict": True, "schema": JUDGE_SCHEMA}
-        return {"type": "json_schema", "json_schema": schema}
+        return {
+            "type": "json_schema",
+            "json_schema": {"name": name, "strict": True, "schema": schema},
+        }
     return None
 
 
@@ -136,16 +141,29 @@ def parse_judgement(text: str) -> Verdict:
     return Verdict(float(score), rationale.strip())
 
 
+@dataclass(frozen=True)
+class JudgeQuestion:
+    """What the judge must answer: the JSON schema, its shape in words, and the parser."""
+
+    schema: dict[str, Any]
+    shape: str
+    parse: Callable[[str], Any]
+    name: str = "judge_score"
+
+
+SCORE_QUESTION: Final = JudgeQuestion(JUDGE_SCHEMA, _SCORE_SHAPE, parse_judgement)
+
+
 @dataclass
 class LlmJudge:
     """Grades through ``call`` (a chat completion on the judge endpoint)."""
 
     endpoint_id: str
     call: Call
-    response_format: dict[str, Any] | None = None
+    provider_kind: str | None = None  # decides how the output is constrained
     breaker: CircuitBreaker = field(default_factory=CircuitBreaker)
     retries: int = 2
-    max_tokens: int = 160
+    max_tokens: int = 96  # a score and one sentence; more only slows a CPU judge down
     attempts: int = 0
     failures: int = 0
 
@@ -153,14 +171,15 @@ class LlmJudge:
     def judge_id(self) -> str:
         return f"judge:{self.endpoint_id}"
 
-    def _body(self, messages: list[dict[str, str]]) -> dict[str, Any]:
+    def _body(self, messages: list[dict[str, str]], question: JudgeQuestion) -> dict[str, Any]:
         body: dict[str, Any] = {
             "messages": messages,
             "temperature": 0,
             "max_tokens": self.max_tokens,
         }
-        if self.response_format is not None:
-            body["response_format"] = self.response_format
+        constraint = response_format_for(self.provider_kind, question.schema, question.name)
+        if constraint is not None:
+            body["response_format"] = constraint
         return body
 
     async def grade(self, case: BenchCase, reply: Reply) -> Verdict:
@@ -170,29 +189,33 @@ class LlmJudge:
                 {"role": "system", "content": _SYSTEM},
                 {"role": "user", "content": judge_prompt(case, reply.text)},
             ],
-            parse_judgement,
+            SCORE_QUESTION,
         )
         return verdict
 
-    async def ask(self, messages: list[dict[str, str]], parse: Callable[[str], Any]) -> Any:
+    async def ask(self, messages: list[dict[str, str]], question: JudgeQuestion) -> Any:
+        """Ask until ``question.parse`` accepts the reply (JSON-only follow-ups in between)."""
         if self.breaker.open:
             raise JudgeUnavailable("judge circuit breaker is open")
         problem = "no reply"
         for _ in range(self.retries + 1):
             self.attempts += 1
             try:
-                answer = await self.call(self._body(messages))
+                answer = await self.call(self._body(messages, question))
             except Exception as exc:  # transport or upstream failure: counts against the breaker
                 problem = f"judge call failed: {exc}"
                 break
             try:
-                parsed = parse(answer.text)
+                parsed = question.parse(answer.text)
             except ValueError as exc:
                 problem = str(exc)
                 messages = [
                     *messages,
                     {"role": "assistant", "content": answer.text or "(empty)"},
-                    {"role": "user", "content": _FOLLOW_UP.format(problem=problem)},
+                    {
+                        "role": "user",
+                        "content": _FOLLOW_UP.format(problem=problem, shape=question.shape),
+                    },
                 ]
                 continue
             self.breaker.success()

@@ -12,7 +12,7 @@ from typing import Any, Final
 
 from rolecall.benchmark.cases import BenchCase
 from rolecall.benchmark.graders.deterministic import extract_json
-from rolecall.benchmark.graders.judge import JudgeUnavailable, LlmJudge, judge_prompt
+from rolecall.benchmark.graders.judge import JudgeQuestion, JudgeUnavailable, LlmJudge, judge_prompt
 
 __all__ = ["PairOutcome", "compare_pair", "parse_preference"]
 
@@ -45,6 +45,17 @@ class PairOutcome:
         }
 
 
+PREFERENCE_SCHEMA: Final[dict[str, Any]] = {
+    "type": "object",
+    "properties": {
+        "winner": {"enum": ["A", "B", "tie"]},
+        "rationale": {"type": "string", "minLength": 8},
+    },
+    "required": ["winner", "rationale"],
+    "additionalProperties": False,
+}
+
+
 def parse_preference(text: str) -> tuple[str, str]:
     data = extract_json(text)
     if not isinstance(data, dict):
@@ -56,6 +67,14 @@ def parse_preference(text: str) -> tuple[str, str]:
     if not isinstance(rationale, str) or len(rationale.split()) < 3:
         raise ValueError("'rationale' does not explain the choice")
     return winner, rationale.strip()
+
+
+PREFERENCE_QUESTION: Final = JudgeQuestion(
+    PREFERENCE_SCHEMA,
+    '{"winner": "A" or "B" or "tie", "rationale": "<one sentence>"}',
+    parse_preference,
+    "preference",
+)
 
 
 def _prompt(case: BenchCase, first: str, second: str) -> list[dict[str, str]]:
@@ -75,8 +94,8 @@ async def compare_pair(
     (id_a, text_a, score_a), (id_b, text_b, score_b) = a, b
     if judge is not None:
         try:
-            first, why = await judge.ask(_prompt(case, text_a, text_b), parse_preference)
-            second, _ = await judge.ask(_prompt(case, text_b, text_a), parse_preference)
+            first, why = await judge.ask(_prompt(case, text_a, text_b), PREFERENCE_QUESTION)
+            second, _ = await judge.ask(_prompt(case, text_b, text_a), PREFERENCE_QUESTION)
         except JudgeUnavailable:
             pass
         else:
