@@ -190,14 +190,6 @@ def test_quick_benchmark_on_the_local_pool(pool: tuple[Gateway, Any, Path]) -> N
     assert any(r.detail["method"] == "judge" for r in judged), [r.detail for r in judged]
     assert [r.detail["self_graded"] for r in judged if r.endpoint_id == JUDGE_ID] == [True]
 
-    print(
-        "ELAPSED",
-        elapsed,
-        [
-            (r.endpoint_id, r.case_id, r.latency_ms, r.tokens_out, r.detail.get("method"))
-            for r in results
-        ],
-    )
     report = hub.report(plan.run_id)
     by_id = {e["endpoint_id"]: e for e in report["endpoints"]}
     assert by_id[EXPERT_ID]["quality"]["overall"]["mean"] == 1.0

@@ -50,7 +50,10 @@ _SYSTEM: Final = (
     '{"score": <number 0..1>, "rationale": "<one sentence saying why>"}'
 )
 _SCORE_SHAPE: Final = '{"score": <number from 0 to 1>, "rationale": "<one sentence>"}'
-_FOLLOW_UP: Final = "Your reply was not usable ({problem}). Reply with JSON only, exactly {shape}, and nothing else."
+_FOLLOW_UP: Final = (
+    "Your reply was not usable ({problem}). "
+    "Reply with JSON only, exactly {shape}, and nothing else."
+)
 _GENERIC: Final = frozenset(
     {"ok", "good", "bad", "correct", "incorrect", "n/a", "none", "yes", "no"}
 )
