@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from rolecall import __version__
-from rolecall.cli import bench, conformance, demo, endpoints, keys, route, run, serve, upstream
+from rolecall.cli import bench, conformance, demo, endpoints, keys, lab, route, run, serve, upstream
 from rolecall.providers.local.cli_local import local_app
 
 app = typer.Typer(
@@ -23,6 +23,7 @@ upstream.register(app)
 endpoints.register(app)
 run.register(app)
 demo.register(app)
+lab.register(app)
 app.add_typer(local_app, name="local")
 
 

@@ -164,7 +164,7 @@ def _cost_metrics(router: Router, prepared: Prepared, choice: np.ndarray) -> dic
         model_cost = prepared.train.model_cost
         assert model_cost is not None
         scale = float(np.mean(model_cost)) or 1.0
-        grid = [w / scale for w in RELATIVE_WILLINGNESS]
+        grid = [w * scale for w in RELATIVE_WILLINGNESS]
         curve = mt.cost_quality_curve(router.predict(prepared.test), model_cost, y, costs, grid)
         out["aiq"] = mt.aiq(curve, lo, hi)
         out["zero_router_aiq"] = mt.zero_router_aiq(model_points)

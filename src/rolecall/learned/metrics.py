@@ -92,14 +92,14 @@ def selection_entropy(probs: Matrix) -> float:
     p = np.clip(np.asarray(probs, dtype=np.float64), 0.0, 1.0)
     with np.errstate(divide="ignore", invalid="ignore"):
         terms = np.where(p > 0, p * np.log2(np.where(p > 0, p, 1.0)), 0.0)
-    return float(-np.mean(np.sum(terms, axis=1)))
+    return max(0.0, float(-np.mean(np.sum(terms, axis=1))))
 
 
 def choice_entropy(choice: NDArray[np.int64], m: int) -> float:
     """Entropy in bits of the selection histogram (how spread the router's picks are)."""
     counts = np.bincount(choice, minlength=m).astype(np.float64)
     freq = counts[counts > 0] / counts.sum()
-    return float(-np.sum(freq * np.log2(freq)))
+    return max(0.0, float(-np.sum(freq * np.log2(freq))))
 
 
 def _trapezoid(y: Matrix, x: Matrix) -> float:

@@ -1,0 +1,229 @@
+"""`rolecall lab ...`: import performance records, train, evaluate and scale per-prompt routers."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from rolecall.errors import RolecallError
+from rolecall.settings import Settings
+
+lab_app = typer.Typer(
+    help="Learned per-prompt routing: records, routers, metrics.", no_args_is_help=True
+)
+_err = Console(stderr=True)
+
+TABLE_COLUMNS = ("mu_o", "v_b", "v_b_train", "gap_closed", "e_p", "apgr", "cpt50", "cpt80", "aiq")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(lab_app, name="lab")
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    try:
+        yield
+    except RolecallError as exc:
+        _err.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+
+
+@contextmanager
+def _progress(total: int | None, label: str) -> Iterator[Callable[[str], None]]:
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=_err, transient=True) as bar:
+        task = bar.add_task(label, total=total)
+        started = [False]
+
+        def step(name: str) -> None:
+            if started[0]:
+                bar.advance(task)
+            started[0] = True
+            bar.update(task, description=f"{label}: {name}")
+
+        yield step
+
+
+def _cache_dir() -> Path:
+    return Settings().data_dir / "lab" / "cache"
+
+
+@lab_app.command("import")
+def import_(
+    source: Annotated[
+        Path,
+        typer.Argument(
+            help="a source folder (RouteLLM, LLMRouter, RouterArena, MT-Bench) or a record file"
+        ),
+    ],
+    out: Annotated[
+        Path, typer.Option("--out", help="canonical record file (.parquet, .jsonl or .csv)")
+    ],
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format", help="auto, canonical, routellm, mt_bench, llmrouter, routerarena"
+        ),
+    ] = "auto",
+    test_fraction: Annotated[
+        float, typer.Option(help="share of prompts hashed into 'test' when the source has no split")
+    ] = 0.2,
+    seed: Annotated[int, typer.Option(help="seed of the hashed split")] = 0,
+) -> None:
+    """Convert performance data into canonical records (also writes <out>.train/.test files)."""
+    from rolecall.learned.lab import import_records
+
+    with _errors(), _progress(1, "importing") as step:
+        step(str(source))
+        summary = import_records(source, out, fmt, test_fraction, seed)
+    typer.echo(json.dumps(summary))
+
+
+@lab_app.command("train")
+def train(
+    records: Annotated[
+        Path, typer.Option("--records", help="canonical record file (its 'train' rows are used)")
+    ],
+    router: Annotated[
+        str, typer.Option("--router", help="router name (see 'rolecall lab routers')")
+    ] = "rolecall",
+    out: Annotated[Path, typer.Option("--out", help="artifact file to write (.npz)")] = Path(
+        "router.npz"
+    ),
+    encoder: Annotated[
+        str, typer.Option(help="dense prompt encoder: wordllama or minilm")
+    ] = "wordllama",
+) -> None:
+    """Train a router on records and save a deployable artifact."""
+    from rolecall.learned.lab import train_artifact
+
+    with _errors(), _progress(1, "training") as step:
+        step(router)
+        summary = train_artifact(records, router, out, encoder, _cache_dir())
+    typer.echo(json.dumps(summary))
+
+
+@lab_app.command("evaluate")
+def evaluate(
+    train: Annotated[Path, typer.Option("--train", help="training records")],
+    test: Annotated[
+        Path, typer.Option("--test", help="test records (the same file: use its split column)")
+    ],
+    router: Annotated[
+        str, typer.Option("--router", help="router name, a comma list, or 'all'")
+    ] = "all",
+    as_json: Annotated[
+        bool, typer.Option("--json", help="print a JSON list of result objects")
+    ] = False,
+    encoder: Annotated[
+        str, typer.Option(help="dense prompt encoder: wordllama or minilm")
+    ] = "wordllama",
+    drop_overlap: Annotated[
+        bool, typer.Option(help="drop test prompts whose text also appears in train")
+    ] = False,
+    reference_accuracy: Annotated[
+        float | None, typer.Option(help="reference model accuracy, for V_R")
+    ] = None,
+) -> None:
+    """Train routers on --train, score them on --test with every metric."""
+    from rolecall.learned.evaluate import overlap_count, router_names
+    from rolecall.learned.lab import run_evaluate, save_evaluation
+
+    with _errors():
+        names = router_names(router)
+        with _progress(len(names), "evaluating") as step:
+            prepared, rows = run_evaluate(
+                train, test, names, encoder, _cache_dir(), drop_overlap, reference_accuracy, step
+            )
+        save_evaluation(Settings().data_dir, train, test, rows)
+    overlap = overlap_count(prepared.train_matrix, prepared.test_matrix)
+    if overlap:
+        _err.print(
+            f"note: {overlap} test prompt(s) also appear in train (--drop-overlap removes them)"
+        )
+    if as_json:
+        typer.echo(json.dumps(rows))
+        return
+    Console().print(
+        _table(rows, f"{prepared.test.n} test prompts × {len(prepared.test.models)} models")
+    )
+
+
+def _table(rows: list[dict[str, Any]], title: str) -> Table:
+    table = Table(title=title)
+    table.add_column("router")
+    columns = [c for c in TABLE_COLUMNS if any(r.get(c) is not None for r in rows)]
+    for c in columns:
+        table.add_column(c, justify="right")
+    for r in rows:
+        table.add_row(r["router"], *[_fmt(r.get(c)) for c in columns])
+    if rows:
+        r = rows[0]
+        table.caption = (
+            f"oracle {r['oracle']:.4f} · best single {r['best_single']:.4f} ({r['best_single_model']},"
+            f" chosen on train) · best on test {r['best_single_test']:.4f} · random {r['random']:.4f}"
+        )
+    return table
+
+
+def _fmt(value: Any) -> str:
+    return "–" if value is None else f"{value:.4f}" if isinstance(value, float) else str(value)
+
+
+@lab_app.command("scale")
+def scale(
+    train: Annotated[Path, typer.Option("--train", help="training records")],
+    test: Annotated[
+        Path, typer.Option("--test", help="test records (the same file: use its split column)")
+    ],
+    router: Annotated[
+        str, typer.Option("--router", help="router name or a comma list")
+    ] = "rolecall",
+    max_m: Annotated[
+        int | None, typer.Option(help="largest pool size (default: every model)")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the rows as JSON")] = False,
+    encoder: Annotated[
+        str, typer.Option(help="dense prompt encoder: wordllama or minilm")
+    ] = "wordllama",
+) -> None:
+    """Pool-scaling table and plot: m = 2..N, all-strong / all-weak / strong-to-weak (chosen on train)."""
+    from rolecall.learned.evaluate import router_names
+    from rolecall.learned.lab import run_scale, save_scale
+
+    with _errors():
+        names = router_names(router)
+        with _progress(None, "scaling") as step:
+            rows = run_scale(train, test, names, encoder, _cache_dir(), max_m, step)
+        saved = save_scale(Settings().data_dir, rows)
+    if as_json:
+        typer.echo(json.dumps(rows))
+        return
+    table = Table(title=f"pool scaling (plot: {saved.with_suffix('.png')})")
+    for c in ("m", "group", "router", "mu_o", "best_single", "oracle"):
+        table.add_column(c)
+    for r in rows:
+        table.add_row(
+            *[_fmt(r[c]) for c in ("m", "group", "router", "mu_o", "best_single", "oracle")]
+        )
+    Console().print(table)
+
+
+@lab_app.command("routers")
+def routers() -> None:
+    """List the registered routers."""
+    from rolecall.learned.routers.base import REGISTRY, names
+
+    for name in names():
+        cls: Any = REGISTRY[name]
+        flag = "" if cls.deployable else " (evaluation only)"
+        typer.echo(f"{name:12} {cls.description}{flag}")

@@ -1,0 +1,158 @@
+"""Trained-router artifacts and the deployable per-prompt quality predictor (the ``learned`` mode).
+
+An artifact is one ``.npz`` file of plain arrays (loaded with ``allow_pickle=False``: no code inside)
+plus a JSON header stored as bytes: format name and version, artifact id (a content hash), the router
+name and its parameters, the model names it predicts for, the train-best model and the feature space.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from rolecall.learned.errors import LabError
+from rolecall.learned.features import FeatureSpace
+from rolecall.learned.routers.base import Dataset, Matrix, Router, create
+from rolecall.routing import QualityEstimate
+
+ARTIFACT_FORMAT = "rolecall-learned-router"
+ARTIFACT_VERSION = 1
+_META_KEY = "__meta__"
+
+
+class ArtifactError(LabError, ValueError):
+    """An artifact file is missing, corrupt or of another format/version."""
+
+
+def save_artifact(router: Router, space: FeatureSpace, path: Path, info: Mapping[str, Any]) -> str:
+    """Write ``router`` + ``space`` to ``path`` atomically; returns the artifact id."""
+    router_meta, router_arrays = router.state()
+    space_meta, space_arrays = space.state()
+    arrays = {f"router/{k}": np.asarray(v) for k, v in router_arrays.items()}
+    arrays.update({f"features/{k}": np.asarray(v) for k, v in space_arrays.items()})
+    meta = {
+        "format": ARTIFACT_FORMAT,
+        "version": ARTIFACT_VERSION,
+        "router": router.name,
+        "router_state": router_meta,
+        "models": router.models,
+        "best_index": router.best_index,
+        "features": space_meta,
+        "created_ms": int(time.time() * 1000),
+        **dict(info),
+    }
+    meta["artifact_id"] = _content_id(meta, arrays)
+    arrays[_META_KEY] = np.frombuffer(json.dumps(meta, sort_keys=True).encode(), dtype=np.uint8)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays)
+    tmp = path.with_name(path.name + ".partial")
+    tmp.write_bytes(buffer.getvalue())
+    tmp.replace(path)  # never a half-written artifact under the final name
+    return str(meta["artifact_id"])
+
+
+def _content_id(meta: Mapping[str, Any], arrays: Mapping[str, NDArray[Any]]) -> str:
+    digest = hashlib.sha256()
+    stable = {k: v for k, v in meta.items() if k not in ("created_ms", "artifact_id")}
+    digest.update(json.dumps(stable, sort_keys=True).encode())
+    for key in sorted(arrays):
+        digest.update(key.encode())
+        digest.update(np.ascontiguousarray(arrays[key]).tobytes())
+    return digest.hexdigest()[:12]
+
+
+def load_artifact(path: Path) -> tuple[Router, FeatureSpace, dict[str, Any]]:
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {k: data[k] for k in data.files}
+    except FileNotFoundError:
+        raise ArtifactError(
+            f"{path}: no such artifact; train one with 'rolecall lab train'"
+        ) from None
+    except (OSError, ValueError) as exc:
+        raise ArtifactError(f"{path}: not a rolecall router artifact ({exc})") from None
+    if _META_KEY not in arrays:
+        raise ArtifactError(f"{path}: not a rolecall router artifact (no header)")
+    meta = json.loads(arrays.pop(_META_KEY).tobytes().decode())
+    if meta.get("format") != ARTIFACT_FORMAT:
+        raise ArtifactError(f"{path}: format {meta.get('format')!r} is not {ARTIFACT_FORMAT!r}")
+    if meta.get("version") != ARTIFACT_VERSION:
+        raise ArtifactError(
+            f"{path}: artifact version {meta.get('version')} is not supported "
+            f"(this rolecall reads version {ARTIFACT_VERSION}); retrain with 'rolecall lab train'"
+        )
+    router = create(meta["router"])
+    router.models = list(meta["models"])
+    router.best_index = int(meta["best_index"])
+    router.load_state(meta["router_state"], _strip(arrays, "router/"))
+    space = FeatureSpace.from_state(meta["features"], _strip(arrays, "features/"))
+    return router, space, meta
+
+
+def _strip(arrays: Mapping[str, NDArray[Any]], prefix: str) -> dict[str, NDArray[Any]]:
+    return {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}
+
+
+class LearnedQuality:
+    """Per-prompt quality estimates from a trained router, keyed by endpoint id.
+
+    The estimate for a model is the router's predicted score in [0, 1]. Where the router shrinks toward
+    its best single model (only leaving it for a predicted gain above δ), that model's estimate carries
+    the same δ bonus (capped at 1), so the runtime's quality metric ranks the models exactly as the
+    trained router would.
+    """
+
+    def __init__(self, router: Router, space: FeatureSpace, meta: Mapping[str, Any]) -> None:
+        self.router = router
+        self.space = space
+        self.meta = dict(meta)
+        self.artifact_id = str(meta["artifact_id"])
+        self.models = list(router.models)
+        self.source_id = f"learned:{router.name}@{self.artifact_id}"
+        self._index = {m: j for j, m in enumerate(self.models)}
+
+    @classmethod
+    def load(cls, path: Path | str) -> LearnedQuality:
+        router, space, meta = load_artifact(Path(path))
+        return cls(router, space, meta)
+
+    def predict(self, prompts: Sequence[str]) -> Matrix:
+        """Shrunk predicted scores (n prompts × the artifact's models)."""
+        data = Dataset(self.space.transform(list(prompts)), self.models)
+        predicted = self.router.predict(data)
+        delta = float(getattr(self.router, "delta", 0.0))
+        if delta > 0:
+            b = self.router.best_index
+            predicted = predicted.copy()
+            predicted[:, b] = np.minimum(1.0, predicted[:, b] + delta)
+        return np.clip(predicted, 0.0, 1.0)
+
+    def check_models(self, endpoint_models: Mapping[str, str]) -> None:
+        """Raise ValueError naming the first endpoint mapped to a model the artifact does not know."""
+        for endpoint, model in endpoint_models.items():
+            if model not in self._index:
+                raise ArtifactError(
+                    f"endpoint {endpoint!r} maps to model {model!r}, which the artifact "
+                    f"{self.artifact_id} was not trained on (models: {', '.join(self.models)})"
+                )
+
+    def estimates(
+        self, prompt: str, endpoint_models: Mapping[str, str]
+    ) -> dict[str, QualityEstimate]:
+        """One QualityEstimate per endpoint whose model the artifact knows (others are left out, so
+        those endpoints keep their profile quality)."""
+        row = self.predict([prompt])[0]
+        return {
+            endpoint: QualityEstimate(float(row[self._index[model]]), self.source_id)
+            for endpoint, model in endpoint_models.items()
+            if model in self._index
+        }

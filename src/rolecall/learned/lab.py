@@ -1,0 +1,171 @@
+"""Lab use cases behind ``rolecall lab``: import, train, evaluate, scale (and saving their results)."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from rolecall.learned import importers
+from rolecall.learned.deploy import save_artifact
+from rolecall.learned.errors import LabError
+from rolecall.learned.evaluate import Prepared, evaluate, prepare
+from rolecall.learned.features import DEFAULT_ENCODER, FeatureSpace
+from rolecall.learned.matrix import ScoreMatrix, load_matrix
+from rolecall.learned.records import validate, write_records
+from rolecall.learned.routers.base import create
+from rolecall.learned.scaling import plot, scale
+
+Progress = Callable[[str], None] | None
+
+
+def import_records(
+    source: Path, out: Path, fmt: str = "auto", test_fraction: float = 0.2, seed: int = 0
+) -> dict[str, Any]:
+    """Convert a source folder (or canonical file) into canonical records at ``out``.
+
+    Prompts without a split get one by hashing their text; the train and test parts are also written
+    beside ``out`` as ``<stem>.train<suffix>`` and ``<stem>.test<suffix>``.
+    """
+    kind = importers.detect(source) if fmt == "auto" else fmt
+    records: Iterator[dict[str, Any]]
+    if kind == "canonical":
+        records = _canonical_rows(source)
+    elif kind in importers.IMPORTERS:
+        records = importers.IMPORTERS[kind](source)
+    else:
+        raise LabError(
+            f"unknown format {fmt!r}; choose auto, canonical, {', '.join(importers.IMPORTERS)}"
+        )
+    total = write_records(importers.with_splits(records, test_fraction, seed), out)
+    counts = {}
+    for split in ("train", "test"):
+        part = out.with_name(f"{out.stem}.{split}{out.suffix}")
+        counts[split] = _write_split(out, part, split)
+    return {"format": kind, "records": total, "out": str(out), "splits": counts}
+
+
+def _canonical_rows(path: Path) -> Iterator[dict[str, Any]]:
+    from rolecall.learned.records import connect
+
+    with connect() as con:
+        view = validate(con, path)
+        cursor = con.execute(f"SELECT * FROM {view}")
+        names = [d[0] for d in cursor.description]
+        while batch := cursor.fetchmany(10_000):
+            for row in batch:
+                yield dict(zip(names, row, strict=True))
+
+
+def _write_split(src: Path, dst: Path, split: str) -> int:
+    from rolecall.learned.records import connect
+
+    with connect() as con:
+        view = validate(con, src)
+        cursor = con.execute(f"SELECT * FROM {view} WHERE split = ?", [split])
+        names = [d[0] for d in cursor.description]
+
+        def rows() -> Iterator[dict[str, Any]]:
+            while batch := cursor.fetchmany(10_000):
+                for row in batch:
+                    yield dict(zip(names, row, strict=True))
+
+        return write_records(rows(), dst)
+
+
+def load_pair(train: Path, test: Path) -> tuple[ScoreMatrix, ScoreMatrix]:
+    """Train and test matrices; the same file twice means "use its split column"."""
+    if train.resolve() == test.resolve():
+        return load_matrix(train, "train"), load_matrix(test, "test")
+    return load_matrix(train), load_matrix(test)
+
+
+def train_artifact(
+    records: Path,
+    router: str,
+    out: Path,
+    encoder: str = DEFAULT_ENCODER,
+    cache_dir: Path | None = None,
+    params: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Fit ``router`` on every complete training prompt in ``records`` and save the artifact."""
+    matrix = load_matrix(records)
+    if any(s is not None for s in matrix.splits):
+        matrix = matrix.rows([i for i, s in enumerate(matrix.splits) if s in (None, "train")])
+    matrix = matrix.complete()
+    if matrix.n < 2:
+        raise LabError(f"{records}: need at least 2 prompts scored for every model")
+    space = FeatureSpace(encoder, cache_dir).fit(matrix.prompts)
+    from rolecall.learned.evaluate import to_dataset
+
+    fitted = create(router, **(params or {}))
+    if not fitted.deployable:
+        raise LabError(f"router {router!r} reads test labels and cannot be deployed")
+    fitted.fit(to_dataset(matrix, space))
+    info = {"records": str(records), "n_prompts": matrix.n, "params": params or {}}
+    artifact_id = save_artifact(fitted, space, out, info)
+    return {"artifact_id": artifact_id, "router": router, "models": matrix.models, "out": str(out)}
+
+
+def run_evaluate(
+    train: Path,
+    test: Path,
+    routers: list[str],
+    encoder: str = DEFAULT_ENCODER,
+    cache_dir: Path | None = None,
+    drop_overlap: bool = False,
+    reference_accuracy: float | None = None,
+    progress: Progress = None,
+) -> tuple[Prepared, list[dict[str, Any]]]:
+    prepared = prepare(*load_pair(train, test), encoder, cache_dir, drop_overlap)
+    return prepared, evaluate(prepared, routers, reference_accuracy, progress)
+
+
+def run_scale(
+    train: Path,
+    test: Path,
+    routers: list[str],
+    encoder: str = DEFAULT_ENCODER,
+    cache_dir: Path | None = None,
+    max_m: int | None = None,
+    progress: Progress = None,
+) -> list[dict[str, Any]]:
+    prepared = prepare(*load_pair(train, test), encoder, cache_dir)
+    top = len(prepared.train.models) if max_m is None else min(max_m, len(prepared.train.models))
+    return scale(prepared, routers, range(2, top + 1), progress=progress)
+
+
+def lab_dir(data_dir: Path) -> Path:
+    out = data_dir / "lab"
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def save_evaluation(data_dir: Path, train: Path, test: Path, results: list[dict[str, Any]]) -> Path:
+    created = int(time.time() * 1000)
+    doc = {
+        "kind": "evaluate",
+        "train": str(train),
+        "test": str(test),
+        "created_ms": created,
+        "results": results,
+    }
+    return _write_json(lab_dir(data_dir) / f"evaluate-{created}.json", doc)
+
+
+def save_scale(data_dir: Path, rows: list[dict[str, Any]]) -> Path:
+    created = int(time.time() * 1000)
+    folder = lab_dir(data_dir)
+    image = f"scale-{created}.png"
+    plot(rows, folder / image)
+    doc = {"kind": "scale", "created_ms": created, "rows": rows, "plot": image}
+    return _write_json(folder / f"scale-{created}.json", doc)
+
+
+def _write_json(path: Path, doc: dict[str, Any]) -> Path:
+    tmp = path.with_name(path.name + ".partial")
+    tmp.write_text(json.dumps(doc, indent=2))
+    tmp.replace(path)
+    return path
