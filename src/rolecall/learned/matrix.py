@@ -7,6 +7,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -128,7 +129,7 @@ def load_matrix(path: Path, split: str | None = None) -> ScoreMatrix:
 
 
 def _float_array(values: object) -> NDArray[np.float64]:
-    arr = np.ma.asarray(values)  # DuckDB returns masked arrays where values are NULL
+    arr: Any = np.ma.asarray(values)  # DuckDB returns masked arrays where values are NULL
     return np.asarray(np.ma.filled(arr.astype(np.float64), np.nan), dtype=np.float64)
 
 

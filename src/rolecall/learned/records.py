@@ -18,7 +18,7 @@ from rolecall.learned.errors import RecordError
 
 if TYPE_CHECKING:
     import duckdb
-    import pyarrow as pa
+    import pyarrow as pa  # type: ignore[import-untyped]
 
 REQUIRED = ("prompt_id", "prompt", "model", "score")
 OPTIONAL = ("cost_usd", "task", "split")
@@ -175,7 +175,7 @@ def _batches(rows: Iterable[Mapping[str, Any]], size: int) -> Iterator[pa.Record
 
 def write_batches(batches: Iterable[pa.RecordBatch], path: Path) -> int:
     """Stream record batches into a Parquet file, or through DuckDB into CSV/JSONL."""
-    import pyarrow.parquet as pq
+    import pyarrow.parquet as pq  # type: ignore[import-untyped]
 
     path.parent.mkdir(parents=True, exist_ok=True)
     fmt = file_format(path)

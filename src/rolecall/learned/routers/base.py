@@ -18,7 +18,7 @@ from rolecall.learned.errors import LabError
 from rolecall.learned.metrics import softmax
 
 if TYPE_CHECKING:
-    from scipy.sparse import csr_matrix
+    from scipy.sparse import csr_matrix  # type: ignore[import-untyped]
 
 Matrix = NDArray[np.float64]
 Choice = NDArray[np.int64]

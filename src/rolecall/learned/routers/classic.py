@@ -32,7 +32,7 @@ def sigmoid(x: Matrix) -> Matrix:
 def fit_logistic(x: Any, y: Matrix, c: float) -> tuple[Matrix, Matrix]:
     """One L2-regularised logistic regression per column of ``y`` (fractional scores are handled as
     weighted 0/1 examples). Returns (coef m×d, intercept m)."""
-    from sklearn.linear_model import LogisticRegression
+    from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped]
 
     n, m = y.shape
     coef = np.zeros((m, x.shape[1]))
@@ -60,7 +60,7 @@ def fit_logistic(x: Any, y: Matrix, c: float) -> tuple[Matrix, Matrix]:
 
 def _stack(a: Any, b: Any) -> Any:
     if hasattr(a, "tocsr"):
-        from scipy.sparse import vstack
+        from scipy.sparse import vstack  # type: ignore[import-untyped]
 
         return vstack([a, b]).tocsr()
     return np.vstack([a, b])
@@ -135,7 +135,7 @@ class MlpRouter(Router):
         self.hidden, self.epochs, self.seed = hidden, epochs, seed
 
     def _fit(self, train: Dataset) -> None:
-        from sklearn.neural_network import MLPClassifier
+        from sklearn.neural_network import MLPClassifier  # type: ignore[import-untyped]
 
         y = (train.labels() >= 0.5).astype(int)  # MLP targets are 0/1 (fractions rounded)
         constant = np.all(y == y[:1], axis=0)
@@ -193,7 +193,7 @@ class ClusterRouter(Router):
         self.clusters, self.seed = clusters, seed
 
     def _fit(self, train: Dataset) -> None:
-        from sklearn.cluster import KMeans
+        from sklearn.cluster import KMeans  # type: ignore[import-untyped]
 
         x, y = train.features.dense, train.labels()
         k = max(1, min(self.clusters, len(x)))
@@ -210,10 +210,12 @@ class ClusterRouter(Router):
     def _distances(self, data: Dataset) -> Matrix:
         x = data.features.dense
         d2 = (x**2).sum(1)[:, None] - 2 * x @ self.centroids.T + (self.centroids**2).sum(1)[None, :]
-        return np.sqrt(np.maximum(d2, 0.0)).astype(np.float64)
+        return np.asarray(np.sqrt(np.maximum(d2, 0.0)), dtype=np.float64)
 
     def predict(self, data: Dataset) -> Matrix:
-        return np.asarray(self.cluster_means[np.argmin(self._distances(data), axis=1)])
+        return np.asarray(
+            self.cluster_means[np.argmin(self._distances(data), axis=1)], dtype=np.float64
+        )
 
     def probabilities(self, data: Dataset) -> Matrix:
         """Inverse-distance soft assignment to centroids, summed onto each cluster's chosen model."""
@@ -224,7 +226,7 @@ class ClusterRouter(Router):
         for c, j in enumerate(best):
             out[:, j] += weights[:, c]
         out[out < 1e-4] = 0.0
-        return out / out.sum(axis=1, keepdims=True)
+        return np.asarray(out / out.sum(axis=1, keepdims=True), dtype=np.float64)
 
     def state(self) -> tuple[dict[str, Any], dict[str, Array]]:
         return {}, {"centroids": self.centroids, "cluster_means": self.cluster_means}

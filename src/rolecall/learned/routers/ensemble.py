@@ -69,7 +69,7 @@ class TaskPrior:
     """P(task | prompt) from TF-IDF, times shrunk per-task mean scores. Inference is numpy only."""
 
     def fit(self, features: Any, labels: NDArray[np.int64], y: Matrix) -> TaskPrior:
-        from sklearn.linear_model import SGDClassifier
+        from sklearn.linear_model import SGDClassifier  # type: ignore[import-untyped]
 
         classes = np.unique(labels)
         self.means = self._task_means(labels, y, classes)
@@ -115,9 +115,9 @@ def task_labels(train: Dataset, seed: int) -> NDArray[np.int64]:
         counts[t] = counts.get(t, 0) + 1
     usable = [t for t, c in counts.items() if t is not None and c >= MIN_TASK_PROMPTS]
     if len(usable) >= 2:
-        index = {t: i for i, t in enumerate(sorted(usable))}
+        index: dict[str | None, int] = {t: i for i, t in enumerate(sorted(usable))}
         return np.asarray([index.get(t, len(index)) for t in tasks], dtype=np.int64)
-    from sklearn.cluster import KMeans
+    from sklearn.cluster import KMeans  # type: ignore[import-untyped]
 
     k = int(np.clip(train.n // 200, 1, 16))
     if k < 2:
@@ -154,6 +154,7 @@ class RolecallRouter(Router):
         y = train.labels()
         labels = task_labels(train, self.seed)
         sparse = train.features.sparse
+        assert sparse is not None, "the rolecall router needs TF-IDF features"
         oof_prior = np.empty_like(y)
         for part in kfold_indices(train.n, self.folds, self.seed):
             rest = np.setdiff1d(np.arange(train.n), part)
@@ -180,7 +181,7 @@ class RolecallRouter(Router):
         for tau in TAU_GRID:
             for alpha in ALPHA_GRID:
                 p = np.clip(posterior(prior, self.values, idx, sim, tau, alpha), 1e-4, 1 - 1e-4)
-                loss = -np.mean(y * np.log(p) + (1 - y) * np.log(1 - p))
+                loss = float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
                 if loss < best_loss:
                     best_loss, self.tau, self.alpha = loss, tau, alpha
         predicted = posterior(prior, self.values, idx, sim, self.tau, self.alpha)
@@ -191,8 +192,9 @@ class RolecallRouter(Router):
             gain = y[rows, self._shrunk(predicted, delta)] - baseline
             se = gain.std() / np.sqrt(len(gain)) if len(gain) > 1 else np.inf
             # do no harm: leave the best single model only for a gain clear of noise
-            if gain.mean() > best_gain and gain.mean() > self.z * se:
-                best_gain, self.delta = float(gain.mean()), delta
+            mean = float(gain.mean())
+            if mean > best_gain and mean > self.z * se:
+                best_gain, self.delta = mean, delta
         self.oof_gain = best_gain
 
     def _shrunk(self, predicted: Matrix, delta: float) -> Choice:
