@@ -34,7 +34,8 @@ def test_routellm_mmlu_csv_drops_contaminated(tmp_path: Path) -> None:
         "mistralai/Mixtral-8x7B-Instruct-v0.1",
     }
     assert {r["score"] for r in records} == {0.0, 1.0}
-    assert records[0]["task"] == "mmlu_anatomy" and records[0]["prompt"].endswith("Answer:")
+    assert records[0]["task"] == "mmlu_anatomy"
+    assert records[0]["prompt"].endswith("Answer:")
     # a contaminated prompt is dropped
     first = records[0]["prompt"]
     (root / "contaminated_prompts.jsonl").write_text(json.dumps({"eval_prompt": first}) + "\n")
@@ -86,7 +87,8 @@ def test_llmrouter_bad_score_names_file_row_and_field(tmp_path: Path) -> None:
     )
     with pytest.raises(RecordError) as err:
         list(importers.llmrouter_scores(path, "train", {}, {}))
-    assert err.value.location == ("row", 2) and err.value.field == "scores.m"
+    assert err.value.location == ("row", 2)
+    assert err.value.field == "scores.m"
 
 
 def test_routerarena_slice(tmp_path: Path) -> None:

@@ -85,7 +85,8 @@ def test_bad_score_names_the_line_and_field(tmp_path: Path) -> None:
         load_matrix(path)
     assert err.value.location == ("line", 4)
     assert err.value.field == "score"
-    assert str(path) in str(err.value) and "[0, 1]" in str(err.value)
+    assert str(path) in str(err.value)
+    assert "[0, 1]" in str(err.value)
 
 
 def test_bad_csv_row_and_missing_column(tmp_path: Path) -> None:
@@ -103,8 +104,8 @@ def test_bad_split_and_unknown_suffix(tmp_path: Path) -> None:
     path = _jsonl(tmp_path / "s.jsonl", [dict(ROWS[0], split="holdout")])
     with pytest.raises(RecordError, match="split: must be train, val or test"):
         count_records(path)
+    (tmp_path / "x.txt").write_text("x")
     with pytest.raises(RecordError, match=r"use \.jsonl, \.csv or \.parquet"):
-        (tmp_path / "x.txt").write_text("x")
         count_records(tmp_path / "x.txt")
 
 
@@ -114,8 +115,10 @@ def test_benchmark_export(tmp_path: Path) -> None:
         {"prompt": "Sum 1+1", "model": "smol", "score": 0, "suite_id": "arith", "cost_usd": 0.0},
     ]
     out = list(benchmark_records(rows))
-    assert out[0]["prompt_id"] == "c1" and out[0]["model"] == "local-qwen"
-    assert out[1]["task"] == "arith" and out[1]["score"] == 0.0
+    assert out[0]["prompt_id"] == "c1"
+    assert out[0]["model"] == "local-qwen"
+    assert out[1]["task"] == "arith"
+    assert out[1]["score"] == 0.0
     path = tmp_path / "bench.parquet"
     write_records(out, path)
     assert count_records(path) == 2

@@ -35,7 +35,8 @@ def test_router_contract(data: Prepared, name: str) -> None:
     choice = router.choose(data.test)
     probs = router.probabilities(data.test)
     assert predicted.shape == probs.shape == (data.test.n, 2)
-    assert choice.shape == (data.test.n,) and set(choice.tolist()) <= {0, 1}
+    assert choice.shape == (data.test.n,)
+    assert set(choice.tolist()) <= {0, 1}
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-6)
     assert 0.0 <= mt.selection_entropy(probs) <= 1.0 + 1e-9
 

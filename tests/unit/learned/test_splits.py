@@ -18,7 +18,8 @@ def test_hashed_split_depends_on_the_text_only() -> None:
     assert hashed_split("What is 2+2?", 0.3) == hashed_split("What  is 2+2?\n", 0.3)
     share = np.mean([hashed_split(f"prompt {i}", 0.25) == "test" for i in range(4000)])
     assert share == pytest.approx(0.25, abs=0.03)
-    assert hashed_split("x", 0.0) == "train" and hashed_split("x", 1.0) == "test"
+    assert hashed_split("x", 0.0) == "train"
+    assert hashed_split("x", 1.0) == "test"
 
 
 def test_every_record_of_a_prompt_lands_in_one_split() -> None:
@@ -44,7 +45,8 @@ def test_imported_train_and_test_files_share_no_prompt(tmp_path: Path) -> None:
     src = tmp_path / "src.jsonl"
     write_records(rows, src)
     summary = import_records(src, tmp_path / "out.parquet", test_fraction=0.3)
-    assert summary["splits"]["train"] and summary["splits"]["test"]
+    assert summary["splits"]["train"]
+    assert summary["splits"]["test"]
     train, test = load_pair(tmp_path / "out.train.parquet", tmp_path / "out.test.parquet")
     seen = {normalise_prompt(p) for p in train.prompts}
     assert not any(normalise_prompt(p) in seen for p in test.prompts)
@@ -64,6 +66,7 @@ def test_groups_are_chosen_from_train_scores_only() -> None:
     assert select_group(train, 2, "all_strong") == [4, 5]
     assert select_group(train, 2, "all_weak") == [0, 1]
     group = select_group(train, 3, "strong_to_weak")
-    assert len(group) == 3 and len(set(group)) == 3
+    assert len(group) == 3
+    assert len(set(group)) == 3
     # the same train matrix gives the same groups whatever the test data is
     assert select_group(train, 3, "strong_to_weak") == group
