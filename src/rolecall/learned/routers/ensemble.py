@@ -72,6 +72,7 @@ class TaskPrior:
         from sklearn.linear_model import SGDClassifier  # type: ignore[import-untyped]
 
         classes = np.unique(labels)
+        self._coef_t: Array | None = None
         self.means = self._task_means(labels, y, classes)
         if len(classes) < 2:
             self.coef = np.zeros((1, features.shape[1]), dtype=np.float32)
@@ -98,7 +99,11 @@ class TaskPrior:
         return np.stack(rows)
 
     def proba(self, features: Any) -> Matrix:
-        logits = np.asarray(features @ self.coef.T, dtype=np.float64) + self.intercept
+        coef_t = getattr(self, "_coef_t", None)
+        if coef_t is None:
+            # contiguous (features × tasks): sparse @ dense then touches only the prompt's n-grams
+            coef_t = self._coef_t = np.ascontiguousarray(self.coef.T)
+        logits = np.asarray(features @ coef_t, dtype=np.float64) + self.intercept
         logits -= logits.max(axis=1, keepdims=True)
         p = np.exp(logits)
         return np.asarray(p / p.sum(axis=1, keepdims=True), dtype=np.float64)

@@ -1,0 +1,120 @@
+"""Artifacts round-trip without pickle; LearnedQuality feeds Router.decide and the decision records it."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rolecall.learned.deploy import ArtifactError, LearnedQuality, load_artifact, save_artifact
+from rolecall.learned.evaluate import Prepared
+from rolecall.learned.routers.base import create, names
+from rolecall.routing import Router
+
+from ..routing.builders import candidate, measured, request
+from .synthetic import prepared
+
+MATH = "Compute the product of 17 and 23, then give the result as an integer."
+HISTORY = (
+    "In which year did Napoleon take part in the coronation, and why was it important in history?"
+)
+ENDPOINTS = {"ep-chat": "chat", "ep-coder": "coder"}
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory: pytest.TempPathFactory) -> Prepared:
+    return prepared(tmp_path_factory.mktemp("cache"))
+
+
+@pytest.fixture(scope="module")
+def artifact(data: Prepared, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("artifact") / "router.npz"
+    router = create("rolecall").fit(data.train)
+    save_artifact(router, data.space, path, {"records": "synthetic"})
+    return path
+
+
+DEPLOYABLE = ["best_single", "cluster", "knn", "linear", "mf", "mlp", "random", "rolecall"]
+
+
+def test_the_deployable_list_is_complete() -> None:
+    from rolecall.learned.routers.base import REGISTRY
+
+    names()
+    assert sorted(n for n, cls in REGISTRY.items() if cls.deployable) == DEPLOYABLE  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("name", DEPLOYABLE)
+def test_artifact_round_trip_predicts_the_same(data: Prepared, tmp_path: Path, name: str) -> None:
+    router = create(name).fit(data.train)
+    path = tmp_path / f"{name}.npz"
+    artifact_id = save_artifact(router, data.space, path, {})
+    loaded, space, meta = load_artifact(path)
+    assert meta["artifact_id"] == artifact_id
+    assert meta["version"] == 1
+    assert loaded.models == router.models
+    assert space.encoder_name == data.space.encoder_name
+    np.testing.assert_array_equal(space.tfidf.idf, data.space.tfidf.idf)  # type: ignore[arg-type]
+    again = create(name).fit(data.train)  # the id is a content hash: same training, same id
+    assert save_artifact(again, data.space, tmp_path / "again.npz", {}) == artifact_id
+    test = data.test
+    np.testing.assert_allclose(loaded.predict(test), router.predict(test), rtol=1e-6, atol=1e-9)
+    np.testing.assert_array_equal(loaded.choose(test), router.choose(test))
+
+
+def test_bad_artifacts_are_clear_value_errors(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(b"not a zip")
+    with pytest.raises(ValueError, match="not a rolecall router artifact"):
+        LearnedQuality.load(bad)
+    with pytest.raises(ArtifactError, match="no such artifact"):
+        LearnedQuality.load(tmp_path / "missing.npz")
+    np.savez(tmp_path / "other.npz", x=np.zeros(2))
+    with pytest.raises(ArtifactError, match="no header"):
+        LearnedQuality.load(tmp_path / "other.npz")
+
+
+def test_estimates_change_per_prompt(artifact: Path) -> None:
+    quality = LearnedQuality.load(artifact)
+    math = quality.estimates(MATH, ENDPOINTS)
+    history = quality.estimates(HISTORY, ENDPOINTS)
+    assert math["ep-coder"].value > math["ep-chat"].value
+    assert history["ep-chat"].value > history["ep-coder"].value
+    assert math["ep-chat"].source_id == f"learned:rolecall@{quality.artifact_id}"
+    # an endpoint mapped to an unknown model gets no estimate (and check_models names it)
+    assert "ep-x" not in quality.estimates(MATH, {"ep-x": "gpt-9"})
+    with pytest.raises(ValueError, match="'ep-x' maps to model 'gpt-9'"):
+        quality.check_models({"ep-x": "gpt-9"})
+
+
+def test_router_decide_follows_the_prompt_and_records_the_source(artifact: Path) -> None:
+    quality = LearnedQuality.load(artifact)
+    # identical evidence: only the learned estimate tells the endpoints apart
+    candidates = [candidate(ep, evidence=measured(quality=0.7)) for ep in ENDPOINTS]
+    router = Router()
+    chosen = {}
+    for label, text in (("math", MATH), ("history", HISTORY)):
+        estimates = quality.estimates(text, ENDPOINTS)
+        decision = router.decide(request(), candidates, quality_estimates=estimates)
+        chosen[label] = decision.chosen_endpoint_id
+        artifact_doc = decision.to_artifact()
+        winner = next(
+            s
+            for s in artifact_doc["scored_candidates"]
+            if s["endpoint_id"] == decision.chosen_endpoint_id
+        )
+        assert winner["metric_breakdown"]["quality"]["raw"]["predictor"] == quality.source_id
+    assert chosen == {"math": "ep-coder", "history": "ep-chat"}
+
+
+def test_inference_p50_under_5_ms(artifact: Path) -> None:
+    quality = LearnedQuality.load(artifact)
+    quality.estimates("warm up", ENDPOINTS)
+    timings = []
+    for i in range(60):
+        start = time.perf_counter()
+        quality.estimates(f"Compute the sum of {i} and {i * 7}, then explain the steps.", ENDPOINTS)
+        timings.append(time.perf_counter() - start)
+    assert float(np.median(timings)) < 0.005
