@@ -7,6 +7,7 @@ upstream HTTP session inside the server's event loop.
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -24,6 +25,7 @@ from rolecall.inventory.catalog import Catalog
 from rolecall.inventory.config import load_inventory_file
 from rolecall.inventory.inventory import Inventory, build_inventory, endpoint_version
 from rolecall.observe.recorder import Recorder
+from rolecall.observe.sink import Sink, open_sink
 from rolecall.profiles import Sample, aggregate_profile
 from rolecall.providers.openai_compat import OpenAICompatAdapter
 from rolecall.routing import Router
@@ -47,6 +49,7 @@ class Runtime:
     keys: KeyChecker
     admin_token: str
     recorder: Recorder
+    sink: Sink
     started_ms: int = field(default_factory=lambda: time.time_ns() // 1_000_000)
     executor: Executor | None = None
     # the trained per-prompt router, when one is configured (routing.learned)
@@ -77,6 +80,11 @@ class Runtime:
         self.executor = Executor(self.inventory, adapters, self.cooldowns)
         for hook in self.on_start:
             await hook()
+        # Everything loaded so far (catalog, schemas, inventory, libraries) lives as long as the
+        # process: move it out of the collector's generations, so that a full collection scans only
+        # what requests created instead of stalling the event loop for tens of milliseconds.
+        gc.collect()
+        gc.freeze()
 
     async def stop(self) -> None:
         for callback in self.on_stop:
@@ -88,6 +96,7 @@ class Runtime:
             await self.session.close()
         self.recorder.close()
         self.writer.close(timeout=SHUTDOWN_DRAIN_S)
+        self.sink.close(timeout=SHUTDOWN_DRAIN_S)
         self.storage.close()
 
     def refresh_profile(self, endpoint_id: str, samples: list[Sample]) -> None:
@@ -126,6 +135,7 @@ def build_runtime(
         forget=lambda endpoint_id: _submit(writer, storage.clear_cooldown, endpoint_id),
         initial=storage.list_cooldowns(),
     )
+    sink = open_sink(settings.effective_database_url, storage, use_process=settings.record_process)
     pool = CandidatePool(inventory, cooldowns)
     for profile in storage.list_profiles():
         endpoint = inventory.endpoints.get(profile.endpoint_id)
@@ -141,7 +151,8 @@ def build_runtime(
         pool=pool,
         keys=KeyChecker(storage),
         admin_token=load_admin_token(settings.data_dir, settings.admin_token),
-        recorder=Recorder(storage, writer),
+        recorder=Recorder(storage, writer, sink=sink),
+        sink=sink,
     )
     runtime.recorder.on_profile = runtime.refresh_profile
     if config.routing.learned is not None:

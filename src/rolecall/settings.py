@@ -36,6 +36,10 @@ class Settings(BaseSettings):
     cooldown_scale: float = Field(
         default=1.0, gt=0, description="multiplies the cooldown schedule (tests use a small value)"
     )
+    record_process: bool = Field(
+        default=False,
+        description="store request records from a separate writer process (keeps SQL off the GIL)",
+    )
     log_level: str = Field(default="warning", description="uvicorn and rolecall log level")
 
     @property

@@ -9,12 +9,13 @@ the database per request.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
-from typing import Any, Final
+from typing import Final
 
 from rolecall.observe.records import (
     RequestRecord,
@@ -23,6 +24,7 @@ from rolecall.observe.records import (
     build_spans,
     build_usage,
 )
+from rolecall.observe.sink import InProcessSink, RecordBatch, Sink
 from rolecall.profiles import Sample
 from rolecall.storage.sql import SqlStorage
 from rolecall.storage.writer import BackgroundWriter
@@ -34,9 +36,15 @@ WINDOW_MS: Final = 7 * 24 * 3_600_000
 
 class Recorder:
     def __init__(
-        self, storage: SqlStorage, writer: BackgroundWriter, *, refresh_interval_s: float = 1.0
+        self,
+        storage: SqlStorage,
+        writer: BackgroundWriter,
+        *,
+        sink: Sink | None = None,
+        refresh_interval_s: float = 1.0,
     ) -> None:
         self._storage = storage
+        self._sink = sink or InProcessSink(storage)
         self._writer = writer
         self._pending: deque[RequestRecord] = deque()
         self._scheduled = threading.Event()
@@ -50,11 +58,22 @@ class Recorder:
         self.on_profile: Callable[[str, list[Sample]], None] | None = None
 
     def record(self, record: RequestRecord) -> None:
-        """Queue one request's records; never blocks on the database."""
+        """Queue one request's records; never blocks on the database.
+
+        In the gateway's event loop the rows are built by a callback that runs after the current
+        response has been written (the handler's task does not yield before sending it), so no
+        thread competes with the request path for the GIL; only the storing happens on the writer.
+        """
         self._pending.append(record)
-        if not self._scheduled.is_set():
-            self._scheduled.set()
+        if self._scheduled.is_set():
+            return
+        self._scheduled.set()
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
             self._writer.submit(self._drain)
+        else:
+            loop.call_soon(self._build_then_store)
 
     def add_samples(self, samples: Iterable[Sample]) -> None:
         """Samples from elsewhere (benchmarks) join the same windows and refresh path."""
@@ -62,36 +81,39 @@ class Recorder:
         self._storage.add_samples(items)
         self._observe(items)
 
+    def _build_then_store(self) -> None:
+        rows = self._build()
+        if rows is not None:
+            self._writer.submit(self._store, rows)
+
     def _drain(self) -> None:
+        rows = self._build()
+        if rows is not None:
+            self._store(rows)
+
+    def _build(self) -> RecordBatch | None:
+        """The rows of every queued request (None when the queue is empty)."""
         self._scheduled.clear()
         batch: list[RequestRecord] = []
         while self._pending:
             batch.append(self._pending.popleft())
         if not batch:
-            return
-        decisions: list[tuple[dict[str, Any], int]] = []
-        spans: list[dict[str, Any]] = []
-        usage: list[dict[str, Any]] = []
-        events: list[dict[str, Any]] = []
-        samples: list[Sample] = []
+            return None
+        rows = RecordBatch()
         for r in batch:
-            decisions.append((r.decision.to_artifact(), r.decided_ms))
-            spans.extend(build_spans(r))
+            rows.decisions.append((r.decision.to_artifact(), r.decided_ms))
+            rows.spans.extend(build_spans(r))
             u = build_usage(r)
-            usage.append(u)
+            rows.usage.append(u)
             s = build_samples(r)
-            samples.extend(s)
-            events.extend(build_events(r, u, len(s)))
-        storage = self._storage
-        with storage.batch():  # one transaction per drain, however many requests it holds
-            storage.put_decisions(decisions)
-            storage.add_spans(spans)
-            storage.add_usage(usage)
-            storage.add_events(events)
-            if samples:
-                storage.add_samples(samples)
-        if samples:
-            self._observe(samples)
+            rows.samples.extend(s)
+            rows.events.extend(build_events(r, u, len(s)))
+        return rows
+
+    def _store(self, rows: RecordBatch) -> None:
+        self._sink.write(rows)  # one transaction per batch, however many requests it holds
+        if rows.samples:
+            self._observe(rows.samples)
 
     def _observe(self, samples: list[Sample]) -> None:
         for sample in samples:
@@ -135,6 +157,7 @@ class Recorder:
             self._timer.start()
 
     def close(self) -> None:
+        """Stop the refresh timer (the caller closes the writer, then the sink)."""
         with self._lock:
             if self._timer is not None:
                 self._timer.cancel()

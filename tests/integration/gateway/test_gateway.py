@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 from typing import Any
 
 import openai
@@ -16,7 +17,7 @@ import pytest
 from rolecall.execution.failures import FALLBACK
 from rolecall.protocol.validation import validate_artifact
 
-from .conftest import FAST, SLOW
+from .conftest import FAST, SLOW, inventory
 from .harness import Gateway
 
 HELLO = [{"role": "user", "content": "hello"}]
@@ -44,6 +45,20 @@ def test_sync_request_routes_and_reports(gateway: Gateway) -> None:
 
 
 def test_records_are_stored_joined_and_schema_valid(gateway: Gateway) -> None:
+    _check_records(gateway)
+
+
+def test_records_through_the_writer_process(
+    upstream_a: Any, upstream_b: Any, db_url: str, tmp_path: Path
+) -> None:
+    config = inventory(upstream_a, upstream_b)
+    with Gateway(config, db_url, tmp_path, record_process=True) as gw:
+        pid = getattr(gw.runtime.sink, "pid", None)
+        assert pid is not None  # a separate process stores the records
+        _check_records(gw)
+
+
+def _check_records(gateway: Gateway) -> None:
     headers, _ = _chat(gateway)
     request_id = headers["x-rolecall-request-id"]
     status, record = gateway.admin(f"/api/requests/{request_id}")
