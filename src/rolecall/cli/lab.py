@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -51,6 +52,11 @@ def _progress(total: int | None, label: str) -> Iterator[Callable[[str], None]]:
             bar.update(task, description=f"{label}: {name}")
 
         yield step
+
+
+def _out() -> Console:
+    """stdout; wide when piped so that no metric column is cut."""
+    return Console(width=None if sys.stdout.isatty() else 200)
 
 
 def _cache_dir() -> Path:
@@ -153,7 +159,7 @@ def evaluate(
     if as_json:
         typer.echo(json.dumps(rows))
         return
-    Console().print(
+    _out().print(
         _table(rows, f"{prepared.test.n} test prompts × {len(prepared.test.models)} models")
     )
 
@@ -215,7 +221,7 @@ def scale(
         table.add_row(
             *[_fmt(r[c]) for c in ("m", "group", "router", "mu_o", "best_single", "oracle")]
         )
-    Console().print(table)
+    _out().print(table)
 
 
 @lab_app.command("routers")
