@@ -50,9 +50,10 @@ def test_import_evaluate_train(lab: Path) -> None:
     rows = json.loads(stdout)
     assert [r["router"] for r in rows] == ["rolecall", "best_single", "oracle"]
     for row in rows:
-        assert REQUIRED <= row.keys()
+        assert row.keys() >= REQUIRED
         assert row["apgr"] is not None  # two models: RouteLLM metrics
-        assert row["aiq"] is not None and row["zero_router_aiq"] is not None  # costs known
+        assert row["aiq"] is not None
+        assert row["zero_router_aiq"] is not None
     assert rows[2]["mu_o"] == pytest.approx(rows[2]["oracle"])
     assert rows[1]["v_b_train"] == pytest.approx(1.0)
 
