@@ -35,20 +35,27 @@ NEVER = 1e9  # δ meaning "always the best single model"
 TASK_SHRINK = 10.0  # pseudo-prompts pulling a task's mean toward the global mean
 MIN_TASK_PROMPTS = 5
 MAX_KEYS = 20_000  # neighbour memory cap (a random subset beyond this)
+CV_PROMPTS = 20_000  # out-of-fold predictions for at most this many training prompts
+MAX_CLUSTER_FIT = 20_000  # k-means pseudo-tasks are fitted on a sample this large
 
 
 def neighbours(
-    query: Array, keys: Array, k: int, exclude_self: bool = False, chunk: int = 1024
+    query: Array, keys: Array, k: int, self_pos: Array | None = None, chunk: int = 1024
 ) -> tuple[Array, Array]:
-    """Indices and cosine similarities of each query's k most similar keys (L2-normalised inputs)."""
-    k = max(1, min(k, len(keys) - (1 if exclude_self else 0)))
+    """Indices and cosine similarities of each query's k most similar keys (L2-normalised inputs).
+
+    ``self_pos[i]`` is query i's own position among the keys (−1 if absent), excluded from its
+    neighbours: out-of-fold evidence never includes the prompt itself.
+    """
+    k = max(1, min(k, len(keys) - (1 if self_pos is not None else 0)))
     idx = np.empty((len(query), k), dtype=np.int64)
     sim = np.empty((len(query), k), dtype=np.float32)
     for start in range(0, len(query), chunk):
         s = query[start : start + chunk] @ keys.T
-        if exclude_self:
-            rows = np.arange(s.shape[0])
-            s[rows, rows + start] = -np.inf
+        if self_pos is not None:
+            pos = self_pos[start : start + chunk]
+            rows = np.flatnonzero(pos >= 0)
+            s[rows, pos[rows]] = -np.inf
         part = np.argpartition(-s, k - 1, axis=1)[:, :k]
         idx[start : start + chunk] = part
         sim[start : start + chunk] = np.take_along_axis(s, part, axis=1)
@@ -127,8 +134,10 @@ def task_labels(train: Dataset, seed: int) -> NDArray[np.int64]:
     k = int(np.clip(train.n // 200, 1, 16))
     if k < 2:
         return np.zeros(train.n, dtype=np.int64)
-    km = KMeans(n_clusters=k, n_init=2, random_state=seed).fit(train.features.dense)
-    return np.asarray(km.labels_, dtype=np.int64)
+    dense = train.features.dense
+    sample = np.random.default_rng(seed).permutation(len(dense))[:MAX_CLUSTER_FIT]
+    km = KMeans(n_clusters=k, n_init=2, random_state=seed).fit(dense[sample])
+    return np.asarray(km.predict(dense), dtype=np.int64)
 
 
 @register
@@ -156,28 +165,26 @@ class RolecallRouter(Router):
         self.model_cost: Matrix | None = None
 
     def _fit(self, train: Dataset) -> None:
-        y = train.labels()
+        y, n = train.labels(), train.n
         labels = task_labels(train, self.seed)
         sparse = train.features.sparse
         assert sparse is not None, "the rolecall router needs TF-IDF features"
-        oof_prior = np.empty_like(y)
-        for part in kfold_indices(train.n, self.folds, self.seed):
-            rest = np.setdiff1d(np.arange(train.n), part)
-            oof_prior[part] = (
-                TaskPrior().fit(sparse[rest], labels[rest], y[rest]).predict(sparse[part])
-            )
-        self.prior = TaskPrior().fit(sparse, labels, y)
         rng = np.random.default_rng(self.seed)
-        keep = (
-            np.sort(rng.choice(train.n, MAX_KEYS, replace=False))
-            if train.n > MAX_KEYS
-            else np.arange(train.n)
-        )
+        # hyper-parameters are chosen on out-of-fold predictions for at most CV_PROMPTS training
+        # prompts: K folds on small data, one held-out block on large data (two prior fits in all)
+        evaluated = np.arange(n) if n <= CV_PROMPTS else np.sort(rng.choice(n, CV_PROMPTS, False))
+        oof_prior = np.empty((len(evaluated), y.shape[1]))
+        for part in kfold_indices(len(evaluated), self.folds if n <= CV_PROMPTS else 1, self.seed):
+            rest = np.setdiff1d(np.arange(n), evaluated[part])
+            prior = TaskPrior().fit(sparse[rest], labels[rest], y[rest])
+            oof_prior[part] = prior.predict(sparse[evaluated[part]])
+        self.prior = TaskPrior().fit(sparse, labels, y)
+        keep = np.sort(rng.choice(n, MAX_KEYS, replace=False)) if n > MAX_KEYS else np.arange(n)
         self.keys, self.values = train.features.dense[keep], y[keep]
-        idx, sim = neighbours(
-            train.features.dense, self.keys, self.k, exclude_self=train.n <= MAX_KEYS
-        )
-        self._select(oof_prior, y, idx, sim)
+        pos = np.minimum(np.searchsorted(keep, evaluated), len(keep) - 1)
+        self_pos = np.where(keep[pos] == evaluated, pos, -1)
+        idx, sim = neighbours(train.features.dense[evaluated], self.keys, self.k, self_pos)
+        self._select(oof_prior, y[evaluated], idx, sim)
         self.model_cost = train.model_cost
 
     def _select(self, prior: Matrix, y: Matrix, idx: Array, sim: Array) -> None:
