@@ -1,10 +1,17 @@
 """Server-side aggregation and pagination for the operator console, on SQLite and PostgreSQL.
 
-Owns `REQUEST_FACTS` (one flat row per request: the columns the console filters, groups and sorts
-on, so no query has to open a JSON artifact) and `SqlAnalyticsMixin`, which keeps that table in step
-with the usage events it stores and answers the console's ledger and analytics queries with plain
-SQL aggregates. ``usage_events`` stays the record of truth; the facts are derived from it (and
-rebuilt from it by migration 0003), so losing a fact row never loses data.
+Owns `SqlAnalyticsMixin`: it keeps the analytics tables of `rolecall.storage.sql_analytics_tables`
+in step with the usage events it stores (facts inserted, rollup sums incremented, in the same
+transaction) and answers the console's queries with plain SQL aggregates. Every aggregate is a
+sum, so callers add groups into coarser ones (per-bucket rows make the totals, per-endpoint rows
+the split), and a slice can be read from the facts (exact; short windows) or from the 5-minute
+rollup (long windows) with the same result shape.
+
+Speed: on SQLite both tables are clustered by time (``WITHOUT ROWID``), so a window is one
+sequential range; secondary indexes on low-cardinality columns are left out on purpose (following
+one costs a random read per row, slower than the scan for any slice that matters). Exact latency
+quantiles come from a histogram over the facts' fine ``latency_bin`` (which sorts like latency),
+then one query that sorts only the bin holding the wanted rank.
 """
 
 from __future__ import annotations
@@ -14,15 +21,9 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from sqlalchemy import (
-    BigInteger,
     Column,
     ColumnElement,
-    Double,
-    Index,
-    Integer,
     Select,
-    Table,
-    Text,
     and_,
     bindparam,
     case,
@@ -31,91 +32,38 @@ from sqlalchemy import (
     update,
 )
 
+from rolecall.storage.sql_analytics_tables import (
+    BINS_PER_E,
+    DIMENSION_COLUMNS,
+    HISTOGRAM_BINS,
+    REQUEST_FACTS,
+    REQUEST_ROLLUP,
+    ROLLUP_MS,
+    ROLLUP_SUMS,
+    fact_row,
+    rollup_rows,
+)
 from rolecall.storage.sql_base import SqlBase
-from rolecall.storage.sql_tables import DECISIONS, METADATA
+from rolecall.storage.sql_tables import DECISIONS
 from rolecall.storage.sql_telemetry import SqlUsageMixin
 
 __all__ = [
+    "BINS_PER_E",
     "DIMENSIONS",
-    "REQUEST_FACTS",
+    "HISTOGRAM_BINS",
+    "ROLLUP_MS",
+    "SUMS",
     "FactFilter",
     "SqlAnalyticsMixin",
-    "fact_row",
-    "status_family",
 ]
 
-REQUEST_FACTS: Final = Table(
-    "request_facts",
-    METADATA,
-    Column("request_id", Text, primary_key=True),
-    Column("routing_decision_id", Text, nullable=False),
-    Column("timestamp_ms", BigInteger, nullable=False),
-    Column("endpoint_id", Text, nullable=False),
-    Column("chosen_endpoint_id", Text),
-    Column("model_id", Text),
-    Column("provider_kind", Text),
-    Column("source", Text, nullable=False),
-    Column("role_id", Text),
-    Column("task_type", Text),
-    Column("strategy", Text),
-    Column("status_family", Text, nullable=False),
-    Column("error_class", Text),
-    Column("latency_ms", Double, nullable=False),
-    Column("tokens_in", Integer, nullable=False),
-    Column("tokens_out", Integer, nullable=False),
-    Column("cost_usd", Double),
-    Index("ix_request_facts_timestamp_ms", "timestamp_ms"),
-    Index("ix_request_facts_endpoint_id_timestamp_ms", "endpoint_id", "timestamp_ms"),
-    Index("ix_request_facts_status_family_timestamp_ms", "status_family", "timestamp_ms"),
-    Index("ix_request_facts_role_id_timestamp_ms", "role_id", "timestamp_ms"),
-)
-
-# filter/group name → column; the console's shared filters (role-model.md §3.1, Observe)
+# filter/group name → facts column; the console's shared filters (role-model.md §3.1, Observe)
 DIMENSIONS: Final[Mapping[str, Column[Any]]] = {
-    "source": REQUEST_FACTS.c.source,
-    "endpoint": REQUEST_FACTS.c.endpoint_id,
-    "model": REQUEST_FACTS.c.model_id,
-    "provider": REQUEST_FACTS.c.provider_kind,
-    "role": REQUEST_FACTS.c.role_id,
-    "operation": REQUEST_FACTS.c.task_type,
-    "status": REQUEST_FACTS.c.status_family,
-    "strategy": REQUEST_FACTS.c.strategy,
+    name: REQUEST_FACTS.c[column] for name, column in DIMENSION_COLUMNS
 }
-# a client error is the caller's (bad request, nothing could serve it); the rest are upstream
-_CLIENT_ERRORS: Final = frozenset({"invalid_request", "no_eligible_endpoint"})
-MAX_GROUPS: Final = 50
-
-
-def status_family(error_class: str | None) -> str:
-    """``2xx`` for success, ``4xx`` for a request nothing could serve as asked, else ``5xx``."""
-    if not error_class:
-        return "2xx"
-    return "4xx" if error_class in _CLIENT_ERRORS else "5xx"
-
-
-def fact_row(usage: Mapping[str, Any], decision: Mapping[str, Any] | None) -> dict[str, Any]:
-    """The fact row of one usage event, with the strategy and chosen endpoint of its decision."""
-    error = usage.get("error_class")
-    cost = usage.get("cost_actual")
-    if cost is None and not error:
-        cost = usage.get("cost_estimate")
-    return {
-        "request_id": usage["request_id"],
-        "routing_decision_id": usage["routing_decision_id"],
-        "timestamp_ms": int(usage["timestamp_ms"]),
-        "endpoint_id": usage["endpoint_id"],
-        "chosen_endpoint_id": (decision or {}).get("chosen_endpoint_id"),
-        "model_id": usage.get("model_id"),
-        "provider_kind": usage.get("provider_kind"),
-        "source": usage.get("sample_source") or "live_request",
-        "strategy": (decision or {}).get("strategy"),
-        "status_family": status_family(error),
-        "error_class": error,
-        "latency_ms": float(usage.get("latency_ms") or 0.0),
-        "tokens_in": int(usage.get("tokens_in") or 0),
-        "tokens_out": int(usage.get("tokens_out") or 0),
-        "cost_usd": None if cost is None else float(cost),
-    }
+ROLLUP_DIMENSIONS: Final[Mapping[str, Column[Any]]] = {
+    name: REQUEST_ROLLUP.c[column] for name, column in DIMENSION_COLUMNS
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,77 +80,153 @@ class FactFilter:
             known = ", ".join(DIMENSIONS)
             raise ValueError(f"unknown filter {unknown[0]!r}: use one of {known}")
 
-    def clauses(self) -> list[ColumnElement[bool]]:
-        out: list[ColumnElement[bool]] = []
-        if self.since_ms is not None:
-            out.append(REQUEST_FACTS.c.timestamp_ms >= self.since_ms)
-        if self.until_ms is not None:
-            out.append(REQUEST_FACTS.c.timestamp_ms < self.until_ms)
-        out.extend(DIMENSIONS[name] == value for name, value in self.equals.items())
-        return out
+    def with_equals(self, **more: str) -> FactFilter:
+        return FactFilter(self.since_ms, self.until_ms, {**self.equals, **more})
 
-    def apply(self, query: Select[Any]) -> Select[Any]:
-        clauses = self.clauses()
+    def apply(self, query: Select[Any], *, rollup: bool = False) -> Select[Any]:
+        """``query`` restricted to the slice, on the facts or (``rollup``) on the rollup, whose
+        time filter is widened to whole 5-minute buckets."""
+        columns = ROLLUP_DIMENSIONS if rollup else DIMENSIONS
+        time = REQUEST_ROLLUP.c.bucket_ms if rollup else REQUEST_FACTS.c.timestamp_ms
+        since, until = self.since_ms, self.until_ms
+        if rollup and since is not None:
+            since -= since % ROLLUP_MS
+        clauses: list[ColumnElement[bool]] = []
+        if since is not None:
+            clauses.append(time >= since)
+        if until is not None:
+            clauses.append(time < until)
+        clauses.extend(columns[name] == value for name, value in self.equals.items())
         return query.where(and_(*clauses)) if clauses else query
 
 
 _F = REQUEST_FACTS.c
-_OK = case((_F.status_family == "2xx", 1), else_=0)
-_FALLBACK = case(
-    (and_(_F.chosen_endpoint_id.is_not(None), _F.chosen_endpoint_id != _F.endpoint_id), 1),
-    else_=0,
-)
-_TOTALS = (
-    func.count().label("requests"),
-    func.coalesce(func.sum(_OK), 0).label("ok"),
-    func.avg(_F.latency_ms).label("latency_avg_ms"),
-    func.coalesce(func.sum(_F.cost_usd), 0.0).label("cost_usd"),
-    func.count(_F.cost_usd).label("costed"),
-    func.coalesce(func.sum(_F.tokens_in), 0).label("tokens_in"),
-    func.coalesce(func.sum(_F.tokens_out), 0).label("tokens_out"),
-    func.coalesce(func.sum(_FALLBACK), 0).label("fallbacks"),
-)
+_OK = _F.status_family == "2xx"
+_FALLBACK = and_(_F.chosen_endpoint_id.is_not(None), _F.chosen_endpoint_id != _F.endpoint_id)
 
 
-def _totals(row: Any) -> dict[str, Any]:
-    out = dict(row._mapping)
-    for key in ("requests", "ok", "costed", "tokens_in", "tokens_out", "fallbacks"):
-        out[key] = int(out.get(key) or 0)
-    out["cost_usd"] = float(out.get("cost_usd") or 0.0)
-    avg = out.get("latency_avg_ms")
-    out["latency_avg_ms"] = None if avg is None else float(avg)
+def _sum_if(condition: ColumnElement[bool], value: Any) -> Any:
+    return func.coalesce(func.sum(case((condition, value), else_=0)), 0)
+
+
+# every aggregate is additive, so groups can be summed into coarser groups by the caller
+SUMS: Final = {
+    "requests": func.count(),
+    "ok": _sum_if(_OK, 1),
+    "latency_sum_ms": func.coalesce(func.sum(_F.latency_ms), 0.0),
+    "cost_usd": func.coalesce(func.sum(_F.cost_usd), 0.0),
+    "costed": func.count(_F.cost_usd),
+    "tokens_in": func.coalesce(func.sum(_F.tokens_in), 0),
+    "tokens_out": func.coalesce(func.sum(_F.tokens_out), 0),
+    "fallbacks": _sum_if(_FALLBACK, 1),
+}
+_R = REQUEST_ROLLUP.c
+ROLLUP_AGGREGATES: Final = {name: func.coalesce(func.sum(_R[name]), 0) for name in ROLLUP_SUMS}
+_HISTOGRAM: Final = [func.coalesce(func.sum(_R[f"h{i:02d}"]), 0) for i in range(HISTOGRAM_BINS)]
+_FLOATS: Final = frozenset({"latency_sum_ms", "cost_usd"})
+_ROLLUP_KEY: Final = ("bucket_ms", *(column for _, column in DIMENSION_COLUMNS))
+
+
+def _sums_of(row: Any, keys: Sequence[str]) -> dict[str, Any]:
+    mapping = row._mapping
+    out: dict[str, Any] = {key: mapping[key] for key in keys}
+    for name in SUMS:
+        value = mapping[name] or 0
+        out[name] = float(value) if name in _FLOATS else int(value)
     return out
+
+
+def _group_keys(
+    columns: Mapping[str, Column[Any]], time: Column[Any], dims: Sequence[str], bucket: Any
+) -> list[Any]:
+    unknown = [d for d in dims if d not in columns]
+    if unknown:
+        raise ValueError(f"unknown dimension {unknown[0]!r}: use one of {', '.join(columns)}")
+    keys: list[Any] = [columns[d].label(d) for d in dims]
+    if bucket is not None:
+        start, width = bucket
+        if width <= 0:
+            raise ValueError(f"bucket width must be positive, got {width}")
+        keys.append(((time - start) // width).label("bucket"))
+    return keys
 
 
 class SqlAnalyticsMixin(SqlUsageMixin, SqlBase):
     """Keeps `REQUEST_FACTS` current and answers the console's slice queries."""
 
     def add_usage(self, events: Sequence[Mapping[str, Any]]) -> None:
-        """Store usage events (as `SqlUsageMixin`) and their fact rows, in one transaction."""
+        """Store usage events (as `SqlUsageMixin`), their fact rows and rollup increments, in one
+        transaction; a request already stored is neither inserted nor counted again."""
         if not events:
             return
         with self.batch():
             super().add_usage(events)
             decisions = self._decision_columns({str(e["routing_decision_id"]) for e in events})
-            rows = [fact_row(e, decisions.get(str(e["routing_decision_id"]))) for e in events]
-            self._insert_new(REQUEST_FACTS, rows)
+            rows: dict[str, dict[str, Any]] = {}
+            for e in events:  # the first event of a request describes it
+                rows.setdefault(
+                    e["request_id"], fact_row(e, decisions.get(e["routing_decision_id"]))
+                )
+            known = self._facts_in_transaction(list(rows))
+            fresh = [row for request_id, row in rows.items() if request_id not in known]
+            self._insert_new(REQUEST_FACTS, fresh)
+            self._bump_rollup(rollup_rows(fresh))
 
     def annotate_requests(self, rows: Sequence[Mapping[str, Any]]) -> None:
         """Set ``role_id`` / ``task_type`` of stored facts from ``{"request_id", "role_id",
-        "task_type"}`` mappings (the router's request, which usage events do not carry)."""
+        "task_type"}`` mappings (the router's request, which usage events do not carry), moving
+        their rollup counts to the new role and task."""
         if not rows:
             return
-        statement = (
-            update(REQUEST_FACTS)
-            .where(_F.request_id == bindparam("rid"))
-            .values(role_id=bindparam("role"), task_type=bindparam("task"))
-        )
-        params = [
-            {"rid": r["request_id"], "role": r.get("role_id"), "task": r.get("task_type")}
-            for r in rows
-        ]
+        with self.batch():
+            old = self._facts_in_transaction([str(r["request_id"]) for r in rows])
+            changed = []
+            for r in rows:
+                fact = old.get(str(r["request_id"]))
+                new = {"role_id": r.get("role_id"), "task_type": r.get("task_type")}
+                if fact is not None and (fact["role_id"], fact["task_type"]) != tuple(new.values()):
+                    changed.append((fact, {**fact, **new}))
+            if not changed:
+                return
+            statement = (
+                update(REQUEST_FACTS)
+                .where(_F.request_id == bindparam("rid"))
+                .values(role_id=bindparam("role"), task_type=bindparam("task"))
+            )
+            params = [
+                {"rid": n["request_id"], "role": n["role_id"], "task": n["task_type"]}
+                for _, n in changed
+            ]
+            with self._begin() as connection:
+                connection.execute(statement, params)
+            self._bump_rollup(rollup_rows([o for o, _ in changed], sign=-1))
+            self._bump_rollup(rollup_rows([n for _, n in changed]))
+
+    def _facts_in_transaction(self, request_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        query = select(REQUEST_FACTS).where(_F.request_id.in_(list(request_ids)))
         with self._begin() as connection:
-            connection.execute(statement, params)
+            return {row.request_id: dict(row._mapping) for row in connection.execute(query)}
+
+    def _bump_rollup(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Add ``rows`` to the rollup sums (an upsert that increments every counter)."""
+        if not rows:
+            return
+        with self._begin() as connection:
+            connection.execute(self._rollup_upsert(), list(rows))
+
+    def _rollup_upsert(self) -> Any:
+        """The rollup upsert, built once: composing SQLAlchemy expressions costs more CPU than the
+        write itself, and this runs for every stored batch of requests."""
+        statement = getattr(self, "_rollup_statement", None)
+        if statement is None:
+            insert = self._insert(REQUEST_ROLLUP)
+            counters = [c.name for c in REQUEST_ROLLUP.c if c.name not in _ROLLUP_KEY]
+            statement = insert.on_conflict_do_update(
+                index_elements=list(_ROLLUP_KEY),
+                set_={name: _R[name] + insert.excluded[name] for name in counters},
+            )
+            self._rollup_statement = statement
+        return statement
 
     def _decision_columns(self, ids: set[str]) -> dict[str, dict[str, Any]]:
         query = select(
@@ -236,10 +260,7 @@ class SqlAnalyticsMixin(SqlUsageMixin, SqlBase):
 
     def fact_for(self, request_id: str) -> dict[str, Any] | None:
         """The fact row of one request, if stored."""
-        query = select(REQUEST_FACTS).where(_F.request_id == request_id)
-        with self._read() as connection:
-            row = connection.execute(query).one_or_none()
-        return None if row is None else dict(row._mapping)
+        return self.facts_for([request_id]).get(request_id)
 
     def facts_for(self, request_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         """Fact rows by request id, for the given ids that have one."""
@@ -249,78 +270,77 @@ class SqlAnalyticsMixin(SqlUsageMixin, SqlBase):
         with self._read() as connection:
             return {row.request_id: dict(row._mapping) for row in connection.execute(query)}
 
-    def fact_totals(self, slice_: FactFilter) -> dict[str, Any]:
-        """Counts, success, average latency, cost, tokens and fallbacks over the whole slice."""
+    def fact_groups(
+        self,
+        slice_: FactFilter,
+        dimensions: Sequence[str] = (),
+        *,
+        bucket: tuple[int, int] | None = None,
+    ) -> list[dict[str, Any]]:
+        """`SUMS` from the facts per combination of ``dimensions`` (and of time bucket, when
+        ``bucket`` = (start_ms, width_ms) is given: key ``bucket`` = index from start)."""
+        keys = _group_keys(DIMENSIONS, _F.timestamp_ms, dimensions, bucket)
+        labelled = [value.label(name) for name, value in SUMS.items()]
+        query = slice_.apply(select(*keys, *labelled).select_from(REQUEST_FACTS))
+        if keys:
+            query = query.group_by(*keys)
+        names = [*dimensions, *(["bucket"] if bucket is not None else [])]
         with self._read() as connection:
-            row = connection.execute(slice_.apply(select(*_TOTALS))).one()
-        return _totals(row)
+            return [_sums_of(row, names) for row in connection.execute(query)]
 
-    def fact_latency_quantiles(
-        self, slice_: FactFilter, quantiles: Sequence[float], *, count: int
-    ) -> dict[float, float | None]:
-        """Nearest-rank latency quantiles of the slice (``count`` = rows in it, known already)."""
-        out: dict[float, float | None] = {}
+    def rollup_groups(
+        self,
+        slice_: FactFilter,
+        dimensions: Sequence[str] = (),
+        *,
+        bucket: tuple[int, int] | None = None,
+        histogram: bool = False,
+    ) -> list[dict[str, Any]]:
+        """As `fact_groups`, from the 5-minute rollup (window edges widened to whole buckets);
+        with ``histogram``, each row also has ``histogram``: counts per coarse latency bin."""
+        keys = _group_keys(ROLLUP_DIMENSIONS, _R.bucket_ms, dimensions, bucket)
+        labelled = [value.label(name) for name, value in ROLLUP_AGGREGATES.items()]
+        bins = [v.label(f"h{i:02d}") for i, v in enumerate(_HISTOGRAM)] if histogram else []
+        query = slice_.apply(
+            select(*keys, *labelled, *bins).select_from(REQUEST_ROLLUP), rollup=True
+        )
+        if keys:
+            query = query.group_by(*keys)
+        names = [*dimensions, *(["bucket"] if bucket is not None else [])]
+        out = []
         with self._read() as connection:
-            for q in quantiles:
-                if count == 0:
-                    out[q] = None
-                    continue
-                rank = min(count - 1, max(0, int(q * count + 0.999999) - 1))
-                query = slice_.apply(select(_F.latency_ms)).order_by(_F.latency_ms)
-                value = connection.execute(query.limit(1).offset(rank)).scalar_one_or_none()
-                out[q] = None if value is None else float(value)
+            for row in connection.execute(query):
+                sums = _sums_of(row, names)
+                for d in dimensions:
+                    sums[d] = sums[d] or None  # the rollup keeps NULL as ''
+                if histogram:
+                    sums["histogram"] = [
+                        int(row._mapping[f"h{i:02d}"]) for i in range(HISTOGRAM_BINS)
+                    ]
+                out.append(sums)
         return out
 
-    def fact_series(
-        self, slice_: FactFilter, *, start_ms: int, bucket_ms: int
-    ) -> list[dict[str, Any]]:
-        """Totals per time bucket (``bucket`` = index from ``start_ms``), buckets with data only."""
-        if bucket_ms <= 0:
-            raise ValueError(f"bucket_ms must be positive, got {bucket_ms}")
-        bucket = ((_F.timestamp_ms - start_ms) // bucket_ms).label("bucket")
-        query = slice_.apply(select(bucket, *_TOTALS)).group_by(bucket).order_by(bucket)
+    def fact_histogram(
+        self, slice_: FactFilter, dimension: str | None = None
+    ) -> dict[Any, list[tuple[int, int]]]:
+        """(latency_bin, count) in bin order, per value of ``dimension`` (key None without one)."""
+        keys: list[Any] = [] if dimension is None else [DIMENSIONS[dimension].label("key")]
+        query = slice_.apply(select(*keys, _F.latency_bin, func.count().label("n")))
+        query = query.group_by(*keys, _F.latency_bin).order_by(*keys, _F.latency_bin)
+        out: dict[Any, list[tuple[int, int]]] = {}
         with self._read() as connection:
-            return [_totals(row) for row in connection.execute(query)]
+            for row in connection.execute(query):
+                key = row.key if dimension is not None else None
+                out.setdefault(key, []).append((int(row.latency_bin), int(row.n)))
+        return out
 
-    def fact_breakdown(
-        self, slice_: FactFilter, dimension: str, *, limit: int = MAX_GROUPS
-    ) -> tuple[list[dict[str, Any]], int]:
-        """Totals per value of ``dimension``, largest first (at most ``limit``); and group count."""
-        if dimension not in DIMENSIONS:
-            raise ValueError(f"unknown dimension {dimension!r}: use one of {', '.join(DIMENSIONS)}")
-        column = DIMENSIONS[dimension].label("value")
-        grouped = slice_.apply(select(column, *_TOTALS)).group_by(DIMENSIONS[dimension])
-        ordered = grouped.order_by(func.count().desc(), DIMENSIONS[dimension])
-        groups = select(func.count()).select_from(grouped.subquery())
+    def fact_latency_at(self, slice_: FactFilter, bin_: int, offset: int) -> float | None:
+        """The ``offset``-th smallest latency (0-based) within one latency bin of the slice."""
+        query = slice_.apply(select(_F.latency_ms)).where(_F.latency_bin == bin_)
+        query = query.order_by(_F.latency_ms).limit(1).offset(offset)
         with self._read() as connection:
-            rows = [_totals(row) for row in connection.execute(ordered.limit(limit))]
-            total_groups = int(connection.execute(groups).scalar_one())
-        return rows, total_groups
-
-    def fact_split_series(
-        self, slice_: FactFilter, *, start_ms: int, bucket_ms: int
-    ) -> list[tuple[int, str, int]]:
-        """(bucket, endpoint_id, requests): the routing split over time."""
-        bucket = ((_F.timestamp_ms - start_ms) // bucket_ms).label("bucket")
-        query = (
-            slice_.apply(select(bucket, _F.endpoint_id, func.count().label("n")))
-            .group_by(bucket, _F.endpoint_id)
-            .order_by(bucket, _F.endpoint_id)
-        )
-        with self._read() as connection:
-            return [
-                (int(r.bucket), str(r.endpoint_id), int(r.n)) for r in connection.execute(query)
-            ]
-
-    def recent_decision_ids(self, *, limit: int) -> list[str]:
-        """The ids of the newest stored decisions (the what-if preview replays them)."""
-        query = (
-            select(DECISIONS.c.routing_decision_id)
-            .order_by(DECISIONS.c.created_ms.desc(), DECISIONS.c.routing_decision_id.desc())
-            .limit(limit)
-        )
-        with self._read() as connection:
-            return [str(v) for v in connection.execute(query).scalars()]
+            value = connection.execute(query).scalar_one_or_none()
+        return None if value is None else float(value)
 
     def decision_page(
         self,
@@ -331,25 +351,44 @@ class SqlAnalyticsMixin(SqlUsageMixin, SqlBase):
         strategy: str | None = None,
         outcome: str | None = None,
     ) -> tuple[list[dict[str, Any]], int]:
-        """Decisions newest first with their creation time, filtered; and the matching count."""
+        """Decisions of stored requests, newest first, filtered; and how many match.
+
+        Paged through the time-clustered facts (every gateway request stores its usage event and
+        so its fact row), then only the page's artifacts are read: deep pages stay cheap.
+        """
         clauses: list[ColumnElement[bool]] = []
         if endpoint_id:
-            clauses.append(DECISIONS.c.chosen_endpoint_id == endpoint_id)
+            clauses.append(_F.chosen_endpoint_id == endpoint_id)
         if strategy:
-            clauses.append(DECISIONS.c.strategy == strategy)
+            clauses.append(_F.strategy == strategy)
         if outcome == "no_endpoint":
-            clauses.append(DECISIONS.c.chosen_endpoint_id == "")
+            clauses.append(_F.chosen_endpoint_id == "")
         elif outcome == "routed":
-            clauses.append(DECISIONS.c.chosen_endpoint_id != "")
+            clauses.append(_F.chosen_endpoint_id != "")
         where = and_(*clauses) if clauses else None
-        query = select(DECISIONS.c.created_ms, DECISIONS.c.artifact).order_by(
-            DECISIONS.c.created_ms.desc(), DECISIONS.c.routing_decision_id.desc()
+        ids = select(_F.routing_decision_id, _F.timestamp_ms).order_by(
+            _F.timestamp_ms.desc(), _F.request_id.desc()
         )
-        counted = select(func.count()).select_from(DECISIONS)
+        counted = select(func.count()).select_from(REQUEST_FACTS)
         if where is not None:
-            query, counted = query.where(where), counted.where(where)
+            ids, counted = ids.where(where), counted.where(where)
         with self._read() as connection:
-            rows = connection.execute(query.limit(limit).offset(offset))
-            items = [{"created_ms": int(r.created_ms), **dict(r.artifact)} for r in rows]
+            page = connection.execute(ids.limit(limit).offset(offset)).all()
             total = int(connection.execute(counted).scalar_one())
+            wanted = [row.routing_decision_id for row in page]
+            found = {
+                row.routing_decision_id: row
+                for row in connection.execute(
+                    select(
+                        DECISIONS.c.routing_decision_id,
+                        DECISIONS.c.created_ms,
+                        DECISIONS.c.artifact,
+                    ).where(DECISIONS.c.routing_decision_id.in_(wanted))
+                )
+            }
+        items = [
+            {"created_ms": int(found[i].created_ms), **dict(found[i].artifact)}
+            for i in wanted
+            if i in found
+        ]
         return items, total
