@@ -59,6 +59,10 @@ def serve_runtime(runtime: Runtime) -> None:
         log_level=settings.log_level,
         access_log=False,
         lifespan="on",
+        # per-response work nobody here asked for: clients connect directly (no X-Forwarded-*
+        # rewriting) and need no Server header
+        proxy_headers=False,
+        server_header=False,
     )
 
 
