@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 import aiohttp
@@ -21,10 +21,14 @@ from rolecall.execution.failures import UpstreamFailure
 from rolecall.inventory.inventory import Endpoint
 from rolecall.providers.openai_compat import OpenAICompatAdapter
 
-__all__ = ["EndpointCaller", "case_body"]
+__all__ = ["EndpointCaller", "NotAdmitted", "case_body"]
 
 RETRY_BACKOFF_S: Final = 0.25
 PREFLIGHT_PROMPT: Final = [{"role": "user", "content": "Reply with the word OK."}]
+
+
+class NotAdmitted(Exception):  # noqa: N818 - a decision, not an error
+    """The ``admit`` check refused a request once it had its slot (e.g. the spend cap)."""
 
 
 def case_body(case: BenchCase, endpoint: Endpoint) -> dict[str, Any]:
@@ -86,13 +90,25 @@ class EndpointCaller:
     def endpoint(self, endpoint_id: str) -> Endpoint:
         return self._endpoints[endpoint_id]
 
-    async def complete(self, endpoint_id: str, body: Mapping[str, Any]) -> Reply:
+    async def complete(
+        self,
+        endpoint_id: str,
+        body: Mapping[str, Any],
+        admit: Callable[[], str | None] | None = None,
+    ) -> Reply:
         """One completion within the endpoint's concurrency limit; retryable failures are retried
-        ``retries`` times with a short backoff; the last failure is raised (`UpstreamFailure`)."""
+        ``retries`` times with a short backoff; the last failure is raised (`UpstreamFailure`).
+
+        ``admit`` runs once the slot is held (so it sees what finished while this request
+        waited); a reason it returns is raised as `NotAdmitted` without sending anything.
+        """
         endpoint = self._endpoints[endpoint_id]
         adapter = self._adapters[endpoint.provider.kind]
         payload = {**body, "model": endpoint.model}
         async with self._limits[endpoint_id]:
+            refusal = admit() if admit is not None else None
+            if refusal is not None:
+                raise NotAdmitted(refusal)
             for attempt in range(self._retries + 1):
                 started = time.perf_counter()
                 try:

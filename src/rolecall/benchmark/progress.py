@@ -33,11 +33,10 @@ class RunProgress:
     def touch(self) -> None:
         self.last_change = time.monotonic()
 
-    def advance(self, *, endpoint_id: str, case_key: str, status: str, cost: float | None) -> None:
+    def advance(self, *, endpoint_id: str, case_key: str, status: str) -> None:
         self.done += 1
         self.failed += status == "failed"
         self.skipped += status == "skipped"
-        self.spent_usd += cost or 0.0
         self.current_endpoint, self.current_case = endpoint_id, case_key
         self.touch()
 

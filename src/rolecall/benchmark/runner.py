@@ -1,12 +1,13 @@
 """The benchmark runner: every selected case on every selected endpoint, graded and committed.
 
-Phases: ``preflight`` (a tiny request per endpoint and to the judge; an endpoint that fails gets its
-cases recorded as failures, a judge that fails is replaced by the heuristic grader), ``execution``
-(asyncio over endpoints × cases, each endpoint within its concurrency limit, retries in the caller,
-a case graded as soon as it is answered and committed through ``commit`` before it counts as done)
-and ``compare`` (pairwise head-to-head on judge-graded cases). When the judge endpoint is also
-being graded (judge-subject overlap) its own cases run after everyone else's and their grades are
-flagged ``self_graded``; its pairs come last too.
+Phases: ``preflight`` (a tiny request per endpoint and to the judge, overlapping the start of
+execution; an endpoint that fails it gets its remaining cases recorded as failures, a judge that
+fails it is replaced by the heuristic grader), ``execution`` (asyncio over endpoints × cases, each
+endpoint within its concurrency limit, retries in the caller, a case graded as soon as it is
+answered and committed through ``commit`` before it counts as done) and ``compare`` (pairwise
+head-to-head on judge-graded cases). When the judge endpoint is also being graded (judge-subject
+overlap) its own cases run after everyone else's and their grades are flagged ``self_graded``; its
+pairs come last too.
 
 Resumable: the runner skips every (endpoint, case) already stored for the run, so a run killed
 mid-way finishes without redoing or losing a graded case.
@@ -17,12 +18,12 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
 from rolecall.benchmark.cases import BenchCase
-from rolecall.benchmark.client import EndpointCaller, case_body
+from rolecall.benchmark.client import EndpointCaller, NotAdmitted, case_body
 from rolecall.benchmark.evidence import membership_revision_for, sample_for
 from rolecall.benchmark.graders import grade_case
 from rolecall.benchmark.graders.judge import CircuitBreaker, LlmJudge
@@ -116,8 +117,8 @@ class BenchRunner:
         self.commit = commit
         self.progress = progress
         self.timeout_s = timeout_s
-        self.down: dict[str, str] = {}
         self.judge: LlmJudge | None = None
+        self._probes: dict[str, asyncio.Task[str | None]] = {}
         self._meta = {
             eid: (
                 endpoint_version(inventory.endpoints[eid].identity),
@@ -137,7 +138,7 @@ class BenchRunner:
             self.inventory.endpoints, timeout_s=self.timeout_s, concurrency=self.plan.concurrency
         )
         async with caller:
-            await self._preflight(caller)
+            self._start_preflight(caller)
             self.progress.set_phase("execution")
             for wave in self._waves():
                 todo = [
@@ -147,6 +148,7 @@ class BenchRunner:
                     if (e, f"{s}/{c.id}") not in done
                 ]
                 await asyncio.gather(*(self._case(caller, e, s, c) for e, s, c in todo))
+            await asyncio.gather(*self._probes.values())
             self.progress.set_phase("compare")
             await self._compare()
         self.progress.set_phase("done")
@@ -160,21 +162,37 @@ class BenchRunner:
             [others, [self.plan.judge_id]] if self.plan.overlap and self.plan.judge_id else [others]
         )
 
-    async def _preflight(self, caller: EndpointCaller) -> None:
+    def _start_preflight(self, caller: EndpointCaller) -> None:
+        """Probe every endpoint and the judge with a tiny request.
+
+        The probes are not awaited before execution starts: each one takes its endpoint's first
+        slot (the semaphore is first come, first served), the other slots start on cases, and once
+        a probe has failed the endpoint's remaining cases are recorded as failures without being
+        sent. The judge is used only after its probe succeeded.
+        """
         self.progress.set_phase("preflight")
-        targets = list(
-            dict.fromkeys([*self.plan.endpoint_ids, *filter(None, [self.plan.judge_id])])
-        )
-        outcomes = await asyncio.gather(*(caller.preflight(e) for e in targets))
-        self.down = {e: why for e, why in zip(targets, outcomes, strict=True) if why is not None}
+        targets = dict.fromkeys([*self.plan.endpoint_ids, *filter(None, [self.plan.judge_id])])
+        self._probes = {e: asyncio.ensure_future(caller.preflight(e)) for e in targets}
         judge_id = self.plan.judge_id
-        if judge_id is not None and judge_id not in self.down:
+        if judge_id is not None:
             self.judge = LlmJudge(
                 endpoint_id=judge_id,
                 call=lambda body: caller.complete(judge_id, body),
                 provider_kind=self.inventory.endpoints[judge_id].provider.kind,
                 breaker=CircuitBreaker(threshold=3, cooldown_s=30.0),
             )
+
+    def _down(self, endpoint_id: str) -> str | None:
+        """Why the endpoint failed its probe; None while it runs or after it passed."""
+        probe = self._probes.get(endpoint_id)
+        return probe.result() if probe is not None and probe.done() else None
+
+    async def _ready_judge(self) -> LlmJudge | None:
+        """The judge once its probe passed; None without a judge or when it failed its probe."""
+        judge_id = self.plan.judge_id
+        if judge_id is None or await self._probes[judge_id] is not None:
+            return None
+        return self.judge
 
     async def _case(
         self, caller: EndpointCaller, endpoint_id: str, suite: str, case: BenchCase
@@ -183,27 +201,40 @@ class BenchRunner:
         endpoint = self.inventory.endpoints[endpoint_id]
         detail: dict[str, Any] = {"grader": case.grader}
         status, score, reply = "failed", None, Reply("")
-        cap = self.plan.spend_cap_usd
-        if endpoint_id in self.down:
-            detail["error"] = f"preflight failed: {self.down[endpoint_id]}"
+        if (why := self._down(endpoint_id)) is not None:
+            detail["error"] = f"preflight failed: {why}"
         elif case.needs_tools and not endpoint.declared.tool_calling.supported:
             status, detail["error"] = "skipped", "the endpoint declares no tool calling"
-        elif cap is not None and self.progress.spent_usd >= cap:
-            status, detail["error"] = "skipped", f"spend cap of ${cap:g} reached"
         else:
             self.progress.current_endpoint, self.progress.current_case = endpoint_id, key
             try:
-                reply = await caller.complete(endpoint_id, case_body(case, endpoint))
+                reply = await caller.complete(endpoint_id, case_body(case, endpoint), self._admit)
+            except NotAdmitted as refusal:
+                status, detail["error"] = "skipped", str(refusal)
             except UpstreamFailure as failure:
                 detail["error"] = f"{failure.failure}: {failure.message}"
             else:
+                # counted before the next await: the request waiting for this slot must see it
+                self.progress.spent_usd += (
+                    endpoint.request_cost(reply.tokens_in, reply.tokens_out) or 0
+                )
+
                 status, score = "graded", await self._grade(case, reply, endpoint_id, detail)
         await self._commit(endpoint_id, suite, case, status, score, reply, detail)
+
+    def _admit(self) -> str | None:
+        """The spend cap, checked when a request has its slot; requests already in flight may
+        overshoot it by their own cost."""
+        cap = self.plan.spend_cap_usd
+        if cap is not None and self.progress.spent_usd >= cap:
+            return f"spend cap of ${cap:g} reached"
+        return None
 
     async def _grade(
         self, case: BenchCase, reply: Reply, endpoint_id: str, detail: dict[str, Any]
     ) -> float:
-        grade = await grade_case(case, reply, self.judge)
+        judge = await self._ready_judge() if case.grader == "judge" else None
+        grade = await grade_case(case, reply, judge)
         detail.update(
             judge_score=grade.score.to_artifact(),
             method=grade.method,
@@ -247,9 +278,7 @@ class BenchRunner:
         version, revision = self._meta[endpoint_id]
         sample = sample_for(result, version=version, revision=revision, mode=self.plan.mode)
         await self.commit(result, sample)
-        self.progress.advance(
-            endpoint_id=endpoint_id, case_key=result.case_key, status=status, cost=cost
-        )
+        self.progress.advance(endpoint_id=endpoint_id, case_key=result.case_key, status=status)
 
     async def _compare(self) -> None:
         """Pairwise head-to-head on judge-graded cases answered by two or more endpoints."""
@@ -269,10 +298,10 @@ class BenchRunner:
             for a, b in itertools.combinations(sorted(rs, key=lambda r: r.endpoint_id), 2)
             if (key, a.endpoint_id, b.endpoint_id) not in seen
         ]
-        judge_id = self.plan.judge_id
+        judge_id, judge = self.plan.judge_id, await self._ready_judge()
         pairs.sort(key=lambda p: judge_id in (p[1].endpoint_id, p[2].endpoint_id))  # own pairs last
         for key, a, b in pairs[: max(0, MAX_PAIRS - len(seen))]:
-            outcome = await compare_pair(cases[key], _side(a), _side(b), self.judge)
+            outcome = await compare_pair(cases[key], _side(a), _side(b), judge)
             record = BenchPairRecord(
                 self.plan.run_id,
                 key,
@@ -288,9 +317,3 @@ class BenchRunner:
 def _side(result: BenchResultRecord) -> tuple[str, str, float]:
     text = str((result.detail.get("reply") or {}).get("text", ""))
     return result.endpoint_id, text, result.score or 0.0
-
-
-def split_waves(endpoint_ids: Sequence[str], judge_id: str | None) -> list[list[str]]:
-    """Exposed for tests: the order endpoints are run in."""
-    others = [e for e in endpoint_ids if e != judge_id]
-    return [others, [judge_id]] if judge_id in endpoint_ids and judge_id else [others]

@@ -53,9 +53,7 @@ def _hub(config: Path | None, data_dir: Path | None) -> Iterator[BenchHub]:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     finally:
-        runtime.recorder.close()
-        runtime.writer.close(timeout=30)
-        runtime.storage.close()
+        asyncio.run(runtime.stop())  # drains queued writes, then closes storage
 
 
 def _local_pool(data_dir: Path) -> dict[str, Any] | None:

@@ -10,8 +10,12 @@ the rolecall process.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
+import os
 import re
+import signal
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -51,43 +55,54 @@ def build_program(case: BenchCase, answer: str) -> str:
     return program
 
 
-def _limits(memory_mb: int, cpu_s: int) -> None:
-    """Runs in the child before exec: cap memory, CPU, written file size and open files."""
-    import resource
-
-    memory = memory_mb * 1024 * 1024
-    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu_s, cpu_s))
-    resource.setrlimit(resource.RLIMIT_FSIZE, (_FILE_LIMIT_BYTES, _FILE_LIMIT_BYTES))
-    resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+# The child limits itself before any candidate code runs. Doing it in the child's own first lines
+# (not a preexec_fn) lets the parent spawn with vfork, which neither blocks the event loop while
+# the child starts nor risks a fork-time deadlock with the parent's threads.
+_LAUNCHER: Final = """
+import resource, runpy, sys
+memory, cpu, fsize = (int(x) for x in sys.argv[1:4])
+for limit, value in ((resource.RLIMIT_AS, memory), (resource.RLIMIT_CPU, cpu),
+                     (resource.RLIMIT_FSIZE, fsize), (resource.RLIMIT_NOFILE, 64),
+                     (resource.RLIMIT_CORE, 0)):
+    resource.setrlimit(limit, (value, value))
+sys.argv = sys.argv[4:]
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""
 
 
 async def run_sandboxed(
     program: str, *, timeout_s: float, memory_mb: int
 ) -> tuple[int | None, str]:
-    """Run ``program``; (exit code or None on timeout, the tail of its stderr)."""
+    """Run ``program``; (exit code or None on timeout, the tail of its stderr).
+
+    The whole life of the child (spawn, wait, clean-up) runs on a worker thread: starting a
+    process holds the GIL for milliseconds, and on the event loop that would delay every request
+    in flight.
+    """
+    return await asyncio.to_thread(_run_blocking, program, timeout_s, memory_mb)
+
+
+def _run_blocking(program: str, timeout_s: float, memory_mb: int) -> tuple[int | None, str]:
     cpu_s = max(1, math.ceil(timeout_s))
     with tempfile.TemporaryDirectory(prefix="rolecall-sandbox-") as folder:
         script = Path(folder) / "candidate.py"
         script.write_text(program, encoding="utf-8")
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-I",
-            str(script),
+        limits = (str(memory_mb * 1024 * 1024), str(cpu_s), str(_FILE_LIMIT_BYTES))
+        process = subprocess.Popen(
+            [sys.executable, "-I", "-c", _LAUNCHER, *limits, str(script)],
             cwd=folder,
             env={"PATH": "/usr/bin:/bin", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0"},
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.PIPE,
-            preexec_fn=lambda: _limits(memory_mb, cpu_s),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
             start_new_session=True,
         )
         try:
-            _, stderr = await asyncio.wait_for(process.communicate(), timeout_s)
-        except TimeoutError:
-            process.kill()
-            await process.wait()
+            _, stderr = process.communicate(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)  # its own session: children die too
+            process.communicate()
             return None, "timed out"
     return process.returncode, stderr.decode("utf-8", "replace")[-400:]
 

@@ -1,0 +1,143 @@
+"""Failures are evidence too: a dead endpoint, a dead judge, a spend cap, an endpoint without tools."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from rolecall.benchmark.service import hub_for
+from rolecall.bootstrap import Runtime, build_runtime
+from rolecall.providers.scripted import ScriptedUpstream
+from rolecall.settings import Settings
+
+DOWN = {"answer": "x", "fail": {"kind": "status", "status": 503}}
+
+
+@pytest.fixture
+def upstream() -> Iterator[Any]:
+    script = {
+        "models": {
+            "good": {"answer": "positive", "latency_ms": 5},
+            "dead": DOWN,
+            "dead-judge": DOWN,
+            "notools": {"answer": "positive"},
+        }
+    }
+    handle = ScriptedUpstream.start_in_thread(script)
+    yield handle
+    handle.stop()
+
+
+@pytest.fixture
+def runtime(upstream: Any, tmp_path: Path) -> Iterator[Runtime]:
+    price = {"input_per_1m": 1000.0, "output_per_1m": 1000.0}
+    inventory = {
+        "providers": {
+            "p": {"kind": "openai_compatible", "base_url": upstream.base_url, "local": False}
+        },
+        "endpoints": [
+            {"provider": "p", "model": "good", "id": "good", "tools": True, "price": price},
+            {"provider": "p", "model": "dead", "id": "dead", "tools": True},
+            {"provider": "p", "model": "dead-judge", "id": "dead-judge", "tools": True},
+            {"provider": "p", "model": "notools", "id": "notools", "tools": False},
+        ],
+    }
+    config = tmp_path / "rolecall.yaml"
+    config.write_text(yaml.safe_dump(inventory))
+    built = build_runtime(Settings(config=config, data_dir=tmp_path / "data", record_process=False))
+    yield built
+    asyncio.run(built.stop())
+
+
+def _suite(path: Path) -> Path:
+    base = {"task": "text.classification", "source": "test", "license": "CC0-1.0", "max_tokens": 4}
+    user = [{"role": "user", "content": "Sentiment of 'great'?"}]
+    cases = [
+        {
+            **base,
+            "id": f"c{i}",
+            "bucket": "easy",
+            "messages": user,
+            "reference": "positive",
+            "grader": "exact",
+        }
+        for i in range(4)
+    ]
+    cases.append(
+        {
+            **base,
+            "id": "judged",
+            "task": "text.chat",
+            "bucket": "hard",
+            "messages": user,
+            "reference": "positive",
+            "grader": "judge",
+        }
+    )
+    tool = {"type": "function", "function": {"name": "lookup", "parameters": {"type": "object"}}}
+    cases.append(
+        {
+            **base,
+            "id": "tool",
+            "task": "tools.function_calling",
+            "bucket": "medium",
+            "messages": user,
+            "tools": [tool],
+            "expected_tools": ["lookup"],
+            "grader": "tool_calls",
+        }
+    )
+    path.write_text("".join(json.dumps(c) + "\n" for c in cases))
+    return path
+
+
+def test_dead_endpoint_dead_judge_and_missing_tools(runtime: Runtime, tmp_path: Path) -> None:
+    hub = hub_for(runtime)
+    plan = hub.plan(
+        "full", ["good", "dead", "notools"], "dead-judge", [_suite(tmp_path / "s.jsonl")]
+    )
+
+    async def run() -> str:
+        return await hub.wait(await hub.start(plan))
+
+    assert asyncio.run(run()) == "completed"
+    results = {(r.endpoint_id, r.case_id): r for r in runtime.storage.bench_results(plan.run_id)}
+    assert len(results) == 18
+    assert all(r.status == "failed" for (e, _), r in results.items() if e == "dead")
+    assert (
+        "503" in results[("dead", "c0")].detail["error"]
+        or "upstream_5xx" in results[("dead", "c0")].detail["error"]
+    )
+    assert results[("notools", "tool")].status == "skipped"
+    judged = results[("good", "judged")]
+    assert judged.detail["method"] == "heuristic"  # the judge failed its probe
+    assert judged.score == 1.0
+    failed = runtime.storage.samples_for("dead", source="benchmark")
+    assert {s.error_class for s in failed} == {"benchmark_execution_failed"}
+    assert {s.judge_score for s in failed} == {0.0}
+    report = hub.report(plan.run_id)
+    assert "dead" in report["recommendation"]["leave_pool"]
+    assert report["endpoints"][0]["cost_per_case_usd"] > 0
+    profile = runtime.storage.get_profile("dead")
+    assert profile is not None
+    assert profile.failure_rate == 1.0
+
+
+def test_spend_cap_skips_the_rest(runtime: Runtime, tmp_path: Path) -> None:
+    hub = hub_for(runtime)
+    suite = _suite(tmp_path / "s.jsonl")
+    plan = hub.plan("full", ["good"], None, [suite], spend_cap_usd=1e-9, concurrency=1)
+
+    async def run() -> str:
+        return await hub.wait(await hub.start(plan))
+
+    assert asyncio.run(run()) == "completed"
+    statuses = [r.status for r in runtime.storage.bench_results(plan.run_id)]
+    assert statuses.count("graded") == 1  # the first case spent past the cap
+    assert statuses.count("skipped") == len(statuses) - 1
