@@ -6,6 +6,7 @@ what to send instead, which the gateway renders as an OpenAI-style error body.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Final
@@ -113,6 +114,6 @@ async def json_body(request: Request) -> dict[str, Any]:
     return body
 
 
-def flush(runtime: Runtime) -> None:
+async def flush(runtime: Runtime) -> None:
     """Let queued telemetry reach the database first, so pages show the request just sent."""
-    runtime.writer.flush(2.0)
+    await asyncio.to_thread(runtime.writer.flush, 2.0)

@@ -75,7 +75,7 @@ async def save_posture(request: Request) -> Response:
 
 async def preview(request: Request) -> Response:
     runtime = runtime_of(request)
-    flush(runtime)
+    await flush(runtime)
     limit = int_param(request, "limit", 500, MAX_REPLAY)
     proposed = await _proposed(request, runtime)
     decisions, _ = runtime.storage.decision_page(limit=limit, offset=0)
@@ -165,7 +165,7 @@ def _decision_row(item: dict[str, Any]) -> dict[str, Any]:
 
 async def decisions(request: Request) -> Response:
     runtime = runtime_of(request)
-    flush(runtime)
+    await flush(runtime)
     outcome = request.query_params.get("outcome") or None
     if outcome not in (None, "routed", "no_endpoint"):
         raise WireError(400, "'outcome' must be 'routed' or 'no_endpoint'", param="outcome")
@@ -193,7 +193,7 @@ def _evidence(runtime: Runtime, endpoint_id: str) -> dict[str, Any]:
 
 async def decision_detail(request: Request) -> Response:
     runtime = runtime_of(request)
-    flush(runtime)
+    await flush(runtime)
     found = runtime.storage.get_decision(request.path_params["decision_id"])
     if found is None:
         raise not_found("decision")

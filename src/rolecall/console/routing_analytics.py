@@ -9,8 +9,8 @@ panel puts each endpoint's profile used for routing beside the live slice and fl
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import Any, Final
 
 from starlette.requests import Request
@@ -26,9 +26,18 @@ from rolecall.console.common import (
     runtime_of,
     window_ms,
 )
+from rolecall.console.slices import (
+    approx_quantile,
+    coarse_quantile,
+    combine,
+    empty_sums,
+    finish,
+    groups,
+    in_threads,
+    use_rollup,
+)
 from rolecall.inventory.inventory import Endpoint
 from rolecall.protocol import ObservedPerformanceProfile
-from rolecall.storage.sql_analytics import FactFilter
 
 MIN_LIVE_REQUESTS: Final = 5  # fewer live requests than this say nothing about disagreement
 LATENCY_RATIO: Final = 2.0  # live p50 this many times off the routing p50 is a disagreement
@@ -57,10 +66,10 @@ def quality_leader(runtime: Runtime) -> tuple[Endpoint | None, str]:
     return None, "no measured quality and no prices"
 
 
-def cost_avoided(runtime: Runtime, slice_: FactFilter) -> dict[str, Any]:
+def cost_avoided(runtime: Runtime, totals: Mapping[str, Any]) -> dict[str, Any]:
+    """What successful requests cost (``totals`` of a 2xx slice), against their tokens priced on
+    the leader."""
     leader, why = quality_leader(runtime)
-    ok_slice = replace(slice_, equals={**slice_.equals, "status": "2xx"})
-    totals = runtime.storage.fact_totals(ok_slice)
     out: dict[str, Any] = {
         "leader": leader.endpoint_id if leader else None,
         "leader_reason": why,
@@ -78,24 +87,32 @@ def cost_avoided(runtime: Runtime, slice_: FactFilter) -> dict[str, Any]:
     return out
 
 
+def _ranked(grouped: Mapping[Any, dict[str, Any]]) -> list[dict[str, Any]]:
+    rows = [{"value": value, **sums} for value, sums in grouped.items()]
+    return sorted(rows, key=lambda r: (-r["requests"], str(r["value"])))
+
+
 async def routing(request: Request) -> Response:
     runtime = runtime_of(request)
-    flush(runtime)
+    await flush(runtime)
     name, span = window_ms(request)
-    start = now_ms() - span
-    slice_ = fact_filter(request, since_ms=start)
+    slice_ = fact_filter(request, since_ms=now_ms() - span)
     storage = runtime.storage
-    totals = storage.fact_totals(slice_)
-    by_endpoint, endpoint_groups = storage.fact_breakdown(slice_, "endpoint")
-    by_strategy, _ = storage.fact_breakdown(slice_, "strategy")
+    by_endpoint, by_strategy, succeeded = await in_threads(
+        lambda: groups(storage, slice_, ["endpoint"], span),
+        lambda: groups(storage, slice_, ["strategy"], span),
+        lambda: groups(storage, slice_.with_equals(status="2xx"), [], span),
+    )
+    totals = combine(by_endpoint)
+    volume = _ranked(combine(by_endpoint, "endpoint"))
     body = {
         "query": applied_filters(slice_),
         "window": name,
         "totals": totals,
-        "volume": by_endpoint,
-        "groups": endpoint_groups,
-        "strategies": by_strategy,
-        "cost_avoided": cost_avoided(runtime, slice_),
+        "volume": volume,
+        "groups": len(volume),
+        "strategies": _ranked(combine(by_strategy, "strategy")),
+        "cost_avoided": cost_avoided(runtime, combine(succeeded)),
     }
     return reply(body)
 
@@ -150,20 +167,27 @@ def _profile_view(profile: ObservedPerformanceProfile | None) -> dict[str, Any] 
 async def agreement(request: Request) -> Response:
     """Per endpoint: the routing profile beside live traffic in the slice, with flags."""
     runtime = runtime_of(request)
-    flush(runtime)
+    await flush(runtime)
     name, span = window_ms(request)
-    start = now_ms() - span
-    base = fact_filter(request, since_ms=start)
+    base = fact_filter(request, since_ms=now_ms() - span)
+    live_slice = base.with_equals(source="live_request")
     storage = runtime.storage
+    if use_rollup(span):
+        rows = await asyncio.to_thread(
+            storage.rollup_groups, live_slice, ["endpoint"], histogram=True
+        )
+        p50 = {r["endpoint"]: coarse_quantile(r["histogram"], 0.5) for r in rows}
+    else:
+        rows, histograms = await in_threads(
+            lambda: storage.fact_groups(live_slice, ["endpoint"]),
+            lambda: storage.fact_histogram(live_slice, "endpoint"),
+        )
+        p50 = {e: approx_quantile(h, 0.5) for e, h in histograms.items()}
+    per_endpoint = combine(rows, "endpoint")
     out = []
     for endpoint_id in runtime.inventory.endpoints:
-        live_slice = replace(
-            base, equals={**base.equals, "endpoint": endpoint_id, "source": "live_request"}
-        )
-        live = storage.fact_totals(live_slice)
-        q = storage.fact_latency_quantiles(live_slice, (0.5,), count=live["requests"])
-        live["latency_p50_ms"] = q[0.5]
-        live["success_rate"] = live["ok"] / live["requests"] if live["requests"] else None
+        live = per_endpoint.get(endpoint_id) or finish(empty_sums())
+        live["latency_p50_ms"] = p50.get(endpoint_id)
         profile = _profile_view(runtime.pool.profiles.get(endpoint_id))
         flags = _flags(profile, live)
         out.append(

@@ -10,6 +10,7 @@ values; expected cost prices the request's recorded tokens on the winner.
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -54,8 +55,12 @@ def replays_from(
     return out
 
 
+@functools.cache
 def case_replays() -> tuple[list[Replay], str | None]:
-    """The built-in benchmark cases as requests (their task, role and tools); or why there are none."""
+    """The built-in benchmark cases as requests (their task, role and tools); or why there are none.
+
+    Cached: the built-in suites ship with the package and do not change while it runs.
+    """
     try:
         from rolecall.benchmark.cases import builtin_suites
     except ImportError:  # the benchmark package is optional for the console
@@ -90,28 +95,24 @@ def _route_all(
 ) -> list[dict[str, Any]]:
     router = Router(policy)
     inv = runtime.inventory
+    # requests with the same routing inputs get the same decision: route each kind once
+    winners: dict[RoutingRequest, tuple[str, float | None, float | None]] = {}
     out: list[dict[str, Any]] = []
     for replay in replays:
-        d = router.decide(
-            _scoped(replay.request, runtime, scope),
-            candidates,
-            inv.roles.values(),
-            inv.tasks.values(),
-            inv.bindings,
-        )
-        if not d.ranked:
-            out.append({"endpoint": "", "quality": None, "latency_ms": None, "cost": None})
-            continue
-        winner = d.ranked[0]
-        endpoint = inv.endpoints.get(winner.endpoint_id)
+        kind = replace(_scoped(replay.request, runtime, scope), request_id="whatif")
+        if kind not in winners:
+            d = router.decide(
+                kind, candidates, inv.roles.values(), inv.tasks.values(), inv.bindings
+            )
+            best = d.ranked[0] if d.ranked else None
+            winners[kind] = (
+                (best.endpoint_id, best.values[0], best.eff_latency) if best else ("", None, None)
+            )
+        endpoint_id, quality, latency = winners[kind]
+        endpoint = inv.endpoints.get(endpoint_id)
         cost = endpoint.request_cost(*replay.tokens) if endpoint else None
         out.append(
-            {
-                "endpoint": winner.endpoint_id,
-                "quality": winner.values[0],
-                "latency_ms": winner.eff_latency,
-                "cost": cost,
-            }
+            {"endpoint": endpoint_id, "quality": quality, "latency_ms": latency, "cost": cost}
         )
     return out
 

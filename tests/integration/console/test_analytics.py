@@ -10,9 +10,17 @@ import pytest
 from alembic import command
 from sqlalchemy import insert
 
+from rolecall.console.slices import (
+    add_histograms,
+    approx_quantile,
+    coarse_quantile,
+    combine,
+    exact_quantiles,
+)
 from rolecall.storage import SqlStorage, open_storage
 from rolecall.storage.migrate import alembic_config
-from rolecall.storage.sql_analytics import FactFilter, status_family
+from rolecall.storage.sql_analytics import FactFilter
+from rolecall.storage.sql_analytics_tables import status_family
 from rolecall.storage.sql_engine import create_storage_engine
 from rolecall.storage.sql_tables import DECISIONS, USAGE_EVENTS
 
@@ -78,9 +86,12 @@ def populate(storage: SqlStorage, n: int = 240) -> list[dict[str, Any]]:
 
 
 def nearest_rank(values: list[float], q: float) -> float:
+    """The smallest value with at least a fraction q of the values at or below it."""
     ordered = sorted(values)
-    rank = max(0, min(len(ordered) - 1, -(-int(q * len(ordered) * 1_000_000) // 1_000_000) - 1))
-    return ordered[rank]
+    for i, value in enumerate(ordered, start=1):
+        if i >= q * len(ordered):
+            return value
+    return ordered[-1]
 
 
 def test_facts_follow_usage_and_decisions(storage: SqlStorage) -> None:
@@ -108,36 +119,65 @@ def test_facts_follow_usage_and_decisions(storage: SqlStorage) -> None:
     assert first[-1]["timestamp_ms"] > second[0]["timestamp_ms"]
 
 
-def test_totals_quantiles_and_breakdown_match_python(storage: SqlStorage) -> None:
+def totals(storage: SqlStorage, slice_: FactFilter) -> dict[str, Any]:
+    return combine(storage.fact_groups(slice_))
+
+
+def test_sums_quantiles_and_groups_match_python(storage: SqlStorage) -> None:
     events = populate(storage)
     slice_ = FactFilter(since_ms=T0 + 20_000, equals={"endpoint": "ep-a"})
     chosen = [e for e in events if e["timestamp_ms"] >= T0 + 20_000 and e["endpoint_id"] == "ep-a"]
-    totals = storage.fact_totals(slice_)
-    assert totals["requests"] == len(chosen)
-    assert totals["ok"] == sum(1 for e in chosen if "error_class" not in e)
-    assert totals["tokens_in"] == sum(e["tokens_in"] for e in chosen)
-    assert totals["cost_usd"] == pytest.approx(sum(e.get("cost_actual", 0.0) for e in chosen))
+    sums = totals(storage, slice_)
+    assert sums["requests"] == len(chosen)
+    assert sums["ok"] == sum(1 for e in chosen if "error_class" not in e)
+    assert sums["tokens_in"] == sum(e["tokens_in"] for e in chosen)
+    assert sums["cost_usd"] == pytest.approx(sum(e.get("cost_actual", 0.0) for e in chosen))
+    assert sums["latency_avg_ms"] == pytest.approx(
+        sum(e["latency_ms"] for e in chosen) / len(chosen)
+    )
     latencies = [e["latency_ms"] for e in chosen]
-    quantiles = storage.fact_latency_quantiles(slice_, (0.5, 0.95), count=len(chosen))
-    assert quantiles[0.5] == pytest.approx(nearest_rank(latencies, 0.5))
-    assert quantiles[0.95] == pytest.approx(nearest_rank(latencies, 0.95))
+    for q in (0.0, 0.5, 0.95, 1.0):
+        (exact,) = exact_quantiles(storage, slice_, (q,)).values()
+        assert exact == pytest.approx(nearest_rank(latencies, q)), q
+    histogram = storage.fact_histogram(slice_)[None]
+    approx = approx_quantile(histogram, 0.5)
+    assert approx == pytest.approx(nearest_rank(latencies, 0.5), rel=0.04)
 
-    rows, groups = storage.fact_breakdown(FactFilter(), "endpoint", limit=2)
-    assert groups == 3
-    assert len(rows) == 2
-    counts = {ep: sum(1 for e in events if e["endpoint_id"] == ep) for ep in ENDPOINTS}
-    assert [r["requests"] for r in rows] == sorted(counts.values(), reverse=True)[:2]
-    fallbacks = sum(r["fallbacks"] for r in storage.fact_breakdown(FactFilter(), "endpoint")[0])
+    by_endpoint = combine(storage.fact_groups(FactFilter(), ["endpoint"]), "endpoint")
+    assert {k: v["requests"] for k, v in by_endpoint.items()} == {
+        ep: sum(1 for e in events if e["endpoint_id"] == ep) for ep in ENDPOINTS
+    }
+    fallbacks = sum(v["fallbacks"] for v in by_endpoint.values())
     assert fallbacks == len(range(0, len(events), 7))
 
 
-def test_series_buckets_add_up(storage: SqlStorage) -> None:
+def test_buckets_add_up_to_the_totals(storage: SqlStorage) -> None:
     events = populate(storage)
-    series = storage.fact_series(FactFilter(), start_ms=T0, bucket_ms=60_000)
-    assert sum(p["requests"] for p in series) == len(events)
-    assert [p["bucket"] for p in series] == list(range(len(events) // 60))
-    split = storage.fact_split_series(FactFilter(), start_ms=T0, bucket_ms=60_000)
-    assert sum(n for _, _, n in split) == len(events)
+    cells = storage.fact_groups(FactFilter(), ["endpoint"], bucket=(T0, 60_000))
+    series = combine(cells, "bucket")
+    assert sorted(series) == list(range(len(events) // 60))
+    assert sum(v["requests"] for v in series.values()) == len(events)
+    assert combine(cells)["tokens_out"] == sum(e["tokens_out"] for e in events)
+
+
+SUM_KEYS = ("requests", "ok", "costed", "tokens_in", "tokens_out", "fallbacks")
+
+
+def test_rollup_matches_facts_and_is_not_double_counted(storage: SqlStorage) -> None:
+    events = populate(storage)
+    storage.add_usage(events[:50])  # a replayed batch: ignored by facts and rollup alike
+    exact = combine(storage.fact_groups(FactFilter(), ["endpoint"]), "endpoint")
+    rolled = combine(storage.rollup_groups(FactFilter(), ["endpoint"]), "endpoint")
+    assert exact.keys() == rolled.keys()
+    for endpoint, sums in exact.items():
+        for key in SUM_KEYS:
+            assert rolled[endpoint][key] == sums[key], (endpoint, key)
+        assert rolled[endpoint]["latency_sum_ms"] == pytest.approx(sums["latency_sum_ms"])
+    histogram = add_histograms(storage.rollup_groups(FactFilter(), [], histogram=True))
+    assert sum(histogram) == len(events)
+    latencies = [e["latency_ms"] for e in events]
+    for q in (0.5, 0.95):
+        assert coarse_quantile(histogram, q) == pytest.approx(nearest_rank(latencies, q), rel=0.1)
 
 
 def test_status_and_role_filters(storage: SqlStorage) -> None:
@@ -148,17 +188,24 @@ def test_status_and_role_filters(storage: SqlStorage) -> None:
             for e in events[:5]
         ]
     )
-    assert storage.fact_totals(FactFilter(equals={"role": "coder.patch"}))["requests"] == 5
-    assert storage.fact_totals(FactFilter(equals={"operation": "code.edit"}))["requests"] == 5
+    assert totals(storage, FactFilter(equals={"role": "coder.patch"}))["requests"] == 5
+    assert totals(storage, FactFilter(equals={"operation": "code.edit"}))["requests"] == 5
+    # the rollup moved those five from "no role" to the role
+    by_role = combine(storage.rollup_groups(FactFilter(), ["role"]), "role")
+    assert by_role["coder.patch"]["requests"] == 5
+    assert by_role[None]["requests"] == len(events) - 5
     errors = sum(1 for e in events if e.get("error_class") == "timeout")
-    assert storage.fact_totals(FactFilter(equals={"status": "5xx"}))["requests"] == errors
+    assert totals(storage, FactFilter(equals={"status": "5xx"}))["requests"] == errors
     with pytest.raises(ValueError, match="unknown filter 'colour'"):
         FactFilter(equals={"colour": "red"})
+    with pytest.raises(ValueError, match="unknown dimension 'colour'"):
+        storage.fact_groups(FactFilter(), ["colour"])
 
 
 def test_decision_page_filters(storage: SqlStorage) -> None:
     populate(storage, 30)
     storage.put_decision(decision(999, "", "quality"), created_ms=T0 + 999_000)
+    storage.add_usage([usage(999, "none", random.Random(1))])
     items, total = storage.decision_page(limit=5, offset=0, outcome="no_endpoint")
     assert total == 1
     assert items[0]["request_id"] == "r999"
@@ -216,6 +263,9 @@ def test_migration_backfills_facts_of_earlier_data(db_url: str) -> None:
         rows, total = storage.fact_page(FactFilter(), limit=100, offset=0)
         assert total == 20
         assert {r["strategy"] for r in rows} == {"latency"}
-        assert storage.fact_totals(FactFilter())["tokens_in"] == sum(e["tokens_in"] for e in events)
+        assert totals(storage, FactFilter())["tokens_in"] == sum(e["tokens_in"] for e in events)
+        rolled = combine(storage.rollup_groups(FactFilter()))
+        assert rolled["requests"] == 20
+        assert rolled["tokens_in"] == sum(e["tokens_in"] for e in events)
     finally:
         storage.close()

@@ -1,18 +1,20 @@
-"""Console analytics: the ``request_facts`` table, its indexes, and a backfill from usage events.
+"""Console analytics: ``request_facts`` and ``request_rollup``, rebuilt from the usage events.
 
 Revision ID: 0003_console
 Revises: 0002_benchmark
 Create Date: 2026-11-29
 
-One flat row per request lets the console filter, group and paginate 100k requests with plain
-indexed SQL on SQLite and PostgreSQL alike. The rows are derived from ``usage_events`` (plus the
-strategy and chosen endpoint of each decision), so the backfill rebuilds them for data stored
-before this revision; it reads in batches and never modifies the source tables.
+One flat row per request (facts) and additive sums per 5 minutes and filter combination (rollup)
+let the console filter, group and paginate 100k+ requests with plain SQL on SQLite and PostgreSQL
+alike. On SQLite both are clustered by time (``WITHOUT ROWID``). The schema is written out here;
+the backfill derives rows with today's `rolecall.storage.sql_analytics_tables` builders on
+purpose: the tables hold derived data only, and a later change to the derivation would ship a
+revision that rebuilds them. The backfill reads in batches and never modifies the source tables.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -23,26 +25,34 @@ down_revision: str | None = "0002_benchmark"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-_INDEXES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("ix_request_facts_timestamp_ms", ("timestamp_ms",)),
-    ("ix_request_facts_endpoint_id_timestamp_ms", ("endpoint_id", "timestamp_ms")),
-    ("ix_request_facts_status_family_timestamp_ms", ("status_family", "timestamp_ms")),
-    ("ix_request_facts_role_id_timestamp_ms", ("role_id", "timestamp_ms")),
-)
 _BATCH = 2000
-_CLIENT_ERRORS = frozenset({"invalid_request", "no_eligible_endpoint"})
+_HISTOGRAM_BINS = 64
+_DIMENSIONS = (
+    "source",
+    "endpoint_id",
+    "model_id",
+    "provider_kind",
+    "role_id",
+    "task_type",
+    "status_family",
+    "strategy",
+)
 
 
 def _text(name: str, *, nullable: bool = True) -> sa.Column[str]:
     return sa.Column(name, sa.Text(), nullable=nullable)
 
 
-def upgrade() -> None:
+def _int(name: str, kind: Any = sa.Integer) -> sa.Column[int]:
+    return sa.Column(name, kind(), nullable=False)
+
+
+def _create_facts() -> None:
     op.create_table(
         "request_facts",
+        _int("timestamp_ms", sa.BigInteger),
         _text("request_id", nullable=False),
         _text("routing_decision_id", nullable=False),
-        sa.Column("timestamp_ms", sa.BigInteger(), nullable=False),
         _text("endpoint_id", nullable=False),
         _text("chosen_endpoint_id"),
         _text("model_id"),
@@ -54,57 +64,65 @@ def upgrade() -> None:
         _text("status_family", nullable=False),
         _text("error_class"),
         sa.Column("latency_ms", sa.Double(), nullable=False),
-        sa.Column("tokens_in", sa.Integer(), nullable=False),
-        sa.Column("tokens_out", sa.Integer(), nullable=False),
+        _int("latency_bin"),
+        _int("tokens_in"),
+        _int("tokens_out"),
         sa.Column("cost_usd", sa.Double(), nullable=True),
-        sa.PrimaryKeyConstraint("request_id", name="pk_request_facts"),
+        sa.PrimaryKeyConstraint("timestamp_ms", "request_id", name="pk_request_facts"),
+        if_not_exists=True,
+        sqlite_with_rowid=False,
+    )
+    op.create_index(
+        "uq_request_facts_request_id",
+        "request_facts",
+        ["request_id"],
+        unique=True,
         if_not_exists=True,
     )
-    for name, columns in _INDEXES:
-        op.create_index(name, "request_facts", list(columns), if_not_exists=True)
+
+
+def _create_rollup() -> None:
+    op.create_table(
+        "request_rollup",
+        _int("bucket_ms", sa.BigInteger),
+        *(_text(name, nullable=False) for name in _DIMENSIONS),
+        _int("requests"),
+        _int("ok"),
+        sa.Column("latency_sum_ms", sa.Double(), nullable=False),
+        sa.Column("cost_usd", sa.Double(), nullable=False),
+        _int("costed"),
+        _int("tokens_in", sa.BigInteger),
+        _int("tokens_out", sa.BigInteger),
+        _int("fallbacks"),
+        *(_int(f"h{i:02d}") for i in range(_HISTOGRAM_BINS)),
+        sa.PrimaryKeyConstraint("bucket_ms", *_DIMENSIONS, name="pk_request_rollup"),
+        if_not_exists=True,
+        sqlite_with_rowid=False,
+    )
+
+
+def upgrade() -> None:
+    _create_facts()
+    _create_rollup()
     _backfill()
 
 
 def downgrade() -> None:
-    for name, _columns in reversed(_INDEXES):
-        op.drop_index(name, table_name="request_facts", if_exists=True)
+    op.drop_table("request_rollup", if_exists=True)
+    op.drop_index("uq_request_facts_request_id", table_name="request_facts", if_exists=True)
     op.drop_table("request_facts", if_exists=True)
 
 
-def _row(usage: Mapping[str, Any], chosen: str | None, strategy: str | None) -> dict[str, Any]:
-    error = usage.get("error_class")
-    cost = usage.get("cost_actual")
-    if cost is None and not error:
-        cost = usage.get("cost_estimate")
-    family = "2xx" if not error else ("4xx" if error in _CLIENT_ERRORS else "5xx")
-    return {
-        "request_id": usage["request_id"],
-        "routing_decision_id": usage["routing_decision_id"],
-        "timestamp_ms": int(usage["timestamp_ms"]),
-        "endpoint_id": usage["endpoint_id"],
-        "chosen_endpoint_id": chosen,
-        "model_id": usage.get("model_id"),
-        "provider_kind": usage.get("provider_kind"),
-        "source": usage.get("sample_source") or "live_request",
-        "role_id": None,
-        "task_type": None,
-        "strategy": strategy,
-        "status_family": family,
-        "error_class": error,
-        "latency_ms": float(usage.get("latency_ms") or 0.0),
-        "tokens_in": int(usage.get("tokens_in") or 0),
-        "tokens_out": int(usage.get("tokens_out") or 0),
-        "cost_usd": None if cost is None else float(cost),
-    }
-
-
 def _backfill() -> None:
-    """Fact rows for every usage event already stored (the first event of a request wins)."""
+    """Facts and rollup sums for every usage event already stored (a request's first event)."""
+    from rolecall.storage.sql_analytics_tables import fact_row, rollup_rows
+
     bind = op.get_bind()
     meta = sa.MetaData()
     usage = sa.Table("usage_events", meta, autoload_with=bind)
     decisions = sa.Table("decisions", meta, autoload_with=bind)
     facts = sa.Table("request_facts", meta, autoload_with=bind)
+    rollup = sa.Table("request_rollup", meta, autoload_with=bind)
     query = (
         sa.select(usage.c.artifact, decisions.c.chosen_endpoint_id, decisions.c.strategy)
         .select_from(
@@ -112,19 +130,26 @@ def _backfill() -> None:
                 decisions, decisions.c.routing_decision_id == usage.c.routing_decision_id
             )
         )
-        .where(~sa.exists().where(facts.c.request_id == usage.c.request_id))
         .order_by(usage.c.timestamp_ms, usage.c.event_id)
     )
     seen: set[str] = set()
     batch: list[dict[str, Any]] = []
     for artifact, chosen, strategy in bind.execute(query).all():
         data = dict(artifact)
-        if data.get("request_id") in seen:
+        if data["request_id"] in seen:
             continue
         seen.add(data["request_id"])
-        batch.append(_row(data, chosen, strategy))
+        batch.append(fact_row(data, {"chosen_endpoint_id": chosen, "strategy": strategy}))
         if len(batch) >= _BATCH:
-            bind.execute(facts.insert(), batch)
+            _write(bind, facts, batch)
             batch = []
+    _write(bind, facts, batch)
+    # the rollup is summed from the facts once they are all in (one row per bucket and key)
+    rows = rollup_rows(dict(r._mapping) for r in bind.execute(sa.select(facts)))
+    for first in range(0, len(rows), _BATCH):
+        bind.execute(rollup.insert(), rows[first : first + _BATCH])
+
+
+def _write(bind: Any, facts: sa.Table, batch: list[dict[str, Any]]) -> None:
     if batch:
         bind.execute(facts.insert(), batch)

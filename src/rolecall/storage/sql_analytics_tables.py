@@ -1,0 +1,202 @@
+"""The console's analytics tables and the pure functions that fill them.
+
+Owns `REQUEST_FACTS` (one flat row per request), `REQUEST_ROLLUP` (additive sums per 5 minutes and
+per combination of the filter dimensions, with a latency histogram) and the row builders
+`fact_row` and `rollup_rows`. Both tables are derived from ``usage_events`` (migration 0003
+rebuilds them from it), so they can always be recomputed; nothing here is a record of truth.
+
+Why two tables: the facts answer the ledger, request lookups and short windows exactly; sums over
+hours or days read the rollup instead, which holds a few rows per 5 minutes however many requests
+there were, so a 24-hour dashboard over 100k requests aggregates a few thousand rows.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any, Final
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Double,
+    Index,
+    Integer,
+    PrimaryKeyConstraint,
+    Table,
+    Text,
+)
+
+from rolecall.storage.sql_tables import METADATA
+
+__all__ = [
+    "BINS_PER_E",
+    "DIMENSION_COLUMNS",
+    "HISTOGRAM_BINS",
+    "REQUEST_FACTS",
+    "REQUEST_ROLLUP",
+    "ROLLUP_MS",
+    "ROLLUP_SUMS",
+    "fact_row",
+    "histogram_bin",
+    "histogram_upper_ms",
+    "latency_bin",
+    "rollup_rows",
+    "status_family",
+]
+
+BINS_PER_E: Final = 16  # fine latency bins of the facts, per factor e (≈6% wide)
+ROLLUP_MS: Final = 5 * 60_000
+HISTOGRAM_BINS: Final = 64  # coarse bins of the rollup: factor 2^(1/4) each, 1 ms … ≈ 65 s
+# (filter name, facts column); in the rollup these columns hold '' instead of NULL (key parts)
+DIMENSION_COLUMNS: Final = (
+    ("source", "source"),
+    ("endpoint", "endpoint_id"),
+    ("model", "model_id"),
+    ("provider", "provider_kind"),
+    ("role", "role_id"),
+    ("operation", "task_type"),
+    ("status", "status_family"),
+    ("strategy", "strategy"),
+)
+ROLLUP_SUMS: Final = (
+    "requests",
+    "ok",
+    "latency_sum_ms",
+    "cost_usd",
+    "costed",
+    "tokens_in",
+    "tokens_out",
+    "fallbacks",
+)
+_CLIENT_ERRORS: Final = frozenset({"invalid_request", "no_eligible_endpoint"})
+
+REQUEST_FACTS: Final = Table(
+    "request_facts",
+    METADATA,
+    Column("timestamp_ms", BigInteger, nullable=False),
+    Column("request_id", Text, nullable=False),
+    Column("routing_decision_id", Text, nullable=False),
+    Column("endpoint_id", Text, nullable=False),
+    Column("chosen_endpoint_id", Text),
+    Column("model_id", Text),
+    Column("provider_kind", Text),
+    Column("source", Text, nullable=False),
+    Column("role_id", Text),
+    Column("task_type", Text),
+    Column("strategy", Text),
+    Column("status_family", Text, nullable=False),
+    Column("error_class", Text),
+    Column("latency_ms", Double, nullable=False),
+    Column("latency_bin", Integer, nullable=False),
+    Column("tokens_in", Integer, nullable=False),
+    Column("tokens_out", Integer, nullable=False),
+    Column("cost_usd", Double),
+    # clustered by time on SQLite: a time window is one sequential range of the table
+    PrimaryKeyConstraint("timestamp_ms", "request_id", name="pk_request_facts"),
+    Index("uq_request_facts_request_id", "request_id", unique=True),
+    sqlite_with_rowid=False,
+)
+
+REQUEST_ROLLUP: Final = Table(
+    "request_rollup",
+    METADATA,
+    Column("bucket_ms", BigInteger, nullable=False),
+    *(Column(column, Text, nullable=False) for _, column in DIMENSION_COLUMNS),
+    Column("requests", Integer, nullable=False),
+    Column("ok", Integer, nullable=False),
+    Column("latency_sum_ms", Double, nullable=False),
+    Column("cost_usd", Double, nullable=False),
+    Column("costed", Integer, nullable=False),
+    Column("tokens_in", BigInteger, nullable=False),
+    Column("tokens_out", BigInteger, nullable=False),
+    Column("fallbacks", Integer, nullable=False),
+    *(Column(f"h{i:02d}", Integer, nullable=False) for i in range(HISTOGRAM_BINS)),
+    PrimaryKeyConstraint(
+        "bucket_ms", *(column for _, column in DIMENSION_COLUMNS), name="pk_request_rollup"
+    ),
+    sqlite_with_rowid=False,
+)
+
+
+def status_family(error_class: str | None) -> str:
+    """``2xx`` for success, ``4xx`` for a request nothing could serve as asked, else ``5xx``."""
+    if not error_class:
+        return "2xx"
+    return "4xx" if error_class in _CLIENT_ERRORS else "5xx"
+
+
+def latency_bin(latency_ms: float) -> int:
+    """A fine bucket index that never decreases as latency grows (bins sort like latencies)."""
+    return math.floor(math.log(max(latency_ms, 0.01)) * BINS_PER_E)
+
+
+def histogram_bin(latency_ms: float) -> int:
+    """The rollup's coarse bin: ``k`` holds [2^(k/4), 2^((k+1)/4)) ms, the ends open."""
+    if latency_ms < 1.0:
+        return 0
+    return min(HISTOGRAM_BINS - 1, math.floor(math.log2(latency_ms) * 4))
+
+
+def histogram_upper_ms(k: int) -> float:
+    return float(2 ** ((k + 1) / 4))
+
+
+def fact_row(usage: Mapping[str, Any], decision: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The fact row of one usage event, with the strategy and chosen endpoint of its decision."""
+    error = usage.get("error_class")
+    cost = usage.get("cost_actual")
+    if cost is None and not error:
+        cost = usage.get("cost_estimate")
+    latency = float(usage.get("latency_ms") or 0.0)
+    return {
+        "timestamp_ms": int(usage["timestamp_ms"]),
+        "request_id": usage["request_id"],
+        "routing_decision_id": usage["routing_decision_id"],
+        "endpoint_id": usage["endpoint_id"],
+        "chosen_endpoint_id": (decision or {}).get("chosen_endpoint_id"),
+        "model_id": usage.get("model_id"),
+        "provider_kind": usage.get("provider_kind"),
+        "source": usage.get("sample_source") or "live_request",
+        "role_id": None,
+        "task_type": None,
+        "strategy": (decision or {}).get("strategy"),
+        "status_family": status_family(error),
+        "error_class": error,
+        "latency_ms": latency,
+        "latency_bin": latency_bin(latency),
+        "tokens_in": int(usage.get("tokens_in") or 0),
+        "tokens_out": int(usage.get("tokens_out") or 0),
+        "cost_usd": None if cost is None else float(cost),
+    }
+
+
+def _rollup_key(fact: Mapping[str, Any]) -> tuple[Any, ...]:
+    bucket = fact["timestamp_ms"] - fact["timestamp_ms"] % ROLLUP_MS
+    return (bucket, *(fact.get(column) or "" for _, column in DIMENSION_COLUMNS))
+
+
+def rollup_rows(facts: Iterable[Mapping[str, Any]], sign: int = 1) -> list[dict[str, Any]]:
+    """The rollup increments of ``facts`` (``sign=-1``: the decrements that take them out)."""
+    rows: dict[tuple[Any, ...], dict[str, Any]] = {}
+    names = ["bucket_ms", *(column for _, column in DIMENSION_COLUMNS)]
+    for fact in facts:
+        key = _rollup_key(fact)
+        row = rows.get(key)
+        if row is None:
+            row = rows[key] = dict(zip(names, key, strict=True))
+            row.update({name: 0 for name in ROLLUP_SUMS})
+            row["latency_sum_ms"] = row["cost_usd"] = 0.0
+            row.update({f"h{i:02d}": 0 for i in range(HISTOGRAM_BINS)})
+        cost = fact.get("cost_usd")
+        chosen = fact.get("chosen_endpoint_id")
+        row["requests"] += sign
+        row["ok"] += sign if fact["status_family"] == "2xx" else 0
+        row["latency_sum_ms"] += sign * fact["latency_ms"]
+        row["cost_usd"] += sign * (cost or 0.0)
+        row["costed"] += sign if cost is not None else 0
+        row["tokens_in"] += sign * fact["tokens_in"]
+        row["tokens_out"] += sign * fact["tokens_out"]
+        row["fallbacks"] += sign if chosen and chosen != fact["endpoint_id"] else 0
+        row[f"h{histogram_bin(fact['latency_ms']):02d}"] += sign
+    return list(rows.values())
