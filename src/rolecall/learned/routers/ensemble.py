@@ -34,8 +34,9 @@ DELTA_GRID = (0.0, 0.02, 0.05, 0.1, 0.2)
 NEVER = 1e9  # δ meaning "always the best single model"
 TASK_SHRINK = 10.0  # pseudo-prompts pulling a task's mean toward the global mean
 MIN_TASK_PROMPTS = 5
-MAX_KEYS = 20_000  # neighbour memory cap (a random subset beyond this)
-CV_PROMPTS = 20_000  # out-of-fold predictions for at most this many training prompts
+MAX_KEYS = 10_000  # neighbour memory cap (a random subset beyond this)
+CV_PROMPTS = 8_000  # out-of-fold predictions for at most this many training prompts
+MAX_PRIOR_FIT = 30_000  # the task classifier learns from a random sample this large
 MAX_CLUSTER_FIT = 20_000  # k-means pseudo-tasks are fitted on a sample this large
 
 
@@ -51,7 +52,9 @@ def neighbours(
     idx = np.empty((len(query), k), dtype=np.int64)
     sim = np.empty((len(query), k), dtype=np.float32)
     for start in range(0, len(query), chunk):
-        s = query[start : start + chunk] @ keys.T
+        block = query[start : start + chunk]
+        # one prompt (the serving path): a matrix-vector product over contiguous keys is fastest
+        s = (keys @ block[0])[None, :] if len(block) == 1 else block @ keys.T
         if self_pos is not None:
             pos = self_pos[start : start + chunk]
             rows = np.flatnonzero(pos >= 0)
@@ -62,14 +65,28 @@ def neighbours(
     return idx, sim
 
 
+def evidence(values: Matrix, idx: Array, sim: Array, tau: float) -> tuple[Matrix, Matrix]:
+    """Similarity-weighted sums of the neighbours' scores and the total weights, as a sparse product
+    (no n × k × m temporary)."""
+    from scipy.sparse import csr_matrix  # type: ignore[import-untyped]
+
+    n, k = idx.shape
+    w = np.exp((sim.astype(np.float64) - 1.0) / tau)
+    weights = csr_matrix(
+        (w.ravel(), idx.ravel(), np.arange(0, n * k + 1, k)), shape=(n, len(values))
+    )
+    return np.asarray(weights @ values, dtype=np.float64), w.sum(axis=1)
+
+
 def posterior(
     prior: Matrix, values: Matrix, idx: Array, sim: Array, tau: float, alpha: float
 ) -> Matrix:
-    w = np.exp((sim.astype(np.float64) - 1.0) / tau)
-    evidence = np.einsum("nk,nkm->nm", w, values[idx])
-    return np.asarray(
-        (alpha * prior + evidence) / (alpha + w.sum(axis=1))[:, None], dtype=np.float64
-    )
+    total, weight = evidence(values, idx, sim, tau)
+    return combine(prior, total, weight, alpha)
+
+
+def combine(prior: Matrix, total: Matrix, weight: Matrix, alpha: float) -> Matrix:
+    return np.asarray((alpha * prior + total) / (alpha + weight)[:, None], dtype=np.float64)
 
 
 class TaskPrior:
@@ -86,9 +103,14 @@ class TaskPrior:
             self.intercept = np.zeros(1)
             return self
         clf = SGDClassifier(loss="log_loss", alpha=1e-5, max_iter=5, tol=None, random_state=0)
+        sample = np.arange(len(labels))
+        if len(sample) > MAX_PRIOR_FIT:  # a random sample that still has every task in it
+            picked = np.random.default_rng(0).choice(len(sample), MAX_PRIOR_FIT, False)
+            firsts = np.unique(labels, return_index=True)[1]
+            sample = np.union1d(picked, firsts)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            clf.fit(features, labels)
+            clf.fit(features[sample], labels[sample])
         coef = np.asarray(clf.coef_, dtype=np.float32)
         self.coef = coef if len(classes) > 2 else np.vstack([-coef, coef]) / 2
         self.intercept = np.asarray(clf.intercept_, dtype=np.float64)
@@ -170,11 +192,11 @@ class RolecallRouter(Router):
         sparse = train.features.sparse
         assert sparse is not None, "the rolecall router needs TF-IDF features"
         rng = np.random.default_rng(self.seed)
-        # hyper-parameters are chosen on out-of-fold predictions for at most CV_PROMPTS training
-        # prompts: K folds on small data, one held-out block on large data (two prior fits in all)
+        # hyper-parameters are chosen on out-of-fold predictions for (at most CV_PROMPTS) training
+        # prompts, each predicted by a prior that did not see its fold
         evaluated = np.arange(n) if n <= CV_PROMPTS else np.sort(rng.choice(n, CV_PROMPTS, False))
         oof_prior = np.empty((len(evaluated), y.shape[1]))
-        for part in kfold_indices(len(evaluated), self.folds if n <= CV_PROMPTS else 1, self.seed):
+        for part in kfold_indices(len(evaluated), self.folds, self.seed):
             rest = np.setdiff1d(np.arange(n), evaluated[part])
             prior = TaskPrior().fit(sparse[rest], labels[rest], y[rest])
             oof_prior[part] = prior.predict(sparse[evaluated[part]])
@@ -191,8 +213,9 @@ class RolecallRouter(Router):
         """Pick (τ, α) by out-of-fold log-loss, then δ by out-of-fold routed score (with the guard)."""
         best_loss = np.inf
         for tau in TAU_GRID:
+            total, weight = evidence(self.values, idx, sim, tau)
             for alpha in ALPHA_GRID:
-                p = np.clip(posterior(prior, self.values, idx, sim, tau, alpha), 1e-4, 1 - 1e-4)
+                p = np.clip(combine(prior, total, weight, alpha), 1e-4, 1 - 1e-4)
                 loss = float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
                 if loss < best_loss:
                     best_loss, self.tau, self.alpha = loss, tau, alpha
