@@ -116,7 +116,8 @@ def _judge_facts(
     own = [
         p
         for p in pairs
-        if judge in (p.endpoint_a, p.endpoint_b) and p.detail.get("judge_id") != "heuristic:scores"
+        if judge in (p.endpoint_a, p.endpoint_b)
+        and str(p.detail.get("judge_id", "")).startswith("judge:")
     ]
     if own:
         facts["pairwise_win_rate"] = round(sum(p.winner == judge for p in own) / len(own), 4)

@@ -28,11 +28,13 @@ from rolecall.profiles import Sample
 __all__ = [
     "BenchError",
     "BenchHub",
+    "default_judge",
     "hub_for",
     "run_quick_benchmark_if_no_evidence",
 ]
 
 _HUB_ATTRIBUTE: Final = "bench_hub"
+MIN_LOCAL_JUDGE_BYTES: Final = 1_000_000_000  # Qwen2.5-Coder-1.5B Q4_K_M is 1.12 GB
 PROFILE_SETTLE_S: Final = 1.1  # the recorder refreshes a profile at most once a second
 
 
@@ -319,6 +321,24 @@ class BenchHub:
         return deleted
 
 
+def default_judge(inventory: Any) -> str | None:
+    """The judge when none is named: the first enabled remote endpoint (role-model §2.16), else
+    the largest local model of the registry if it is big enough to judge (offline-stack.md §2: the
+    1.5B coder judges well against a reference, smaller models are at chance), else none (the
+    heuristic grades open-ended cases)."""
+    from rolecall.providers.local.models import MODELS
+
+    enabled: list[tuple[str, Any]] = [
+        (e, ep) for e, ep in inventory.endpoints.items() if ep.enabled
+    ]
+    remote = [e for e, ep in enabled if not ep.is_local]
+    if remote:
+        return remote[0]
+    local = [(MODELS[ep.model].size_bytes, e) for e, ep in enabled if ep.model in MODELS]
+    big_enough = [item for item in local if item[0] >= MIN_LOCAL_JUDGE_BYTES]
+    return str(max(big_enough)[1]) if big_enough else None
+
+
 def hub_for(runtime: Any) -> BenchHub:
     """The runtime's `BenchHub`, created on first use (kept on the runtime object)."""
     hub = getattr(runtime, _HUB_ATTRIBUTE, None)
@@ -343,4 +363,4 @@ async def run_quick_benchmark_if_no_evidence(runtime: Any) -> str | None:
     hub = hub_for(runtime)
     if hub.active_run is not None:
         return None
-    return await hub.start(hub.plan("quick", endpoints))
+    return await hub.start(hub.plan("quick", endpoints, default_judge(runtime.inventory)))

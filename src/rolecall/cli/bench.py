@@ -81,8 +81,12 @@ def run(
         typer.Option("--endpoints", help="endpoint ids (comma-separated or repeated); default all"),
     ] = None,
     judge: Annotated[
-        str | None, typer.Option(help="judge endpoint id for open-ended cases")
+        str | None,
+        typer.Option(help="judge endpoint id (default: first remote endpoint, else a local 1.5B+)"),
     ] = None,
+    no_judge: Annotated[
+        bool, typer.Option("--no-judge", help="grade open-ended cases by heuristic only")
+    ] = False,
     suite: Annotated[
         list[Path] | None,
         typer.Option("--suite", help="suite file(s) (.jsonl/.yaml); default the built-in suites"),
@@ -97,7 +101,11 @@ def run(
     as_json: JsonOpt = False,
 ) -> None:
     """Benchmark the endpoints; graded cases become routing evidence as they finish."""
+    from rolecall.benchmark.service import default_judge
+
     with _hub(config, data_dir) as hub:
+        if judge is None and not no_judge:
+            judge = default_judge(hub.runtime.inventory)
         plan = hub.plan(
             "quick" if quick else "full",
             _split(endpoints),

@@ -25,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from rolecall.benchmark.cases import SuiteError, builtin_suites
-from rolecall.benchmark.service import BenchError, BenchHub, hub_for
+from rolecall.benchmark.service import BenchError, BenchHub, default_judge, hub_for
 from rolecall.gateway.chat import json_response
 from rolecall.gateway.wire import WireError
 
@@ -95,6 +95,8 @@ async def start_run(request: Request) -> Response:
     mode, endpoints, judge = _run_request(await request.body())
     hub = _hub(request)
     try:
+        if judge is None:  # role-model §2.16: the judge defaults (first remote endpoint, ...)
+            judge = default_judge(hub.runtime.inventory)
         plan = await asyncio.to_thread(hub.plan, mode, endpoints, judge)
         run_id = await hub.start(plan)
     except (BenchError, SuiteError) as exc:

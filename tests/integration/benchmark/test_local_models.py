@@ -198,7 +198,9 @@ def test_quick_benchmark_on_the_local_pool(pool: tuple[Gateway, Any, Path]) -> N
     assert by_id[SMALL_ID]["tokens_per_sec"] > 0
     assert report["judge_facts"]["overlap"] is True
     assert len(report["pairwise"]) == 3  # one judge-graded case, three endpoint pairs
-    assert {p["judge_id"] for p in report["pairwise"]} == {f"judge:{JUDGE_ID}"}
+    # different answers are ranked by the judge (both orders); identical ones are ties unasked
+    assert {p["judge_id"] for p in report["pairwise"]} <= {f"judge:{JUDGE_ID}", "identical"}
+    assert any(p["judge_id"] == f"judge:{JUDGE_ID}" for p in report["pairwise"])
     assert by_id[SMALL_ID]["quality"]["overall"]["mean"] < 1.0
 
     deadline = time.monotonic() + 10

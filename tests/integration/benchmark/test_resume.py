@@ -91,7 +91,17 @@ def test_kill_minus_nine_then_resume(tmp_path: Path, slow_upstream: Any) -> None
     env = _env(tmp_path, slow_upstream)
     url = env["ROLECALL_DATABASE_URL"]
     suite = _suite(tmp_path / "colours.jsonl")
-    cmd = [*ROLECALL, "bench", "run", "--full", "--suite", str(suite), "--concurrency", "1"]
+    cmd = [
+        *ROLECALL,
+        "bench",
+        "run",
+        "--full",
+        "--suite",
+        str(suite),
+        "--concurrency",
+        "1",
+        "--no-judge",
+    ]
     child = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 60

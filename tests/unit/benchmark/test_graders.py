@@ -232,6 +232,10 @@ def test_pairwise_swaps_positions_and_ties_when_orders_disagree() -> None:
     fallback = asyncio.run(compare_pair(JUDGED, ("x", "a", 0.2), ("y", "b", 0.9), None))
     assert fallback.winner == "y"
     assert fallback.judge_id == "heuristic:scores"
+    same = asyncio.run(
+        compare_pair(JUDGED, ("x", "Paris.", 1), ("y", "paris", 1), LlmJudge("j", agree))
+    )
+    assert (same.winner, same.judge_id) == (None, "identical")
 
 
 def test_token_f1() -> None:

@@ -112,3 +112,36 @@ def test_compare_runs_pairs_shared_cases() -> None:
     assert entry["shared_cases"] == 8
     assert (entry["a_mean"], entry["b_mean"], entry["delta"]) == (0.0, 1.0, 1.0)
     assert entry["p_value"] == pytest.approx(2 / 256, abs=1e-6)
+
+
+def _inventory(tmp_path: Any, endpoints: list[dict[str, Any]]) -> Any:
+    import yaml
+
+    from rolecall.inventory.config import load_inventory_file
+    from rolecall.inventory.inventory import build_inventory
+
+    providers = {
+        "remote": {"kind": "openai_compatible", "base_url": "https://api.example.com/v1"},
+        "local": {"kind": "llamacpp", "base_url": "http://127.0.0.1:8101/v1"},
+    }
+    path = tmp_path / "rolecall.yaml"
+    path.write_text(yaml.safe_dump({"providers": providers, "endpoints": endpoints}))
+    return build_inventory(load_inventory_file(path, None))
+
+
+def test_default_judge_prefers_remote_then_a_big_enough_local_model(tmp_path: Any) -> None:
+    from rolecall.benchmark.service import default_judge
+
+    small = [
+        {"provider": "local", "model": "smollm2-135m", "id": "s"},
+        {"provider": "local", "model": "qwen2.5-coder-0.5b", "id": "q05"},
+    ]
+    assert default_judge(_inventory(tmp_path, small)) is None  # at chance as judges
+    big = [*small, {"provider": "local", "model": "qwen2.5-coder-1.5b", "id": "q15"}]
+    assert default_judge(_inventory(tmp_path, big)) == "q15"
+    remote = [
+        *big,
+        {"provider": "remote", "model": "gpt-4o-mini", "id": "r", "enabled": False},
+        {"provider": "remote", "model": "gpt-4o", "id": "r2"},
+    ]
+    assert default_judge(_inventory(tmp_path, remote)) == "r2"

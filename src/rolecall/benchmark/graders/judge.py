@@ -166,7 +166,7 @@ class LlmJudge:
     provider_kind: str | None = None  # decides how the output is constrained
     breaker: CircuitBreaker = field(default_factory=CircuitBreaker)
     retries: int = 2
-    max_tokens: int = 96  # a score and one sentence; more only slows a CPU judge down
+    max_tokens: int = 80  # a score and one sentence; more only slows a CPU judge down
     attempts: int = 0
     failures: int = 0
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from rolecall.benchmark.cases import BenchCase
-from rolecall.benchmark.graders.deterministic import extract_json
+from rolecall.benchmark.graders.deterministic import extract_json, normalise
 from rolecall.benchmark.graders.judge import JudgeQuestion, JudgeUnavailable, LlmJudge, judge_prompt
 
 __all__ = ["PairOutcome", "compare_pair", "parse_preference"]
@@ -92,6 +92,8 @@ async def compare_pair(
 ) -> PairOutcome:
     """``a`` and ``b`` are (endpoint id, answer text, graded score)."""
     (id_a, text_a, score_a), (id_b, text_b, score_b) = a, b
+    if normalise(text_a) == normalise(text_b):  # nothing to rank: spare the judge two calls
+        return PairOutcome(case.id, id_a, id_b, None, True, "identical answers", "identical")
     if judge is not None:
         try:
             first, why = await judge.ask(_prompt(case, text_a, text_b), PREFERENCE_QUESTION)
