@@ -11,7 +11,7 @@ from rolecall.benchmark.cases import BenchCase
 from rolecall.benchmark.graders import grade_case
 from rolecall.benchmark.graders.code_exec import run_sandboxed
 from rolecall.benchmark.graders.deterministic import extract_letter, extract_number
-from rolecall.benchmark.graders.judge import CircuitBreaker, LlmJudge, parse_judgement, token_f1
+from rolecall.benchmark.graders.judge import CircuitBreaker, parse_judgement, token_f1
 from rolecall.benchmark.graders.pairwise import compare_pair
 from rolecall.benchmark.reply import Reply, parse_completion
 from rolecall.protocol import validate_artifact
@@ -29,8 +29,8 @@ def case(**fields: Any) -> BenchCase:
     return BenchCase.model_validate({**base, **fields})
 
 
-def grade(c: BenchCase, text: str = "", judge: LlmJudge | None = None, **reply: Any) -> float:
-    result = asyncio.run(grade_case(c, Reply(text, **reply), judge))
+def grade(c: BenchCase, text: str = "", **reply: Any) -> float:
+    result = asyncio.run(grade_case(c, Reply(text, **reply)))
     validate_artifact("judge-score", result.score.to_artifact())
     return result.score.score
 
@@ -151,90 +151,46 @@ def test_sandbox_enforces_time_and_memory_limits() -> None:
     assert leak == 0
 
 
-class FakeJudgeCall:
-    """A judge endpoint stand-in that answers from a queue (the real one is tested end to end)."""
-
-    def __init__(self, *answers: str | Exception) -> None:
-        self.answers = list(answers)
-        self.bodies: list[dict[str, Any]] = []
-
-    async def __call__(self, body: dict[str, Any]) -> Reply:
-        self.bodies.append(body)
-        answer = self.answers.pop(0)
-        if isinstance(answer, Exception):
-            raise answer
-        return Reply(answer)
-
-
 JUDGED = case(grader="judge", reference="Canberra", rubric="Names Canberra.")
 
 
-def test_judge_is_strict_json_at_temperature_zero_with_a_json_only_retry() -> None:
-    call = FakeJudgeCall(
-        "Looks right to me!", '{"score": 1, "rationale": "It names Canberra, the reference."}'
-    )
-    judge = LlmJudge("judge-ep", call, provider_kind="llamacpp")
-    assert grade(JUDGED, "Canberra", judge) == 1.0
-    first, retry = call.bodies
-    assert first["temperature"] == 0
-    assert first["response_format"]["schema"]["required"] == ["score", "rationale"]
-    assert "Reference answer:\nCanberra" in first["messages"][1]["content"]
-    assert retry["messages"][-1]["role"] == "user"
-    assert "JSON only" in retry["messages"][-1]["content"]
-
-
-def test_judge_rejects_empty_rationales_then_falls_back_to_the_heuristic() -> None:
-    call = FakeJudgeCall(*['{"score": 1, "rationale": ""}'] * 3)
-    judge = LlmJudge("judge-ep", call)
-    result = asyncio.run(grade_case(JUDGED, Reply("It is Canberra."), judge))
-    assert result.method == "heuristic"
-    assert result.score.judge_id == "heuristic:reference"
-    assert result.score.score == 1.0  # the answer contains the reference
-    assert "judge unavailable" in result.score.rationale
+def test_judge_replies_are_strict_json_with_a_real_rationale() -> None:
     with pytest.raises(ValueError, match="rationale"):
         parse_judgement('{"score": 0.5, "rationale": "ok"}')
+    with pytest.raises(ValueError, match="rationale"):
+        parse_judgement('{"score": 1, "rationale": ""}')
+    with pytest.raises(ValueError, match="score"):
+        parse_judgement('{"score": "high", "rationale": "it is right about the city"}')
     assert parse_judgement('{"score": 7, "rationale": "mostly right but vague"}').score == 0.7
 
 
-def test_circuit_breaker_stops_calling_a_failing_judge() -> None:
+def test_heuristic_grades_without_a_judge() -> None:
+    result = asyncio.run(grade_case(JUDGED, Reply("It is Canberra.")))
+    assert (result.method, result.score.judge_id, result.score.score) == (
+        "heuristic",
+        "heuristic:reference",
+        1.0,
+    )
+    assert grade(JUDGED, "Sydney") == 0.0
+
+
+def test_circuit_breaker_opens_and_half_opens() -> None:
     now = [0.0]
     breaker = CircuitBreaker(threshold=3, cooldown_s=30, clock=lambda: now[0])
-    call = FakeJudgeCall(
-        *[ConnectionError("down")] * 3, '{"score": 1, "rationale": "matches the reference"}'
-    )
-    judge = LlmJudge("judge-ep", call, breaker=breaker)
-    for _ in range(5):
-        grade(JUDGED, "Canberra", judge)
-    assert len(call.bodies) == 3  # the last two never reached the judge
+    for _ in range(3):
+        breaker.failure()
+    assert breaker.open
     assert breaker.trips == 1
     now[0] = 31.0
-    assert grade(JUDGED, "Canberra", judge) == 1.0  # half-open: one call, it worked
-    assert not breaker.open
+    assert not breaker.open  # half-open: the next call decides
+    breaker.failure()
+    assert breaker.open  # one more failure closes the door again
 
 
-def test_pairwise_swaps_positions_and_ties_when_orders_disagree() -> None:
-    agree = FakeJudgeCall(
-        '{"winner": "A", "rationale": "A matches the reference"}',
-        '{"winner": "B", "rationale": "B matches the reference"}',
-    )
-    outcome = asyncio.run(
-        compare_pair(JUDGED, ("x", "Canberra", 1), ("y", "Sydney", 0), LlmJudge("j", agree))
-    )
-    assert outcome.winner == "x"
-    assert outcome.consistent
-    assert "Answer A:\nSydney" in agree.bodies[1]["messages"][1]["content"]  # swapped
-    biased = FakeJudgeCall(*['{"winner": "A", "rationale": "the first one is better"}'] * 2)
-    outcome = asyncio.run(
-        compare_pair(JUDGED, ("x", "Canberra", 1), ("y", "Sydney", 0), LlmJudge("j", biased))
-    )
-    assert outcome.winner is None
-    assert not outcome.consistent
+def test_pairwise_without_a_judge_uses_the_scores_and_identical_answers_tie() -> None:
     fallback = asyncio.run(compare_pair(JUDGED, ("x", "a", 0.2), ("y", "b", 0.9), None))
-    assert fallback.winner == "y"
-    assert fallback.judge_id == "heuristic:scores"
-    same = asyncio.run(
-        compare_pair(JUDGED, ("x", "Paris.", 1), ("y", "paris", 1), LlmJudge("j", agree))
-    )
+    assert (fallback.winner, fallback.judge_id) == ("y", "heuristic:scores")
+    same = asyncio.run(compare_pair(JUDGED, ("x", "Paris.", 1), ("y", "paris", 1), None))
     assert (same.winner, same.judge_id) == (None, "identical")
 
 
