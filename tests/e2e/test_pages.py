@@ -8,6 +8,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+import openai
+import pytest
+
 from tests.integration.gateway.harness import Gateway
 
 from .conftest import screenshot
@@ -24,10 +27,16 @@ PAGES = [
 
 
 def _traffic(gw: Gateway, n: int) -> None:
+    """Routed requests, some pinned to the remote endpoint, and one nothing can serve."""
     client = gw.client()
     for i in range(n):
         client.chat.completions.create(
-            model="default", messages=[{"role": "user", "content": f"question {i}"}]
+            model="cloud-frontier" if i % 3 == 0 else "default",
+            messages=[{"role": "user", "content": f"question {i}"}],
+        )
+    with pytest.raises(openai.BadRequestError):
+        client.chat.completions.create(
+            model="embedder", messages=[{"role": "user", "content": "x"}]
         )
 
 
@@ -62,6 +71,10 @@ def test_every_page_renders(page: Any, seed_gateway: Gateway) -> None:
         screenshot(page, name)
         if name == "lab":
             assert page.locator("td", has_text="knn").count() == 1
+    page.goto(f"http://127.0.0.1:{gw.port}/#/dashboard")
+    page.click("#theme")
+    page.wait_for_selector("html[data-theme=light] .stat .value")
+    screenshot(page, "dashboard-light")
     assert not page.errors, page.errors
 
 

@@ -20,11 +20,13 @@ const xFormat = (data) => (t) => (data.bucket_ms >= 3600000 * 3 ? new Date(t).to
 
 export function stats(data) {
   const t = data.totals;
+  // long windows read 5-minute rollups, whose latency histogram gives quantiles within a few %
+  const q = (v) => (data.quantiles_approximate && v !== null ? `≈ ${fmt.ms(v)}` : fmt.ms(v));
   return h("div", { class: "grid g6" },
     stat("Requests", fmt.int(t.requests), `${fmt.int(t.fallbacks)} via fallback`),
     stat("Success rate", fmt.pct(t.success_rate), `${fmt.int(t.requests - t.ok)} failed`),
-    stat("Latency p50", fmt.ms(t.latency_p50_ms), `avg ${fmt.ms(t.latency_avg_ms)}`),
-    stat("Latency p95", fmt.ms(t.latency_p95_ms)),
+    stat("Latency p50", q(t.latency_p50_ms), `avg ${fmt.ms(t.latency_avg_ms)}`),
+    stat("Latency p95", q(t.latency_p95_ms), data.source),
     stat("Cost", fmt.usd(t.cost_usd), data.unsupported.cost ? "no priced requests" : data.partial.cost ? `partial: ${fmt.int(t.costed)} of ${fmt.int(t.requests)} priced` : "all requests priced"),
     stat("Tokens", fmt.int(t.tokens_in + t.tokens_out), `${fmt.int(t.tokens_in)} in · ${fmt.int(t.tokens_out)} out`));
 }

@@ -23,7 +23,7 @@ export async function render({ page }) {
         table([
           { key: "check", label: "Check" },
           { key: "ok", label: "", render: (c) => badge(c.ok ? "ok" : "no", c.ok ? "ok" : "warn") },
-          { key: "detail", label: "Detail", render: (c) => h("span", { class: "muted" }, c.detail) },
+          { key: "detail", label: "Detail", wrap: true, render: (c) => h("span", { class: "muted" }, c.detail) },
         ], s.readiness)))),
     card("Configuration problems", s.problems.length ? h("ul", {}, s.problems.map((p) => h("li", { class: "error" }, p))) : stateBox("empty", "No configuration problems")),
     card("API keys", table([
