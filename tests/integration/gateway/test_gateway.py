@@ -208,7 +208,17 @@ def test_invalid_request_is_terminal(gateway: Gateway, upstream_a: Any, upstream
     assert cooldowns["data"] == []
 
 
-def test_cooldown_is_entered_and_left(gateway: Gateway, upstream_a: Any) -> None:
+def test_cooldown_is_entered_and_left(
+    upstream_a: Any, upstream_b: Any, db_url: str, tmp_path: Path
+) -> None:
+    # the schedule scaled to 10 min × 0.005 = 3 s: long enough that a loaded machine cannot let it
+    # lapse between two requests, short enough to wait out
+    config = inventory(upstream_a, upstream_b)
+    with Gateway(config, db_url, tmp_path, cooldown_scale=0.005) as gateway:
+        _cooldown_round_trip(gateway, upstream_a)
+
+
+def _cooldown_round_trip(gateway: Gateway, upstream_a: Any) -> None:
     upstream_a.set_script(
         {"models": {"model-a": {**FAST, "fail": {"kind": "status", "status": 500}}}}
     )
@@ -225,9 +235,12 @@ def test_cooldown_is_entered_and_left(gateway: Gateway, upstream_a: Any) -> None
     [excluded] = [e for e in decision["eligibility"] if e["endpoint_id"] == "ep-a"]
     assert excluded["exclusions"][0]["code"] == "PROVIDER_OFFLINE"
     assert decision["chosen_endpoint_id"] == "ep-b"
-    # the schedule (scaled: 10 min × 0.0005 = 300 ms) ends: ep-a is eligible again
+    # the schedule ends: ep-a is eligible again
     upstream_a.set_script({"models": {"model-a": FAST, "model-c": SLOW}})
-    time.sleep(0.4)
+    deadline = time.monotonic() + 15
+    while gateway.admin("/api/cooldowns")[1]["data"][0]["active"]:
+        assert time.monotonic() < deadline, "the cooldown never ended"
+        time.sleep(0.1)
     headers, completion = _chat(gateway)
     status, decision = gateway.admin(f"/api/decisions/{headers['x-rolecall-decision-id']}")
     assert status == 200
