@@ -155,7 +155,12 @@ async def _drive(hub: BenchHub, starting: Any, *, quiet: bool) -> str:
             bar.update(row, completed=progress.done, description=where.strip()[:60])
             await asyncio.wait({task}, timeout=0.2)
         bar.update(row, completed=progress.done, description=progress.phase)
-    return await task
+    try:
+        return await task
+    except Exception as exc:  # stored results stay; the run can be finished later
+        typer.echo(f"error: run {run_id} stopped: {exc}", err=True)
+        typer.echo(f"finish it with: rolecall bench resume {run_id}", err=True)
+        return "failed"
 
 
 def _finish(hub: BenchHub, run_id: str, status: str, as_json: bool) -> None:
