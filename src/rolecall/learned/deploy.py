@@ -119,6 +119,10 @@ class LearnedQuality:
         self.models = list(router.models)
         self.source_id = f"learned:{router.name}@{self.artifact_id}"
         self._index = {m: j for j, m in enumerate(self.models)}
+        from threadpoolctl import ThreadpoolController  # type: ignore[import-untyped, unused-ignore]
+
+        # one prompt is a few small matrix products: BLAS threads only add contention there
+        self._threads = ThreadpoolController()
 
     @classmethod
     def load(cls, path: Path | str) -> LearnedQuality:
@@ -127,8 +131,9 @@ class LearnedQuality:
 
     def predict(self, prompts: Sequence[str]) -> Matrix:
         """Shrunk predicted scores (n prompts × the artifact's models)."""
-        data = Dataset(self.space.transform(list(prompts)), self.models)
-        predicted = self.router.predict(data)
+        with self._threads.limit(limits=1, user_api="blas"):
+            data = Dataset(self.space.transform(list(prompts)), self.models)
+            predicted = self.router.predict(data)
         delta = float(getattr(self.router, "delta", 0.0))
         if delta > 0:
             b = self.router.best_index

@@ -170,17 +170,26 @@ class CachedEncoder:
         self._dirty = False
 
 
-_SHARED: dict[tuple[str, str], CachedEncoder] = {}
+_LOADED: dict[str, DenseEncoder] = {}
+_CACHED: dict[str, CachedEncoder] = {}
 
 
-def dense_encoder(name: str, cache_dir: Path | None = None) -> CachedEncoder:
-    """A (process-wide shared) cached dense encoder by name: 'wordllama' or 'minilm'."""
+def dense_encoder(name: str, cache_dir: Path | None = None, cached: bool = True) -> DenseEncoder:
+    """A dense encoder by name ('wordllama' or 'minilm'), loaded once per process.
+
+    ``cached`` adds the prompt-hash cache (lab work re-encodes the same prompts); a serving process
+    passes False so that memory does not grow with the prompts it has seen.
+    """
     if name not in DENSE_ENCODERS:
         raise LabError(f"unknown encoder {name!r}; choose one of {', '.join(DENSE_ENCODERS)}")
-    key = (name, str(cache_dir))
-    if key not in _SHARED:
-        _SHARED[key] = CachedEncoder(DENSE_ENCODERS[name](), cache_dir)
-    return _SHARED[key]
+    if name not in _LOADED:
+        _LOADED[name] = DENSE_ENCODERS[name]()
+    if not cached:
+        return _LOADED[name]
+    key = f"{name}:{cache_dir}"
+    if key not in _CACHED:
+        _CACHED[key] = CachedEncoder(_LOADED[name], cache_dir)
+    return _CACHED[key]
 
 
 def describe(encoder: Any) -> str:

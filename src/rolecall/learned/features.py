@@ -10,16 +10,18 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from rolecall.learned.encoders import CachedEncoder, TfidfEncoder, dense_encoder
+from rolecall.learned.encoders import DenseEncoder, TfidfEncoder, dense_encoder
 from rolecall.learned.routers.base import Features
 
 DEFAULT_ENCODER = "wordllama"
 
 
 class FeatureSpace:
-    def __init__(self, encoder: str = DEFAULT_ENCODER, cache_dir: Path | None = None) -> None:
+    def __init__(
+        self, encoder: str = DEFAULT_ENCODER, cache_dir: Path | None = None, cached: bool = True
+    ) -> None:
         self.encoder_name = encoder
-        self.dense: CachedEncoder = dense_encoder(encoder, cache_dir)
+        self.dense: DenseEncoder = dense_encoder(encoder, cache_dir, cached)
         self.tfidf = TfidfEncoder()
 
     def fit(self, prompts: Sequence[str]) -> FeatureSpace:
@@ -35,6 +37,6 @@ class FeatureSpace:
 
     @classmethod
     def from_state(cls, meta: dict[str, Any], arrays: dict[str, NDArray[Any]]) -> FeatureSpace:
-        space = cls(str(meta["encoder"]))
+        space = cls(str(meta["encoder"]), cached=False)  # serving: no per-prompt cache
         space.tfidf.idf = np.asarray(arrays["tfidf_idf"], dtype=np.float32)
         return space

@@ -91,25 +91,38 @@ def load_matrix(path: Path, split: str | None = None) -> ScoreMatrix:
         view = validate(con, path)
         where = "WHERE split = ?" if split else ""
         params = [split] if split else []
+        # three streaming passes: prompts (with their row index), models, then the cells; only
+        # the small index tables are materialised, never the records
         con.execute(
-            f"CREATE TEMP TABLE sel AS SELECT * FROM {view} {where}", params
-        )  # one streaming pass over the file
-        models = [r[0] for r in con.execute("SELECT DISTINCT model FROM sel ORDER BY 1").fetchall()]
+            f"""CREATE TEMP TABLE p AS SELECT prompt_id, any_value(prompt) AS prompt,
+                  any_value(task) AS task, any_value(split) AS split,
+                  row_number() OVER (ORDER BY prompt_id) - 1 AS i
+                FROM {view} {where} GROUP BY prompt_id""",
+            params,
+        )
+        con.execute(
+            f"""CREATE TEMP TABLE m AS SELECT model, row_number() OVER (ORDER BY model) - 1 AS j
+                FROM (SELECT DISTINCT model FROM {view} {where})""",
+            params,
+        )
+        models = [r[0] for r in con.execute("SELECT model FROM m ORDER BY j").fetchall()]
         prompts = con.execute(
-            """SELECT prompt_id, any_value(prompt), any_value(task), any_value(split)
-               FROM sel GROUP BY prompt_id ORDER BY prompt_id"""
+            "SELECT prompt_id, prompt, task, split FROM p ORDER BY i"
         ).fetchnumpy()
         cells = con.execute(
-            """WITH p AS (SELECT prompt_id, row_number() OVER (ORDER BY prompt_id) - 1 AS i
-                          FROM (SELECT DISTINCT prompt_id FROM sel)),
-                    m AS (SELECT model, row_number() OVER (ORDER BY model) - 1 AS j
-                          FROM (SELECT DISTINCT model FROM sel))
-               SELECT p.i, m.j, avg(score), avg(cost_usd) FROM sel
-               JOIN p USING (prompt_id) JOIN m USING (model) GROUP BY p.i, m.j"""
+            f"""SELECT p.i, m.j, avg(r.score), avg(r.cost_usd) FROM {view} r
+                JOIN p USING (prompt_id) JOIN m USING (model) {where.replace("split", "r.split")}
+                GROUP BY p.i, m.j""",
+            params,
         ).fetchnumpy()
     ids = [str(x) for x in prompts["prompt_id"]]
     if not ids:
-        raise LabError(f"{path}: no records" + (f" with split={split!r}" if split else ""))
+        hint = (
+            f" with split={split!r} (give the file a split with 'rolecall lab import')"
+            if split
+            else ""
+        )
+        raise LabError(f"{path}: no records{hint}")
     values = list(cells.values())
     i, j = np.asarray(values[0], dtype=np.int64), np.asarray(values[1], dtype=np.int64)
     scores = np.full((len(ids), len(models)), np.nan)
