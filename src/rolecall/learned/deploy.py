@@ -90,11 +90,16 @@ def load_artifact(path: Path) -> tuple[Router, FeatureSpace, dict[str, Any]]:
             f"{path}: artifact version {meta.get('version')} is not supported "
             f"(this rolecall reads version {ARTIFACT_VERSION}); retrain with 'rolecall lab train'"
         )
-    router = create(meta["router"])
-    router.models = list(meta["models"])
-    router.best_index = int(meta["best_index"])
-    router.load_state(meta["router_state"], _strip(arrays, "router/"))
-    space = FeatureSpace.from_state(meta["features"], _strip(arrays, "features/"))
+    try:
+        router = create(meta["router"])
+        router.models = list(meta["models"])
+        router.best_index = int(meta["best_index"])
+        router.load_state(meta["router_state"], _strip(arrays, "router/"))
+        space = FeatureSpace.from_state(meta["features"], _strip(arrays, "features/"))
+    except ArtifactError:
+        raise
+    except (LabError, KeyError) as exc:  # unknown router, missing array, encoder not installed
+        raise ArtifactError(f"{path}: cannot be loaded: {exc}") from None
     return router, space, meta
 
 

