@@ -78,9 +78,8 @@ async def preview(request: Request) -> Response:
     await flush(runtime)
     limit = int_param(request, "limit", 500, MAX_REPLAY)
     proposed = await _proposed(request, runtime)
-    decisions, _ = runtime.storage.decision_page(limit=limit, offset=0)
-    facts = runtime.storage.facts_for([str(d["request_id"]) for d in decisions])
-    replays = replays_from(decisions, facts)
+    inputs = await asyncio.to_thread(runtime.storage.replay_inputs, limit=limit)
+    replays = replays_from(inputs)
     body = compare(
         runtime,
         replays,

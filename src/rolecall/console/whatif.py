@@ -33,24 +33,22 @@ class Replay:
     tokens: tuple[int, int]
 
 
-def replays_from(
-    decisions: Iterable[Mapping[str, Any]], facts: Mapping[str, Mapping[str, Any]]
-) -> list[Replay]:
+def replays_from(inputs: Iterable[Mapping[str, Any]]) -> list[Replay]:
+    """Routing requests from stored requests (`SqlAnalyticsMixin.replay_inputs` rows)."""
     out = []
-    for d in decisions:
-        fact = facts.get(str(d.get("request_id"))) or {}
-        snap = d.get("policy_snapshot") or {}
+    for row in inputs:
+        snap = row.get("policy_snapshot") or {}
         request = RoutingRequest(
-            request_id=f"whatif-{d.get('request_id')}",
-            task_type=fact.get("task_type") or DEFAULT_TASK,
-            requested_role_id=fact.get("role_id"),
+            request_id=f"whatif-{row['request_id']}",
+            task_type=row.get("task_type") or DEFAULT_TASK,
+            requested_role_id=row.get("role_id"),
             required_capabilities=tuple(snap.get("required_capabilities") or ()),
             required_modalities=tuple(snap.get("required_modalities") or ("text",)),
             needs_tools=bool(snap.get("require_tools")),
             allow_endpoints=tuple(snap.get("allow_endpoints") or ()),
             deny_endpoints=tuple(snap.get("deny_endpoints") or ()),
         )
-        tokens = (int(fact.get("tokens_in") or 0), int(fact.get("tokens_out") or 0))
+        tokens = (int(row.get("tokens_in") or 0), int(row.get("tokens_out") or 0))
         out.append(Replay(request, tokens if any(tokens) else DEFAULT_TOKENS))
     return out
 
@@ -86,6 +84,21 @@ def _scoped(request: RoutingRequest, runtime: Runtime, scope: str) -> RoutingReq
     return replace(request, deny_endpoints=tuple(dict.fromkeys(request.deny_endpoints + local)))
 
 
+def _kind(r: RoutingRequest) -> tuple[Any, ...]:
+    """Everything a replayed request routes on (its id aside), cheaper than a dataclass copy."""
+    return (
+        r.task_type,
+        r.requested_role_id,
+        r.required_capabilities,
+        r.preferred_capabilities,
+        r.required_modalities,
+        r.context_tokens,
+        r.needs_tools,
+        r.allow_endpoints,
+        r.deny_endpoints,
+    )
+
+
 def _route_all(
     runtime: Runtime,
     replays: Sequence[Replay],
@@ -96,13 +109,14 @@ def _route_all(
     router = Router(policy)
     inv = runtime.inventory
     # requests with the same routing inputs get the same decision: route each kind once
-    winners: dict[RoutingRequest, tuple[str, float | None, float | None]] = {}
+    winners: dict[tuple[Any, ...], tuple[str, float | None, float | None]] = {}
     out: list[dict[str, Any]] = []
     for replay in replays:
-        kind = replace(_scoped(replay.request, runtime, scope), request_id="whatif")
+        kind = _kind(replay.request)
         if kind not in winners:
+            request = _scoped(replace(replay.request, request_id="whatif"), runtime, scope)
             d = router.decide(
-                kind, candidates, inv.roles.values(), inv.tasks.values(), inv.bindings
+                request, candidates, inv.roles.values(), inv.tasks.values(), inv.bindings
             )
             best = d.ranked[0] if d.ranked else None
             winners[kind] = (

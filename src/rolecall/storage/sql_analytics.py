@@ -17,7 +17,6 @@ then one query that sorts only the bin holding the wanted rank.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any, Final
 
 from sqlalchemy import (
@@ -35,11 +34,14 @@ from sqlalchemy import (
 from rolecall.storage.sql_analytics_tables import (
     BINS_PER_E,
     DIMENSION_COLUMNS,
+    DIMENSIONS,
     HISTOGRAM_BINS,
     REQUEST_FACTS,
     REQUEST_ROLLUP,
+    ROLLUP_DIMENSIONS,
     ROLLUP_MS,
     ROLLUP_SUMS,
+    FactFilter,
     fact_row,
     rollup_rows,
 )
@@ -56,49 +58,6 @@ __all__ = [
     "FactFilter",
     "SqlAnalyticsMixin",
 ]
-
-# filter/group name → facts column; the console's shared filters (role-model.md §3.1, Observe)
-DIMENSIONS: Final[Mapping[str, Column[Any]]] = {
-    name: REQUEST_FACTS.c[column] for name, column in DIMENSION_COLUMNS
-}
-ROLLUP_DIMENSIONS: Final[Mapping[str, Column[Any]]] = {
-    name: REQUEST_ROLLUP.c[column] for name, column in DIMENSION_COLUMNS
-}
-
-
-@dataclass(frozen=True, slots=True)
-class FactFilter:
-    """One console slice: a time window plus equality filters on `DIMENSIONS`."""
-
-    since_ms: int | None = None
-    until_ms: int | None = None
-    equals: Mapping[str, str] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        unknown = sorted(set(self.equals) - set(DIMENSIONS))
-        if unknown:
-            known = ", ".join(DIMENSIONS)
-            raise ValueError(f"unknown filter {unknown[0]!r}: use one of {known}")
-
-    def with_equals(self, **more: str) -> FactFilter:
-        return FactFilter(self.since_ms, self.until_ms, {**self.equals, **more})
-
-    def apply(self, query: Select[Any], *, rollup: bool = False) -> Select[Any]:
-        """``query`` restricted to the slice, on the facts or (``rollup``) on the rollup, whose
-        time filter is widened to whole 5-minute buckets."""
-        columns = ROLLUP_DIMENSIONS if rollup else DIMENSIONS
-        time = REQUEST_ROLLUP.c.bucket_ms if rollup else REQUEST_FACTS.c.timestamp_ms
-        since, until = self.since_ms, self.until_ms
-        if rollup and since is not None:
-            since -= since % ROLLUP_MS
-        clauses: list[ColumnElement[bool]] = []
-        if since is not None:
-            clauses.append(time >= since)
-        if until is not None:
-            clauses.append(time < until)
-        clauses.extend(columns[name] == value for name, value in self.equals.items())
-        return query.where(and_(*clauses)) if clauses else query
-
 
 _F = REQUEST_FACTS.c
 _OK = _F.status_family == "2xx"
@@ -124,6 +83,7 @@ _R = REQUEST_ROLLUP.c
 ROLLUP_AGGREGATES: Final = {name: func.coalesce(func.sum(_R[name]), 0) for name in ROLLUP_SUMS}
 _HISTOGRAM: Final = [func.coalesce(func.sum(_R[f"h{i:02d}"]), 0) for i in range(HISTOGRAM_BINS)]
 _FLOATS: Final = frozenset({"latency_sum_ms", "cost_usd"})
+MAX_PENDING: Final = 10_000  # role/task of requests whose usage is not stored yet
 _ROLLUP_KEY: Final = ("bucket_ms", *(column for _, column in DIMENSION_COLUMNS))
 
 
@@ -162,20 +122,26 @@ class SqlAnalyticsMixin(SqlUsageMixin, SqlBase):
         with self.batch():
             super().add_usage(events)
             decisions = self._decision_columns({str(e["routing_decision_id"]) for e in events})
+            context = self._take_context([str(e["request_id"]) for e in events])
             rows: dict[str, dict[str, Any]] = {}
             for e in events:  # the first event of a request describes it
-                rows.setdefault(
-                    e["request_id"], fact_row(e, decisions.get(e["routing_decision_id"]))
-                )
+                if e["request_id"] not in rows:
+                    row = fact_row(e, decisions.get(e["routing_decision_id"]))
+                    row.update(context.get(e["request_id"], {}))
+                    rows[e["request_id"]] = row
             known = self._facts_in_transaction(list(rows))
             fresh = [row for request_id, row in rows.items() if request_id not in known]
             self._insert_new(REQUEST_FACTS, fresh)
             self._bump_rollup(rollup_rows(fresh))
 
     def annotate_requests(self, rows: Sequence[Mapping[str, Any]]) -> None:
-        """Set ``role_id`` / ``task_type`` of stored facts from ``{"request_id", "role_id",
-        "task_type"}`` mappings (the router's request, which usage events do not carry), moving
-        their rollup counts to the new role and task."""
+        """Record ``role_id`` / ``task_type`` of requests from ``{"request_id", "role_id",
+        "task_type"}`` mappings (the router's request, which usage events do not carry).
+
+        For a request whose usage is not stored yet they are kept (at most `MAX_PENDING`) and
+        written with its fact row; that is the cheap order, so call this before `add_usage`.
+        Stored facts are updated and their rollup counts moved to the new role and task.
+        """
         if not rows:
             return
         with self.batch():
@@ -184,7 +150,9 @@ class SqlAnalyticsMixin(SqlUsageMixin, SqlBase):
             for r in rows:
                 fact = old.get(str(r["request_id"]))
                 new = {"role_id": r.get("role_id"), "task_type": r.get("task_type")}
-                if fact is not None and (fact["role_id"], fact["task_type"]) != tuple(new.values()):
+                if fact is None:
+                    self._keep_context(str(r["request_id"]), new)
+                elif (fact["role_id"], fact["task_type"]) != tuple(new.values()):
                     changed.append((fact, {**fact, **new}))
             if not changed:
                 return
@@ -201,6 +169,23 @@ class SqlAnalyticsMixin(SqlUsageMixin, SqlBase):
                 connection.execute(statement, params)
             self._bump_rollup(rollup_rows([o for o, _ in changed], sign=-1))
             self._bump_rollup(rollup_rows([n for _, n in changed]))
+
+    def _pending(self) -> dict[str, dict[str, Any]]:
+        pending: dict[str, dict[str, Any]] | None = getattr(self, "_pending_context", None)
+        if pending is None:
+            pending = {}
+            self._pending_context = pending
+        return pending
+
+    def _keep_context(self, request_id: str, context: dict[str, Any]) -> None:
+        pending = self._pending()
+        if len(pending) >= MAX_PENDING:  # usage that never came: forget the oldest
+            pending.pop(next(iter(pending)))
+        pending[request_id] = context
+
+    def _take_context(self, request_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        pending = self._pending()
+        return {i: pending.pop(i) for i in request_ids if i in pending}
 
     def _facts_in_transaction(self, request_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         query = select(REQUEST_FACTS).where(_F.request_id.in_(list(request_ids)))
@@ -247,16 +232,23 @@ class SqlAnalyticsMixin(SqlUsageMixin, SqlBase):
         self, slice_: FactFilter, *, limit: int, offset: int
     ) -> tuple[list[dict[str, Any]], int]:
         """One page of the ledger, newest first, and how many rows match the slice."""
+        keys, total = self._page_keys(slice_.apply(select(_F.request_id)), limit, offset)
+        rows = self.facts_for(keys)
+        return [rows[k] for k in keys if k in rows], total
+
+    def _page_keys(self, query: Select[Any], limit: int, offset: int) -> tuple[list[str], int]:
+        """Request ids of one page (newest first) and the total: the skipped rows are walked
+        on the time key alone (an index-only scan on PostgreSQL), whole rows read for the page."""
         if limit < 0 or offset < 0:
             raise ValueError(f"limit and offset must be non-negative, got {limit} and {offset}")
-        query = slice_.apply(select(REQUEST_FACTS)).order_by(
-            _F.timestamp_ms.desc(), _F.request_id.desc()
-        )
-        counted = slice_.apply(select(func.count()).select_from(REQUEST_FACTS))
+        counted = query.with_only_columns(func.count(), maintain_column_froms=True)
+        ordered = query.order_by(_F.timestamp_ms.desc(), _F.request_id.desc())
         with self._read() as connection:
-            rows = [dict(r._mapping) for r in connection.execute(query.limit(limit).offset(offset))]
+            keys = [
+                str(k) for k in connection.execute(ordered.limit(limit).offset(offset)).scalars()
+            ]
             total = int(connection.execute(counted).scalar_one())
-        return rows, total
+        return keys, total
 
     def fact_for(self, request_id: str) -> dict[str, Any] | None:
         """The fact row of one request, if stored."""
@@ -365,30 +357,32 @@ class SqlAnalyticsMixin(SqlUsageMixin, SqlBase):
             clauses.append(_F.chosen_endpoint_id == "")
         elif outcome == "routed":
             clauses.append(_F.chosen_endpoint_id != "")
-        where = and_(*clauses) if clauses else None
-        ids = select(_F.routing_decision_id, _F.timestamp_ms).order_by(
-            _F.timestamp_ms.desc(), _F.request_id.desc()
-        )
-        counted = select(func.count()).select_from(REQUEST_FACTS)
-        if where is not None:
-            ids, counted = ids.where(where), counted.where(where)
+        query = select(_F.request_id)
+        if clauses:
+            query = query.where(and_(*clauses))
+        keys, total = self._page_keys(query, limit, offset)
+        wanted = select(DECISIONS.c.request_id, DECISIONS.c.created_ms, DECISIONS.c.artifact)
         with self._read() as connection:
-            page = connection.execute(ids.limit(limit).offset(offset)).all()
-            total = int(connection.execute(counted).scalar_one())
-            wanted = [row.routing_decision_id for row in page]
             found = {
-                row.routing_decision_id: row
-                for row in connection.execute(
-                    select(
-                        DECISIONS.c.routing_decision_id,
-                        DECISIONS.c.created_ms,
-                        DECISIONS.c.artifact,
-                    ).where(DECISIONS.c.routing_decision_id.in_(wanted))
-                )
+                row.request_id: row
+                for row in connection.execute(wanted.where(DECISIONS.c.request_id.in_(keys)))
             }
         items = [
-            {"created_ms": int(found[i].created_ms), **dict(found[i].artifact)}
-            for i in wanted
-            if i in found
+            {"created_ms": int(found[k].created_ms), **dict(found[k].artifact)}
+            for k in keys
+            if k in found
         ]
         return items, total
+
+    def replay_inputs(self, *, limit: int) -> list[dict[str, Any]]:
+        """The newest ``limit`` requests as the what-if preview replays them: role, task, tokens
+        and the decision's policy snapshot (read alone, not the whole artifact)."""
+        snapshot = DECISIONS.c.artifact["policy_snapshot"].label("policy_snapshot")
+        query = (
+            select(_F.request_id, _F.role_id, _F.task_type, _F.tokens_in, _F.tokens_out, snapshot)
+            .join(DECISIONS, DECISIONS.c.routing_decision_id == _F.routing_decision_id)
+            .order_by(_F.timestamp_ms.desc(), _F.request_id.desc())
+            .limit(limit)
+        )
+        with self._read() as connection:
+            return [dict(row._mapping) for row in connection.execute(query)]

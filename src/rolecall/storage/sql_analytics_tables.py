@@ -1,9 +1,10 @@
 """The console's analytics tables and the pure functions that fill them.
 
 Owns `REQUEST_FACTS` (one flat row per request), `REQUEST_ROLLUP` (additive sums per 5 minutes and
-per combination of the filter dimensions, with a latency histogram) and the row builders
-`fact_row` and `rollup_rows`. Both tables are derived from ``usage_events`` (migration 0003
-rebuilds them from it), so they can always be recomputed; nothing here is a record of truth.
+per combination of the filter dimensions, with a latency histogram), the row builders `fact_row`
+and `rollup_rows`, and `FactFilter` (a slice: time window and equality filters). Both tables are
+derived from ``usage_events`` (migration 0003 rebuilds them from it), so they can always be
+recomputed; nothing here is a record of truth.
 
 Why two tables: the facts answer the ledger, request lookups and short windows exactly; sums over
 hours or days read the rollup instead, which holds a few rows per 5 minutes however many requests
@@ -14,29 +15,36 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 from sqlalchemy import (
     BigInteger,
     Column,
+    ColumnElement,
     Double,
     Index,
     Integer,
     PrimaryKeyConstraint,
+    Select,
     Table,
     Text,
+    and_,
 )
 
 from rolecall.storage.sql_tables import METADATA
 
 __all__ = [
     "BINS_PER_E",
+    "DIMENSIONS",
     "DIMENSION_COLUMNS",
     "HISTOGRAM_BINS",
     "REQUEST_FACTS",
     "REQUEST_ROLLUP",
+    "ROLLUP_DIMENSIONS",
     "ROLLUP_MS",
     "ROLLUP_SUMS",
+    "FactFilter",
     "fact_row",
     "histogram_bin",
     "histogram_upper_ms",
@@ -200,3 +208,46 @@ def rollup_rows(facts: Iterable[Mapping[str, Any]], sign: int = 1) -> list[dict[
         row["fallbacks"] += sign if chosen and chosen != fact["endpoint_id"] else 0
         row[f"h{histogram_bin(fact['latency_ms']):02d}"] += sign
     return list(rows.values())
+
+
+# filter/group name → facts column; the console's shared filters (role-model.md §3.1, Observe)
+DIMENSIONS: Final[Mapping[str, Column[Any]]] = {
+    name: REQUEST_FACTS.c[column] for name, column in DIMENSION_COLUMNS
+}
+ROLLUP_DIMENSIONS: Final[Mapping[str, Column[Any]]] = {
+    name: REQUEST_ROLLUP.c[column] for name, column in DIMENSION_COLUMNS
+}
+
+
+@dataclass(frozen=True, slots=True)
+class FactFilter:
+    """One console slice: a time window plus equality filters on `DIMENSIONS`."""
+
+    since_ms: int | None = None
+    until_ms: int | None = None
+    equals: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        unknown = sorted(set(self.equals) - set(DIMENSIONS))
+        if unknown:
+            known = ", ".join(DIMENSIONS)
+            raise ValueError(f"unknown filter {unknown[0]!r}: use one of {known}")
+
+    def with_equals(self, **more: str) -> FactFilter:
+        return FactFilter(self.since_ms, self.until_ms, {**self.equals, **more})
+
+    def apply(self, query: Select[Any], *, rollup: bool = False) -> Select[Any]:
+        """``query`` restricted to the slice, on the facts or (``rollup``) on the rollup, whose
+        time filter is widened to whole 5-minute buckets."""
+        columns = ROLLUP_DIMENSIONS if rollup else DIMENSIONS
+        time = REQUEST_ROLLUP.c.bucket_ms if rollup else REQUEST_FACTS.c.timestamp_ms
+        since, until = self.since_ms, self.until_ms
+        if rollup and since is not None:
+            since -= since % ROLLUP_MS
+        clauses: list[ColumnElement[bool]] = []
+        if since is not None:
+            clauses.append(time >= since)
+        if until is not None:
+            clauses.append(time < until)
+        clauses.extend(columns[name] == value for name, value in self.equals.items())
+        return query.where(and_(*clauses)) if clauses else query

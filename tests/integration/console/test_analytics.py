@@ -196,6 +196,16 @@ def test_status_and_role_filters(storage: SqlStorage) -> None:
     assert by_role[None]["requests"] == len(events) - 5
     errors = sum(1 for e in events if e.get("error_class") == "timeout")
     assert totals(storage, FactFilter(equals={"status": "5xx"}))["requests"] == errors
+    # annotated before its usage is stored: written with the fact row, no update needed
+    storage.annotate_requests([{"request_id": "r500", "role_id": "tool.agent", "task_type": "x"}])
+    storage.put_decision(decision(500, "ep-a", "cost"), created_ms=T0)
+    storage.add_usage([usage(500, "ep-a", random.Random(2))])
+    fact = storage.fact_for("r500")
+    assert fact is not None
+    assert (fact["role_id"], fact["task_type"]) == ("tool.agent", "x")
+    assert (
+        combine(storage.rollup_groups(FactFilter(equals={"role": "tool.agent"})))["requests"] == 1
+    )
     with pytest.raises(ValueError, match="unknown filter 'colour'"):
         FactFilter(equals={"colour": "red"})
     with pytest.raises(ValueError, match="unknown dimension 'colour'"):
