@@ -21,11 +21,11 @@ from rolecall.console.common import (
 )
 from rolecall.console.state import (
     COMPUTE,
-    MODES,
     SCOPES,
     STRATEGIES,
     ConsoleState,
     current_posture,
+    modes_for,
     parse_posture,
     state_of,
 )
@@ -52,7 +52,7 @@ async def posture(request: Request) -> Response:
                 "strategy": list(STRATEGIES),
                 "execution_scope": list(SCOPES),
                 "compute_preference": list(COMPUTE),
-                "mode": [{"mode": m, "available": ok} for m, ok in MODES.items()],
+                "mode": [{"mode": m, "available": ok} for m, ok in modes_for(runtime).items()],
             },
         }
     )
@@ -61,7 +61,7 @@ async def posture(request: Request) -> Response:
 async def _proposed(request: Request, runtime: Runtime) -> Any:
     body = await json_body(request)
     try:
-        return parse_posture(body, current_posture(runtime.inventory))
+        return parse_posture(body, current_posture(runtime.inventory), modes_for(runtime))
     except ConfigError as exc:
         raise WireError(400, str(exc), param=exc.path) from None
 
@@ -101,6 +101,11 @@ async def preview(request: Request) -> Response:
         if cases
         else {"replayed": 0, "unavailable": why_not or "no benchmark cases"}
     )
+    if "learned" in (proposed.mode, current_posture(runtime.inventory).mode):
+        body["note"] = (
+            "the learned mode's per-prompt estimates are not replayed (prompts are not stored): "
+            "replays score quality from the endpoints' profiles"
+        )
     body["proposed_posture"] = proposed.to_dict()
     body["source"] = "recent stored requests"
     return reply(body)

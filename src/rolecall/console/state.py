@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import os
 import threading
 from pathlib import Path
@@ -28,11 +29,24 @@ Compute = Literal["auto", "local", "remote", "hybrid"]
 STRATEGIES: Final = get_args(Strategy)
 SCOPES: Final = get_args(ExecutionScope)
 COMPUTE: Final = get_args(Compute)
-# runtime routing modes of the reference product; only the baseline scorer exists here
-MODES: Final = {"baseline": True, "controller": False, "difficulty": False, "hybrid": False}
+# routing modes: this runtime's (baseline; learned when a trained router is loaded) and the
+# reference product's others, listed so the operator sees they are not available here
+OTHER_MODES: Final = ("controller", "difficulty", "hybrid")
+
+
+def modes_for(runtime: Runtime) -> dict[str, bool]:
+    """Each routing mode and whether this runtime can use it."""
+    return {
+        "baseline": True,
+        "learned": runtime.learned is not None,
+        **dict.fromkeys(OTHER_MODES, False),
+    }
+
+
 BINDING_CHOICES: Final = ("active", "disabled", "auto")
 
 _lock = threading.Lock()
+log = logging.getLogger("rolecall.console")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -53,7 +67,7 @@ def _choice(body: dict[str, Any], key: str, allowed: tuple[str, ...], default: s
     return str(value)
 
 
-def parse_posture(body: dict[str, Any], current: Posture) -> Posture:
+def parse_posture(body: dict[str, Any], current: Posture, modes: dict[str, bool]) -> Posture:
     """A posture from a request body; missing keys keep the current value."""
     unknown = sorted(set(body) - {"strategy", "execution_scope", "compute_preference", "mode"})
     if unknown:
@@ -62,10 +76,11 @@ def parse_posture(body: dict[str, Any], current: Posture) -> Posture:
             unknown[0],
             "unknown key; send strategy, execution_scope, compute_preference and/or mode",
         )
-    mode = _choice(body, "mode", tuple(MODES), current.mode)
-    if not MODES[mode]:
+    mode = _choice(body, "mode", tuple(modes), current.mode)
+    if not modes[mode]:
+        usable = ", ".join(m for m, ok in modes.items() if ok)
         raise ConfigError(
-            "posture", "mode", f"routing mode {mode!r} is not available here; use 'baseline'"
+            "posture", "mode", f"routing mode {mode!r} is not available here; use {usable}"
         )
     return Posture(
         strategy=_choice(body, "strategy", STRATEGIES, current.strategy),
@@ -81,6 +96,7 @@ def current_posture(inventory: Inventory) -> Posture:
         strategy=policy.strategy if policy else inventory.routing.strategy,
         execution_scope=inventory.routing.execution_scope,
         compute_preference=policy.compute_preference if policy else "auto",
+        mode=inventory.routing.mode,
     )
 
 
@@ -119,6 +135,7 @@ def with_posture(inventory: Inventory, base: RoutingPolicy | None, posture: Post
             "strategy": posture.strategy,
             "execution_scope": posture.execution_scope,
             "compute_preference": posture.compute_preference,
+            "mode": posture.mode,
         }
     )
     return dataclasses.replace(inventory, routing=routing, policy=posture_policy(base, posture))
@@ -185,19 +202,23 @@ class ConsoleState:
         os.replace(tmp, self.path)
 
     def apply_saved(self, runtime: Runtime) -> None:
-        """Re-apply saved overrides at startup; ones naming vanished roles/endpoints are skipped."""
+        """Re-apply saved overrides at startup. One that no longer fits (a vanished role or
+        endpoint, a mode this runtime cannot run) is skipped with a warning, not fatal."""
         inventory = runtime.inventory
         posture = self.data.get("posture")
         if isinstance(posture, dict):
-            inventory = with_posture(
-                inventory, self.base_policy, parse_posture(posture, current_posture(inventory))
-            )
+            try:
+                saved = parse_posture(posture, current_posture(inventory), modes_for(runtime))
+            except ConfigError as exc:
+                log.warning("console: saved posture not applied: %s", exc)
+            else:
+                inventory = with_posture(inventory, self.base_policy, saved)
         for key, status in (self.data.get("bindings") or {}).items():
             role_id, _, endpoint_id = key.partition("@")
             try:
                 inventory = with_binding(inventory, role_id, endpoint_id, status)
-            except ConfigError:
-                continue
+            except ConfigError as exc:
+                log.warning("console: saved binding not applied: %s", exc)
         swap_inventory(runtime, inventory)
 
     def set_posture(self, runtime: Runtime, posture: Posture) -> None:

@@ -1,6 +1,6 @@
 // Router: posture with what-if preview, candidates per role, prompt box, decisions with filters.
 import { api, query } from "../api.js";
-import { badge, card, clear, fmt, h, range, select, stateBox, table, toast } from "../ui.js";
+import { badge, card, clear, fmt, h, notice, range, select, stateBox, table, toast } from "../ui.js";
 
 function delta(v, format, betterUp) {
   if (v === null || v === undefined) return "–";
@@ -26,6 +26,7 @@ function replayView(p, what, id) {
 function previewView(p) {
   const cases = p.benchmark_cases;
   return h("div", { class: "grid", id: "whatif" },
+    p.note ? notice(p.note) : null,
     h("h3", {}, "Recent requests, replayed with the real router on today's evidence"),
     p.replayed ? replayView(p, "recent requests", "whatif-moved") : stateBox("empty", "No stored requests to replay yet"),
     h("h3", {}, "Benchmark cases"),
