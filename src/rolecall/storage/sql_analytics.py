@@ -20,12 +20,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from sqlalchemy import (
-    Column,
     ColumnElement,
     Select,
     and_,
     bindparam,
-    case,
     func,
     select,
     update,
@@ -36,18 +34,23 @@ from rolecall.storage.sql_analytics_tables import (
     DIMENSION_COLUMNS,
     DIMENSIONS,
     HISTOGRAM_BINS,
+    HISTOGRAM_SUMS,
     REQUEST_FACTS,
     REQUEST_ROLLUP,
+    ROLLUP_AGGREGATES,
     ROLLUP_DIMENSIONS,
     ROLLUP_MS,
-    ROLLUP_SUMS,
+    SUMS,
     FactFilter,
+    Recent,
     fact_row,
+    group_keys,
     rollup_rows,
+    sums_of,
 )
 from rolecall.storage.sql_base import SqlBase
 from rolecall.storage.sql_tables import DECISIONS
-from rolecall.storage.sql_telemetry import SqlUsageMixin
+from rolecall.storage.sql_telemetry import SqlDecisionMixin, SqlUsageMixin
 
 __all__ = [
     "BINS_PER_E",
@@ -60,59 +63,21 @@ __all__ = [
 ]
 
 _F = REQUEST_FACTS.c
-_OK = _F.status_family == "2xx"
-_FALLBACK = and_(_F.chosen_endpoint_id.is_not(None), _F.chosen_endpoint_id != _F.endpoint_id)
-
-
-def _sum_if(condition: ColumnElement[bool], value: Any) -> Any:
-    return func.coalesce(func.sum(case((condition, value), else_=0)), 0)
-
-
-# every aggregate is additive, so groups can be summed into coarser groups by the caller
-SUMS: Final = {
-    "requests": func.count(),
-    "ok": _sum_if(_OK, 1),
-    "latency_sum_ms": func.coalesce(func.sum(_F.latency_ms), 0.0),
-    "cost_usd": func.coalesce(func.sum(_F.cost_usd), 0.0),
-    "costed": func.count(_F.cost_usd),
-    "tokens_in": func.coalesce(func.sum(_F.tokens_in), 0),
-    "tokens_out": func.coalesce(func.sum(_F.tokens_out), 0),
-    "fallbacks": _sum_if(_FALLBACK, 1),
-}
 _R = REQUEST_ROLLUP.c
-ROLLUP_AGGREGATES: Final = {name: func.coalesce(func.sum(_R[name]), 0) for name in ROLLUP_SUMS}
-_HISTOGRAM: Final = [func.coalesce(func.sum(_R[f"h{i:02d}"]), 0) for i in range(HISTOGRAM_BINS)]
-_FLOATS: Final = frozenset({"latency_sum_ms", "cost_usd"})
-MAX_PENDING: Final = 10_000  # role/task of requests whose usage is not stored yet
+MAX_PENDING: Final = 10_000  # remembered role/task and decisions of requests not stored yet
 _ROLLUP_KEY: Final = ("bucket_ms", *(column for _, column in DIMENSION_COLUMNS))
 
 
-def _sums_of(row: Any, keys: Sequence[str]) -> dict[str, Any]:
-    mapping = row._mapping
-    out: dict[str, Any] = {key: mapping[key] for key in keys}
-    for name in SUMS:
-        value = mapping[name] or 0
-        out[name] = float(value) if name in _FLOATS else int(value)
-    return out
-
-
-def _group_keys(
-    columns: Mapping[str, Column[Any]], time: Column[Any], dims: Sequence[str], bucket: Any
-) -> list[Any]:
-    unknown = [d for d in dims if d not in columns]
-    if unknown:
-        raise ValueError(f"unknown dimension {unknown[0]!r}: use one of {', '.join(columns)}")
-    keys: list[Any] = [columns[d].label(d) for d in dims]
-    if bucket is not None:
-        start, width = bucket
-        if width <= 0:
-            raise ValueError(f"bucket width must be positive, got {width}")
-        keys.append(((time - start) // width).label("bucket"))
-    return keys
-
-
-class SqlAnalyticsMixin(SqlUsageMixin, SqlBase):
+class SqlAnalyticsMixin(SqlDecisionMixin, SqlUsageMixin, SqlBase):
     """Keeps `REQUEST_FACTS` current and answers the console's slice queries."""
+
+    def put_decision(self, decision: Mapping[str, Any], *, created_ms: int) -> None:
+        super().put_decision(decision, created_ms=created_ms)
+        self._remember_decisions([decision])
+
+    def put_decisions(self, decisions: Sequence[tuple[Mapping[str, Any], int]]) -> None:
+        super().put_decisions(decisions)
+        self._remember_decisions([d for d, _ in decisions])
 
     def add_usage(self, events: Sequence[Mapping[str, Any]]) -> None:
         """Store usage events (as `SqlUsageMixin`), their fact rows and rollup increments, in one
@@ -121,18 +86,23 @@ class SqlAnalyticsMixin(SqlUsageMixin, SqlBase):
             return
         with self.batch():
             super().add_usage(events)
-            decisions = self._decision_columns({str(e["routing_decision_id"]) for e in events})
-            context = self._take_context([str(e["request_id"]) for e in events])
+            decisions = self._decisions_of({str(e["routing_decision_id"]) for e in events})
+            context = self._memo("_context").take(str(e["request_id"]) for e in events)
             rows: dict[str, dict[str, Any]] = {}
             for e in events:  # the first event of a request describes it
                 if e["request_id"] not in rows:
                     row = fact_row(e, decisions.get(e["routing_decision_id"]))
                     row.update(context.get(e["request_id"], {}))
                     rows[e["request_id"]] = row
-            known = self._facts_in_transaction(list(rows))
-            fresh = [row for request_id, row in rows.items() if request_id not in known]
-            self._insert_new(REQUEST_FACTS, fresh)
-            self._bump_rollup(rollup_rows(fresh))
+            inserted = self._insert_facts(list(rows.values()))
+            self._bump_rollup(rollup_rows(rows[i] for i in inserted))
+
+    def _insert_facts(self, rows: Sequence[Mapping[str, Any]]) -> list[str]:
+        """Insert fact rows, skipping requests already stored; the ids actually inserted."""
+        statement = self._insert(REQUEST_FACTS).on_conflict_do_nothing()
+        with self._begin() as connection:
+            result = connection.execute(statement.returning(_F.request_id), list(rows))
+            return [str(i) for i in result.scalars()]
 
     def annotate_requests(self, rows: Sequence[Mapping[str, Any]]) -> None:
         """Record ``role_id`` / ``task_type`` of requests from ``{"request_id", "role_id",
@@ -151,7 +121,7 @@ class SqlAnalyticsMixin(SqlUsageMixin, SqlBase):
                 fact = old.get(str(r["request_id"]))
                 new = {"role_id": r.get("role_id"), "task_type": r.get("task_type")}
                 if fact is None:
-                    self._keep_context(str(r["request_id"]), new)
+                    self._memo("_context").keep(str(r["request_id"]), new)
                 elif (fact["role_id"], fact["task_type"]) != tuple(new.values()):
                     changed.append((fact, {**fact, **new}))
             if not changed:
@@ -170,22 +140,13 @@ class SqlAnalyticsMixin(SqlUsageMixin, SqlBase):
             self._bump_rollup(rollup_rows([o for o, _ in changed], sign=-1))
             self._bump_rollup(rollup_rows([n for _, n in changed]))
 
-    def _pending(self) -> dict[str, dict[str, Any]]:
-        pending: dict[str, dict[str, Any]] | None = getattr(self, "_pending_context", None)
-        if pending is None:
-            pending = {}
-            self._pending_context = pending
-        return pending
-
-    def _keep_context(self, request_id: str, context: dict[str, Any]) -> None:
-        pending = self._pending()
-        if len(pending) >= MAX_PENDING:  # usage that never came: forget the oldest
-            pending.pop(next(iter(pending)))
-        pending[request_id] = context
-
-    def _take_context(self, request_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-        pending = self._pending()
-        return {i: pending.pop(i) for i in request_ids if i in pending}
+    def _memo(self, name: str) -> Recent:
+        """One of the write path's bounded memos (created on first use)."""
+        memo: Recent | None = getattr(self, name, None)
+        if memo is None:
+            memo = Recent(MAX_PENDING)
+            setattr(self, name, memo)
+        return memo
 
     def _facts_in_transaction(self, request_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         query = select(REQUEST_FACTS).where(_F.request_id.in_(list(request_ids)))
@@ -213,18 +174,36 @@ class SqlAnalyticsMixin(SqlUsageMixin, SqlBase):
             self._rollup_statement = statement
         return statement
 
-    def _decision_columns(self, ids: set[str]) -> dict[str, dict[str, Any]]:
-        query = select(
-            DECISIONS.c.routing_decision_id, DECISIONS.c.chosen_endpoint_id, DECISIONS.c.strategy
-        ).where(DECISIONS.c.routing_decision_id.in_(sorted(ids)))
-        with self._begin() as connection:
-            return {
-                row.routing_decision_id: {
-                    "chosen_endpoint_id": row.chosen_endpoint_id,
-                    "strategy": row.strategy,
-                }
-                for row in connection.execute(query)
-            }
+    def _remember_decisions(self, decisions: Sequence[Mapping[str, Any]]) -> None:
+        """Keep what the facts need of the decisions just stored: their usage usually follows in
+        the same batch, and this saves reading them back."""
+        recent = self._memo("_decisions")
+        for d in decisions:
+            policy = d.get("policy_snapshot")
+            recent.keep(
+                str(d["routing_decision_id"]),
+                {
+                    "chosen_endpoint_id": d.get("chosen_endpoint_id"),
+                    "strategy": policy.get("strategy") if isinstance(policy, Mapping) else None,
+                },
+            )
+
+    def _decisions_of(self, ids: set[str]) -> dict[str, dict[str, Any]]:
+        found = self._memo("_decisions").take(ids)
+        missing = sorted(ids - found.keys())
+        if missing:
+            query = select(
+                DECISIONS.c.routing_decision_id,
+                DECISIONS.c.chosen_endpoint_id,
+                DECISIONS.c.strategy,
+            ).where(DECISIONS.c.routing_decision_id.in_(missing))
+            with self._begin() as connection:
+                for row in connection.execute(query):
+                    found[row.routing_decision_id] = {
+                        "chosen_endpoint_id": row.chosen_endpoint_id,
+                        "strategy": row.strategy,
+                    }
+        return found
 
     # --- reads ------------------------------------------------------------------------------
 
@@ -271,14 +250,14 @@ class SqlAnalyticsMixin(SqlUsageMixin, SqlBase):
     ) -> list[dict[str, Any]]:
         """`SUMS` from the facts per combination of ``dimensions`` (and of time bucket, when
         ``bucket`` = (start_ms, width_ms) is given: key ``bucket`` = index from start)."""
-        keys = _group_keys(DIMENSIONS, _F.timestamp_ms, dimensions, bucket)
+        keys = group_keys(DIMENSIONS, _F.timestamp_ms, dimensions, bucket)
         labelled = [value.label(name) for name, value in SUMS.items()]
         query = slice_.apply(select(*keys, *labelled).select_from(REQUEST_FACTS))
         if keys:
             query = query.group_by(*keys)
         names = [*dimensions, *(["bucket"] if bucket is not None else [])]
         with self._read() as connection:
-            return [_sums_of(row, names) for row in connection.execute(query)]
+            return [sums_of(row, names) for row in connection.execute(query)]
 
     def rollup_groups(
         self,
@@ -290,9 +269,9 @@ class SqlAnalyticsMixin(SqlUsageMixin, SqlBase):
     ) -> list[dict[str, Any]]:
         """As `fact_groups`, from the 5-minute rollup (window edges widened to whole buckets);
         with ``histogram``, each row also has ``histogram``: counts per coarse latency bin."""
-        keys = _group_keys(ROLLUP_DIMENSIONS, _R.bucket_ms, dimensions, bucket)
+        keys = group_keys(ROLLUP_DIMENSIONS, _R.bucket_ms, dimensions, bucket)
         labelled = [value.label(name) for name, value in ROLLUP_AGGREGATES.items()]
-        bins = [v.label(f"h{i:02d}") for i, v in enumerate(_HISTOGRAM)] if histogram else []
+        bins = [v.label(f"h{i:02d}") for i, v in enumerate(HISTOGRAM_SUMS)] if histogram else []
         query = slice_.apply(
             select(*keys, *labelled, *bins).select_from(REQUEST_ROLLUP), rollup=True
         )
@@ -302,7 +281,7 @@ class SqlAnalyticsMixin(SqlUsageMixin, SqlBase):
         out = []
         with self._read() as connection:
             for row in connection.execute(query):
-                sums = _sums_of(row, names)
+                sums = sums_of(row, names)
                 for d in dimensions:
                     sums[d] = sums[d] or None  # the rollup keeps NULL as ''
                 if histogram:

@@ -14,7 +14,7 @@ there were, so a 24-hour dashboard over 100k requests aggregates a few thousand 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -30,6 +30,8 @@ from sqlalchemy import (
     Table,
     Text,
     and_,
+    case,
+    func,
 )
 
 from rolecall.storage.sql_tables import METADATA
@@ -39,18 +41,24 @@ __all__ = [
     "DIMENSIONS",
     "DIMENSION_COLUMNS",
     "HISTOGRAM_BINS",
+    "HISTOGRAM_SUMS",
     "REQUEST_FACTS",
     "REQUEST_ROLLUP",
+    "ROLLUP_AGGREGATES",
     "ROLLUP_DIMENSIONS",
     "ROLLUP_MS",
     "ROLLUP_SUMS",
+    "SUMS",
     "FactFilter",
+    "Recent",
     "fact_row",
+    "group_keys",
     "histogram_bin",
     "histogram_upper_ms",
     "latency_bin",
     "rollup_rows",
     "status_family",
+    "sums_of",
 ]
 
 BINS_PER_E: Final = 16  # fine latency bins of the facts, per factor e (≈6% wide)
@@ -251,3 +259,71 @@ class FactFilter:
             clauses.append(time < until)
         clauses.extend(columns[name] == value for name, value in self.equals.items())
         return query.where(and_(*clauses)) if clauses else query
+
+
+# --- aggregate expressions (every one additive, so groups can be summed into coarser ones)
+
+_F = REQUEST_FACTS.c
+_OK = _F.status_family == "2xx"
+_FALLBACK = and_(_F.chosen_endpoint_id.is_not(None), _F.chosen_endpoint_id != _F.endpoint_id)
+
+
+def _sum_if(condition: ColumnElement[bool], value: Any) -> Any:
+    return func.coalesce(func.sum(case((condition, value), else_=0)), 0)
+
+
+# every aggregate is additive, so groups can be summed into coarser groups by the caller
+SUMS: Final = {
+    "requests": func.count(),
+    "ok": _sum_if(_OK, 1),
+    "latency_sum_ms": func.coalesce(func.sum(_F.latency_ms), 0.0),
+    "cost_usd": func.coalesce(func.sum(_F.cost_usd), 0.0),
+    "costed": func.count(_F.cost_usd),
+    "tokens_in": func.coalesce(func.sum(_F.tokens_in), 0),
+    "tokens_out": func.coalesce(func.sum(_F.tokens_out), 0),
+    "fallbacks": _sum_if(_FALLBACK, 1),
+}
+_R = REQUEST_ROLLUP.c
+ROLLUP_AGGREGATES: Final = {name: func.coalesce(func.sum(_R[name]), 0) for name in ROLLUP_SUMS}
+HISTOGRAM_SUMS: Final = [func.coalesce(func.sum(_R[f"h{i:02d}"]), 0) for i in range(HISTOGRAM_BINS)]
+_FLOATS: Final = frozenset({"latency_sum_ms", "cost_usd"})
+
+
+def sums_of(row: Any, keys: Sequence[str]) -> dict[str, Any]:
+    mapping = row._mapping
+    out: dict[str, Any] = {key: mapping[key] for key in keys}
+    for name in SUMS:
+        value = mapping[name] or 0
+        out[name] = float(value) if name in _FLOATS else int(value)
+    return out
+
+
+def group_keys(
+    columns: Mapping[str, Column[Any]], time: Column[Any], dims: Sequence[str], bucket: Any
+) -> list[Any]:
+    unknown = [d for d in dims if d not in columns]
+    if unknown:
+        raise ValueError(f"unknown dimension {unknown[0]!r}: use one of {', '.join(columns)}")
+    keys: list[Any] = [columns[d].label(d) for d in dims]
+    if bucket is not None:
+        start, width = bucket
+        if width <= 0:
+            raise ValueError(f"bucket width must be positive, got {width}")
+        keys.append(((time - start) // width).label("bucket"))
+    return keys
+
+
+class Recent:
+    """A bounded memo of facts about requests whose usage is not stored yet (oldest dropped)."""
+
+    def __init__(self, limit: int = 10_000) -> None:
+        self._items: dict[str, dict[str, Any]] = {}
+        self._limit = limit
+
+    def keep(self, key: str, value: dict[str, Any]) -> None:
+        if len(self._items) >= self._limit:  # usage that never came: forget the oldest
+            self._items.pop(next(iter(self._items)))
+        self._items[key] = value
+
+    def take(self, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
+        return {k: self._items.pop(k) for k in keys if k in self._items}

@@ -227,6 +227,21 @@ def test_decision_page_filters(storage: SqlStorage) -> None:
     )
 
 
+def test_decision_stored_elsewhere_is_read_back(db_url: str) -> None:
+    """Usage whose decision another process stored: the facts read it from the database."""
+    first, second = open_storage(db_url), open_storage(db_url)
+    try:
+        first.put_decision(decision(7, "ep-b", "latency"), created_ms=T0)
+        second.add_usage([usage(7, "ep-c", random.Random(4))])
+        fact = second.fact_for("r7")
+        assert fact is not None
+        assert (fact["chosen_endpoint_id"], fact["strategy"]) == ("ep-b", "latency")
+        assert combine(second.fact_groups(FactFilter()))["fallbacks"] == 1
+    finally:
+        first.close()
+        second.close()
+
+
 def test_migration_backfills_facts_of_earlier_data(db_url: str) -> None:
     engine = create_storage_engine(db_url)
     try:
