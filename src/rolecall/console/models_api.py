@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -23,6 +24,14 @@ from rolecall.inventory.config import load_inventory_file
 from rolecall.inventory.discovery import add_to_inventory, discover
 from rolecall.inventory.inventory import Endpoint, build_inventory, endpoint_version
 from rolecall.profiles import membership_revision, needs_rebenchmark, partition_samples
+
+
+def shown_url(url: str) -> str:
+    """``url`` without user info or query, which may carry credentials."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
 def revision_of(runtime: Runtime, endpoint: Endpoint) -> str:
@@ -69,7 +78,7 @@ def endpoint_view(runtime: Runtime, endpoint: Endpoint, now: int) -> dict[str, A
         "local": endpoint.is_local,
         "enabled": endpoint.enabled,
         "status": _status(runtime, endpoint.endpoint_id, now),
-        "base_url": endpoint.provider.base_url,
+        "base_url": shown_url(endpoint.provider.base_url),
         "declared": endpoint.declared.to_artifact(),
         "price_per_1m": {"input": endpoint.input_per_1m, "output": endpoint.output_per_1m},
         "observed": profile.to_artifact() if profile else None,

@@ -11,6 +11,7 @@ import openai
 import pytest
 
 from rolecall.bootstrap import build_runtime
+from rolecall.console.models_api import shown_url
 from rolecall.console.state import attach_state
 from rolecall.providers.scripted import ScriptedUpstream
 from tests.integration.gateway.harness import ADMIN_TOKEN, Gateway
@@ -57,6 +58,13 @@ def test_admin_token_required_and_no_secret_in_any_answer(console: Gateway) -> N
     assert "<title>rolecall console</title>" in page
     assert ADMIN_TOKEN not in page
     assert "default-src 'self'" in csp
+
+
+def test_shown_urls_carry_no_credentials() -> None:
+    assert shown_url("https://user:pw@api.example.com:8443/v1?key=abc") == (
+        "https://api.example.com:8443/v1"
+    )
+    assert shown_url("http://127.0.0.1:8080/v1") == "http://127.0.0.1:8080/v1"
 
 
 def test_posture_preview_then_save(console: Gateway) -> None:
