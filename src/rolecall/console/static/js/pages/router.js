@@ -119,7 +119,7 @@ function decisionsCard(endpoints, pageSize) {
         { key: "elig", label: "Eligible", num: true, render: (d) => `${d.eligible} / ${d.candidates}` },
         { key: "fallbacks", label: "Fallbacks", num: true },
         { key: "measured", label: "Evidence", render: (d) => badge(d.used_measured ? "measured" : "declared", d.used_measured ? "ok" : "") },
-        { key: "reasons", label: "Reasons", wrap: true, render: (d) => d.selection_reasons.join(", ") },
+        { key: "reasons", label: "Reasons", render: (d) => h("span", { title: d.selection_reasons.join("\n") }, d.selection_reasons[0] || "–", d.selection_reasons.length > 1 ? h("span", { class: "muted" }, ` +${d.selection_reasons.length - 1}`) : "") },
       ], res.data, { empty: "No decisions match", onRow: (d) => { location.hash = `#/router/decisions/${encodeURIComponent(d.routing_decision_id)}`; } }));
     } catch (err) { clear(out, stateBox("error", err.message)); }
   };
