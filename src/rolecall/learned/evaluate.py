@@ -104,7 +104,8 @@ def score_router(
     test, y = prepared.test, prepared.test.labels()
     best = prepared.best_index
     choice = router.choose(test)
-    mu = mt.mu_o(y, choice)
+    expected = router.expected_score(test)  # random and r_o(p): the exact average over runs
+    mu = mt.mu_o(y, choice) if expected is None else expected
     oracle = mt.oracle_mu(y)
     best_single = float(np.mean(y[:, best]))
     row: dict[str, Any] = {

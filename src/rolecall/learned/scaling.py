@@ -89,14 +89,15 @@ def scale(
             for name in routers:
                 if progress:
                     progress(f"m={m} {kind} {name}")
-                choice = create(name).fit(train).choose(test)
+                router = create(name).fit(train)
+                expected = router.expected_score(test)
                 rows.append(
                     {
                         "m": m,
                         "group": kind,
                         "router": name,
                         "models": train.models,
-                        "mu_o": mt.mu_o(y, choice),
+                        "mu_o": mt.mu_o(y, router.choose(test)) if expected is None else expected,
                         "best_single": float(np.mean(y[:, best])),
                         "oracle": mt.oracle_mu(y),
                     }

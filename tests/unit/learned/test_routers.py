@@ -67,6 +67,13 @@ def test_willingness_to_pay_dial(data: Prepared) -> None:
     assert np.mean(rich.choose(data.test) == plain.choose(data.test)) > 0.95
 
 
+def test_randomised_baselines_report_their_expected_score(data: Prepared) -> None:
+    rows = {r["router"]: r for r in evaluate(data, ["r_o", "random"])}
+    y = data.test.labels()
+    assert rows["r_o"]["mu_o"] == pytest.approx(mt.r_o_mu(y, 0.5))
+    assert rows["random"]["mu_o"] == pytest.approx(mt.random_mu(y))
+
+
 def test_oracle_reads_labels_and_random_is_seeded(data: Prepared) -> None:
     oracle = create("oracle").fit(data.train)
     assert mt.mu_o(data.test.labels(), oracle.choose(data.test)) == pytest.approx(

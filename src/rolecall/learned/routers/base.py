@@ -96,6 +96,10 @@ class Router:
     def choose(self, data: Dataset) -> Choice:
         return np.asarray(np.argmax(self.predict(data), axis=1), dtype=np.int64)
 
+    def expected_score(self, data: Dataset) -> float | None:
+        """For randomised routers, the exact expected µ_o (what averaging many runs estimates)."""
+        return None
+
     def probabilities(self, data: Dataset) -> Matrix:
         """The router's per-prompt probability vectors (for E_p): by default a softmax of predictions."""
         return softmax(self.predict(data))

@@ -6,7 +6,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from rolecall.learned.metrics import r_o_probabilities
+from rolecall.learned.metrics import r_o_mu, r_o_probabilities, random_mu
 from rolecall.learned.routers.base import Choice, Dataset, Matrix, Router, register
 
 
@@ -51,6 +51,9 @@ class RoPRouter(Router):
     def probabilities(self, data: Dataset) -> Matrix:
         return r_o_probabilities(data.labels(), self.p)
 
+    def expected_score(self, data: Dataset) -> float | None:
+        return r_o_mu(data.labels(), self.p)
+
 
 @register
 class RandomRouter(Router):
@@ -65,6 +68,9 @@ class RandomRouter(Router):
 
     def predict(self, data: Dataset) -> Matrix:
         return np.full((data.n, len(self.models)), 1.0 / len(self.models))
+
+    def expected_score(self, data: Dataset) -> float | None:
+        return None if data.scores is None else random_mu(data.scores)
 
     def choose(self, data: Dataset) -> Choice:
         rng = np.random.default_rng(self.seed)
