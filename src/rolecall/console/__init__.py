@@ -27,7 +27,7 @@ STATIC_DIR: Final = Path(__file__).parent / "static"
 # everything the page loads comes from this origin; no inline script, no third-party anything
 SECURITY_HEADERS: Final = {
     "content-security-policy": (
-        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
         "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
     ),
     "x-content-type-options": "nosniff",

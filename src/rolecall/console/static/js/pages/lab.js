@@ -2,7 +2,12 @@
 import { api } from "../api.js";
 import { card, clear, fmt, h, notice, stateBox, table } from "../ui.js";
 
-const num = (v) => (typeof v === "number" ? (Math.abs(v) >= 100 ? v.toFixed(0) : v.toFixed(3)) : v ?? "–");
+const num = (v) => {
+  if (typeof v === "number") return Math.abs(v) >= 100 || Number.isInteger(v) ? String(Math.round(v)) : v.toFixed(3);
+  if (Array.isArray(v)) return v.join(", ");
+  if (v && typeof v === "object") return JSON.stringify(v);
+  return v ?? "–";
+};
 
 function evaluation(result) {
   return card(`Evaluation · ${fmt.time(result.created_ms)}`, h("div", { class: "grid" },
@@ -20,8 +25,8 @@ function evaluation(result) {
 
 function scale(result) {
   const rows = result.rows || [];
-  const columns = rows.length ? Object.keys(rows[0]).map((k) => ({ key: k, label: k, num: typeof rows[0][k] === "number", render: (r) => num(r[k]) })) : [];
-  const img = result.plot_url ? h("img", { alt: "Pool-scaling plot", class: "chart" }) : null;
+  const columns = rows.length ? Object.keys(rows[0]).map((k) => ({ key: k, label: k, num: typeof rows[0][k] === "number", wrap: Array.isArray(rows[0][k]), render: (r) => num(r[k]) })) : [];
+  const img = result.plot_url ? h("img", { alt: "Pool-scaling plot", class: "plot" }) : null;
   if (img) {
     // the plot is behind the admin token, so fetch it and show it as an object URL
     fetch(result.plot_url, { headers: { authorization: `Bearer ${sessionStorage.getItem("rolecall.adminToken")}` } })
