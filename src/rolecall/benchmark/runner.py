@@ -38,7 +38,12 @@ from rolecall.profiles import Sample
 __all__ = ["BenchRunner", "Commit", "RunPlan"]
 
 Commit = Callable[[BenchResultRecord, Sample | None], Awaitable[bool]]
-MAX_PAIRS: Final = 60  # pairwise comparisons per run (each costs two judge calls)
+# pairwise comparisons per run (each costs two judge calls); a quick run is a regression signal
+# that must finish in minutes on CPU, so it only samples a few
+MAX_PAIRS: Final = {"quick": 3, "full": 60}
+# a judge that disagrees with itself on every one of this many swapped pairs is position-biased:
+# asking it more only burns time, so the remaining pairs are decided by the graded scores
+BIAS_EVIDENCE_PAIRS: Final = 4
 TEXT_LIMIT: Final = 4000  # characters of an answer kept with its result
 
 
@@ -300,8 +305,13 @@ class BenchRunner:
         ]
         judge_id, judge = self.plan.judge_id, await self._ready_judge()
         pairs.sort(key=lambda p: judge_id in (p[1].endpoint_id, p[2].endpoint_id))  # own pairs last
-        for key, a, b in pairs[: max(0, MAX_PAIRS - len(seen))]:
-            outcome = await compare_pair(cases[key], _side(a), _side(b), judge)
+        asked = inconsistent = 0
+        for key, a, b in pairs[: max(0, MAX_PAIRS[self.plan.mode] - len(seen))]:
+            biased = asked >= BIAS_EVIDENCE_PAIRS and inconsistent == asked
+            outcome = await compare_pair(cases[key], _side(a), _side(b), None if biased else judge)
+            if outcome.judge_id.startswith("judge:"):
+                asked += 1
+                inconsistent += not outcome.consistent
             record = BenchPairRecord(
                 self.plan.run_id,
                 key,

@@ -17,6 +17,8 @@ from rolecall.providers.scripted import ScriptedUpstream
 from rolecall.settings import Settings
 
 DOWN = {"answer": "x", "fail": {"kind": "status", "status": 503}}
+BIASED = json.dumps({"winner": "A", "rationale": "The first answer is always better."})
+SCORE = json.dumps({"score": 0.5, "rationale": "It half matches the reference answer."})
 
 
 @pytest.fixture
@@ -27,7 +29,10 @@ def upstream() -> Iterator[Any]:
             "dead": DOWN,
             "dead-judge": DOWN,
             "notools": {"answer": "positive"},
-        }
+            "contrarian": {"answer": "negative"},
+            "biased-judge": {"answer": SCORE},
+        },
+        "rules": [{"model": "biased-judge", "prompt_contains": "Answer A:", "answer": BIASED}],
     }
     handle = ScriptedUpstream.start_in_thread(script)
     yield handle
@@ -46,6 +51,8 @@ def runtime(upstream: Any, tmp_path: Path) -> Iterator[Runtime]:
             {"provider": "p", "model": "dead", "id": "dead", "tools": True},
             {"provider": "p", "model": "dead-judge", "id": "dead-judge", "tools": True},
             {"provider": "p", "model": "notools", "id": "notools", "tools": False},
+            {"provider": "p", "model": "contrarian", "id": "contrarian"},
+            {"provider": "p", "model": "biased-judge", "id": "biased-judge"},
         ],
     }
     config = tmp_path / "rolecall.yaml"
@@ -141,3 +148,34 @@ def test_spend_cap_skips_the_rest(runtime: Runtime, tmp_path: Path) -> None:
     statuses = [r.status for r in runtime.storage.bench_results(plan.run_id)]
     assert statuses.count("graded") == 1  # the first case spent past the cap
     assert statuses.count("skipped") == len(statuses) - 1
+
+
+def test_a_position_biased_judge_is_not_asked_forever(runtime: Runtime, tmp_path: Path) -> None:
+    base = {"task": "text.chat", "bucket": "easy", "grader": "judge", "reference": "positive"}
+    cases = [
+        {
+            **base,
+            "id": f"j{i}",
+            "messages": [{"role": "user", "content": f"Mood {i}?"}],
+            "source": "test",
+            "license": "CC0-1.0",
+            "max_tokens": 4,
+        }
+        for i in range(7)
+    ]
+    suite = tmp_path / "judged.jsonl"
+    suite.write_text("".join(json.dumps(c) + "\n" for c in cases))
+    hub = hub_for(runtime)
+    plan = hub.plan("full", ["good", "contrarian"], "biased-judge", [suite])
+
+    async def run() -> str:
+        return await hub.wait(await hub.start(plan))
+
+    assert asyncio.run(run()) == "completed"
+    pairs = [p.detail for p in runtime.storage.bench_pairs(plan.run_id)]
+    assert len(pairs) == 7
+    asked = [p for p in pairs if p["judge_id"] == "judge:biased-judge"]
+    assert len(asked) == 4  # four self-contradicting verdicts are enough evidence of bias
+    assert all(not p["consistent"] and p["winner"] is None for p in asked)
+    rest = [p for p in pairs if p["judge_id"] == "heuristic:scores"]
+    assert len(rest) == 3  # decided by the graded scores (0.5 each: ties)
