@@ -1,22 +1,29 @@
 // Dashboard: requests, success, latency, cost and the routing split over time.
 import { api, query } from "../api.js";
 import { WINDOWS, charts, stats } from "../analytics.js";
-import { clear, h, segmented, stateBox } from "../ui.js";
+import { clear, fmt, h, segmented, stateBox } from "../ui.js";
 
 let windowName = "24h";
 
 export async function render({ page, tools }) {
   const body = h("div", { class: "page-body" });
+  const status = h("span", { class: "muted", role: "status", dataset: { state: "loading" } });
   const load = async (refreshing = false) => {
+    // a refresh keeps the charts on screen and says so; a first load replaces them
     if (!refreshing) clear(body, stateBox("loading"));
+    status.dataset.state = refreshing ? "refreshing" : "loading";
+    status.textContent = refreshing ? "refreshing…" : "";
     try {
       const data = await api(`/api/console/analytics${query({ window: windowName })}`);
       clear(body, h("div", { class: "grid" }, stats(data), charts(data)));
+      status.dataset.state = "populated";
+      status.textContent = `updated ${fmt.clock(Date.now())}`;
     } catch (err) {
       clear(body, stateBox("error", `Analytics failed: ${err.message}`));
+      status.textContent = "";
     }
   };
-  const drawTools = () => clear(tools, segmented("Time window", WINDOWS, windowName, (w) => { windowName = w; drawTools(); load(); }));
+  const drawTools = () => clear(tools, status, segmented("Time window", WINDOWS, windowName, (w) => { windowName = w; drawTools(); load(); }));
   drawTools();
   clear(page, body);
   await load();
