@@ -31,6 +31,7 @@ __all__ = [
     "default_judge",
     "hub_for",
     "run_quick_benchmark_if_no_evidence",
+    "writer_commit",
 ]
 
 _HUB_ATTRIBUTE: Final = "bench_hub"
