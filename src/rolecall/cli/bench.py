@@ -183,7 +183,6 @@ def list_runs(
     if as_json:
         typer.echo(json.dumps({"runs": runs}, indent=2))
         return
-    from rich.console import Console
     from rich.table import Table
 
     table = Table("run", "mode", "status", "endpoints", "cases")
@@ -195,7 +194,7 @@ def list_runs(
             ", ".join(r["endpoints"]),
             f"{r['cases_done']}/{r['cases_total']}",
         )
-    Console().print(table)
+    _console().print(table)
 
 
 @bench_app.command("show")
@@ -225,7 +224,6 @@ def compare(
     if as_json:
         typer.echo(json.dumps(result, indent=2))
         return
-    from rich.console import Console
     from rich.table import Table
 
     table = Table("endpoint", "a", "b", "delta", "shared", "p")
@@ -238,7 +236,7 @@ def compare(
             str(e["shared_cases"]),
             _num(e["p_value"]),
         )
-    Console().print(table)
+    _console().print(table)
 
 
 @bench_app.command("clear")
@@ -262,41 +260,35 @@ def _num(value: float | None) -> str:
     return "-" if value is None else f"{value:.3f}"
 
 
-def _print_report(report: dict[str, Any]) -> None:
+def _console() -> Any:
     from rich.console import Console
-    from rich.table import Table
 
     console = Console()
-    console.print(
-        f"run {report['run_id']} ({report['mode']}, {report['status']}), judge: {report['judge'] or 'none'}"
-    )
-    table = Table(
-        "endpoint",
-        "where",
-        "quality [95% CI]",
-        "easy",
-        "medium",
-        "hard",
-        "fail",
-        "p50 ms",
-        "p95 ms",
-        "tok/s",
-        "$/case",
-    )
+    # piped output would wrap the table at 80 columns and truncate every cell
+    return console if console.is_terminal else Console(width=160)
+
+
+def _print_report(report: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    console = _console()
+    judge = report["judge"] or "none"
+    console.print(f"run {report['run_id']} ({report['mode']}, {report['status']}), judge: {judge}")
+    table = Table("endpoint", "quality [95% CI]", "easy / medium / hard", "fail")
+    for title in ("p50 / p95 ms", "tok/s", "$/case"):
+        table.add_column(title, justify="right")
     for e in report["endpoints"]:
         quality = e["quality"]
-        overall = quality["overall"]
-        cells = [_bucket(quality["buckets"].get(b)) for b in ("easy", "medium", "hard")]
+        buckets = [_bucket(quality["buckets"].get(b)) for b in ("easy", "medium", "hard")]
+        cost = e["cost_per_case_usd"]
         table.add_row(
-            e["endpoint_id"],
-            "local" if e["local"] else "remote",
-            _overall(overall),
-            *cells,
+            f"{e['endpoint_id']} ({'local' if e['local'] else 'remote'})",
+            _overall(quality["overall"]),
+            " / ".join(buckets),
             str(e["failures"]),
-            _num(e["latency_ms_p50"]),
-            _num(e["latency_ms_p95"]),
-            _num(e["tokens_per_sec"]),
-            "-" if e["cost_per_case_usd"] is None else f"{e['cost_per_case_usd']:.6f}",
+            f"{_ms(e['latency_ms_p50'])} / {_ms(e['latency_ms_p95'])}",
+            _ms(e["tokens_per_sec"]),
+            "-" if cost is None else f"{cost:.6f}",
         )
     console.print(table)
     rec = report["recommendation"]
@@ -307,6 +299,10 @@ def _print_report(report: dict[str, Any]) -> None:
         console.print(f"should leave the pool: {', '.join(rec['leave_pool'])}")
 
 
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f}"
+
+
 def _overall(q: dict[str, Any] | None) -> str:
     if q is None:
         return "-"
@@ -314,4 +310,4 @@ def _overall(q: dict[str, Any] | None) -> str:
 
 
 def _bucket(q: dict[str, Any] | None) -> str:
-    return "-" if q is None else f"{q['mean']:.2f} (n={q['samples']})"
+    return "-" if q is None else f"{q['mean']:.2f}"
