@@ -169,6 +169,5 @@ async def add_endpoints(request: Request) -> Response:
     )
     swap_inventory(runtime, inventory)
     if runtime.executor is not None:
-        # the executor resolves endpoint ids through its own inventory reference
-        runtime.executor._inventory = inventory
+        runtime.executor.set_inventory(inventory)
     return reply({"added": added, "endpoints": sorted(new)}, 201)

@@ -64,6 +64,10 @@ class Executor:
         self._adapters = adapters
         self._cooldowns = cooldowns
 
+    def set_inventory(self, inventory: Inventory) -> None:
+        """Resolve endpoint ids through ``inventory`` from now on (endpoints added at run time)."""
+        self._inventory = inventory
+
     async def run(self, decision: Decision, body: Mapping[str, Any], *, stream: bool) -> Outcome:
         outcome = Outcome()
         order = (decision.chosen_endpoint_id, *decision.fallback_endpoint_ids)

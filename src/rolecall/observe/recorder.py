@@ -101,6 +101,14 @@ class Recorder:
             return None
         rows = RecordBatch()
         for r in batch:
+            asked = r.decision.context.request
+            rows.requests.append(
+                {
+                    "request_id": r.request_id,
+                    "role_id": asked.requested_role_id,
+                    "task_type": asked.task_type,
+                }
+            )
             rows.decisions.append((r.decision.to_artifact(), r.decided_ms))
             rows.spans.extend(build_spans(r))
             u = build_usage(r)

@@ -46,19 +46,24 @@ class RecordBatch:
     usage: list[dict[str, Any]] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
     samples: list[Sample] = field(default_factory=list)
+    # {"request_id", "role_id", "task_type"}: what the router was asked, which usage events lack
+    requests: list[dict[str, Any]] = field(default_factory=list)
 
     def to_bytes(self) -> bytes:
-        return orjson.dumps([self.decisions, self.spans, self.usage, self.events, self.samples])
+        return orjson.dumps(
+            [self.decisions, self.spans, self.usage, self.events, self.samples, self.requests]
+        )
 
     @classmethod
     def from_bytes(cls, data: bytes) -> RecordBatch:
-        decisions, spans, usage, events, samples = orjson.loads(data)
+        decisions, spans, usage, events, samples, requests = orjson.loads(data)
         return cls(
             decisions=[(artifact, created) for artifact, created in decisions],
             spans=spans,
             usage=usage,
             events=events,
             samples=[Sample(**s) for s in samples],
+            requests=requests,
         )
 
 
@@ -67,6 +72,8 @@ def write_batch(storage: SqlStorage, batch: RecordBatch) -> None:
     with storage.batch():
         storage.put_decisions(batch.decisions)
         storage.add_spans(batch.spans)
+        if batch.requests:  # before the usage, so the request facts are written once, complete
+            storage.annotate_requests(batch.requests)
         storage.add_usage(batch.usage)
         storage.add_events(batch.events)
         if batch.samples:
@@ -112,7 +119,11 @@ class ProcessSink:
         )
         self._process.start()
         theirs.close()
-        if not ours.poll(START_TIMEOUT_S) or ours.recv_bytes() != b"ready":
+        try:
+            ready = ours.poll(START_TIMEOUT_S) and ours.recv_bytes() == b"ready"
+        except (EOFError, OSError):
+            ready = False
+        if not ready:
             self._give_up("did not start")
 
     @property
