@@ -16,6 +16,7 @@ from typing import Any
 
 import aiohttp
 
+from rolecall.benchmark.evidence import membership_revision_for
 from rolecall.execution.cooldown import CooldownBook
 from rolecall.execution.executor import Adapter, Executor
 from rolecall.execution.pool import CandidatePool
@@ -54,6 +55,8 @@ class Runtime:
     executor: Executor | None = None
     # the trained per-prompt router, when one is configured (routing.learned)
     learned: LearnedMode | None = None
+    # the benchmark service (rolecall.benchmark.service.hub_for), created on first use
+    bench_hub: Any = None
     session: aiohttp.ClientSession | None = None
     # run at shutdown, inside the server's lifespan (uvicorn re-raises SIGTERM after it returns,
     # so code after `uvicorn.run` may never run)
@@ -110,6 +113,8 @@ class Runtime:
             endpoint_id=endpoint_id,
             endpoint_version=endpoint_version(endpoint.identity),
             now_ms=now,
+            # benchmark samples graded under other bindings or identity are stale, not evidence
+            membership_revision=membership_revision_for(self.inventory, endpoint_id),
         )
         if aggregate is not None:
             self.storage.put_profile(aggregate.profile)

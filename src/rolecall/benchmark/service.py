@@ -36,7 +36,6 @@ __all__ = [
 
 _HUB_ATTRIBUTE: Final = "bench_hub"
 MIN_LOCAL_JUDGE_BYTES: Final = 1_000_000_000  # Qwen2.5-Coder-1.5B Q4_K_M is 1.12 GB
-PROFILE_SETTLE_S: Final = 1.1  # the recorder refreshes a profile at most once a second
 
 
 class BenchError(RolecallError):
@@ -224,7 +223,6 @@ class BenchHub:
             runner.progress.phase = "done"
             finished = _now_ms()
             storage.update_bench_run(plan.run_id, status=status, finished_ms=finished)
-        await asyncio.sleep(PROFILE_SETTLE_S)  # let a pending recorder refresh go first
         await self.refresh(plan.endpoint_ids)
         return status
 
