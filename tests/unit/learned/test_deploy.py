@@ -64,6 +64,14 @@ def test_artifact_round_trip_predicts_the_same(data: Prepared, tmp_path: Path, n
     np.testing.assert_array_equal(loaded.choose(test), router.choose(test))
 
 
+def test_word_logits_variant_round_trips(data: Prepared, tmp_path: Path) -> None:
+    router = create("rolecall", word_logits=True).fit(data.train)
+    save_artifact(router, data.space, tmp_path / "w.npz", {})
+    loaded, _, meta = load_artifact(tmp_path / "w.npz")
+    assert meta["router_state"]["blend"] == router.blend  # type: ignore[attr-defined]
+    np.testing.assert_allclose(loaded.predict(data.test), router.predict(data.test), atol=1e-6)
+
+
 def test_bad_artifacts_are_clear_value_errors(tmp_path: Path) -> None:
     bad = tmp_path / "bad.npz"
     bad.write_bytes(b"not a zip")

@@ -29,9 +29,9 @@ def sigmoid(x: Matrix) -> Matrix:
     return np.asarray(0.5 * (1.0 + np.tanh(0.5 * x)), dtype=np.float64)
 
 
-def fit_logistic(x: Any, y: Matrix, c: float) -> tuple[Matrix, Matrix]:
+def fit_logistic(x: Any, y: Matrix, c: float, solver: str = "lbfgs") -> tuple[Matrix, Matrix]:
     """One L2-regularised logistic regression per column of ``y`` (fractional scores are handled as
-    weighted 0/1 examples). Returns (coef m×d, intercept m)."""
+    weighted 0/1 examples). Returns (coef m×d, intercept m). ``liblinear`` suits sparse TF-IDF."""
     from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped]
 
     n, m = y.shape
@@ -50,7 +50,7 @@ def fit_logistic(x: Any, y: Matrix, c: float) -> tuple[Matrix, Matrix]:
             xs = _stack(x, x)
             ys = np.concatenate([np.ones(n, int), np.zeros(n, int)])
             w = np.concatenate([col, 1.0 - col])
-        model = LogisticRegression(C=c, max_iter=300)
+        model = LogisticRegression(C=c, max_iter=300, solver=solver)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             model.fit(xs, ys, sample_weight=w)

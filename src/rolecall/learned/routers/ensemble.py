@@ -26,6 +26,7 @@ from numpy.typing import NDArray
 
 from rolecall.learned.matrix import kfold_indices
 from rolecall.learned.routers.base import Choice, Dataset, Matrix, Router, register
+from rolecall.learned.routers.classic import fit_logistic, sigmoid
 
 Array = NDArray[Any]
 TAU_GRID = (0.02, 0.05, 0.1, 0.3)
@@ -38,6 +39,8 @@ MAX_KEYS = 10_000  # neighbour memory cap (a random subset beyond this)
 CV_PROMPTS = 8_000  # out-of-fold predictions for at most this many training prompts
 MAX_PRIOR_FIT = 30_000  # the task classifier learns from a random sample this large
 MAX_CLUSTER_FIT = 20_000  # k-means pseudo-tasks are fitted on a sample this large
+BLEND_GRID = (0.0, 0.25, 0.5, 0.75)  # weight of the per-model TF-IDF logistic predictions
+LOGIT_MAX_MODELS = 16  # the logistic component costs one fit per model: small pools only
 
 
 def neighbours(
@@ -63,6 +66,11 @@ def neighbours(
         idx[start : start + chunk] = part
         sim[start : start + chunk] = np.take_along_axis(s, part, axis=1)
     return idx, sim
+
+
+def log_loss(y: Matrix, p: Matrix) -> float:
+    p = np.clip(p, 1e-4, 1 - 1e-4)
+    return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
 
 
 def evidence(values: Matrix, idx: Array, sim: Array, tau: float) -> tuple[Matrix, Matrix]:
@@ -141,6 +149,23 @@ class TaskPrior:
         return self.proba(features) @ self.means
 
 
+class ModelLogits:
+    """Per-model logistic regression on TF-IDF: word-level evidence of which model gets a prompt
+    right (within-task structure the task prior cannot see). Inference is one sparse product."""
+
+    def fit(self, features: Any, y: Matrix) -> ModelLogits:
+        sample = np.arange(len(y))
+        if len(sample) > MAX_PRIOR_FIT:
+            sample = np.sort(np.random.default_rng(0).choice(len(y), MAX_PRIOR_FIT, False))
+        coef, intercept = fit_logistic(features[sample], y[sample], 1.0, solver="liblinear")
+        self.coef_t = np.ascontiguousarray(coef.T, dtype=np.float32)
+        self.intercept = intercept
+        return self
+
+    def predict(self, features: Any) -> Matrix:
+        return sigmoid(np.asarray(features @ self.coef_t, dtype=np.float64) + self.intercept)
+
+
 def task_labels(train: Dataset, seed: int) -> NDArray[np.int64]:
     """Task ids from the records' labels; without labels, k-means clusters of the embedding."""
     tasks = train.tasks
@@ -174,16 +199,28 @@ class RolecallRouter(Router):
         k: int = 50,
         folds: int = 3,
         seed: int = 0,
-        z: float = 1.0,
+        z: float = 1.64,
         willingness_to_pay: float | None = None,
+        word_logits: bool = False,
         **params: Any,
     ) -> None:
         super().__init__(
-            k=k, folds=folds, seed=seed, z=z, willingness_to_pay=willingness_to_pay, **params
+            k=k,
+            folds=folds,
+            seed=seed,
+            z=z,
+            willingness_to_pay=willingness_to_pay,
+            word_logits=word_logits,
+            **params,
         )
         self.k, self.folds, self.seed, self.z = k, folds, seed, z
         self.willingness_to_pay = willingness_to_pay
+        # optional: blend in per-model TF-IDF logistic predictions (weight by out-of-fold log-loss);
+        # off by default: in our runs it bought a little MMLU ranking and cost GSM8K more
+        self.word_logits = word_logits
         self.tau, self.alpha, self.delta = TAU_GRID[0], ALPHA_GRID[0], NEVER
+        self.blend = 0.0
+        self.logits: ModelLogits | None = None
         self.model_cost: Matrix | None = None
 
     def _fit(self, train: Dataset) -> None:
@@ -196,30 +233,43 @@ class RolecallRouter(Router):
         # prompts, each predicted by a prior that did not see its fold
         evaluated = np.arange(n) if n <= CV_PROMPTS else np.sort(rng.choice(n, CV_PROMPTS, False))
         oof_prior = np.empty((len(evaluated), y.shape[1]))
+        use_logits = self.word_logits and y.shape[1] <= LOGIT_MAX_MODELS
+        oof_logits = np.empty_like(oof_prior) if use_logits else None
         for part in kfold_indices(len(evaluated), self.folds, self.seed):
             rest = np.setdiff1d(np.arange(n), evaluated[part])
             prior = TaskPrior().fit(sparse[rest], labels[rest], y[rest])
             oof_prior[part] = prior.predict(sparse[evaluated[part]])
+            if oof_logits is not None:
+                logits = ModelLogits().fit(sparse[rest], y[rest])
+                oof_logits[part] = logits.predict(sparse[evaluated[part]])
         self.prior = TaskPrior().fit(sparse, labels, y)
         keep = np.sort(rng.choice(n, MAX_KEYS, replace=False)) if n > MAX_KEYS else np.arange(n)
         self.keys, self.values = train.features.dense[keep], y[keep]
         pos = np.minimum(np.searchsorted(keep, evaluated), len(keep) - 1)
         self_pos = np.where(keep[pos] == evaluated, pos, -1)
         idx, sim = neighbours(train.features.dense[evaluated], self.keys, self.k, self_pos)
-        self._select(oof_prior, y[evaluated], idx, sim)
+        self._select(oof_prior, y[evaluated], idx, sim, oof_logits)
+        self.logits = ModelLogits().fit(sparse, y) if self.blend > 0 else None
         self.model_cost = train.model_cost
 
-    def _select(self, prior: Matrix, y: Matrix, idx: Array, sim: Array) -> None:
-        """Pick (τ, α) by out-of-fold log-loss, then δ by out-of-fold routed score (with the guard)."""
+    def _select(
+        self, prior: Matrix, y: Matrix, idx: Array, sim: Array, logits: Matrix | None
+    ) -> None:
+        """Pick (τ, α), then the blend weight, by out-of-fold log-loss; then δ by out-of-fold routed
+        score (with the do-no-harm guard)."""
         best_loss = np.inf
         for tau in TAU_GRID:
             total, weight = evidence(self.values, idx, sim, tau)
             for alpha in ALPHA_GRID:
-                p = np.clip(combine(prior, total, weight, alpha), 1e-4, 1 - 1e-4)
-                loss = float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
+                loss = log_loss(y, combine(prior, total, weight, alpha))
                 if loss < best_loss:
                     best_loss, self.tau, self.alpha = loss, tau, alpha
         predicted = posterior(prior, self.values, idx, sim, self.tau, self.alpha)
+        self.blend = 0.0
+        if logits is not None:
+            losses = {w: log_loss(y, (1 - w) * predicted + w * logits) for w in BLEND_GRID}
+            self.blend = min(losses, key=lambda w: losses[w])
+            predicted = (1 - self.blend) * predicted + self.blend * logits
         rows = np.arange(len(y))
         baseline = y[:, self.best_index]
         best_gain, self.delta = 0.0, NEVER
@@ -240,7 +290,10 @@ class RolecallRouter(Router):
     def predict(self, data: Dataset) -> Matrix:
         prior = self.prior.predict(data.features.sparse)
         idx, sim = neighbours(data.features.dense, self.keys, self.k)
-        return posterior(prior, self.values, idx, sim, self.tau, self.alpha)
+        predicted = posterior(prior, self.values, idx, sim, self.tau, self.alpha)
+        if self.logits is None:
+            return predicted
+        return (1 - self.blend) * predicted + self.blend * self.logits.predict(data.features.sparse)
 
     def choose(self, data: Dataset) -> Choice:
         predicted = self.predict(data)
@@ -264,6 +317,7 @@ class RolecallRouter(Router):
             "tau": self.tau,
             "alpha": self.alpha,
             "delta": self.delta,
+            "blend": self.blend,
             "willingness_to_pay": self.willingness_to_pay,
         }
         arrays = {
@@ -275,6 +329,9 @@ class RolecallRouter(Router):
         }
         if self.model_cost is not None:
             arrays["model_cost"] = self.model_cost
+        if self.logits is not None:
+            arrays["logit_coef_t"] = self.logits.coef_t
+            arrays["logit_intercept"] = self.logits.intercept
         return meta, arrays
 
     def load_state(self, meta: dict[str, Any], arrays: dict[str, Array]) -> None:
@@ -287,3 +344,10 @@ class RolecallRouter(Router):
         self.prior.means = arrays["prior_means"]
         self.keys, self.values = arrays["keys"], arrays["values"]
         self.model_cost = arrays.get("model_cost")
+        self.blend, self.logits = float(meta.get("blend", 0.0)), None
+        if "logit_coef_t" in arrays:
+            self.logits = ModelLogits()
+            self.logits.coef_t, self.logits.intercept = (
+                arrays["logit_coef_t"],
+                arrays["logit_intercept"],
+            )
