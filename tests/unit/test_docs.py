@@ -50,3 +50,17 @@ def test_every_api_route_is_documented() -> None:
     paths += [path for path, _, _ in admin.ROUTES]
     missing = [p for p in paths if p not in text]
     assert missing == [], f"undocumented routes: {missing}"
+
+
+def test_benchmark_and_console_apis_are_documented() -> None:
+    from rolecall.console import API
+    from rolecall.gateway import bench_api
+
+    documented = {
+        "benchmark.md": [path for path, _, _ in bench_api.routes],
+        "console.md": [path for path, _, _ in API],
+    }
+    for doc, paths in documented.items():
+        text = (DOCS / doc).read_text()
+        missing = [p for p in paths if p not in text]
+        assert missing == [], f"routes missing from docs/{doc}: {missing}"
