@@ -57,19 +57,6 @@ def not_found(what: str) -> WireError:
     return WireError(404, f"no such {what}", code="not_found", kind="not_found_error")
 
 
-def int_param(request: Request, name: str, default: int, high: int) -> int:
-    raw = request.query_params.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise WireError(400, f"'{name}' must be an integer, got {raw!r}", param=name) from None
-    if not 0 <= value <= high:
-        raise WireError(400, f"'{name}' must be between 0 and {high}, got {value}", param=name)
-    return value
-
-
 def window_ms(request: Request, default: str = "24h") -> tuple[str, int]:
     name = request.query_params.get("window") or default
     if name not in WINDOWS_MS:

@@ -19,7 +19,6 @@ from rolecall.console.common import (
     applied_filters,
     fact_filter,
     flush,
-    int_param,
     not_found,
     now_ms,
     reply,
@@ -35,7 +34,7 @@ from rolecall.console.slices import (
     series_axis,
     use_rollup,
 )
-from rolecall.gateway.wire import WireError
+from rolecall.gateway.wire import WireError, int_param
 from rolecall.storage.sql_analytics import DIMENSIONS, FactFilter, SqlAnalyticsMixin
 
 MAX_GROUPS: Final = 50  # breakdown rows shown; more groups make the chart "truncated"

@@ -12,7 +12,6 @@ from starlette.responses import Response
 from rolecall.bootstrap import Runtime
 from rolecall.console.common import (
     flush,
-    int_param,
     json_body,
     not_found,
     now_ms,
@@ -32,7 +31,7 @@ from rolecall.console.state import (
 from rolecall.console.whatif import case_replays, compare, replays_from
 from rolecall.errors import ConfigError
 from rolecall.gateway.chat import chat_completions
-from rolecall.gateway.wire import WireError
+from rolecall.gateway.wire import WireError, int_param
 from rolecall.inventory.baseline import DEFAULT_TASK, primary_task
 from rolecall.routing import RoutingRequest
 

@@ -19,8 +19,8 @@ from typing import Any, Final, Literal, get_args
 
 from rolecall.bootstrap import Runtime
 from rolecall.errors import ConfigError
-from rolecall.inventory.config import ExecutionScope
-from rolecall.inventory.inventory import Inventory
+from rolecall.inventory.config import ExecutionScope, RoutingConfig
+from rolecall.inventory.inventory import Inventory, new_binding, policy_for
 from rolecall.protocol import RoleBinding, RoutingPolicy
 from rolecall.routing import Router
 
@@ -102,7 +102,7 @@ def current_posture(inventory: Inventory) -> Posture:
 
 def posture_policy(base: RoutingPolicy | None, posture: Posture) -> RoutingPolicy:
     """The base policy with the posture's knobs; ``local_only`` also forbids remote execution."""
-    data = base.to_artifact() if base is not None else _empty_policy()
+    data = base.to_artifact() if base is not None else policy_for(RoutingConfig()).to_artifact()
     data["strategy"] = posture.strategy
     data["compute_preference"] = posture.compute_preference
     privacy = dict(data.get("privacy") or {})
@@ -110,23 +110,6 @@ def posture_policy(base: RoutingPolicy | None, posture: Posture) -> RoutingPolic
     privacy["allow_remote"] = bool(configured) and posture.execution_scope != "local_only"
     data["privacy"] = privacy
     return RoutingPolicy.model_validate(data)
-
-
-def _empty_policy() -> dict[str, Any]:
-    return {
-        "strategy": "balanced",
-        "compute_preference": "auto",
-        "required_capabilities": [],
-        "required_modalities": [],
-        "require_tools": False,
-        "deny_endpoints": [],
-        "allow_endpoints": [],
-        "deny_provider_kinds": [],
-        "allow_provider_kinds": [],
-        "budget": {"enabled": False, "currency": "USD"},
-        "privacy": {"allow_remote": True},
-        "targets": {"latency_target_ms": 150, "latency_max_ms": 300, "throughput_target_tps": 40},
-    }
 
 
 def with_posture(inventory: Inventory, base: RoutingPolicy | None, posture: Posture) -> Inventory:
@@ -151,22 +134,8 @@ def with_binding(inventory: Inventory, role_id: str, endpoint_id: str, status: s
         raise ConfigError("bindings", "status", f"expected one of {', '.join(BINDING_CHOICES)}")
     kept = [b for b in inventory.bindings if (b.role_id, b.endpoint_id) != (role_id, endpoint_id)]
     if status != "auto":
-        kept.append(_new_binding(role_id, endpoint_id, status))
+        kept.append(new_binding(role_id, endpoint_id, status))
     return dataclasses.replace(inventory, bindings=tuple(kept))
-
-
-def _new_binding(role_id: str, endpoint_id: str, status: str) -> RoleBinding:
-    return RoleBinding.model_validate(
-        {
-            "binding_id": f"{role_id}@{endpoint_id}",
-            "role_id": role_id,
-            "endpoint_id": endpoint_id,
-            "status": status,
-            "policy_overrides": {},
-            "effective_capabilities": [],
-            "effective_task_types": [],
-        }
-    )
 
 
 def swap_inventory(runtime: Runtime, inventory: Inventory) -> None:

@@ -11,25 +11,12 @@ from starlette.responses import Response
 
 from rolecall.bootstrap import Runtime
 from rolecall.gateway.chat import json_response
-from rolecall.gateway.wire import WireError
+from rolecall.gateway.wire import WireError, int_param
 
 
 def _runtime(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
-
-
-def _int_param(request: Request, name: str, default: int, high: int) -> int:
-    raw = request.query_params.get(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise WireError(400, f"'{name}' must be an integer", param=name) from None
-    if not 0 <= value <= high:
-        raise WireError(400, f"'{name}' must be between 0 and {high}", param=name)
-    return value
 
 
 async def endpoints(request: Request) -> Response:
@@ -66,8 +53,8 @@ async def endpoints(request: Request) -> Response:
 async def decisions(request: Request) -> Response:
     runtime = _runtime(request)
     runtime.writer.flush(2.0)
-    limit = _int_param(request, "limit", 50, 500)
-    offset = _int_param(request, "offset", 0, 10_000_000)
+    limit = int_param(request, "limit", 50, 500)
+    offset = int_param(request, "offset", 0, 10_000_000)
     items = runtime.storage.list_decisions(
         limit=limit, offset=offset, endpoint_id=request.query_params.get("endpoint_id")
     )

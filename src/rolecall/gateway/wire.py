@@ -238,3 +238,17 @@ def _flag(value: Any, name: str) -> bool:
     if isinstance(value, str) and value.lower() in ("1", "true", "yes", "0", "false", "no"):
         return value.lower() in ("1", "true", "yes")
     raise WireError(400, f"'rolecall.{name}' must be true or false", param=f"rolecall.{name}")
+
+
+def int_param(request: Any, name: str, default: int, high: int) -> int:
+    """Query parameter ``name`` as an integer in [0, ``high``]; 400 naming it otherwise."""
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise WireError(400, f"'{name}' must be an integer, got {raw!r}", param=name) from None
+    if not 0 <= value <= high:
+        raise WireError(400, f"'{name}' must be between 0 and {high}, got {value}", param=name)
+    return value

@@ -114,19 +114,20 @@ def build_inventory(config: InventoryConfig, catalog: Any | None = None) -> Inve
             if (role_id, endpoint_id) in explicit:
                 continue
             status = "active" if role_id in spec.roles else "disabled"
-            bindings.append(_binding(role_id, endpoint_id, status))
+            bindings.append(new_binding(role_id, endpoint_id, status))
     return Inventory(
         endpoints=endpoints,
         roles=roles,
         tasks=tasks,
         bindings=tuple(bindings),
         routing=config.routing,
-        policy=_policy(config.routing),
+        policy=policy_for(config.routing),
         problems=tuple(_problems(config, roles)),
     )
 
 
-def _binding(role_id: str, endpoint_id: str, status: str) -> RoleBinding:
+def new_binding(role_id: str, endpoint_id: str, status: str) -> RoleBinding:
+    """A role binding with no overrides (what ``endpoints[].roles`` and the console create)."""
     return RoleBinding.model_validate(
         {
             "binding_id": f"{role_id}@{endpoint_id}",
@@ -195,7 +196,8 @@ def _default_capabilities(tools: bool, modalities: list[str]) -> list[str]:
     return caps
 
 
-def _policy(routing: RoutingConfig) -> RoutingPolicy:
+def policy_for(routing: RoutingConfig) -> RoutingPolicy:
+    """The routing policy of a posture: no hard constraints beyond its scope, plus ``policy``."""
     base: dict[str, Any] = {
         "strategy": routing.strategy,
         "compute_preference": routing.compute_preference,
