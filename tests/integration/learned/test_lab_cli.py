@@ -78,9 +78,34 @@ def test_import_evaluate_train(lab: Path) -> None:
 def test_evaluate_table_and_errors(lab: Path) -> None:
     out = lab / "mt.jsonl"
     _run("import", str(DATA / "routellm" / "mt_bench"), "--out", str(out))
-    table = _run("evaluate", "--train", str(out), "--test", str(out), "--router", "best_single,knn")
+    table = _run(
+        "evaluate",
+        "--train",
+        str(out),
+        "--test",
+        str(out),
+        "--router",
+        "best_single,knn",
+        "--reference-accuracy",
+        "0.9",
+    )
     assert "best_single" in table
     assert "oracle" in table
+    rows = json.loads(
+        _run(
+            "evaluate",
+            "--train",
+            str(out),
+            "--test",
+            str(out),
+            "--router",
+            "best_single",
+            "--json",
+            "--reference-accuracy",
+            "0.9",
+        )
+    )
+    assert rows[0]["v_r"] == pytest.approx(rows[0]["mu_o"] / 0.9)
 
     result = CliRunner().invoke(
         app, ["lab", "evaluate", "--train", str(lab / "nope.parquet"), "--test", str(out)]

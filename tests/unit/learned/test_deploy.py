@@ -36,7 +36,17 @@ def artifact(data: Prepared, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-DEPLOYABLE = ["best_single", "cluster", "knn", "linear", "mf", "mlp", "random", "rolecall"]
+DEPLOYABLE = [
+    "best_single",
+    "cluster",
+    "knn",
+    "linear",
+    "mf",
+    "mlp",
+    "random",
+    "rolecall",
+    "rolecall_words",
+]
 
 
 def test_the_deployable_list_is_complete() -> None:

@@ -351,3 +351,15 @@ class RolecallRouter(Router):
                 arrays["logit_coef_t"],
                 arrays["logit_intercept"],
             )
+
+
+@register
+class RolecallWordsRouter(RolecallRouter):
+    """``rolecall`` plus per-model TF-IDF logistic predictions, blended by out-of-fold log-loss."""
+
+    name: ClassVar[str] = "rolecall_words"
+    description: ClassVar[str] = "rolecall blended with per-model TF-IDF logistic regressions"
+
+    def __init__(self, **params: Any) -> None:
+        params.setdefault("word_logits", True)
+        super().__init__(**params)
