@@ -7,6 +7,7 @@ upstream HTTP session inside the server's event loop.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 import time
@@ -36,6 +37,7 @@ from rolecall.storage.writer import BackgroundWriter
 
 log = logging.getLogger("rolecall")
 SHUTDOWN_DRAIN_S = 10.0  # at shutdown, queued records get this long to reach the database
+FULL_GC_INTERVAL_S = 600.0  # cyclic garbage among long-lived objects is collected this often
 
 
 @dataclass
@@ -83,11 +85,6 @@ class Runtime:
         self.executor = Executor(self.inventory, adapters, self.cooldowns)
         for hook in self.on_start:
             await hook()
-        # Everything loaded so far (catalog, schemas, inventory, libraries) lives as long as the
-        # process: move it out of the collector's generations, so that a full collection scans only
-        # what requests created instead of stalling the event loop for tens of milliseconds.
-        gc.collect()
-        gc.freeze()
 
     async def stop(self) -> None:
         for callback in self.on_stop:
@@ -119,6 +116,29 @@ class Runtime:
         if aggregate is not None:
             self.storage.put_profile(aggregate.profile)
             self.pool.set_profile(aggregate.profile)
+
+
+async def tune_gc_for_serving() -> None:
+    """Keep full garbage collections off the request path (a server process's last start hook).
+
+    Everything loaded at startup (catalog, schemas, inventory, libraries) lives as long as the
+    process: frozen out of the collector's generations, a collection no longer scans it. Automatic
+    full collections would still run every few hundred requests once the frozen heap no longer
+    counts as "long-lived" and stall the event loop for tens of milliseconds; they are left to a
+    timer instead, which bounds how much cyclic garbage can accumulate. Young generations are
+    collected as usual.
+    """
+    loop = asyncio.get_running_loop()
+    gc.collect()
+    gc.freeze()
+    young, middle, _ = gc.get_threshold()
+    gc.set_threshold(young, middle, 1_000_000_000)
+
+    def full_collection() -> None:
+        gc.collect()
+        loop.call_later(FULL_GC_INTERVAL_S, full_collection)
+
+    loop.call_later(FULL_GC_INTERVAL_S, full_collection)
 
 
 def build_runtime(

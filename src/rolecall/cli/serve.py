@@ -49,9 +49,12 @@ def serve_runtime(runtime: Runtime) -> None:
     """Run the gateway app over a built runtime until the process is stopped."""
     import uvicorn
 
+    from rolecall.bootstrap import tune_gc_for_serving
     from rolecall.gateway.app import create_app
 
     settings = runtime.settings
+    # this process only serves: the collector's settings are its own to choose
+    runtime.on_start.append(tune_gc_for_serving)
     uvicorn.run(
         create_app(runtime),
         host=settings.host,

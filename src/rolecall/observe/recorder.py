@@ -48,6 +48,8 @@ class Recorder:
         self._writer = writer
         self._pending: deque[RequestRecord] = deque()
         self._scheduled = threading.Event()
+        self._built: deque[RecordBatch] = deque()  # built on the event loop, not yet stored
+        self._store_scheduled = threading.Event()
         self._refresh_interval_s = refresh_interval_s
         self._windows: dict[str, deque[Sample]] = {}
         self._dirty: set[str] = set()
@@ -83,8 +85,22 @@ class Recorder:
 
     def _build_then_store(self) -> None:
         rows = self._build()
-        if rows is not None:
-            self._writer.submit(self._store, rows)
+        if rows is None:
+            return
+        self._built.append(rows)
+        if not self._store_scheduled.is_set():
+            self._store_scheduled.set()
+            self._writer.submit(self._store_built)
+
+    def _store_built(self) -> None:
+        """Store every batch built so far in one transaction: when the database is slower than
+        the traffic, batches grow instead of a queue of small writes (and of live objects)."""
+        self._store_scheduled.clear()
+        merged = RecordBatch()
+        while self._built:
+            merged.extend(self._built.popleft())
+        if len(merged):
+            self._store(merged)
 
     def _drain(self) -> None:
         rows = self._build()

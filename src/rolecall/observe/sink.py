@@ -49,6 +49,19 @@ class RecordBatch:
     # {"request_id", "role_id", "task_type"}: what the router was asked, which usage events lack
     requests: list[dict[str, Any]] = field(default_factory=list)
 
+    def extend(self, other: RecordBatch) -> None:
+        """Append ``other``'s rows (one transaction can then store both)."""
+        self.decisions += other.decisions
+        self.spans += other.spans
+        self.usage += other.usage
+        self.events += other.events
+        self.samples += other.samples
+        self.requests += other.requests
+
+    def __len__(self) -> int:
+        """How many requests' records the batch holds."""
+        return len(self.decisions)
+
     def to_bytes(self) -> bytes:
         return orjson.dumps(
             [self.decisions, self.spans, self.usage, self.events, self.samples, self.requests]
