@@ -59,6 +59,8 @@ class LearnedMode:
             ) from None
         try:
             predictor = LearnedQuality.load(path)
+            # a model name the router never saw would silently leave its endpoint unestimated
+            predictor.check_models(config.models)
         except (ValueError, KeyError, OSError) as exc:
             raise ConfigError(
                 source, "routing.learned.artifact", f"cannot load {path}: {exc}"

@@ -19,6 +19,7 @@ import pytest
 from typer.testing import CliRunner
 
 from rolecall.cli import app
+from rolecall.errors import ConfigError
 from rolecall.providers.scripted import ScriptedUpstream
 
 from .harness import Gateway, openai_provider
@@ -115,9 +116,10 @@ def _inventory(math: Any, code: Any, artifact: Path, mode: str) -> dict[str, Any
 
 
 def _route(gw: Gateway, prompt: str) -> dict[str, Any]:
-    raw = gw.client().chat.completions.with_raw_response.create(
-        model="default", messages=[{"role": "user", "content": prompt}], max_tokens=8
-    )
+    with gw.client() as client:
+        raw = client.chat.completions.with_raw_response.create(
+            model="default", messages=[{"role": "user", "content": prompt}], max_tokens=8
+        )
     status, decision = gw.admin(f"/api/decisions/{raw.headers['x-rolecall-decision-id']}")
     assert status == 200
     assert decision["chosen_endpoint_id"] == raw.headers["x-rolecall-endpoint"]
@@ -151,3 +153,26 @@ def test_baseline_mode_ignores_the_trained_router(
     assert first["chosen_endpoint_id"] == second["chosen_endpoint_id"]  # no per-prompt signal
     quality = first["scored_candidates"][0]["metric_breakdown"]["quality"]
     assert "predictor" not in quality.get("raw", {})
+
+
+def test_a_model_the_router_does_not_know_is_a_config_error(
+    upstreams: tuple[Any, Any], artifact: Path, tmp_path: Path
+) -> None:
+    math, code = upstreams
+    config = _inventory(math, code, artifact, "learned")
+    config["routing"]["learned"]["models"]["ep-code"] = "cobol-model"
+    with pytest.raises(ConfigError) as err:
+        Gateway(config, f"sqlite:///{tmp_path / 'db.sqlite'}", tmp_path)
+    assert err.value.path == "routing.learned.artifact"
+    assert "cobol-model" in str(err.value)
+
+
+def test_a_missing_artifact_names_the_key_and_the_fix(
+    upstreams: tuple[Any, Any], tmp_path: Path
+) -> None:
+    math, code = upstreams
+    config = _inventory(math, code, tmp_path / "nowhere.npz", "learned")
+    with pytest.raises(ConfigError) as err:
+        Gateway(config, f"sqlite:///{tmp_path / 'db.sqlite'}", tmp_path)
+    assert err.value.path == "routing.learned.artifact"
+    assert "rolecall lab train" in str(err.value)
