@@ -68,4 +68,5 @@ def call(
         with urllib.request.urlopen(request, timeout=30) as response:
             return response.status, json.loads(response.read() or b"null")
     except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read() or b"null")
+        with exc:  # the error holds the response and its socket
+            return exc.code, json.loads(exc.read() or b"null")

@@ -62,6 +62,7 @@ class Gateway:
             access_log=False,
         )
         self._server = uvicorn.Server(config_)
+        self._clients: list[openai.OpenAI] = []
         self._thread = threading.Thread(target=self._server.run, daemon=True)
 
     @property
@@ -78,11 +79,18 @@ class Gateway:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        # close the clients handed out, so no keep-alive socket is left for the garbage
+        # collector to report in whatever test happens to run then
+        for client in self._clients:
+            client.close()
         self._server.should_exit = True
         self._thread.join(timeout=15)
 
     def client(self, **kwargs: Any) -> openai.OpenAI:
-        return openai.OpenAI(base_url=self.base_url, api_key=self.api_key, max_retries=0, **kwargs)
+        options = {"api_key": self.api_key, "max_retries": 0, **kwargs}
+        client = openai.OpenAI(base_url=self.base_url, **options)
+        self._clients.append(client)
+        return client
 
     def async_client(self, **kwargs: Any) -> openai.AsyncOpenAI:
         return openai.AsyncOpenAI(
@@ -114,7 +122,8 @@ def _send(request: urllib.request.Request) -> tuple[int, Any]:
         with urllib.request.urlopen(request, timeout=30) as response:
             return response.status, json.loads(response.read() or b"null")
     except urllib.error.HTTPError as exc:
-        raw = exc.read()
+        with exc:  # the error holds the response and its socket
+            raw = exc.read()
         try:
             return exc.code, json.loads(raw)
         except json.JSONDecodeError:

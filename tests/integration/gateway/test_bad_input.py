@@ -63,8 +63,10 @@ def test_missing_or_wrong_key(gateway: Gateway) -> None:
     got, payload = gateway.raw("/v1/chat/completions", b"{}", {})
     assert got == 401
     assert payload["error"]["type"] == "authentication_error"
-    client = openai.OpenAI(base_url=gateway.base_url, api_key="rc-wrong", max_retries=0)
-    with pytest.raises(openai.AuthenticationError):
+    with (
+        openai.OpenAI(base_url=gateway.base_url, api_key="rc-wrong", max_retries=0) as client,
+        pytest.raises(openai.AuthenticationError),
+    ):
         client.chat.completions.create(model="default", messages=[{"role": "user", "content": "x"}])
 
 
@@ -97,7 +99,7 @@ def test_revoked_key_is_refused(gateway: Gateway) -> None:
     from rolecall.gateway.auth import create_api_key
 
     record, key = create_api_key(gateway.runtime.storage, "short-lived")
-    client: Any = openai.OpenAI(base_url=gateway.base_url, api_key=key, max_retries=0)
+    client: Any = gateway.client(api_key=key)
     client.chat.completions.create(model="default", messages=[{"role": "user", "content": "x"}])
     gateway.runtime.storage.revoke_api_key(record.key_id)
     gateway.runtime.keys._cache.clear()  # the cache would otherwise honour it for up to 15 s

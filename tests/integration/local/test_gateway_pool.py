@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from rolecall.benchmark.evidence import membership_revision_for
 from rolecall.inventory.inventory import endpoint_version
 from rolecall.profiles import Sample
 from rolecall.providers.local.inventory import local_inventory_entries
@@ -86,9 +87,19 @@ def _grade(gw: Gateway, scores: dict[str, float]) -> None:
     now = int(time.time() * 1000)
     samples = []
     for endpoint_id, score in scores.items():
-        version = endpoint_version(gw.runtime.inventory.endpoints[endpoint_id].identity)
+        inventory = gw.runtime.inventory
+        version = endpoint_version(inventory.endpoints[endpoint_id].identity)
+        revision = membership_revision_for(inventory, endpoint_id)  # graded under today's bindings
         samples += [
-            Sample(endpoint_id, version, "benchmark", now - i, 900.0, judge_score=score)
+            Sample(
+                endpoint_id,
+                version,
+                "benchmark",
+                now - i,
+                900.0,
+                judge_score=score,
+                membership_revision=revision,
+            )
             for i in range(8)
         ]
     gw.runtime.writer.submit(gw.runtime.recorder.add_samples, samples)

@@ -65,8 +65,20 @@ def running(
     assert all(not server.running() for server in servers)
 
 
+_clients: list[OpenAI] = []
+
+
 def client(supervisor: Supervisor, name: str) -> OpenAI:
-    return OpenAI(base_url=supervisor.server(name).base_url, api_key="unused", max_retries=0)
+    made = OpenAI(base_url=supervisor.server(name).base_url, api_key="unused", max_retries=0)
+    _clients.append(made)  # closed at module teardown, not by the garbage collector mid-suite
+    return made
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _close_clients() -> Iterator[None]:
+    yield
+    while _clients:
+        _clients.pop().close()
 
 
 def test_both_models_answer_chat_completions(
