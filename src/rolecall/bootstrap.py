@@ -17,7 +17,6 @@ from typing import Any
 
 import aiohttp
 
-from rolecall.benchmark.evidence import membership_revision_for
 from rolecall.execution.cooldown import CooldownBook
 from rolecall.execution.executor import Adapter, Executor
 from rolecall.execution.pool import CandidatePool
@@ -25,10 +24,16 @@ from rolecall.gateway.auth import KeyChecker, load_admin_token
 from rolecall.gateway.learned_mode import LearnedMode
 from rolecall.inventory.catalog import Catalog
 from rolecall.inventory.config import load_inventory_file
-from rolecall.inventory.inventory import Inventory, build_inventory, endpoint_version
+from rolecall.inventory.inventory import (
+    Inventory,
+    build_inventory,
+    endpoint_version,
+    membership_revision_for,
+)
 from rolecall.observe.recorder import Recorder
 from rolecall.observe.sink import Sink, open_sink
 from rolecall.profiles import Sample, aggregate_profile
+from rolecall.protocol import ObservedPerformanceProfile
 from rolecall.providers.openai_compat import OpenAICompatAdapter
 from rolecall.routing import Router
 from rolecall.settings import Settings
@@ -99,11 +104,14 @@ class Runtime:
         self.sink.close(timeout=SHUTDOWN_DRAIN_S)
         self.storage.close()
 
-    def refresh_profile(self, endpoint_id: str, samples: list[Sample]) -> None:
-        """Re-aggregate an endpoint's observed profile from its recent samples (writer thread)."""
+    def refresh_profile(
+        self, endpoint_id: str, samples: list[Sample]
+    ) -> ObservedPerformanceProfile | None:
+        """Re-aggregate an endpoint's observed profile from ``samples``, store it and route on it
+        (writer thread); None when no sample is usable."""
         endpoint = self.inventory.endpoints.get(endpoint_id)
         if endpoint is None:
-            return
+            return None
         now = time.time_ns() // 1_000_000
         aggregate = aggregate_profile(
             samples,
@@ -113,9 +121,11 @@ class Runtime:
             # benchmark samples graded under other bindings or identity are stale, not evidence
             membership_revision=membership_revision_for(self.inventory, endpoint_id),
         )
-        if aggregate is not None:
-            self.storage.put_profile(aggregate.profile)
-            self.pool.set_profile(aggregate.profile)
+        if aggregate is None:
+            return None
+        self.storage.put_profile(aggregate.profile)
+        self.pool.set_profile(aggregate.profile)
+        return aggregate.profile
 
 
 async def tune_gc_for_serving() -> None:

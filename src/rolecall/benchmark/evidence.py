@@ -1,31 +1,22 @@
 """Benchmark evidence into observed profiles: graded cases become `benchmark` samples.
 
-Owns `membership_revision_for` (the revision an endpoint is graded under: its identity and role
-bindings, via `rolecall.profiles.membership_revision`), `sample_for` (one stored result → one
-`Sample`) and `refresh_profiles` (re-aggregate endpoints' profiles from stored samples with stale
-benchmark samples set aside, then store them and hand them to the candidate pool).
+Owns `sample_for` (one stored result → one `Sample`) and `refresh_profiles` (re-aggregate
+endpoints' profiles from every stored sample, through `Runtime.refresh_profile`, which sets stale
+benchmark samples aside). The revision an endpoint is graded under is
+`rolecall.inventory.inventory.membership_revision_for`.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable
 from typing import Any
 
 from rolecall.benchmark.records import BenchResultRecord
-from rolecall.inventory.inventory import Inventory, endpoint_version
-from rolecall.profiles import Sample, aggregate_profile, membership_revision
+from rolecall.profiles import Sample
 
-__all__ = ["EXECUTION_FAILED", "membership_revision_for", "refresh_profiles", "sample_for"]
+__all__ = ["EXECUTION_FAILED", "refresh_profiles", "sample_for"]
 
 EXECUTION_FAILED = "benchmark_execution_failed"
-
-
-def membership_revision_for(inventory: Inventory, endpoint_id: str) -> str:
-    """The membership revision of an endpoint: identity fields plus its role bindings."""
-    endpoint = inventory.endpoints[endpoint_id]
-    bindings = [b.to_artifact() for b in inventory.bindings if b.endpoint_id == endpoint_id]
-    return membership_revision(endpoint.identity.to_artifact(), bindings)
 
 
 def sample_for(
@@ -62,23 +53,11 @@ def refresh_profiles(runtime: Any, endpoint_ids: Iterable[str]) -> dict[str, Any
     Stale benchmark samples (another membership revision) are set aside. Returns the new
     `ObservedPerformanceProfile` per endpoint (endpoints without usable samples are left out).
     """
-    inventory: Inventory = runtime.inventory
-    now = time.time_ns() // 1_000_000
     out = {}
     for endpoint_id in endpoint_ids:
-        endpoint = inventory.endpoints.get(endpoint_id)
-        if endpoint is None:
+        if endpoint_id not in runtime.inventory.endpoints:
             continue
-        aggregate = aggregate_profile(
-            runtime.storage.samples_for(endpoint_id),
-            endpoint_id=endpoint_id,
-            endpoint_version=endpoint_version(endpoint.identity),
-            now_ms=now,
-            membership_revision=membership_revision_for(inventory, endpoint_id),
-        )
-        if aggregate is None:
-            continue
-        runtime.storage.put_profile(aggregate.profile)
-        runtime.pool.set_profile(aggregate.profile)
-        out[endpoint_id] = aggregate.profile
+        profile = runtime.refresh_profile(endpoint_id, runtime.storage.samples_for(endpoint_id))
+        if profile is not None:
+            out[endpoint_id] = profile
     return out

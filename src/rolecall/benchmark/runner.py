@@ -24,7 +24,7 @@ from typing import Any, Final
 
 from rolecall.benchmark.cases import BenchCase
 from rolecall.benchmark.client import EndpointCaller, NotAdmitted, case_body
-from rolecall.benchmark.evidence import membership_revision_for, sample_for
+from rolecall.benchmark.evidence import sample_for
 from rolecall.benchmark.graders import grade_case
 from rolecall.benchmark.graders.judge import CircuitBreaker, LlmJudge
 from rolecall.benchmark.graders.pairwise import compare_pair
@@ -32,7 +32,7 @@ from rolecall.benchmark.progress import RunProgress
 from rolecall.benchmark.records import BenchPairRecord, BenchResultRecord
 from rolecall.benchmark.reply import Reply
 from rolecall.execution.failures import UpstreamFailure
-from rolecall.inventory.inventory import Inventory, endpoint_version
+from rolecall.inventory.inventory import Inventory, endpoint_version, membership_revision_for
 from rolecall.profiles import Sample
 
 __all__ = ["BenchRunner", "Commit", "RunPlan"]

@@ -22,6 +22,7 @@ from rolecall.inventory.config import (
     RoutingConfig,
     endpoint_id_of,
 )
+from rolecall.profiles import membership_revision
 from rolecall.protocol import (
     DeclaredCapabilityProfile,
     EndpointIdentity,
@@ -239,3 +240,10 @@ def _problems(config: InventoryConfig, roles: Mapping[str, RoleDefinition]) -> l
 def endpoint_version(identity: EndpointIdentity) -> str:
     """The version observed profiles are keyed by: explicit, else model and runtime."""
     return identity.endpoint_version or f"{identity.model_id}@{identity.runtime_version}"
+
+
+def membership_revision_for(inventory: Inventory, endpoint_id: str) -> str:
+    """The membership revision of an endpoint: identity fields plus its role bindings."""
+    endpoint = inventory.endpoints[endpoint_id]
+    bindings = [b.to_artifact() for b in inventory.bindings if b.endpoint_id == endpoint_id]
+    return membership_revision(endpoint.identity.to_artifact(), bindings)

@@ -57,7 +57,7 @@ class Recorder:
         self._timer: threading.Timer | None = None
         self._lock = threading.Lock()
         # (endpoint_id, samples newest last) → None; set by the composition root
-        self.on_profile: Callable[[str, list[Sample]], None] | None = None
+        self.on_profile: Callable[[str, list[Sample]], object] | None = None
 
     def record(self, record: RequestRecord) -> None:
         """Queue one request's records; never blocks on the database.

@@ -17,8 +17,7 @@ from typing import Any
 
 import pytest
 
-from rolecall.benchmark.evidence import membership_revision_for
-from rolecall.inventory.inventory import endpoint_version
+from rolecall.inventory.inventory import endpoint_version, membership_revision_for
 from rolecall.profiles import Sample
 from rolecall.providers.local.inventory import local_inventory_entries
 from rolecall.providers.local.models import get_model
