@@ -33,6 +33,8 @@ import yaml
 
 from rolecall.bootstrap import build_runtime
 from rolecall.gateway.app import create_app
+from rolecall.inventory.config import RoutingConfig
+from rolecall.inventory.inventory import policy_for
 from rolecall.settings import Settings
 from rolecall.storage import open_storage
 from rolecall.storage.sql_analytics import FactFilter
@@ -43,6 +45,14 @@ ENDPOINTS = ("local-small", "local-coder", "cloud-fast", "cloud-large")
 ROLES = ("general.chat", "coder.patch", None)
 BATCH = 5000
 DAY_MS = 24 * 3_600_000
+
+
+# the default posture's policy, as the router copies it into every decision (chat required)
+POLICY_SNAPSHOT = {
+    **policy_for(RoutingConfig()).to_artifact(),
+    "required_capabilities": ["text.chat"],
+    "required_modalities": ["text"],
+}
 
 
 def inventory() -> dict[str, Any]:
@@ -71,24 +81,7 @@ def decision(i: int, chosen: str, now: int) -> dict[str, Any]:
         "request_id": f"req-{i}",
         "app_id": "bench",
         "org_id": None,
-        "policy_snapshot": {
-            "strategy": "balanced",
-            "compute_preference": "auto",
-            "required_capabilities": ["text.chat"],
-            "required_modalities": ["text"],
-            "require_tools": False,
-            "deny_endpoints": [],
-            "allow_endpoints": [],
-            "deny_provider_kinds": [],
-            "allow_provider_kinds": [],
-            "budget": {"enabled": False, "currency": "USD"},
-            "privacy": {"allow_remote": True},
-            "targets": {
-                "latency_target_ms": 150,
-                "latency_max_ms": 300,
-                "throughput_target_tps": 40,
-            },
-        },
+        "policy_snapshot": POLICY_SNAPSHOT,
         "eligibility": [{"endpoint_id": e, "eligible": True, "exclusions": []} for e in ENDPOINTS],
         "scored_candidates": [],
         "chosen_endpoint_id": chosen,
