@@ -214,32 +214,36 @@ def recommend(entries: list[dict[str, Any]]) -> dict[str, Any]:
 
 def _spread_strategy(close: list[dict[str, Any]], reasons: list[str]) -> str:
     """Among endpoints of similar quality: a big latency or cost spread picks that strategy."""
-    latency = [e for e in close if e["latency_ms_p50"]]
-    if len(latency) >= 2:
-        fast, slow = (
-            min(latency, key=lambda e: e["latency_ms_p50"]),
-            max(latency, key=lambda e: e["latency_ms_p50"]),
+    spread = _wide_spread(close, "latency_ms_p50")
+    if spread is not None:
+        fast, slow = spread
+        reasons.append(
+            f"similar quality, but {fast['endpoint_id']} answers in {fast['latency_ms_p50']:.0f} ms "
+            f"vs {slow['latency_ms_p50']:.0f} ms: let the fastest healthy endpoint win"
         )
-        if fast["latency_ms_p50"] <= SPREAD * slow["latency_ms_p50"]:
-            reasons.append(
-                f"similar quality, but {fast['endpoint_id']} answers in {fast['latency_ms_p50']:.0f} ms "
-                f"vs {slow['latency_ms_p50']:.0f} ms: let the fastest healthy endpoint win"
-            )
-            return "latency"
-    costed = [e for e in close if e["cost_per_case_usd"]]
-    if len(costed) >= 2:
-        cheap, dear = (
-            min(costed, key=lambda e: e["cost_per_case_usd"]),
-            max(costed, key=lambda e: e["cost_per_case_usd"]),
+        return "latency"
+    spread = _wide_spread(close, "cost_per_case_usd")
+    if spread is not None:
+        reasons.append(
+            f"similar quality and speed, but {spread[0]['endpoint_id']} costs far less per case: "
+            "let the cheapest healthy endpoint win"
         )
-        if cheap["cost_per_case_usd"] <= SPREAD * dear["cost_per_case_usd"]:
-            reasons.append(
-                f"similar quality and speed, but {cheap['endpoint_id']} costs far less per case: "
-                "let the cheapest healthy endpoint win"
-            )
-            return "cost"
+        return "cost"
     reasons.append("quality, latency and cost are close: a balanced trade-off is the right default")
     return "balanced"
+
+
+def _wide_spread(
+    rows: list[dict[str, Any]], field: str
+) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """The rows with the lowest and highest ``field`` when at least two have it and the lowest is
+    at most `SPREAD` of the highest; else None."""
+    measured = [r for r in rows if r[field]]
+    if len(measured) < 2:
+        return None
+    low = min(measured, key=lambda r: r[field])
+    high = max(measured, key=lambda r: r[field])
+    return (low, high) if low[field] <= SPREAD * high[field] else None
 
 
 def compare_runs(a: Sequence[BenchResultRecord], b: Sequence[BenchResultRecord]) -> dict[str, Any]:
