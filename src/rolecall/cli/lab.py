@@ -63,6 +63,14 @@ def _cache_dir() -> Path:
     return Settings().data_dir / "lab" / "cache"
 
 
+# options shared by train, evaluate and scale
+TrainOption = Annotated[Path, typer.Option("--train", help="training records")]
+TestOption = Annotated[
+    Path, typer.Option("--test", help="test records (the same file: use its split column)")
+]
+EncoderOption = Annotated[str, typer.Option(help="dense prompt encoder: wordllama or minilm")]
+
+
 @lab_app.command("import")
 def import_(
     source: Annotated[
@@ -105,9 +113,7 @@ def train(
     out: Annotated[Path, typer.Option("--out", help="artifact file to write (.npz)")] = Path(
         "router.npz"
     ),
-    encoder: Annotated[
-        str, typer.Option(help="dense prompt encoder: wordllama or minilm")
-    ] = "wordllama",
+    encoder: EncoderOption = "wordllama",
 ) -> None:
     """Train a router on records and save a deployable artifact."""
     from rolecall.learned.lab import train_artifact
@@ -120,19 +126,15 @@ def train(
 
 @lab_app.command("evaluate")
 def evaluate(
-    train: Annotated[Path, typer.Option("--train", help="training records")],
-    test: Annotated[
-        Path, typer.Option("--test", help="test records (the same file: use its split column)")
-    ],
+    train: TrainOption,
+    test: TestOption,
     router: Annotated[
         str, typer.Option("--router", help="router name, a comma list, or 'all'")
     ] = "all",
     as_json: Annotated[
         bool, typer.Option("--json", help="print a JSON list of result objects")
     ] = False,
-    encoder: Annotated[
-        str, typer.Option(help="dense prompt encoder: wordllama or minilm")
-    ] = "wordllama",
+    encoder: EncoderOption = "wordllama",
     drop_overlap: Annotated[
         bool, typer.Option(help="drop test prompts whose text also appears in train")
     ] = False,
@@ -187,10 +189,8 @@ def _fmt(value: Any) -> str:
 
 @lab_app.command("scale")
 def scale(
-    train: Annotated[Path, typer.Option("--train", help="training records")],
-    test: Annotated[
-        Path, typer.Option("--test", help="test records (the same file: use its split column)")
-    ],
+    train: TrainOption,
+    test: TestOption,
     router: Annotated[
         str, typer.Option("--router", help="router name or a comma list")
     ] = "rolecall",
@@ -198,9 +198,7 @@ def scale(
         int | None, typer.Option(help="largest pool size (default: every model)")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the rows as JSON")] = False,
-    encoder: Annotated[
-        str, typer.Option(help="dense prompt encoder: wordllama or minilm")
-    ] = "wordllama",
+    encoder: EncoderOption = "wordllama",
 ) -> None:
     """Pool-scaling table and plot: m = 2..N, all-strong / all-weak / strong-to-weak (chosen on train)."""
     from rolecall.learned.evaluate import router_names
