@@ -155,24 +155,29 @@ def test_baseline_mode_ignores_the_trained_router(
     assert "predictor" not in quality.get("raw", {})
 
 
-def test_a_model_the_router_does_not_know_is_a_config_error(
-    upstreams: tuple[Any, Any], artifact: Path, tmp_path: Path
+@pytest.mark.parametrize(
+    ("break_config", "named"),
+    [
+        # a model name the trained router never saw
+        (
+            lambda c, tmp: c["routing"]["learned"]["models"].update({"ep-code": "cobol-model"}),
+            "cobol-model",
+        ),
+        # an artifact that does not exist
+        (
+            lambda c, tmp: c["routing"]["learned"].update({"artifact": str(tmp / "nowhere.npz")}),
+            "rolecall lab train",
+        ),
+    ],
+    ids=["unknown-model", "missing-artifact"],
+)
+def test_a_bad_learned_config_fails_at_startup_naming_the_key(
+    upstreams: tuple[Any, Any], artifact: Path, tmp_path: Path, break_config: Any, named: str
 ) -> None:
     math, code = upstreams
     config = _inventory(math, code, artifact, "learned")
-    config["routing"]["learned"]["models"]["ep-code"] = "cobol-model"
+    break_config(config, tmp_path)
     with pytest.raises(ConfigError) as err:
         Gateway(config, f"sqlite:///{tmp_path / 'db.sqlite'}", tmp_path)
     assert err.value.path == "routing.learned.artifact"
-    assert "cobol-model" in str(err.value)
-
-
-def test_a_missing_artifact_names_the_key_and_the_fix(
-    upstreams: tuple[Any, Any], tmp_path: Path
-) -> None:
-    math, code = upstreams
-    config = _inventory(math, code, tmp_path / "nowhere.npz", "learned")
-    with pytest.raises(ConfigError) as err:
-        Gateway(config, f"sqlite:///{tmp_path / 'db.sqlite'}", tmp_path)
-    assert err.value.path == "routing.learned.artifact"
-    assert "rolecall lab train" in str(err.value)
+    assert named in str(err.value)
