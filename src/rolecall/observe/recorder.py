@@ -56,7 +56,7 @@ class Recorder:
         self._last_refresh: dict[str, float] = {}
         self._timer: threading.Timer | None = None
         self._lock = threading.Lock()
-        # (endpoint_id, samples newest last) → None; set by the composition root
+        # (endpoint_id, samples newest last) → the new profile; set by the composition root
         self.on_profile: Callable[[str, list[Sample]], object] | None = None
 
     def record(self, record: RequestRecord) -> None:
@@ -103,9 +103,11 @@ class Recorder:
             self._store(merged)
 
     def _drain(self) -> None:
+        """Build and store on the writer thread (records queued outside an event loop)."""
         rows = self._build()
         if rows is not None:
-            self._store(rows)
+            self._built.append(rows)
+            self._store_built()
 
     def _build(self) -> RecordBatch | None:
         """The rows of every queued request (None when the queue is empty)."""
