@@ -11,7 +11,7 @@ import asyncio
 import gc
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -71,6 +71,7 @@ class Runtime:
     # awaited once the upstream session is open, inside the server's event loop (background jobs
     # such as the first-start quick benchmark)
     on_start: list[Callable[[], Awaitable[object]]] = field(default_factory=list)
+    _facts: tuple[Inventory, dict[str, tuple[str, str | None]]] | None = None
 
     async def start(self) -> None:
         connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300, keepalive_timeout=60)
@@ -104,22 +105,44 @@ class Runtime:
         self.sink.close(timeout=SHUTDOWN_DRAIN_S)
         self.storage.close()
 
-    def refresh_profile(
-        self, endpoint_id: str, samples: list[Sample]
-    ) -> ObservedPerformanceProfile | None:
-        """Re-aggregate an endpoint's observed profile from ``samples``, store it and route on it
-        (writer thread); None when no sample is usable."""
+    def endpoint_facts(self, endpoint_id: str) -> tuple[str, str | None] | None:
+        """(endpoint version, membership revision) of a known endpoint, for aggregating its
+        samples: benchmark samples graded under other bindings or identity are stale evidence."""
         endpoint = self.inventory.endpoints.get(endpoint_id)
         if endpoint is None:
             return None
-        now = time.time_ns() // 1_000_000
+        version = endpoint_version(endpoint.identity)
+        return version, membership_revision_for(self.inventory, endpoint_id)
+
+    def all_endpoint_facts(self) -> Mapping[str, tuple[str, str | None]]:
+        """`endpoint_facts` of every endpoint: the same mapping until the inventory changes."""
+        inventory = self.inventory
+        cached = self._facts
+        if cached is None or cached[0] is not inventory:
+            facts = {eid: self.endpoint_facts(eid) for eid in inventory.endpoints}
+            cached = self._facts = (inventory, {k: v for k, v in facts.items() if v is not None})
+        return cached[1]
+
+    def route_on(self, profile: ObservedPerformanceProfile) -> None:
+        """Route on a new observed profile, unless its endpoint has gone or changed meanwhile."""
+        endpoint = self.inventory.endpoints.get(profile.endpoint_id)
+        if endpoint is not None and profile.endpoint_version == endpoint_version(endpoint.identity):
+            self.pool.set_profile(profile)
+
+    def refresh_profile(
+        self, endpoint_id: str, samples: list[Sample]
+    ) -> ObservedPerformanceProfile | None:
+        """Re-aggregate an endpoint's observed profile from ``samples``, store it and route on it;
+        None when no sample is usable (benchmarks refresh from every stored sample this way)."""
+        facts = self.endpoint_facts(endpoint_id)
+        if facts is None:
+            return None
         aggregate = aggregate_profile(
             samples,
             endpoint_id=endpoint_id,
-            endpoint_version=endpoint_version(endpoint.identity),
-            now_ms=now,
-            # benchmark samples graded under other bindings or identity are stale, not evidence
-            membership_revision=membership_revision_for(self.inventory, endpoint_id),
+            endpoint_version=facts[0],
+            now_ms=time.time_ns() // 1_000_000,
+            membership_revision=facts[1],
         )
         if aggregate is None:
             return None
@@ -189,7 +212,8 @@ def build_runtime(
         recorder=Recorder(storage, writer, sink=sink),
         sink=sink,
     )
-    runtime.recorder.on_profile = runtime.refresh_profile
+    runtime.recorder.endpoint_facts = runtime.all_endpoint_facts
+    runtime.recorder.on_profile = runtime.route_on
     if config.routing.learned is not None:
         runtime.learned = LearnedMode.load(
             config.routing.learned, settings.config.parent, str(settings.config)

@@ -37,8 +37,10 @@ class Settings(BaseSettings):
         default=1.0, gt=0, description="multiplies the cooldown schedule (tests use a small value)"
     )
     record_process: bool = Field(
-        default=False,
-        description="store request records from a separate writer process (keeps SQL off the GIL)",
+        default=True,
+        description="store request records and aggregate live profiles in a separate writer "
+        "process (keeps SQL and aggregation off the gateway's GIL); in-memory SQLite always "
+        "writes in-process",
     )
     log_level: str = Field(default="warning", description="uvicorn and rolecall log level")
 

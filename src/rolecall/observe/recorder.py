@@ -1,10 +1,11 @@
 """Stores what each request produced, off the request path, in batches.
 
-Requests append their record to a queue; one writer job drains everything queued so far and writes it
-in one transaction (decisions, spans, usage, events, samples) whatever the batch size. Observed
-profiles are re-aggregated from an in-memory window of each endpoint's recent samples, at most once per
-``refresh_interval_s`` per endpoint, so live traffic keeps routing evidence current without re-reading
-the database per request.
+Requests append their record to a queue; the rows are built on the event loop after the response
+is sent, and one writer job hands everything built so far to the sink, which stores it in one
+transaction (decisions, spans, usage, events, samples) whatever the batch size. The sink — normally
+a separate writer process — also keeps each endpoint's recent samples and re-aggregates its observed
+profile at most once per interval (`ProfileRefresher`); the profiles that come due are handed to
+``on_profile`` so live traffic keeps routing evidence current without re-reading the database.
 """
 
 from __future__ import annotations
@@ -12,11 +13,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-import time
 from collections import deque
-from collections.abc import Callable, Iterable
-from typing import Final
+from collections.abc import Callable, Iterable, Mapping
 
+from rolecall.observe.profile_refresh import RefreshResult
 from rolecall.observe.records import (
     RequestRecord,
     build_events,
@@ -24,14 +24,13 @@ from rolecall.observe.records import (
     build_spans,
     build_usage,
 )
-from rolecall.observe.sink import InProcessSink, RecordBatch, Sink
+from rolecall.observe.sink import InProcessSink, Message, RecordBatch, Sink
 from rolecall.profiles import Sample
+from rolecall.protocol import ObservedPerformanceProfile
 from rolecall.storage.sql import SqlStorage
 from rolecall.storage.writer import BackgroundWriter
 
 log = logging.getLogger("rolecall.observe")
-WINDOW_SAMPLES: Final = 2000  # recent samples kept per endpoint for re-aggregation
-WINDOW_MS: Final = 7 * 24 * 3_600_000
 
 
 class Recorder:
@@ -41,23 +40,22 @@ class Recorder:
         writer: BackgroundWriter,
         *,
         sink: Sink | None = None,
-        refresh_interval_s: float = 1.0,
     ) -> None:
-        self._storage = storage
         self._sink = sink or InProcessSink(storage)
         self._writer = writer
         self._pending: deque[RequestRecord] = deque()
         self._scheduled = threading.Event()
-        self._built: deque[RecordBatch] = deque()  # built on the event loop, not yet stored
+        # encoded on the event loop, not yet stored (swapped out whole by the writer thread)
+        self._built: list[bytes] = []
+        self._facts_sent: Mapping[str, tuple[str, str | None]] | None = None
         self._store_scheduled = threading.Event()
-        self._refresh_interval_s = refresh_interval_s
-        self._windows: dict[str, deque[Sample]] = {}
-        self._dirty: set[str] = set()
-        self._last_refresh: dict[str, float] = {}
         self._timer: threading.Timer | None = None
         self._lock = threading.Lock()
-        # (endpoint_id, samples newest last) → the new profile; set by the composition root
-        self.on_profile: Callable[[str, list[Sample]], object] | None = None
+        # set by the composition root: what aggregation needs to know about every endpoint (the
+        # same mapping object until the inventory changes; without it, live samples are stored
+        # but feed no profile), and where a new profile goes
+        self.endpoint_facts: Callable[[], Mapping[str, tuple[str, str | None]]] = dict
+        self.on_profile: Callable[[ObservedPerformanceProfile], object] | None = None
 
     def record(self, record: RequestRecord) -> None:
         """Queue one request's records; never blocks on the database.
@@ -78,16 +76,16 @@ class Recorder:
             loop.call_soon(self._build_then_store)
 
     def add_samples(self, samples: Iterable[Sample]) -> None:
-        """Samples from elsewhere (benchmarks) join the same windows and refresh path."""
-        items = list(samples)
-        self._storage.add_samples(items)
-        self._observe(items)
+        """Store samples from elsewhere (benchmarks); they feed the same live profiles.
+
+        Runs on the caller's thread and returns once they are stored."""
+        self._store([RecordBatch(samples=list(samples)).to_bytes()])
 
     def _build_then_store(self) -> None:
         rows = self._build()
         if rows is None:
             return
-        self._built.append(rows)
+        self._built.append(rows.to_bytes())
         if not self._store_scheduled.is_set():
             self._store_scheduled.set()
             self._writer.submit(self._store_built)
@@ -96,17 +94,16 @@ class Recorder:
         """Store every batch built so far in one transaction: when the database is slower than
         the traffic, batches grow instead of a queue of small writes (and of live objects)."""
         self._store_scheduled.clear()
-        merged = RecordBatch()
-        while self._built:
-            merged.extend(self._built.popleft())
-        if len(merged):
-            self._store(merged)
+        # one swap, no loop: this thread holds the GIL as briefly as it can
+        parts, self._built = self._built, []
+        if parts:
+            self._store(parts)
 
     def _drain(self) -> None:
         """Build and store on the writer thread (records queued outside an event loop)."""
         rows = self._build()
         if rows is not None:
-            self._built.append(rows)
+            self._built.append(rows.to_bytes())
             self._store_built()
 
     def _build(self) -> RecordBatch | None:
@@ -136,43 +133,27 @@ class Recorder:
             rows.events.extend(build_events(r, u, len(s)))
         return rows
 
-    def _store(self, rows: RecordBatch) -> None:
-        self._sink.write(rows)  # one transaction per batch, however many requests it holds
-        if rows.samples:
-            self._observe(rows.samples)
-
-    def _observe(self, samples: list[Sample]) -> None:
-        for sample in samples:
-            window = self._window(sample.endpoint_id)
-            window.append(sample)
-            self._dirty.add(sample.endpoint_id)
-        self.refresh_due()
-
-    def _window(self, endpoint_id: str) -> deque[Sample]:
-        window = self._windows.get(endpoint_id)
-        if window is None:
-            since = int(time.time() * 1000) - WINDOW_MS
-            stored = self._storage.samples_for(endpoint_id, since_ms=since)
-            window = self._windows[endpoint_id] = deque(
-                stored[-WINDOW_SAMPLES:], maxlen=WINDOW_SAMPLES
-            )
-        return window
+    def _store(self, parts: list[bytes]) -> None:
+        """One transaction for every part, however many requests they hold; then route on the
+        profiles that came due and ask again when the next one will be. Endpoint facts travel
+        only when they changed (the sink keeps the last ones)."""
+        message = Message(parts)
+        facts = self.endpoint_facts()
+        if facts is not self._facts_sent:
+            message.facts = dict(facts)
+            self._facts_sent = facts
+        self._apply(self._sink.write(message))
 
     def refresh_due(self) -> None:
-        """Re-aggregate dirty endpoints whose interval has passed; schedule the rest."""
-        now = time.monotonic()
-        later = []
-        for endpoint_id in sorted(self._dirty):
-            wait = self._last_refresh.get(endpoint_id, -1e9) + self._refresh_interval_s - now
-            if wait > 0:
-                later.append(wait)
-                continue
-            self._dirty.discard(endpoint_id)
-            self._last_refresh[endpoint_id] = now
-            if self.on_profile is not None:
-                self.on_profile(endpoint_id, list(self._windows[endpoint_id]))
-        if later:
-            self._schedule(min(later))
+        """Ask the sink for the profiles due now (the timer's job; no parts, nothing stored)."""
+        self._store([])
+
+    def _apply(self, result: RefreshResult) -> None:
+        if self.on_profile is not None:
+            for profile in result.profiles:
+                self.on_profile(profile)
+        if result.next_due_s is not None:
+            self._schedule(result.next_due_s)
 
     def _schedule(self, delay: float) -> None:
         with self._lock:

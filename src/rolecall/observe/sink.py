@@ -1,13 +1,14 @@
 """Where the recorder's batches go: the database, through a writer process or in this process.
 
 A batch holds the records of every request drained at once (decisions, spans, usage, events,
-samples) and is written in one transaction. The gateway normally hands batches to a **writer
-process**: SQL work (SQLAlchemy statements, SQLite commits, PostgreSQL round trips) costs several
-times more CPU than serving the request itself, and in a thread of the gateway process it holds the
-GIL in slices of up to ``sys.getswitchinterval()`` (5 ms) while the event loop waits — that was the
-whole tail of the gateway's added latency. The recorder's thread now only builds the rows, sends
-them as one orjson message and blocks (GIL released) until the writer process acknowledges the
-commit, so ``BackgroundWriter.flush`` still means "stored".
+samples) and is written in one transaction; its samples then feed the live observed profiles
+(`ProfileRefresher`), and the write returns the profiles that came due. The gateway normally hands
+batches to a **writer process**: SQL work (SQLAlchemy statements, SQLite commits, PostgreSQL round
+trips) and profile aggregation cost several times more CPU than serving the request itself, and in
+a thread of the gateway process they hold the GIL in slices of up to ``sys.getswitchinterval()``
+(5 ms) while the event loop waits — that was the whole tail of the gateway's added latency. The
+recorder's thread only sends the rows as one orjson message and blocks (GIL released) until the
+writer process answers after the commit, so ``BackgroundWriter.flush`` still means "stored".
 
 If the writer process cannot start or dies, batches are written in this process instead (logged
 once), so a record is never dropped for want of the process. An in-memory SQLite database cannot be
@@ -27,14 +28,24 @@ from typing import Any, Final, Protocol
 import orjson
 from sqlalchemy.engine import make_url
 
+from rolecall.observe.profile_refresh import EndpointFacts, ProfileRefresher, RefreshResult
 from rolecall.profiles import Sample
+from rolecall.protocol import ObservedPerformanceProfile
 from rolecall.storage.sql import SqlStorage
 
-__all__ = ["InProcessSink", "ProcessSink", "RecordBatch", "Sink", "open_sink", "write_batch"]
+__all__ = [
+    "InProcessSink",
+    "Message",
+    "ProcessSink",
+    "RecordBatch",
+    "Sink",
+    "open_sink",
+    "store_and_refresh",
+    "write_batch",
+]
 
 log = logging.getLogger("rolecall.observe")
 START_TIMEOUT_S: Final = 30.0
-ACK_OK: Final = b"ok"
 
 
 @dataclass(slots=True)
@@ -80,6 +91,42 @@ class RecordBatch:
         )
 
 
+@dataclass(slots=True)
+class Message:
+    """What one write stores: batches already encoded (each request's rows are encoded on the
+    event loop right after its response, a few microseconds, so the thread that hands them on
+    holds the GIL only to join bytes) and the aggregation facts of their samples' endpoints."""
+
+    parts: list[bytes] = field(default_factory=list)  # RecordBatch.to_bytes() each
+    # endpoint_id → (endpoint version, membership revision)
+    facts: dict[str, tuple[str, str | None]] = field(default_factory=dict)
+
+    @classmethod
+    def of(
+        cls, batch: RecordBatch, facts: dict[str, tuple[str, str | None]] | None = None
+    ) -> Message:
+        return cls([batch.to_bytes()], facts or {})
+
+    def to_bytes(self) -> bytes:
+        """One line of facts, then one line per part (orjson output holds no newline)."""
+        return b"\n".join([orjson.dumps(self.facts), *self.parts])
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Message:
+        head, *parts = data.split(b"\n")
+        facts = {
+            eid: (version, revision) for eid, (version, revision) in orjson.loads(head).items()
+        }
+        return cls(parts, facts)
+
+    def batch(self) -> RecordBatch:
+        """Every part decoded into one batch."""
+        merged = RecordBatch()
+        for part in self.parts:
+            merged.extend(RecordBatch.from_bytes(part))
+        return merged
+
+
 def write_batch(storage: SqlStorage, batch: RecordBatch) -> None:
     """Write one batch in one transaction, whatever its size."""
     with storage.batch():
@@ -93,20 +140,49 @@ def write_batch(storage: SqlStorage, batch: RecordBatch) -> None:
             storage.add_samples(batch.samples)
 
 
+def store_and_refresh(
+    storage: SqlStorage, refresher: ProfileRefresher, message: Message
+) -> RefreshResult:
+    """Store the message's rows in one transaction, then hand its samples to the live profiles;
+    the profiles now due (a message without parts only asks for those)."""
+    batch = message.batch()
+    if len(batch) or batch.samples:
+        write_batch(storage, batch)
+    facts = {eid: EndpointFacts(*pair) for eid, pair in message.facts.items()}
+    refresher.observe(batch.samples, facts)
+    return refresher.due()
+
+
+def reply_bytes(result: RefreshResult) -> bytes:
+    profiles = [p.model_dump(mode="json", exclude_none=True) for p in result.profiles]
+    return orjson.dumps({"profiles": profiles, "next_due_s": result.next_due_s})
+
+
+def reply_from_bytes(data: bytes) -> RefreshResult:
+    """The writer process's answer; raises RuntimeError with its message when it failed."""
+    reply = orjson.loads(data)
+    if "error" in reply:
+        raise RuntimeError(reply["error"])
+    profiles = [ObservedPerformanceProfile.model_validate(p) for p in reply["profiles"]]
+    return RefreshResult(profiles, reply["next_due_s"])
+
+
 class Sink(Protocol):
-    def write(self, batch: RecordBatch) -> None:
-        """Store ``batch``; return once it is committed (raise if it cannot be)."""
+    def write(self, message: Message) -> RefreshResult:
+        """Store ``message`` (raise if it cannot be); return once it is committed, with the
+        observed profiles that came due."""
 
     def close(self, timeout: float | None = None) -> None:
         """Release the sink; nothing written afterwards."""
 
 
 class InProcessSink:
-    def __init__(self, storage: SqlStorage) -> None:
+    def __init__(self, storage: SqlStorage, refresher: ProfileRefresher | None = None) -> None:
         self._storage = storage
+        self._refresher = refresher or ProfileRefresher(storage)
 
-    def write(self, batch: RecordBatch) -> None:
-        write_batch(self._storage, batch)
+    def write(self, message: Message) -> RefreshResult:
+        return store_and_refresh(self._storage, self._refresher, message)
 
     def close(self, timeout: float | None = None) -> None:
         return None
@@ -119,7 +195,8 @@ class ProcessSink:
     """
 
     def __init__(self, url: str, fallback: SqlStorage) -> None:
-        self._fallback = fallback
+        self._fallback = InProcessSink(fallback)
+        self._facts: dict[str, tuple[str, str | None]] = {}  # every fact sent, for the fallback
         self._lock = threading.Lock()
         from rolecall.observe import writer_process
 
@@ -143,21 +220,21 @@ class ProcessSink:
     def pid(self) -> int | None:
         return self._process.pid if self._conn is not None else None
 
-    def write(self, batch: RecordBatch) -> None:
+    def write(self, message: Message) -> RefreshResult:
         with self._lock:
+            self._facts.update(message.facts)
             conn = self._conn
             if conn is not None:
                 try:
-                    conn.send_bytes(batch.to_bytes())
+                    conn.send_bytes(message.to_bytes())
                     reply = conn.recv_bytes()
                 except (EOFError, OSError):
                     self._give_up("stopped")
                 else:
-                    if reply == ACK_OK:
-                        return
-                    # the process is alive but could not store this batch: let the caller see why
-                    raise RuntimeError(reply.decode(errors="replace"))
-        write_batch(self._fallback, batch)
+                    # raises when the process is alive but could not store this batch
+                    return reply_from_bytes(reply)
+        # the in-process refresher has seen none of the facts the process was sent
+        return self._fallback.write(Message(message.parts, dict(self._facts)))
 
     def _give_up(self, what: str) -> None:
         log.warning("the record writer process %s; writing records in the gateway process", what)

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from rolecall.observe.sink import InProcessSink, ProcessSink, RecordBatch, open_sink
+from rolecall.observe.sink import InProcessSink, Message, ProcessSink, RecordBatch, open_sink
 from rolecall.storage import open_storage
 from rolecall.storage.sql import SqlStorage
 from tests.integration.storage import builders
@@ -55,7 +55,7 @@ def test_process_sink_stores_and_acknowledges(db_url: str, store: SqlStorage) ->
     try:
         assert sink.pid is not None
         assert sink.pid != os.getpid()
-        sink.write(_batch("r1"))
+        sink.write(Message.of(_batch("r1")))
         # write returns after the commit: visible at once from this process
         assert _stored(store, "r1") == (1, 1, 1, 1)
         assert [s.judge_score for s in store.samples_for("e1")] == [0.5]
@@ -70,7 +70,7 @@ def test_a_dead_writer_process_falls_back_in_process(db_url: str, store: SqlStor
         pid = sink.pid
         assert pid is not None
         os.kill(pid, signal.SIGKILL)
-        sink.write(_batch("r2"))  # nothing lost: written by this process instead
+        sink.write(Message.of(_batch("r2")))  # nothing lost: written by this process instead
         assert _stored(store, "r2") == (1, 1, 1, 1)
         assert sink.pid is None
     finally:
@@ -85,8 +85,8 @@ def test_a_batch_the_database_rejects_is_reported_not_swallowed(
     bad.decisions = [({"request_id": "r3"}, 1)]  # no routing_decision_id, which storage indexes
     try:
         with pytest.raises(RuntimeError, match="routing_decision_id"):
-            sink.write(bad)
-        sink.write(_batch("r4"))  # the process keeps serving
+            sink.write(Message.of(bad))
+        sink.write(Message.of(_batch("r4")))  # the process keeps serving
         assert _stored(store, "r4") == (1, 1, 1, 1)
     finally:
         sink.close(timeout=10)

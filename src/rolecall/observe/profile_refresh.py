@@ -1,0 +1,103 @@
+"""Live observed profiles: recent samples per endpoint, re-aggregated at most once per interval.
+
+Lives wherever the records are stored — the record writer process when there is one, so the
+aggregation (milliseconds of Python per endpoint) never holds the gateway's GIL. Whoever stores a
+batch hands its samples here with the facts aggregation needs (the endpoint version and membership
+revision, which only the gateway's inventory knows); `due` aggregates each endpoint whose interval
+has passed, stores the new profile and returns it so the gateway can route on it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+from typing import Final, NamedTuple
+
+from rolecall.profiles import Sample, aggregate_profile
+from rolecall.protocol import ObservedPerformanceProfile
+from rolecall.storage.sql import SqlStorage
+
+__all__ = ["EndpointFacts", "ProfileRefresher", "RefreshResult"]
+
+WINDOW_SAMPLES: Final = 2000  # recent samples kept per endpoint for re-aggregation
+WINDOW_MS: Final = 7 * 24 * 3_600_000
+DEFAULT_INTERVAL_S: Final = 1.0
+
+
+class EndpointFacts(NamedTuple):
+    """What aggregation needs to know about an endpoint besides its samples."""
+
+    endpoint_version: str
+    membership_revision: str | None
+
+
+class RefreshResult(NamedTuple):
+    profiles: list[ObservedPerformanceProfile]
+    next_due_s: float | None  # when the next dirty endpoint is due; None when none is dirty
+
+
+class ProfileRefresher:
+    def __init__(
+        self,
+        storage: SqlStorage,
+        *,
+        interval_s: float = DEFAULT_INTERVAL_S,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._storage = storage
+        self._interval_s = interval_s
+        self._clock = clock
+        self._windows: dict[str, deque[Sample]] = {}
+        self._facts: dict[str, EndpointFacts] = {}
+        self._dirty: set[str] = set()
+        self._last: dict[str, float] = {}
+
+    def observe(self, samples: Iterable[Sample], facts: Mapping[str, EndpointFacts]) -> None:
+        """Add stored samples to their endpoints' windows (endpoints without facts are skipped:
+        the gateway no longer knows them)."""
+        self._facts.update(facts)
+        for sample in samples:
+            endpoint_id = sample.endpoint_id
+            if endpoint_id not in self._facts:
+                continue
+            if endpoint_id in self._windows:
+                self._windows[endpoint_id].append(sample)
+            else:  # read from storage, where this batch's samples already are
+                self._load_window(endpoint_id)
+            self._dirty.add(endpoint_id)
+
+    def due(self) -> RefreshResult:
+        """Aggregate and store every dirty endpoint whose interval has passed."""
+        now = self._clock()
+        profiles, waits = [], []
+        for endpoint_id in sorted(self._dirty):
+            wait = self._last.get(endpoint_id, -1e9) + self._interval_s - now
+            if wait > 0:
+                waits.append(wait)
+                continue
+            self._dirty.discard(endpoint_id)
+            self._last[endpoint_id] = now
+            profile = self._aggregate(endpoint_id)
+            if profile is not None:
+                profiles.append(profile)
+        return RefreshResult(profiles, min(waits) if waits else None)
+
+    def _aggregate(self, endpoint_id: str) -> ObservedPerformanceProfile | None:
+        facts = self._facts[endpoint_id]
+        aggregate = aggregate_profile(
+            self._windows[endpoint_id],
+            endpoint_id=endpoint_id,
+            endpoint_version=facts.endpoint_version,
+            now_ms=time.time_ns() // 1_000_000,
+            membership_revision=facts.membership_revision,
+        )
+        if aggregate is None:
+            return None
+        self._storage.put_profile(aggregate.profile)
+        return aggregate.profile
+
+    def _load_window(self, endpoint_id: str) -> None:
+        since = time.time_ns() // 1_000_000 - WINDOW_MS
+        stored = self._storage.samples_for(endpoint_id, since_ms=since)
+        self._windows[endpoint_id] = deque(stored[-WINDOW_SAMPLES:], maxlen=WINDOW_SAMPLES)
