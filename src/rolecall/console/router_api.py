@@ -222,30 +222,17 @@ async def prompt(request: Request) -> Response:
         "max_tokens": int(body.get("max_tokens") or 128),
         "stream": False,
     }
-    scope = {
-        "type": "http",
-        "method": "POST",
-        "path": "/v1/chat/completions",
-        "headers": [(b"content-type", b"application/json")],
-        "query_string": b"",
-        "app": request.app,
-        "state": {"app_id": "console"},
-    }
     raw = orjson.dumps(payload)
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": raw, "more_body": False}
-
     try:
-        response = await chat_completions(Request(scope, receive))
+        answer_reply = await chat_completions(runtime_of(request), raw, {}, "console")
     except WireError as exc:
         return reply({"ok": False, "status": exc.status, "error": orjson.loads(exc.body())})
-    answer = orjson.loads(bytes(response.body))
-    headers = response.headers
+    answer = orjson.loads(answer_reply.body)
+    headers = answer_reply.headers
     return reply(
         {
-            "ok": response.status_code == 200,
-            "status": response.status_code,
+            "ok": answer_reply.status == 200,
+            "status": answer_reply.status,
             "request_id": headers.get("x-rolecall-request-id"),
             "decision_id": headers.get("x-rolecall-decision-id"),
             "endpoint_id": headers.get("x-rolecall-endpoint"),

@@ -1,7 +1,9 @@
 """The ASGI application: routes, auth guards, and OpenAI-style errors for every failure.
 
 Routes are thin: each parses, calls one use case, renders. Auth: ``/v1/*`` takes a gateway API key
-(``Authorization: Bearer rc-...``), ``/api/*`` the admin token; ``/healthz`` is open.
+(``Authorization: Bearer rc-...``), ``/api/*`` the admin token; ``/healthz`` is open. Chat
+completions, the proxied hot path, are served on raw ASGI (`rolecall.gateway.chat_asgi`); every
+other route by Starlette.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ from rolecall.bootstrap import Runtime
 from rolecall.console import console_routes
 from rolecall.gateway import admin, bench_api, models
 from rolecall.gateway.auth import bearer, same_secret
-from rolecall.gateway.chat import chat_completions, json_response
+from rolecall.gateway.chat_asgi import GatewayApp
+from rolecall.gateway.responses import json_response
 from rolecall.gateway.wire import WireError, error_body
 
 log = logging.getLogger("rolecall.gateway")
@@ -85,7 +88,7 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
     return json_response(error_body("internal error; see the rolecall log", "server_error"), 500)
 
 
-def create_app(runtime: Runtime) -> Starlette:
+def create_app(runtime: Runtime) -> GatewayApp:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> Any:
         await runtime.start()
@@ -94,7 +97,6 @@ def create_app(runtime: Runtime) -> Starlette:
 
     routes = [
         Route("/healthz", healthz),
-        Route("/v1/chat/completions", gateway_key(chat_completions), methods=["POST"]),
         Route("/v1/models", gateway_key(models.list_models)),
         Route("/v1/rolecall/discovery", gateway_key(models.discovery)),
         *[Route(path, admin_token(fn), methods=methods) for path, fn, methods in admin.ROUTES],
@@ -111,4 +113,4 @@ def create_app(runtime: Runtime) -> Starlette:
         },
     )
     app.state.runtime = runtime
-    return app
+    return GatewayApp(runtime, app)

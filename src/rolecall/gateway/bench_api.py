@@ -26,7 +26,7 @@ from starlette.responses import Response
 
 from rolecall.benchmark.cases import SuiteError, builtin_suites
 from rolecall.benchmark.service import BenchError, BenchHub, default_judge, hub_for
-from rolecall.gateway.chat import json_response
+from rolecall.gateway.responses import json_response
 from rolecall.gateway.wire import WireError
 
 __all__ = ["routes"]

@@ -1,19 +1,19 @@
 """``POST /v1/chat/completions``: route, execute with fallback, relay, record.
 
-The handler's path: check the key → parse and infer requirements → `Router.decide` → execute the
-decision (retry, fallback, cooldown) → answer (JSON or SSE) with ``x-rolecall-decision-id`` and the
-real chosen model → queue the records. Nothing on this path waits for the database.
+The use case's path: parse and infer requirements → `Router.decide` → execute the decision (retry,
+fallback, cooldown) → a `ChatReply` (JSON or SSE) with ``x-rolecall-decision-id`` and the real
+chosen model → queue the records. Nothing on this path waits for the database. It knows no HTTP
+framework: `rolecall.gateway.chat_asgi` serves it (and the console's test prompt calls it).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
 
 from rolecall.bootstrap import Runtime
 from rolecall.execution.executor import Outcome
@@ -31,26 +31,30 @@ def _now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-def json_response(
-    body: bytes, status: int = 200, headers: dict[str, str] | None = None
-) -> Response:
-    return Response(body, status_code=status, media_type="application/json", headers=headers)
+@dataclass(slots=True)
+class ChatReply:
+    """The answer: a JSON body, or an SSE ``stream`` of ready-to-send event bytes."""
+
+    status: int
+    headers: dict[str, str]
+    body: bytes = b""
+    stream: AsyncIterator[bytes] | None = None
 
 
-async def chat_completions(request: Request) -> Response:
-    runtime: Runtime = request.app.state.runtime
+def body_too_large(limit: int) -> WireError:
+    return WireError(413, f"request body exceeds {limit} bytes", code="request_too_large")
+
+
+async def chat_completions(
+    runtime: Runtime, raw: bytes, request_headers: Mapping[str, str], app_id: str
+) -> ChatReply:
+    """Serve one request (raises `WireError` for a request the gateway refuses)."""
     started = _now_ms()
-    raw = await request.body()
     if len(raw) > runtime.settings.max_body_bytes:
-        raise WireError(
-            413,
-            f"request body exceeds {runtime.settings.max_body_bytes} bytes",
-            code="request_too_large",
-        )
-    chat = parse_chat_request(raw, request.headers)
+        raise body_too_large(runtime.settings.max_body_bytes)
+    chat = parse_chat_request(raw, request_headers)
     target = resolve_target(chat.model, runtime.inventory)
     request_id = "req-" + new_id(12)
-    app_id = request.state.app_id
     routing = routing_request(chat, target, runtime.inventory, request_id, app_id)
     inventory = runtime.inventory
     learned = runtime.learned
@@ -86,7 +90,7 @@ async def chat_completions(request: Request) -> Response:
         if not decision.chosen_endpoint_id:
             return _no_endpoint(decision, headers)
         body = {"object": "rolecall.decision", "decision": decision.to_artifact()}
-        return json_response(orjson.dumps(body), headers=headers)
+        return ChatReply(200, headers, orjson.dumps(body))
     assert runtime.executor is not None
     outcome = await runtime.executor.run(decision, chat.body, stream=chat.stream)
     record.outcome = outcome
@@ -98,18 +102,14 @@ async def chat_completions(request: Request) -> Response:
     headers["x-rolecall-endpoint"] = outcome.endpoint.endpoint_id
     headers["x-rolecall-model"] = outcome.endpoint.model
     if outcome.stream is not None:
-        return StreamingResponse(
-            _relay(runtime, record, outcome),
-            media_type="text/event-stream",
-            headers={**headers, "cache-control": "no-cache"},
-        )
+        return ChatReply(200, headers, stream=_relay(runtime, record, outcome))
     response = outcome.response or {}
     usage = response.get("usage") or {}
     record.tokens_in = int(usage.get("prompt_tokens") or chat.prompt_tokens_estimate)
     record.tokens_out = int(usage.get("completion_tokens") or 0)
     record.ended_ms = _now_ms()
     runtime.recorder.record(record)
-    return json_response(orjson.dumps(response), headers=headers)
+    return ChatReply(200, headers, orjson.dumps(response))
 
 
 async def _relay(runtime: Runtime, record: RequestRecord, outcome: Outcome) -> AsyncIterator[bytes]:
@@ -151,17 +151,17 @@ def _account(record: RequestRecord, payload: bytes) -> int:
     return 1 if b'"content"' in payload or b'"tool_calls"' in payload else 0
 
 
-def _no_endpoint(decision: Decision, headers: dict[str, str]) -> Response:
+def _no_endpoint(decision: Decision, headers: dict[str, str]) -> ChatReply:
     reasons = sorted({code for _, ex in decision.eligibility for code, _ in ex})
     runtime_only = bool(reasons) and set(reasons) <= RUNTIME_CODES
     status = 503 if runtime_only or not decision.eligibility else 400
     detail = "; ".join(f"{eid}: {', '.join(c for c, _ in ex)}" for eid, ex in decision.eligibility)
     message = f"no eligible endpoint for this request ({detail or 'no endpoints configured'})"
     kind = "service_unavailable" if status == 503 else "invalid_request_error"
-    return json_response(error_body(message, kind, code="no_eligible_endpoint"), status, headers)
+    return ChatReply(status, headers, error_body(message, kind, code="no_eligible_endpoint"))
 
 
-def _failed(outcome: Outcome, headers: dict[str, str]) -> Response:
+def _failed(outcome: Outcome, headers: dict[str, str]) -> ChatReply:
     failure = outcome.failure
     assert failure is not None
     if failure.failure == "invalid_request":
@@ -170,7 +170,7 @@ def _failed(outcome: Outcome, headers: dict[str, str]) -> Response:
             orjson.loads(body)
         except orjson.JSONDecodeError:
             body = error_body(failure.message, "invalid_request_error")
-        return json_response(body, failure.status or 400, headers)
+        return ChatReply(failure.status or 400, headers, body)
     tried = ", ".join(dict.fromkeys(a.endpoint_id for a in outcome.attempts))
     message = f"every eligible endpoint failed (tried {tried}); last error: {failure.message}"
-    return json_response(error_body(message, "upstream_error", code=failure.failure), 502, headers)
+    return ChatReply(502, headers, error_body(message, "upstream_error", code=failure.failure))

@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from rolecall.bootstrap import Runtime
-from rolecall.gateway.chat import json_response
+from rolecall.gateway.responses import json_response
 from rolecall.gateway.targets import alias_ids, resolve_target
 from rolecall.inventory.inventory import Endpoint
 

@@ -1,0 +1,144 @@
+"""The gateway's ASGI entry: ``/v1/chat/completions`` served on raw ASGI, the rest by Starlette.
+
+Every proxied request takes this path, so it skips what the admin and console routes use —
+Starlette's request and response objects, routing, and its two exception middlewares — which cost
+more per request than routing the request did. Behaviour matches the Starlette routes: the same
+key check, OpenAI-style error objects for every refusal (405, 413, 401, 4xx from the wire checks),
+a logged 500 without details for anything unexpected, and SSE streams that stop relaying when the
+client goes away.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from typing import Any, Final
+
+from rolecall.bootstrap import Runtime
+from rolecall.gateway.auth import bearer
+from rolecall.gateway.chat import ChatReply, body_too_large, chat_completions
+from rolecall.gateway.wire import WireError, error_body
+
+log = logging.getLogger("rolecall.gateway")
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+CHAT_PATH: Final = "/v1/chat/completions"
+JSON: Final = (b"content-type", b"application/json")
+SSE: Final = ((b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache"))
+
+
+class GatewayApp:
+    """Dispatches chat completions to `serve_chat`, everything else (and lifespan) to ``app``."""
+
+    def __init__(self, runtime: Runtime, app: ASGIApp) -> None:
+        self.runtime = runtime
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] == CHAT_PATH:
+            await serve_chat(self.runtime, scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+
+async def serve_chat(runtime: Runtime, scope: Scope, receive: Receive, send: Send) -> None:
+    try:
+        if scope["method"] != "POST":
+            raise WireError(405, "use POST for /v1/chat/completions", code="method_not_allowed")
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        _check_key(runtime, headers.get("authorization"))
+        raw = await _read_body(receive, runtime.settings.max_body_bytes)
+        reply = await chat_completions(runtime, raw, headers, "default")
+    except WireError as exc:
+        await _send_json(send, exc.status, {}, exc.body())
+        return
+    except Exception as exc:  # never a stack trace on the wire; the log names the failure
+        log.error("unexpected error on POST %s: %s", CHAT_PATH, type(exc).__name__)
+        await _send_json(
+            send, 500, {}, error_body("internal error; see the rolecall log", "server_error")
+        )
+        return
+    if reply.stream is None:
+        await _send_json(send, reply.status, reply.headers, reply.body)
+    else:
+        await _send_stream(send, receive, reply)
+
+
+def _check_key(runtime: Runtime, authorization: str | None) -> None:
+    if not runtime.settings.require_api_key:
+        return
+    key = bearer(authorization)
+    if key is None or not runtime.keys.valid(key):
+        raise WireError(
+            401,
+            "missing or invalid API key: send 'Authorization: Bearer <key>' "
+            "with a key from 'rolecall keys create'",
+            code="invalid_api_key",
+            kind="authentication_error",
+        )
+
+
+async def _read_body(receive: Receive, limit: int) -> bytes:
+    """The whole body, refused as soon as it passes ``limit`` (not after buffering all of it)."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise WireError(400, "the client closed the connection before sending the body")
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise body_too_large(limit)
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def _raw_headers(headers: dict[str, str]) -> list[tuple[bytes, bytes]]:
+    return [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+
+
+async def _send_json(send: Send, status: int, headers: dict[str, str], body: bytes) -> None:
+    raw = [JSON, (b"content-length", str(len(body)).encode()), *_raw_headers(headers)]
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _send_stream(send: Send, receive: Receive, reply: ChatReply) -> None:
+    """Relay the SSE events; a client that disconnects stops the relay (and its upstream read)."""
+    stream = reply.stream
+    assert stream is not None
+    raw = [*SSE, *_raw_headers(reply.headers)]
+    await send({"type": "http.response.start", "status": reply.status, "headers": raw})
+    relay = asyncio.ensure_future(_relay(send, stream))
+    gone = asyncio.ensure_future(_disconnected(receive))
+    try:
+        await asyncio.wait((relay, gone), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (relay, gone):
+            task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await relay
+        aclose = getattr(stream, "aclose", None)
+        if aclose is not None:
+            await aclose()  # an unfinished relay still closes its upstream and records
+    if relay.done() and not relay.cancelled() and relay.exception() is None:
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+async def _relay(send: Send, stream: AsyncIterator[bytes]) -> None:
+    async for event in stream:
+        await send({"type": "http.response.body", "body": event, "more_body": True})
+
+
+async def _disconnected(receive: Receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
