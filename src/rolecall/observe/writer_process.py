@@ -10,32 +10,22 @@ Interrupts aimed at the terminal's process group are ignored: the gateway decide
 from __future__ import annotations
 
 import gc
-import os
 import signal
 import time
 from multiprocessing.connection import Connection
 
 import orjson
 
+from rolecall.observe import priority
 from rolecall.observe.profile_refresh import ProfileRefresher
 from rolecall.observe.sink import Message, reply_bytes, store_and_refresh
 from rolecall.storage.sql import open_storage
 
-NICENESS = 19
 GC_INTERVAL_S = 10.0
-
-
-def _lowest_priority() -> None:
-    """Run only when the gateway does not need the core.
-
-    Where it shares a core with the gateway, a request arriving mid-write must preempt this process
-    at once. A niced process is not enough under the kernel's EEVDF scheduler: the running task may
-    finish its slice (~3 ms) first. ``SCHED_IDLE`` is preempted by any normal task on wake-up.
-    """
-    try:
-        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
-    except (AttributeError, OSError):  # not Linux, or not permitted
-        os.nice(NICENESS)
+# A message holding this many requests' records (seconds of traffic) means the gateway keeps the
+# core so busy that idle priority starves the writer: that batch is stored at normal priority, so
+# memory held by waiting records stays bounded. Below it, the gateway's requests always come first.
+BEHIND_REQUESTS = 5000
 
 
 def _collect_between_batches() -> float:
@@ -53,7 +43,7 @@ def _collect_between_batches() -> float:
 
 
 def serve(url: str, conn: Connection) -> None:
-    _lowest_priority()
+    priority.background()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     storage = open_storage(url, migrate=False)  # the gateway migrated before starting us
@@ -68,11 +58,17 @@ def serve(url: str, conn: Connection) -> None:
                 return
             if data == b"stop":
                 return
+            message = Message.from_bytes(data)
+            behind = len(message.parts) >= BEHIND_REQUESTS
+            if behind:  # idle priority is for keeping up, not for falling further behind
+                priority.normal()
             try:
-                reply = reply_bytes(store_and_refresh(storage, refresher, Message.from_bytes(data)))
+                reply = reply_bytes(store_and_refresh(storage, refresher, message))
             except Exception as exc:  # reported to the gateway, which logs it; we keep serving
                 reply = orjson.dumps({"error": f"{type(exc).__name__}: {exc}"})
             conn.send_bytes(reply)
+            if behind:
+                priority.background()
             if time.monotonic() - collected > GC_INTERVAL_S:
                 collected = _collect_between_batches()
     finally:
