@@ -53,18 +53,32 @@ class ProfileRefresher:
         self._dirty: set[str] = set()
         self._last: dict[str, float] = {}
 
-    def observe(self, samples: Iterable[Sample], facts: Mapping[str, EndpointFacts]) -> None:
+    def observe(
+        self,
+        samples: Iterable[Sample],
+        facts: Mapping[str, EndpointFacts],
+        *,
+        stored_here: bool = True,
+    ) -> None:
         """Add stored samples to their endpoints' windows (endpoints without facts are skipped:
-        the gateway no longer knows them)."""
+        the gateway no longer knows them).
+
+        ``stored_here``: this refresher's storage committed them before this call, so a window
+        read from storage now already holds them. Samples stored elsewhere (a benchmark's own
+        transaction, maybe not committed yet) are appended unless the window already has them.
+        """
         self._facts.update(facts)
         for sample in samples:
             endpoint_id = sample.endpoint_id
             if endpoint_id not in self._facts:
                 continue
-            if endpoint_id in self._windows:
-                self._windows[endpoint_id].append(sample)
-            else:  # read from storage, where this batch's samples already are
-                self._load_window(endpoint_id)
+            window = self._windows.get(endpoint_id)
+            if window is None:
+                window = self._load_window(endpoint_id)
+                if not stored_here and sample not in window:
+                    window.append(sample)
+            else:
+                window.append(sample)
             self._dirty.add(endpoint_id)
 
     def due(self) -> RefreshResult:
@@ -97,7 +111,9 @@ class ProfileRefresher:
         self._storage.put_profile(aggregate.profile)
         return aggregate.profile
 
-    def _load_window(self, endpoint_id: str) -> None:
+    def _load_window(self, endpoint_id: str) -> deque[Sample]:
         since = time.time_ns() // 1_000_000 - WINDOW_MS
         stored = self._storage.samples_for(endpoint_id, since_ms=since)
-        self._windows[endpoint_id] = deque(stored[-WINDOW_SAMPLES:], maxlen=WINDOW_SAMPLES)
+        window = deque(stored[-WINDOW_SAMPLES:], maxlen=WINDOW_SAMPLES)
+        self._windows[endpoint_id] = window
+        return window

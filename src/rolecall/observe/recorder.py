@@ -41,6 +41,7 @@ class Recorder:
         *,
         sink: Sink | None = None,
     ) -> None:
+        self._storage = storage
         self._sink = sink or InProcessSink(storage)
         self._writer = writer
         self._pending: deque[RequestRecord] = deque()
@@ -76,10 +77,17 @@ class Recorder:
             loop.call_soon(self._build_then_store)
 
     def add_samples(self, samples: Iterable[Sample]) -> None:
-        """Store samples from elsewhere (benchmarks); they feed the same live profiles.
+        """Store samples from elsewhere (benchmarks) in the caller's transaction, if one is open
+        on this thread; they feed the same live profiles once the writer gets to them (the record
+        writer process must not wait on a transaction that waits on it)."""
+        items = list(samples)
+        self._storage.add_samples(items)
+        self._writer.submit(self._observe_stored, items)
 
-        Runs on the caller's thread and returns once they are stored."""
-        self._store([RecordBatch(samples=list(samples)).to_bytes()])
+    def _observe_stored(self, samples: list[Sample]) -> None:
+        message = Message(observed=samples)
+        self._with_facts(message)
+        self._apply(self._sink.write(message))
 
     def _build_then_store(self) -> None:
         rows = self._build()
@@ -138,11 +146,14 @@ class Recorder:
         profiles that came due and ask again when the next one will be. Endpoint facts travel
         only when they changed (the sink keeps the last ones)."""
         message = Message(parts)
+        self._with_facts(message)
+        self._apply(self._sink.write(message))
+
+    def _with_facts(self, message: Message) -> None:
         facts = self.endpoint_facts()
         if facts is not self._facts_sent:
             message.facts = dict(facts)
             self._facts_sent = facts
-        self._apply(self._sink.write(message))
 
     def refresh_due(self) -> None:
         """Ask the sink for the profiles due now (the timer's job; no parts, nothing stored)."""

@@ -95,11 +95,13 @@ class RecordBatch:
 class Message:
     """What one write stores: batches already encoded (each request's rows are encoded on the
     event loop right after its response, a few microseconds, so the thread that hands them on
-    holds the GIL only to join bytes) and the aggregation facts of their samples' endpoints."""
+    holds the GIL only to join bytes), the aggregation facts of their samples' endpoints, and
+    samples stored by someone else (a benchmark, in its own transaction) that only feed profiles."""
 
     parts: list[bytes] = field(default_factory=list)  # RecordBatch.to_bytes() each
     # endpoint_id → (endpoint version, membership revision)
     facts: dict[str, tuple[str, str | None]] = field(default_factory=dict)
+    observed: list[Sample] = field(default_factory=list)
 
     @classmethod
     def of(
@@ -108,16 +110,17 @@ class Message:
         return cls([batch.to_bytes()], facts or {})
 
     def to_bytes(self) -> bytes:
-        """One line of facts, then one line per part (orjson output holds no newline)."""
-        return b"\n".join([orjson.dumps(self.facts), *self.parts])
+        """A head line (facts, observed samples), then one line per part (orjson output holds no
+        newline)."""
+        head = orjson.dumps({"facts": self.facts, "observed": self.observed})
+        return b"\n".join([head, *self.parts])
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Message:
         head, *parts = data.split(b"\n")
-        facts = {
-            eid: (version, revision) for eid, (version, revision) in orjson.loads(head).items()
-        }
-        return cls(parts, facts)
+        decoded = orjson.loads(head)
+        facts = {eid: (version, revision) for eid, (version, revision) in decoded["facts"].items()}
+        return cls(parts, facts, [Sample(**s) for s in decoded["observed"]])
 
     def batch(self) -> RecordBatch:
         """Every part decoded into one batch."""
@@ -150,6 +153,8 @@ def store_and_refresh(
         write_batch(storage, batch)
     facts = {eid: EndpointFacts(*pair) for eid, pair in message.facts.items()}
     refresher.observe(batch.samples, facts)
+    if message.observed:
+        refresher.observe(message.observed, facts, stored_here=False)
     return refresher.due()
 
 
