@@ -311,7 +311,7 @@ class BenchHub:
                 param="endpoint",
             )
         storage = self.runtime.storage
-        self.runtime.writer.flush(5.0)
+        self.runtime.recorder.flush(5.0)
         deleted: int = storage.delete_samples(endpoint_id, source="benchmark")
         storage.delete_bench_results(endpoint_id)
         refresh_profiles(

@@ -103,4 +103,4 @@ async def json_body(request: Request) -> dict[str, Any]:
 
 async def flush(runtime: Runtime) -> None:
     """Let queued telemetry reach the database first, so pages show the request just sent."""
-    await asyncio.to_thread(runtime.writer.flush, 2.0)
+    await asyncio.to_thread(runtime.recorder.flush, 2.0)

@@ -177,7 +177,7 @@ def test_no_eligible_endpoint_decisions_are_listed(console: Gateway) -> None:
         client.chat.completions.create(
             model="embedder", messages=[{"role": "user", "content": "embed me"}]
         )
-    console.runtime.writer.flush(2.0)
+    console.runtime.recorder.flush(2.0)
     _, body = call(console, "/api/console/decisions?outcome=no_endpoint")
     assert body["total"] == 1
     assert body["data"][0]["chosen_endpoint_id"] == ""
