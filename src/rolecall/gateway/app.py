@@ -23,7 +23,7 @@ from starlette.routing import Route
 from rolecall.bootstrap import Runtime
 from rolecall.console import console_routes
 from rolecall.gateway import admin, bench_api, models
-from rolecall.gateway.auth import bearer, same_secret
+from rolecall.gateway.auth import bearer, require_gateway_key, same_secret
 from rolecall.gateway.chat_asgi import GatewayApp
 from rolecall.gateway.responses import json_response
 from rolecall.gateway.wire import WireError, error_body
@@ -37,15 +37,7 @@ def gateway_key(handler: Handler) -> Handler:
         runtime: Runtime = request.app.state.runtime
         request.state.app_id = "default"
         if runtime.settings.require_api_key:
-            key = bearer(request.headers.get("authorization"))
-            if key is None or not runtime.keys.valid(key):
-                raise WireError(
-                    401,
-                    "missing or invalid API key: send 'Authorization: Bearer <key>' "
-                    "with a key from 'rolecall keys create'",
-                    code="invalid_api_key",
-                    kind="authentication_error",
-                )
+            require_gateway_key(runtime.keys, request.headers.get("authorization"))
         return await handler(request)
 
     return guarded

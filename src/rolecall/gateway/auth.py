@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 from typing import Final
 
+from rolecall.gateway.wire import WireError
 from rolecall.storage.ports import ApiKeyStore
 from rolecall.storage.records import ApiKeyRecord
 
@@ -95,3 +96,16 @@ def bearer(authorization: str | None) -> str | None:
 
 def same_secret(given: str | None, expected: str) -> bool:
     return given is not None and hmac.compare_digest(given.encode(), expected.encode())
+
+
+def require_gateway_key(checker: KeyChecker, authorization: str | None) -> None:
+    """Raise the 401 `WireError` unless ``authorization`` carries a valid gateway key."""
+    key = bearer(authorization)
+    if key is None or not checker.valid(key):
+        raise WireError(
+            401,
+            "missing or invalid API key: send 'Authorization: Bearer <key>' "
+            "with a key from 'rolecall keys create'",
+            code="invalid_api_key",
+            kind="authentication_error",
+        )

@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from typing import Any, Final
 
 from rolecall.bootstrap import Runtime
-from rolecall.gateway.auth import bearer
+from rolecall.gateway.auth import require_gateway_key
 from rolecall.gateway.chat import ChatReply, body_too_large, chat_completions
 from rolecall.gateway.wire import WireError, error_body
 
@@ -53,7 +53,8 @@ async def serve_chat(runtime: Runtime, scope: Scope, receive: Receive, send: Sen
         if scope["method"] != "POST":
             raise WireError(405, "use POST for /v1/chat/completions", code="method_not_allowed")
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
-        _check_key(runtime, headers.get("authorization"))
+        if runtime.settings.require_api_key:
+            require_gateway_key(runtime.keys, headers.get("authorization"))
         raw = await _read_body(receive, runtime.settings.max_body_bytes)
         reply = await chat_completions(runtime, raw, headers, "default")
     except WireError as exc:
@@ -69,20 +70,6 @@ async def serve_chat(runtime: Runtime, scope: Scope, receive: Receive, send: Sen
         await _send_json(send, reply.status, reply.headers, reply.body)
     else:
         await _send_stream(send, receive, reply)
-
-
-def _check_key(runtime: Runtime, authorization: str | None) -> None:
-    if not runtime.settings.require_api_key:
-        return
-    key = bearer(authorization)
-    if key is None or not runtime.keys.valid(key):
-        raise WireError(
-            401,
-            "missing or invalid API key: send 'Authorization: Bearer <key>' "
-            "with a key from 'rolecall keys create'",
-            code="invalid_api_key",
-            kind="authentication_error",
-        )
 
 
 async def _read_body(receive: Receive, limit: int) -> bytes:

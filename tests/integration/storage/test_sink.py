@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -98,3 +99,35 @@ def test_in_memory_sqlite_stays_in_process() -> None:
         assert isinstance(open_sink("sqlite://", storage, use_process=True), InProcessSink)
     finally:
         storage.close()
+
+
+def test_message_carries_facts_and_observed_samples_over_the_wire() -> None:
+    message = Message.of(_batch("r5"), {"e1": ("1.0.0", "rev-1")})
+    message.observed = [builders.sample("e1", latency_ms=7.0)]
+    again = Message.from_bytes(message.to_bytes())
+    assert again == message
+    assert again.batch() == _batch("r5")
+
+
+def test_live_profiles_count_each_sample_once(db_url: str, store: SqlStorage) -> None:
+    """Samples the sink stored, and samples a benchmark stored itself, each enter the window once,
+    whether or not the window was read from storage after they were committed."""
+    now = time.time_ns() // 1_000_000  # windows hold the last week's samples
+    sink = InProcessSink(store)
+    facts = {"e1": ("1.0.0", None)}
+    first = sink.write(Message.of(RecordBatch(samples=[builders.sample(at=now)]), facts))
+    [profile] = first.profiles
+    assert profile.endpoint_id == "e1"
+    assert profile.sample_size == 1
+    assert first.next_due_s is None
+
+    elsewhere = builders.sample(latency_ms=300.0, at=now + 1)
+    store.add_samples([elsewhere])  # committed by "the benchmark" before the sink hears of it
+    later = sink.write(Message(observed=[elsewhere]))
+    assert later.profiles == []  # within the interval: due later, not dropped
+    assert later.next_due_s is not None
+    assert 0 < later.next_due_s <= 1.0
+
+    fresh = InProcessSink(store)  # a new refresher reads its window from storage
+    [again] = fresh.write(Message(facts=facts, observed=[elsewhere])).profiles
+    assert again.sample_size == 2  # the stored sample is not counted twice
