@@ -17,6 +17,7 @@ shared between processes and always uses the in-process sink.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import logging
 import multiprocessing
@@ -46,6 +47,7 @@ __all__ = [
 
 log = logging.getLogger("rolecall.observe")
 START_TIMEOUT_S: Final = 30.0
+JOIN_TIMEOUT_S: Final = 10.0  # a sink closed at interpreter exit: time to store what was sent
 
 
 @dataclass(slots=True)
@@ -214,6 +216,17 @@ class ProcessSink:
         )
         self._process.start()
         theirs.close()
+        # A sink nobody closed (a script, a test, a crashed start-up) must still let the
+        # interpreter exit: multiprocessing joins its children at exit, and this child ignores
+        # SIGTERM and only stops when told to or when its pipe closes. Registered after
+        # multiprocessing's own exit handler (imported by `start`), so it runs before it.
+        process = self._process
+
+        def at_exit() -> None:
+            _stop_writer(ours, process, JOIN_TIMEOUT_S)
+
+        self._at_exit = at_exit
+        atexit.register(at_exit)
         try:
             ready = ours.poll(START_TIMEOUT_S) and ours.recv_bytes() == b"ready"
         except (EOFError, OSError):
@@ -251,14 +264,22 @@ class ProcessSink:
 
     def close(self, timeout: float | None = None) -> None:
         with self._lock:
-            if self._conn is not None:
-                with contextlib.suppress(OSError):
-                    self._conn.send_bytes(b"stop")
-                self._conn.close()
-                self._conn = None
-        self._process.join(timeout)
-        if self._process.is_alive():
-            self._process.kill()
+            atexit.unregister(self._at_exit)
+            conn, self._conn = self._conn, None
+        _stop_writer(conn, self._process, timeout)
+
+
+def _stop_writer(
+    conn: Connection | None, process: multiprocessing.process.BaseProcess, timeout: float | None
+) -> None:
+    """Tell the writer process to stop after what it was sent, then wait for it (or kill it)."""
+    if conn is not None and not conn.closed:
+        with contextlib.suppress(OSError):
+            conn.send_bytes(b"stop")
+        conn.close()
+    process.join(timeout)
+    if process.is_alive():
+        process.kill()
 
 
 def open_sink(url: str, storage: SqlStorage, *, use_process: bool) -> Sink:

@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
+import textwrap
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -131,3 +135,23 @@ def test_live_profiles_count_each_sample_once(db_url: str, store: SqlStorage) ->
     fresh = InProcessSink(store)  # a new refresher reads its window from storage
     [again] = fresh.write(Message(facts=facts, observed=[elsewhere])).profiles
     assert again.sample_size == 2  # the stored sample is not counted twice
+
+
+def test_an_unclosed_process_sink_lets_the_interpreter_exit(tmp_path: Path) -> None:
+    """multiprocessing joins its children at exit and the writer ignores SIGTERM: a sink nobody
+    closed (a script, a test) must still stop its writer, or the interpreter never exits."""
+    code = textwrap.dedent(
+        f"""
+        from rolecall.observe.sink import ProcessSink, open_sink
+        from rolecall.storage import open_storage
+        url = "sqlite:///{tmp_path / "unclosed.db"}"
+        sink = open_sink(url, open_storage(url), use_process=True)
+        assert isinstance(sink, ProcessSink), sink
+        print("writer", sink.pid)
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("writer ")
