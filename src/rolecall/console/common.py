@@ -6,7 +6,6 @@ what to send instead, which the gateway renders as an OpenAI-style error body.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Final
@@ -103,4 +102,4 @@ async def json_body(request: Request) -> dict[str, Any]:
 
 async def flush(runtime: Runtime) -> None:
     """Let queued telemetry reach the database first, so pages show the request just sent."""
-    await asyncio.to_thread(runtime.recorder.flush, 2.0)
+    await runtime.recorder.flushed(2.0)

@@ -52,7 +52,7 @@ async def endpoints(request: Request) -> Response:
 
 async def decisions(request: Request) -> Response:
     runtime = _runtime(request)
-    runtime.recorder.flush(2.0)
+    await runtime.recorder.flushed(2.0)
     limit = int_param(request, "limit", 50, 500)
     offset = int_param(request, "offset", 0, 10_000_000)
     items = runtime.storage.list_decisions(
@@ -63,7 +63,7 @@ async def decisions(request: Request) -> Response:
 
 async def decision(request: Request) -> Response:
     runtime = _runtime(request)
-    runtime.recorder.flush(2.0)
+    await runtime.recorder.flushed(2.0)
     found = runtime.storage.get_decision(request.path_params["decision_id"])
     if found is None:
         raise WireError(404, "no such decision", code="not_found", kind="not_found_error")
@@ -73,7 +73,7 @@ async def decision(request: Request) -> Response:
 async def request_record(request: Request) -> Response:
     """Everything stored for one request: spans, events and usage, joined by request id."""
     runtime = _runtime(request)
-    runtime.recorder.flush(2.0)
+    await runtime.recorder.flushed(2.0)
     request_id = request.path_params["request_id"]
     usage = runtime.storage.usage_for(request_id)
     if not usage:

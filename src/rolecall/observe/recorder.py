@@ -102,6 +102,10 @@ class Recorder:
         self._writer.submit(self._store_built)
         return self._writer.flush(timeout)
 
+    async def flushed(self, timeout: float | None = None) -> bool:
+        """`flush` from the event loop without blocking it (readers about to show records)."""
+        return await asyncio.to_thread(self.flush, timeout)
+
     def _build_then_store(self) -> None:
         rows = self._build()
         if rows is None:
