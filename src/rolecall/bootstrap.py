@@ -30,9 +30,10 @@ from rolecall.inventory.inventory import (
     endpoint_version,
     membership_revision_for,
 )
+from rolecall.observe.profile_refresh import EndpointFacts, store_profile
 from rolecall.observe.recorder import Recorder
 from rolecall.observe.sink import Sink, open_sink
-from rolecall.profiles import Sample, aggregate_profile
+from rolecall.profiles import Sample
 from rolecall.protocol import ObservedPerformanceProfile
 from rolecall.providers.openai_compat import OpenAICompatAdapter
 from rolecall.routing import Router
@@ -137,18 +138,10 @@ class Runtime:
         facts = self.endpoint_facts(endpoint_id)
         if facts is None:
             return None
-        aggregate = aggregate_profile(
-            samples,
-            endpoint_id=endpoint_id,
-            endpoint_version=facts[0],
-            now_ms=time.time_ns() // 1_000_000,
-            membership_revision=facts[1],
-        )
-        if aggregate is None:
-            return None
-        self.storage.put_profile(aggregate.profile)
-        self.pool.set_profile(aggregate.profile)
-        return aggregate.profile
+        profile = store_profile(self.storage, endpoint_id, samples, EndpointFacts(*facts))
+        if profile is not None:
+            self.pool.set_profile(profile)
+        return profile
 
 
 async def tune_gc_for_serving() -> None:

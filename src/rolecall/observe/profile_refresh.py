@@ -18,7 +18,7 @@ from rolecall.profiles import Sample, aggregate_profile
 from rolecall.protocol import ObservedPerformanceProfile
 from rolecall.storage.sql import SqlStorage
 
-__all__ = ["EndpointFacts", "ProfileRefresher", "RefreshResult"]
+__all__ = ["EndpointFacts", "ProfileRefresher", "RefreshResult", "store_profile"]
 
 WINDOW_SAMPLES: Final = 2000  # recent samples kept per endpoint for re-aggregation
 WINDOW_MS: Final = 7 * 24 * 3_600_000
@@ -35,6 +35,24 @@ class EndpointFacts(NamedTuple):
 class RefreshResult(NamedTuple):
     profiles: list[ObservedPerformanceProfile]
     next_due_s: float | None  # when the next dirty endpoint is due; None when none is dirty
+
+
+def store_profile(
+    storage: SqlStorage, endpoint_id: str, samples: Iterable[Sample], facts: EndpointFacts
+) -> ObservedPerformanceProfile | None:
+    """Aggregate ``samples`` into the endpoint's observed profile as of now and store it; None when
+    no sample is usable."""
+    aggregate = aggregate_profile(
+        samples,
+        endpoint_id=endpoint_id,
+        endpoint_version=facts.endpoint_version,
+        now_ms=time.time_ns() // 1_000_000,
+        membership_revision=facts.membership_revision,
+    )
+    if aggregate is None:
+        return None
+    storage.put_profile(aggregate.profile)
+    return aggregate.profile
 
 
 class ProfileRefresher:
@@ -98,18 +116,9 @@ class ProfileRefresher:
         return RefreshResult(profiles, min(waits) if waits else None)
 
     def _aggregate(self, endpoint_id: str) -> ObservedPerformanceProfile | None:
-        facts = self._facts[endpoint_id]
-        aggregate = aggregate_profile(
-            self._windows[endpoint_id],
-            endpoint_id=endpoint_id,
-            endpoint_version=facts.endpoint_version,
-            now_ms=time.time_ns() // 1_000_000,
-            membership_revision=facts.membership_revision,
+        return store_profile(
+            self._storage, endpoint_id, self._windows[endpoint_id], self._facts[endpoint_id]
         )
-        if aggregate is None:
-            return None
-        self._storage.put_profile(aggregate.profile)
-        return aggregate.profile
 
     def _load_window(self, endpoint_id: str) -> deque[Sample]:
         since = time.time_ns() // 1_000_000 - WINDOW_MS

@@ -184,9 +184,9 @@ class Sink(Protocol):
 
 
 class InProcessSink:
-    def __init__(self, storage: SqlStorage, refresher: ProfileRefresher | None = None) -> None:
+    def __init__(self, storage: SqlStorage) -> None:
         self._storage = storage
-        self._refresher = refresher or ProfileRefresher(storage)
+        self._refresher = ProfileRefresher(storage)
 
     def write(self, message: Message) -> RefreshResult:
         return store_and_refresh(self._storage, self._refresher, message)
