@@ -2,7 +2,7 @@
 
 Requests append their record to a queue; the rows are built and encoded on the event loop after
 the response is sent, and every `HANDOFF_INTERVAL_S` one writer job hands everything encoded so far
-to the sink, which stores it in one transaction (decisions, spans, usage, events, samples) whatever
+to the sink, which stores it in one transaction (decisions, traces, usage, samples) whatever
 the batch size; `flush` hands it over at once. The sink — normally
 a separate writer process — also keeps each endpoint's recent samples and re-aggregates its observed
 profile at most once per interval (`ProfileRefresher`); the profiles that come due are handed to
@@ -21,9 +21,8 @@ from typing import Final
 from rolecall.observe.profile_refresh import RefreshResult
 from rolecall.observe.records import (
     RequestRecord,
-    build_events,
     build_samples,
-    build_spans,
+    build_trace,
     build_usage,
 )
 from rolecall.observe.sink import InProcessSink, Message, RecordBatch, Sink
@@ -153,12 +152,11 @@ class Recorder:
                 }
             )
             rows.decisions.append((r.decision.to_artifact(), r.decided_ms))
-            rows.spans.extend(build_spans(r))
             u = build_usage(r)
             rows.usage.append(u)
             s = build_samples(r)
             rows.samples.extend(s)
-            rows.events.extend(build_events(r, u, len(s)))
+            rows.traces.append(build_trace(r, u, len(s)).row())
         return rows
 
     def _store(self, parts: list[bytes]) -> None:

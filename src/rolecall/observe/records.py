@@ -1,7 +1,9 @@
 """Builds the records of one request: trace spans and events, the usage event, live samples.
 
 Pure functions over what the gateway measured; every artifact is a role-model JSON object joined by
-``request_id``, ``routing_decision_id`` and ``trace_id``. Tests validate each against its schema.
+``request_id``, ``routing_decision_id`` and ``trace_id``. Spans and events are built the way their
+`RequestTrace` stores them, without the join ids it holds once (`RequestTrace.full_spans` gives the
+whole artifacts back). Tests validate each against its schema.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from rolecall.execution.executor import Attempt, Outcome
 from rolecall.inventory.inventory import Endpoint, endpoint_version
 from rolecall.profiles import Sample
 from rolecall.routing import Decision
+from rolecall.storage.trace_rows import RequestTrace
 
 _ids = random.Random()  # seeded from the OS once; ids need uniqueness, not secrecy
 
@@ -47,11 +50,9 @@ class RequestRecord:
 def _span(
     r: RequestRecord, span_type: str, start: int, end: int, status: str, **attrs: Any
 ) -> dict[str, Any]:
+    """A span as a `RequestTrace` holds it: without the join ids its trace row keeps once."""
     span = {
-        "trace_id": r.trace_id,
         "span_id": new_id(),
-        "request_id": r.request_id,
-        "routing_decision_id": r.decision.routing_decision_id,
         "span_type": span_type,
         "started_at_ms": start,
         "ended_at_ms": max(start, end),
@@ -62,6 +63,7 @@ def _span(
 
 
 def build_spans(r: RequestRecord) -> list[dict[str, Any]]:
+    """The request's spans, without the join ids (see `_span`)."""
     d = r.decision
     eligible = sum(1 for _, ex in d.eligibility if not ex)
     spans = [
@@ -217,16 +219,23 @@ def build_usage(r: RequestRecord) -> dict[str, Any]:
     return usage
 
 
+def build_trace(r: RequestRecord, usage: Mapping[str, Any], samples: int) -> RequestTrace:
+    """The request's spans and events, as stored."""
+    return RequestTrace(
+        r.request_id,
+        r.trace_id,
+        r.decision.routing_decision_id,
+        r.started_ms,
+        build_spans(r),
+        build_events(r, usage, samples),
+    )
+
+
 def build_events(r: RequestRecord, usage: Mapping[str, Any], samples: int) -> list[dict[str, Any]]:
-    base = {
-        "trace_id": r.trace_id,
-        "request_id": r.request_id,
-        "routing_decision_id": r.decision.routing_decision_id,
-    }
+    """The request's events, without the join ids (as `_span`)."""
     d = r.decision
     return [
         {
-            **base,
             "event_id": new_id(),
             "timestamp_ms": r.decided_ms,
             "event_type": "router.decision.created",
@@ -236,14 +245,12 @@ def build_events(r: RequestRecord, usage: Mapping[str, Any], samples: int) -> li
             },
         },
         {
-            **base,
             "event_id": new_id(),
             "timestamp_ms": r.ended_ms,
             "event_type": "usage.event.created",
             "payload": {"usage_event_id": usage["event_id"]},
         },
         {
-            **base,
             "event_id": new_id(),
             "timestamp_ms": r.ended_ms,
             "event_type": "profile.sample.recorded",

@@ -1,7 +1,7 @@
 """Where the recorder's batches go: the database, through a writer process or in this process.
 
-A batch holds the records of every request drained at once (decisions, spans, usage, events,
-samples) and is written in one transaction; its samples then feed the live observed profiles
+A batch holds the records of every request drained at once (decisions, traces, usage, samples)
+and is written in one transaction; its samples then feed the live observed profiles
 (`ProfileRefresher`), and the write returns the profiles that came due. The gateway normally hands
 batches to a **writer process**: SQL work (SQLAlchemy statements, SQLite commits, PostgreSQL round
 trips) and profile aggregation cost several times more CPU than serving the request itself, and in
@@ -33,6 +33,7 @@ from rolecall.observe.profile_refresh import EndpointFacts, ProfileRefresher, Re
 from rolecall.profiles import Sample
 from rolecall.protocol import ObservedPerformanceProfile
 from rolecall.storage.sql import SqlStorage
+from rolecall.storage.trace_rows import RequestTrace
 
 __all__ = [
     "InProcessSink",
@@ -55,9 +56,8 @@ class RecordBatch:
     """The rows of one drain: every list may be empty."""
 
     decisions: list[tuple[dict[str, Any], int]] = field(default_factory=list)
-    spans: list[dict[str, Any]] = field(default_factory=list)
+    traces: list[dict[str, Any]] = field(default_factory=list)  # RequestTrace.row() each
     usage: list[dict[str, Any]] = field(default_factory=list)
-    events: list[dict[str, Any]] = field(default_factory=list)
     samples: list[Sample] = field(default_factory=list)
     # {"request_id", "role_id", "task_type"}: what the router was asked, which usage events lack
     requests: list[dict[str, Any]] = field(default_factory=list)
@@ -65,9 +65,8 @@ class RecordBatch:
     def extend(self, other: RecordBatch) -> None:
         """Append ``other``'s rows (one transaction can then store both)."""
         self.decisions += other.decisions
-        self.spans += other.spans
+        self.traces += other.traces
         self.usage += other.usage
-        self.events += other.events
         self.samples += other.samples
         self.requests += other.requests
 
@@ -76,18 +75,15 @@ class RecordBatch:
         return len(self.decisions)
 
     def to_bytes(self) -> bytes:
-        return orjson.dumps(
-            [self.decisions, self.spans, self.usage, self.events, self.samples, self.requests]
-        )
+        return orjson.dumps([self.decisions, self.traces, self.usage, self.samples, self.requests])
 
     @classmethod
     def from_bytes(cls, data: bytes) -> RecordBatch:
-        decisions, spans, usage, events, samples, requests = orjson.loads(data)
+        decisions, traces, usage, samples, requests = orjson.loads(data)
         return cls(
             decisions=[(artifact, created) for artifact, created in decisions],
-            spans=spans,
+            traces=traces,
             usage=usage,
-            events=events,
             samples=[Sample(**s) for s in samples],
             requests=requests,
         )
@@ -136,11 +132,10 @@ def write_batch(storage: SqlStorage, batch: RecordBatch) -> None:
     """Write one batch in one transaction, whatever its size."""
     with storage.batch():
         storage.put_decisions(batch.decisions)
-        storage.add_spans(batch.spans)
+        storage.add_traces([RequestTrace.from_row(row) for row in batch.traces])
         if batch.requests:  # before the usage, so the request facts are written once, complete
             storage.annotate_requests(batch.requests)
         storage.add_usage(batch.usage)
-        storage.add_events(batch.events)
         if batch.samples:
             storage.add_samples(batch.samples)
 

@@ -87,6 +87,11 @@ class TraceStore(Protocol):
     def add_events(self, events: Sequence[Mapping[str, Any]]) -> None:
         """Store events; an event already stored (same event id) is kept as it was."""
 
+    def add_trace(
+        self, spans: Sequence[Mapping[str, Any]], events: Sequence[Mapping[str, Any]]
+    ) -> None:
+        """`add_spans` and `add_events` in one write (a request's whole trace)."""
+
     def spans_for(self, request_id: str) -> list[dict[str, Any]]:
         """Spans of one request, by start time."""
 

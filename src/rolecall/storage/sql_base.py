@@ -116,17 +116,18 @@ class SqlBase:
         with self._begin() as connection:
             connection.execute(statement, list(rows))
 
-    def _insert_new(self, table: Table, rows: Sequence[Row]) -> None:
-        """Insert ``rows``, silently keeping any row whose primary key is already stored.
+    def _insert_new(self, table: Table, rows: Sequence[Row]) -> int:
+        """Insert ``rows``, silently keeping any row whose primary key is already stored; how
+        many were inserted.
 
         This makes re-delivery (a retried batch, a replayed telemetry file) harmless.
         """
         if not rows:
-            return
+            return 0
         sql, names, json_columns = self._insert_new_sql(table, tuple(rows[0]))
         params = [_driver_row(row, names, json_columns) for row in rows]
         with self._begin() as connection:
-            connection.exec_driver_sql(sql, params)
+            return int(connection.exec_driver_sql(sql, params).rowcount)
 
     def _insert_new_sql(
         self, table: Table, columns: tuple[str, ...]

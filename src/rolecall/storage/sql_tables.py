@@ -32,9 +32,8 @@ __all__ = [
     "DECISIONS",
     "METADATA",
     "PROFILES",
+    "REQUEST_TRACES",
     "SAMPLES",
-    "TRACE_EVENTS",
-    "TRACE_SPANS",
     "USAGE_EVENTS",
 ]
 
@@ -96,31 +95,16 @@ DECISIONS: Final = Table(
     Index("ix_decisions_chosen_endpoint_id_created_ms", "chosen_endpoint_id", "created_ms"),
 )
 
-TRACE_SPANS: Final = Table(
-    "trace_spans",
+# One row per request: its spans and events (see `rolecall.storage.trace_rows`), read by request.
+REQUEST_TRACES: Final = Table(
+    "request_traces",
     METADATA,
-    Column("trace_id", Text, primary_key=True),
-    Column("span_id", Text, primary_key=True),
-    Column("request_id", Text, nullable=False),
+    Column("request_id", Text, primary_key=True),
+    Column("trace_id", Text, nullable=False),
     Column("routing_decision_id", Text, nullable=False),
     Column("started_at_ms", BigInteger, nullable=False),
-    Column("artifact", JSON, nullable=False),
-    Index("ix_trace_spans_request_id_started_at_ms", "request_id", "started_at_ms"),
-    Index("ix_trace_spans_routing_decision_id", "routing_decision_id"),
-)
-
-TRACE_EVENTS: Final = Table(
-    "trace_events",
-    METADATA,
-    Column("event_id", Text, primary_key=True),
-    Column("trace_id", Text, nullable=False),
-    Column("request_id", Text, nullable=False),
-    Column("routing_decision_id", Text, nullable=False),
-    Column("timestamp_ms", BigInteger, nullable=False),
-    Column("artifact", JSON, nullable=False),
-    Index("ix_trace_events_request_id_timestamp_ms", "request_id", "timestamp_ms"),
-    Index("ix_trace_events_routing_decision_id", "routing_decision_id"),
-    Index("ix_trace_events_trace_id", "trace_id"),
+    Column("spans", JSON, nullable=False),
+    Column("events", JSON, nullable=False),
 )
 
 USAGE_EVENTS: Final = Table(

@@ -1,9 +1,10 @@
 """SQL implementation of the telemetry ports: `DecisionStore`, `TraceStore` and `UsageStore`.
 
 Owns `SqlDecisionMixin`, `SqlTraceMixin` and `SqlUsageMixin`. Each artifact is stored whole (JSON)
-beside the columns it is looked up and sorted by, and read back as the dict that was written.
-Decisions are upserted by ``routing_decision_id``; spans, events and usage events are insert-only
-and ignore duplicates, so a retried or replayed batch is harmless.
+beside the columns it is looked up and sorted by, and read back as the dict that was written (a
+request's spans and events share one row, `rolecall.storage.trace_rows`). Decisions are upserted by
+``routing_decision_id``; spans, events and usage events are insert-only and ignore duplicates, so a
+retried or replayed batch is harmless.
 """
 
 from __future__ import annotations
@@ -14,20 +15,13 @@ from typing import Any, Final
 from sqlalchemy import Select, func, select
 
 from rolecall.storage.sql_base import SqlBase, artifact_rows
-from rolecall.storage.sql_tables import DECISIONS, TRACE_EVENTS, TRACE_SPANS, USAGE_EVENTS
+from rolecall.storage.sql_tables import DECISIONS, REQUEST_TRACES, USAGE_EVENTS
+from rolecall.storage.trace_rows import RequestTrace, group_traces
 
 __all__ = ["SqlDecisionMixin", "SqlTraceMixin", "SqlUsageMixin"]
 
 Artifact = dict[str, Any]
 
-_SPAN_COLUMNS: Final = {
-    name: name
-    for name in ("trace_id", "span_id", "request_id", "routing_decision_id", "started_at_ms")
-}
-_EVENT_COLUMNS: Final = {
-    name: name
-    for name in ("event_id", "trace_id", "request_id", "routing_decision_id", "timestamp_ms")
-}
 _USAGE_COLUMNS: Final = {
     name: name
     for name in ("event_id", "request_id", "routing_decision_id", "endpoint_id", "timestamp_ms")
@@ -94,31 +88,65 @@ class SqlDecisionMixin(SqlBase):
 
 
 class SqlTraceMixin(SqlBase):
-    """`TraceStore` on SQL."""
+    """`TraceStore` on SQL: one ``request_traces`` row per request (`trace_rows`)."""
 
     def add_spans(self, spans: Sequence[Mapping[str, Any]]) -> None:
-        self._insert_new(TRACE_SPANS, artifact_rows(spans, _SPAN_COLUMNS, kind="trace-span"))
+        self.add_trace(spans, ())
 
     def add_events(self, events: Sequence[Mapping[str, Any]]) -> None:
-        self._insert_new(TRACE_EVENTS, artifact_rows(events, _EVENT_COLUMNS, kind="trace-event"))
+        self.add_trace((), events)
+
+    def add_trace(
+        self, spans: Sequence[Mapping[str, Any]], events: Sequence[Mapping[str, Any]]
+    ) -> None:
+        """Store spans and events of any requests in one transaction; an item already stored
+        (same trace and span id, same event id) is kept as it was."""
+        self.add_traces(list(group_traces(spans, events).values()))
+
+    def add_traces(self, traces: Sequence[RequestTrace]) -> None:
+        """Store whole request traces (merged into any stored for the same request)."""
+        if not traces:
+            return
+        by_request: dict[str, RequestTrace] = {}
+        for trace in traces:
+            earlier = by_request.get(trace.request_id)
+            by_request[trace.request_id] = (
+                trace if earlier is None else earlier.merged(trace) or earlier
+            )
+        traces = list(by_request.values())
+        with self.batch():
+            inserted = self._insert_new(REQUEST_TRACES, [t.row() for t in traces])
+            if inserted < len(traces):  # some requests had a trace already: add to theirs
+                self._merge_into_stored(by_request)
+
+    def _merge_into_stored(self, traces: Mapping[str, RequestTrace]) -> None:
+        stored = self._traces(list(traces))
+        rows = []
+        for request_id, trace in traces.items():
+            merged = stored[request_id].merged(trace) if request_id in stored else None
+            if merged is not None:
+                rows.append(merged.row())
+        self._upsert(REQUEST_TRACES, rows, key=["request_id"])
+
+    def _traces(self, request_ids: Sequence[str]) -> dict[str, RequestTrace]:
+        query = select(REQUEST_TRACES).where(REQUEST_TRACES.c.request_id.in_(request_ids))
+        with self._begin() as connection:
+            found = [RequestTrace.from_row(row._mapping) for row in connection.execute(query)]
+        return {trace.request_id: trace for trace in found}
 
     def spans_for(self, request_id: str) -> list[Artifact]:
-        query = (
-            select(TRACE_SPANS.c.artifact)
-            .where(TRACE_SPANS.c.request_id == request_id)
-            .order_by(TRACE_SPANS.c.started_at_ms, TRACE_SPANS.c.span_id)
-        )
-        with self._read() as connection:
-            return _artifacts(connection.execute(query).scalars())
+        trace = self._trace(request_id)
+        return [] if trace is None else trace.full_spans()
 
     def events_for(self, request_id: str) -> list[Artifact]:
-        query = (
-            select(TRACE_EVENTS.c.artifact)
-            .where(TRACE_EVENTS.c.request_id == request_id)
-            .order_by(TRACE_EVENTS.c.timestamp_ms, TRACE_EVENTS.c.event_id)
-        )
+        trace = self._trace(request_id)
+        return [] if trace is None else trace.full_events()
+
+    def _trace(self, request_id: str) -> RequestTrace | None:
+        query = select(REQUEST_TRACES).where(REQUEST_TRACES.c.request_id == request_id)
         with self._read() as connection:
-            return _artifacts(connection.execute(query).scalars())
+            row = connection.execute(query).one_or_none()
+        return None if row is None else RequestTrace.from_row(row._mapping)
 
 
 class SqlUsageMixin(SqlBase):

@@ -17,15 +17,21 @@ import pytest
 from rolecall.observe.sink import InProcessSink, Message, ProcessSink, RecordBatch, open_sink
 from rolecall.storage import open_storage
 from rolecall.storage.sql import SqlStorage
+from rolecall.storage.trace_rows import group_traces
 from tests.integration.storage import builders
 
 
 def _batch(request_id: str) -> RecordBatch:
     return RecordBatch(
         decisions=[(builders.decision(f"dec-{request_id}", request_id=request_id), 1)],
-        spans=[builders.span(f"span-{request_id}", request_id=request_id)],
+        traces=[
+            trace.row()
+            for trace in group_traces(
+                [builders.span(f"span-{request_id}", request_id=request_id)],
+                [builders.event(f"evt-{request_id}", request_id=request_id)],
+            ).values()
+        ],
         usage=[builders.usage(f"use-{request_id}", request_id=request_id)],
-        events=[builders.event(f"evt-{request_id}", request_id=request_id)],
         samples=[builders.sample("e1", judge_score=0.5)],
     )
 
