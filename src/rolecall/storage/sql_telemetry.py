@@ -131,7 +131,7 @@ class SqlTraceMixin(SqlBase):
     def _traces(self, request_ids: Sequence[str]) -> dict[str, RequestTrace]:
         query = select(REQUEST_TRACES).where(REQUEST_TRACES.c.request_id.in_(request_ids))
         with self._begin() as connection:
-            found = [RequestTrace.from_row(row._mapping) for row in connection.execute(query)]
+            found = [RequestTrace.from_row(dict(row._mapping)) for row in connection.execute(query)]
         return {trace.request_id: trace for trace in found}
 
     def spans_for(self, request_id: str) -> list[Artifact]:
@@ -146,7 +146,7 @@ class SqlTraceMixin(SqlBase):
         query = select(REQUEST_TRACES).where(REQUEST_TRACES.c.request_id == request_id)
         with self._read() as connection:
             row = connection.execute(query).one_or_none()
-        return None if row is None else RequestTrace.from_row(row._mapping)
+        return None if row is None else RequestTrace.from_row(dict(row._mapping))
 
 
 class SqlUsageMixin(SqlBase):

@@ -150,9 +150,9 @@ def group_traces(
 
     for span in spans:
         _require("trace-span", span, _SPAN_KEYS)
-        key = ("span", str(span["trace_id"]), str(span["span_id"]))
-        if key not in seen:
-            seen.add(key)
+        span_key = ("span", str(span["trace_id"]), str(span["span_id"]))
+        if span_key not in seen:
+            seen.add(span_key)
             trace_of(span, int(span["started_at_ms"])).add_span(span)
     for event in events:
         _require("trace-event", event, _EVENT_KEYS)
