@@ -64,6 +64,7 @@ __all__ = [
 
 _F = REQUEST_FACTS.c
 _R = REQUEST_ROLLUP.c
+_IN_CHUNK: Final = 500  # ids per IN (...) list: SQLite caps a statement's parameters
 MAX_PENDING: Final = 10_000  # remembered role/task and decisions of requests not stored yet
 _ROLLUP_KEY: Final = ("bucket_ms", *(column for _, column in DIMENSION_COLUMNS))
 
@@ -99,10 +100,20 @@ class SqlAnalyticsMixin(SqlDecisionMixin, SqlUsageMixin, SqlBase):
 
     def _insert_facts(self, rows: Sequence[Mapping[str, Any]]) -> list[str]:
         """Insert fact rows, skipping requests already stored; the ids actually inserted."""
-        statement = self._insert(REQUEST_FACTS).on_conflict_do_nothing()
+        ids = [str(row["request_id"]) for row in rows]
+        stored = self._stored_fact_ids(ids)
+        new = [dict(row) for row, i in zip(rows, ids, strict=True) if i not in stored]
+        self._insert_rows(REQUEST_FACTS, new)
+        return [i for i in ids if i not in stored]
+
+    def _stored_fact_ids(self, request_ids: Sequence[str]) -> set[str]:
+        stored: set[str] = set()
         with self._begin() as connection:
-            result = connection.execute(statement.returning(_F.request_id), list(rows))
-            return [str(i) for i in result.scalars()]
+            for start in range(0, len(request_ids), _IN_CHUNK):
+                chunk = request_ids[start : start + _IN_CHUNK]
+                query = select(_F.request_id).where(_F.request_id.in_(chunk))
+                stored.update(str(i) for i in connection.execute(query).scalars())
+        return stored
 
     def annotate_requests(self, rows: Sequence[Mapping[str, Any]]) -> None:
         """Record ``role_id`` / ``task_type`` of requests from ``{"request_id", "role_id",

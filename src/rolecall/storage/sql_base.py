@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 from sqlalchemy import JSON, Connection, Engine, Table, bindparam
@@ -56,8 +56,8 @@ class SqlBase:
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
-        self._driver_sql: dict[
-            tuple[str, tuple[str, ...]], tuple[str, tuple[str, ...] | None, frozenset[str]]
+        self._driver_sql_cache: dict[
+            tuple[object, ...], tuple[str, tuple[str, ...] | None, frozenset[str]]
         ] = {}
         self._batch = threading.local()  # this thread's open batch transaction, if any
 
@@ -108,13 +108,7 @@ class SqlBase:
 
     def _upsert(self, table: Table, rows: Sequence[Row], *, key: Sequence[str]) -> None:
         """Insert ``rows``, replacing every non-key column of rows whose ``key`` already exists."""
-        if not rows:
-            return
-        insert = self._insert(table)
-        updated = {name: insert.excluded[name] for name in rows[0] if name not in key}
-        statement = insert.on_conflict_do_update(index_elements=list(key), set_=updated)
-        with self._begin() as connection:
-            connection.execute(statement, list(rows))
+        self._write_rows(table, rows, on_conflict="update", key=tuple(key))
 
     def _insert_new(self, table: Table, rows: Sequence[Row]) -> int:
         """Insert ``rows``, silently keeping any row whose primary key is already stored; how
@@ -122,24 +116,49 @@ class SqlBase:
 
         This makes re-delivery (a retried batch, a replayed telemetry file) harmless.
         """
+        return self._write_rows(table, rows, on_conflict="nothing")
+
+    def _insert_rows(self, table: Table, rows: Sequence[Row]) -> None:
+        """Insert ``rows`` (a conflict is an error)."""
+        self._write_rows(table, rows, on_conflict=None)
+
+    def _write_rows(
+        self,
+        table: Table,
+        rows: Sequence[Row],
+        *,
+        on_conflict: Literal["update", "nothing"] | None,
+        key: tuple[str, ...] = (),
+    ) -> int:
+        """Run the insert straight on the driver: SQLAlchemy's per-row parameter processing was
+        most of the cost of storing a request's records. Every row has the first row's keys."""
         if not rows:
             return 0
-        sql, names, json_columns = self._insert_new_sql(table, tuple(rows[0]))
+        sql, names, json_columns = self._driver_sql(table, tuple(rows[0]), on_conflict, key)
         params = [_driver_row(row, names, json_columns) for row in rows]
         with self._begin() as connection:
             return int(connection.exec_driver_sql(sql, params).rowcount)
 
-    def _insert_new_sql(
-        self, table: Table, columns: tuple[str, ...]
+    def _driver_sql(
+        self,
+        table: Table,
+        columns: tuple[str, ...],
+        on_conflict: Literal["update", "nothing"] | None,
+        key: tuple[str, ...],
     ) -> tuple[str, tuple[str, ...] | None, frozenset[str]]:
-        """The driver's SQL for `_insert_new` (compiled once per table and column set), the
+        """The driver's SQL of an insert (compiled once per table, columns and conflict rule), the
         parameter order (None: named parameters) and the JSON columns, which the driver gets as
-        orjson text. Executing it straight on the driver skips SQLAlchemy's per-row parameter
-        processing, most of the cost of storing a request's records."""
-        key = (table.name, columns)
-        found = self._driver_sql.get(key)
+        orjson text."""
+        cache_key = (table.name, columns, on_conflict, key)
+        found = self._driver_sql_cache.get(cache_key)
         if found is None:
-            statement = self._insert(table).on_conflict_do_nothing()
+            insert = self._insert(table)
+            statement: DialectInsert = insert
+            if on_conflict == "nothing":
+                statement = insert.on_conflict_do_nothing()
+            elif on_conflict == "update":
+                updated = {name: insert.excluded[name] for name in columns if name not in key}
+                statement = insert.on_conflict_do_update(index_elements=list(key), set_=updated)
             compiled = statement.values({name: bindparam(name) for name in columns}).compile(
                 dialect=self._engine.dialect
             )
@@ -147,5 +166,5 @@ class SqlBase:
             json_columns = frozenset(
                 name for name in columns if isinstance(table.c[name].type, JSON)
             )
-            found = self._driver_sql[key] = (str(compiled), order, json_columns)
+            found = self._driver_sql_cache[cache_key] = (str(compiled), order, json_columns)
         return found

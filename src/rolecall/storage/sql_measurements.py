@@ -30,10 +30,7 @@ class SqlSampleMixin(SqlBase):
     """`SampleStore` on SQL."""
 
     def add_samples(self, samples: Sequence[Sample]) -> None:
-        if not samples:
-            return
-        with self._begin() as connection:
-            connection.execute(SAMPLES.insert(), [_sample_row(sample) for sample in samples])
+        self._insert_rows(SAMPLES, [_sample_row(sample) for sample in samples])
 
     def samples_for(
         self, endpoint_id: str, *, since_ms: int | None = None, source: str | None = None
