@@ -1,9 +1,11 @@
 """Gateway overhead: direct to a fake upstream vs through rolecall vs through the LiteLLM proxy.
 
-One fake OpenAI-compatible upstream on loopback, one load generator, three paths measured in the same
-run (method of shared/spec/gateway-anchor.md): latency at concurrency 1 (N sequential requests after a
-warm-up; p50 and p99) and sustained requests/s at concurrency 64 (fixed duration after a warm-up,
-errors counted), plus CPU per request of the gateway process and, optionally, a streaming row.
+One fake OpenAI-compatible upstream on loopback, one load generator, four paths measured in the same
+run (direct; a lean uvicorn + aiohttp pass-through, the floor of any Python gateway on this stack;
+rolecall; LiteLLM), by the method of shared/spec/gateway-anchor.md: latency at concurrency 1 (N
+sequential requests after a warm-up; p50 and p99) and sustained requests/s at concurrency 64
+(fixed duration after a warm-up, errors counted), plus CPU per request of the gateway process
+and, optionally, a streaming row.
 Latency is reported as time added over the direct path. With pinning, the upstream and the load
 generator share the first core and each gateway runs alone on the second; gateways run one at a
 time, each started fresh (rolecall: keys off, new data dir; LiteLLM: one worker, no database).
@@ -13,7 +15,7 @@ else bench/gateway/pygen.py. LiteLLM is installed into ~/.cache/rolecall-bench/l
 use; if it cannot be installed or started the run goes on without it. Prints figures, never pass/fail.
 
 Run: .venv/bin/python bench/gateway_overhead.py [--seconds 10] [--requests 2000] [--skip-litellm]
-     [--json] [--no-pin] [--stream-seconds 5] [--upstream fast|scripted] [--time-limit 900]
+     [--skip-lean] [--json] [--no-pin] [--stream-seconds 5] [--upstream fast|scripted] [--time-limit 900]
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from gateway.procs import BenchError, Deadline, Proc
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_ADDED_P99_MS = 1.0
 TARGET_RPS_RATIO = 10.0
+LEAN = "lean pass-through"
 
 
 @dataclass
@@ -59,6 +62,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=64, help="connections for req/s")
     parser.add_argument("--stream-seconds", type=float, default=5.0, help="0 skips the stream row")
     parser.add_argument("--skip-litellm", action="store_true")
+    parser.add_argument(
+        "--skip-lean", action="store_true", help="skip the lean pass-through (the floor)"
+    )
     parser.add_argument("--json", action="store_true", help="also print a JSON summary")
     parser.add_argument("--no-pin", action="store_true", help="do not pin processes to cores")
     parser.add_argument("--upstream", choices=["fast", "scripted"], default="fast")
@@ -129,6 +135,25 @@ def run_rolecall(
         if proc is not None:
             proc.stop()
             result.info["log_tail"] = _log_after_banner(proc)
+    return result
+
+
+def run_lean(
+    gen: Generator, args: Any, up_port: int, core: int | None, workdir: Path, deadline: Deadline
+) -> PathResult:
+    result = PathResult(LEAN)
+    if args.skip_lean:
+        result.note = "skipped (--skip-lean)"
+        return result
+    proc = None
+    try:
+        proc, port = paths.start_lean(up_port, core, workdir)
+        measure(gen, result, port, paths.BENCH_MODEL, proc, args, deadline)
+    except BenchError as exc:
+        result.note = f"not measured: {exc}"
+    finally:
+        if proc is not None:
+            proc.stop()
     return result
 
 
@@ -209,12 +234,16 @@ def print_table(results: list[PathResult], concurrency: int) -> None:
 
 def ratios(results: dict[str, PathResult]) -> dict[str, float | None]:
     direct, rc, lite = results["direct"], results["rolecall"], results["LiteLLM proxy"]
-    out: dict[str, float | None] = {"rps_ratio": None, "added_p50_ms": None, "added_p99_ms": None}
+    lean = results[LEAN]
+    out: dict[str, float | None] = dict.fromkeys(
+        ("rps_ratio", "added_p50_ms", "added_p99_ms", "lean_added_p50_ms", "lean_added_p99_ms")
+    )
     if rc.throughput and lite.throughput and lite.throughput.rps > 0:
         out["rps_ratio"] = rc.throughput.rps / lite.throughput.rps
-    if rc.latency and direct.latency:
-        out["added_p50_ms"] = rc.latency.p50_ms - direct.latency.p50_ms
-        out["added_p99_ms"] = rc.latency.p99_ms - direct.latency.p99_ms
+    for prefix, path in (("", rc), ("lean_", lean)):
+        if path.latency and direct.latency:
+            out[f"{prefix}added_p50_ms"] = path.latency.p50_ms - direct.latency.p50_ms
+            out[f"{prefix}added_p99_ms"] = path.latency.p99_ms - direct.latency.p99_ms
     return out
 
 
@@ -224,7 +253,12 @@ def print_ratios(r: dict[str, float | None]) -> None:
     p99 = "n/a" if r["added_p99_ms"] is None else f"{r['added_p99_ms']:.3f} ms"
     p50 = "n/a" if r["added_p50_ms"] is None else f"{r['added_p50_ms']:.3f} ms"
     print(f"rolecall added p99 at c=1: {p99}   (target ≤ {TARGET_ADDED_P99_MS:g} ms)")
-    print(f"rolecall added p50 at c=1: {p50}   (anchor, lean uvicorn + aiohttp: ~0.3–0.45 ms)")
+    print(f"rolecall added p50 at c=1: {p50}")
+    if r["lean_added_p99_ms"] is not None and r["lean_added_p50_ms"] is not None:
+        print(
+            f"floor, {LEAN} (uvicorn + aiohttp, no gateway logic) added at c=1: "
+            f"p50 {r['lean_added_p50_ms']:.3f} / p99 {r['lean_added_p99_ms']:.3f} ms"
+        )
 
 
 def summary(results: list[PathResult], meta: dict[str, Any], r: dict[str, Any]) -> dict[str, Any]:
@@ -271,18 +305,20 @@ def run(args: argparse.Namespace, stack: ExitStack, deadline: Deadline) -> None:
         print(f"{key}: {value}")
     direct = PathResult("direct")
     measure(gen, direct, up_port, paths.BENCH_MODEL, None, args, deadline)
+    lean = run_lean(gen, args, up_port, gw_core, workdir, deadline)
     rc = run_rolecall(gen, args, up_port, gw_core, workdir, deadline)
     lite = run_litellm(gen, args, up_port, gw_core, workdir, deadline)
-    report([direct, rc, lite], meta, args)
+    report([direct, lean, rc, lite], meta, args)
 
 
 def report(results: list[PathResult], meta: dict[str, Any], args: argparse.Namespace) -> None:
     print()
     print_table(results, args.concurrency)
     print()
-    r = ratios({p.name: p for p in results})
+    by_name = {p.name: p for p in results}
+    r = ratios(by_name)
     print_ratios(r)
-    rc, lite = results[1], results[2]
+    rc, lite = by_name["rolecall"], by_name["LiteLLM proxy"]
     if lite.info.get("version"):
         meta["litellm"] = lite.info["version"]
     headers = {k: v for k, v in rc.info.items() if k != "log_tail"}

@@ -1,4 +1,5 @@
-"""Starting the things measured: the fake upstream, `rolecall serve`, and the LiteLLM proxy.
+"""Starting the things measured: the fake upstream, `rolecall serve`, the lean pass-through and the
+LiteLLM proxy.
 
 Each starter returns a running `Proc` whose chat endpoint has already answered "ok" once; the caller
 stops it. LiteLLM lives in its own venv (installed with pip on first use, then reused) so that its
@@ -19,6 +20,7 @@ from gateway.procs import LOOPBACK, BenchError, Proc, free_port, pin, start, wai
 
 BENCH_MODEL = "fake-model"
 FAST_UPSTREAM = Path(__file__).with_name("fast_upstream.py")
+LEAN_PASSTHROUGH = Path(__file__).with_name("lean_passthrough.py")
 LITELLM_VENV = Path.home() / ".cache" / "rolecall-bench" / "litellm-venv"
 
 
@@ -99,6 +101,16 @@ def start_rolecall(
     proc = start("rolecall", [*pin(core), str(rolecall_bin), "serve"], workdir, env)
     headers = wait_ready(proc, chat_url(port), chat_body("default"), timeout=60)
     return proc, port, headers
+
+
+def start_lean(upstream_port: int, core: int | None, workdir: Path) -> tuple[Proc, int]:
+    """The lean pass-through (uvicorn + aiohttp, no gateway logic) in front of the upstream."""
+    port = free_port()
+    upstream = f"http://{LOOPBACK}:{upstream_port}"
+    argv = [sys.executable, str(LEAN_PASSTHROUGH), "--port", str(port), "--upstream", upstream]
+    proc = start("lean", [*pin(core), *argv], workdir)
+    wait_ready(proc, chat_url(port), chat_body(BENCH_MODEL), timeout=30)
+    return proc, port
 
 
 def ensure_litellm(venv: Path, timeout_s: float) -> str:
