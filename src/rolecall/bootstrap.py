@@ -90,6 +90,7 @@ class Runtime:
         else:
             adapters["anthropic"] = AnthropicAdapter(self.session, self.settings.upstream_timeout_s)
         self.executor = Executor(self.inventory, adapters, self.cooldowns)
+        await self.recorder.start()
         for hook in self.on_start:
             await hook()
 
@@ -101,6 +102,7 @@ class Runtime:
                 log.warning("shutdown step failed: %s", type(exc).__name__)
         if self.session is not None:
             await self.session.close()
+        await self.recorder.stop()
         self.recorder.close()
         self.writer.close(timeout=SHUTDOWN_DRAIN_S)
         self.sink.close(timeout=SHUTDOWN_DRAIN_S)
@@ -178,6 +180,11 @@ def build_runtime(
     inventory = build_inventory(config, catalog)
     for problem in inventory.problems:
         log.warning("configuration: %s", problem)
+    learned = None  # checked before anything is opened: a bad config leaves nothing running
+    if config.routing.learned is not None:
+        learned = LearnedMode.load(
+            config.routing.learned, settings.config.parent, str(settings.config)
+        )
     storage = open_storage(settings.effective_database_url)
     writer = BackgroundWriter(storage)
     cooldowns = CooldownBook(
@@ -204,13 +211,10 @@ def build_runtime(
         admin_token=load_admin_token(settings.data_dir, settings.admin_token),
         recorder=Recorder(storage, writer, sink=sink),
         sink=sink,
+        learned=learned,
     )
     runtime.recorder.endpoint_facts = runtime.all_endpoint_facts
     runtime.recorder.on_profile = runtime.route_on
-    if config.routing.learned is not None:
-        runtime.learned = LearnedMode.load(
-            config.routing.learned, settings.config.parent, str(settings.config)
-        )
     return runtime
 
 

@@ -18,6 +18,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from typing import Final
 
+from rolecall.observe.loop_channel import LoopChannel
 from rolecall.observe.profile_refresh import RefreshResult
 from rolecall.observe.records import (
     RequestRecord,
@@ -25,7 +26,7 @@ from rolecall.observe.records import (
     build_trace,
     build_usage,
 )
-from rolecall.observe.sink import InProcessSink, Message, RecordBatch, Sink
+from rolecall.observe.sink import InProcessSink, Message, RecordBatch, Sink, reply_from_bytes
 from rolecall.profiles import Sample
 from rolecall.protocol import ObservedPerformanceProfile
 from rolecall.storage.sql import SqlStorage
@@ -58,6 +59,10 @@ class Recorder:
         self._handoff_due = False  # a hand-off is scheduled on the event loop
         self._timer: threading.Timer | None = None
         self._lock = threading.Lock()
+        # the event loop's channel to the writer process while `start`ed on a loop
+        self._channel: LoopChannel | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._sending: asyncio.Task[None] | None = None
         # set by the composition root: what aggregation needs to know about every endpoint (the
         # same mapping object until the inventory changes; without it, live samples are stored
         # but feed no profile), and where a new profile goes
@@ -97,13 +102,30 @@ class Recorder:
         self._apply(self._sink.write(message))
 
     def flush(self, timeout: float | None = None) -> bool:
-        """Store everything recorded so far now (not at the next hand-off); False on timeout."""
-        self._writer.submit(self._store_built)
-        return self._writer.flush(timeout)
+        """Store everything recorded so far now (not at the next hand-off); False on timeout.
+        From a thread other than the event loop's (the loop itself awaits `flushed`)."""
+        loop = self._loop
+        if self._channel is not None and loop is not None and not _running_on(loop):
+            done = asyncio.run_coroutine_threadsafe(self._flush_on_loop(), loop)
+            try:
+                done.result(timeout)
+            except TimeoutError:
+                return False
+        return self._flush_thread(timeout)
 
     async def flushed(self, timeout: float | None = None) -> bool:
         """`flush` from the event loop without blocking it (readers about to show records)."""
-        return await asyncio.to_thread(self.flush, timeout)
+        if self._channel is not None:
+            try:
+                await asyncio.wait_for(self._flush_on_loop(), timeout)
+            except TimeoutError:
+                return False
+        return await asyncio.to_thread(self._flush_thread, timeout)
+
+    def _flush_thread(self, timeout: float | None = None) -> bool:
+        """Store what the writer thread holds (records built outside the loop, samples)."""
+        self._writer.submit(self._store_built)
+        return self._writer.flush(timeout)
 
     def _build_then_store(self) -> None:
         rows = self._build()
@@ -116,7 +138,65 @@ class Recorder:
 
     def _hand_off(self) -> None:
         self._handoff_due = False
-        self._writer.submit(self._store_built)
+        if self._channel is None:
+            self._writer.submit(self._store_built)
+        elif self._sending is None:
+            self._sending = asyncio.get_running_loop().create_task(self._send_built())
+
+    @property
+    def on_loop_channel(self) -> bool:
+        """Whether batches currently go to the writer process over the event loop's channel."""
+        return self._channel is not None
+
+    async def start(self) -> None:
+        """Hand batches to the writer process from the running event loop, over its own channel,
+        instead of from the writer thread (whose GIL turns stalled requests mid-flight)."""
+        open_channel = getattr(self._sink, "open_loop_channel", None)
+        if open_channel is not None:
+            self._channel = await open_channel()
+            self._loop = asyncio.get_running_loop()
+
+    async def stop(self) -> None:
+        """Store what the loop holds and leave the loop's channel (`close` follows)."""
+        channel = self._channel
+        if channel is None:
+            return
+        await self._flush_on_loop()
+        self._channel = None
+        await channel.close()
+
+    async def _send_built(self) -> None:
+        """Send what was built, one message at a time, until nothing is left (what is built while
+        a message is in flight goes in the next one)."""
+        try:
+            while self._built and self._channel is not None:
+                parts, self._built = self._built, []
+                message = Message(parts)
+                self._with_facts(message)
+                try:
+                    reply = await self._channel.exchange(message.to_bytes())
+                    result = reply_from_bytes(reply)
+                except ConnectionError as exc:
+                    log.warning("%s; records go through the writer thread", exc)
+                    self._channel = None
+                    self._facts_sent = None  # the thread's sink has not seen them
+                    self._writer.submit(self._store, parts)
+                except RuntimeError as exc:  # the process could not store it: the thread retries
+                    log.warning("storing records failed (%s); retrying", exc)
+                    self._writer.submit(self._store, parts)
+                else:
+                    self._apply(result)
+        finally:
+            self._sending = None
+
+    async def _flush_on_loop(self) -> None:
+        if self._pending:
+            self._build_then_store()
+        while self._sending is not None:
+            await asyncio.shield(self._sending)
+        if self._built and self._channel is not None:
+            self._sending = asyncio.get_running_loop().create_task(self._send_built())
+            await asyncio.shield(self._sending)
 
     def _store_built(self) -> None:
         """Store every batch built so far in one transaction: when the database is slower than
@@ -199,3 +279,11 @@ class Recorder:
         with self._lock:
             if self._timer is not None:
                 self._timer.cancel()
+
+
+def _running_on(loop: asyncio.AbstractEventLoop) -> bool:
+    """Whether this thread is running ``loop`` (which must then not be waited for)."""
+    try:
+        return asyncio.get_running_loop() is loop
+    except RuntimeError:
+        return False

@@ -21,6 +21,7 @@ import atexit
 import contextlib
 import logging
 import multiprocessing
+import socket
 import threading
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
@@ -29,6 +30,7 @@ from typing import Any, Final, Protocol
 import orjson
 from sqlalchemy.engine import make_url
 
+from rolecall.observe.loop_channel import LoopChannel
 from rolecall.observe.profile_refresh import EndpointFacts, ProfileRefresher, RefreshResult
 from rolecall.profiles import Sample
 from rolecall.protocol import ObservedPerformanceProfile
@@ -206,11 +208,19 @@ class ProcessSink:
         context.set_forkserver_preload(["rolecall.observe.writer_process"])
         ours, theirs = context.Pipe(duplex=True)
         self._conn: Connection | None = ours
+        # the event loop's own connection (`open_loop_channel`)
+        loop_ours, loop_theirs = socket.socketpair()
+        self._loop_end: socket.socket | None = loop_ours
+        self._loop_sock: socket.socket | None = None  # once opened, as the loop's channel
         self._process = context.Process(
-            target=writer_process.serve, args=(url, theirs), name="rolecall-writer", daemon=True
+            target=writer_process.serve,
+            args=(url, theirs, loop_theirs),
+            name="rolecall-writer",
+            daemon=True,
         )
         self._process.start()
         theirs.close()
+        loop_theirs.close()
         # A sink nobody closed (a script, a test, a crashed start-up) must still let the
         # interpreter exit: multiprocessing joins its children at exit, and this child ignores
         # SIGTERM and only stops when told to or when its pipe closes. Registered after
@@ -218,6 +228,7 @@ class ProcessSink:
         process = self._process
 
         def at_exit() -> None:
+            self._close_loop_end()
             _stop_writer(ours, process, JOIN_TIMEOUT_S)
 
         self._at_exit = at_exit
@@ -232,6 +243,15 @@ class ProcessSink:
     @property
     def pid(self) -> int | None:
         return self._process.pid if self._conn is not None else None
+
+    async def open_loop_channel(self) -> LoopChannel | None:
+        """The running event loop's connection to the writer process (once; None when the
+        process is gone or the channel was taken). Messages on it are stored like `write`'s."""
+        sock, self._loop_end = self._loop_end, None
+        if sock is None or self._conn is None:
+            return None
+        self._loop_sock = sock
+        return await LoopChannel.open(sock)
 
     def write(self, message: Message) -> RefreshResult:
         with self._lock:
@@ -251,6 +271,7 @@ class ProcessSink:
 
     def _give_up(self, what: str) -> None:
         log.warning("the record writer process %s; writing records in the gateway process", what)
+        self._close_loop_end()
         if self._conn is not None:
             self._conn.close()
             self._conn = None
@@ -261,7 +282,16 @@ class ProcessSink:
         with self._lock:
             atexit.unregister(self._at_exit)
             conn, self._conn = self._conn, None
+            self._close_loop_end()
         _stop_writer(conn, self._process, timeout)
+
+    def _close_loop_end(self) -> None:
+        """Close the loop's end of its channel: unopened, or opened (its event loop is gone or
+        about to be: the writer process then stops reading it)."""
+        for sock in (self._loop_end, self._loop_sock):
+            if sock is not None:
+                sock.close()
+        self._loop_end = self._loop_sock = None
 
 
 def _stop_writer(

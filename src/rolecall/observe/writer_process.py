@@ -1,9 +1,10 @@
 """The record writer process: stores the gateway's record batches (see `rolecall.observe.sink`).
 
-One request/answer loop over a pipe: a batch comes in as an orjson message, is written in one
-transaction, its samples feed the live observed profiles, and the answer (the profiles that came
-due, or the error) goes back. It ends when the gateway says ``stop`` or its end
-of the pipe closes — also when the gateway was killed, after storing everything already sent.
+One request/answer loop over two connections, the gateway threads' pipe and its event loop's
+socket: a batch comes in as an orjson message, is written in one transaction, its samples feed
+the live observed profiles, and the answer (the profiles that came due, or the error) goes back
+on the connection it came from. It ends when the gateway says ``stop`` or its end of the pipe
+closes — also when the gateway was killed, after storing everything already sent.
 Interrupts aimed at the terminal's process group are ignored: the gateway decides when to stop.
 """
 
@@ -11,15 +12,17 @@ from __future__ import annotations
 
 import gc
 import signal
+import socket
 import time
-from multiprocessing.connection import Connection
+from multiprocessing.connection import Connection, wait
 
 import orjson
 
 from rolecall.observe import priority
+from rolecall.observe.loop_channel import recv_frame, send_frame
 from rolecall.observe.profile_refresh import ProfileRefresher
 from rolecall.observe.sink import Message, reply_bytes, store_and_refresh
-from rolecall.storage.sql import open_storage
+from rolecall.storage.sql import SqlStorage, open_storage
 
 GC_INTERVAL_S = 10.0
 # A message holding this many requests' records (several seconds of traffic, ~5 KB each) means the
@@ -45,34 +48,53 @@ def _collect_between_batches() -> float:
     return time.monotonic()
 
 
-def serve(url: str, conn: Connection) -> None:
-    priority.background()
+def serve(url: str, conn: Connection, loop_end: socket.socket | None = None) -> None:
+    """Answer messages from the gateway's threads (``conn``) and from its event loop
+    (``loop_end``, see `rolecall.observe.loop_channel`), one at a time, until told to stop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     storage = open_storage(url, migrate=False)  # the gateway migrated before starting us
     refresher = ProfileRefresher(storage)
     collected = _collect_between_batches()
+    sources: list[Connection | socket.socket] = [conn] if loop_end is None else [conn, loop_end]
     try:
         conn.send_bytes(b"ready")
+        # started at normal priority: at idle priority a busy machine (local models decoding on
+        # every core) could starve the start-up past the gateway's patience
+        priority.background()
         while True:
-            try:
-                data = conn.recv_bytes()
-            except (EOFError, OSError):
-                return
-            if data == b"stop":
-                return
-            message = Message.from_bytes(data)
-            behind = len(message.parts) >= BEHIND_REQUESTS
-            if behind:  # idle priority is for keeping up, not for falling further behind
-                priority.normal()
-            try:
-                reply = reply_bytes(store_and_refresh(storage, refresher, message))
-            except Exception as exc:  # reported to the gateway, which logs it; we keep serving
-                reply = orjson.dumps({"error": f"{type(exc).__name__}: {exc}"})
-            conn.send_bytes(reply)
-            if behind:
-                priority.background()
+            for source in wait(sources):
+                if source is conn:
+                    try:
+                        data = conn.recv_bytes()
+                    except (EOFError, OSError):
+                        return
+                    if data == b"stop":
+                        return
+                    conn.send_bytes(_answer(storage, refresher, data))
+                else:
+                    assert isinstance(source, socket.socket)
+                    frame = recv_frame(source)
+                    if frame is None:  # the loop closed its end; the threads' end stays
+                        sources.remove(source)
+                        continue
+                    send_frame(source, _answer(storage, refresher, frame))
             if time.monotonic() - collected > GC_INTERVAL_S:
                 collected = _collect_between_batches()
     finally:
         storage.close()
+
+
+def _answer(storage: SqlStorage, refresher: ProfileRefresher, data: bytes) -> bytes:
+    """Store one message and return the answer (the profiles now due, or the error)."""
+    message = Message.from_bytes(data)
+    behind = len(message.parts) >= BEHIND_REQUESTS
+    if behind:  # idle priority is for keeping up, not for falling further behind
+        priority.normal()
+    try:
+        return reply_bytes(store_and_refresh(storage, refresher, message))
+    except Exception as exc:  # reported to the gateway, which logs it; we keep serving
+        return orjson.dumps({"error": f"{type(exc).__name__}: {exc}"})
+    finally:
+        if behind:
+            priority.background()

@@ -7,6 +7,8 @@ and ep-b is the fallback.
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import time
 from pathlib import Path
 from typing import Any
@@ -55,7 +57,22 @@ def test_records_through_the_writer_process(
     with Gateway(config, db_url, tmp_path, record_process=True) as gw:
         pid = getattr(gw.runtime.sink, "pid", None)
         assert pid is not None  # a separate process stores the records
+        assert gw.runtime.recorder.on_loop_channel  # handed over by the event loop, no thread
         _check_records(gw)
+
+
+def test_records_survive_the_writer_process_dying(
+    upstream_a: Any, upstream_b: Any, db_url: str, tmp_path: Path
+) -> None:
+    config = inventory(upstream_a, upstream_b)
+    with Gateway(config, db_url, tmp_path, record_process=True) as gw:
+        _check_records(gw)
+        pid = getattr(gw.runtime.sink, "pid", None)
+        assert pid is not None
+        os.kill(pid, signal.SIGKILL)
+        _check_records(gw)  # the loop's channel broke: stored by the gateway process instead
+        assert not gw.runtime.recorder.on_loop_channel
+        assert getattr(gw.runtime.sink, "pid", None) is None
 
 
 def _check_records(gateway: Gateway) -> None:
