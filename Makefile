@@ -11,11 +11,13 @@ CASES := $(SHARED)/protocol/fixtures/router-golden/cases
 setup: $(STAMP)
 
 # llama-cpp-python (the `local` extra) compiles from source once (~6 min on 2 cores); pip's wheel
-# cache makes every later install take seconds.
+# cache makes every later install take seconds. Built for AVX2, not -march=native: on a VM that
+# reports AVX-512 the native build crashed (SIGSEGV) on every prompt longer than one token, and a
+# cached native wheel would also carry one machine's instructions to the next.
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev,local,learned]'
+	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(BIN)/pip install --quiet -e '.[dev,local,learned]'
 	touch $(STAMP)
 
 run: $(STAMP)
