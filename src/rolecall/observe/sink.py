@@ -102,6 +102,12 @@ class Message:
     # endpoint_id → (endpoint version, membership revision)
     facts: dict[str, tuple[str, str | None]] = field(default_factory=dict)
     observed: list[Sample] = field(default_factory=list)
+    backlog: int = 0  # requests still waiting in the gateway behind this message
+
+    @property
+    def requests(self) -> int:
+        """Requests this message and the gateway's backlog hold: how far behind the writer is."""
+        return len(self.parts) + self.backlog
 
     @classmethod
     def of(
@@ -112,15 +118,16 @@ class Message:
     def to_bytes(self) -> bytes:
         """A head line (facts, observed samples), then one line per part (orjson output holds no
         newline)."""
-        head = orjson.dumps({"facts": self.facts, "observed": self.observed})
-        return b"\n".join([head, *self.parts])
+        head = {"facts": self.facts, "observed": self.observed, "backlog": self.backlog}
+        return b"\n".join([orjson.dumps(head), *self.parts])
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Message:
         head, *parts = data.split(b"\n")
         decoded = orjson.loads(head)
         facts = {eid: (version, revision) for eid, (version, revision) in decoded["facts"].items()}
-        return cls(parts, facts, [Sample(**s) for s in decoded["observed"]])
+        observed = [Sample(**s) for s in decoded["observed"]]
+        return cls(parts, facts, observed, int(decoded.get("backlog", 0)))
 
     def batch(self) -> RecordBatch:
         """Every part decoded into one batch."""

@@ -25,12 +25,12 @@ from rolecall.observe.sink import Message, reply_bytes, store_and_refresh
 from rolecall.storage.sql import SqlStorage, open_storage
 
 GC_INTERVAL_S = 10.0
-# A message holding this many requests' records (several seconds of traffic, ~5 KB each) means the
-# gateway keeps the core so busy that idle priority starves the writer: that batch is stored at
-# normal priority, so memory held by waiting records stays bounded (~50 MB). Below it, the
-# gateway's requests always come first. While such a batch is stored, requests on the same core
-# wait for it in scheduler slices (measured: p90 ~3 ms at c=1), so the bound is set well above a
-# short burst.
+# This many requests' records in a message and waiting behind it in the gateway (several seconds
+# of traffic, ~4 KB each) means the gateway keeps the core so busy that idle priority starves the
+# writer: such messages are stored at normal priority until the backlog shrinks, so memory held
+# by waiting records stays bounded (~40 MB). Below it, the gateway's requests always come first.
+# At normal priority requests on the same core wait for the writer in scheduler slices (measured:
+# p90 ~3 ms at c=1), so the bound is set well above a short burst.
 BEHIND_REQUESTS = 10_000
 
 
@@ -88,7 +88,7 @@ def serve(url: str, conn: Connection, loop_end: socket.socket | None = None) -> 
 def _answer(storage: SqlStorage, refresher: ProfileRefresher, data: bytes) -> bytes:
     """Store one message and return the answer (the profiles now due, or the error)."""
     message = Message.from_bytes(data)
-    behind = len(message.parts) >= BEHIND_REQUESTS
+    behind = message.requests >= BEHIND_REQUESTS
     if behind:  # idle priority is for keeping up, not for falling further behind
         priority.normal()
     try:

@@ -114,8 +114,10 @@ def test_in_memory_sqlite_stays_in_process() -> None:
 def test_message_carries_facts_and_observed_samples_over_the_wire() -> None:
     message = Message.of(_batch("r5"), {"e1": ("1.0.0", "rev-1")})
     message.observed = [builders.sample("e1", latency_ms=7.0)]
+    message.backlog = 300  # requests the gateway still holds: the writer's measure of "behind"
     again = Message.from_bytes(message.to_bytes())
     assert again == message
+    assert again.requests == 301
     assert again.batch() == _batch("r5")
 
 
