@@ -112,22 +112,20 @@ class RequestTrace:
         unchanged = len(merged.spans) == len(self.spans) and len(merged.events) == len(self.events)
         return None if unchanged else merged
 
-    def _compact(self, item: Mapping[str, Any]) -> Artifact:
-        shared = {
+    def _join_ids(self) -> dict[str, str]:
+        return {
             "trace_id": self.trace_id,
             "request_id": self.request_id,
             "routing_decision_id": self.routing_decision_id,
         }
+
+    def _compact(self, item: Mapping[str, Any]) -> Artifact:
+        shared = self._join_ids()
         return {k: v for k, v in item.items() if k not in shared or v != shared[k]}
 
     def _expand(self, item: Mapping[str, Any]) -> Artifact:
-        shared = {
-            "trace_id": self.trace_id,
-            "request_id": self.request_id,
-            "routing_decision_id": self.routing_decision_id,
-        }
         # the join ids first, as the gateway's artifacts have them; an item's own value wins
-        return {**{k: v for k, v in shared.items() if k not in item}, **item}
+        return {**{k: v for k, v in self._join_ids().items() if k not in item}, **item}
 
 
 def group_traces(
