@@ -102,7 +102,13 @@ class Runtime:
                 log.warning("shutdown step failed: %s", type(exc).__name__)
         if self.session is not None:
             await self.session.close()
-        await self.recorder.stop()
+        hurry = getattr(self.sink, "hurry", None)
+        if hurry is not None:
+            hurry()
+        try:
+            await asyncio.wait_for(self.recorder.stop(), SHUTDOWN_DRAIN_S)
+        except TimeoutError:  # what the loop still holds goes through the writer thread below
+            log.warning("records still in flight after %.0f s; draining them", SHUTDOWN_DRAIN_S)
         self.recorder.close()
         self.writer.close(timeout=SHUTDOWN_DRAIN_S)
         self.sink.close(timeout=SHUTDOWN_DRAIN_S)

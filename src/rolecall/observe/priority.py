@@ -27,11 +27,11 @@ def background() -> None:
             os.nice(NICENESS)
 
 
-def normal() -> bool:
-    """Back to normal scheduling (so background work that fell behind catches up); False when
-    not permitted."""
+def normal(pid: int = 0) -> bool:
+    """Back to normal scheduling (so background work that fell behind catches up), for the calling
+    thread or process ``pid``; False when not permitted."""
     try:
-        os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
+        os.sched_setscheduler(pid, os.SCHED_OTHER, os.sched_param(0))
     except (AttributeError, OSError):
         return False
     return True

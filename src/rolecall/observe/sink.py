@@ -30,6 +30,7 @@ from typing import Any, Final, Protocol
 import orjson
 from sqlalchemy.engine import make_url
 
+from rolecall.observe import priority
 from rolecall.observe.loop_channel import LoopChannel
 from rolecall.observe.profile_refresh import EndpointFacts, ProfileRefresher, RefreshResult
 from rolecall.profiles import Sample
@@ -235,6 +236,7 @@ class ProcessSink:
         process = self._process
 
         def at_exit() -> None:
+            self.hurry()
             self._close_loop_end()
             _stop_writer(ours, process, JOIN_TIMEOUT_S)
 
@@ -285,7 +287,15 @@ class ProcessSink:
         if self._process.is_alive():
             self._process.kill()
 
+    def hurry(self) -> None:
+        """The gateway is stopping: the writer process leaves idle priority, so what it still
+        has to store is not starved by busy cores (local models decoding, say)."""
+        pid = self.pid
+        if pid is not None:
+            priority.normal(pid)
+
     def close(self, timeout: float | None = None) -> None:
+        self.hurry()
         with self._lock:
             atexit.unregister(self._at_exit)
             conn, self._conn = self._conn, None

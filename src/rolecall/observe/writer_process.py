@@ -63,26 +63,37 @@ def serve(url: str, conn: Connection, loop_end: socket.socket | None = None) -> 
         # every core) could starve the start-up past the gateway's patience
         priority.background()
         while True:
-            for source in wait(sources):
-                if source is conn:
-                    try:
-                        data = conn.recv_bytes()
-                    except (EOFError, OSError):
-                        return
-                    if data == b"stop":
-                        return
-                    conn.send_bytes(_answer(storage, refresher, data))
-                else:
-                    assert isinstance(source, socket.socket)
-                    frame = recv_frame(source)
-                    if frame is None:  # the loop closed its end; the threads' end stays
-                        sources.remove(source)
-                        continue
-                    send_frame(source, _answer(storage, refresher, frame))
+            ready = wait(sources)
+            # the loop's messages first: on "stop" nothing it already sent may be left unread
+            if loop_end in ready and not _answer_frame(storage, refresher, loop_end):
+                sources.remove(loop_end)  # the loop closed its end; the threads' end stays
+            if conn in ready:
+                try:
+                    data = conn.recv_bytes()
+                except (EOFError, OSError):
+                    return
+                if data == b"stop":
+                    if loop_end in sources and wait([loop_end], 0):
+                        _answer_frame(storage, refresher, loop_end)
+                    return
+                conn.send_bytes(_answer(storage, refresher, data))
             if time.monotonic() - collected > GC_INTERVAL_S:
                 collected = _collect_between_batches()
     finally:
         storage.close()
+
+
+def _answer_frame(storage: SqlStorage, refresher: ProfileRefresher, sock: socket.socket) -> bool:
+    """Store one message from the loop's end and answer it; False when that end is closed."""
+    frame = recv_frame(sock)
+    if frame is None:
+        return False
+    answer = _answer(storage, refresher, frame)
+    try:
+        send_frame(sock, answer)
+    except OSError:  # stored; the loop stopped listening
+        return False
+    return True
 
 
 def _answer(storage: SqlStorage, refresher: ProfileRefresher, data: bytes) -> bytes:
