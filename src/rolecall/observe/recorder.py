@@ -67,6 +67,7 @@ class Recorder:
         self._channel: LoopChannel | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._sending: asyncio.Task[None] | None = None
+        self._closed = False
         # set by the composition root: what aggregation needs to know about every endpoint (the
         # same mapping object until the inventory changes; without it, live samples are stored
         # but feed no profile), and where a new profile goes
@@ -142,6 +143,8 @@ class Recorder:
 
     def _hand_off(self) -> None:
         self._handoff_due = False
+        if self._closed:  # `close` handed everything over already
+            return
         if self._channel is None:
             self._writer.submit(self._store_built)
         elif self._sending is None:
@@ -280,6 +283,7 @@ class Recorder:
     def close(self) -> None:
         """Hand over everything recorded and stop the refresh timer (the caller then closes the
         writer, which stores what it was handed, then the sink)."""
+        self._closed = True
         self._writer.submit(self._drain)
         with self._lock:
             if self._timer is not None:
