@@ -1,9 +1,11 @@
 """Stores what each request produced, off the request path, in batches.
 
 Requests append their record to a queue; the rows are built and encoded on the event loop after
-the response is sent, and every `HANDOFF_INTERVAL_S` one writer job hands everything encoded so far
-to the sink, which stores it in one transaction (decisions, traces, usage, samples) whatever
-the batch size; `flush` hands it over at once. The sink — normally
+the response is sent, and every `HANDOFF_INTERVAL_S` what was encoded goes to the sink, which
+stores each message in one transaction (decisions, traces, usage, samples); `flush` hands it over
+at once. Once `start`ed on the gateway's loop, the loop itself sends the messages to the writer
+process over its own channel (`rolecall.observe.loop_channel`); otherwise (scripts, tests, the
+final drain) a job on the background writer thread does. The sink — normally
 a separate writer process — also keeps each endpoint's recent samples and re-aggregates its observed
 profile at most once per interval (`ProfileRefresher`); the profiles that come due are handed to
 ``on_profile`` so live traffic keeps routing evidence current without re-reading the database.
@@ -33,10 +35,9 @@ from rolecall.storage.sql import SqlStorage
 from rolecall.storage.writer import BackgroundWriter
 
 log = logging.getLogger("rolecall.observe")
-# How often the event loop hands what it encoded to the writer thread. Not at once: a writer
-# thread kept busy ping-ponging with the writer process shares the loop's core and its GIL, and
-# the loop then waited up to a scheduler slice or a GIL switch interval (~5 ms) for it, on a
-# quarter of all requests at c=1. Every 20 ms it wakes once, swaps a list, writes one message.
+# How often the event loop hands on what it encoded. Not after every request: each hand-off costs
+# a message (and, on the thread path, a GIL turn of the writer thread: the loop then waited up to
+# a GIL switch interval, ~5 ms, on a quarter of all requests at c=1). Every 20 ms is one message.
 HANDOFF_INTERVAL_S: Final = 0.02
 # At most this many requests per message from the loop (~0.5 MB): when the writer process falls
 # behind, what waits for it grows, and joining and writing all of it at once stalled the event
