@@ -64,7 +64,6 @@ __all__ = [
 
 _F = REQUEST_FACTS.c
 _R = REQUEST_ROLLUP.c
-_IN_CHUNK: Final = 500  # ids per IN (...) list: SQLite caps a statement's parameters
 MAX_PENDING: Final = 10_000  # remembered role/task and decisions of requests not stored yet
 _ROLLUP_KEY: Final = ("bucket_ms", *(column for _, column in DIMENSION_COLUMNS))
 
@@ -107,13 +106,10 @@ class SqlAnalyticsMixin(SqlDecisionMixin, SqlUsageMixin, SqlBase):
         return [i for i in ids if i not in stored]
 
     def _stored_fact_ids(self, request_ids: Sequence[str]) -> set[str]:
-        stored: set[str] = set()
-        with self._begin() as connection:
-            for start in range(0, len(request_ids), _IN_CHUNK):
-                chunk = request_ids[start : start + _IN_CHUNK]
-                query = select(_F.request_id).where(_F.request_id.in_(chunk))
-                stored.update(str(i) for i in connection.execute(query).scalars())
-        return stored
+        rows = self._rows_in(
+            lambda ids: select(_F.request_id).where(_F.request_id.in_(ids)), request_ids
+        )
+        return {str(row.request_id) for row in rows}
 
     def annotate_requests(self, rows: Sequence[Mapping[str, Any]]) -> None:
         """Record ``role_id`` / ``task_type`` of requests from ``{"request_id", "role_id",
@@ -160,9 +156,10 @@ class SqlAnalyticsMixin(SqlDecisionMixin, SqlUsageMixin, SqlBase):
         return memo
 
     def _facts_in_transaction(self, request_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-        query = select(REQUEST_FACTS).where(_F.request_id.in_(list(request_ids)))
-        with self._begin() as connection:
-            return {row.request_id: dict(row._mapping) for row in connection.execute(query)}
+        rows = self._rows_in(
+            lambda ids: select(REQUEST_FACTS).where(_F.request_id.in_(ids)), list(request_ids)
+        )
+        return {row.request_id: dict(row._mapping) for row in rows}
 
     def _bump_rollup(self, rows: Sequence[Mapping[str, Any]]) -> None:
         """Add ``rows`` to the rollup sums (an upsert that increments every counter)."""
@@ -202,18 +199,17 @@ class SqlAnalyticsMixin(SqlDecisionMixin, SqlUsageMixin, SqlBase):
     def _decisions_of(self, ids: set[str]) -> dict[str, dict[str, Any]]:
         found = self._memo("_decisions").take(ids)
         missing = sorted(ids - found.keys())
-        if missing:
-            query = select(
-                DECISIONS.c.routing_decision_id,
-                DECISIONS.c.chosen_endpoint_id,
-                DECISIONS.c.strategy,
-            ).where(DECISIONS.c.routing_decision_id.in_(missing))
-            with self._begin() as connection:
-                for row in connection.execute(query):
-                    found[row.routing_decision_id] = {
-                        "chosen_endpoint_id": row.chosen_endpoint_id,
-                        "strategy": row.strategy,
-                    }
+        decision = DECISIONS.c
+
+        def query_of(chunk: Sequence[str]) -> Select[Any]:
+            columns = (decision.routing_decision_id, decision.chosen_endpoint_id, decision.strategy)
+            return select(*columns).where(decision.routing_decision_id.in_(chunk))
+
+        for row in self._rows_in(query_of, missing):
+            found[row.routing_decision_id] = {
+                "chosen_endpoint_id": row.chosen_endpoint_id,
+                "strategy": row.strategy,
+            }
         return found
 
     # --- reads ------------------------------------------------------------------------------

@@ -9,15 +9,17 @@ construct is taken from the connected dialect.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 import orjson
-from sqlalchemy import JSON, Connection, Engine, Table, bindparam
+from sqlalchemy import JSON, Connection, Engine, Select, Table, bindparam
 from sqlalchemy.dialects import postgresql, sqlite
 
-__all__ = ["SqlBase", "artifact_rows"]
+__all__ = ["IN_CHUNK", "SqlBase", "artifact_rows"]
+
+IN_CHUNK: Final = 500  # ids per IN (...) list: SQLite caps a statement's parameters
 
 Row = dict[str, Any]
 DialectInsert = sqlite.Insert | postgresql.Insert
@@ -91,6 +93,19 @@ class SqlBase:
                 yield
             finally:
                 self._batch.connection = None
+
+    def _rows_in(
+        self, query_of: Callable[[Sequence[str]], Select[Any]], ids: Sequence[str]
+    ) -> list[Any]:
+        """The rows of ``query_of(chunk)`` for ``ids`` a chunk at a time (SQLite caps how many
+        parameters a statement takes), inside the open transaction if there is one."""
+        rows: list[Any] = []
+        if not ids:
+            return rows
+        with self._begin() as connection:
+            for start in range(0, len(ids), IN_CHUNK):
+                rows.extend(connection.execute(query_of(ids[start : start + IN_CHUNK])))
+        return rows
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:

@@ -129,9 +129,11 @@ class SqlTraceMixin(SqlBase):
         self._upsert(REQUEST_TRACES, rows, key=["request_id"])
 
     def _traces(self, request_ids: Sequence[str]) -> dict[str, RequestTrace]:
-        query = select(REQUEST_TRACES).where(REQUEST_TRACES.c.request_id.in_(request_ids))
-        with self._begin() as connection:
-            found = [RequestTrace.from_row(dict(row._mapping)) for row in connection.execute(query)]
+        rows = self._rows_in(
+            lambda ids: select(REQUEST_TRACES).where(REQUEST_TRACES.c.request_id.in_(ids)),
+            request_ids,
+        )
+        found = [RequestTrace.from_row(dict(row._mapping)) for row in rows]
         return {trace.request_id: trace for trace in found}
 
     def spans_for(self, request_id: str) -> list[Artifact]:
