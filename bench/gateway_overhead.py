@@ -27,6 +27,7 @@ import shutil
 import signal
 import sys
 import tempfile
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
@@ -117,6 +118,28 @@ def measure(
         result.stream = gen.timed(url, stream_body, args.concurrency, args.stream_seconds)
 
 
+def _measure_started(
+    result: PathResult,
+    start: Callable[[], tuple[Proc, int]],
+    model: str,
+    gen: Generator,
+    args: Any,
+    deadline: Deadline,
+) -> Proc | None:
+    """Start a gateway, measure it and stop it; a start or measure that fails becomes the note.
+    The stopped process is returned (None if it never started) for its log."""
+    proc = None
+    try:
+        proc, port = start()
+        measure(gen, result, port, model, proc, args, deadline)
+    except BenchError as exc:
+        result.note = f"not measured: {exc}"
+    finally:
+        if proc is not None:
+            proc.stop()
+    return proc
+
+
 def run_rolecall(
     gen: Generator, args: Any, up_port: int, core: int | None, workdir: Path, deadline: Deadline
 ) -> PathResult:
@@ -124,17 +147,15 @@ def run_rolecall(
     if not args.rolecall_bin.exists():
         result.note = f"not run: {args.rolecall_bin} not found"
         return result
-    proc = None
-    try:
+
+    def start() -> tuple[Proc, int]:
         proc, port, headers = paths.start_rolecall(args.rolecall_bin, up_port, core, workdir)
         result.info = {k: v for k, v in headers.items() if k.lower().startswith("x-rolecall")}
-        measure(gen, result, port, "default", proc, args, deadline)
-    except BenchError as exc:
-        result.note = f"not measured: {exc}"
-    finally:
-        if proc is not None:
-            proc.stop()
-            result.info["log_tail"] = _log_after_banner(proc)
+        return proc, port
+
+    proc = _measure_started(result, start, "default", gen, args, deadline)
+    if proc is not None:
+        result.info["log_tail"] = _log_after_banner(proc)
     return result
 
 
@@ -145,15 +166,11 @@ def run_lean(
     if args.skip_lean:
         result.note = "skipped (--skip-lean)"
         return result
-    proc = None
-    try:
-        proc, port = paths.start_lean(up_port, core, workdir)
-        measure(gen, result, port, paths.BENCH_MODEL, proc, args, deadline)
-    except BenchError as exc:
-        result.note = f"not measured: {exc}"
-    finally:
-        if proc is not None:
-            proc.stop()
+
+    def start() -> tuple[Proc, int]:
+        return paths.start_lean(up_port, core, workdir)
+
+    _measure_started(result, start, paths.BENCH_MODEL, gen, args, deadline)
     return result
 
 
@@ -164,18 +181,14 @@ def run_litellm(
     if args.skip_litellm:
         result.note = "skipped (--skip-litellm)"
         return result
-    proc = None
-    try:
+
+    def start() -> tuple[Proc, int]:
         budget = min(args.install_timeout, deadline.left() - 60)
         result.info["version"] = paths.ensure_litellm(args.litellm_venv, budget)
         print(f"[LiteLLM] litellm {result.info['version']}; starting the proxy ...", flush=True)
-        proc, port = paths.start_litellm(args.litellm_venv, up_port, core, workdir)
-        measure(gen, result, port, paths.BENCH_MODEL, proc, args, deadline)
-    except BenchError as exc:
-        result.note = f"not measured: {exc}"
-    finally:
-        if proc is not None:
-            proc.stop()
+        return paths.start_litellm(args.litellm_venv, up_port, core, workdir)
+
+    _measure_started(result, start, paths.BENCH_MODEL, gen, args, deadline)
     return result
 
 
