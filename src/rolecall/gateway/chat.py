@@ -19,7 +19,7 @@ from rolecall.bootstrap import Runtime
 from rolecall.execution.executor import Outcome
 from rolecall.gateway.targets import resolve_target, routing_request
 from rolecall.gateway.wire import WireError, error_body, parse_chat_request
-from rolecall.observe.records import RequestRecord, new_id
+from rolecall.observe.observation import RequestRecord, new_id
 from rolecall.routing import Decision
 
 RUNTIME_CODES = frozenset(

@@ -1,14 +1,15 @@
 """Stores what each request produced, off the request path, in batches.
 
-Requests append their record to a queue; the rows are built and encoded on the event loop after
-the response is sent, and every `HANDOFF_INTERVAL_S` what was encoded goes to the sink, which
-stores each message in one transaction (decisions, traces, usage, samples); `flush` hands it over
-at once. Once `start`ed on the gateway's loop, the loop itself sends the messages to the writer
-process over its own channel (`rolecall.observe.loop_channel`); otherwise (scripts, tests, the
-final drain) a job on the background writer thread does. The sink — normally
-a separate writer process — also keeps each endpoint's recent samples and re-aggregates its observed
-profile at most once per interval (`ProfileRefresher`); the profiles that come due are handed to
-``on_profile`` so live traffic keeps routing evidence current without re-reading the database.
+Requests append their record to a queue; right after the response is sent the event loop reduces
+it to an `Observation` (`rolecall.observe.observation`) and encodes it, and every
+`HANDOFF_INTERVAL_S` what was encoded goes to the sink, which builds the rows (decisions, traces,
+usage, samples) and stores each message in one transaction; `flush` hands it over at once. Once
+`start`ed on the gateway's loop, the loop itself sends the messages to the writer process over its
+own channel (`rolecall.observe.loop_channel`); otherwise (scripts, tests, the final drain) a job
+on the background writer thread does. The sink — normally a separate writer process — also keeps
+each endpoint's recent samples and re-aggregates its observed profile at most once per interval
+(`ProfileRefresher`); the profiles that come due are handed to ``on_profile`` so live traffic
+keeps routing evidence current without re-reading the database.
 """
 
 from __future__ import annotations
@@ -21,14 +22,9 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Final
 
 from rolecall.observe.loop_channel import LoopChannel
+from rolecall.observe.observation import RequestRecord, encode_observations, observe
 from rolecall.observe.profile_refresh import RefreshResult
-from rolecall.observe.records import (
-    RequestRecord,
-    build_samples,
-    build_trace,
-    build_usage,
-)
-from rolecall.observe.sink import InProcessSink, Message, RecordBatch, Sink, reply_from_bytes
+from rolecall.observe.sink import InProcessSink, Message, Sink, reply_from_bytes
 from rolecall.profiles import Sample
 from rolecall.protocol import ObservedPerformanceProfile
 from rolecall.storage.sql import SqlStorage
@@ -58,8 +54,9 @@ class Recorder:
         self._writer = writer
         self._pending: deque[RequestRecord] = deque()
         self._scheduled = threading.Event()
-        # encoded on the event loop, not yet stored (swapped out whole by the writer thread)
-        self._built: list[bytes] = []
+        # observations encoded on the event loop, not yet stored (swapped out whole by the
+        # writer thread)
+        self._observed: list[bytes] = []
         self._facts_sent: Mapping[str, tuple[str, str | None]] | None = None
         self._handoff_due = False  # a hand-off is scheduled on the event loop
         self._timer: threading.Timer | None = None
@@ -78,10 +75,10 @@ class Recorder:
     def record(self, record: RequestRecord) -> None:
         """Queue one request's records; never blocks on the database.
 
-        In the gateway's event loop the rows are built by a callback that runs after the current
-        response has been written (the handler's task does not yield before sending it), so no
-        thread competes with the request path for the GIL; the writer only hands the encoded rows
-        over.
+        In the gateway's event loop the request is observed by a callback that runs after the
+        current response has been written (the handler's task does not yield before sending it),
+        so no thread competes with the request path for the GIL; the writer only hands the
+        encoded observations over.
         """
         self._pending.append(record)
         if self._scheduled.is_set():
@@ -92,7 +89,7 @@ class Recorder:
         except RuntimeError:
             self._writer.submit(self._drain)
         else:
-            loop.call_soon(self._build_then_store)
+            loop.call_soon(self._observe_then_store)
 
     def add_samples(self, samples: Iterable[Sample]) -> None:
         """Store samples from elsewhere (benchmarks) in the caller's transaction, if one is open
@@ -129,15 +126,15 @@ class Recorder:
         return await asyncio.to_thread(self._flush_thread, timeout)
 
     def _flush_thread(self, timeout: float | None = None) -> bool:
-        """Store what the writer thread holds (records built outside the loop, samples)."""
-        self._writer.submit(self._store_built)
+        """Store what the writer thread holds (requests observed outside the loop, samples)."""
+        self._writer.submit(self._store_observed)
         return self._writer.flush(timeout)
 
-    def _build_then_store(self) -> None:
-        rows = self._build()
-        if rows is None:
+    def _observe_then_store(self) -> None:
+        part = self._observe()
+        if part is None:
             return
-        self._built.append(rows.to_bytes())
+        self._observed.append(part)
         if not self._handoff_due:
             self._handoff_due = True
             asyncio.get_running_loop().call_later(HANDOFF_INTERVAL_S, self._hand_off)
@@ -147,9 +144,9 @@ class Recorder:
         if self._closed:  # `close` handed everything over already
             return
         if self._channel is None:
-            self._writer.submit(self._store_built)
+            self._writer.submit(self._store_observed)
         elif self._sending is None:
-            self._sending = asyncio.get_running_loop().create_task(self._send_built())
+            self._sending = asyncio.get_running_loop().create_task(self._send_observed())
 
     @property
     def on_loop_channel(self) -> bool:
@@ -173,14 +170,14 @@ class Recorder:
         self._channel = None
         await channel.close()
 
-    async def _send_built(self) -> None:
-        """Send what was built, one message at a time, until nothing is left (what is built while
-        a message is in flight goes in the next one)."""
+    async def _send_observed(self) -> None:
+        """Send what was observed, one message at a time, until nothing is left (what is observed
+        while a message is in flight goes in the next one)."""
         try:
-            while self._built and self._channel is not None:
-                parts = self._built[:MESSAGE_REQUESTS]
-                del self._built[:MESSAGE_REQUESTS]
-                message = Message(parts, backlog=len(self._built))
+            while self._observed and self._channel is not None:
+                parts = self._observed[:MESSAGE_REQUESTS]
+                del self._observed[:MESSAGE_REQUESTS]
+                message = Message(parts, backlog=len(self._observed))
                 self._with_facts(message)
                 try:
                     reply = await self._channel.exchange(message.to_bytes())
@@ -200,53 +197,36 @@ class Recorder:
 
     async def _flush_on_loop(self) -> None:
         if self._pending:
-            self._build_then_store()
+            self._observe_then_store()
         while self._sending is not None:
             await asyncio.shield(self._sending)
-        if self._built and self._channel is not None:
-            self._sending = asyncio.get_running_loop().create_task(self._send_built())
+        if self._observed and self._channel is not None:
+            self._sending = asyncio.get_running_loop().create_task(self._send_observed())
             await asyncio.shield(self._sending)
 
-    def _store_built(self) -> None:
-        """Store every batch built so far in one transaction: when the database is slower than
+    def _store_observed(self) -> None:
+        """Store every request observed so far in one transaction: when the database is slower than
         the traffic, batches grow instead of a queue of small writes (and of live objects)."""
         # one swap, no loop: this thread holds the GIL as briefly as it can
-        parts, self._built = self._built, []
+        parts, self._observed = self._observed, []
         if parts:
             self._store(parts)
 
     def _drain(self) -> None:
-        """Build and store on the writer thread (records queued outside an event loop)."""
-        rows = self._build()
-        if rows is not None:
-            self._built.append(rows.to_bytes())
-        self._store_built()
+        """Observe and store on the writer thread (records queued outside an event loop)."""
+        part = self._observe()
+        if part is not None:
+            self._observed.append(part)
+        self._store_observed()
 
-    def _build(self) -> RecordBatch | None:
-        """The rows of every queued request (None when the queue is empty)."""
+    def _observe(self) -> bytes | None:
+        """Every queued request observed and encoded (None when the queue is empty); the sink
+        builds their rows."""
         self._scheduled.clear()
-        batch: list[RequestRecord] = []
+        observed = []
         while self._pending:
-            batch.append(self._pending.popleft())
-        if not batch:
-            return None
-        rows = RecordBatch()
-        for r in batch:
-            asked = r.decision.context.request
-            rows.requests.append(
-                {
-                    "request_id": r.request_id,
-                    "role_id": asked.requested_role_id,
-                    "task_type": asked.task_type,
-                }
-            )
-            rows.decisions.append((r.decision.to_artifact(), r.decided_ms))
-            u = build_usage(r)
-            rows.usage.append(u)
-            s = build_samples(r)
-            rows.samples.extend(s)
-            rows.traces.append(build_trace(r, u, len(s)).row())
-        return rows
+            observed.append(observe(self._pending.popleft()))
+        return encode_observations(observed) if observed else None
 
     def _store(self, parts: list[bytes]) -> None:
         """One transaction for every part, however many requests they hold; then route on the

@@ -1,13 +1,14 @@
 """Where the recorder's batches go: the database, through a writer process or in this process.
 
-A batch holds the records of every request drained at once (decisions, traces, usage, samples)
-and is written in one transaction; its samples then feed the live observed profiles
+A message holds what the gateway observed about every request drained at once; the sink builds
+their records (decisions, traces, usage, samples: `rolecall.observe.records`) and writes them in
+one transaction; its samples then feed the live observed profiles
 (`ProfileRefresher`), and the write returns the profiles that came due. The gateway normally hands
 batches to a **writer process**: SQL work (SQLAlchemy statements, SQLite commits, PostgreSQL round
 trips) and profile aggregation cost several times more CPU than serving the request itself, and in
 a thread of the gateway process they hold the GIL in slices of up to ``sys.getswitchinterval()``
 (5 ms) while the event loop waits — that was the whole tail of the gateway's added latency. The
-recorder's thread only sends the rows as one orjson message and blocks (GIL released) until the
+recorder only sends the observations as one orjson message and blocks (GIL released) until the
 writer process answers after the commit, so ``BackgroundWriter.flush`` still means "stored".
 
 If the writer process cannot start or dies, batches are written in this process instead (logged
@@ -25,14 +26,16 @@ import socket
 import threading
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
-from typing import Any, Final, Protocol
+from typing import Final, Protocol
 
 import orjson
 from sqlalchemy.engine import make_url
 
 from rolecall.observe import priority
 from rolecall.observe.loop_channel import LoopChannel
+from rolecall.observe.observation import Observation, decode_observations, encode_observations
 from rolecall.observe.profile_refresh import EndpointFacts, ProfileRefresher, RefreshResult
+from rolecall.observe.records import RecordBatch, build_batch
 from rolecall.profiles import Sample
 from rolecall.protocol import ObservedPerformanceProfile
 from rolecall.storage.sql import SqlStorage
@@ -55,51 +58,13 @@ JOIN_TIMEOUT_S: Final = 10.0  # a sink closed at interpreter exit: time to store
 
 
 @dataclass(slots=True)
-class RecordBatch:
-    """The rows of one drain: every list may be empty."""
-
-    decisions: list[tuple[dict[str, Any], int]] = field(default_factory=list)
-    traces: list[dict[str, Any]] = field(default_factory=list)  # RequestTrace.row() each
-    usage: list[dict[str, Any]] = field(default_factory=list)
-    samples: list[Sample] = field(default_factory=list)
-    # {"request_id", "role_id", "task_type"}: what the router was asked, which usage events lack
-    requests: list[dict[str, Any]] = field(default_factory=list)
-
-    def extend(self, other: RecordBatch) -> None:
-        """Append ``other``'s rows (one transaction can then store both)."""
-        self.decisions += other.decisions
-        self.traces += other.traces
-        self.usage += other.usage
-        self.samples += other.samples
-        self.requests += other.requests
-
-    def __len__(self) -> int:
-        """How many requests' records the batch holds."""
-        return len(self.decisions)
-
-    def to_bytes(self) -> bytes:
-        return orjson.dumps([self.decisions, self.traces, self.usage, self.samples, self.requests])
-
-    @classmethod
-    def from_bytes(cls, data: bytes) -> RecordBatch:
-        decisions, traces, usage, samples, requests = orjson.loads(data)
-        return cls(
-            decisions=[(artifact, created) for artifact, created in decisions],
-            traces=traces,
-            usage=usage,
-            samples=[Sample(**s) for s in samples],
-            requests=requests,
-        )
-
-
-@dataclass(slots=True)
 class Message:
-    """What one write stores: batches already encoded (each request's rows are encoded on the
-    event loop right after its response, a few microseconds, so the thread that hands them on
-    holds the GIL only to join bytes), the aggregation facts of their samples' endpoints, and
-    samples stored by someone else (a benchmark, in its own transaction) that only feed profiles."""
+    """What one write stores: observed requests already encoded (each request is observed and
+    encoded on the event loop right after its response, so whoever hands them on only joins
+    bytes), the aggregation facts of their samples' endpoints, and samples stored by someone
+    else (a benchmark, in its own transaction) that only feed profiles."""
 
-    parts: list[bytes] = field(default_factory=list)  # RecordBatch.to_bytes() each
+    parts: list[bytes] = field(default_factory=list)  # encode_observations() each
     # endpoint_id → (endpoint version, membership revision)
     facts: dict[str, tuple[str, str | None]] = field(default_factory=dict)
     observed: list[Sample] = field(default_factory=list)
@@ -112,9 +77,11 @@ class Message:
 
     @classmethod
     def of(
-        cls, batch: RecordBatch, facts: dict[str, tuple[str, str | None]] | None = None
+        cls,
+        observations: list[Observation],
+        facts: dict[str, tuple[str, str | None]] | None = None,
     ) -> Message:
-        return cls([batch.to_bytes()], facts or {})
+        return cls([encode_observations(observations)], facts or {})
 
     def to_bytes(self) -> bytes:
         """A head line (facts, observed samples), then one line per part (orjson output holds no
@@ -131,11 +98,8 @@ class Message:
         return cls(parts, facts, observed, int(decoded.get("backlog", 0)))
 
     def batch(self) -> RecordBatch:
-        """Every part decoded into one batch."""
-        merged = RecordBatch()
-        for part in self.parts:
-            merged.extend(RecordBatch.from_bytes(part))
-        return merged
+        """The rows of every observed request in the message, as one batch."""
+        return build_batch(o for part in self.parts for o in decode_observations(part))
 
 
 def write_batch(storage: SqlStorage, batch: RecordBatch) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rolecall.observe.observation import AttemptObservation, Observation
 from rolecall.profiles.samples import Sample
 from rolecall.protocol import ObservedPerformanceProfile, load_artifact
 
@@ -143,4 +144,42 @@ def sample(
         timestamp_ms=at,
         latency_ms=extra.pop("latency_ms", 120.5),
         **extra,
+    )
+
+
+def observation(
+    request_id: str = "req-1", *, endpoint_id: str = "e1", at: int = NOW_MS, latency_ms: int = 120
+) -> Observation:
+    """A request the gateway served on ``endpoint_id`` in one attempt, as the recorder sends it."""
+    return Observation(
+        request_id=request_id,
+        trace_id=f"trace-{request_id}",
+        app_id="app",
+        role_id=None,
+        task_type="general.chat",
+        decision=decision(f"dec-{request_id}", request_id=request_id, chosen=endpoint_id),
+        started_ms=at - latency_ms - 2,
+        decided_ms=at - latency_ms,
+        ended_ms=at,
+        executed=True,
+        ok=True,
+        error_class=None,
+        stream_error=None,
+        tokens_in=48,
+        tokens_out=24,
+        endpoint_id=endpoint_id,
+        provider_kind="remote_openai_compat",
+        model="m-1",
+        cost_estimate=0.00005,
+        cost=0.0001,
+        attempts=[
+            AttemptObservation(
+                endpoint_id=endpoint_id,
+                endpoint_version="1.0.0",
+                cost_per_1k_tokens=0.002,
+                started_ms=at - latency_ms,
+                ended_ms=at,
+                retry=False,
+            )
+        ],
     )

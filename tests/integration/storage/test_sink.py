@@ -14,26 +14,16 @@ from pathlib import Path
 
 import pytest
 
-from rolecall.observe.sink import InProcessSink, Message, ProcessSink, RecordBatch, open_sink
+from rolecall.observe.observation import Observation, decode_observations, encode_observations
+from rolecall.observe.records import build_batch
+from rolecall.observe.sink import InProcessSink, Message, ProcessSink, open_sink
 from rolecall.storage import open_storage
 from rolecall.storage.sql import SqlStorage
-from rolecall.storage.trace_rows import group_traces
 from tests.integration.storage import builders
 
 
-def _batch(request_id: str) -> RecordBatch:
-    return RecordBatch(
-        decisions=[(builders.decision(f"dec-{request_id}", request_id=request_id), 1)],
-        traces=[
-            trace.row()
-            for trace in group_traces(
-                [builders.span(f"span-{request_id}", request_id=request_id)],
-                [builders.event(f"evt-{request_id}", request_id=request_id)],
-            ).values()
-        ],
-        usage=[builders.usage(f"use-{request_id}", request_id=request_id)],
-        samples=[builders.sample("e1", judge_score=0.5)],
-    )
+def _observed(request_id: str) -> list[Observation]:
+    return [builders.observation(request_id)]
 
 
 @pytest.fixture
@@ -45,6 +35,11 @@ def store(db_url: str) -> Iterator[SqlStorage]:
         storage.close()
 
 
+# one attempt that succeeded: eligibility, scoring, selection and prefill spans; decision, usage
+# and sample events
+STORED = (1, 4, 1, 3)
+
+
 def _stored(storage: SqlStorage, request_id: str) -> tuple[int, int, int, int]:
     return (
         int(storage.get_decision(f"dec-{request_id}") is not None),
@@ -54,10 +49,28 @@ def _stored(storage: SqlStorage, request_id: str) -> tuple[int, int, int, int]:
     )
 
 
-def test_batch_survives_the_wire_unchanged() -> None:
-    batch = _batch("r1")
-    again = RecordBatch.from_bytes(batch.to_bytes())
-    assert again == batch
+def test_observations_survive_the_wire_unchanged() -> None:
+    observed = [builders.observation("r1"), builders.observation("r2", endpoint_id="e2")]
+    observed[1].attempts[0].error_class = "timeout"
+    assert decode_observations(encode_observations(observed)) == observed
+
+
+def test_rows_come_from_the_observation() -> None:
+    [o] = _observed("r1")
+    batch = build_batch([o])
+    [usage] = batch.usage
+    assert usage["latency_ms"] == o.ended_ms - o.started_ms
+    assert (usage["cost_actual"], usage["model_id"]) == (o.cost, o.model)
+    [sample] = batch.samples
+    assert (sample.endpoint_version, sample.latency_ms, sample.cost_usd) == ("1.0.0", 120, o.cost)
+    [trace] = batch.traces
+    assert [s["span_type"] for s in trace["spans"]] == [
+        "router.eligibility",
+        "router.scoring",
+        "router.selection",
+        "provider.prefill",
+    ]
+    assert batch.requests == [{"request_id": "r1", "role_id": None, "task_type": "general.chat"}]
 
 
 def test_process_sink_stores_and_acknowledges(db_url: str, store: SqlStorage) -> None:
@@ -66,10 +79,10 @@ def test_process_sink_stores_and_acknowledges(db_url: str, store: SqlStorage) ->
     try:
         assert sink.pid is not None
         assert sink.pid != os.getpid()
-        sink.write(Message.of(_batch("r1")))
+        sink.write(Message.of(_observed("r1")))
         # write returns after the commit: visible at once from this process
-        assert _stored(store, "r1") == (1, 1, 1, 1)
-        assert [s.judge_score for s in store.samples_for("e1")] == [0.5]
+        assert _stored(store, "r1") == STORED
+        assert [s.latency_ms for s in store.samples_for("e1")] == [120]
     finally:
         sink.close(timeout=10)
 
@@ -81,8 +94,8 @@ def test_a_dead_writer_process_falls_back_in_process(db_url: str, store: SqlStor
         pid = sink.pid
         assert pid is not None
         os.kill(pid, signal.SIGKILL)
-        sink.write(Message.of(_batch("r2")))  # nothing lost: written by this process instead
-        assert _stored(store, "r2") == (1, 1, 1, 1)
+        sink.write(Message.of(_observed("r2")))  # nothing lost: written by this process instead
+        assert _stored(store, "r2") == STORED
         assert sink.pid is None
     finally:
         sink.close(timeout=10)
@@ -92,13 +105,13 @@ def test_a_batch_the_database_rejects_is_reported_not_swallowed(
     db_url: str, store: SqlStorage
 ) -> None:
     sink = open_sink(db_url, store, use_process=True)
-    bad = _batch("r3")
-    bad.decisions = [({"request_id": "r3"}, 1)]  # no routing_decision_id, which storage indexes
+    bad = _observed("r3")
+    del bad[0].decision["routing_decision_id"]  # which the records are joined and indexed by
     try:
         with pytest.raises(RuntimeError, match="routing_decision_id"):
             sink.write(Message.of(bad))
-        sink.write(Message.of(_batch("r4")))  # the process keeps serving
-        assert _stored(store, "r4") == (1, 1, 1, 1)
+        sink.write(Message.of(_observed("r4")))  # the process keeps serving
+        assert _stored(store, "r4") == STORED
     finally:
         sink.close(timeout=10)
 
@@ -112,13 +125,13 @@ def test_in_memory_sqlite_stays_in_process() -> None:
 
 
 def test_message_carries_facts_and_observed_samples_over_the_wire() -> None:
-    message = Message.of(_batch("r5"), {"e1": ("1.0.0", "rev-1")})
+    message = Message.of(_observed("r5"), {"e1": ("1.0.0", "rev-1")})
     message.observed = [builders.sample("e1", latency_ms=7.0)]
     message.backlog = 300  # requests the gateway still holds: the writer's measure of "behind"
     again = Message.from_bytes(message.to_bytes())
     assert again == message
     assert again.requests == 301
-    assert again.batch() == _batch("r5")
+    assert [d["routing_decision_id"] for d, _ in again.batch().decisions] == ["dec-r5"]
 
 
 def test_live_profiles_count_each_sample_once(db_url: str, store: SqlStorage) -> None:
@@ -127,7 +140,7 @@ def test_live_profiles_count_each_sample_once(db_url: str, store: SqlStorage) ->
     now = time.time_ns() // 1_000_000  # windows hold the last week's samples
     sink = InProcessSink(store)
     facts = {"e1": ("1.0.0", None)}
-    first = sink.write(Message.of(RecordBatch(samples=[builders.sample(at=now)]), facts))
+    first = sink.write(Message.of([builders.observation(at=now)], facts))
     [profile] = first.profiles
     assert profile.endpoint_id == "e1"
     assert profile.sample_size == 1
