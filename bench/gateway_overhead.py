@@ -6,7 +6,11 @@ rolecall; LiteLLM), by the method of shared/spec/gateway-anchor.md: latency at c
 sequential requests after a warm-up; p50 and p99) and sustained requests/s at concurrency 64
 (fixed duration after a warm-up, errors counted), plus CPU per request of the gateway process
 and, optionally, a streaming row.
-Latency is reported as time added over the direct path. With pinning, the upstream and the load
+Latency is reported as time added over the direct path, in rounds (``--rounds``, as the anchor's
+"two rounds"): each round measures the direct path and then the gateway, and the round's added
+p50/p99 is the difference; the table gives the median round and the range. On a VM a burst of
+scheduling noise can move one run's p99 by milliseconds; the median round is not moved by one
+noisy round, and the range shows every round. With pinning, the upstream and the load
 generator share the first core and each gateway runs alone on the second; gateways run one at a
 time, each started fresh (rolecall: keys off, new data dir; LiteLLM: one worker, no database).
 
@@ -14,8 +18,9 @@ The load generator is `wrk` with a Lua POST script (installed with apt-get when 
 else bench/gateway/pygen.py. LiteLLM is installed into ~/.cache/rolecall-bench/litellm-venv on first
 use; if it cannot be installed or started the run goes on without it. Prints figures, never pass/fail.
 
-Run: .venv/bin/python bench/gateway_overhead.py [--seconds 10] [--requests 2000] [--skip-litellm]
-     [--skip-lean] [--json] [--no-pin] [--stream-seconds 5] [--upstream fast|scripted] [--time-limit 900]
+Run: .venv/bin/python bench/gateway_overhead.py [--seconds 10] [--requests 2000] [--rounds 3]
+     [--skip-litellm] [--skip-lean] [--json] [--no-pin] [--stream-seconds 5]
+     [--upstream fast|scripted] [--time-limit 900]
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import json
 import os
 import shutil
 import signal
+import statistics
 import sys
 import tempfile
 from collections.abc import Callable
@@ -45,9 +51,54 @@ LEAN = "lean pass-through"
 
 
 @dataclass
+class Latency:
+    """The c=1 rounds: each the direct path's run and then this path's."""
+
+    rounds: list[tuple[Load, Load]] = field(default_factory=list)
+
+    def _median(self, pick: Callable[[Load, Load], float]) -> float:
+        return statistics.median(pick(direct, path) for direct, path in self.rounds)
+
+    @property
+    def p50_ms(self) -> float:
+        return self._median(lambda _, p: p.p50_ms)
+
+    @property
+    def p99_ms(self) -> float:
+        return self._median(lambda _, p: p.p99_ms)
+
+    def added(self) -> tuple[list[float], list[float]]:
+        """Each round's added p50 and added p99 (ms)."""
+        return (
+            [p.p50_ms - d.p50_ms for d, p in self.rounds],
+            [p.p99_ms - d.p99_ms for d, p in self.rounds],
+        )
+
+    @property
+    def requests(self) -> int:
+        return sum(p.requests for _, p in self.rounds)
+
+    @property
+    def errors(self) -> int:
+        return sum(p.errors for _, p in self.rounds)
+
+    def as_dict(self) -> dict[str, Any]:
+        p50, p99 = self.added()
+        return {
+            "p50_ms": self.p50_ms,
+            "p99_ms": self.p99_ms,
+            "requests": self.requests,
+            "errors": self.errors,
+            "added_p50_ms_rounds": p50,
+            "added_p99_ms_rounds": p99,
+            "rounds": [{"direct": d.as_dict(), "path": p.as_dict()} for d, p in self.rounds],
+        }
+
+
+@dataclass
 class PathResult:
     name: str
-    latency: Load | None = None
+    latency: Latency | None = None
     throughput: Load | None = None
     stream: Load | None = None
     cpu_ms_per_request: float | None = None
@@ -59,7 +110,10 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0, help="measured time at c=64")
     parser.add_argument("--warmup", type=float, default=2.0, help="warm-up before each measure")
-    parser.add_argument("--requests", type=int, default=2000, help="sequential requests at c=1")
+    parser.add_argument(
+        "--requests", type=int, default=2000, help="sequential requests at c=1, per round"
+    )
+    parser.add_argument("--rounds", type=int, default=3, help="c=1 rounds (direct, then path)")
     parser.add_argument("--concurrency", type=int, default=64, help="connections for req/s")
     parser.add_argument("--stream-seconds", type=float, default=5.0, help="0 skips the stream row")
     parser.add_argument("--skip-litellm", action="store_true")
@@ -92,6 +146,7 @@ def measure(
     gen: Generator,
     result: PathResult,
     port: int,
+    up_port: int,
     model: str,
     proc: Proc | None,
     args: Any,
@@ -102,9 +157,12 @@ def measure(
     body = json.dumps(paths.chat_body(model)).encode()
     rest = 2 * args.warmup + args.seconds + args.stream_seconds + 5
     deadline.require(rest + 5, f"measuring {result.name}")
-    print(f"[{result.name}] c=1: {args.requests} sequential requests ...", flush=True)
-    max_s = max(1.0, deadline.left() - rest)
-    result.latency = gen.latency(url, body, args.requests, args.warmup, max_s)
+    print(
+        f"[{result.name}] c=1: {args.rounds} rounds of {args.requests} sequential requests "
+        "(each after the direct path's) ...",
+        flush=True,
+    )
+    result.latency = latency_rounds(gen, url, body, up_port, args, deadline, rest)
     print(f"[{result.name}] c={args.concurrency}: {args.seconds:g} s ...", flush=True)
     gen.timed(url, body, args.concurrency, args.warmup)
     cpu_before = proc.cpu_seconds() if proc else 0.0
@@ -118,10 +176,27 @@ def measure(
         result.stream = gen.timed(url, stream_body, args.concurrency, args.stream_seconds)
 
 
+def latency_rounds(
+    gen: Generator, url: str, body: bytes, up_port: int, args: Any, deadline: Deadline, rest: float
+) -> Latency:
+    """``args.rounds`` rounds at c=1, each the direct path (on the upstream) and then ``url``."""
+    direct_url = paths.chat_url(up_port)
+    direct_body = json.dumps(paths.chat_body(paths.BENCH_MODEL)).encode()
+    latency = Latency()
+    for done in range(args.rounds):
+        max_s = max(1.0, (deadline.left() - rest) / (args.rounds - done) / 2)
+        direct = gen.latency(direct_url, direct_body, args.requests, args.warmup, max_s)
+        same = url == direct_url  # the direct row: its runs are its rounds
+        path = direct if same else gen.latency(url, body, args.requests, args.warmup, max_s)
+        latency.rounds.append((direct, path))
+    return latency
+
+
 def _measure_started(
     result: PathResult,
     start: Callable[[], tuple[Proc, int]],
     model: str,
+    up_port: int,
     gen: Generator,
     args: Any,
     deadline: Deadline,
@@ -131,7 +206,7 @@ def _measure_started(
     proc = None
     try:
         proc, port = start()
-        measure(gen, result, port, model, proc, args, deadline)
+        measure(gen, result, port, up_port, model, proc, args, deadline)
     except BenchError as exc:
         result.note = f"not measured: {exc}"
     finally:
@@ -153,7 +228,7 @@ def run_rolecall(
         result.info = {k: v for k, v in headers.items() if k.lower().startswith("x-rolecall")}
         return proc, port
 
-    proc = _measure_started(result, start, "default", gen, args, deadline)
+    proc = _measure_started(result, start, "default", up_port, gen, args, deadline)
     if proc is not None:
         result.info["log_tail"] = _log_after_banner(proc)
     return result
@@ -170,7 +245,7 @@ def run_lean(
     def start() -> tuple[Proc, int]:
         return paths.start_lean(up_port, core, workdir)
 
-    _measure_started(result, start, paths.BENCH_MODEL, gen, args, deadline)
+    _measure_started(result, start, paths.BENCH_MODEL, up_port, gen, args, deadline)
     return result
 
 
@@ -188,7 +263,7 @@ def run_litellm(
         print(f"[LiteLLM] litellm {result.info['version']}; starting the proxy ...", flush=True)
         return paths.start_litellm(args.litellm_venv, up_port, core, workdir)
 
-    _measure_started(result, start, paths.BENCH_MODEL, gen, args, deadline)
+    _measure_started(result, start, paths.BENCH_MODEL, up_port, gen, args, deadline)
     return result
 
 
@@ -206,9 +281,11 @@ def _row(r: PathResult, direct: PathResult) -> list[str]:
     if lat is None or thr is None:
         return [r.name, "—", "—", "—", "—", "—", "—", "—", r.note]
     added = "—"
-    if r is not direct and direct.latency is not None:
-        dl = direct.latency
-        added = f"{lat.p50_ms - dl.p50_ms:+.3f} / {lat.p99_ms - dl.p99_ms:+.3f}"
+    if r is not direct:
+        p50, p99 = lat.added()
+        added = f"{statistics.median(p50):+.3f} / {statistics.median(p99):+.3f}"
+        if len(p99) > 1:
+            added += f" ({min(p99):+.3f} to {max(p99):+.3f})"
     stream = "—" if r.stream is None else f"{r.stream.rps:,.0f} ({r.stream.errors} err)"
     cpu = "—" if r.cpu_ms_per_request is None else f"{r.cpu_ms_per_request:.3f}"
     errors = f"{lat.errors} + {thr.errors}"
@@ -230,7 +307,7 @@ def print_table(results: list[PathResult], concurrency: int) -> None:
         "path",
         "p50 ms",
         "p99 ms",
-        "added p50 / p99 ms",
+        "added p50 / p99 ms, median round (p99 range)",
         f"req/s @{concurrency}",
         "errors c1 + c64",
         "CPU ms/req",
@@ -246,7 +323,7 @@ def print_table(results: list[PathResult], concurrency: int) -> None:
 
 
 def ratios(results: dict[str, PathResult]) -> dict[str, float | None]:
-    direct, rc, lite = results["direct"], results["rolecall"], results["LiteLLM proxy"]
+    rc, lite = results["rolecall"], results["LiteLLM proxy"]
     lean = results[LEAN]
     out: dict[str, float | None] = dict.fromkeys(
         ("rps_ratio", "added_p50_ms", "added_p99_ms", "lean_added_p50_ms", "lean_added_p99_ms")
@@ -254,9 +331,11 @@ def ratios(results: dict[str, PathResult]) -> dict[str, float | None]:
     if rc.throughput and lite.throughput and lite.throughput.rps > 0:
         out["rps_ratio"] = rc.throughput.rps / lite.throughput.rps
     for prefix, path in (("", rc), ("lean_", lean)):
-        if path.latency and direct.latency:
-            out[f"{prefix}added_p50_ms"] = path.latency.p50_ms - direct.latency.p50_ms
-            out[f"{prefix}added_p99_ms"] = path.latency.p99_ms - direct.latency.p99_ms
+        if path.latency and path.latency.rounds:
+            p50, p99 = path.latency.added()
+            out[f"{prefix}added_p50_ms"] = statistics.median(p50)
+            out[f"{prefix}added_p99_ms"] = statistics.median(p99)
+            out[f"{prefix}added_p99_ms_max_round"] = max(p99)
     return out
 
 
@@ -265,6 +344,8 @@ def print_ratios(r: dict[str, float | None]) -> None:
     print(f"rolecall req/s ÷ LiteLLM req/s: {ratio}   (target ≥ {TARGET_RPS_RATIO:g}x)")
     p99 = "n/a" if r["added_p99_ms"] is None else f"{r['added_p99_ms']:.3f} ms"
     p50 = "n/a" if r["added_p50_ms"] is None else f"{r['added_p50_ms']:.3f} ms"
+    if r.get("added_p99_ms_max_round") is not None:
+        p99 += f" (median round; worst round {r['added_p99_ms_max_round']:.3f} ms)"
     print(f"rolecall added p99 at c=1: {p99}   (target ≤ {TARGET_ADDED_P99_MS:g} ms)")
     print(f"rolecall added p50 at c=1: {p50}")
     if r["lean_added_p99_ms"] is not None and r["lean_added_p50_ms"] is not None:
@@ -317,7 +398,7 @@ def run(args: argparse.Namespace, stack: ExitStack, deadline: Deadline) -> None:
     for key, value in meta.items():
         print(f"{key}: {value}")
     direct = PathResult("direct")
-    measure(gen, direct, up_port, paths.BENCH_MODEL, None, args, deadline)
+    measure(gen, direct, up_port, up_port, paths.BENCH_MODEL, None, args, deadline)
     lean = run_lean(gen, args, up_port, gw_core, workdir, deadline)
     rc = run_rolecall(gen, args, up_port, gw_core, workdir, deadline)
     lite = run_litellm(gen, args, up_port, gw_core, workdir, deadline)

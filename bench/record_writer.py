@@ -2,10 +2,10 @@
 
 Serves real requests in this process (rolecall's gateway use case against the fast upstream of
 bench/gateway on loopback), keeps the messages the recorder hands to its sink instead of storing
-them, then times storing them the way the writer process does (`store_and_refresh`, one
-transaction per message) into a fresh database. Prints microseconds of CPU and of wall time per
-stored request, and the rows each request leaves. This is the work the idle-priority writer
-process must fit into the gateway core's spare time at c=1.
+them, then times storing them the way the writer process does (`store_and_refresh`: build the rows
+from the observed requests, one transaction per message) into a fresh database. Prints
+microseconds of CPU and of wall time per stored request, and the rows each request leaves. This
+is the work the idle-priority writer process must fit into the gateway core's spare time at c=1.
 
 Run: .venv/bin/python bench/record_writer.py [--requests 3000] [--postgres URL]
 """
