@@ -157,9 +157,9 @@ def measure(
     body = json.dumps(paths.chat_body(model)).encode()
     rest = 2 * args.warmup + args.seconds + args.stream_seconds + 5
     deadline.require(rest + 5, f"measuring {result.name}")
+    after = "" if port == up_port else " (each after the direct path's)"
     print(
-        f"[{result.name}] c=1: {args.rounds} rounds of {args.requests} sequential requests "
-        "(each after the direct path's) ...",
+        f"[{result.name}] c=1: {args.rounds} rounds of {args.requests} sequential requests{after}",
         flush=True,
     )
     result.latency = latency_rounds(gen, url, body, up_port, args, deadline, rest)

@@ -13,8 +13,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
-
 from rolecall.observe.observation import AttemptObservation, Observation, new_id
 from rolecall.profiles import Sample
 from rolecall.storage.trace_rows import RequestTrace
@@ -24,7 +22,7 @@ __all__ = ["RecordBatch", "build_batch", "build_samples", "build_trace", "build_
 
 @dataclass(slots=True)
 class RecordBatch:
-    """The rows of one drain: every list may be empty."""
+    """The rows built from one message's observed requests: every list may be empty."""
 
     decisions: list[tuple[dict[str, Any], int]] = field(default_factory=list)
     traces: list[dict[str, Any]] = field(default_factory=list)  # RequestTrace.row() each
@@ -36,20 +34,6 @@ class RecordBatch:
     def __len__(self) -> int:
         """How many requests' records the batch holds."""
         return len(self.decisions)
-
-    def to_bytes(self) -> bytes:
-        return orjson.dumps([self.decisions, self.traces, self.usage, self.samples, self.requests])
-
-    @classmethod
-    def from_bytes(cls, data: bytes) -> RecordBatch:
-        decisions, traces, usage, samples, requests = orjson.loads(data)
-        return cls(
-            decisions=[(artifact, created) for artifact, created in decisions],
-            traces=traces,
-            usage=usage,
-            samples=[Sample(**s) for s in samples],
-            requests=requests,
-        )
 
 
 def build_batch(observations: Iterable[Observation]) -> RecordBatch:
