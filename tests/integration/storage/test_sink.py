@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -19,6 +20,7 @@ from rolecall.observe.records import build_batch
 from rolecall.observe.sink import InProcessSink, Message, ProcessSink, open_sink
 from rolecall.storage import open_storage
 from rolecall.storage.sql import SqlStorage
+from rolecall.storage.sql_engine import SQLITE_AUTOCHECKPOINT_PAGES
 from tests.integration.storage import builders
 
 
@@ -176,3 +178,36 @@ def test_an_unclosed_process_sink_lets_the_interpreter_exit(tmp_path: Path) -> N
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("writer ")
+
+
+def test_the_writer_process_checkpoints_sqlite_when_idle(tmp_path: Path) -> None:
+    """Commits leave SQLite's log alone up to 64 MB; the writer copies it into the database file
+    once it has had nothing to store for a moment (not in the middle of a burst)."""
+    path = tmp_path / "idle.db"
+    url = f"sqlite:///{path}"
+    storage = open_storage(url)
+    sink = open_sink(url, storage, use_process=True)
+    assert isinstance(sink, ProcessSink)
+    try:
+        with storage.engine.connect() as connection:
+            pages = connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar_one()
+        assert pages == SQLITE_AUTOCHECKPOINT_PAGES
+        sink.write(Message.of(_observed("r-idle")))
+        deadline = time.monotonic() + 10
+        while _in_database_file(path) == 0 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert _in_database_file(path) == 1
+    finally:
+        sink.close(timeout=10)
+        storage.close()
+
+
+def _in_database_file(path: Path) -> int:
+    """Decisions in the database file itself, ignoring what is still only in the log."""
+    connection = sqlite3.connect(f"file:{path}?immutable=1", uri=True)
+    try:
+        return int(connection.execute("select count(*) from decisions").fetchone()[0])
+    except sqlite3.OperationalError:  # not even the schema is in the file yet
+        return 0
+    finally:
+        connection.close()
