@@ -25,7 +25,14 @@ from rolecall.observe.profile_refresh import ProfileRefresher
 from rolecall.observe.sink import Message, reply_bytes, store_and_refresh
 from rolecall.storage.sql import SqlStorage, open_storage
 
-GC_INTERVAL_S = 10.0
+# Housekeeping — checkpointing SQLite's log, collecting cyclic garbage — waits for this long without
+# a message: between bursts, not inside one. Both are work on the gateway's core that its tail
+# waits for, idle priority or not (measured: wrk's p99 at c=1, six fresh gateways, 0.96 ms with
+# SQLite's own checkpoints every 1,000 pages vs 0.69 ms with checkpoints left to idle moments; a
+# lean pass-through 0.63). A collection here takes ~50 ms of CPU (100k+ objects).
+IDLE_S = 0.5
+GC_INTERVAL_S = 10.0  # at most this often, at an idle moment ...
+GC_MAX_INTERVAL_S = 60.0  # ... and without one after this long of steady traffic
 # This many requests' records in a message and waiting behind it in the gateway (several seconds
 # of traffic, ~4 KB each) means the gateway keeps the core so busy that idle priority starves the
 # writer: such messages are stored at normal priority until the backlog shrinks, so memory held
@@ -33,10 +40,6 @@ GC_INTERVAL_S = 10.0
 # At normal priority requests on the same core wait for the writer in scheduler slices (measured:
 # p90 ~3 ms at c=1), so the bound is set well above a short burst.
 BEHIND_REQUESTS = 10_000
-# Checkpoint SQLite's log after this long without a message: between bursts, not inside one
-# (measured: wrk's p99 at c=1, six fresh gateways, 0.96 ms with SQLite's own checkpoints every
-# 1,000 pages vs 0.69 ms with checkpoints left to the writer's idle time; a lean pass-through 0.63).
-IDLE_CHECKPOINT_S = 0.5
 
 
 def _collect_between_batches() -> float:
@@ -67,11 +70,13 @@ def serve(url: str, conn: Connection, loop_end: socket.socket | None = None) -> 
         # started at normal priority: at idle priority a busy machine (local models decoding on
         # every core) could starve the start-up past the gateway's patience
         priority.background()
-        written = False  # since the last checkpoint
+        written = False  # since the last idle moment
         while True:
-            ready = wait(sources, IDLE_CHECKPOINT_S if written else None)
-            if not ready:  # idle for a moment after writing: the log goes into the file now
+            ready = wait(sources, IDLE_S if written else None)
+            if not ready:  # idle for a moment after writing
                 _checkpoint(storage)
+                if time.monotonic() - collected > GC_INTERVAL_S:
+                    collected = _collect_between_batches()
                 written = False
                 continue
             written = True
@@ -88,7 +93,7 @@ def serve(url: str, conn: Connection, loop_end: socket.socket | None = None) -> 
                         _answer_frame(storage, refresher, loop_end)
                     return
                 conn.send_bytes(_answer(storage, refresher, data))
-            if time.monotonic() - collected > GC_INTERVAL_S:
+            if time.monotonic() - collected > GC_MAX_INTERVAL_S:  # no idle moment came
                 collected = _collect_between_batches()
     finally:
         storage.close()
