@@ -75,6 +75,16 @@ class Latency:
         )
 
     @property
+    def added_p50_ms(self) -> float:
+        """The median round's added p50."""
+        return self._median(lambda d, p: p.p50_ms - d.p50_ms)
+
+    @property
+    def added_p99_ms(self) -> float:
+        """The median round's added p99."""
+        return self._median(lambda d, p: p.p99_ms - d.p99_ms)
+
+    @property
     def requests(self) -> int:
         return sum(p.requests for _, p in self.rounds)
 
@@ -282,8 +292,8 @@ def _row(r: PathResult, direct: PathResult) -> list[str]:
         return [r.name, "—", "—", "—", "—", "—", "—", "—", r.note]
     added = "—"
     if r is not direct:
-        p50, p99 = lat.added()
-        added = f"{statistics.median(p50):+.3f} / {statistics.median(p99):+.3f}"
+        p99 = lat.added()[1]
+        added = f"{lat.added_p50_ms:+.3f} / {lat.added_p99_ms:+.3f}"
         if len(p99) > 1:
             added += f" ({min(p99):+.3f} to {max(p99):+.3f})"
     stream = "—" if r.stream is None else f"{r.stream.rps:,.0f} ({r.stream.errors} err)"
@@ -332,10 +342,9 @@ def ratios(results: dict[str, PathResult]) -> dict[str, float | None]:
         out["rps_ratio"] = rc.throughput.rps / lite.throughput.rps
     for prefix, path in (("", rc), ("lean_", lean)):
         if path.latency and path.latency.rounds:
-            p50, p99 = path.latency.added()
-            out[f"{prefix}added_p50_ms"] = statistics.median(p50)
-            out[f"{prefix}added_p99_ms"] = statistics.median(p99)
-            out[f"{prefix}added_p99_ms_max_round"] = max(p99)
+            out[f"{prefix}added_p50_ms"] = path.latency.added_p50_ms
+            out[f"{prefix}added_p99_ms"] = path.latency.added_p99_ms
+            out[f"{prefix}added_p99_ms_max_round"] = max(path.latency.added()[1])
     return out
 
 
