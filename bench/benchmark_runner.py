@@ -31,9 +31,11 @@ import yaml
 
 from rolecall.benchmark.progress import RunProgress
 from rolecall.benchmark.runner import BenchRunner
-from rolecall.benchmark.service import hub_for, writer_commit
-from rolecall.bootstrap import Runtime, build_runtime
+from rolecall.benchmark.service import writer_commit
+from rolecall.bootstrap import build_services
 from rolecall.providers.local.server import free_port
+from rolecall.providers.registry import adapters_for
+from rolecall.services import Services
 from rolecall.settings import Settings
 
 
@@ -70,13 +72,13 @@ def main() -> None:
     print(f"best {best / ideal:.3f}x, median {median / ideal:.3f}x the ideal (target <= 1.1x)")
 
 
-def _runtime(folder: Path, base_url: str, models: list[str]) -> Runtime:
+def _runtime(folder: Path, base_url: str, models: list[str]) -> Services:
     folder.mkdir()
     config = folder / "rolecall.yaml"
     endpoints = [{"provider": "s", "model": m, "id": f"ep-{m}", "tools": True} for m in models]
     provider = {"kind": "openai_compatible", "base_url": base_url, "local": False}
     config.write_text(yaml.safe_dump({"providers": {"s": provider}, "endpoints": endpoints}))
-    return build_runtime(Settings(config=config, data_dir=folder / "data"))
+    return build_services(Settings(config=config, data_dir=folder / "data"))
 
 
 @contextlib.contextmanager
@@ -106,11 +108,18 @@ def _healthy(port: int) -> bool:
         return False
 
 
-async def _measure(runtime: Runtime, concurrency: int) -> tuple[float, int]:
-    hub = hub_for(runtime)
+async def _measure(runtime: Services, concurrency: int) -> tuple[float, int]:
+    hub = runtime.bench
     plan = hub.plan("full", concurrency=concurrency)
     progress = RunProgress(plan.run_id, plan.total)
-    runner = BenchRunner(plan, runtime.inventory, runtime.storage, writer_commit(runtime), progress)
+    runner = BenchRunner(
+        plan,
+        runtime.routing.inventory,
+        runtime.storage,
+        writer_commit(runtime.storage, runtime.writer, runtime.recorder),
+        progress,
+        adapters=adapters_for,
+    )
     started = time.perf_counter()
     status = await runner.run()
     wall = time.perf_counter() - started

@@ -31,8 +31,7 @@ from typing import Any
 import uvicorn
 import yaml
 
-from rolecall.bootstrap import build_runtime
-from rolecall.gateway.app import create_app
+from rolecall.bootstrap import build_app, build_services
 from rolecall.inventory.config import RoutingConfig
 from rolecall.inventory.inventory import policy_for
 from rolecall.settings import Settings
@@ -198,9 +197,9 @@ def serve(url: str, folder: Path) -> tuple[uvicorn.Server, int]:
     settings = Settings(
         config=config, data_dir=folder / "data", database_url=url, port=port, admin_token=TOKEN
     )
-    runtime = build_runtime(settings)
+    runtime = build_services(settings)
     server = uvicorn.Server(
-        uvicorn.Config(create_app(runtime), host="127.0.0.1", port=port, log_level="warning")
+        uvicorn.Config(build_app(runtime), host="127.0.0.1", port=port, log_level="warning")
     )
     threading.Thread(target=server.run, daemon=True).start()
     while not server.started:

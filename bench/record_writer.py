@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import gc
 import os
 import secrets
@@ -51,7 +52,7 @@ class KeepingSink:
 
 
 async def serve(requests: int, workdir: Path, upstream_port: int) -> list[bytes]:
-    from rolecall.bootstrap import build_runtime
+    from rolecall.bootstrap import build_services
     from rolecall.gateway.chat import chat_completions
 
     config = workdir / "rolecall.yaml"
@@ -69,10 +70,11 @@ async def serve(requests: int, workdir: Path, upstream_port: int) -> list[bytes]
         ROLECALL_REQUIRE_API_KEY="false",
         ROLECALL_RECORD_PROCESS="false",
     )
-    runtime = build_runtime()
+    built = build_services()
     sink = KeepingSink()
-    runtime.recorder = Recorder(runtime.storage, runtime.writer, sink=sink)
-    runtime.recorder.endpoint_facts = runtime.all_endpoint_facts
+    recorder = Recorder(built.storage, built.writer, sink=sink)
+    recorder.endpoint_facts = built.routing.all_endpoint_facts
+    runtime = dataclasses.replace(built, recorder=recorder)
     await runtime.start()
     body = orjson.dumps({"model": "default", "messages": [{"role": "user", "content": "hi"}]})
     headers = {"content-type": "application/json"}

@@ -1,8 +1,8 @@
-"""The composition root: settings → storage, inventory, router, pool, executor, recorder.
+"""The composition root: settings → storage, routing state, upstreams, recorder, use cases.
 
-Nothing here runs at import. `build_runtime` does the synchronous setup (database migrations,
-inventory, stored profiles and cooldowns); `Runtime.start` / `Runtime.stop` open and close the pooled
-upstream HTTP session inside the server's event loop.
+`build_services` does the synchronous setup once (database migrations, inventory, stored profiles
+and cooldowns, the operator's saved overrides) and returns the frozen `Services`; nothing here runs
+at import, and nothing else in the package constructs these services.
 """
 
 from __future__ import annotations
@@ -11,145 +11,103 @@ import asyncio
 import gc
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
-import aiohttp
-
+from rolecall.benchmark.service import BenchHub
+from rolecall.console import console_routes
 from rolecall.execution.cooldown import CooldownBook
-from rolecall.execution.executor import Adapter, Executor
-from rolecall.execution.pool import CandidatePool
-from rolecall.gateway.auth import KeyChecker, load_admin_token
-from rolecall.gateway.learned_mode import LearnedMode
-from rolecall.inventory.catalog import Catalog
+from rolecall.execution.executor import Executor
+from rolecall.execution.state import RoutingState
+from rolecall.gateway.app import create_app
+from rolecall.gateway.auth import load_admin_token
+from rolecall.gateway.chat_asgi import GatewayApp
 from rolecall.inventory.config import load_inventory_file
-from rolecall.inventory.inventory import (
-    Inventory,
-    build_inventory,
-    endpoint_version,
-    membership_revision_for,
-)
-from rolecall.observe.profile_refresh import EndpointFacts, store_profile
+from rolecall.inventory.load import configured_inventory
+from rolecall.learned.mode import LearnedMode
 from rolecall.observe.recorder import Recorder
-from rolecall.observe.sink import Sink, open_sink
-from rolecall.profiles import Sample
-from rolecall.protocol import ObservedPerformanceProfile
-from rolecall.providers.openai_compat import OpenAICompatAdapter
-from rolecall.routing import Router
+from rolecall.observe.sink import open_sink
+from rolecall.operator import Operator
+from rolecall.providers.local.models import MODELS
+from rolecall.providers.registry import UpstreamClients, adapters_for
+from rolecall.services import Services
 from rolecall.settings import Settings
+from rolecall.storage.records import Cooldown
 from rolecall.storage.sql import SqlStorage, open_storage
 from rolecall.storage.writer import BackgroundWriter
 
+__all__ = ["build_app", "build_services", "tune_gc_for_serving"]
+
 log = logging.getLogger("rolecall")
-SHUTDOWN_DRAIN_S = 10.0  # at shutdown, queued records get this long to reach the database
-FULL_GC_INTERVAL_S = 600.0  # cyclic garbage among long-lived objects is collected this often
+FULL_GC_INTERVAL_S: Final = 600.0  # cyclic garbage among long-lived objects is collected this often
 
 
-@dataclass
-class Runtime:
-    settings: Settings
-    inventory: Inventory
-    storage: SqlStorage
-    writer: BackgroundWriter
-    router: Router
-    cooldowns: CooldownBook
-    pool: CandidatePool
-    keys: KeyChecker
-    admin_token: str
-    recorder: Recorder
-    sink: Sink
-    started_ms: int = field(default_factory=lambda: time.time_ns() // 1_000_000)
-    executor: Executor | None = None
-    # the trained per-prompt router, when one is configured (routing.learned)
-    learned: LearnedMode | None = None
-    # the benchmark service (rolecall.benchmark.service.hub_for), created on first use
-    bench_hub: Any = None
-    session: aiohttp.ClientSession | None = None
-    # run at shutdown, inside the server's lifespan (uvicorn re-raises SIGTERM after it returns,
-    # so code after `uvicorn.run` may never run)
-    on_stop: list[Callable[[], None]] = field(default_factory=list)
-    # awaited once the upstream session is open, inside the server's event loop (background jobs
-    # such as the first-start quick benchmark)
-    on_start: list[Callable[[], Awaitable[object]]] = field(default_factory=list)
-    _facts: tuple[Inventory, dict[str, tuple[str, str | None]]] | None = None
+def build_services(
+    settings: Settings | None = None, *, extra_inventory: dict[str, Any] | None = None
+) -> Services:
+    """Everything the gateway needs; ``extra_inventory`` adds generated endpoints (the local pool)."""
+    settings = settings or Settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    config = load_inventory_file(settings.config, extra_inventory)
+    inventory = configured_inventory(config)
+    for problem in inventory.problems:
+        log.warning("configuration: %s", problem)
+    learned = None  # checked before anything is opened: a bad config leaves nothing running
+    if config.routing.learned is not None:
+        learned = LearnedMode.load(
+            config.routing.learned, settings.config.parent, str(settings.config)
+        )
+    storage = open_storage(settings.effective_database_url)
+    writer = BackgroundWriter(storage)
+    routing = RoutingState(inventory, _cooldowns(settings, storage, writer))
+    for profile in storage.list_profiles():
+        routing.publish_profile(profile)
+    operator = Operator(routing, settings.data_dir, learned_loaded=learned is not None)
+    operator.apply_saved()
+    sink = open_sink(settings.effective_database_url, storage, use_process=settings.record_process)
+    recorder = Recorder(storage, writer, sink=sink)
+    recorder.endpoint_facts = routing.all_endpoint_facts
+    recorder.on_profile = routing.publish_profile
+    upstreams = UpstreamClients(settings.upstream_timeout_s)
+    return Services(
+        settings=settings,
+        admin_token=load_admin_token(settings.data_dir, settings.admin_token),
+        storage=storage,
+        writer=writer,
+        sink=sink,
+        recorder=recorder,
+        routing=routing,
+        upstreams=upstreams,
+        executor=Executor(upstreams, routing.cooldowns),
+        operator=operator,
+        bench=BenchHub(
+            routing,
+            storage,
+            writer,
+            recorder,
+            adapters=adapters_for,
+            timeout_s=settings.upstream_timeout_s,
+            local_model_sizes={name: m.size_bytes for name, m in MODELS.items()},
+        ),
+        learned=learned,
+        started_ms=time.time_ns() // 1_000_000,
+    )
 
-    async def start(self) -> None:
-        connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300, keepalive_timeout=60)
-        self.session = aiohttp.ClientSession(connector=connector, auto_decompress=True)
-        openai_compat = OpenAICompatAdapter(self.session, self.settings.upstream_timeout_s)
-        adapters: dict[str, Adapter] = {
-            "openai_compatible": openai_compat,
-            "ollama": openai_compat,
-            "llamacpp": openai_compat,
-        }
-        try:
-            from rolecall.providers.anthropic import AnthropicAdapter
-        except ImportError:  # pragma: no cover - the adapter ships with the package
-            pass
-        else:
-            adapters["anthropic"] = AnthropicAdapter(self.session, self.settings.upstream_timeout_s)
-        self.executor = Executor(self.inventory, adapters, self.cooldowns)
-        await self.recorder.start()
-        for hook in self.on_start:
-            await hook()
 
-    async def stop(self) -> None:
-        for callback in self.on_stop:
-            try:
-                callback()
-            except Exception as exc:  # shutdown continues whatever one step does
-                log.warning("shutdown step failed: %s", type(exc).__name__)
-        if self.session is not None:
-            await self.session.close()
-        hurry = getattr(self.sink, "hurry", None)
-        if hurry is not None:
-            hurry()
-        try:
-            await asyncio.wait_for(self.recorder.stop(), SHUTDOWN_DRAIN_S)
-        except TimeoutError:  # what the loop still holds goes through the writer thread below
-            log.warning("records still in flight after %.0f s; draining them", SHUTDOWN_DRAIN_S)
-        self.recorder.close()
-        self.writer.close(timeout=SHUTDOWN_DRAIN_S)
-        self.sink.close(timeout=SHUTDOWN_DRAIN_S)
-        self.storage.close()
+def _cooldowns(settings: Settings, storage: SqlStorage, writer: BackgroundWriter) -> CooldownBook:
+    """The cooldown book, loaded from storage and persisted through the writer thread."""
 
-    def endpoint_facts(self, endpoint_id: str) -> tuple[str, str | None] | None:
-        """(endpoint version, membership revision) of a known endpoint, for aggregating its
-        samples: benchmark samples graded under other bindings or identity are stale evidence."""
-        endpoint = self.inventory.endpoints.get(endpoint_id)
-        if endpoint is None:
-            return None
-        version = endpoint_version(endpoint.identity)
-        return version, membership_revision_for(self.inventory, endpoint_id)
+    def persist(cooldown: Cooldown) -> None:
+        writer.submit(storage.put_cooldown, cooldown)
 
-    def all_endpoint_facts(self) -> Mapping[str, tuple[str, str | None]]:
-        """`endpoint_facts` of every endpoint: the same mapping until the inventory changes."""
-        inventory = self.inventory
-        cached = self._facts
-        if cached is None or cached[0] is not inventory:
-            facts = {eid: self.endpoint_facts(eid) for eid in inventory.endpoints}
-            cached = self._facts = (inventory, {k: v for k, v in facts.items() if v is not None})
-        return cached[1]
+    def forget(endpoint_id: str) -> None:
+        writer.submit(storage.clear_cooldown, endpoint_id)
 
-    def route_on(self, profile: ObservedPerformanceProfile) -> None:
-        """Route on a new observed profile, unless its endpoint has gone or changed meanwhile."""
-        endpoint = self.inventory.endpoints.get(profile.endpoint_id)
-        if endpoint is not None and profile.endpoint_version == endpoint_version(endpoint.identity):
-            self.pool.set_profile(profile)
-
-    def refresh_profile(
-        self, endpoint_id: str, samples: list[Sample]
-    ) -> ObservedPerformanceProfile | None:
-        """Re-aggregate an endpoint's observed profile from ``samples``, store it and route on it;
-        None when no sample is usable (benchmarks refresh from every stored sample this way)."""
-        facts = self.endpoint_facts(endpoint_id)
-        if facts is None:
-            return None
-        profile = store_profile(self.storage, endpoint_id, samples, EndpointFacts(*facts))
-        if profile is not None:
-            self.pool.set_profile(profile)
-        return profile
+    return CooldownBook(
+        scale=settings.cooldown_scale,
+        persist=persist,
+        forget=forget,
+        initial=storage.list_cooldowns(),
+    )
 
 
 async def tune_gc_for_serving() -> None:
@@ -175,54 +133,6 @@ async def tune_gc_for_serving() -> None:
     loop.call_later(FULL_GC_INTERVAL_S, full_collection)
 
 
-def build_runtime(
-    settings: Settings | None = None, *, extra_inventory: dict[str, Any] | None = None
-) -> Runtime:
-    """Everything the gateway needs; ``extra_inventory`` adds generated endpoints (the local pool)."""
-    settings = settings or Settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    config = load_inventory_file(settings.config, extra_inventory)
-    catalog = Catalog.load_default().with_overrides(config.catalog_overrides)
-    inventory = build_inventory(config, catalog)
-    for problem in inventory.problems:
-        log.warning("configuration: %s", problem)
-    learned = None  # checked before anything is opened: a bad config leaves nothing running
-    if config.routing.learned is not None:
-        learned = LearnedMode.load(
-            config.routing.learned, settings.config.parent, str(settings.config)
-        )
-    storage = open_storage(settings.effective_database_url)
-    writer = BackgroundWriter(storage)
-    cooldowns = CooldownBook(
-        scale=settings.cooldown_scale,
-        persist=lambda c: _submit(writer, storage.put_cooldown, c),
-        forget=lambda endpoint_id: _submit(writer, storage.clear_cooldown, endpoint_id),
-        initial=storage.list_cooldowns(),
-    )
-    sink = open_sink(settings.effective_database_url, storage, use_process=settings.record_process)
-    pool = CandidatePool(inventory, cooldowns)
-    for profile in storage.list_profiles():
-        endpoint = inventory.endpoints.get(profile.endpoint_id)
-        if endpoint is not None and profile.endpoint_version == endpoint_version(endpoint.identity):
-            pool.set_profile(profile)
-    runtime = Runtime(
-        settings=settings,
-        inventory=inventory,
-        storage=storage,
-        writer=writer,
-        router=Router(inventory.policy),
-        cooldowns=cooldowns,
-        pool=pool,
-        keys=KeyChecker(storage),
-        admin_token=load_admin_token(settings.data_dir, settings.admin_token),
-        recorder=Recorder(storage, writer, sink=sink),
-        sink=sink,
-        learned=learned,
-    )
-    runtime.recorder.endpoint_facts = runtime.all_endpoint_facts
-    runtime.recorder.on_profile = runtime.route_on
-    return runtime
-
-
-def _submit(writer: BackgroundWriter, fn: Any, *args: Any) -> None:
-    writer.submit(fn, *args)
+def build_app(services: Services) -> GatewayApp:
+    """The served ASGI app: the gateway's routes with the console mounted beside them."""
+    return create_app(services, console_routes)

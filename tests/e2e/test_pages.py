@@ -101,7 +101,7 @@ def test_binding_edit_reaches_the_router(page: Any, seed_gateway: Gateway) -> No
     page.wait_for_selector('button[aria-label^="general.chat on cloud-frontier: disabled"]')
     binding = [
         b
-        for b in gw.runtime.inventory.bindings
+        for b in gw.services.routing.inventory.bindings
         if (b.role_id, b.endpoint_id) == ("general.chat", "cloud-frontier")
     ]
     assert [b.status for b in binding] == ["disabled"]

@@ -61,8 +61,8 @@ def test_seed_workflow(page: Any, seed_gateway: Gateway) -> None:
     page.wait_for_selector("#whatif")
     page.click("#posture-save")
     page.wait_for_selector("#posture-current >> text=cost")
-    assert gw.runtime.inventory.policy is not None  # the saved posture is the running one
-    assert gw.runtime.inventory.policy.strategy == "cost"
+    assert gw.services.routing.inventory.policy is not None  # the saved posture is the running one
+    assert gw.services.routing.inventory.policy.strategy == "cost"
 
     # the prompt box sends a real request through the gateway
     page.fill("#prompt-text", "What is 2 + 2?")

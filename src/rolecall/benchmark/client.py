@@ -1,9 +1,10 @@
 """Calling endpoints for a benchmark: the inventory's endpoints through rolecall's upstream adapters.
 
-Owns `EndpointCaller`: one pooled aiohttp session, the adapter for each provider kind (the same
-`OpenAICompatAdapter` / `AnthropicAdapter` the gateway uses), per-endpoint concurrency limits and
-retries of retryable failures. Benchmarks ignore cooldowns on purpose (they measure the endpoint,
-not the router), but every failure is returned to the runner, which records it.
+Owns `EndpointCaller`: one pooled aiohttp session, the adapter for each provider kind (built by
+the same factory as the gateway's, `rolecall.execution.ports.AdapterFactory`), per-endpoint
+concurrency limits and retries of retryable failures. Benchmarks ignore cooldowns on purpose (they
+measure the endpoint, not the router), but every failure is returned to the runner, which records
+it.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ import aiohttp
 from rolecall.benchmark.cases import BenchCase
 from rolecall.benchmark.reply import Reply, parse_completion
 from rolecall.execution.failures import UpstreamFailure
+from rolecall.execution.ports import Adapter, AdapterFactory
 from rolecall.inventory.inventory import Endpoint
-from rolecall.providers.openai_compat import OpenAICompatAdapter
 
 __all__ = ["EndpointCaller", "NotAdmitted", "case_body"]
 
@@ -57,6 +58,7 @@ class EndpointCaller:
         self,
         endpoints: Mapping[str, Endpoint],
         *,
+        adapters: AdapterFactory,
         timeout_s: float,
         concurrency: int = 2,
         retries: int = 2,
@@ -70,17 +72,14 @@ class EndpointCaller:
             eid: asyncio.Semaphore(1 if ep.provider.kind == "llamacpp" else concurrency)
             for eid, ep in endpoints.items()
         }
+        self._adapter_factory = adapters
         self._session: aiohttp.ClientSession | None = None
-        self._adapters: dict[str, Any] = {}
+        self._adapters: Mapping[str, Adapter] = {}
 
     async def __aenter__(self) -> EndpointCaller:
         connector = aiohttp.TCPConnector(limit=0, keepalive_timeout=60)
         self._session = aiohttp.ClientSession(connector=connector)
-        openai_compat = OpenAICompatAdapter(self._session, self._timeout_s)
-        self._adapters = {k: openai_compat for k in ("openai_compatible", "ollama", "llamacpp")}
-        from rolecall.providers.anthropic import AnthropicAdapter
-
-        self._adapters["anthropic"] = AnthropicAdapter(self._session, self._timeout_s)
+        self._adapters = self._adapter_factory(self._session, self._timeout_s)
         return self
 
     async def __aexit__(self, *exc: object) -> None:

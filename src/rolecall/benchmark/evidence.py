@@ -1,9 +1,8 @@
 """Benchmark evidence into observed profiles: graded cases become `benchmark` samples.
 
 Owns `sample_for` (one stored result → one `Sample`) and `refresh_profiles` (re-aggregate
-endpoints' profiles from every stored sample, through `Runtime.refresh_profile`, which sets stale
-benchmark samples aside). The revision an endpoint is graded under is
-`rolecall.inventory.inventory.membership_revision_for`.
+endpoints' profiles from every stored sample, setting stale benchmark samples aside). The revision
+an endpoint is graded under is `rolecall.inventory.inventory.membership_revision_for`.
 """
 
 from __future__ import annotations
@@ -12,7 +11,10 @@ from collections.abc import Iterable
 from typing import Any
 
 from rolecall.benchmark.records import BenchResultRecord
+from rolecall.execution.state import RoutingState
+from rolecall.observe.profile_refresh import EndpointFacts, store_profile
 from rolecall.profiles import Sample
+from rolecall.protocol import ObservedPerformanceProfile
 
 __all__ = ["EXECUTION_FAILED", "refresh_profiles", "sample_for"]
 
@@ -47,17 +49,23 @@ def sample_for(
     )
 
 
-def refresh_profiles(runtime: Any, endpoint_ids: Iterable[str]) -> dict[str, Any]:
-    """Re-aggregate and store the profiles of ``endpoint_ids`` (run on the writer thread).
+def refresh_profiles(
+    routing: RoutingState, storage: Any, endpoint_ids: Iterable[str]
+) -> dict[str, ObservedPerformanceProfile]:
+    """Re-aggregate, store and route on the profiles of ``endpoint_ids`` (run on the writer
+    thread) from every stored sample.
 
     Stale benchmark samples (another membership revision) are set aside. Returns the new
     `ObservedPerformanceProfile` per endpoint (endpoints without usable samples are left out).
     """
     out = {}
     for endpoint_id in endpoint_ids:
-        if endpoint_id not in runtime.inventory.endpoints:
+        facts = routing.endpoint_facts(endpoint_id)
+        if facts is None:
             continue
-        profile = runtime.refresh_profile(endpoint_id, runtime.storage.samples_for(endpoint_id))
+        samples = storage.samples_for(endpoint_id)
+        profile = store_profile(storage, endpoint_id, samples, EndpointFacts(*facts))
         if profile is not None:
+            routing.publish_profile(profile)
             out[endpoint_id] = profile
     return out

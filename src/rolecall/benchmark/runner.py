@@ -32,6 +32,7 @@ from rolecall.benchmark.progress import RunProgress
 from rolecall.benchmark.records import BenchPairRecord, BenchResultRecord
 from rolecall.benchmark.reply import Reply
 from rolecall.execution.failures import UpstreamFailure
+from rolecall.execution.ports import AdapterFactory
 from rolecall.inventory.inventory import Inventory, endpoint_version, membership_revision_for
 from rolecall.profiles import Sample
 
@@ -114,6 +115,7 @@ class BenchRunner:
         commit: Commit,
         progress: RunProgress,
         *,
+        adapters: AdapterFactory,
         timeout_s: float = 120.0,
     ) -> None:
         self.plan = plan
@@ -122,6 +124,7 @@ class BenchRunner:
         self.commit = commit
         self.progress = progress
         self.timeout_s = timeout_s
+        self.adapters = adapters
         self.judge: LlmJudge | None = None
         self._probes: dict[str, asyncio.Task[str | None]] = {}
         self._meta = {
@@ -140,7 +143,10 @@ class BenchRunner:
         self.progress.failed = sum(r.status == "failed" for r in stored)
         self.progress.spent_usd = sum(r.cost_usd or 0.0 for r in stored)
         caller = EndpointCaller(
-            self.inventory.endpoints, timeout_s=self.timeout_s, concurrency=self.plan.concurrency
+            self.inventory.endpoints,
+            adapters=self.adapters,
+            timeout_s=self.timeout_s,
+            concurrency=self.plan.concurrency,
         )
         async with caller:
             self._start_preflight(caller)

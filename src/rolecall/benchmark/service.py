@@ -1,10 +1,10 @@
-"""Benchmark use cases over a `Runtime`: start, resume, list, show, compare, clear.
+"""Benchmark use cases: start, resume, list, show, compare, clear.
 
-Owns `BenchHub` (one per runtime: the active run, its task and progress) and the use cases the CLI
-and the HTTP API call. Graded cases are committed on the runtime's writer thread, result and sample
-in one transaction, the sample through ``runtime.recorder.add_samples`` so routing sees the evidence
-immediately; when a run ends its endpoints' profiles are re-aggregated with stale benchmark samples
-set aside (`rolecall.benchmark.evidence.refresh_profiles`).
+Owns `BenchHub` (one per process, built by the composition root: the active run, its task and
+progress) and the use cases the CLI and the HTTP API call. Graded cases are committed on the
+writer thread, result and sample in one transaction, the sample through the recorder so routing
+sees the evidence immediately; when a run ends its endpoints' profiles are re-aggregated with stale
+benchmark samples set aside (`rolecall.benchmark.evidence.refresh_profiles`).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
 
@@ -23,18 +23,19 @@ from rolecall.benchmark.records import BenchResultRecord, BenchRunRecord
 from rolecall.benchmark.report import build_report, compare_runs
 from rolecall.benchmark.runner import BenchRunner, Commit, RunPlan
 from rolecall.errors import RolecallError
+from rolecall.execution.ports import AdapterFactory
+from rolecall.execution.state import RoutingState
+from rolecall.inventory.inventory import Inventory
 from rolecall.profiles import Sample
 
 __all__ = [
     "BenchError",
     "BenchHub",
     "default_judge",
-    "hub_for",
     "run_quick_benchmark_if_no_evidence",
     "writer_commit",
 ]
 
-_HUB_ATTRIBUTE: Final = "bench_hub"
 MIN_LOCAL_JUDGE_BYTES: Final = 1_000_000_000  # Qwen2.5-Coder-1.5B Q4_K_M is 1.12 GB
 
 
@@ -60,8 +61,8 @@ def _settle(future: asyncio.Future[bool], value: bool | None, error: BaseExcepti
         future.set_result(bool(value))
 
 
-def writer_commit(runtime: Any) -> Commit:
-    """Commit a result and its sample in one transaction on the runtime's writer thread."""
+def writer_commit(storage: Any, writer: Any, recorder: Any) -> Commit:
+    """Commit a result and its sample in one transaction on the writer thread."""
 
     async def commit(result: BenchResultRecord, sample: Sample | None) -> bool:
         loop = asyncio.get_running_loop()
@@ -69,16 +70,16 @@ def writer_commit(runtime: Any) -> Commit:
 
         def write() -> None:
             try:
-                with runtime.storage.batch():
-                    new = runtime.storage.put_bench_result(result)
+                with storage.batch():
+                    new = storage.put_bench_result(result)
                     if new and sample is not None:
-                        runtime.recorder.add_samples([sample])
+                        recorder.add_samples([sample])
             except Exception as exc:  # reported to the runner, which stops the run
                 loop.call_soon_threadsafe(_settle, future, None, exc)
             else:
                 loop.call_soon_threadsafe(_settle, future, new, None)
 
-        if not runtime.writer.submit(write):
+        if not writer.submit(write):
             raise BenchError("the storage writer is closed", status=503)
         return await future
 
@@ -86,10 +87,27 @@ def writer_commit(runtime: Any) -> Commit:
 
 
 class BenchHub:
-    """The benchmark state of one runtime: at most one active run at a time."""
+    """The benchmark state of one process: at most one active run at a time."""
 
-    def __init__(self, runtime: Any) -> None:
-        self.runtime = runtime
+    def __init__(
+        self,
+        routing: RoutingState,
+        storage: Any,
+        writer: Any,
+        recorder: Any,
+        *,
+        adapters: AdapterFactory,
+        timeout_s: float,
+        local_model_sizes: Mapping[str, int],
+    ) -> None:
+        self.routing = routing
+        self.storage = storage
+        self.writer = writer
+        self.recorder = recorder
+        self.adapters = adapters
+        self.timeout_s = timeout_s
+        # bytes of each local model's weights, by model name: whether one is big enough to judge
+        self.local_model_sizes = dict(local_model_sizes)
         self.progress: dict[str, RunProgress] = {}
         self.tasks: dict[str, asyncio.Task[str]] = {}
 
@@ -118,7 +136,7 @@ class BenchHub:
         """Validate a run request against the inventory; `BenchError` names the bad field."""
         if mode not in ("quick", "full"):
             raise BenchError(f"mode: expected 'quick' or 'full', got {mode!r}", param="mode")
-        inventory = self.runtime.inventory
+        inventory = self.routing.inventory
         chosen = (
             list(endpoints)
             if endpoints
@@ -167,9 +185,9 @@ class BenchHub:
             None,
             plan.judge_id,
             plan.total,
-            plan.config(self.runtime.inventory),
+            plan.config(self.routing.inventory),
         )
-        await asyncio.to_thread(self.runtime.storage.create_bench_run, record)
+        await asyncio.to_thread(self.storage.create_bench_run, record)
         self._launch(plan)
         return plan.run_id
 
@@ -177,20 +195,20 @@ class BenchHub:
         """Finish a stored run (after a crash or kill): only the cases not yet stored are run."""
         if self.active_run is not None:
             raise BenchError(f"benchmark run {self.active_run} is still active", status=409)
-        record = await asyncio.to_thread(self.runtime.storage.get_bench_run, run_id)
+        record = await asyncio.to_thread(self.storage.get_bench_run, run_id)
         if record is None:
             raise BenchError(f"no benchmark run {run_id!r}", status=404)
         plan = RunPlan.from_config(record.run_id, record.mode, record.config)
         unknown = [
             e
             for e in (*plan.endpoint_ids, plan.judge_id)
-            if e and e not in self.runtime.inventory.endpoints
+            if e and e not in self.routing.inventory.endpoints
         ]
         if unknown:
             raise BenchError(
                 f"run {run_id}: endpoint(s) {unknown} are no longer in the inventory", status=409
             )
-        await asyncio.to_thread(self.runtime.storage.update_bench_run, run_id, status="running")
+        await asyncio.to_thread(self.storage.update_bench_run, run_id, status="running")
         self._launch(plan)
         return run_id
 
@@ -198,17 +216,18 @@ class BenchHub:
         progress = RunProgress(plan.run_id, plan.total)
         runner = BenchRunner(
             plan,
-            self.runtime.inventory,
-            self.runtime.storage,
-            writer_commit(self.runtime),
+            self.routing.inventory,
+            self.storage,
+            writer_commit(self.storage, self.writer, self.recorder),
             progress,
-            timeout_s=self.runtime.settings.upstream_timeout_s,
+            adapters=self.adapters,
+            timeout_s=self.timeout_s,
         )
         self.progress[plan.run_id] = progress
         self.tasks[plan.run_id] = asyncio.get_running_loop().create_task(self._run(runner))
 
     async def _run(self, runner: BenchRunner) -> str:
-        plan, storage = runner.plan, self.runtime.storage
+        plan, storage = runner.plan, self.storage
         status = "failed"
         try:
             status = await runner.run()
@@ -234,12 +253,15 @@ class BenchHub:
 
         def work() -> None:
             try:
-                refresh_profiles(self.runtime, ids)
+                refresh_profiles(self.routing, self.storage, ids)
             finally:
                 loop.call_soon_threadsafe(_settle, done, True, None)
 
-        if self.runtime.writer.submit(work):
+        if self.writer.submit(work):
             await done
+
+    def default_judge(self) -> str | None:
+        return default_judge(self.routing.inventory, self.local_model_sizes)
 
     async def wait(self, run_id: str) -> str:
         return await self.tasks[run_id]
@@ -249,10 +271,10 @@ class BenchHub:
         live = self.progress.get(run_id)
         if live is not None:
             return live.to_dict()
-        record = self.runtime.storage.get_bench_run(run_id)
+        record = self.storage.get_bench_run(run_id)
         if record is None:
             raise BenchError(f"no benchmark run {run_id!r}", status=404)
-        counts = self.runtime.storage.count_bench_results(run_id)
+        counts = self.storage.count_bench_results(run_id)
         return {
             "run_id": run_id,
             "phase": "done" if record.status == "completed" else record.status,
@@ -266,7 +288,7 @@ class BenchHub:
         }
 
     def report(self, run_id: str) -> dict[str, Any]:
-        storage = self.runtime.storage
+        storage = self.storage
         record = storage.get_bench_run(run_id)
         if record is None:
             raise BenchError(f"no benchmark run {run_id!r}", status=404)
@@ -274,8 +296,8 @@ class BenchHub:
 
     def list_runs(self, limit: int = 100) -> list[dict[str, Any]]:
         out = []
-        for r in self.runtime.storage.list_bench_runs(limit=limit):
-            done = sum(self.runtime.storage.count_bench_results(r.run_id).values())
+        for r in self.storage.list_bench_runs(limit=limit):
+            done = sum(self.storage.count_bench_results(r.run_id).values())
             out.append(
                 {
                     "run_id": r.run_id,
@@ -291,7 +313,7 @@ class BenchHub:
         return out
 
     def compare(self, a: str, b: str) -> dict[str, Any]:
-        storage = self.runtime.storage
+        storage = self.storage
         for name, run_id in (("a", a), ("b", b)):
             if storage.get_bench_run(run_id) is None:
                 raise BenchError(f"{name}: no benchmark run {run_id!r}", status=404, param=name)
@@ -303,63 +325,52 @@ class BenchHub:
             raise BenchError(
                 f"benchmark run {self.active_run} is active; wait for it to finish", status=409
             )
-        if endpoint_id is not None and endpoint_id not in self.runtime.inventory.endpoints:
-            known = [e for e in self.runtime.inventory.endpoints]
+        if endpoint_id is not None and endpoint_id not in self.routing.inventory.endpoints:
+            known = [e for e in self.routing.inventory.endpoints]
             raise BenchError(
                 f"endpoint: unknown endpoint {endpoint_id!r} (known: {known})",
                 status=404,
                 param="endpoint",
             )
-        storage = self.runtime.storage
-        self.runtime.recorder.flush(5.0)
+        storage = self.storage
+        self.recorder.flush(5.0)
         deleted: int = storage.delete_samples(endpoint_id, source="benchmark")
         storage.delete_bench_results(endpoint_id)
         refresh_profiles(
-            self.runtime, [endpoint_id] if endpoint_id else list(self.runtime.inventory.endpoints)
+            self.routing,
+            storage,
+            [endpoint_id] if endpoint_id else list(self.routing.inventory.endpoints),
         )
         return deleted
 
 
-def default_judge(inventory: Any) -> str | None:
-    """The judge when none is named: the first enabled remote endpoint (role-model §2.16), else
-    the largest local model of the registry if it is big enough to judge (offline-stack.md §2: the
-    1.5B coder judges well against a reference, smaller models are at chance), else none (the
-    heuristic grades open-ended cases)."""
-    from rolecall.providers.local.models import MODELS
-
-    enabled: list[tuple[str, Any]] = [
-        (e, ep) for e, ep in inventory.endpoints.items() if ep.enabled
-    ]
+def default_judge(inventory: Inventory, local_model_sizes: Mapping[str, int]) -> str | None:
+    """The judge when none is named: the first enabled remote endpoint (docs/benchmark.md §Judge),
+    else the largest local model (``local_model_sizes``: bytes of weights by model name) if it is
+    big enough to judge (the 1.5B coder judges well against a reference, smaller models are at
+    chance), else none (the heuristic grades open-ended cases)."""
+    enabled = [(e, ep) for e, ep in inventory.endpoints.items() if ep.enabled]
     remote = [e for e, ep in enabled if not ep.is_local]
     if remote:
         return remote[0]
-    local = [(MODELS[ep.model].size_bytes, e) for e, ep in enabled if ep.model in MODELS]
+    local = [(local_model_sizes[ep.model], e) for e, ep in enabled if ep.model in local_model_sizes]
     big_enough = [item for item in local if item[0] >= MIN_LOCAL_JUDGE_BYTES]
     return str(max(big_enough)[1]) if big_enough else None
 
 
-def hub_for(runtime: Any) -> BenchHub:
-    """The runtime's `BenchHub`, created on first use (kept on the runtime object)."""
-    hub = getattr(runtime, _HUB_ATTRIBUTE, None)
-    if hub is None:
-        hub = BenchHub(runtime)
-        setattr(runtime, _HUB_ATTRIBUTE, hub)
-    return hub
-
-
-async def run_quick_benchmark_if_no_evidence(runtime: Any) -> str | None:
+async def run_quick_benchmark_if_no_evidence(hub: BenchHub) -> str | None:
     """Start a quick run in the background when no benchmark sample exists yet; its run id.
 
     For ``rolecall run``'s first start: returns None when some endpoint already has benchmark
     evidence, when there is no endpoint, or when a run is already active.
     """
-    endpoints = [e for e, ep in runtime.inventory.endpoints.items() if ep.enabled]
+    inventory = hub.routing.inventory
+    endpoints = [e for e, ep in inventory.endpoints.items() if ep.enabled]
     if not endpoints:
         return None
     for endpoint_id in endpoints:
-        if await asyncio.to_thread(runtime.storage.samples_for, endpoint_id, source="benchmark"):
+        if await asyncio.to_thread(hub.storage.samples_for, endpoint_id, source="benchmark"):
             return None
-    hub = hub_for(runtime)
     if hub.active_run is not None:
         return None
-    return await hub.start(hub.plan("quick", endpoints, default_judge(runtime.inventory)))
+    return await hub.start(hub.plan("quick", endpoints, hub.default_judge()))

@@ -1,6 +1,6 @@
 """`rolecall bench`: run, resume, list, show, compare and clear benchmark runs.
 
-Uses the same settings and inventory as `rolecall serve` (`Settings`, `build_runtime`); local model
+Uses the same settings and inventory as `rolecall serve` (`Settings`, `build_services`); local model
 servers started by `rolecall local up` / `rolecall run` in the same data directory join the
 inventory as in `rolecall run`. Each command is a few lines over `rolecall.benchmark.service`.
 """
@@ -35,25 +35,24 @@ def register(app: typer.Typer) -> None:
 
 @contextmanager
 def _hub(config: Path | None, data_dir: Path | None) -> Iterator[BenchHub]:
-    """A runtime built like `rolecall serve`'s, closed (writes drained) on the way out."""
-    from rolecall.benchmark.service import hub_for
-    from rolecall.bootstrap import build_runtime
+    """Services built like `rolecall serve`'s, closed (writes drained) on the way out."""
+    from rolecall.bootstrap import build_services
     from rolecall.settings import Settings
 
     given: dict[str, Any] = {"config": config, "data_dir": data_dir}
     settings = Settings(**{k: v for k, v in given.items() if v is not None})
     try:
-        runtime = build_runtime(settings, extra_inventory=_local_pool(settings.data_dir))
+        services = build_services(settings, extra_inventory=_local_pool(settings.data_dir))
     except RolecallError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     try:
-        yield hub_for(runtime)
+        yield services.bench
     except RolecallError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     finally:
-        asyncio.run(runtime.stop())  # drains queued writes, then closes storage
+        asyncio.run(services.stop())  # drains queued writes, then closes storage
 
 
 def _local_pool(data_dir: Path) -> dict[str, Any] | None:
@@ -101,11 +100,10 @@ def run(
     as_json: JsonOpt = False,
 ) -> None:
     """Benchmark the endpoints; graded cases become routing evidence as they finish."""
-    from rolecall.benchmark.service import default_judge
 
     with _hub(config, data_dir) as hub:
         if judge is None and not no_judge:
-            judge = default_judge(hub.runtime.inventory)
+            judge = hub.default_judge()
         plan = hub.plan(
             "quick" if quick else "full",
             _split(endpoints),

@@ -39,23 +39,24 @@ def run(
     ] = True,
 ) -> None:
     """Start the local pool and the gateway; print the URLs, an API key and the admin token."""
-    from rolecall.bootstrap import Runtime, build_runtime
-    from rolecall.cli.serve import serve_runtime
+    from rolecall.bootstrap import build_services
+    from rolecall.cli.serve import serve_services
     from rolecall.gateway.auth import ensure_default_key
     from rolecall.providers.local.inventory import ENDPOINT_PREFIX, local_inventory_entries
     from rolecall.providers.local.server import free_port
     from rolecall.providers.local.supervisor import up
+    from rolecall.services import Services
     from rolecall.settings import Settings
 
     given: dict[str, Any] = {"host": host, "port": port}
     settings = Settings(**{k: v for k, v in given.items() if v is not None})
     names = [m.strip() for m in models.split(",") if m.strip()]
-    holder: dict[str, Runtime] = {}
+    holder: dict[str, Services] = {}
 
     def on_state(name: str, state: str) -> None:
-        runtime = holder.get("runtime")
-        if runtime is not None:
-            runtime.pool.set_offline(f"{ENDPOINT_PREFIX}{name}", state != "healthy")
+        services = holder.get("services")
+        if services is not None:
+            services.routing.set_offline(f"{ENDPOINT_PREFIX}{name}", state != "healthy")
 
     supervisor = None
     try:
@@ -65,17 +66,17 @@ def run(
             ports = {name: free_port() for name in names}
             supervisor = up(names, data_dir=settings.data_dir, ports=ports, on_state=on_state)
             extra = local_inventory_entries(supervisor.status(), hourly_usd=hourly_usd)
-        runtime = build_runtime(settings, extra_inventory=extra)
-        holder["runtime"] = runtime
+        services = build_services(settings, extra_inventory=extra)
+        holder["services"] = services
         if supervisor is not None:
-            runtime.on_stop.append(supervisor.stop)
+            services.lifecycle.on_stop.append(supervisor.stop)
         if supervisor is not None:
-            _record_startup(runtime, supervisor.status())
+            _record_startup(services, supervisor.status())
         if bench:
-            runtime.on_start.append(lambda: _first_benchmark(runtime))
-        key = ensure_default_key(runtime.storage, settings.data_dir)
-        _banner(settings, runtime, key, supervisor.status() if supervisor else [])
-        serve_runtime(runtime)
+            services.lifecycle.on_start.append(lambda: _first_benchmark(services))
+        key = ensure_default_key(services.storage, settings.data_dir)
+        _banner(settings, services, key, supervisor.status() if supervisor else [])
+        serve_services(services)
     except RolecallError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
@@ -84,7 +85,7 @@ def run(
             supervisor.stop()
 
 
-def _record_startup(runtime: Any, statuses: list[Any]) -> None:
+def _record_startup(services: Any, statuses: list[Any]) -> None:
     """Cold start and measured tokens/s of each local server become samples, so the router has
     measured throughput before the first request."""
     import time
@@ -95,7 +96,7 @@ def _record_startup(runtime: Any, statuses: list[Any]) -> None:
     now = time.time_ns() // 1_000_000
     samples = []
     for status in statuses:
-        endpoint = runtime.inventory.endpoints.get(f"local.{status.name}")
+        endpoint = services.routing.inventory.endpoints.get(f"local.{status.name}")
         if endpoint is None or status.state != "healthy" or not status.tokens_per_sec:
             continue
         # the speed probe was a 64-token completion: its duration is a real latency measurement
@@ -113,15 +114,15 @@ def _record_startup(runtime: Any, statuses: list[Any]) -> None:
             )
         )
     if samples:
-        runtime.writer.submit(runtime.recorder.add_samples, samples)
+        services.writer.submit(services.recorder.add_samples, samples)
 
 
-async def _first_benchmark(runtime: Any) -> None:
+async def _first_benchmark(services: Any) -> None:
     """Start the quick benchmark in the background if nothing was graded yet (never fails start)."""
     from rolecall.benchmark.service import run_quick_benchmark_if_no_evidence
 
     try:
-        run_id = await run_quick_benchmark_if_no_evidence(runtime)
+        run_id = await run_quick_benchmark_if_no_evidence(services.bench)
     except Exception as exc:  # the gateway serves anyway; the console can start one later
         typer.echo(f"quick benchmark not started: {exc}", err=True)
         return
@@ -132,7 +133,7 @@ async def _first_benchmark(runtime: Any) -> None:
         )
 
 
-def _banner(settings: Any, runtime: Any, key: str, statuses: list[Any]) -> None:
+def _banner(settings: Any, services: Any, key: str, statuses: list[Any]) -> None:
     base = f"http://{settings.host}:{settings.port}"
     lines = [
         "",
@@ -140,12 +141,12 @@ def _banner(settings: Any, runtime: Any, key: str, statuses: list[Any]) -> None:
         f"  admin API    {base}/api  (token below)",
         f"  console      {base}/     (log in with the admin token)",
         f"  API key      {key}",
-        f"  admin token  {runtime.admin_token}",
+        f"  admin token  {services.admin_token}",
         f"  data         {Path(settings.data_dir).resolve()}  (SQLite)",
         "  endpoints:",
     ]
     speed = {f"local.{s.name}": s for s in statuses}
-    for endpoint in runtime.inventory.endpoints.values():
+    for endpoint in services.routing.inventory.endpoints.values():
         s = speed.get(endpoint.endpoint_id)
         extra = ""
         if s is not None:

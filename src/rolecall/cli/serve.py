@@ -10,7 +10,7 @@ import typer
 from rolecall.errors import ConfigError
 
 if TYPE_CHECKING:
-    from rolecall.bootstrap import Runtime
+    from rolecall.services import Services
 
 
 def register(app: typer.Typer) -> None:
@@ -26,37 +26,36 @@ def serve(
     ] = None,
 ) -> None:
     """Start the gateway and print its URL and the admin token location."""
-    from rolecall.bootstrap import build_runtime
+    from rolecall.bootstrap import build_services
     from rolecall.settings import Settings
 
     given: dict[str, Any] = {"host": host, "port": port, "config": config, "data_dir": data_dir}
     settings = Settings(**{k: v for k, v in given.items() if v is not None})
     try:
-        runtime = build_runtime(settings)
+        services = build_services(settings)
     except ConfigError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     typer.echo(
         f"rolecall gateway on http://{settings.host}:{settings.port}/v1 "
-        f"({len(runtime.inventory.endpoints)} endpoints, storage {_backend(settings)})"
+        f"({len(services.routing.inventory.endpoints)} endpoints, storage {_backend(settings)})"
     )
-    for problem in runtime.inventory.problems:
+    for problem in services.routing.inventory.problems:
         typer.echo(f"warning: {problem}", err=True)
-    serve_runtime(runtime)
+    serve_services(services)
 
 
-def serve_runtime(runtime: Runtime) -> None:
-    """Run the gateway app over a built runtime until the process is stopped."""
+def serve_services(services: Services) -> None:
+    """Serve the gateway and console over built services until the process is stopped."""
     import uvicorn
 
-    from rolecall.bootstrap import tune_gc_for_serving
-    from rolecall.gateway.app import create_app
+    from rolecall.bootstrap import build_app, tune_gc_for_serving
 
-    settings = runtime.settings
+    settings = services.settings
     # this process only serves: the collector's settings are its own to choose
-    runtime.on_start.append(tune_gc_for_serving)
+    services.lifecycle.on_start.append(tune_gc_for_serving)
     uvicorn.run(
-        create_app(runtime),
+        build_app(services),
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,

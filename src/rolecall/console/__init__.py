@@ -1,9 +1,10 @@
 """The operator console: static pages served from the package at ``/`` and their JSON APIs.
 
-`console_routes` is what the gateway mounts. The pages (``static/``: HTML, CSS and vanilla JS
-modules, no build step, no CDN) call the admin API with the admin token the operator types in,
-kept in ``sessionStorage`` only. The APIs live under ``/api/console/*`` and ``/api/lab/*`` behind
-the gateway's admin-token guard; the page shell itself holds no data and is served openly.
+`console_routes` is what the composition root mounts beside the gateway's routes. The pages
+(``static/``: HTML, CSS and vanilla JS modules, no build step, no CDN) call the admin API with
+the admin token the operator types in, kept in ``sessionStorage`` only. The APIs live under
+``/api/console/*`` and ``/api/lab/*`` behind the gateway's admin-token guard; the page shell itself
+holds no data and is served openly.
 """
 
 from __future__ import annotations
@@ -16,10 +17,8 @@ from starlette.responses import FileResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from rolecall.bootstrap import Runtime
 from rolecall.console import models_api, observe_api, router_api, routing_analytics, system_api
 from rolecall.console.common import Guard
-from rolecall.console.state import attach_state
 
 __all__ = ["STATIC_DIR", "console_routes"]
 
@@ -63,12 +62,8 @@ async def index(request: Request) -> Response:
     return FileResponse(STATIC_DIR / "index.html", headers=SECURITY_HEADERS)
 
 
-def console_routes(runtime: Runtime, guard: Guard) -> list[BaseRoute]:
-    """The console's routes; ``guard`` is the gateway's admin-token wrapper.
-
-    Also re-applies the posture and binding edits saved from the console to ``runtime``.
-    """
-    attach_state(runtime)
+def console_routes(guard: Guard) -> list[BaseRoute]:
+    """The console's routes; ``guard`` is the gateway's admin-token wrapper."""
     api: list[BaseRoute] = [Route(path, guard(fn), methods=m) for path, fn, m in API]
     return [
         *api,

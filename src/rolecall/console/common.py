@@ -1,4 +1,4 @@
-"""Shared plumbing of the console's JSON handlers: runtime access, parameters, responses, slices.
+"""Shared plumbing of the console's JSON handlers: services access, parameters, responses, slices.
 
 Every handler answers JSON through `reply`; bad input raises `WireError` naming the parameter and
 what to send instead, which the gateway renders as an OpenAI-style error body.
@@ -14,8 +14,8 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from rolecall.bootstrap import Runtime
 from rolecall.gateway.wire import WireError
+from rolecall.services import Services
 from rolecall.storage.sql_analytics import DIMENSIONS, FactFilter
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -35,11 +35,6 @@ SERIES_BUCKETS: Final = 48
 
 def now_ms() -> int:
     return time.time_ns() // 1_000_000
-
-
-def runtime_of(request: Request) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
-    return runtime
 
 
 def reply(body: Any, status: int = 200) -> Response:
@@ -100,6 +95,6 @@ async def json_body(request: Request) -> dict[str, Any]:
     return body
 
 
-async def flush(runtime: Runtime) -> None:
+async def flush(services: Services) -> None:
     """Let queued telemetry reach the database first, so pages show the request just sent."""
-    await runtime.recorder.flushed(2.0)
+    await services.recorder.flushed(2.0)

@@ -7,23 +7,27 @@ another membership revision (identity or role bindings changed since) and none u
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from rolecall.bootstrap import Runtime
-from rolecall.console.common import json_body, now_ms, reply, runtime_of
-from rolecall.console.state import bindings_view, state_of, swap_inventory
+from rolecall.console.common import json_body, now_ms, reply
 from rolecall.errors import ConfigError
+from rolecall.gateway.context import services_of
 from rolecall.gateway.wire import WireError
-from rolecall.inventory.catalog import Catalog
-from rolecall.inventory.config import load_inventory_file
-from rolecall.inventory.discovery import add_to_inventory, discover
-from rolecall.inventory.inventory import Endpoint, build_inventory, endpoint_version
-from rolecall.profiles import membership_revision, needs_rebenchmark, partition_samples
+from rolecall.inventory.inventory import (
+    Endpoint,
+    Inventory,
+    endpoint_version,
+    membership_revision_for,
+)
+from rolecall.operator.endpoints import add_endpoints as add_endpoints_to
+from rolecall.operator.endpoints import discover_at
+from rolecall.profiles import needs_rebenchmark, partition_samples
+from rolecall.protocol import RoleBinding
+from rolecall.services import Services
 
 
 def shown_url(url: str) -> str:
@@ -34,21 +38,15 @@ def shown_url(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
-def revision_of(runtime: Runtime, endpoint: Endpoint) -> str:
-    """The endpoint's current membership revision (identity plus its role bindings)."""
-    bindings = [
-        b.to_artifact() for b in runtime.inventory.bindings if b.endpoint_id == endpoint.endpoint_id
-    ]
-    return membership_revision(endpoint.identity.to_artifact(), bindings)
-
-
-def _benchmark_evidence(runtime: Runtime, endpoint: Endpoint) -> dict[str, Any]:
-    samples = runtime.storage.samples_for(endpoint.endpoint_id, source="benchmark")
+def _benchmark_evidence(services: Services, endpoint: Endpoint) -> dict[str, Any]:
+    samples = services.storage.samples_for(endpoint.endpoint_id, source="benchmark")
     partition = partition_samples(
         samples,
         endpoint_id=endpoint.endpoint_id,
         endpoint_version=endpoint_version(endpoint.identity),
-        membership_revision=revision_of(runtime, endpoint),
+        membership_revision=membership_revision_for(
+            services.routing.inventory, endpoint.endpoint_id
+        ),
     )
     fresh = sum(1 for s in partition.usable if s.source == "benchmark")
     return {
@@ -60,16 +58,16 @@ def _benchmark_evidence(runtime: Runtime, endpoint: Endpoint) -> dict[str, Any]:
     }
 
 
-def _status(runtime: Runtime, endpoint_id: str, now: int) -> str:
-    for candidate in runtime.pool.candidates(now):
+def _status(services: Services, endpoint_id: str, now: int) -> str:
+    for candidate in services.routing.candidates(now):
         if candidate.endpoint_id == endpoint_id:
             return str(candidate.status)
     return "disabled"
 
 
-def endpoint_view(runtime: Runtime, endpoint: Endpoint, now: int) -> dict[str, Any]:
-    cooldown = runtime.cooldowns.active(endpoint.endpoint_id, now)
-    profile = runtime.pool.profiles.get(endpoint.endpoint_id)
+def endpoint_view(services: Services, endpoint: Endpoint, now: int) -> dict[str, Any]:
+    cooldown = services.routing.cooldowns.active(endpoint.endpoint_id, now)
+    profile = services.routing.profiles.get(endpoint.endpoint_id)
     return {
         "endpoint_id": endpoint.endpoint_id,
         "provider": endpoint.provider_name,
@@ -77,12 +75,12 @@ def endpoint_view(runtime: Runtime, endpoint: Endpoint, now: int) -> dict[str, A
         "model": endpoint.model,
         "local": endpoint.is_local,
         "enabled": endpoint.enabled,
-        "status": _status(runtime, endpoint.endpoint_id, now),
+        "status": _status(services, endpoint.endpoint_id, now),
         "base_url": shown_url(endpoint.provider.base_url),
         "declared": endpoint.declared.to_artifact(),
         "price_per_1m": {"input": endpoint.input_per_1m, "output": endpoint.output_per_1m},
         "observed": profile.to_artifact() if profile else None,
-        "evidence": _benchmark_evidence(runtime, endpoint),
+        "evidence": _benchmark_evidence(services, endpoint),
         "cooldown": None
         if cooldown is None
         else {
@@ -96,44 +94,38 @@ def endpoint_view(runtime: Runtime, endpoint: Endpoint, now: int) -> dict[str, A
 
 
 async def models(request: Request) -> Response:
-    runtime = runtime_of(request)
+    services = services_of(request)
     now = now_ms()
-    items = [endpoint_view(runtime, e, now) for e in runtime.inventory.endpoints.values()]
+    items = [endpoint_view(services, e, now) for e in services.routing.inventory.endpoints.values()]
     return reply({"data": items, "now_ms": now})
 
 
 async def bindings(request: Request) -> Response:
-    return reply(bindings_view(runtime_of(request).inventory))
+    return reply(bindings_view(services_of(request).routing.inventory))
 
 
 async def set_binding(request: Request) -> Response:
-    runtime = runtime_of(request)
-    state = state_of(runtime)
+    services = services_of(request)
     body = await json_body(request)
     try:
-        state.set_binding(
-            runtime,
+        services.operator.set_binding(
             str(body.get("role_id", "")),
             str(body.get("endpoint_id", "")),
             str(body.get("status", "")),
         )
     except ConfigError as exc:
         raise WireError(400, str(exc), param=exc.path) from None
-    return reply(bindings_view(runtime.inventory))
+    return reply(bindings_view(services.routing.inventory))
 
 
 async def discover_endpoints(request: Request) -> Response:
     body = await json_body(request)
-    url = body.get("url")
-    if not isinstance(url, str) or not url:
-        raise WireError(400, "'url' is required, e.g. http://127.0.0.1:8080", param="url")
     try:
-        found = await asyncio.to_thread(discover, url, 5.0)
+        found = await asyncio.to_thread(discover_at, body.get("url"))
     except ConfigError as exc:
         raise WireError(400, str(exc), param="url") from None
-    known = {
-        (e.provider.base_url, e.model) for e in runtime_of(request).inventory.endpoints.values()
-    }
+    inventory = services_of(request).routing.inventory
+    known = {(e.provider.base_url, e.model) for e in inventory.endpoints.values()}
     return reply(
         {
             "base_url": found.base_url,
@@ -147,27 +139,39 @@ async def discover_endpoints(request: Request) -> Response:
 
 async def add_endpoints(request: Request) -> Response:
     """Discover ``url``, append it to rolecall.yaml as ``provider``, route to the new endpoints."""
-    runtime = runtime_of(request)
+    services = services_of(request)
     body = await json_body(request)
-    url, provider = body.get("url"), body.get("provider")
-    if not isinstance(url, str) or not url:
-        raise WireError(400, "'url' is required, e.g. http://127.0.0.1:8080", param="url")
-    if not isinstance(provider, str) or not provider.replace("-", "").replace("_", "").isalnum():
-        raise WireError(
-            400, "'provider' must be a name of letters, digits, '-' or '_'", param="provider"
-        )
-    config_path = runtime.settings.config
     try:
-        found = await asyncio.to_thread(discover, url, 5.0)
-        added = add_to_inventory(config_path, provider, found)
-        fresh = build_inventory(load_inventory_file(config_path), Catalog.load_default())
+        added = await asyncio.to_thread(
+            add_endpoints_to,
+            services.routing,
+            services.settings.config,
+            body.get("url"),
+            body.get("provider"),
+        )
     except ConfigError as exc:
         raise WireError(400, str(exc), param=exc.path) from None
-    new = {k: e for k, e in fresh.endpoints.items() if k not in runtime.inventory.endpoints}
-    inventory = dataclasses.replace(
-        runtime.inventory, endpoints={**runtime.inventory.endpoints, **new}
-    )
-    swap_inventory(runtime, inventory)
-    if runtime.executor is not None:
-        runtime.executor.set_inventory(inventory)
-    return reply({"added": added, "endpoints": sorted(new)}, 201)
+    return reply({"added": added.added, "endpoints": added.endpoints}, 201)
+
+
+def bindings_view(inventory: Inventory) -> dict[str, Any]:
+    """The role × endpoint matrix: every cell's binding status (``auto``: no explicit binding)."""
+    explicit: dict[tuple[str, str], RoleBinding] = {
+        (b.role_id, b.endpoint_id): b for b in inventory.bindings
+    }
+    return {
+        "roles": [
+            {"role_id": r.role_id, "name": r.name, "tasks": r.task_types_supported}
+            for r in inventory.roles.values()
+        ],
+        "endpoints": list(inventory.endpoints),
+        "cells": [
+            {
+                "role_id": role_id,
+                "endpoint_id": endpoint_id,
+                "status": b.status if (b := explicit.get((role_id, endpoint_id))) else "auto",
+            }
+            for role_id in inventory.roles
+            for endpoint_id in inventory.endpoints
+        ],
+    }

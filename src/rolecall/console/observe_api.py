@@ -22,7 +22,6 @@ from rolecall.console.common import (
     not_found,
     now_ms,
     reply,
-    runtime_of,
     window_ms,
 )
 from rolecall.console.slices import (
@@ -34,6 +33,7 @@ from rolecall.console.slices import (
     series_axis,
     use_rollup,
 )
+from rolecall.gateway.context import services_of
 from rolecall.gateway.wire import WireError, int_param
 from rolecall.storage.sql_analytics import DIMENSIONS, FactFilter, SqlAnalyticsMixin
 
@@ -41,14 +41,14 @@ MAX_GROUPS: Final = 50  # breakdown rows shown; more groups make the chart "trun
 
 
 async def ledger(request: Request) -> Response:
-    runtime = runtime_of(request)
-    await flush(runtime)
+    services = services_of(request)
+    await flush(services)
     _, span = window_ms(request, "30d")
     slice_ = fact_filter(request, since_ms=now_ms() - span)
     limit = int_param(request, "limit", 50, 500)
     offset = int_param(request, "offset", 0, 10_000_000)
     rows, total = await asyncio.to_thread(
-        runtime.storage.fact_page, slice_, limit=limit, offset=offset
+        services.storage.fact_page, slice_, limit=limit, offset=offset
     )
     return reply({"query": applied_filters(slice_), "data": rows, "total": total})
 
@@ -114,34 +114,34 @@ async def slice_analytics(
 
 
 async def analytics(request: Request) -> Response:
-    runtime = runtime_of(request)
-    await flush(runtime)
+    services = services_of(request)
+    await flush(services)
     name, span = window_ms(request)
     group_by = request.query_params.get("group_by") or "endpoint"
     if group_by not in DIMENSIONS:
         raise WireError(400, f"'group_by' must be one of {', '.join(DIMENSIONS)}", param="group_by")
     now = now_ms()
     slice_ = fact_filter(request, since_ms=now - span)
-    body = await slice_analytics(runtime.storage, slice_, now=now, span_ms=span, group_by=group_by)
+    body = await slice_analytics(services.storage, slice_, now=now, span_ms=span, group_by=group_by)
     body["window"] = name
     return reply(body)
 
 
 async def request_detail(request: Request) -> Response:
     """Usage, spans (the waterfall), events, the fact row and the decision of one request."""
-    runtime = runtime_of(request)
-    await flush(runtime)
+    services = services_of(request)
+    await flush(services)
     request_id = request.path_params["request_id"]
-    usage = runtime.storage.usage_for(request_id)
+    usage = services.storage.usage_for(request_id)
     if not usage:
         raise not_found("request")
-    decision = runtime.storage.get_decision(usage[0]["routing_decision_id"])
+    decision = services.storage.get_decision(usage[0]["routing_decision_id"])
     body = {
         "request_id": request_id,
         "usage": usage,
-        "spans": runtime.storage.spans_for(request_id),
-        "events": runtime.storage.events_for(request_id),
+        "spans": services.storage.spans_for(request_id),
+        "events": services.storage.events_for(request_id),
         "decision": decision,
-        "facts": runtime.storage.fact_for(request_id),
+        "facts": services.storage.fact_for(request_id),
     }
     return reply(body)

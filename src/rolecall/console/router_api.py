@@ -9,145 +9,72 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from rolecall.bootstrap import Runtime
-from rolecall.console.common import (
-    flush,
-    json_body,
-    not_found,
-    now_ms,
-    reply,
-    runtime_of,
-)
-from rolecall.console.state import (
-    COMPUTE,
-    SCOPES,
-    STRATEGIES,
-    ConsoleState,
-    current_posture,
-    modes_for,
-    parse_posture,
-    state_of,
-)
-from rolecall.console.whatif import case_replays, compare, replays_from
+from rolecall.console.common import flush, json_body, not_found, now_ms, reply
 from rolecall.errors import ConfigError
 from rolecall.gateway.chat import chat_completions
+from rolecall.gateway.context import services_of
 from rolecall.gateway.wire import WireError, int_param
-from rolecall.inventory.baseline import DEFAULT_TASK, primary_task
-from rolecall.routing import RoutingRequest
+from rolecall.operator import Posture
+from rolecall.operator.posture import COMPUTE, SCOPES, STRATEGIES
+from rolecall.operator.preview import case_replays, replays_from
+from rolecall.operator.preview import preview as preview_posture
+from rolecall.operator.rankings import role_rankings
+from rolecall.services import Services
 
 MAX_REPLAY: Final = 2000
 
 
-def _state(request: Request) -> ConsoleState:
-    return state_of(runtime_of(request))
+def config_error(exc: ConfigError) -> WireError:
+    return WireError(400, str(exc), param=exc.path)
 
 
 async def posture(request: Request) -> Response:
-    runtime = runtime_of(request)
+    operator = services_of(request).operator
     return reply(
         {
-            "posture": current_posture(runtime.inventory).to_dict(),
+            "posture": operator.posture().to_dict(),
             "choices": {
                 "strategy": list(STRATEGIES),
                 "execution_scope": list(SCOPES),
                 "compute_preference": list(COMPUTE),
-                "mode": [{"mode": m, "available": ok} for m, ok in modes_for(runtime).items()],
+                "mode": [{"mode": m, "available": ok} for m, ok in operator.modes.items()],
             },
         }
     )
 
 
-async def _proposed(request: Request, runtime: Runtime) -> Any:
+async def _proposed(request: Request, services: Services) -> Posture:
     body = await json_body(request)
     try:
-        return parse_posture(body, current_posture(runtime.inventory), modes_for(runtime))
+        return services.operator.proposed(body)
     except ConfigError as exc:
-        raise WireError(400, str(exc), param=exc.path) from None
+        raise config_error(exc) from None
 
 
 async def save_posture(request: Request) -> Response:
-    runtime = runtime_of(request)
-    proposed = await _proposed(request, runtime)
-    _state(request).set_posture(runtime, proposed)
-    return reply({"posture": proposed.to_dict(), "saved": True})
+    services = services_of(request)
+    body = await json_body(request)
+    try:
+        saved = services.operator.set_posture(body)
+    except ConfigError as exc:
+        raise config_error(exc) from None
+    return reply({"posture": saved.to_dict(), "saved": True})
 
 
 async def preview(request: Request) -> Response:
-    runtime = runtime_of(request)
-    await flush(runtime)
+    services = services_of(request)
+    await flush(services)
     limit = int_param(request, "limit", 500, MAX_REPLAY)
-    proposed = await _proposed(request, runtime)
-    inputs = await asyncio.to_thread(runtime.storage.replay_inputs, limit=limit)
-    replays = replays_from(inputs)
-    body = compare(
-        runtime,
-        replays,
-        _state(request).base_policy,
-        current_posture(runtime.inventory),
-        proposed,
-        runtime.pool.candidates(now_ms()),
-    )
-    cases, why_not = await asyncio.to_thread(case_replays)
-    body["benchmark_cases"] = (
-        compare(
-            runtime,
-            cases,
-            _state(request).base_policy,
-            current_posture(runtime.inventory),
-            proposed,
-            runtime.pool.candidates(now_ms()),
-        )
-        if cases
-        else {"replayed": 0, "unavailable": why_not or "no benchmark cases"}
-    )
-    if "learned" in (proposed.mode, current_posture(runtime.inventory).mode):
-        body["note"] = (
-            "the learned mode's per-prompt estimates are not replayed (prompts are not stored): "
-            "replays score quality from the endpoints' profiles"
-        )
-    body["proposed_posture"] = proposed.to_dict()
-    body["source"] = "recent stored requests"
-    return reply(body)
+    proposed = await _proposed(request, services)
+    inputs = await asyncio.to_thread(services.storage.replay_inputs, limit=limit)
+    await asyncio.to_thread(case_replays)  # loads the built-in suites once, off the loop
+    view, base = services.routing.view, services.operator.base_policy
+    return reply(preview_posture(view, base, proposed, replays_from(inputs), now_ms()))
 
 
 async def candidates(request: Request) -> Response:
     """The current ranking for each role (and for unroled traffic), with exclusions."""
-    runtime = runtime_of(request)
-    inv = runtime.inventory
-    pool = runtime.pool.candidates(now_ms())
-    targets: list[tuple[str | None, str]] = [(None, DEFAULT_TASK)]
-    targets += [(r.role_id, primary_task(r)) for r in inv.roles.values()]
-    out = []
-    for role_id, task in targets:
-        d = runtime.router.decide(
-            RoutingRequest(
-                request_id=f"candidates-{role_id or 'default'}",
-                task_type=task,
-                requested_role_id=role_id,
-            ),
-            pool,
-            inv.roles.values(),
-            inv.tasks.values(),
-            inv.bindings,
-        )
-        art = d.to_artifact()
-        out.append(
-            {
-                "role_id": role_id,
-                "task_type": task,
-                "ranked": [
-                    {
-                        "endpoint_id": s["endpoint_id"],
-                        "total_score": s["total_score"],
-                        "metrics": {k: v["value"] for k, v in s["metric_breakdown"].items()},
-                        "sources": {k: v["source"] for k, v in s["metric_breakdown"].items()},
-                    }
-                    for s in art["scored_candidates"]
-                ],
-                "excluded": [e for e in art["eligibility"] if not e["eligible"]],
-            }
-        )
-    return reply({"strategy": current_posture(inv).strategy, "roles": out})
+    return reply(role_rankings(services_of(request).routing.view, now_ms()))
 
 
 def _decision_row(item: dict[str, Any]) -> dict[str, Any]:
@@ -167,12 +94,12 @@ def _decision_row(item: dict[str, Any]) -> dict[str, Any]:
 
 
 async def decisions(request: Request) -> Response:
-    runtime = runtime_of(request)
-    await flush(runtime)
+    services = services_of(request)
+    await flush(services)
     outcome = request.query_params.get("outcome") or None
     if outcome not in (None, "routed", "no_endpoint"):
         raise WireError(400, "'outcome' must be 'routed' or 'no_endpoint'", param="outcome")
-    items, total = runtime.storage.decision_page(
+    items, total = services.storage.decision_page(
         limit=int_param(request, "limit", 50, 500),
         offset=int_param(request, "offset", 0, 10_000_000),
         endpoint_id=request.query_params.get("endpoint") or None,
@@ -182,9 +109,9 @@ async def decisions(request: Request) -> Response:
     return reply({"data": [_decision_row(i) for i in items], "total": total})
 
 
-def _evidence(runtime: Runtime, endpoint_id: str) -> dict[str, Any]:
-    profile = runtime.pool.profiles.get(endpoint_id)
-    endpoint = runtime.inventory.endpoints.get(endpoint_id)
+def _evidence(services: Services, endpoint_id: str) -> dict[str, Any]:
+    profile = services.routing.profiles.get(endpoint_id)
+    endpoint = services.routing.inventory.endpoints.get(endpoint_id)
     return {
         "observed_profile": profile.to_artifact() if profile else None,
         "declared": endpoint.declared.to_artifact() if endpoint else None,
@@ -195,17 +122,17 @@ def _evidence(runtime: Runtime, endpoint_id: str) -> dict[str, Any]:
 
 
 async def decision_detail(request: Request) -> Response:
-    runtime = runtime_of(request)
-    await flush(runtime)
-    found = runtime.storage.get_decision(request.path_params["decision_id"])
+    services = services_of(request)
+    await flush(services)
+    found = services.storage.get_decision(request.path_params["decision_id"])
     if found is None:
         raise not_found("decision")
     ids = {s["endpoint_id"] for s in found.get("scored_candidates") or []}
     return reply(
         {
             "decision": found,
-            "facts": runtime.storage.fact_for(str(found["request_id"])),
-            "evidence": {endpoint_id: _evidence(runtime, endpoint_id) for endpoint_id in ids},
+            "facts": services.storage.fact_for(str(found["request_id"])),
+            "evidence": {endpoint_id: _evidence(services, endpoint_id) for endpoint_id in ids},
         }
     )
 
@@ -224,7 +151,7 @@ async def prompt(request: Request) -> Response:
     }
     raw = orjson.dumps(payload)
     try:
-        answer_reply = await chat_completions(runtime_of(request), raw, {}, "console")
+        answer_reply = await chat_completions(services_of(request), raw, {}, "console")
     except WireError as exc:
         return reply({"ok": False, "status": exc.status, "error": orjson.loads(exc.body())})
     answer = orjson.loads(answer_reply.body)

@@ -16,14 +16,12 @@ from typing import Any, Final
 from starlette.requests import Request
 from starlette.responses import Response
 
-from rolecall.bootstrap import Runtime
 from rolecall.console.common import (
     applied_filters,
     fact_filter,
     flush,
     now_ms,
     reply,
-    runtime_of,
     window_ms,
 )
 from rolecall.console.slices import (
@@ -36,8 +34,10 @@ from rolecall.console.slices import (
     in_threads,
     use_rollup,
 )
+from rolecall.gateway.context import services_of
 from rolecall.inventory.inventory import Endpoint
 from rolecall.protocol import ObservedPerformanceProfile
+from rolecall.services import Services
 
 MIN_LIVE_REQUESTS: Final = 5  # fewer live requests than this say nothing about disagreement
 LATENCY_RATIO: Final = 2.0  # live p50 this many times off the routing p50 is a disagreement
@@ -50,13 +50,13 @@ def quality_of(profile: ObservedPerformanceProfile | None) -> float | None:
     return profile.judge_score if profile.judge_score is not None else profile.quality_score
 
 
-def quality_leader(runtime: Runtime) -> tuple[Endpoint | None, str]:
+def quality_leader(services: Services) -> tuple[Endpoint | None, str]:
     """The endpoint a "always use the best" operator would pick, and why it was picked."""
-    endpoints = [e for e in runtime.inventory.endpoints.values() if e.enabled]
+    endpoints = [e for e in services.routing.inventory.endpoints.values() if e.enabled]
     measured = [
         (q, e.endpoint_id, e)
         for e in endpoints
-        if (q := quality_of(runtime.pool.profiles.get(e.endpoint_id))) is not None
+        if (q := quality_of(services.routing.profiles.get(e.endpoint_id))) is not None
     ]
     if measured:
         return max(measured, key=lambda t: (t[0], t[1]))[2], "highest measured quality"
@@ -66,10 +66,10 @@ def quality_leader(runtime: Runtime) -> tuple[Endpoint | None, str]:
     return None, "no measured quality and no prices"
 
 
-def cost_avoided(runtime: Runtime, totals: Mapping[str, Any]) -> dict[str, Any]:
+def cost_avoided(services: Services, totals: Mapping[str, Any]) -> dict[str, Any]:
     """What successful requests cost (``totals`` of a 2xx slice), against their tokens priced on
     the leader."""
-    leader, why = quality_leader(runtime)
+    leader, why = quality_leader(services)
     out: dict[str, Any] = {
         "leader": leader.endpoint_id if leader else None,
         "leader_reason": why,
@@ -93,11 +93,11 @@ def _ranked(grouped: Mapping[Any, dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 async def routing(request: Request) -> Response:
-    runtime = runtime_of(request)
-    await flush(runtime)
+    services = services_of(request)
+    await flush(services)
     name, span = window_ms(request)
     slice_ = fact_filter(request, since_ms=now_ms() - span)
-    storage = runtime.storage
+    storage = services.storage
     by_endpoint, by_strategy, succeeded = await in_threads(
         lambda: groups(storage, slice_, ["endpoint"], span),
         lambda: groups(storage, slice_, ["strategy"], span),
@@ -112,7 +112,7 @@ async def routing(request: Request) -> Response:
         "volume": volume,
         "groups": len(volume),
         "strategies": _ranked(combine(by_strategy, "strategy")),
-        "cost_avoided": cost_avoided(runtime, combine(succeeded)),
+        "cost_avoided": cost_avoided(services, combine(succeeded)),
     }
     return reply(body)
 
@@ -166,12 +166,12 @@ def _profile_view(profile: ObservedPerformanceProfile | None) -> dict[str, Any] 
 
 async def agreement(request: Request) -> Response:
     """Per endpoint: the routing profile beside live traffic in the slice, with flags."""
-    runtime = runtime_of(request)
-    await flush(runtime)
+    services = services_of(request)
+    await flush(services)
     name, span = window_ms(request)
     base = fact_filter(request, since_ms=now_ms() - span)
     live_slice = base.with_equals(source="live_request")
-    storage = runtime.storage
+    storage = services.storage
     if use_rollup(span):
         rows = await asyncio.to_thread(
             storage.rollup_groups, live_slice, ["endpoint"], histogram=True
@@ -185,10 +185,10 @@ async def agreement(request: Request) -> Response:
         p50 = {e: approx_quantile(h, 0.5) for e, h in histograms.items()}
     per_endpoint = combine(rows, "endpoint")
     out = []
-    for endpoint_id in runtime.inventory.endpoints:
+    for endpoint_id in services.routing.inventory.endpoints:
         live = per_endpoint.get(endpoint_id) or finish(empty_sums())
         live["latency_p50_ms"] = p50.get(endpoint_id)
-        profile = _profile_view(runtime.pool.profiles.get(endpoint_id))
+        profile = _profile_view(services.routing.profiles.get(endpoint_id))
         flags = _flags(profile, live)
         out.append(
             {

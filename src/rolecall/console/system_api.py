@@ -15,37 +15,42 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 
 from rolecall import __version__
-from rolecall.console.common import not_found, now_ms, reply, runtime_of
+from rolecall.console.common import not_found, now_ms, reply
+from rolecall.gateway.context import services_of
 from rolecall.storage.migrate import current_revision, head_revision
 
 LAB_FILE: Final = re.compile(r"^(evaluate|scale)-(\d+)\.json$")
 LAB_PLOT: Final = re.compile(r"^scale-\d+\.png$")
 
 
-def _readiness(runtime: Any, revision: str | None, head: str | None) -> list[dict[str, Any]]:
-    endpoints = runtime.inventory.endpoints
-    candidates = runtime.pool.candidates(now_ms())
+def _readiness(services: Any, revision: str | None, head: str | None) -> list[dict[str, Any]]:
+    endpoints = services.routing.inventory.endpoints
+    candidates = services.routing.candidates(now_ms())
     active = sum(1 for c in candidates if c.status == "active")
     checks = [
         ("storage schema at head", revision == head, f"revision {revision} (head {head})"),
         ("endpoints configured", bool(endpoints), f"{len(endpoints)} endpoints"),
         ("an endpoint can serve now", active > 0, f"{active} of {len(candidates)} active"),
         ("at least two candidates to compare", active >= 2, "role-model §4.1 step 5"),
-        ("evidence for routing", bool(runtime.pool.profiles), "observed profiles present"),
-        ("configuration has no problems", not runtime.inventory.problems, "see problems below"),
+        ("evidence for routing", bool(services.routing.profiles), "observed profiles present"),
+        (
+            "configuration has no problems",
+            not services.routing.inventory.problems,
+            "see problems below",
+        ),
     ]
     return [{"check": name, "ok": ok, "detail": detail} for name, ok, detail in checks]
 
 
 async def system(request: Request) -> Response:
-    runtime = runtime_of(request)
-    engine = runtime.storage.engine
+    services = services_of(request)
+    engine = services.storage.engine
     revision, head = current_revision(engine), head_revision()
-    stats = runtime.writer.stats
+    stats = services.writer.stats
     body = {
         "version": __version__,
-        "started_ms": runtime.started_ms,
-        "uptime_ms": now_ms() - runtime.started_ms,
+        "started_ms": services.started_ms,
+        "uptime_ms": now_ms() - services.started_ms,
         "storage": {
             "backend": engine.dialect.name,
             "url": engine.url.render_as_string(hide_password=True),
@@ -58,21 +63,21 @@ async def system(request: Request) -> Response:
             "dropped": stats.dropped,
             "last_error": stats.last_error,
         },
-        "readiness": _readiness(runtime, revision, head),
-        "problems": list(runtime.inventory.problems),
-        "config_file": str(runtime.settings.config),
-        "data_dir": str(runtime.settings.data_dir),
-        "require_api_key": runtime.settings.require_api_key,
+        "readiness": _readiness(services, revision, head),
+        "problems": list(services.routing.inventory.problems),
+        "config_file": str(services.settings.config),
+        "data_dir": str(services.settings.data_dir),
+        "require_api_key": services.settings.require_api_key,
         "api_keys": [
             {"key_id": k.key_id, "name": k.name, "prefix": k.prefix, "revoked": bool(k.revoked_ms)}
-            for k in runtime.storage.list_api_keys()
+            for k in services.storage.list_api_keys()
         ],
     }
     return reply(body)
 
 
 def _lab_dir(request: Request) -> Path:
-    return Path(runtime_of(request).settings.data_dir) / "lab"
+    return Path(services_of(request).settings.data_dir) / "lab"
 
 
 def _read_lab_file(path: Path) -> dict[str, Any] | None:

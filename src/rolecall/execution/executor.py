@@ -9,21 +9,13 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from rolecall.execution.cooldown import CooldownBook
 from rolecall.execution.failures import UpstreamFailure
-from rolecall.inventory.config import ProviderConfig
-from rolecall.inventory.inventory import Endpoint, Inventory
-from rolecall.providers.openai_compat import UpstreamStream
+from rolecall.execution.ports import Upstreams, UpstreamStream
+from rolecall.inventory.inventory import Endpoint
 from rolecall.routing import Decision
-
-
-class Adapter(Protocol):
-    async def complete(
-        self, provider: ProviderConfig, body: Mapping[str, Any]
-    ) -> dict[str, Any]: ...
-    async def stream(self, provider: ProviderConfig, body: Mapping[str, Any]) -> UpstreamStream: ...
 
 
 def now_ms() -> int:
@@ -54,25 +46,24 @@ class Outcome:
 
 
 class Executor:
-    def __init__(
-        self,
-        inventory: Inventory,
-        adapters: Mapping[str, Adapter],
-        cooldowns: CooldownBook,
-    ) -> None:
-        self._inventory = inventory
-        self._adapters = adapters
+    def __init__(self, upstreams: Upstreams, cooldowns: CooldownBook) -> None:
+        self._upstreams = upstreams
         self._cooldowns = cooldowns
 
-    def set_inventory(self, inventory: Inventory) -> None:
-        """Resolve endpoint ids through ``inventory`` from now on (endpoints added at run time)."""
-        self._inventory = inventory
-
-    async def run(self, decision: Decision, body: Mapping[str, Any], *, stream: bool) -> Outcome:
+    async def run(
+        self,
+        decision: Decision,
+        body: Mapping[str, Any],
+        endpoints: Mapping[str, Endpoint],
+        *,
+        stream: bool,
+    ) -> Outcome:
+        """Execute ``decision``; ``endpoints`` is the inventory it was decided on (a routing view's),
+        so an endpoint removed meanwhile is still executed as decided."""
         outcome = Outcome()
         order = (decision.chosen_endpoint_id, *decision.fallback_endpoint_ids)
         for endpoint_id in order:
-            endpoint = self._inventory.endpoints[endpoint_id]
+            endpoint = endpoints[endpoint_id]
             done = await self._try_endpoint(endpoint, body, stream, outcome)
             if done:
                 return outcome
@@ -84,7 +75,7 @@ class Executor:
         self, endpoint: Endpoint, body: Mapping[str, Any], stream: bool, outcome: Outcome
     ) -> bool:
         """One endpoint with at most one retry; True when the request is finished (ok or terminal)."""
-        adapter = self._adapters[endpoint.provider.kind]
+        adapter = self._upstreams.adapter(endpoint.provider.kind)
         payload = {**body, "model": endpoint.model}
         for retry in (False, True):
             attempt = Attempt(endpoint.endpoint_id, now_ms(), 0, retry)

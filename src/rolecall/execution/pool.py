@@ -1,7 +1,9 @@
-"""The candidate pool: router `Candidate`s for the inventory's endpoints, kept current.
+"""The candidate pool: router `Candidate`s for an inventory's endpoints, kept current.
 
-Candidates are rebuilt only when an endpoint's evidence changes (a new observed profile) or its
-cooldown starts or ends, so the router's per-candidate caches survive between requests.
+Candidates are rebuilt only when an endpoint's evidence changes (a new observed profile), its
+cooldown starts or ends, or the inventory is swapped, so the router's per-candidate caches survive
+between requests. The pool is owned by `rolecall.execution.state.RoutingState`; nothing else
+changes it.
 """
 
 from __future__ import annotations
@@ -15,8 +17,7 @@ from rolecall.routing import Candidate, Evidence
 
 
 class CandidatePool:
-    def __init__(self, inventory: Inventory, cooldowns: CooldownBook) -> None:
-        self.inventory = inventory
+    def __init__(self, cooldowns: CooldownBook) -> None:
         self.cooldowns = cooldowns
         self._evidence: dict[str, Evidence] = {}
         self._profiles: dict[str, ObservedPerformanceProfile] = {}
@@ -40,16 +41,21 @@ class CandidatePool:
             self._offline.discard(endpoint_id)
         self._ready.pop(endpoint_id, None)
 
-    def candidates(self, now_ms: int) -> list[Candidate]:
+    def forget_built(self) -> None:
+        """Drop every built candidate (the inventory changed: identities or prices may have)."""
+        self._ready = {}
+
+    def candidates(self, inventory: Inventory, now_ms: int) -> list[Candidate]:
+        ready = self._ready
         out = []
-        for endpoint_id, endpoint in self.inventory.endpoints.items():
+        for endpoint_id, endpoint in inventory.endpoints.items():
             if not endpoint.enabled:
                 continue
             status = self._status(endpoint_id, now_ms)
             if status == "active":
-                candidate = self._ready.get(endpoint_id)
+                candidate = ready.get(endpoint_id)
                 if candidate is None:
-                    candidate = self._ready[endpoint_id] = self._build(endpoint, "active")
+                    candidate = ready[endpoint_id] = self._build(endpoint, "active")
             else:
                 candidate = self._build(endpoint, status)
             out.append(candidate)

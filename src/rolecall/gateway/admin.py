@@ -9,23 +9,18 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from rolecall.bootstrap import Runtime
+from rolecall.gateway.context import services_of
 from rolecall.gateway.responses import json_response
 from rolecall.gateway.wire import WireError, int_param
 
 
-def _runtime(request: Request) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
-    return runtime
-
-
 async def endpoints(request: Request) -> Response:
-    runtime = _runtime(request)
+    services = services_of(request)
     now = time.time_ns() // 1_000_000
     out: list[dict[str, Any]] = []
-    for endpoint_id, e in runtime.inventory.endpoints.items():
-        cooldown = runtime.cooldowns.active(endpoint_id, now)
-        profile = runtime.pool.profiles.get(endpoint_id)
+    for endpoint_id, e in services.routing.inventory.endpoints.items():
+        cooldown = services.routing.cooldowns.active(endpoint_id, now)
+        profile = services.routing.profiles.get(endpoint_id)
         out.append(
             {
                 "endpoint_id": endpoint_id,
@@ -51,20 +46,20 @@ async def endpoints(request: Request) -> Response:
 
 
 async def decisions(request: Request) -> Response:
-    runtime = _runtime(request)
-    await runtime.recorder.flushed(2.0)
+    services = services_of(request)
+    await services.recorder.flushed(2.0)
     limit = int_param(request, "limit", 50, 500)
     offset = int_param(request, "offset", 0, 10_000_000)
-    items = runtime.storage.list_decisions(
+    items = services.storage.list_decisions(
         limit=limit, offset=offset, endpoint_id=request.query_params.get("endpoint_id")
     )
-    return json_response(orjson.dumps({"data": items, "total": runtime.storage.count_decisions()}))
+    return json_response(orjson.dumps({"data": items, "total": services.storage.count_decisions()}))
 
 
 async def decision(request: Request) -> Response:
-    runtime = _runtime(request)
-    await runtime.recorder.flushed(2.0)
-    found = runtime.storage.get_decision(request.path_params["decision_id"])
+    services = services_of(request)
+    await services.recorder.flushed(2.0)
+    found = services.storage.get_decision(request.path_params["decision_id"])
     if found is None:
         raise WireError(404, "no such decision", code="not_found", kind="not_found_error")
     return json_response(orjson.dumps(found))
@@ -72,23 +67,23 @@ async def decision(request: Request) -> Response:
 
 async def request_record(request: Request) -> Response:
     """Everything stored for one request: spans, events and usage, joined by request id."""
-    runtime = _runtime(request)
-    await runtime.recorder.flushed(2.0)
+    services = services_of(request)
+    await services.recorder.flushed(2.0)
     request_id = request.path_params["request_id"]
-    usage = runtime.storage.usage_for(request_id)
+    usage = services.storage.usage_for(request_id)
     if not usage:
         raise WireError(404, "no such request", code="not_found", kind="not_found_error")
     body = {
         "request_id": request_id,
         "usage": usage,
-        "spans": runtime.storage.spans_for(request_id),
-        "events": runtime.storage.events_for(request_id),
+        "spans": services.storage.spans_for(request_id),
+        "events": services.storage.events_for(request_id),
     }
     return json_response(orjson.dumps(body))
 
 
 async def cooldowns(request: Request) -> Response:
-    runtime = _runtime(request)
+    services = services_of(request)
     now = time.time_ns() // 1_000_000
     items = [
         {
@@ -100,14 +95,14 @@ async def cooldowns(request: Request) -> Response:
             "reason": c.reason,
             "failures": c.failures,
         }
-        for c in runtime.cooldowns.all()
+        for c in services.routing.cooldowns.all()
     ]
     return json_response(orjson.dumps({"data": items}))
 
 
 async def clear_cooldown(request: Request) -> Response:
-    runtime = _runtime(request)
-    cleared = runtime.cooldowns.clear(request.path_params["endpoint_id"])
+    services = services_of(request)
+    cleared = services.routing.cooldowns.clear(request.path_params["endpoint_id"])
     return json_response(orjson.dumps({"cleared": cleared}))
 
 

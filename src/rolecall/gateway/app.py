@@ -18,26 +18,31 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
-from rolecall.bootstrap import Runtime
-from rolecall.console import console_routes
 from rolecall.gateway import admin, bench_api, models
-from rolecall.gateway.auth import bearer, require_gateway_key, same_secret
+from rolecall.gateway.auth import KeyChecker, bearer, require_gateway_key, same_secret
 from rolecall.gateway.chat_asgi import GatewayApp
+from rolecall.gateway.context import services_of
 from rolecall.gateway.responses import json_response
 from rolecall.gateway.wire import WireError, error_body
+from rolecall.services import Services
 
 log = logging.getLogger("rolecall.gateway")
 Handler = Callable[[Request], Awaitable[Response]]
+Guard = Callable[[Handler], Handler]
+# more routes served by the same app behind the same guards (the console): given the admin-token
+# guard, they return their routes; mounted last, so they may serve '/'
+ExtraRoutes = Callable[[Guard], list[BaseRoute]]
 
 
 def gateway_key(handler: Handler) -> Handler:
     async def guarded(request: Request) -> Response:
-        runtime: Runtime = request.app.state.runtime
+        services = services_of(request)
         request.state.app_id = "default"
-        if runtime.settings.require_api_key:
-            require_gateway_key(runtime.keys, request.headers.get("authorization"))
+        if services.settings.require_api_key:
+            keys: KeyChecker = request.app.state.keys
+            require_gateway_key(keys, request.headers.get("authorization"))
         return await handler(request)
 
     return guarded
@@ -45,8 +50,8 @@ def gateway_key(handler: Handler) -> Handler:
 
 def admin_token(handler: Handler) -> Handler:
     async def guarded(request: Request) -> Response:
-        runtime: Runtime = request.app.state.runtime
-        if not same_secret(bearer(request.headers.get("authorization")), runtime.admin_token):
+        expected = services_of(request).admin_token
+        if not same_secret(bearer(request.headers.get("authorization")), expected):
             raise WireError(
                 401,
                 "admin token required: send 'Authorization: Bearer <admin token>'",
@@ -59,8 +64,7 @@ def admin_token(handler: Handler) -> Handler:
 
 
 async def healthz(request: Request) -> Response:
-    runtime: Runtime = request.app.state.runtime
-    body = {"status": "ok", "endpoints": len(runtime.inventory.endpoints)}
+    body = {"status": "ok", "endpoints": len(services_of(request).routing.inventory.endpoints)}
     return json_response(orjson.dumps(body))
 
 
@@ -76,16 +80,19 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
-    log.error("unexpected error on %s %s: %s", request.method, request.url.path, type(exc).__name__)
+    # message and traceback to the log (never the request body); nothing of it on the wire
+    log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
     return json_response(error_body("internal error; see the rolecall log", "server_error"), 500)
 
 
-def create_app(runtime: Runtime) -> GatewayApp:
+def create_app(services: Services, extra_routes: ExtraRoutes | None = None) -> GatewayApp:
+    """The gateway over ``services``; ``extra_routes`` (the console) are mounted last."""
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> Any:
-        await runtime.start()
+        await services.start()
         yield
-        await runtime.stop()
+        await services.stop()
 
     routes = [
         Route("/healthz", healthz),
@@ -93,7 +100,7 @@ def create_app(runtime: Runtime) -> GatewayApp:
         Route("/v1/rolecall/discovery", gateway_key(models.discovery)),
         *[Route(path, admin_token(fn), methods=methods) for path, fn, methods in admin.ROUTES],
         *[Route(path, admin_token(fn), methods=methods) for path, fn, methods in bench_api.routes],
-        *console_routes(runtime, admin_token),  # last: it serves the console at '/'
+        *(extra_routes(admin_token) if extra_routes is not None else []),
     ]
     app = Starlette(
         routes=routes,
@@ -104,5 +111,7 @@ def create_app(runtime: Runtime) -> GatewayApp:
             Exception: _unexpected,
         },
     )
-    app.state.runtime = runtime
-    return GatewayApp(runtime, app)
+    keys = KeyChecker(services.storage)
+    app.state.services = services
+    app.state.keys = keys
+    return GatewayApp(services, keys, app)

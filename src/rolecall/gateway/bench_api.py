@@ -25,7 +25,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from rolecall.benchmark.cases import SuiteError, builtin_suites
-from rolecall.benchmark.service import BenchError, BenchHub, default_judge, hub_for
+from rolecall.benchmark.service import BenchError, BenchHub
+from rolecall.gateway.context import services_of
 from rolecall.gateway.responses import json_response
 from rolecall.gateway.wire import WireError
 
@@ -33,7 +34,7 @@ __all__ = ["routes"]
 
 
 def _hub(request: Request) -> BenchHub:
-    return hub_for(request.app.state.runtime)
+    return services_of(request).bench
 
 
 def _wire(exc: BenchError | SuiteError) -> WireError:
@@ -96,7 +97,7 @@ async def start_run(request: Request) -> Response:
     hub = _hub(request)
     try:
         if judge is None:  # role-model §2.16: the judge defaults (first remote endpoint, ...)
-            judge = default_judge(hub.runtime.inventory)
+            judge = hub.default_judge()
         plan = await asyncio.to_thread(hub.plan, mode, endpoints, judge)
         run_id = await hub.start(plan)
     except (BenchError, SuiteError) as exc:

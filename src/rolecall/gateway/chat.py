@@ -15,12 +15,12 @@ from typing import Any
 
 import orjson
 
-from rolecall.bootstrap import Runtime
 from rolecall.execution.executor import Outcome
 from rolecall.gateway.targets import resolve_target, routing_request
 from rolecall.gateway.wire import WireError, error_body, parse_chat_request
 from rolecall.observe.observation import RequestRecord, new_id
 from rolecall.routing import Decision
+from rolecall.services import Services
 
 RUNTIME_CODES = frozenset(
     {"PROVIDER_OFFLINE", "QUOTA_EXHAUSTED", "AUTH_UNAVAILABLE", "ACCOUNT_DISABLED"}
@@ -46,21 +46,26 @@ def body_too_large(limit: int) -> WireError:
 
 
 async def chat_completions(
-    runtime: Runtime, raw: bytes, request_headers: Mapping[str, str], app_id: str
+    services: Services, raw: bytes, request_headers: Mapping[str, str], app_id: str
 ) -> ChatReply:
-    """Serve one request (raises `WireError` for a request the gateway refuses)."""
+    """Serve one request (raises `WireError` for a request the gateway refuses).
+
+    The request takes one routing view and keeps it: routed, executed and recorded against the
+    same inventory whatever the operator changes meanwhile.
+    """
     started = _now_ms()
-    if len(raw) > runtime.settings.max_body_bytes:
-        raise body_too_large(runtime.settings.max_body_bytes)
+    if len(raw) > services.settings.max_body_bytes:
+        raise body_too_large(services.settings.max_body_bytes)
     chat = parse_chat_request(raw, request_headers)
-    target = resolve_target(chat.model, runtime.inventory)
+    view = services.routing.view
+    inventory = view.inventory
+    target = resolve_target(chat.model, inventory)
     request_id = "req-" + new_id(12)
-    routing = routing_request(chat, target, runtime.inventory, request_id, app_id)
-    inventory = runtime.inventory
-    learned = runtime.learned
-    decision = runtime.router.decide(
+    routing = routing_request(chat, target, inventory, request_id, app_id)
+    learned = services.learned
+    decision = view.router.decide(
         routing,
-        runtime.pool.candidates(started),
+        view.candidates(started),
         inventory.roles.values(),
         inventory.tasks.values(),
         inventory.bindings,
@@ -86,33 +91,36 @@ async def chat_completions(
     }
     if target.scope == "decision_only" or not decision.chosen_endpoint_id:
         record.ended_ms = _now_ms()
-        runtime.recorder.record(record)
+        services.recorder.record(record)
         if not decision.chosen_endpoint_id:
             return _no_endpoint(decision, headers)
         body = {"object": "rolecall.decision", "decision": decision.to_artifact()}
         return ChatReply(200, headers, orjson.dumps(body))
-    assert runtime.executor is not None
-    outcome = await runtime.executor.run(decision, chat.body, stream=chat.stream)
+    outcome = await services.executor.run(
+        decision, chat.body, inventory.endpoints, stream=chat.stream
+    )
     record.outcome = outcome
     if not outcome.ok:
         record.ended_ms = _now_ms()
-        runtime.recorder.record(record)
+        services.recorder.record(record)
         return _failed(outcome, headers)
     assert outcome.endpoint is not None
     headers["x-rolecall-endpoint"] = outcome.endpoint.endpoint_id
     headers["x-rolecall-model"] = outcome.endpoint.model
     if outcome.stream is not None:
-        return ChatReply(200, headers, stream=_relay(runtime, record, outcome))
+        return ChatReply(200, headers, stream=_relay(services, record, outcome))
     response = outcome.response or {}
     usage = response.get("usage") or {}
     record.tokens_in = int(usage.get("prompt_tokens") or chat.prompt_tokens_estimate)
     record.tokens_out = int(usage.get("completion_tokens") or 0)
     record.ended_ms = _now_ms()
-    runtime.recorder.record(record)
+    services.recorder.record(record)
     return ChatReply(200, headers, orjson.dumps(response))
 
 
-async def _relay(runtime: Runtime, record: RequestRecord, outcome: Outcome) -> AsyncIterator[bytes]:
+async def _relay(
+    services: Services, record: RequestRecord, outcome: Outcome
+) -> AsyncIterator[bytes]:
     """Relay the upstream SSE stream; after the first token a failure ends with an error event."""
     stream = outcome.stream
     assert stream is not None
@@ -134,7 +142,7 @@ async def _relay(runtime: Runtime, record: RequestRecord, outcome: Outcome) -> A
         if not record.tokens_in:
             record.tokens_in = record.estimated_tokens_in
         record.ended_ms = _now_ms()
-        runtime.recorder.record(record)
+        services.recorder.record(record)
     yield b"data: [DONE]\n\n"
 
 

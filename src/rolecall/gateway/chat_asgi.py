@@ -4,8 +4,8 @@ Every proxied request takes this path, so it skips what the admin and console ro
 Starlette's request and response objects, routing, and its two exception middlewares — which cost
 more per request than routing the request did. Behaviour matches the Starlette routes: the same
 key check, OpenAI-style error objects for every refusal (405, 413, 401, 4xx from the wire checks),
-a logged 500 without details for anything unexpected, and SSE streams that stop relaying when the
-client goes away.
+a 500 without details for anything unexpected (its message and traceback go to the log), and
+SSE streams that stop relaying when the client goes away.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from typing import Any, Final
 
-from rolecall.bootstrap import Runtime
-from rolecall.gateway.auth import require_gateway_key
+from rolecall.gateway.auth import KeyChecker, require_gateway_key
 from rolecall.gateway.chat import ChatReply, body_too_large, chat_completions
 from rolecall.gateway.wire import WireError, error_body
+from rolecall.services import Services
 
 log = logging.getLogger("rolecall.gateway")
 
@@ -37,31 +37,34 @@ SSE: Final = ((b"content-type", b"text/event-stream"), (b"cache-control", b"no-c
 class GatewayApp:
     """Dispatches chat completions to `serve_chat`, everything else (and lifespan) to ``app``."""
 
-    def __init__(self, runtime: Runtime, app: ASGIApp) -> None:
-        self.runtime = runtime
+    def __init__(self, services: Services, keys: KeyChecker, app: ASGIApp) -> None:
+        self.services = services
+        self.keys = keys
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"] == CHAT_PATH:
-            await serve_chat(self.runtime, scope, receive, send)
+            await serve_chat(self.services, self.keys, scope, receive, send)
         else:
             await self.app(scope, receive, send)
 
 
-async def serve_chat(runtime: Runtime, scope: Scope, receive: Receive, send: Send) -> None:
+async def serve_chat(
+    services: Services, keys: KeyChecker, scope: Scope, receive: Receive, send: Send
+) -> None:
     try:
         if scope["method"] != "POST":
             raise WireError(405, "use POST for /v1/chat/completions", code="method_not_allowed")
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
-        if runtime.settings.require_api_key:
-            require_gateway_key(runtime.keys, headers.get("authorization"))
-        raw = await _read_body(receive, runtime.settings.max_body_bytes)
-        reply = await chat_completions(runtime, raw, headers, "default")
+        if services.settings.require_api_key:
+            require_gateway_key(keys, headers.get("authorization"))
+        raw = await _read_body(receive, services.settings.max_body_bytes)
+        reply = await chat_completions(services, raw, headers, "default")
     except WireError as exc:
         await _send_json(send, exc.status, {}, exc.body())
         return
-    except Exception as exc:  # never a stack trace on the wire; the log names the failure
-        log.error("unexpected error on POST %s: %s", CHAT_PATH, type(exc).__name__)
+    except Exception:  # never a stack trace on the wire; the log has it (never the body)
+        log.exception("unexpected error on POST %s", CHAT_PATH)
         await _send_json(
             send, 500, {}, error_body("internal error; see the rolecall log", "server_error")
         )

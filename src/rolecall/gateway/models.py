@@ -9,7 +9,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from rolecall.bootstrap import Runtime
+from rolecall.gateway.context import services_of
 from rolecall.gateway.responses import json_response
 from rolecall.gateway.targets import alias_ids, resolve_target
 from rolecall.inventory.inventory import Endpoint
@@ -26,23 +26,25 @@ def _entry(model_id: str, kind: str, created: int) -> dict[str, Any]:
 
 
 async def list_models(request: Request) -> Response:
-    runtime: Runtime = request.app.state.runtime
-    created = runtime.started_ms // 1000
+    services = services_of(request)
+    created = services.started_ms // 1000
     data = [_entry(a, "alias", created) for a in alias_ids()]
-    data += [_entry(r, "role", created) for r in sorted(runtime.inventory.roles)]
-    data += [_entry(e, "endpoint", created) for e in sorted(runtime.inventory.endpoints)]
+    data += [_entry(r, "role", created) for r in sorted(services.routing.inventory.roles)]
+    data += [_entry(e, "endpoint", created) for e in sorted(services.routing.inventory.endpoints)]
     return json_response(orjson.dumps({"object": "list", "data": data}))
 
 
 async def discovery(request: Request) -> Response:
     """Per alias and role: conservative aggregate limits over the endpoints it can route to now."""
-    runtime: Runtime = request.app.state.runtime
+    services = services_of(request)
     now = time.time_ns() // 1_000_000
-    routable = {c.endpoint_id for c in runtime.pool.candidates(now) if c.status == "active"}
-    endpoints = [e for e in runtime.inventory.endpoints.values() if e.endpoint_id in routable]
+    routable = {c.endpoint_id for c in services.routing.candidates(now) if c.status == "active"}
+    endpoints = [
+        e for e in services.routing.inventory.endpoints.values() if e.endpoint_id in routable
+    ]
     out = []
-    for model_id in [*alias_ids(), *sorted(runtime.inventory.roles)]:
-        target = resolve_target(model_id, runtime.inventory)
+    for model_id in [*alias_ids(), *sorted(services.routing.inventory.roles)]:
+        target = resolve_target(model_id, services.routing.inventory)
         pool = [e for e in endpoints if _in_scope(e, target.scope)]
         out.append({"id": model_id, "execution_scope": target.scope, **_limits(pool)})
     return json_response(orjson.dumps({"object": "list", "data": out}))

@@ -148,6 +148,9 @@ class Sink(Protocol):
         """Store ``message`` (raise if it cannot be); return once it is committed, with the
         observed profiles that came due."""
 
+    def hurry(self) -> None:
+        """Shutdown is starting: stop deferring work to idle moments."""
+
     def close(self, timeout: float | None = None) -> None:
         """Release the sink; nothing written afterwards."""
 
@@ -159,6 +162,9 @@ class InProcessSink:
 
     def write(self, message: Message) -> RefreshResult:
         return store_and_refresh(self._storage, self._refresher, message)
+
+    def hurry(self) -> None:
+        return None
 
     def close(self, timeout: float | None = None) -> None:
         return None

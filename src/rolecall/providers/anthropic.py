@@ -18,7 +18,7 @@ import orjson
 from rolecall.execution.failures import UpstreamFailure
 from rolecall.inventory.config import ProviderConfig
 from rolecall.providers.openai_compat import (
-    UpstreamStream,
+    OpenStream,
     open_stream,
     post_json,
     resolve_api_key,
@@ -213,7 +213,7 @@ class AnthropicAdapter:
             raise UpstreamFailure("bad_response", 200, "upstream returned an unexpected body")
         return from_anthropic(message, str(body.get("model", "")))
 
-    async def stream(self, provider: ProviderConfig, body: Mapping[str, Any]) -> UpstreamStream:
+    async def stream(self, provider: ProviderConfig, body: Mapping[str, Any]) -> OpenStream:
         model = str(body.get("model", ""))
         return await open_stream(
             self._call(provider, body, stream=True),

@@ -29,7 +29,7 @@ def resolve_api_key(provider: ProviderConfig) -> str | None:
 
 
 @dataclass(slots=True)
-class UpstreamStream:
+class OpenStream:
     """An open streaming response whose first event is already read, so a failure before the first
     token can still fall back. ``first`` and ``rest`` are OpenAI chunk payloads (JSON bytes)."""
 
@@ -135,7 +135,7 @@ async def post_json(call: upstream_call) -> Any:
 async def open_stream(
     call: upstream_call,
     to_chunks: Callable[[aiohttp.ClientResponse], AsyncIterator[bytes]],
-) -> UpstreamStream:
+) -> OpenStream:
     """Open a stream and read its first chunk, so a failure before the first token can still fall
     back; ``to_chunks`` turns the response into OpenAI chunk payloads."""
     response = await call.__aenter__()
@@ -154,7 +154,7 @@ async def open_stream(
     except UpstreamFailure:
         response.release()
         raise
-    return UpstreamStream(first=first, rest=chunks, response=response)
+    return OpenStream(first=first, rest=chunks, response=response)
 
 
 class OpenAICompatAdapter:
@@ -180,6 +180,6 @@ class OpenAICompatAdapter:
             raise UpstreamFailure("bad_response", 200, "upstream response has no choices")
         return parsed
 
-    async def stream(self, provider: ProviderConfig, body: Mapping[str, Any]) -> UpstreamStream:
+    async def stream(self, provider: ProviderConfig, body: Mapping[str, Any]) -> OpenStream:
         """Open a stream and read its first event; raise `UpstreamFailure` if that fails."""
         return await open_stream(self._call(provider, body), sse_payloads)

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 import yaml
 
-from rolecall.benchmark.service import hub_for
-from rolecall.bootstrap import Runtime, build_runtime
+from rolecall.bootstrap import build_services
 from rolecall.providers.scripted import ScriptedUpstream
+from rolecall.services import Services
 from rolecall.settings import Settings
 
 DOWN = {"answer": "x", "fail": {"kind": "status", "status": 503}}
@@ -40,7 +40,7 @@ def upstream() -> Iterator[Any]:
 
 
 @pytest.fixture
-def runtime(upstream: Any, tmp_path: Path) -> Iterator[Runtime]:
+def runtime(upstream: Any, tmp_path: Path) -> Iterator[Services]:
     price = {"input_per_1m": 1000.0, "output_per_1m": 1000.0}
     inventory = {
         "providers": {
@@ -57,7 +57,9 @@ def runtime(upstream: Any, tmp_path: Path) -> Iterator[Runtime]:
     }
     config = tmp_path / "rolecall.yaml"
     config.write_text(yaml.safe_dump(inventory))
-    built = build_runtime(Settings(config=config, data_dir=tmp_path / "data", record_process=False))
+    built = build_services(
+        Settings(config=config, data_dir=tmp_path / "data", record_process=False)
+    )
     yield built
     asyncio.run(built.stop())
 
@@ -104,8 +106,8 @@ def _suite(path: Path) -> Path:
     return path
 
 
-def test_dead_endpoint_dead_judge_and_missing_tools(runtime: Runtime, tmp_path: Path) -> None:
-    hub = hub_for(runtime)
+def test_dead_endpoint_dead_judge_and_missing_tools(runtime: Services, tmp_path: Path) -> None:
+    hub = runtime.bench
     plan = hub.plan(
         "full", ["good", "dead", "notools"], "dead-judge", [_suite(tmp_path / "s.jsonl")]
     )
@@ -136,8 +138,8 @@ def test_dead_endpoint_dead_judge_and_missing_tools(runtime: Runtime, tmp_path: 
     assert profile.failure_rate == 1.0
 
 
-def test_spend_cap_skips_the_rest(runtime: Runtime, tmp_path: Path) -> None:
-    hub = hub_for(runtime)
+def test_spend_cap_skips_the_rest(runtime: Services, tmp_path: Path) -> None:
+    hub = runtime.bench
     suite = _suite(tmp_path / "s.jsonl")
     plan = hub.plan("full", ["good"], None, [suite], spend_cap_usd=1e-9, concurrency=1)
 
@@ -150,7 +152,7 @@ def test_spend_cap_skips_the_rest(runtime: Runtime, tmp_path: Path) -> None:
     assert statuses.count("skipped") == len(statuses) - 1
 
 
-def test_a_position_biased_judge_is_not_asked_forever(runtime: Runtime, tmp_path: Path) -> None:
+def test_a_position_biased_judge_is_not_asked_forever(runtime: Services, tmp_path: Path) -> None:
     base = {"task": "text.chat", "bucket": "easy", "grader": "judge", "reference": "positive"}
     cases = [
         {
@@ -165,7 +167,7 @@ def test_a_position_biased_judge_is_not_asked_forever(runtime: Runtime, tmp_path
     ]
     suite = tmp_path / "judged.jsonl"
     suite.write_text("".join(json.dumps(c) + "\n" for c in cases))
-    hub = hub_for(runtime)
+    hub = runtime.bench
     plan = hub.plan("full", ["good", "contrarian"], "biased-judge", [suite])
 
     async def run() -> str:

@@ -24,6 +24,7 @@ from rolecall.benchmark.graders.pairwise import compare_pair
 from rolecall.benchmark.reply import Reply
 from rolecall.inventory.config import load_inventory_file
 from rolecall.inventory.inventory import Inventory, build_inventory
+from rolecall.providers.registry import adapters_for
 from rolecall.providers.scripted import ScriptedUpstream
 
 T = TypeVar("T")
@@ -66,7 +67,8 @@ def _with_judge(
     inventory = _inventory(upstream, tmp_path, judge.pop("kind", "llamacpp"))
 
     async def run() -> T:
-        async with EndpointCaller(inventory.endpoints, timeout_s=10, retries=0) as caller:
+        caller = EndpointCaller(inventory.endpoints, adapters=adapters_for, timeout_s=10, retries=0)
+        async with caller:
             endpoint = inventory.endpoints["judge-ep"]
             llm = LlmJudge(
                 "judge-ep",

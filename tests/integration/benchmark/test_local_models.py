@@ -20,7 +20,6 @@ from typing import Any
 import pytest
 
 from rolecall.benchmark.cases import load_suite
-from rolecall.benchmark.service import hub_for
 from rolecall.protocol import validate_artifact
 from rolecall.providers.local.inventory import local_inventory_entries
 from rolecall.providers.local.models import get_model
@@ -168,7 +167,7 @@ def test_quick_benchmark_on_the_local_pool(pool: tuple[Gateway, Any, Path]) -> N
     gw, _, suite = pool
     before = _chosen(gw)
     assert before != EXPERT_ID  # no evidence: the dear remote endpoint does not win
-    hub = hub_for(gw.runtime)
+    hub = gw.services.bench
     plan = hub.plan("quick", [SMALL_ID, JUDGE_ID, EXPERT_ID], JUDGE_ID, [suite])
     started = time.monotonic()
 
@@ -177,7 +176,7 @@ def test_quick_benchmark_on_the_local_pool(pool: tuple[Gateway, Any, Path]) -> N
 
     assert asyncio.run(run()) == "completed"
     elapsed = time.monotonic() - started
-    results = gw.runtime.storage.bench_results(plan.run_id)
+    results = gw.services.storage.bench_results(plan.run_id)
     assert len(results) == 3 * len(CASES)
     assert all(r.status == "graded" for r in results), [r.detail.get("error") for r in results]
     for r in results:
@@ -204,6 +203,6 @@ def test_quick_benchmark_on_the_local_pool(pool: tuple[Gateway, Any, Path]) -> N
     assert by_id[SMALL_ID]["quality"]["overall"]["mean"] < 1.0
 
     deadline = time.monotonic() + 10
-    while gw.runtime.pool.profiles.get(EXPERT_ID) is None and time.monotonic() < deadline:
+    while gw.services.routing.profiles.get(EXPERT_ID) is None and time.monotonic() < deadline:
         time.sleep(0.05)
     assert _chosen(gw) == EXPERT_ID, f"decision did not follow the evidence ({elapsed:.0f}s run)"

@@ -10,9 +10,8 @@ from typing import Any
 import openai
 import pytest
 
-from rolecall.bootstrap import build_runtime
+from rolecall.bootstrap import build_services
 from rolecall.console.models_api import shown_url
-from rolecall.console.state import attach_state
 from rolecall.providers.scripted import ScriptedUpstream
 from tests.integration.gateway.harness import ADMIN_TOKEN, Gateway
 
@@ -82,21 +81,20 @@ def test_posture_preview_then_save(console: Gateway) -> None:
     assert preview["delta"]["cost_usd"] > 0  # the remote endpoint is priced, the local one is not
     assert preview["benchmark_cases"]["replayed"] > 0
     # previewing changed nothing
-    assert console.runtime.inventory.routing.execution_scope == "hybrid"
+    assert console.services.routing.inventory.routing.execution_scope == "hybrid"
     status, saved = call(console, "/api/console/posture", {"strategy": "quality"}, method="PUT")
     assert status == 200, saved
-    assert console.runtime.inventory.policy is not None
-    assert console.runtime.inventory.policy.strategy == "quality"
+    assert console.services.routing.inventory.policy is not None
+    assert console.services.routing.inventory.policy.strategy == "quality"
     status, body = call(console, "/api/console/prompt", {"prompt": "hello"})
     assert body["ok"], body
     _, detail = call(console, f"/api/console/decisions/{body['decision_id']}")
     assert detail["decision"]["policy_snapshot"]["strategy"] == "quality"
-    # a restarted runtime on the same data directory keeps the saved posture
-    restarted = build_runtime(console.settings)
+    # a restarted process on the same data directory keeps the saved posture
+    restarted = build_services(console.settings)
     try:
-        attach_state(restarted)
-        assert restarted.inventory.policy is not None
-        assert restarted.inventory.policy.strategy == "quality"
+        assert restarted.routing.inventory.policy is not None
+        assert restarted.routing.inventory.policy.strategy == "quality"
     finally:
         restarted.writer.close()
         restarted.storage.close()
@@ -177,7 +175,7 @@ def test_no_eligible_endpoint_decisions_are_listed(console: Gateway) -> None:
         client.chat.completions.create(
             model="embedder", messages=[{"role": "user", "content": "embed me"}]
         )
-    console.runtime.recorder.flush(2.0)
+    console.services.recorder.flush(2.0)
     _, body = call(console, "/api/console/decisions?outcome=no_endpoint")
     assert body["total"] == 1
     assert body["data"][0]["chosen_endpoint_id"] == ""

@@ -14,8 +14,8 @@ from rolecall.console.slices import (
     combine,
     series_axis,
 )
-from rolecall.console.state import Posture, parse_posture
 from rolecall.errors import ConfigError
+from rolecall.operator.posture import Posture, parse_posture
 from rolecall.storage.sql_analytics_tables import (
     HISTOGRAM_BINS,
     ROLLUP_MS,

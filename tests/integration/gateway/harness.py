@@ -15,9 +15,9 @@ import openai
 import uvicorn
 import yaml
 
-from rolecall.bootstrap import Runtime, build_runtime
-from rolecall.gateway.app import create_app
-from rolecall.gateway.auth import create_api_key
+from rolecall.bootstrap import build_app, build_services
+from rolecall.gateway.auth import KeyChecker, create_api_key
+from rolecall.services import Services
 from rolecall.settings import Settings
 
 ADMIN_TOKEN = "rca-test-admin-token"
@@ -51,10 +51,11 @@ class Gateway:
             admin_token=ADMIN_TOKEN,
             **{"cooldown_scale": 0.0005, **settings},
         )
-        self.runtime: Runtime = build_runtime(self.settings, extra_inventory=extra_inventory)
-        _, self.api_key = create_api_key(self.runtime.storage, "tests")
+        self.services: Services = build_services(self.settings, extra_inventory=extra_inventory)
+        _, self.api_key = create_api_key(self.services.storage, "tests")
+        self.app = build_app(self.services)
         config_ = uvicorn.Config(
-            create_app(self.runtime),
+            self.app,
             host="127.0.0.1",
             port=self.port,
             log_level="warning",
@@ -64,6 +65,11 @@ class Gateway:
         self._server = uvicorn.Server(config_)
         self._clients: list[openai.OpenAI] = []
         self._thread = threading.Thread(target=self._server.run, daemon=True)
+
+    @property
+    def keys(self) -> KeyChecker:
+        """The app's key checker (its cache of recently checked keys)."""
+        return self.app.keys
 
     @property
     def base_url(self) -> str:

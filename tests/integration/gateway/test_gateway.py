@@ -55,9 +55,9 @@ def test_records_through_the_writer_process(
 ) -> None:
     config = inventory(upstream_a, upstream_b)
     with Gateway(config, db_url, tmp_path, record_process=True) as gw:
-        pid = getattr(gw.runtime.sink, "pid", None)
+        pid = getattr(gw.services.sink, "pid", None)
         assert pid is not None  # a separate process stores the records
-        assert gw.runtime.recorder.on_loop_channel  # handed over by the event loop, no thread
+        assert gw.services.recorder.on_loop_channel  # handed over by the event loop, no thread
         _check_records(gw)
 
 
@@ -67,12 +67,12 @@ def test_records_survive_the_writer_process_dying(
     config = inventory(upstream_a, upstream_b)
     with Gateway(config, db_url, tmp_path, record_process=True) as gw:
         _check_records(gw)
-        pid = getattr(gw.runtime.sink, "pid", None)
+        pid = getattr(gw.services.sink, "pid", None)
         assert pid is not None
         os.kill(pid, signal.SIGKILL)
         _check_records(gw)  # the loop's channel broke: stored by the gateway process instead
-        assert not gw.runtime.recorder.on_loop_channel
-        assert getattr(gw.runtime.sink, "pid", None) is None
+        assert not gw.services.recorder.on_loop_channel
+        assert getattr(gw.services.sink, "pid", None) is None
 
 
 def _check_records(gateway: Gateway) -> None:

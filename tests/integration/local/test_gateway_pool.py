@@ -50,7 +50,7 @@ def pool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Gateway, Su
 
     def on_state(name: str, state: str) -> None:
         if "gw" in holder:
-            holder["gw"].runtime.pool.set_offline(f"local.{name}", state != "healthy")
+            holder["gw"].services.routing.set_offline(f"local.{name}", state != "healthy")
 
     supervisor = Supervisor(
         servers,
@@ -86,7 +86,7 @@ def _grade(gw: Gateway, scores: dict[str, float]) -> None:
     now = int(time.time() * 1000)
     samples = []
     for endpoint_id, score in scores.items():
-        inventory = gw.runtime.inventory
+        inventory = gw.services.routing.inventory
         version = endpoint_version(inventory.endpoints[endpoint_id].identity)
         revision = membership_revision_for(inventory, endpoint_id)  # graded under today's bindings
         samples += [
@@ -101,10 +101,10 @@ def _grade(gw: Gateway, scores: dict[str, float]) -> None:
             )
             for i in range(8)
         ]
-    gw.runtime.writer.submit(gw.runtime.recorder.add_samples, samples)
+    gw.services.writer.submit(gw.services.recorder.add_samples, samples)
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
-        profiles = gw.runtime.pool.profiles
+        profiles = gw.services.routing.profiles
         seen = {e: profiles[e].judge_score if e in profiles else None for e in scores}
         if all(v is not None and abs(v - scores[e]) < 0.05 for e, v in seen.items()):
             return
@@ -139,14 +139,14 @@ def test_latency_strategy_follows_live_evidence(pool: tuple[Gateway, Supervisor]
         )
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
-        profiles = gw.runtime.pool.profiles
+        profiles = gw.services.routing.profiles
         if all(
             profiles.get(e) and profiles[e].sources.live_request_samples >= 2
             for e in (FAST_ID, SLOW_ID)
         ):
             break
         time.sleep(0.2)
-    fast, slow = gw.runtime.pool.profiles[FAST_ID], gw.runtime.pool.profiles[SLOW_ID]
+    fast, slow = gw.services.routing.profiles[FAST_ID], gw.services.routing.profiles[SLOW_ID]
     assert fast.tokens_per_sec is not None
     assert slow.tokens_per_sec is not None
     assert fast.tokens_per_sec > slow.tokens_per_sec  # measured, not declared
@@ -199,7 +199,7 @@ def test_killed_server_falls_back_and_comes_back(pool: tuple[Gateway, Supervisor
     restarted = supervisor.server(SLOW)
     assert restarted is not None
     assert restarted.pid != pid
-    gw.runtime.cooldowns.clear(SLOW_ID)
+    gw.services.routing.cooldowns.clear(SLOW_ID)
     raw = gw.client().chat.completions.with_raw_response.create(
         model=SLOW_ID, messages=PROMPT, max_tokens=8
     )

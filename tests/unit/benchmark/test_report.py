@@ -130,7 +130,13 @@ def _inventory(tmp_path: Any, endpoints: list[dict[str, Any]]) -> Any:
 
 
 def test_default_judge_prefers_remote_then_a_big_enough_local_model(tmp_path: Any) -> None:
-    from rolecall.benchmark.service import default_judge
+    from rolecall.benchmark.service import default_judge as judge_of
+    from rolecall.providers.local.models import MODELS
+
+    sizes = {name: model.size_bytes for name, model in MODELS.items()}
+
+    def default_judge(inventory: Any) -> str | None:
+        return judge_of(inventory, sizes)
 
     small = [
         {"provider": "local", "model": "smollm2-135m", "id": "s"},

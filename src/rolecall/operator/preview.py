@@ -16,9 +16,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Final
 
-from rolecall.bootstrap import Runtime
-from rolecall.console.state import Posture, posture_policy
+from rolecall.execution.state import RoutingView
 from rolecall.inventory.baseline import DEFAULT_TASK
+from rolecall.inventory.inventory import Inventory
+from rolecall.operator.posture import Posture, current_posture, posture_policy
 from rolecall.protocol import RoutingPolicy
 from rolecall.routing import Candidate, Router, RoutingRequest
 
@@ -34,7 +35,7 @@ class Replay:
 
 
 def replays_from(inputs: Iterable[Mapping[str, Any]]) -> list[Replay]:
-    """Routing requests from stored requests (`SqlAnalyticsMixin.replay_inputs` rows)."""
+    """Routing requests from stored requests (the analytics store's replay inputs)."""
     out = []
     for row in inputs:
         snap = row.get("policy_snapshot") or {}
@@ -77,10 +78,10 @@ def case_replays() -> tuple[list[Replay], str | None]:
     return out, None
 
 
-def _scoped(request: RoutingRequest, runtime: Runtime, scope: str) -> RoutingRequest:
+def _scoped(request: RoutingRequest, inventory: Inventory, scope: str) -> RoutingRequest:
     if scope != "remote_only":
         return request
-    local = tuple(e.endpoint_id for e in runtime.inventory.endpoints.values() if e.is_local)
+    local = tuple(e.endpoint_id for e in inventory.endpoints.values() if e.is_local)
     return replace(request, deny_endpoints=tuple(dict.fromkeys(request.deny_endpoints + local)))
 
 
@@ -100,21 +101,20 @@ def _kind(r: RoutingRequest) -> tuple[Any, ...]:
 
 
 def _route_all(
-    runtime: Runtime,
+    inv: Inventory,
     replays: Sequence[Replay],
     policy: RoutingPolicy,
     scope: str,
     candidates: Sequence[Candidate],
 ) -> list[dict[str, Any]]:
     router = Router(policy)
-    inv = runtime.inventory
     # requests with the same routing inputs get the same decision: route each kind once
     winners: dict[tuple[Any, ...], tuple[str, float | None, float | None]] = {}
     out: list[dict[str, Any]] = []
     for replay in replays:
         kind = _kind(replay.request)
         if kind not in winners:
-            request = _scoped(replace(replay.request, request_id="whatif"), runtime, scope)
+            request = _scoped(replace(replay.request, request_id="whatif"), inv, scope)
             d = router.decide(
                 request, candidates, inv.roles.values(), inv.tasks.values(), inv.bindings
             )
@@ -151,7 +151,7 @@ def _delta(a: float | None, b: float | None) -> float | None:
 
 
 def compare(
-    runtime: Runtime,
+    inventory: Inventory,
     replays: Sequence[Replay],
     base_policy: RoutingPolicy | None,
     current: Posture,
@@ -160,10 +160,14 @@ def compare(
 ) -> dict[str, Any]:
     """How routing ``replays`` changes from ``current`` to ``proposed``."""
     before = _route_all(
-        runtime, replays, posture_policy(base_policy, current), current.execution_scope, candidates
+        inventory,
+        replays,
+        posture_policy(base_policy, current),
+        current.execution_scope,
+        candidates,
     )
     after = _route_all(
-        runtime,
+        inventory,
         replays,
         posture_policy(base_policy, proposed),
         proposed.execution_scope,
@@ -185,3 +189,34 @@ def compare(
             key: _delta(now[key], then[key]) for key in ("quality", "latency_ms", "cost_usd")
         },
     }
+
+
+LEARNED_NOTE: Final = (
+    "the learned mode's per-prompt estimates are not replayed (prompts are not stored): "
+    "replays score quality from the endpoints' profiles"
+)
+
+
+def preview(
+    view: RoutingView,
+    base_policy: RoutingPolicy | None,
+    proposed: Posture,
+    replays: Sequence[Replay],
+    now_ms: int,
+) -> dict[str, Any]:
+    """The what-if body: ``replays`` (recent requests) and the built-in benchmark cases routed
+    under the current posture of ``view`` and under ``proposed``, on one set of candidates."""
+    current = current_posture(view.inventory)
+    candidates = view.candidates(now_ms)
+    body = compare(view.inventory, replays, base_policy, current, proposed, candidates)
+    cases, why_not = case_replays()
+    body["benchmark_cases"] = (
+        compare(view.inventory, cases, base_policy, current, proposed, candidates)
+        if cases
+        else {"replayed": 0, "unavailable": why_not or "no benchmark cases"}
+    )
+    if "learned" in (proposed.mode, current.mode):
+        body["note"] = LEARNED_NOTE
+    body["proposed_posture"] = proposed.to_dict()
+    body["source"] = "recent stored requests"
+    return body

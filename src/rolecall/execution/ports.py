@@ -1,0 +1,44 @@
+"""What execution needs from the outside: an upstream adapter per provider kind.
+
+The providers package implements these (`rolecall.providers.registry` builds the table once per
+HTTP session); execution, the benchmark and the gateway depend only on the protocols here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Mapping
+from typing import Any, Protocol
+
+import aiohttp
+
+from rolecall.inventory.config import ProviderConfig
+
+
+class UpstreamStream(Protocol):
+    """An open streaming response whose first event is already read, so a failure before the
+    first token can still fall back. ``first`` and ``rest`` are OpenAI chunk payloads (JSON)."""
+
+    first: bytes
+    rest: AsyncIterator[bytes]
+
+    async def close(self) -> None: ...
+
+
+class Adapter(Protocol):
+    """Speaks one provider kind's wire format; failures raise `UpstreamFailure`."""
+
+    async def complete(
+        self, provider: ProviderConfig, body: Mapping[str, Any]
+    ) -> dict[str, Any]: ...
+
+    async def stream(self, provider: ProviderConfig, body: Mapping[str, Any]) -> UpstreamStream: ...
+
+
+class Upstreams(Protocol):
+    """The adapters of a running process: one per provider kind, over the pooled session."""
+
+    def adapter(self, kind: str) -> Adapter: ...
+
+
+# builds the adapter of every provider kind over one pooled session, with an upstream timeout
+AdapterFactory = Callable[[aiohttp.ClientSession, float], Mapping[str, Adapter]]

@@ -1,0 +1,83 @@
+"""`Services`: what the composition root builds once per process, for the gateway, console and CLI.
+
+The record is frozen: handlers read services, never replace them. What changes while the process
+runs lives inside one of them, each with one way to change it: the routing state
+(`RoutingState.update`), the operator's overrides (`Operator`), the benchmark runs (`BenchHub`).
+`start` and `stop` run inside the server's event loop (the upstream session belongs to it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Final
+
+from rolecall.benchmark.service import BenchHub
+from rolecall.execution.executor import Executor
+from rolecall.execution.state import RoutingState
+from rolecall.learned.mode import LearnedMode
+from rolecall.observe.recorder import Recorder
+from rolecall.observe.sink import Sink
+from rolecall.operator import Operator
+from rolecall.providers.registry import UpstreamClients
+from rolecall.settings import Settings
+from rolecall.storage.sql import SqlStorage
+from rolecall.storage.writer import BackgroundWriter
+
+__all__ = ["Lifecycle", "Services"]
+
+log = logging.getLogger("rolecall")
+SHUTDOWN_DRAIN_S: Final = 10.0  # at shutdown, queued records get this long to reach the database
+
+
+@dataclass(slots=True)
+class Lifecycle:
+    """Work tied to the server's lifespan: awaited once the upstream session is open (background
+    jobs such as the first-start quick benchmark), and run at shutdown (uvicorn re-raises SIGTERM
+    after the lifespan ends, so code after ``uvicorn.run`` may never run)."""
+
+    on_start: list[Callable[[], Awaitable[object]]] = field(default_factory=list)
+    on_stop: list[Callable[[], None]] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Services:
+    settings: Settings
+    admin_token: str
+    storage: SqlStorage
+    writer: BackgroundWriter
+    sink: Sink
+    recorder: Recorder
+    routing: RoutingState
+    upstreams: UpstreamClients
+    executor: Executor
+    operator: Operator
+    bench: BenchHub
+    learned: LearnedMode | None
+    started_ms: int
+    lifecycle: Lifecycle = field(default_factory=Lifecycle)
+
+    async def start(self) -> None:
+        await self.upstreams.open()
+        await self.recorder.start()
+        for hook in self.lifecycle.on_start:
+            await hook()
+
+    async def stop(self) -> None:
+        for callback in self.lifecycle.on_stop:
+            try:
+                callback()
+            except Exception:  # shutdown continues whatever one step does
+                log.warning("shutdown step failed", exc_info=True)
+        await self.upstreams.close()
+        self.sink.hurry()
+        try:
+            await asyncio.wait_for(self.recorder.stop(), SHUTDOWN_DRAIN_S)
+        except TimeoutError:  # what the loop still holds goes through the writer thread below
+            log.warning("records still in flight after %.0f s; draining them", SHUTDOWN_DRAIN_S)
+        self.recorder.close()
+        self.writer.close(timeout=SHUTDOWN_DRAIN_S)
+        self.sink.close(timeout=SHUTDOWN_DRAIN_S)
+        self.storage.close()
