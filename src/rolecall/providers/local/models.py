@@ -51,7 +51,7 @@ class LocalModel:
     tools: bool
     quantization: str
     capabilities: tuple[str, ...]  # rolecall capability ids (json output via llama.cpp grammars)
-    tokens_per_sec_hint: float  # decode speed measured in the spec (2 threads); used until measured
+    tokens_per_sec_hint: float  # docs/performance.md §Local model pool (2 threads); until measured
     license: str
     notes: str
 
