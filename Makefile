@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 SHARED ?= ../shared
 CASES := $(SHARED)/protocol/fixtures/router-golden/cases
 
-.PHONY: run test lint bench setup conformance
+.PHONY: run test lint lint-web bench setup conformance
 
 setup: $(STAMP)
 
@@ -30,10 +30,20 @@ conformance: $(STAMP)
 test: $(STAMP)
 	$(BIN)/pytest -q
 
-lint: $(STAMP)
+lint: $(STAMP) lint-web
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
+
+# The console's JavaScript and CSS (vanilla ES modules, no build step), linted by Biome: one npm
+# package plus its platform binary, pinned in package-lock.json; configuration in biome.json.
+# npm ci rewrites node_modules/.package-lock.json, so it only runs again when the lock changes.
+NPM_STAMP := node_modules/.package-lock.json
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+
+lint-web: $(NPM_STAMP)
+	node_modules/.bin/biome lint --error-on-warnings
 
 bench: $(STAMP)
 	$(BIN)/python bench/router_decision.py

@@ -1,4 +1,4 @@
-"""Benchmarks and the judge loop: graded evidence that routing uses (role-model §2.16, §4.2, §4.5).
+"""Benchmarks and the judge loop: graded evidence that routing uses (docs/benchmark.md).
 
 Modules: `cases` (suite format, built-in suites in ``data/``), `graders` (deterministic graders,
 sandboxed code, LLM judge, pairwise), `client` (endpoint calls through rolecall's adapters),

@@ -1,4 +1,6 @@
-"""The protocol's baseline roles and tasks (role-model.md §2.5–2.6), shipped as defaults.
+"""The protocol's baseline roles and tasks, shipped as defaults.
+
+The roles and tasks, and the binding statuses: docs/protocol.md §Baseline roles and tasks.
 
 Operators can add roles and tasks, or replace these by id, in ``rolecall.yaml``.
 """

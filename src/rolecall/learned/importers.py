@@ -1,6 +1,6 @@
 """Importers from the public routing-data formats into canonical records (plain dicts, streamed).
 
-Formats (see /work/shared/data READMEs): RouteLLM per-subject MMLU CSVs, the GSM8K responses CSV and
+Formats (docs/learned.md §Importers): RouteLLM per-subject MMLU CSVs, the GSM8K responses CSV and
 MT-Bench judgements; LLMRouter ``dcrouter_preprocessed`` score JSON joined with its query JSONL for task
 labels (the key order inside ``scores`` varies per row: always index by model name); RouterArena cached
 result JSONL (one file per model). Every error names the file, the row/line and the field.

@@ -1,4 +1,4 @@
-"""Every router-evaluation metric in one place (definitions: docs/learned.md, router-evaluation.md).
+"""Every router-evaluation metric in one place (definitions: docs/learned.md §Metrics).
 
 Notation: ``Y`` is the test score matrix (N prompts × m candidates, scores in [0, 1]); ``choice`` the
 candidate index the router picked per prompt; ``probs`` the router's per-prompt probability vectors.

@@ -1,4 +1,4 @@
-"""Observed performance profiles: pure aggregation of measurement samples (role-model §2.10, §2.16).
+"""Observed performance profiles: pure aggregation of measurement samples (docs/profiles.md).
 
 `Sample` is one measurement; `aggregate_profile` turns the samples of one endpoint version into an
 `ObservedPerformanceProfile` (wrapped in a `ProfileAggregate` with its quality evidence), given the

@@ -1,4 +1,4 @@
-"""Aggregation of measurement samples into an `ObservedPerformanceProfile` (role-model §2.10).
+"""Aggregation of measurement samples into an `ObservedPerformanceProfile` (docs/profiles.md).
 
 Owns the scoring curves (`freshness_score`, `confidence_score`), `percentile`, the split of samples
 into usable / stale / foreign (`partition_samples`) and `aggregate_profile`, which returns a

@@ -1,7 +1,7 @@
 """Judged quality of an endpoint: per-difficulty benchmark quality and its confidence intervals.
 
-Owns `BucketQuality`, `BenchmarkQuality`, `benchmark_quality` and `score_quality` (role-model
-§2.16, "routing quality from benchmark"):
+Owns `BucketQuality`, `BenchmarkQuality`, `benchmark_quality` and `score_quality` (docs/profiles.md,
+"routing quality from benchmark"):
 
 * per difficulty bucket, the mean judge score of the benchmark samples, where full-mode samples are
   preferred over quick-mode ones when a bucket has both — except the hard bucket, which is the

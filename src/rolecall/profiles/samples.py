@@ -1,6 +1,6 @@
 """One measurement of one endpoint: the input unit of observed-profile aggregation.
 
-Owns `Sample` (a benchmark case result or a live request, role-model §2.10 and §2.16) and the
+Owns `Sample` (a benchmark case result or a live request, docs/protocol.md §Artifacts) and the
 closed vocabularies it uses (`SAMPLE_SOURCES`, `DIFFICULTY_BUCKETS`, `BENCHMARK_MODES`). A `Sample`
 validates itself on construction, so aggregation never has to second-guess its inputs.
 """

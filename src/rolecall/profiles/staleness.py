@@ -1,10 +1,10 @@
 """When benchmark evidence stops describing an endpoint: membership revisions and re-benchmarking.
 
-Owns `membership_revision` and `needs_rebenchmark` (role-model §2.16, §4.5, §6 item 25). The spec
-leaves "material change" undefined; here it is any change to the endpoint's identity fields (model,
-runtime, quantization, ``endpoint_version``, …) or to its role bindings. Each benchmark sample
-records the revision it was graded under, and `rolecall.profiles.aggregate` sets aside samples of
-any other revision as stale.
+Owns `membership_revision` and `needs_rebenchmark` (docs/protocol.md §Judge and
+benchmark evidence). The protocol leaves "material change" undefined; here it is any change to the
+endpoint's identity fields (model, runtime, quantization, ``endpoint_version``, …) or to its role
+bindings. Each benchmark sample records the revision it was graded under, and
+`rolecall.profiles.aggregate` sets aside samples of any other revision as stale.
 """
 
 from __future__ import annotations

@@ -1,4 +1,6 @@
-"""Benchmark artifacts: suites of cases, runs of a suite on one endpoint, and judge scores (§2.16).
+"""Benchmark artifacts: suites of cases, runs of a suite on one endpoint, and judge scores.
+
+What each artifact is for: docs/protocol.md §Artifacts.
 
 Owns `BenchmarkSuite` with `BenchmarkCase`, `BenchmarkRun` with `BenchmarkResult`, and
 `JudgeScore`, mirroring the ``benchmark-suite``, ``benchmark-run`` and ``judge-score`` schemas.

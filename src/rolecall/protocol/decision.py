@@ -1,4 +1,4 @@
-"""The router decision artifact and its reason-code vocabulary (role-model §2.13-2.14).
+"""The router decision artifact and its reason-code vocabulary (docs/protocol.md §Artifacts).
 
 Owns `RouterDecision` and its parts (`EligibilityEntry` with `Exclusion`, `ScoredCandidate` with
 `MetricBreakdown` / `MetricEntry` / `TieBreak`), mirroring ``router-decision.schema.json``, and the
@@ -111,7 +111,7 @@ class MetricEntry(ProtocolModel):
 
 
 class MetricBreakdown(ProtocolModel):
-    """The six scoring dimensions of a candidate (role-model §2.17)."""
+    """The six scoring dimensions of a candidate (docs/protocol.md §Scoring metrics and weights)."""
 
     quality: MetricEntry
     latency: MetricEntry

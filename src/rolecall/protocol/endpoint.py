@@ -1,8 +1,9 @@
 """Endpoint artifacts: who an endpoint is, what it claims, and what was measured.
 
-Owns `EndpointIdentity` (role-model §2.1), `DeclaredCapabilityProfile` with `ToolCalling` (§2.9) and
-`ObservedPerformanceProfile` with `MeasurementWindow` and `SampleSources` (§2.10), mirroring
-``endpoint-identity``, ``declared-capability-profile`` and ``observed-performance-profile`` schemas.
+Owns `EndpointIdentity`, `DeclaredCapabilityProfile` with `ToolCalling` and
+`ObservedPerformanceProfile` with `MeasurementWindow` and `SampleSources` (docs/protocol.md
+§Artifacts), mirroring the ``endpoint-identity``, ``declared-capability-profile`` and
+``observed-performance-profile`` schemas.
 """
 
 from __future__ import annotations
@@ -90,7 +91,7 @@ class ToolCalling(ProtocolModel):
 
 
 class DeclaredCapabilityProfile(ProtocolModel):
-    """What an endpoint claims it can do: the eligibility floor (§2.9)."""
+    """What an endpoint claims it can do: the eligibility floor."""
 
     endpoint_id: str
     capabilities: Annotated[list[str], Field(min_length=1)]
@@ -116,7 +117,7 @@ class SampleSources(ProtocolModel):
 
 
 class ObservedPerformanceProfile(ProtocolModel):
-    """Measured, evidence-bearing performance of one endpoint version (§2.10)."""
+    """Measured, evidence-bearing performance of one endpoint version."""
 
     endpoint_id: str
     endpoint_version: str

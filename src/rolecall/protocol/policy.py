@@ -1,4 +1,6 @@
-"""The routing policy artifact: hard constraints plus optimisation intent (role-model §2.11).
+"""The routing policy artifact: hard constraints plus optimisation intent.
+
+What each artifact is for: docs/protocol.md §Artifacts.
 
 Owns `RoutingPolicy` and its nested `Budget`, `Privacy` and `Targets` objects, mirroring
 ``routing-policy.schema.json`` (also referenced as ``policy_snapshot`` of a router decision and

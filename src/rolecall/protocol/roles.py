@@ -1,4 +1,4 @@
-"""Capability, role and task artifacts (role-model §2.4-2.8).
+"""Capability, role and task artifacts (docs/protocol.md §Artifacts).
 
 Owns `Capability` / `CapabilityTaxonomy`, `RoleDefinition` with its `ToolPolicy`,
 `TaskDefinition`, `RoleBinding` and `TaskExecutionProfile`, mirroring the ``capability-taxonomy``,
@@ -54,7 +54,7 @@ class ToolPolicy(ProtocolModel):
 
 
 class RoleDefinition(ProtocolModel):
-    """An execution persona and its operating contract (§2.5).
+    """An execution persona and its operating contract.
 
     ``routing_policy_overrides`` is a partial `RoutingPolicy` merged into the policy snapshot.
     """
@@ -75,7 +75,7 @@ class RoleDefinition(ProtocolModel):
 
 
 class TaskDefinition(ProtocolModel):
-    """A unit of work: its inputs, capability needs, quality metrics and allowed roles (§2.6)."""
+    """A unit of work: its inputs, capability needs, quality metrics and allowed roles."""
 
     task_type: str
     description: str
@@ -88,7 +88,7 @@ class TaskDefinition(ProtocolModel):
 
 
 class RoleBinding(ProtocolModel):
-    """Binds a role to one endpoint (§2.7); a non-active binding excludes the endpoint."""
+    """Binds a role to one endpoint; a non-active binding excludes the endpoint."""
 
     binding_id: str
     role_id: str
@@ -100,7 +100,7 @@ class RoleBinding(ProtocolModel):
 
 
 class TaskExecutionProfile(ProtocolModel):
-    """A role-by-task patch layer carrying a full `RoutingPolicy` patch (§2.8)."""
+    """A role-by-task patch layer carrying a full `RoutingPolicy` patch."""
 
     task_type: str
     role_id: str

@@ -1,4 +1,6 @@
-"""Telemetry artifacts around execution: trace spans, trace events and usage events (§2.15).
+"""Telemetry artifacts around execution: trace spans, trace events and usage events.
+
+What each artifact is for: docs/protocol.md §Artifacts.
 
 Owns `TraceSpan`, `TraceEvent` and `UsageEvent`, mirroring the ``trace-span``, ``trace-event`` and
 ``usage-event`` schemas, and the Literal aliases of their enums (`SpanType`, `SpanStatus`,

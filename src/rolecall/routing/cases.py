@@ -1,9 +1,10 @@
 """Router conformance cases: load the reference shape, and compare a decision with expectations.
 
 A case is ``{name?, input: {request, candidates, roleDefinitions?, taskDefinitions?, roleBindings?,
-policy?}, expected?}`` as in ``shared/protocol/fixtures/router-golden/cases``. Conformance means: the
-chosen endpoint and the fallback list are equal; every expected selection reason is present; every
-expected eligibility entry is present with the same ``eligible`` flag and exclusion codes.
+policy?}, expected?}`` as in the role-model conformance cases (``make conformance``). Conformance
+means: the chosen endpoint and the fallback list are equal; every expected selection reason is
+present; every expected eligibility entry is present with the same ``eligible`` flag and exclusion
+codes.
 """
 
 from __future__ import annotations

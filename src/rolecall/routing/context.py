@@ -1,7 +1,7 @@
 """Everything about one request that the rules and scorers read, resolved once per decision.
 
 Effective requirements are the union of the request's, the requested role's and the task's
-(role-model.md §2.17); the policy snapshot folds in request flags and role overrides.
+(docs/routing.md §1); the policy snapshot folds in request flags and role overrides.
 """
 
 from __future__ import annotations

@@ -1,4 +1,6 @@
-"""The six scoring metrics, each normalised to [0, 1] with its source (role-model.md §2.17).
+"""The six scoring metrics, each normalised to [0, 1] with its source.
+
+The rules: docs/protocol.md §Scoring metrics and weights; formulas: docs/routing.md §3.
 
 Formulas follow the reference router so that decisions agree with it: effective latency
 ``p50 + 0.25·max(0, p95 − p50)`` scored as ``1 − log1p(eff/target) / log1p(max/target)``; throughput

@@ -25,7 +25,8 @@ from rolecall.routing.request import (
     Strategy,
 )
 
-# Normalisation targets of the reference router (role-model.md §2.17); a base policy may change them.
+# Normalisation targets of the reference router (docs/protocol.md §Scoring metrics and weights);
+# a base policy may change them.
 LATENCY_TARGET_MS: Final = 150.0
 LATENCY_MAX_MS: Final = 300.0
 THROUGHPUT_TARGET_TPS: Final = 40.0

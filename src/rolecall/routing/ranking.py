@@ -1,4 +1,4 @@
-"""Deterministic ranking with near-tie breaking (role-model.md §2.17).
+"""Deterministic ranking with near-tie breaking (docs/protocol.md §Tie-break).
 
 Scores within ``SCORE_TIE_EPSILON`` of the best remaining score are tied. Among tied candidates the
 winner is the one with higher quality, then lower effective latency, then higher reliability, then the

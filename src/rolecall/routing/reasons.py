@@ -1,4 +1,4 @@
-"""Selection reasons: why the winner won (role-model.md §2.14, schema vocabulary)."""
+"""Selection reasons: why the winner won (docs/protocol.md §Selection reasons)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Strategy weight presets and the redistribution of weight away from metrics nobody measured.
 
-Weights are the reference router's current behaviour (role-model.md §2.17), in `METRICS` order:
-quality, latency, throughput, cost, reliability, preference.
+Weights are the reference router's current behaviour (docs/protocol.md §Scoring metrics and
+weights), in `METRICS` order: quality, latency, throughput, cost, reliability, preference.
 """
 
 from __future__ import annotations

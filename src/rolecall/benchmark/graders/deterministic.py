@@ -2,7 +2,7 @@
 
 Each takes the case and the endpoint's `Reply` and returns a `Verdict` (a score in [0, 1] and a
 rationale that says what was compared). They never call a model, so they come first: the LLM judge
-is only used where no deterministic check exists (offline-stack.md §4).
+is only used where no deterministic check exists (docs/benchmark.md §Small local judges).
 """
 
 from __future__ import annotations

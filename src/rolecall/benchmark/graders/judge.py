@@ -1,7 +1,7 @@
 """The LLM judge: a chosen endpoint grades an answer against a reference and a rubric.
 
-Offline-stack measurements (§4) say small local judges are reliable only when given a reference,
-so the judge is reference-guided wherever the case has one. The judge runs at temperature 0 and
+Small local judges are reliable only when given a reference (docs/benchmark.md §Small local
+judges), so the judge is reference-guided wherever the case has one. The judge runs at temperature 0 and
 must answer the strict JSON ``{"score": 0..1, "rationale": "..."}``; the output is constrained
 where the server allows (llama.cpp: ``response_format`` with a JSON schema; OpenAI-compatible:
 ``json_schema``). A reply that is not that JSON, or whose rationale is empty or not substantive,

@@ -1,8 +1,9 @@
 """Pairwise head-to-head: the judge compares two endpoints' answers to one case, twice.
 
-Position bias is real in small judges (offline-stack.md §4), so every pair is asked in both orders
-(A/B, then B/A). A winner counts only when both orders agree; otherwise the pair is a tie and is
-flagged inconsistent. Without a usable judge the stored case scores decide (heuristic fallback).
+Position bias is real in small judges (docs/benchmark.md §Small local judges), so every pair
+is asked in both orders (A/B, then B/A). A winner counts only when both orders agree; otherwise
+the pair is a tie and is flagged inconsistent. Without a usable judge the stored case scores
+decide (heuristic fallback).
 """
 
 from __future__ import annotations

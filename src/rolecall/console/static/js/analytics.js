@@ -16,7 +16,7 @@ function byBucket(data, key) {
   return xs.map((t) => (index.has(t) ? index.get(t)[key] : null));
 }
 
-const xFormat = (data) => (t) => (data.bucket_ms >= 3600000 * 3 ? new Date(t).toLocaleDateString("en-GB", { day: "2-digit", month: "short" }) + " " + fmt.clock(t).slice(0, 5) : fmt.clock(t).slice(0, 5));
+const xFormat = (data) => (t) => (data.bucket_ms >= 3600000 * 3 ? `${new Date(t).toLocaleDateString("en-GB", { day: "2-digit", month: "short" })} ${fmt.clock(t).slice(0, 5)}` : fmt.clock(t).slice(0, 5));
 
 export function stats(data) {
   const t = data.totals;

@@ -31,7 +31,7 @@ export async function api(path, { method = "GET", body, token } = {}) {
   let data = null;
   try { data = text ? JSON.parse(text) : null; } catch { data = text; }
   if (!response.ok) {
-    const message = data && data.error ? data.error.message : `HTTP ${response.status}`;
+    const message = data?.error ? data.error.message : `HTTP ${response.status}`;
     if (response.status === 401 && !token) onUnauthorized();
     throw new ApiError(response.status, message);
   }

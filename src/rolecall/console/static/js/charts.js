@@ -62,7 +62,7 @@ function legend(names, color = seriesColor) {
 
 // series: [{name, values: [number|null]}] over the shared xs (e.g. bucket start times)
 export function lineChart(xs, series, { height = 160, yFormat = String, xFormat = String, label = "chart", colors, integer = false } = {}) {
-  const color = (k) => (colors && colors[k] ? cssColor(colors[k]) : seriesColor(k));
+  const color = (k) => (colors?.[k] ? cssColor(colors[k]) : seriesColor(k));
   const width = 600;
   const pad = { t: 8, r: 8, b: 18, l: 46 };
   const all = series.flatMap((sr) => sr.values).filter((v) => v !== null && v !== undefined);
