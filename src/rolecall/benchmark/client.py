@@ -36,7 +36,7 @@ def case_body(case: BenchCase, endpoint: Endpoint) -> dict[str, Any]:
     """The chat-completion body for ``case`` on ``endpoint`` (temperature 0 for repeatability).
 
     On llama.cpp servers a multiple-choice answer is constrained to the option letters with a GBNF
-    grammar (offline-stack.md §4); other servers get the instruction only.
+    grammar (docs/benchmark.md §Small local judges); other servers get the instruction only.
     """
     body: dict[str, Any] = {
         "messages": [m.model_dump() for m in case.messages],

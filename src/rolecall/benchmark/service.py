@@ -345,10 +345,10 @@ class BenchHub:
 
 
 def default_judge(inventory: Inventory, local_model_sizes: Mapping[str, int]) -> str | None:
-    """The judge when none is named: the first enabled remote endpoint (docs/benchmark.md §Judge),
-    else the largest local model (``local_model_sizes``: bytes of weights by model name) if it is
-    big enough to judge (the 1.5B coder judges well against a reference, smaller models are at
-    chance), else none (the heuristic grades open-ended cases)."""
+    """The judge when none is named (docs/protocol.md §Judge and benchmark evidence): the first
+    enabled remote endpoint, else the largest local model (``local_model_sizes``: bytes of weights by model name) if it is
+    big enough to judge (docs/benchmark.md §Small local judges: the 1.5B coder judges well against
+    a reference, smaller models are at chance), else none (the heuristic grades open-ended cases)."""
     enabled = [(e, ep) for e, ep in inventory.endpoints.items() if ep.enabled]
     remote = [e for e, ep in enabled if not ep.is_local]
     if remote:

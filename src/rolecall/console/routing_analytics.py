@@ -4,7 +4,7 @@
 have cost on the quality leader (the endpoint with the best measured quality, else the priciest
 one, since price is the usual proxy an operator would otherwise pay for). The Router-vs-Observe
 panel puts each endpoint's profile used for routing beside the live slice and flags disagreement
-(role-model.md §4.4 step 5: investigate before tuning).
+(docs/protocol.md §Operator workflow: investigate before tuning).
 """
 
 from __future__ import annotations

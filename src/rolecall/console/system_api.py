@@ -31,7 +31,7 @@ def _readiness(services: Any, revision: str | None, head: str | None) -> list[di
         ("storage schema at head", revision == head, f"revision {revision} (head {head})"),
         ("endpoints configured", bool(endpoints), f"{len(endpoints)} endpoints"),
         ("an endpoint can serve now", active > 0, f"{active} of {len(candidates)} active"),
-        ("at least two candidates to compare", active >= 2, "role-model §4.1 step 5"),
+        ("at least two candidates to compare", active >= 2, "docs/protocol.md §Operator workflow"),
         ("evidence for routing", bool(services.routing.profiles), "observed profiles present"),
         (
             "configuration has no problems",

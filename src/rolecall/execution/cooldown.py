@@ -1,4 +1,4 @@
-"""The cooldown schedule: 10 min → 30 min → 1 h → 5 h → 10 h → 20 h (role-model.md §2.20).
+"""The cooldown schedule: 10 min → 30 min → 1 h → 5 h → 10 h → 20 h (docs/protocol.md §Cooldowns).
 
 An endpoint whose attempt failed in a fallback-eligible way enters cooldown at the next level of the
 schedule (the level climbs while failures keep coming within a day of the last one, and resets after a

@@ -1,4 +1,4 @@
-"""Failure classes of an upstream attempt and what each allows (role-model.md §2.20).
+"""Failure classes of an upstream attempt and what each allows (docs/protocol.md §Failure classes).
 
 - timeout, network, rate_limited, upstream_5xx, bad_response: one quick retry on the same endpoint,
   then the next fallback; the endpoint enters cooldown.

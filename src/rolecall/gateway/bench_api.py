@@ -96,7 +96,8 @@ async def start_run(request: Request) -> Response:
     mode, endpoints, judge = _run_request(await request.body())
     hub = _hub(request)
     try:
-        if judge is None:  # role-model §2.16: the judge defaults (first remote endpoint, ...)
+        # the default judge: docs/protocol.md §Judge and benchmark evidence
+        if judge is None:
             judge = hub.default_judge()
         plan = await asyncio.to_thread(hub.plan, mode, endpoints, judge)
         run_id = await hub.start(plan)

@@ -1,8 +1,8 @@
 """The OpenAI-compatible upstream adapter (OpenAI, vLLM, llama.cpp, Ollama's /v1, OpenRouter, ...).
 
-One pooled `aiohttp.ClientSession` per process carries every upstream call: on the gateway's hot path
-it gave 7-10x httpx's throughput here (shared/spec/gateway-anchor.md). Transport errors and HTTP
-errors become `UpstreamFailure` with a failure class; secrets never enter messages.
+One pooled `aiohttp.ClientSession` per process carries every upstream call: on the gateway's hot
+path it gave several times httpx's throughput (docs/performance.md §Upstream HTTP client).
+Transport errors and HTTP errors become `UpstreamFailure` with a failure class; secrets never enter messages.
 """
 
 from __future__ import annotations
