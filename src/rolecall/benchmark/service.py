@@ -346,10 +346,10 @@ class BenchHub:
 
 def default_judge(inventory: Inventory, local_model_sizes: Mapping[str, int]) -> str | None:
     """The judge when none is named (docs/protocol.md §Judge and benchmark evidence): the first
-    enabled remote endpoint, else the largest local model (``local_model_sizes``: bytes of weights by model name) if it is
-    big enough to judge (docs/benchmark.md §Small local judges: the 1.5B coder judges well against
-    a reference, smaller models are at chance), else none (the heuristic grades open-ended
-    cases)."""
+    enabled remote endpoint, else the largest local model (``local_model_sizes``: bytes of weights
+    by model name) if it is big enough to judge (docs/benchmark.md §Small local judges: the 1.5B
+    coder judges well against a reference, smaller models are at chance), else none (the
+    heuristic grades open-ended cases)."""
     enabled = [(e, ep) for e, ep in inventory.endpoints.items() if ep.enabled]
     remote = [e for e, ep in enabled if not ep.is_local]
     if remote:

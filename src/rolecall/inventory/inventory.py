@@ -15,6 +15,7 @@ from typing import Any, Final
 from urllib.parse import urlparse
 
 from rolecall.inventory.baseline import baseline_roles, baseline_tasks
+from rolecall.inventory.catalog import Catalog
 from rolecall.inventory.config import (
     EndpointConfig,
     InventoryConfig,
@@ -97,8 +98,9 @@ def is_loopback(base_url: str) -> bool:
     return (urlparse(base_url).hostname or "") in LOOPBACK_HOSTS
 
 
-def build_inventory(config: InventoryConfig, catalog: Any | None = None) -> Inventory:
-    """Resolve a validated config; ``catalog`` (a `rolecall.inventory.catalog.Catalog`) fills gaps."""
+def build_inventory(config: InventoryConfig, catalog: Catalog | None = None) -> Inventory:
+    """Resolve a validated config; ``catalog`` fills gaps (`configured_inventory` passes the
+    bundled catalog with the file's overrides)."""
     roles = {r.role_id: r for r in baseline_roles()} | {r.role_id: r for r in config.roles}
     tasks = {t.task_type: t for t in baseline_tasks()} | {t.task_type: t for t in config.tasks}
     endpoints: dict[str, Endpoint] = {}
@@ -142,7 +144,9 @@ def new_binding(role_id: str, endpoint_id: str, status: str) -> RoleBinding:
     )
 
 
-def _resolve_endpoint(spec: EndpointConfig, provider: ProviderConfig, catalog: Any) -> Endpoint:
+def _resolve_endpoint(
+    spec: EndpointConfig, provider: ProviderConfig, catalog: Catalog | None
+) -> Endpoint:
     entry = None
     if catalog is not None:
         entry = catalog.find(spec.catalog or spec.model)
