@@ -27,6 +27,7 @@ from rolecall.learned.mode import LearnedMode
 from rolecall.observe.recorder import Recorder
 from rolecall.observe.sink import open_sink
 from rolecall.operator import Operator
+from rolecall.operator.overrides import overrides_file
 from rolecall.providers.local.models import MODELS
 from rolecall.providers.registry import UpstreamClients, adapters_for
 from rolecall.services import Services
@@ -51,7 +52,9 @@ def build_services(
     inventory = configured_inventory(config)
     for problem in inventory.problems:
         log.warning("configuration: %s", problem)
-    learned = None  # checked before anything is opened: a bad config leaves nothing running
+    # checked before anything is opened: a bad config leaves nothing running
+    saved_overrides = overrides_file(settings.data_dir).load()
+    learned = None
     if config.routing.learned is not None:
         learned = LearnedMode.load(
             config.routing.learned, settings.config.parent, str(settings.config)
@@ -61,7 +64,9 @@ def build_services(
     routing = RoutingState(inventory, _cooldowns(settings, storage, writer))
     for profile in storage.list_profiles():
         routing.publish_profile(profile)
-    operator = Operator(routing, settings.data_dir, learned_loaded=learned is not None)
+    operator = Operator(
+        routing, settings.data_dir, learned_loaded=learned is not None, saved=saved_overrides
+    )
     operator.apply_saved()
     sink = open_sink(settings.effective_database_url, storage, use_process=settings.record_process)
     recorder = Recorder(storage, writer, sink=sink)

@@ -61,7 +61,8 @@ class Executor:
         """Execute ``decision``; ``endpoints`` is the inventory it was decided on (a routing view's),
         so an endpoint removed meanwhile is still executed as decided."""
         outcome = Outcome()
-        order = (decision.chosen_endpoint_id, *decision.fallback_endpoint_ids)
+        chosen = decision.chosen_endpoint_id
+        order = (chosen, *decision.fallback_endpoint_ids) if chosen else ()
         for endpoint_id in order:
             endpoint = endpoints[endpoint_id]
             done = await self._try_endpoint(endpoint, body, stream, outcome)

@@ -59,6 +59,8 @@ def add_endpoints(routing: RoutingState, config_path: Path, url: object, provide
     def with_new(inventory: Inventory) -> Inventory:
         new = {k: e for k, e in fresh.endpoints.items() if k not in inventory.endpoints}
         new_ids.extend(sorted(new))
+        if not new:
+            return inventory  # nothing to publish
         return dataclasses.replace(inventory, endpoints={**inventory.endpoints, **new})
 
     routing.update(with_new)

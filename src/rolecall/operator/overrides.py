@@ -20,6 +20,7 @@ from rolecall.execution.state import RoutingState
 from rolecall.inventory.inventory import Inventory
 from rolecall.operator.posture import (
     Posture,
+    configured_policy,
     current_posture,
     modes_for,
     parse_posture,
@@ -54,15 +55,29 @@ class OverridesFile:
         os.replace(tmp, self.path)
 
 
+def overrides_file(data_dir: Path) -> OverridesFile:
+    return OverridesFile(data_dir / "console" / "overrides.json")
+
+
 class Operator:
     """The operator's routing edits over one `RoutingState`."""
 
-    def __init__(self, routing: RoutingState, data_dir: Path, *, learned_loaded: bool) -> None:
+    def __init__(
+        self,
+        routing: RoutingState,
+        data_dir: Path,
+        *,
+        learned_loaded: bool,
+        saved: dict[str, Any] | None = None,
+    ) -> None:
+        """``saved``: the overrides file's content when the caller already read it (the
+        composition root reads it before opening anything, so a bad file leaves nothing open)."""
         self.routing = routing
         self.modes = modes_for(learned_loaded)
-        self.base_policy = routing.inventory.policy  # as configured in rolecall.yaml
-        self._file = OverridesFile(data_dir / "console" / "overrides.json")
-        self._data = self._file.load()
+        # as configured in rolecall.yaml, less the configured scope (each posture sets its own)
+        self.base_policy = configured_policy(routing.inventory.routing)
+        self._file = overrides_file(data_dir)
+        self._data = self._file.load() if saved is None else saved
         self._lock = threading.Lock()
 
     def posture(self) -> Posture:

@@ -79,6 +79,14 @@ def current_posture(inventory: Inventory) -> Posture:
     )
 
 
+def configured_policy(routing: RoutingConfig) -> RoutingPolicy:
+    """The configured policy without the configured execution scope's effect, for postures to
+    build on: a posture applies its own scope (so the operator can widen a configured
+    ``local_only``), while an explicit ``privacy.allow_remote: false`` in ``routing.policy``
+    stays whatever the posture."""
+    return policy_for(routing.model_copy(update={"execution_scope": "hybrid"}))
+
+
 def posture_policy(base: RoutingPolicy | None, posture: Posture) -> RoutingPolicy:
     """The base policy with the posture's knobs; ``local_only`` also forbids remote execution."""
     data = base.to_artifact() if base is not None else policy_for(RoutingConfig()).to_artifact()

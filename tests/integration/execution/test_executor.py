@@ -299,14 +299,6 @@ def test_a_stream_failing_before_its_first_event_falls_back() -> None:
     run(scenario)
 
 
-@pytest.mark.xfail(
-    reason=(
-        "bug: Executor.run on a decision with no eligible endpoint looks up endpoints[''] and "
-        "raises KeyError; its own 'no eligible endpoint to execute on' failure is unreachable"
-    ),
-    raises=KeyError,
-    strict=True,
-)
 def test_a_decision_without_an_endpoint_fails_cleanly() -> None:
     async def scenario() -> None:
         async with rig() as r:

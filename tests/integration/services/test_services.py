@@ -184,13 +184,6 @@ def test_stored_cooldowns_are_loaded_by_build_services(tmp_path: Path) -> None:
         serve(services)
 
 
-@pytest.mark.xfail(
-    reason=(
-        "bug: build_services opens storage and starts the storage-writer thread before reading "
-        "the console overrides file, so a corrupt file raises ConfigError and leaves them running"
-    ),
-    strict=True,
-)
 def test_an_unreadable_overrides_file_fails_the_build_leaving_nothing_running(
     tmp_path: Path,
 ) -> None:

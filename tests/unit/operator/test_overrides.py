@@ -186,14 +186,6 @@ def test_a_configured_allow_remote_false_survives_a_hybrid_posture(tmp_path: Pat
     assert allow_remote(operator) is False
 
 
-@pytest.mark.xfail(
-    reason=(
-        "bug: a rolecall.yaml with execution_scope local_only bakes allow_remote=false into the "
-        "configured policy, and posture_policy treats that as an explicit privacy rule, so the "
-        "operator's hybrid posture is shown but remote endpoints stay excluded"
-    ),
-    strict=True,
-)
 def test_a_configured_local_only_scope_can_be_widened_by_the_operator(tmp_path: Path) -> None:
     operator = Operator(state(config(execution_scope="local_only")), tmp_path, learned_loaded=False)
     assert allow_remote(operator) is False
