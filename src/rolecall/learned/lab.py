@@ -14,8 +14,8 @@ from rolecall.learned.errors import LabError
 from rolecall.learned.evaluate import Prepared, evaluate, prepare
 from rolecall.learned.features import DEFAULT_ENCODER, FeatureSpace
 from rolecall.learned.matrix import ScoreMatrix, load_matrix
+from rolecall.learned.predictors.base import create
 from rolecall.learned.records import validate, write_records
-from rolecall.learned.routers.base import create
 from rolecall.learned.scaling import plot, scale
 
 Progress = Callable[[str], None] | None
