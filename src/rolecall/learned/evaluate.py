@@ -85,12 +85,12 @@ def predictor_names(selection: str) -> list[str]:
 
 def evaluate(
     prepared: Prepared,
-    routers: Sequence[str],
+    predictors: Sequence[str],
     reference_accuracy: float | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> list[dict[str, Any]]:
     rows = []
-    for name in routers:
+    for name in predictors:
         if progress:
             progress(name)
         predictor = create(name).fit(prepared.train)

@@ -71,7 +71,7 @@ def _subset(data: Dataset, cols: Sequence[int]) -> Dataset:
 
 def scale(
     prepared: Prepared,
-    routers: Sequence[str],
+    predictors: Sequence[str],
     sizes: Sequence[int] | None = None,
     groups: Sequence[str] = GROUPS,
     progress: Callable[[str], None] | None = None,
@@ -86,7 +86,7 @@ def scale(
             train, test = _subset(prepared.train, cols), _subset(prepared.test, cols)
             y = test.labels()
             best = mt.best_single_index(train.labels())
-            for name in routers:
+            for name in predictors:
                 if progress:
                     progress(f"m={m} {kind} {name}")
                 predictor = create(name).fit(train)

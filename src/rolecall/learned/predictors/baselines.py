@@ -1,4 +1,4 @@
-"""Reference routers: oracle r_o, r_o(p), random, and the best single model chosen on train."""
+"""Reference predictors: oracle r_o, r_o(p), random, and the best single model chosen on train."""
 
 from __future__ import annotations
 
