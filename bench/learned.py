@@ -151,7 +151,7 @@ def main() -> None:
     from rolecall.learned.evaluate import to_dataset
     from rolecall.learned.features import FeatureSpace
     from rolecall.learned.matrix import load_matrix
-    from rolecall.learned.routers.base import create
+    from rolecall.learned.predictors.base import create
 
     start, cpu_start = time.perf_counter(), time.process_time()
     matrix = load_matrix(records)
@@ -160,11 +160,11 @@ def main() -> None:
     space = FeatureSpace(cached=False).fit(matrix.prompts)
     train = to_dataset(matrix, space)
     encoded = time.perf_counter() - start
-    router = create(args.router).fit(train)
+    predictor = create(args.router).fit(train)
     total = time.perf_counter() - start
     cpu = time.process_time() - cpu_start
     artifact = args.dir / "synthetic-router.npz"
-    save_artifact(router, space, artifact, {"records": str(records), "synthetic": True})
+    save_artifact(predictor, space, artifact, {"records": str(records), "synthetic": True})
     p50, p99, cpu50 = inference_latency(artifact, matrix.models)
     result = {
         "synthetic": True,

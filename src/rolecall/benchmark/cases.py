@@ -65,7 +65,9 @@ class SuiteError(ConfigError):
     """A suite file is malformed; the message names the suite, the case and the field."""
 
 
-class Message(BaseModel):
+class CaseMessage(BaseModel):
+    """One chat turn of a benchmark case's ``messages``."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     role: Literal["system", "user", "assistant"]
@@ -82,7 +84,7 @@ class BenchCase(BaseModel):
     role: str | None = None
     bucket: Literal["easy", "medium", "hard"]
     quick: bool = False
-    messages: list[Message] = Field(min_length=1)
+    messages: list[CaseMessage] = Field(min_length=1)
     tools: list[dict[str, Any]] | None = None
     expected_tools: list[str] | None = None
     reference: str | None = None

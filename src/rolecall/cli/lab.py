@@ -143,11 +143,11 @@ def evaluate(
     ] = None,
 ) -> None:
     """Train routers on --train, score them on --test with every metric."""
-    from rolecall.learned.evaluate import overlap_count, router_names
+    from rolecall.learned.evaluate import overlap_count, predictor_names
     from rolecall.learned.lab import run_evaluate, save_evaluation
 
     with _errors():
-        names = router_names(router)
+        names = predictor_names(router)
         with _progress(len(names), "evaluating") as step:
             prepared, rows = run_evaluate(
                 train, test, names, encoder, _cache_dir(), drop_overlap, reference_accuracy, step
@@ -201,11 +201,11 @@ def scale(
     encoder: EncoderOption = "wordllama",
 ) -> None:
     """Pool-scaling table and plot: m = 2..N, all-strong / all-weak / strong-to-weak (chosen on train)."""
-    from rolecall.learned.evaluate import router_names
+    from rolecall.learned.evaluate import predictor_names
     from rolecall.learned.lab import run_scale, save_scale
 
     with _errors():
-        names = router_names(router)
+        names = predictor_names(router)
         with _progress(None, "scaling") as step:
             rows = run_scale(train, test, names, encoder, _cache_dir(), max_m, step)
         saved = save_scale(Settings().data_dir, rows)
@@ -225,7 +225,7 @@ def scale(
 @lab_app.command("routers")
 def routers() -> None:
     """List the registered routers."""
-    from rolecall.learned.routers.base import REGISTRY, names
+    from rolecall.learned.predictors.base import REGISTRY, names
 
     for name in names():
         cls: Any = REGISTRY[name]

@@ -1,7 +1,7 @@
-"""Trained-router artifacts and the deployable per-prompt quality predictor (the ``learned`` mode).
+"""Trained-predictor artifacts and the deployable `QualityPredictor` (the ``learned`` mode).
 
 An artifact is one ``.npz`` file of plain arrays (loaded with ``allow_pickle=False``: no code inside)
-plus a JSON header stored as bytes: format name and version, artifact id (a content hash), the router
+plus a JSON header stored as bytes: format name and version, artifact id (a content hash), the predictor
 name and its parameters, the model names it predicts for, the train-best model and the feature space.
 """
 
@@ -20,7 +20,7 @@ from numpy.typing import NDArray
 
 from rolecall.learned.errors import LabError
 from rolecall.learned.features import FeatureSpace
-from rolecall.learned.routers.base import Dataset, Matrix, Router, create
+from rolecall.learned.predictors.base import Dataset, Matrix, Predictor, create
 from rolecall.routing import QualityEstimate
 
 ARTIFACT_FORMAT = "rolecall-learned-router"
@@ -32,19 +32,21 @@ class ArtifactError(LabError, ValueError):
     """An artifact file is missing, corrupt or of another format/version."""
 
 
-def save_artifact(router: Router, space: FeatureSpace, path: Path, info: Mapping[str, Any]) -> str:
-    """Write ``router`` + ``space`` to ``path`` atomically; returns the artifact id."""
-    router_meta, router_arrays = router.state()
+def save_artifact(
+    predictor: Predictor, space: FeatureSpace, path: Path, info: Mapping[str, Any]
+) -> str:
+    """Write ``predictor`` + ``space`` to ``path`` atomically; returns the artifact id."""
+    predictor_meta, predictor_arrays = predictor.state()
     space_meta, space_arrays = space.state()
-    arrays: dict[str, Any] = {f"router/{k}": np.asarray(v) for k, v in router_arrays.items()}
+    arrays: dict[str, Any] = {f"router/{k}": np.asarray(v) for k, v in predictor_arrays.items()}
     arrays.update({f"features/{k}": np.asarray(v) for k, v in space_arrays.items()})
     meta = {
         "format": ARTIFACT_FORMAT,
         "version": ARTIFACT_VERSION,
-        "router": router.name,
-        "router_state": router_meta,
-        "models": router.models,
-        "best_index": router.best_index,
+        "router": predictor.name,
+        "router_state": predictor_meta,
+        "models": predictor.models,
+        "best_index": predictor.best_index,
         "features": space_meta,
         "created_ms": int(time.time() * 1000),
         **dict(info),
@@ -70,7 +72,7 @@ def _content_id(meta: Mapping[str, Any], arrays: Mapping[str, NDArray[Any]]) -> 
     return digest.hexdigest()[:12]
 
 
-def load_artifact(path: Path) -> tuple[Router, FeatureSpace, dict[str, Any]]:
+def load_artifact(path: Path) -> tuple[Predictor, FeatureSpace, dict[str, Any]]:
     try:
         with np.load(path, allow_pickle=False) as data:
             arrays = {k: data[k] for k in data.files}
@@ -91,16 +93,16 @@ def load_artifact(path: Path) -> tuple[Router, FeatureSpace, dict[str, Any]]:
             f"(this rolecall reads version {ARTIFACT_VERSION}); retrain with 'rolecall lab train'"
         )
     try:
-        router = create(meta["router"])
-        router.models = list(meta["models"])
-        router.best_index = int(meta["best_index"])
-        router.load_state(meta["router_state"], _strip(arrays, "router/"))
+        predictor = create(meta["router"])
+        predictor.models = list(meta["models"])
+        predictor.best_index = int(meta["best_index"])
+        predictor.load_state(meta["router_state"], _strip(arrays, "router/"))
         space = FeatureSpace.from_state(meta["features"], _strip(arrays, "features/"))
     except ArtifactError:
         raise
-    except (LabError, KeyError) as exc:  # unknown router, missing array, encoder not installed
+    except (LabError, KeyError) as exc:  # unknown predictor, missing array, encoder not installed
         raise ArtifactError(f"{path}: cannot be loaded: {exc}") from None
-    return router, space, meta
+    return predictor, space, meta
 
 
 def _strip(arrays: Mapping[str, NDArray[Any]], prefix: str) -> dict[str, NDArray[Any]]:
@@ -108,21 +110,21 @@ def _strip(arrays: Mapping[str, NDArray[Any]], prefix: str) -> dict[str, NDArray
 
 
 class LearnedQuality:
-    """Per-prompt quality estimates from a trained router, keyed by endpoint id.
+    """Per-prompt quality estimates from a trained predictor, keyed by endpoint id.
 
-    The estimate for a model is the router's predicted score in [0, 1]. Where the router shrinks toward
-    its best single model (only leaving it for a predicted gain above δ), that model's estimate carries
-    the same δ bonus (capped at 1), so the runtime's quality metric ranks the models exactly as the
-    trained router would.
+    The estimate for a model is the predictor's predicted score in [0, 1]. Where the predictor shrinks
+    toward its best single model (only leaving it for a predicted gain above δ), that model's estimate
+    carries the same δ bonus (capped at 1), so the runtime's quality metric ranks the models exactly as
+    the trained predictor would.
     """
 
-    def __init__(self, router: Router, space: FeatureSpace, meta: Mapping[str, Any]) -> None:
-        self.router = router
+    def __init__(self, predictor: Predictor, space: FeatureSpace, meta: Mapping[str, Any]) -> None:
+        self.predictor = predictor
         self.space = space
         self.meta = dict(meta)
         self.artifact_id = str(meta["artifact_id"])
-        self.models = list(router.models)
-        self.source_id = f"learned:{router.name}@{self.artifact_id}"
+        self.models = list(predictor.models)
+        self.source_id = f"learned:{predictor.name}@{self.artifact_id}"
         self._index = {m: j for j, m in enumerate(self.models)}
         from threadpoolctl import ThreadpoolController  # type: ignore[import-untyped, unused-ignore]
 
@@ -131,17 +133,17 @@ class LearnedQuality:
 
     @classmethod
     def load(cls, path: Path | str) -> LearnedQuality:
-        router, space, meta = load_artifact(Path(path))
-        return cls(router, space, meta)
+        predictor, space, meta = load_artifact(Path(path))
+        return cls(predictor, space, meta)
 
     def predict(self, prompts: Sequence[str]) -> Matrix:
         """Shrunk predicted scores (n prompts × the artifact's models)."""
         with self._threads.limit(limits=1, user_api="blas"):
             data = Dataset(self.space.transform(list(prompts)), self.models)
-            predicted = self.router.predict(data)
-        delta = float(getattr(self.router, "delta", 0.0))
+            predicted = self.predictor.predict(data)
+        delta = float(getattr(self.predictor, "delta", 0.0))
         if delta > 0:
-            b = self.router.best_index
+            b = self.predictor.best_index
             predicted = predicted.copy()
             predicted[:, b] = np.minimum(1.0, predicted[:, b] + delta)
         return np.clip(predicted, 0.0, 1.0)

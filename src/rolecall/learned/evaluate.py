@@ -1,4 +1,4 @@
-"""Train routers on one record file and score them on another with every metric (one row per router)."""
+"""Train predictors on one record file and score them on another with every metric (one row per predictor)."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from rolecall.learned import metrics as mt
 from rolecall.learned.errors import LabError
 from rolecall.learned.features import DEFAULT_ENCODER, FeatureSpace
 from rolecall.learned.matrix import ScoreMatrix, normalise_prompt
-from rolecall.learned.routers.base import Dataset, Router, create, names
+from rolecall.learned.predictors.base import Dataset, Predictor, create, names
 
-DEFAULT_ROUTER = "rolecall"
+DEFAULT_PREDICTOR = "rolecall"
 # willingness-to-pay grid for cost–quality curves and AIQ, relative to the mean model cost: from
 # "quality is worth 1% of a typical call" (always the cheapest) to "worth 10,000 calls" (quality only)
 RELATIVE_WILLINGNESS = tuple(float(x) for x in np.logspace(-2, 4, 31))
@@ -77,7 +77,7 @@ def overlap_count(train: ScoreMatrix, test: ScoreMatrix) -> int:
     return sum(normalise_prompt(p) in seen for p in test.prompts)
 
 
-def router_names(selection: str) -> list[str]:
+def predictor_names(selection: str) -> list[str]:
     if selection == "all":
         return names()
     return [s.strip() for s in selection.split(",") if s.strip()]
@@ -85,31 +85,31 @@ def router_names(selection: str) -> list[str]:
 
 def evaluate(
     prepared: Prepared,
-    routers: Sequence[str],
+    predictors: Sequence[str],
     reference_accuracy: float | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> list[dict[str, Any]]:
     rows = []
-    for name in routers:
+    for name in predictors:
         if progress:
             progress(name)
-        router = create(name).fit(prepared.train)
-        rows.append(score_router(router, prepared, reference_accuracy))
+        predictor = create(name).fit(prepared.train)
+        rows.append(score_predictor(predictor, prepared, reference_accuracy))
     return rows
 
 
-def score_router(
-    router: Router, prepared: Prepared, reference_accuracy: float | None = None
+def score_predictor(
+    predictor: Predictor, prepared: Prepared, reference_accuracy: float | None = None
 ) -> dict[str, Any]:
     test, y = prepared.test, prepared.test.labels()
     best = prepared.best_index
-    choice = router.choose(test)
-    expected = router.expected_score(test)  # random and r_o(p): the exact average over runs
+    choice = predictor.choose(test)
+    expected = predictor.expected_score(test)  # random and r_o(p): the exact average over runs
     mu = mt.mu_o(y, choice) if expected is None else expected
     oracle = mt.oracle_mu(y)
     best_single = float(np.mean(y[:, best]))
     row: dict[str, Any] = {
-        "router": router.name,
+        "router": predictor.name,
         "n_test": len(y),
         "m": int(y.shape[1]),
         "mu_o": mu,
@@ -121,7 +121,7 @@ def score_router(
         "best_single": best_single,
         "best_single_model": prepared.train.models[best],
         "best_single_test": float(np.max(mt.model_means(y))),
-        "e_p": mt.selection_entropy(router.probabilities(test)),
+        "e_p": mt.selection_entropy(predictor.probabilities(test)),
         "choice_entropy": mt.choice_entropy(choice, y.shape[1]),
         "gain": mt.gain_over_best(mu, best_single),
         "gap_closed": mt.gap_closed(mu, best_single, oracle),
@@ -130,28 +130,28 @@ def score_router(
             for j, c in enumerate(np.bincount(choice, minlength=y.shape[1]))
         },
     }
-    row.update(_binary_metrics(router, prepared, best))
-    row.update(_cost_metrics(router, prepared, choice))
+    row.update(_binary_metrics(predictor, prepared, best))
+    row.update(_cost_metrics(predictor, prepared, choice))
     return _clean(row)
 
 
-def _binary_metrics(router: Router, prepared: Prepared, best: int) -> dict[str, Any]:
+def _binary_metrics(predictor: Predictor, prepared: Prepared, best: int) -> dict[str, Any]:
     """RouteLLM's APGR/CPT for two-model pools (strong = the train-best model)."""
     y = prepared.test.labels()
     if y.shape[1] != 2:
         return {}
     weak = 1 - best
-    predicted = router.predict(prepared.test)
+    predicted = predictor.predict(prepared.test)
     curve = mt.threshold_curve(predicted[:, best] - predicted[:, weak], y[:, best], y[:, weak])
     return {
         "apgr": mt.apgr(curve),
         "cpt50": mt.cpt(curve, 0.5),
         "cpt80": mt.cpt(curve, 0.8),
-        "strong_percent": 100.0 * float(np.mean(router.choose(prepared.test) == best)),
+        "strong_percent": 100.0 * float(np.mean(predictor.choose(prepared.test) == best)),
     }
 
 
-def _cost_metrics(router: Router, prepared: Prepared, choice: np.ndarray) -> dict[str, Any]:
+def _cost_metrics(predictor: Predictor, prepared: Prepared, choice: np.ndarray) -> dict[str, Any]:
     """Mean cost, the cost–quality curve's AIQ and the zero router's AIQ (RouterBench)."""
     test = prepared.test_matrix
     if not test.has_costs():
@@ -166,7 +166,7 @@ def _cost_metrics(router: Router, prepared: Prepared, choice: np.ndarray) -> dic
         assert model_cost is not None
         scale = float(np.mean(model_cost)) or 1.0
         grid = [w * scale for w in RELATIVE_WILLINGNESS]
-        curve = mt.cost_quality_curve(router.predict(prepared.test), model_cost, y, costs, grid)
+        curve = mt.cost_quality_curve(predictor.predict(prepared.test), model_cost, y, costs, grid)
         out["aiq"] = mt.aiq(curve, lo, hi)
         out["zero_router_aiq"] = mt.zero_router_aiq(model_points)
         out["cost_quality"] = curve.tolist()

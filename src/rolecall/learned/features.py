@@ -1,4 +1,4 @@
-"""The feature space a router is trained in: a dense encoder (by name) plus hashed TF-IDF fitted on the
+"""The feature space a predictor is trained in: a dense encoder (by name) plus hashed TF-IDF fitted on the
 training prompts. Its state (encoder name + idf vector) travels inside a deployable artifact."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from rolecall.learned.encoders import DenseEncoder, TfidfEncoder, dense_encoder
-from rolecall.learned.routers.base import Features
+from rolecall.learned.predictors.base import Features
 
 DEFAULT_ENCODER = "wordllama"
 

@@ -14,8 +14,8 @@ from rolecall.learned.errors import LabError
 from rolecall.learned.evaluate import Prepared, evaluate, prepare
 from rolecall.learned.features import DEFAULT_ENCODER, FeatureSpace
 from rolecall.learned.matrix import ScoreMatrix, load_matrix
+from rolecall.learned.predictors.base import create
 from rolecall.learned.records import validate, write_records
-from rolecall.learned.routers.base import create
 from rolecall.learned.scaling import plot, scale
 
 Progress = Callable[[str], None] | None
@@ -84,13 +84,13 @@ def load_pair(train: Path, test: Path) -> tuple[ScoreMatrix, ScoreMatrix]:
 
 def train_artifact(
     records: Path,
-    router: str,
+    predictor: str,
     out: Path,
     encoder: str = DEFAULT_ENCODER,
     cache_dir: Path | None = None,
     params: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Fit ``router`` on every complete training prompt in ``records`` and save the artifact."""
+    """Fit the predictor named ``predictor`` on every complete training prompt of ``records``; save it."""
     matrix = load_matrix(records)
     if any(s is not None for s in matrix.splits):
         matrix = matrix.rows([i for i, s in enumerate(matrix.splits) if s in (None, "train")])
@@ -100,19 +100,24 @@ def train_artifact(
     space = FeatureSpace(encoder, cache_dir).fit(matrix.prompts)
     from rolecall.learned.evaluate import to_dataset
 
-    fitted = create(router, **(params or {}))
+    fitted = create(predictor, **(params or {}))
     if not fitted.deployable:
-        raise LabError(f"router {router!r} reads test labels and cannot be deployed")
+        raise LabError(f"router {predictor!r} reads test labels and cannot be deployed")
     fitted.fit(to_dataset(matrix, space))
     info = {"records": str(records), "n_prompts": matrix.n, "params": params or {}}
     artifact_id = save_artifact(fitted, space, out, info)
-    return {"artifact_id": artifact_id, "router": router, "models": matrix.models, "out": str(out)}
+    return {
+        "artifact_id": artifact_id,
+        "router": predictor,
+        "models": matrix.models,
+        "out": str(out),
+    }
 
 
 def run_evaluate(
     train: Path,
     test: Path,
-    routers: list[str],
+    predictors: list[str],
     encoder: str = DEFAULT_ENCODER,
     cache_dir: Path | None = None,
     drop_overlap: bool = False,
@@ -120,13 +125,13 @@ def run_evaluate(
     progress: Progress = None,
 ) -> tuple[Prepared, list[dict[str, Any]]]:
     prepared = prepare(*load_pair(train, test), encoder, cache_dir, drop_overlap)
-    return prepared, evaluate(prepared, routers, reference_accuracy, progress)
+    return prepared, evaluate(prepared, predictors, reference_accuracy, progress)
 
 
 def run_scale(
     train: Path,
     test: Path,
-    routers: list[str],
+    predictors: list[str],
     encoder: str = DEFAULT_ENCODER,
     cache_dir: Path | None = None,
     max_m: int | None = None,
@@ -134,7 +139,7 @@ def run_scale(
 ) -> list[dict[str, Any]]:
     prepared = prepare(*load_pair(train, test), encoder, cache_dir)
     top = len(prepared.train.models) if max_m is None else min(max_m, len(prepared.train.models))
-    return scale(prepared, routers, range(2, top + 1), progress=progress)
+    return scale(prepared, predictors, range(2, top + 1), progress=progress)
 
 
 def lab_dir(data_dir: Path) -> Path:

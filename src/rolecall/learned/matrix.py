@@ -1,4 +1,4 @@
-"""The prompt × model score matrix that routers train and are evaluated on, and leakage-free splits."""
+"""The prompt × model score matrix that predictors train and are evaluated on, and leakage-free splits."""
 
 from __future__ import annotations
 

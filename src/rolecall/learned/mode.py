@@ -23,16 +23,18 @@ from rolecall.routing import QualityEstimate
 NO_ESTIMATES: Mapping[str, QualityEstimate] = {}
 
 
-class Predictor(Protocol):
+class QualityPredictor(Protocol):
     def estimates(
         self, prompt: str, endpoint_models: Mapping[str, str]
     ) -> dict[str, QualityEstimate]: ...
 
 
 class LearnedMode:
-    """A loaded learned router and the endpoint → model mapping it serves."""
+    """A loaded `QualityPredictor` and the endpoint → model mapping it serves."""
 
-    def __init__(self, predictor: Predictor, models: Mapping[str, str], artifact: Path) -> None:
+    def __init__(
+        self, predictor: QualityPredictor, models: Mapping[str, str], artifact: Path
+    ) -> None:
         self._predictor = predictor
         self.models = dict(models)
         self.artifact = artifact

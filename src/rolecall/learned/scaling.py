@@ -19,7 +19,7 @@ import numpy as np
 
 from rolecall.learned import metrics as mt
 from rolecall.learned.evaluate import Prepared
-from rolecall.learned.routers.base import Dataset, create
+from rolecall.learned.predictors.base import Dataset, create
 
 GROUPS = ("all_strong", "all_weak", "strong_to_weak")
 DRAWS = 1000
@@ -71,7 +71,7 @@ def _subset(data: Dataset, cols: Sequence[int]) -> Dataset:
 
 def scale(
     prepared: Prepared,
-    routers: Sequence[str],
+    predictors: Sequence[str],
     sizes: Sequence[int] | None = None,
     groups: Sequence[str] = GROUPS,
     progress: Callable[[str], None] | None = None,
@@ -86,18 +86,20 @@ def scale(
             train, test = _subset(prepared.train, cols), _subset(prepared.test, cols)
             y = test.labels()
             best = mt.best_single_index(train.labels())
-            for name in routers:
+            for name in predictors:
                 if progress:
                     progress(f"m={m} {kind} {name}")
-                router = create(name).fit(train)
-                expected = router.expected_score(test)
+                predictor = create(name).fit(train)
+                expected = predictor.expected_score(test)
                 rows.append(
                     {
                         "m": m,
                         "group": kind,
                         "router": name,
                         "models": train.models,
-                        "mu_o": mt.mu_o(y, router.choose(test)) if expected is None else expected,
+                        "mu_o": mt.mu_o(y, predictor.choose(test))
+                        if expected is None
+                        else expected,
                         "best_single": float(np.mean(y[:, best])),
                         "oracle": mt.oracle_mu(y),
                     }

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from rolecall.learned import importers
-from rolecall.learned.evaluate import DEFAULT_ROUTER, Prepared, evaluate, prepare
+from rolecall.learned.evaluate import DEFAULT_PREDICTOR, Prepared, evaluate, prepare
 from rolecall.learned.lab import load_pair
 from rolecall.learned.records import write_records
 
@@ -38,7 +38,7 @@ def _prepared(
 
 
 def _default(prepared: Prepared) -> dict[str, float]:
-    [row] = evaluate(prepared, [DEFAULT_ROUTER])
+    [row] = evaluate(prepared, [DEFAULT_PREDICTOR])
     return row
 
 

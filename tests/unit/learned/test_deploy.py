@@ -10,7 +10,7 @@ import pytest
 
 from rolecall.learned.deploy import ArtifactError, LearnedQuality, load_artifact, save_artifact
 from rolecall.learned.evaluate import Prepared
-from rolecall.learned.routers.base import create, names
+from rolecall.learned.predictors.base import create, names
 from rolecall.routing import Router
 
 from ..routing.builders import candidate, measured, request
@@ -31,8 +31,8 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> Prepared:
 @pytest.fixture(scope="module")
 def artifact(data: Prepared, tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("artifact") / "router.npz"
-    router = create("rolecall").fit(data.train)
-    save_artifact(router, data.space, path, {"records": "synthetic"})
+    predictor = create("rolecall").fit(data.train)
+    save_artifact(predictor, data.space, path, {"records": "synthetic"})
     return path
 
 
@@ -50,7 +50,7 @@ DEPLOYABLE = [
 
 
 def test_the_deployable_list_is_complete() -> None:
-    from rolecall.learned.routers.base import REGISTRY
+    from rolecall.learned.predictors.base import REGISTRY
 
     names()
     assert sorted(n for n, cls in REGISTRY.items() if cls.deployable) == DEPLOYABLE  # type: ignore[attr-defined]
@@ -58,28 +58,28 @@ def test_the_deployable_list_is_complete() -> None:
 
 @pytest.mark.parametrize("name", DEPLOYABLE)
 def test_artifact_round_trip_predicts_the_same(data: Prepared, tmp_path: Path, name: str) -> None:
-    router = create(name).fit(data.train)
+    predictor = create(name).fit(data.train)
     path = tmp_path / f"{name}.npz"
-    artifact_id = save_artifact(router, data.space, path, {})
+    artifact_id = save_artifact(predictor, data.space, path, {})
     loaded, space, meta = load_artifact(path)
     assert meta["artifact_id"] == artifact_id
     assert meta["version"] == 1
-    assert loaded.models == router.models
+    assert loaded.models == predictor.models
     assert space.encoder_name == data.space.encoder_name
     np.testing.assert_array_equal(space.tfidf.idf, data.space.tfidf.idf)  # type: ignore[arg-type]
     again = create(name).fit(data.train)  # the id is a content hash: same training, same id
     assert save_artifact(again, data.space, tmp_path / "again.npz", {}) == artifact_id
     test = data.test
-    np.testing.assert_allclose(loaded.predict(test), router.predict(test), rtol=1e-6, atol=1e-9)
-    np.testing.assert_array_equal(loaded.choose(test), router.choose(test))
+    np.testing.assert_allclose(loaded.predict(test), predictor.predict(test), rtol=1e-6, atol=1e-9)
+    np.testing.assert_array_equal(loaded.choose(test), predictor.choose(test))
 
 
 def test_word_logits_variant_round_trips(data: Prepared, tmp_path: Path) -> None:
-    router = create("rolecall", word_logits=True).fit(data.train)
-    save_artifact(router, data.space, tmp_path / "w.npz", {})
+    predictor = create("rolecall", word_logits=True).fit(data.train)
+    save_artifact(predictor, data.space, tmp_path / "w.npz", {})
     loaded, _, meta = load_artifact(tmp_path / "w.npz")
-    assert meta["router_state"]["blend"] == router.blend  # type: ignore[attr-defined]
-    np.testing.assert_allclose(loaded.predict(data.test), router.predict(data.test), atol=1e-6)
+    assert meta["router_state"]["blend"] == predictor.blend  # type: ignore[attr-defined]
+    np.testing.assert_allclose(loaded.predict(data.test), predictor.predict(data.test), atol=1e-6)
 
 
 def test_bad_artifacts_are_clear_value_errors(tmp_path: Path) -> None:
@@ -149,10 +149,10 @@ def test_an_artifact_needing_a_missing_encoder_is_a_clear_error(
 
     if minilm_available():
         pytest.skip("MiniLM is installed here")
-    router = create("best_single").fit(data.train)
+    predictor = create("best_single").fit(data.train)
     data.space.encoder_name = "minilm"
     try:
-        save_artifact(router, data.space, tmp_path / "m.npz", {})
+        save_artifact(predictor, data.space, tmp_path / "m.npz", {})
     finally:
         data.space.encoder_name = "wordllama"
     with pytest.raises(ValueError, match="encoder 'minilm' needs torch"):

@@ -47,8 +47,9 @@ def _tool_use(call: dict[str, Any], index: int) -> dict[str, Any]:
     }
 
 
-class Message:
-    """One response's identity and usage; renders the body or the stream events."""
+class MessagesResponse:
+    """One Messages API response (Anthropic's ``message`` object): identity and usage; renders the
+    body or the stream events."""
 
     def __init__(self, model: str, script: ModelScript, input_tokens: int) -> None:
         self.id = f"msg_{uuid.uuid4().hex[:24]}"

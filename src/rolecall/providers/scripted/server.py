@@ -89,7 +89,7 @@ class OpenAIReply:
 
 
 class AnthropicReply:
-    def __init__(self, message: anthropic_wire.Message) -> None:
+    def __init__(self, message: anthropic_wire.MessagesResponse) -> None:
         self.message = message
         self.chunks = message.chunks
 
@@ -246,7 +246,9 @@ async def messages(request: web.Request) -> web.StreamResponse:
     if plan is None:
         state.record_not_found(model)
         return anthropic_error(404, f"model: {model}")
-    message = anthropic_wire.Message(model, plan.script, prompt_tokens(history, body.get("system")))
+    message = anthropic_wire.MessagesResponse(
+        model, plan.script, prompt_tokens(history, body.get("system"))
+    )
     return await _play(request, state, plan, AnthropicReply(message), stream=stream)
 
 

@@ -1,4 +1,4 @@
-"""Every registered router on a real-text synthetic problem; the default router routes where there is
+"""Every registered predictor on a real-text synthetic problem; the default router routes where there is
 signal and collapses onto the best single model where there is none."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import pytest
 from rolecall.learned import metrics as mt
 from rolecall.learned.errors import LabError
 from rolecall.learned.evaluate import Prepared, evaluate
-from rolecall.learned.routers.base import create, names
+from rolecall.learned.predictors.base import create, names
 
 from .synthetic import prepared
 
@@ -29,11 +29,11 @@ def test_registry_has_the_baselines_and_ours() -> None:
 
 
 @pytest.mark.parametrize("name", sorted(names()))
-def test_router_contract(data: Prepared, name: str) -> None:
-    router = create(name).fit(data.train)
-    predicted = router.predict(data.test)
-    choice = router.choose(data.test)
-    probs = router.probabilities(data.test)
+def test_predictor_contract(data: Prepared, name: str) -> None:
+    predictor = create(name).fit(data.train)
+    predicted = predictor.predict(data.test)
+    choice = predictor.choose(data.test)
+    probs = predictor.probabilities(data.test)
     assert predicted.shape == probs.shape == (data.test.n, 2)
     assert choice.shape == (data.test.n,)
     assert set(choice.tolist()) <= {0, 1}
@@ -41,7 +41,7 @@ def test_router_contract(data: Prepared, name: str) -> None:
     assert 0.0 <= mt.selection_entropy(probs) <= 1.0 + 1e-9
 
 
-def test_learned_routers_find_the_structure(data: Prepared) -> None:
+def test_learned_predictors_find_the_structure(data: Prepared) -> None:
     rows = {
         r["router"]: r
         for r in evaluate(data, ["rolecall", "knn", "linear", "cluster", "best_single"])
@@ -54,9 +54,9 @@ def test_learned_routers_find_the_structure(data: Prepared) -> None:
 
 def test_no_signal_means_the_best_single_model(tmp_path: Path) -> None:
     flat = prepared(tmp_path, signal=False)
-    router = create("rolecall").fit(flat.train)
-    assert (router.choose(flat.test) == flat.best_index).all()
-    assert mt.selection_entropy(router.probabilities(flat.test)) == 0.0
+    predictor = create("rolecall").fit(flat.train)
+    assert (predictor.choose(flat.test) == flat.best_index).all()
+    assert mt.selection_entropy(predictor.probabilities(flat.test)) == 0.0
 
 
 def test_willingness_to_pay_dial(data: Prepared) -> None:

@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 import numpy as np
 from numpy.typing import NDArray
 
-from rolecall.learned.routers.base import Dataset, Matrix, Router, register
+from rolecall.learned.predictors.base import Dataset, Matrix, Predictor, register
 
 Array = NDArray[Any]
 
@@ -67,7 +67,7 @@ def _stack(a: Any, b: Any) -> Any:
 
 
 @register
-class KnnRouter(Router):
+class KnnPredictor(Predictor):
     """PRknn: mean correctness of the k nearest training prompts (cosine), argmax."""
 
     name: ClassVar[str] = "knn"
@@ -92,7 +92,7 @@ class KnnRouter(Router):
 
 
 @register
-class LinearRouter(Router):
+class LinearPredictor(Predictor):
     """LinearR: a linear layer d → m trained with a per-candidate logistic loss; argmax logit."""
 
     name: ClassVar[str] = "linear"
@@ -124,7 +124,7 @@ class LinearRouter(Router):
 
 
 @register
-class MlpRouter(Router):
+class MlpPredictor(Predictor):
     """MLPR: d → 256 → 256 → m with ReLU and a per-candidate logistic loss; argmax logit."""
 
     name: ClassVar[str] = "mlp"
@@ -182,7 +182,7 @@ class MlpRouter(Router):
 
 
 @register
-class ClusterRouter(Router):
+class ClusterPredictor(Predictor):
     """k-means on the embedding (K=3); each cluster routes to its best model on train."""
 
     name: ClassVar[str] = "cluster"

@@ -1,4 +1,4 @@
-"""Reference routers: oracle r_o, r_o(p), random, and the best single model chosen on train."""
+"""Reference predictors: oracle r_o, r_o(p), random, and the best single model chosen on train."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ from typing import Any, ClassVar
 import numpy as np
 
 from rolecall.learned.metrics import r_o_mu, r_o_probabilities, random_mu
-from rolecall.learned.routers.base import Choice, Dataset, Matrix, Router, register
+from rolecall.learned.predictors.base import Choice, Dataset, Matrix, Predictor, register
 
 
 @register
-class OracleRouter(Router):
+class OraclePredictor(Predictor):
     """Picks a best-scoring candidate per prompt from the test labels: the upper bound, not deployable."""
 
     name: ClassVar[str] = "oracle"
@@ -26,7 +26,7 @@ class OracleRouter(Router):
 
 
 @register
-class RoPRouter(Router):
+class RoPPredictor(Predictor):
     """r_o(p): the oracle with probability p (default 0.5), else a uniformly random candidate."""
 
     name: ClassVar[str] = "r_o"
@@ -56,7 +56,7 @@ class RoPRouter(Router):
 
 
 @register
-class RandomRouter(Router):
+class RandomPredictor(Predictor):
     """A uniformly random candidate per prompt (r_o(0))."""
 
     name: ClassVar[str] = "random"
@@ -84,7 +84,7 @@ class RandomRouter(Router):
 
 
 @register
-class BestSingleRouter(Router):
+class BestSinglePredictor(Predictor):
     """Always the model with the best mean score on the training prompts."""
 
     name: ClassVar[str] = "best_single"

@@ -25,8 +25,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from rolecall.learned.matrix import kfold_indices
-from rolecall.learned.routers.base import Choice, Dataset, Matrix, Router, register
-from rolecall.learned.routers.classic import fit_logistic, sigmoid
+from rolecall.learned.predictors.base import Choice, Dataset, Matrix, Predictor, register
+from rolecall.learned.predictors.classic import fit_logistic, sigmoid
 
 Array = NDArray[Any]
 TAU_GRID = (0.02, 0.05, 0.1, 0.3)
@@ -188,7 +188,7 @@ def task_labels(train: Dataset, seed: int) -> NDArray[np.int64]:
 
 
 @register
-class RolecallRouter(Router):
+class RolecallPredictor(Predictor):
     name: ClassVar[str] = "rolecall"
     description: ClassVar[str] = (
         "task prior + similarity evidence, shrunk toward the best single model"
@@ -354,7 +354,7 @@ class RolecallRouter(Router):
 
 
 @register
-class RolecallWordsRouter(RolecallRouter):
+class RolecallWordsPredictor(RolecallPredictor):
     """``rolecall`` plus per-model TF-IDF logistic predictions, blended by out-of-fold log-loss."""
 
     name: ClassVar[str] = "rolecall_words"

@@ -1,8 +1,9 @@
-"""The router protocol, the data it sees, and the name registry.
+"""The predictor base class (a learned router), the data it sees, and the name registry.
 
-A router is fitted on a training `Dataset` (features + the prompt × model score matrix) and, for a new
-`Dataset`, predicts an expected score per candidate; it picks the argmax unless it overrides `choose`
-(shrinkage, cost-aware utility). Deployable routers also serialise to plain arrays (no pickle).
+A `Predictor` is fitted on a training `Dataset` (features + the prompt × model score matrix) and, for a
+new `Dataset`, predicts an expected score per candidate; it picks the argmax unless it overrides
+`choose` (shrinkage, cost-aware utility). Deployable predictors also serialise to plain arrays (no
+pickle).
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ class Features:
 
 @dataclass
 class Dataset:
-    """What a router sees. ``scores`` is the full matrix (required for training; at test time only the
+    """What a predictor sees. ``scores`` is the full matrix (required for training; at test time only the
     label-using bounds — oracle, r_o(p) — read it). ``model_cost`` is each model's expected cost."""
 
     features: Features
@@ -69,7 +70,7 @@ class Dataset:
         return self.scores
 
 
-class Router:
+class Predictor:
     """Base class: subclasses implement `fit` and `predict`; the rest has sensible defaults."""
 
     name: ClassVar[str] = ""
@@ -81,7 +82,7 @@ class Router:
         self.models: list[str] = []
         self.best_index = 0
 
-    def fit(self, train: Dataset) -> Router:
+    def fit(self, train: Dataset) -> Predictor:
         self.models = list(train.models)
         self.best_index = int(np.argmax(np.mean(train.labels(), axis=0)))
         self._fit(train)
@@ -97,11 +98,11 @@ class Router:
         return np.asarray(np.argmax(self.predict(data), axis=1), dtype=np.int64)
 
     def expected_score(self, data: Dataset) -> float | None:
-        """For randomised routers, the exact expected µ_o (what averaging many runs estimates)."""
+        """For randomised predictors, the exact expected µ_o (what averaging many runs estimates)."""
         return None
 
     def probabilities(self, data: Dataset) -> Matrix:
-        """The router's per-prompt probability vectors (for E_p): by default a softmax of predictions."""
+        """The predictor's per-prompt probability vectors (for E_p): by default a softmax of predictions."""
         return softmax(self.predict(data))
 
     # --- serialisation: plain JSON metadata + named numpy arrays ---------------------------------
@@ -113,15 +114,15 @@ class Router:
         raise LabError(f"router {self.name!r} cannot be loaded from an artifact")
 
 
-REGISTRY: dict[str, Callable[..., Router]] = {}
+REGISTRY: dict[str, Callable[..., Predictor]] = {}
 
 
-def register(cls: type[Router]) -> type[Router]:
+def register(cls: type[Predictor]) -> type[Predictor]:
     REGISTRY[cls.name] = cls
     return cls
 
 
-def create(name: str, **params: Any) -> Router:
+def create(name: str, **params: Any) -> Predictor:
     _load_builtin()
     if name not in REGISTRY:
         raise LabError(f"unknown router {name!r}; choose one of: {', '.join(sorted(REGISTRY))}")
@@ -134,5 +135,5 @@ def names() -> list[str]:
 
 
 def _load_builtin() -> None:
-    # importing the modules registers their routers (kept lazy: scikit-learn loads only when used)
-    from rolecall.learned.routers import baselines, classic, ensemble, mf  # noqa: F401
+    # importing the modules registers their predictors (kept lazy: scikit-learn loads only when used)
+    from rolecall.learned.predictors import baselines, classic, ensemble, mf  # noqa: F401

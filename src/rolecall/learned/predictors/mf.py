@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 import numpy as np
 from numpy.typing import NDArray
 
-from rolecall.learned.routers.base import Dataset, Matrix, Router, register
+from rolecall.learned.predictors.base import Dataset, Matrix, Predictor, register
 
 MAX_PAIRS_PER_PROMPT = 64
 
@@ -53,7 +53,7 @@ class _Adam:
 
 
 @register
-class MatrixFactorisationRouter(Router):
+class MatrixFactorisationPredictor(Predictor):
     """RouteLLM's MF router on our per-prompt scores (pairwise preferences between candidates)."""
 
     name: ClassVar[str] = "mf"
