@@ -30,6 +30,7 @@ from typing import Any
 
 import uvicorn
 import yaml
+from rolecall.storage.sql_analytics import FactFilter
 
 from rolecall.bootstrap import build_runtime
 from rolecall.gateway.app import create_app
@@ -37,7 +38,6 @@ from rolecall.inventory.config import RoutingConfig
 from rolecall.inventory.inventory import policy_for
 from rolecall.settings import Settings
 from rolecall.storage import open_storage
-from rolecall.storage.sql_analytics import FactFilter
 
 BUDGET_MS = 200.0
 TOKEN = "rca-bench-console"

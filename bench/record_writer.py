@@ -25,12 +25,12 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import orjson
+from rolecall.observe.sink import Message, store_and_refresh
 from sqlalchemy import create_engine, make_url, text
 
 from gateway import paths
 from rolecall.observe.profile_refresh import ProfileRefresher, RefreshResult
 from rolecall.observe.recorder import Recorder
-from rolecall.observe.sink import Message, store_and_refresh
 from rolecall.storage import open_storage
 
 TABLES = ("decisions", "request_traces", "usage_events", "request_facts", "samples")

@@ -30,14 +30,14 @@ from rolecall.inventory.inventory import (
     endpoint_version,
     membership_revision_for,
 )
-from rolecall.observe.profile_refresh import EndpointFacts, store_profile
+from rolecall.observe.evidence import EvidenceIntake
+from rolecall.observe.ports import Sink
 from rolecall.observe.recorder import Recorder
-from rolecall.observe.sink import Sink, open_sink
-from rolecall.profiles import Sample
 from rolecall.protocol import ObservedPerformanceProfile
 from rolecall.providers.openai_compat import OpenAICompatAdapter
 from rolecall.routing import Router
 from rolecall.settings import Settings
+from rolecall.storage.record_writer import open_sink
 from rolecall.storage.sql import SqlStorage, open_storage
 from rolecall.storage.writer import BackgroundWriter
 
@@ -73,6 +73,17 @@ class Runtime:
     # such as the first-start quick benchmark)
     on_start: list[Callable[[], Awaitable[object]]] = field(default_factory=list)
     _facts: tuple[Inventory, dict[str, tuple[str, str | None]]] | None = None
+    # benchmark samples in, refreshed profiles out (rolecall.observe.evidence)
+    evidence: EvidenceIntake = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.evidence = EvidenceIntake(
+            self.storage.samples,
+            self.storage.profiles,
+            facts=self.endpoint_facts,
+            publish=self.route_on,
+            live=self.recorder.observe_stored,
+        )
 
     async def start(self) -> None:
         connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300, keepalive_timeout=60)
@@ -102,9 +113,7 @@ class Runtime:
                 log.warning("shutdown step failed: %s", type(exc).__name__)
         if self.session is not None:
             await self.session.close()
-        hurry = getattr(self.sink, "hurry", None)
-        if hurry is not None:
-            hurry()
+        self.sink.hurry()
         try:
             await asyncio.wait_for(self.recorder.stop(), SHUTDOWN_DRAIN_S)
         except TimeoutError:  # what the loop still holds goes through the writer thread below
@@ -137,19 +146,6 @@ class Runtime:
         endpoint = self.inventory.endpoints.get(profile.endpoint_id)
         if endpoint is not None and profile.endpoint_version == endpoint_version(endpoint.identity):
             self.pool.set_profile(profile)
-
-    def refresh_profile(
-        self, endpoint_id: str, samples: list[Sample]
-    ) -> ObservedPerformanceProfile | None:
-        """Re-aggregate an endpoint's observed profile from ``samples``, store it and route on it;
-        None when no sample is usable (benchmarks refresh from every stored sample this way)."""
-        facts = self.endpoint_facts(endpoint_id)
-        if facts is None:
-            return None
-        profile = store_profile(self.storage, endpoint_id, samples, EndpointFacts(*facts))
-        if profile is not None:
-            self.pool.set_profile(profile)
-        return profile
 
 
 async def tune_gc_for_serving() -> None:
@@ -195,13 +191,13 @@ def build_runtime(
     writer = BackgroundWriter(storage)
     cooldowns = CooldownBook(
         scale=settings.cooldown_scale,
-        persist=lambda c: _submit(writer, storage.put_cooldown, c),
-        forget=lambda endpoint_id: _submit(writer, storage.clear_cooldown, endpoint_id),
-        initial=storage.list_cooldowns(),
+        persist=lambda c: _submit(writer, storage.cooldowns.put, c),
+        forget=lambda endpoint_id: _submit(writer, storage.cooldowns.clear, endpoint_id),
+        initial=storage.cooldowns.all(),
     )
     sink = open_sink(settings.effective_database_url, storage, use_process=settings.record_process)
     pool = CandidatePool(inventory, cooldowns)
-    for profile in storage.list_profiles():
+    for profile in storage.profiles.all():
         endpoint = inventory.endpoints.get(profile.endpoint_id)
         if endpoint is not None and profile.endpoint_version == endpoint_version(endpoint.identity):
             pool.set_profile(profile)
@@ -213,9 +209,9 @@ def build_runtime(
         router=Router(inventory.policy),
         cooldowns=cooldowns,
         pool=pool,
-        keys=KeyChecker(storage),
+        keys=KeyChecker(storage.keys),
         admin_token=load_admin_token(settings.data_dir, settings.admin_token),
-        recorder=Recorder(storage, writer, sink=sink),
+        recorder=Recorder(writer, sink),
         sink=sink,
         learned=learned,
     )

@@ -1,20 +1,16 @@
 """Benchmark evidence into observed profiles: graded cases become `benchmark` samples.
 
-Owns `sample_for` (one stored result → one `Sample`) and `refresh_profiles` (re-aggregate
-endpoints' profiles from every stored sample, through `Runtime.refresh_profile`, which sets stale
-benchmark samples aside). The revision an endpoint is graded under is
+Owns `sample_for` (one stored result → one `Sample`); `rolecall.observe.evidence.EvidenceIntake`
+stores the samples and refreshes the profiles. The revision an endpoint is graded under is
 `rolecall.inventory.inventory.membership_revision_for`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
-
-from rolecall.benchmark.records import BenchResultRecord
+from rolecall.benchmark.results import BenchResultRecord
 from rolecall.profiles import Sample
 
-__all__ = ["EXECUTION_FAILED", "refresh_profiles", "sample_for"]
+__all__ = ["EXECUTION_FAILED", "sample_for"]
 
 EXECUTION_FAILED = "benchmark_execution_failed"
 
@@ -45,19 +41,3 @@ def sample_for(
         membership_revision=revision,
         benchmark_mode="quick" if mode == "quick" else "full",
     )
-
-
-def refresh_profiles(runtime: Any, endpoint_ids: Iterable[str]) -> dict[str, Any]:
-    """Re-aggregate and store the profiles of ``endpoint_ids`` (run on the writer thread).
-
-    Stale benchmark samples (another membership revision) are set aside. Returns the new
-    `ObservedPerformanceProfile` per endpoint (endpoints without usable samples are left out).
-    """
-    out = {}
-    for endpoint_id in endpoint_ids:
-        if endpoint_id not in runtime.inventory.endpoints:
-            continue
-        profile = runtime.refresh_profile(endpoint_id, runtime.storage.samples_for(endpoint_id))
-        if profile is not None:
-            out[endpoint_id] = profile
-    return out

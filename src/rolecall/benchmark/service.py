@@ -2,9 +2,9 @@
 
 Owns `BenchHub` (one per runtime: the active run, its task and progress) and the use cases the CLI
 and the HTTP API call. Graded cases are committed on the runtime's writer thread, result and sample
-in one transaction, the sample through ``runtime.recorder.add_samples`` so routing sees the evidence
-immediately; when a run ends its endpoints' profiles are re-aggregated with stale benchmark samples
-set aside (`rolecall.benchmark.evidence.refresh_profiles`).
+in one transaction; the sample goes through ``runtime.evidence``
+(`rolecall.observe.evidence.EvidenceIntake`), which also re-aggregates the endpoints' profiles when
+a run ends.
 """
 
 from __future__ import annotations
@@ -17,10 +17,9 @@ from pathlib import Path
 from typing import Any, Final
 
 from rolecall.benchmark.cases import load_suites, select_cases
-from rolecall.benchmark.evidence import refresh_profiles
 from rolecall.benchmark.progress import RunProgress
-from rolecall.benchmark.records import BenchResultRecord, BenchRunRecord
 from rolecall.benchmark.report import build_report, compare_runs
+from rolecall.benchmark.results import BenchResultRecord, BenchRunRecord
 from rolecall.benchmark.runner import BenchRunner, Commit, RunPlan
 from rolecall.errors import RolecallError
 from rolecall.profiles import Sample
@@ -70,9 +69,9 @@ def writer_commit(runtime: Any) -> Commit:
         def write() -> None:
             try:
                 with runtime.storage.batch():
-                    new = runtime.storage.put_bench_result(result)
+                    new = runtime.storage.benchmarks.put_result(result)
                     if new and sample is not None:
-                        runtime.recorder.add_samples([sample])
+                        runtime.evidence.add([sample])
             except Exception as exc:  # reported to the runner, which stops the run
                 loop.call_soon_threadsafe(_settle, future, None, exc)
             else:
@@ -169,7 +168,7 @@ class BenchHub:
             plan.total,
             plan.config(self.runtime.inventory),
         )
-        await asyncio.to_thread(self.runtime.storage.create_bench_run, record)
+        await asyncio.to_thread(self.runtime.storage.benchmarks.create_run, record)
         self._launch(plan)
         return plan.run_id
 
@@ -177,7 +176,7 @@ class BenchHub:
         """Finish a stored run (after a crash or kill): only the cases not yet stored are run."""
         if self.active_run is not None:
             raise BenchError(f"benchmark run {self.active_run} is still active", status=409)
-        record = await asyncio.to_thread(self.runtime.storage.get_bench_run, run_id)
+        record = await asyncio.to_thread(self.runtime.storage.benchmarks.get_run, run_id)
         if record is None:
             raise BenchError(f"no benchmark run {run_id!r}", status=404)
         plan = RunPlan.from_config(record.run_id, record.mode, record.config)
@@ -190,7 +189,9 @@ class BenchHub:
             raise BenchError(
                 f"run {run_id}: endpoint(s) {unknown} are no longer in the inventory", status=409
             )
-        await asyncio.to_thread(self.runtime.storage.update_bench_run, run_id, status="running")
+        await asyncio.to_thread(
+            self.runtime.storage.benchmarks.update_run, run_id, status="running"
+        )
         self._launch(plan)
         return run_id
 
@@ -199,7 +200,7 @@ class BenchHub:
         runner = BenchRunner(
             plan,
             self.runtime.inventory,
-            self.runtime.storage,
+            self.runtime.storage.benchmarks,
             writer_commit(self.runtime),
             progress,
             timeout_s=self.runtime.settings.upstream_timeout_s,
@@ -208,7 +209,7 @@ class BenchHub:
         self.tasks[plan.run_id] = asyncio.get_running_loop().create_task(self._run(runner))
 
     async def _run(self, runner: BenchRunner) -> str:
-        plan, storage = runner.plan, self.runtime.storage
+        plan, store = runner.plan, self.runtime.storage.benchmarks
         status = "failed"
         try:
             status = await runner.run()
@@ -222,19 +223,19 @@ class BenchHub:
             runner.progress.status = status
             runner.progress.phase = "done"
             finished = _now_ms()
-            storage.update_bench_run(plan.run_id, status=status, finished_ms=finished)
+            store.update_run(plan.run_id, status=status, finished_ms=finished)
         await self.refresh(plan.endpoint_ids)
         return status
 
     async def refresh(self, endpoint_ids: Iterable[str]) -> None:
-        """Re-aggregate profiles on the writer thread and wait until it is done."""
+        """Re-aggregate, store and publish profiles on the writer thread; wait until it is done."""
         loop = asyncio.get_running_loop()
         done: asyncio.Future[bool] = loop.create_future()
         ids = list(endpoint_ids)
 
         def work() -> None:
             try:
-                refresh_profiles(self.runtime, ids)
+                self.runtime.evidence.refresh(ids)
             finally:
                 loop.call_soon_threadsafe(_settle, done, True, None)
 
@@ -249,10 +250,11 @@ class BenchHub:
         live = self.progress.get(run_id)
         if live is not None:
             return live.to_dict()
-        record = self.runtime.storage.get_bench_run(run_id)
+        store = self.runtime.storage.benchmarks
+        record = store.get_run(run_id)
         if record is None:
             raise BenchError(f"no benchmark run {run_id!r}", status=404)
-        counts = self.runtime.storage.count_bench_results(run_id)
+        counts = store.count_results(run_id)
         return {
             "run_id": run_id,
             "phase": "done" if record.status == "completed" else record.status,
@@ -266,16 +268,17 @@ class BenchHub:
         }
 
     def report(self, run_id: str) -> dict[str, Any]:
-        storage = self.runtime.storage
-        record = storage.get_bench_run(run_id)
+        store = self.runtime.storage.benchmarks
+        record = store.get_run(run_id)
         if record is None:
             raise BenchError(f"no benchmark run {run_id!r}", status=404)
-        return build_report(record, storage.bench_results(run_id), storage.bench_pairs(run_id))
+        return build_report(record, store.results(run_id), store.pairs(run_id))
 
     def list_runs(self, limit: int = 100) -> list[dict[str, Any]]:
         out = []
-        for r in self.runtime.storage.list_bench_runs(limit=limit):
-            done = sum(self.runtime.storage.count_bench_results(r.run_id).values())
+        store = self.runtime.storage.benchmarks
+        for r in store.list_runs(limit=limit):
+            done = sum(store.count_results(r.run_id).values())
             out.append(
                 {
                     "run_id": r.run_id,
@@ -291,11 +294,11 @@ class BenchHub:
         return out
 
     def compare(self, a: str, b: str) -> dict[str, Any]:
-        storage = self.runtime.storage
+        store = self.runtime.storage.benchmarks
         for name, run_id in (("a", a), ("b", b)):
-            if storage.get_bench_run(run_id) is None:
+            if store.get_run(run_id) is None:
                 raise BenchError(f"{name}: no benchmark run {run_id!r}", status=404, param=name)
-        return compare_runs(storage.bench_results(a), storage.bench_results(b))
+        return compare_runs(store.results(a), store.results(b))
 
     def clear(self, endpoint_id: str | None = None) -> int:
         """Delete benchmark samples and results (of one endpoint, or all); re-aggregate profiles."""
@@ -312,10 +315,10 @@ class BenchHub:
             )
         storage = self.runtime.storage
         self.runtime.recorder.flush(5.0)
-        deleted: int = storage.delete_samples(endpoint_id, source="benchmark")
-        storage.delete_bench_results(endpoint_id)
-        refresh_profiles(
-            self.runtime, [endpoint_id] if endpoint_id else list(self.runtime.inventory.endpoints)
+        deleted: int = storage.samples.delete(endpoint_id, source="benchmark")
+        storage.benchmarks.delete_results(endpoint_id)
+        self.runtime.evidence.refresh(
+            [endpoint_id] if endpoint_id else list(self.runtime.inventory.endpoints)
         )
         return deleted
 
@@ -357,7 +360,9 @@ async def run_quick_benchmark_if_no_evidence(runtime: Any) -> str | None:
     if not endpoints:
         return None
     for endpoint_id in endpoints:
-        if await asyncio.to_thread(runtime.storage.samples_for, endpoint_id, source="benchmark"):
+        if await asyncio.to_thread(
+            runtime.storage.samples.for_endpoint, endpoint_id, source="benchmark"
+        ):
             return None
     hub = hub_for(runtime)
     if hub.active_run is not None:

@@ -73,7 +73,7 @@ def run(
             _record_startup(runtime, supervisor.status())
         if bench:
             runtime.on_start.append(lambda: _first_benchmark(runtime))
-        key = ensure_default_key(runtime.storage, settings.data_dir)
+        key = ensure_default_key(runtime.storage.keys, settings.data_dir)
         _banner(settings, runtime, key, supervisor.status() if supervisor else [])
         serve_runtime(runtime)
     except RolecallError as exc:

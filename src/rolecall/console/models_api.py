@@ -43,7 +43,7 @@ def revision_of(runtime: Runtime, endpoint: Endpoint) -> str:
 
 
 def _benchmark_evidence(runtime: Runtime, endpoint: Endpoint) -> dict[str, Any]:
-    samples = runtime.storage.samples_for(endpoint.endpoint_id, source="benchmark")
+    samples = runtime.storage.samples.for_endpoint(endpoint.endpoint_id, source="benchmark")
     partition = partition_samples(
         samples,
         endpoint_id=endpoint.endpoint_id,

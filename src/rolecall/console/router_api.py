@@ -77,7 +77,7 @@ async def preview(request: Request) -> Response:
     await flush(runtime)
     limit = int_param(request, "limit", 500, MAX_REPLAY)
     proposed = await _proposed(request, runtime)
-    inputs = await asyncio.to_thread(runtime.storage.replay_inputs, limit=limit)
+    inputs = await asyncio.to_thread(runtime.storage.analytics.replay_inputs, limit=limit)
     replays = replays_from(inputs)
     body = compare(
         runtime,
@@ -172,7 +172,7 @@ async def decisions(request: Request) -> Response:
     outcome = request.query_params.get("outcome") or None
     if outcome not in (None, "routed", "no_endpoint"):
         raise WireError(400, "'outcome' must be 'routed' or 'no_endpoint'", param="outcome")
-    items, total = runtime.storage.decision_page(
+    items, total = runtime.storage.analytics.decision_page(
         limit=int_param(request, "limit", 50, 500),
         offset=int_param(request, "offset", 0, 10_000_000),
         endpoint_id=request.query_params.get("endpoint") or None,
@@ -197,14 +197,14 @@ def _evidence(runtime: Runtime, endpoint_id: str) -> dict[str, Any]:
 async def decision_detail(request: Request) -> Response:
     runtime = runtime_of(request)
     await flush(runtime)
-    found = runtime.storage.get_decision(request.path_params["decision_id"])
+    found = runtime.storage.decisions.get(request.path_params["decision_id"])
     if found is None:
         raise not_found("decision")
     ids = {s["endpoint_id"] for s in found.get("scored_candidates") or []}
     return reply(
         {
             "decision": found,
-            "facts": runtime.storage.fact_for(str(found["request_id"])),
+            "facts": runtime.storage.analytics.fact_for(str(found["request_id"])),
             "evidence": {endpoint_id: _evidence(runtime, endpoint_id) for endpoint_id in ids},
         }
     )

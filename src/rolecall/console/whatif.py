@@ -34,7 +34,7 @@ class Replay:
 
 
 def replays_from(inputs: Iterable[Mapping[str, Any]]) -> list[Replay]:
-    """Routing requests from stored requests (`SqlAnalyticsMixin.replay_inputs` rows)."""
+    """Routing requests from stored requests (`SqlAnalytics.replay_inputs` rows)."""
     out = []
     for row in inputs:
         snap = row.get("policy_snapshot") or {}

@@ -55,16 +55,16 @@ async def decisions(request: Request) -> Response:
     await runtime.recorder.flushed(2.0)
     limit = int_param(request, "limit", 50, 500)
     offset = int_param(request, "offset", 0, 10_000_000)
-    items = runtime.storage.list_decisions(
+    items = runtime.storage.decisions.recent(
         limit=limit, offset=offset, endpoint_id=request.query_params.get("endpoint_id")
     )
-    return json_response(orjson.dumps({"data": items, "total": runtime.storage.count_decisions()}))
+    return json_response(orjson.dumps({"data": items, "total": runtime.storage.decisions.count()}))
 
 
 async def decision(request: Request) -> Response:
     runtime = _runtime(request)
     await runtime.recorder.flushed(2.0)
-    found = runtime.storage.get_decision(request.path_params["decision_id"])
+    found = runtime.storage.decisions.get(request.path_params["decision_id"])
     if found is None:
         raise WireError(404, "no such decision", code="not_found", kind="not_found_error")
     return json_response(orjson.dumps(found))
@@ -75,14 +75,14 @@ async def request_record(request: Request) -> Response:
     runtime = _runtime(request)
     await runtime.recorder.flushed(2.0)
     request_id = request.path_params["request_id"]
-    usage = runtime.storage.usage_for(request_id)
+    usage = runtime.storage.usage.for_request(request_id)
     if not usage:
         raise WireError(404, "no such request", code="not_found", kind="not_found_error")
     body = {
         "request_id": request_id,
         "usage": usage,
-        "spans": runtime.storage.spans_for(request_id),
-        "events": runtime.storage.events_for(request_id),
+        "spans": runtime.storage.traces.spans_for(request_id),
+        "events": runtime.storage.traces.events_for(request_id),
     }
     return json_response(orjson.dumps(body))
 

@@ -4,7 +4,7 @@ The gateway fills a live `RequestRecord` (the decision, the executor's outcome, 
 endpoints) while it serves; right after the response, `observe` reduces it to an `Observation`:
 the decision artifact, the timings, the tokens and, per attempt, the few endpoint facts a record
 needs (version, prices already applied). That is all the event loop does for records. Spans,
-events, the usage event and live samples are derived from it by `rolecall.observe.records`,
+events, the usage event and live samples are derived from it by `rolecall.observe.rows`,
 normally in the writer process: measured at c=1 in the running gateway, building them on the loop
 cost ~80 µs of every request's time, observing ~47.
 

@@ -1,15 +1,12 @@
 """Stores what each request produced, off the request path, in batches.
 
 Requests append their record to a queue; right after the response is sent the event loop reduces
-it to an `Observation` (`rolecall.observe.observation`) and encodes it, and every
-`HANDOFF_INTERVAL_S` what was encoded goes to the sink, which builds the rows (decisions, traces,
-usage, samples) and stores each message in one transaction; `flush` hands it over at once. Once
-`start`ed on the gateway's loop, the loop itself sends the messages to the writer process over its
-own channel (`rolecall.observe.loop_channel`); otherwise (scripts, tests, the final drain) a job
-on the background writer thread does. The sink — normally a separate writer process — also keeps
-each endpoint's recent samples and re-aggregates its observed profile at most once per interval
-(`ProfileRefresher`); the profiles that come due are handed to ``on_profile`` so live traffic
-keeps routing evidence current without re-reading the database.
+it to an `Observation` and encodes it, and every `HANDOFF_INTERVAL_S` what was encoded goes to the
+`Sink` as a `WriterMessage` (at most `MESSAGE_REQUESTS` requests each); the sink builds the rows
+and stores each message in one transaction. Once `start`ed on the gateway's loop, the loop itself
+sends the messages over the sink's own channel; otherwise (scripts, tests, the final drain) a job
+on the `TaskQueue` does. The profiles that come due are handed to ``on_profile``. Why these
+choices, with the measurements behind them: docs/performance.md.
 """
 
 from __future__ import annotations
@@ -22,40 +19,27 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Final
 
 from rolecall.observe.loop_channel import LoopChannel
+from rolecall.observe.message import WriterMessage, reply_from_bytes
 from rolecall.observe.observation import RequestRecord, encode_observations, observe
+from rolecall.observe.ports import Sink, TaskQueue
 from rolecall.observe.profile_refresh import RefreshResult
-from rolecall.observe.sink import InProcessSink, Message, Sink, reply_from_bytes
 from rolecall.profiles import Sample
 from rolecall.protocol import ObservedPerformanceProfile
-from rolecall.storage.sql import SqlStorage
-from rolecall.storage.writer import BackgroundWriter
+
+__all__ = ["HANDOFF_INTERVAL_S", "MESSAGE_REQUESTS", "Recorder"]
 
 log = logging.getLogger("rolecall.observe")
-# How often the event loop hands on what it observed: each hand-off is one transaction in the
-# writer process, and SQLite rewrites the tail page of every table and index it touches per
-# commit. Stored the same 4,000 gateway requests, 40 to a transaction (20 ms of c=1 traffic) wrote
-# 25.6 KB to disk per request and cost 26 µs of kernel time; 512 to one (250 ms), 11.2 KB and 13
-# µs. That file I/O, on the gateway's own core, is what its tail waits for: wrk's p99 at c=1 (median
-# of six fresh gateways, interleaved) was 1.19 ms with 20 ms hand-offs vs 0.92 with 100 ms, and
-# in a second run 0.97 (100 ms) vs 0.87 (250 ms). Records reach storage (and live profiles) at
-# most this much later; `flush` hands over at once.
+# How often the event loop hands on what it observed (one transaction in the writer each).
 HANDOFF_INTERVAL_S: Final = 0.25
-# At most this many requests per message from the loop (~1.3 MB): when the writer process falls
-# behind, what waits for it grows, and joining and writing all of it at once stalled the event
-# loop for milliseconds (a p99 of 2–4 ms at c=1). Bounded messages keep each step short.
+# At most this many requests per message from the loop, so each step of a backlog stays short.
 MESSAGE_REQUESTS: Final = 512
 
 
 class Recorder:
-    def __init__(
-        self,
-        storage: SqlStorage,
-        writer: BackgroundWriter,
-        *,
-        sink: Sink | None = None,
-    ) -> None:
-        self._storage = storage
-        self._sink = sink or InProcessSink(storage)
+    """The request path's one way to records: observe, encode, hand over to the sink."""
+
+    def __init__(self, writer: TaskQueue, sink: Sink) -> None:
+        self._sink = sink
         self._writer = writer
         self._pending: deque[RequestRecord] = deque()
         self._scheduled = threading.Event()
@@ -96,16 +80,14 @@ class Recorder:
         else:
             loop.call_soon(self._observe_then_store)
 
-    def add_samples(self, samples: Iterable[Sample]) -> None:
-        """Store samples from elsewhere (benchmarks) in the caller's transaction, if one is open
-        on this thread; they feed the same live profiles once the writer gets to them (the record
-        writer process must not wait on a transaction that waits on it)."""
-        items = list(samples)
-        self._storage.add_samples(items)
-        self._writer.submit(self._observe_stored, items)
+    def observe_stored(self, samples: Iterable[Sample]) -> None:
+        """Feed samples stored elsewhere (benchmarks, `rolecall.observe.evidence`) to the live
+        profiles, once the task queue gets to them: after the transaction that stores them, which
+        the record writer process must not wait on."""
+        self._writer.submit(self._observe_stored, list(samples))
 
     def _observe_stored(self, samples: list[Sample]) -> None:
-        message = Message(observed=samples)
+        message = WriterMessage(observed=samples)
         self._with_facts(message)
         self._apply(self._sink.write(message))
 
@@ -161,9 +143,8 @@ class Recorder:
     async def start(self) -> None:
         """Hand batches to the writer process from the running event loop, over its own channel,
         instead of from the writer thread (whose GIL turns stalled requests mid-flight)."""
-        open_channel = getattr(self._sink, "open_loop_channel", None)
-        if open_channel is not None:
-            self._channel = await open_channel()
+        self._channel = await self._sink.open_loop_channel()
+        if self._channel is not None:
             self._loop = asyncio.get_running_loop()
 
     async def stop(self) -> None:
@@ -182,7 +163,7 @@ class Recorder:
             while self._observed and self._channel is not None:
                 parts = self._observed[:MESSAGE_REQUESTS]
                 del self._observed[:MESSAGE_REQUESTS]
-                message = Message(parts, backlog=len(self._observed))
+                message = WriterMessage(parts, backlog=len(self._observed))
                 self._with_facts(message)
                 try:
                     reply = await self._channel.exchange(message.to_bytes())
@@ -237,11 +218,11 @@ class Recorder:
         """One transaction for every part, however many requests they hold; then route on the
         profiles that came due and ask again when the next one will be. Endpoint facts travel
         only when they changed (the sink keeps the last ones)."""
-        message = Message(parts)
+        message = WriterMessage(parts)
         self._with_facts(message)
         self._apply(self._sink.write(message))
 
-    def _with_facts(self, message: Message) -> None:
+    def _with_facts(self, message: WriterMessage) -> None:
         facts = self.endpoint_facts()
         if facts is not self._facts_sent:
             message.facts = dict(facts)

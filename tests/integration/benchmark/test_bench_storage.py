@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rolecall.benchmark.records import BenchPairRecord, BenchResultRecord, BenchRunRecord
+from rolecall.benchmark.results import BenchPairRecord, BenchResultRecord, BenchRunRecord
 from rolecall.storage import SqlStorage
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from alembic import command
+from rolecall.storage.sql_analytics import FactFilter
 from sqlalchemy import insert
 
 from rolecall.console.slices import (
@@ -19,7 +20,6 @@ from rolecall.console.slices import (
 )
 from rolecall.storage import SqlStorage, open_storage
 from rolecall.storage.migrate import alembic_config
-from rolecall.storage.sql_analytics import FactFilter
 from rolecall.storage.sql_analytics_tables import status_family
 from rolecall.storage.sql_engine import create_storage_engine
 from rolecall.storage.sql_tables import DECISIONS, USAGE_EVENTS

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
 from rolecall.storage.records import Cooldown
+
 from rolecall.storage.sql import SqlStorage
 
 

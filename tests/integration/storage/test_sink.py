@@ -14,10 +14,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-from rolecall.observe.observation import Observation, decode_observations, encode_observations
 from rolecall.observe.records import build_batch
 from rolecall.observe.sink import InProcessSink, Message, ProcessSink, open_sink
+
+from rolecall.observe.observation import Observation, decode_observations, encode_observations
 from rolecall.storage import open_storage
 from rolecall.storage.sql import SqlStorage
 from rolecall.storage.sql_engine import SQLITE_AUTOCHECKPOINT_PAGES

@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from rolecall.observe.observation import AttemptObservation, Observation
 from rolecall.observe.records import build_batch
+
+from rolecall.observe.observation import AttemptObservation, Observation
+from rolecall.observe.request_trace import RequestTrace
 from rolecall.protocol.validation import validate_artifact
-from rolecall.storage.trace_rows import RequestTrace
 from tests.integration.storage import builders
 
 

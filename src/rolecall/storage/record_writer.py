@@ -1,19 +1,11 @@
-"""Where the recorder's batches go: the database, through a writer process or in this process.
+"""The record writer's storage side: the sinks that store the recorder's messages.
 
-A message holds what the gateway observed about every request drained at once; the sink builds
-their records (decisions, traces, usage, samples: `rolecall.observe.records`) and writes them in
-one transaction; its samples then feed the live observed profiles
-(`ProfileRefresher`), and the write returns the profiles that came due. The gateway normally hands
-batches to a **writer process**: SQL work (SQLAlchemy statements, SQLite commits, PostgreSQL round
-trips) and profile aggregation cost several times more CPU than serving the request itself, and in
-a thread of the gateway process they hold the GIL in slices of up to ``sys.getswitchinterval()``
-(5 ms) while the event loop waits — that was the whole tail of the gateway's added latency. The
-recorder only sends the observations as one orjson message and blocks (GIL released) until the
-writer process answers after the commit, so ``BackgroundWriter.flush`` still means "stored".
-
-If the writer process cannot start or dies, batches are written in this process instead (logged
-once), so a record is never dropped for want of the process. An in-memory SQLite database cannot be
-shared between processes and always uses the in-process sink.
+Owns `write_batch` (a message's rows in one transaction, request facts included),
+`store_and_refresh`, and the two implementations of `rolecall.observe.ports.Sink`: `ProcessSink`
+(the record writer process, `rolecall.storage.writer_process`, which the event loop talks to over
+its own socket) and `InProcessSink` (this process: tests, scripts, in-memory SQLite, and the
+fallback when the process cannot start or dies, so a record is never dropped). Why the records
+take this path is in docs/performance.md.
 """
 
 from __future__ import annotations
@@ -24,29 +16,21 @@ import logging
 import multiprocessing
 import socket
 import threading
-from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
-from typing import Final, Protocol
+from typing import Final
 
-import orjson
 from sqlalchemy.engine import make_url
 
 from rolecall.observe import priority
 from rolecall.observe.loop_channel import LoopChannel
-from rolecall.observe.observation import Observation, decode_observations, encode_observations
+from rolecall.observe.message import RecordBatch, WriterMessage, reply_from_bytes
 from rolecall.observe.profile_refresh import EndpointFacts, ProfileRefresher, RefreshResult
-from rolecall.observe.records import RecordBatch, build_batch
-from rolecall.profiles import Sample
-from rolecall.protocol import ObservedPerformanceProfile
+from rolecall.observe.request_trace import RequestTrace
 from rolecall.storage.sql import SqlStorage
-from rolecall.storage.trace_rows import RequestTrace
 
 __all__ = [
     "InProcessSink",
-    "Message",
     "ProcessSink",
-    "RecordBatch",
-    "Sink",
     "open_sink",
     "store_and_refresh",
     "write_batch",
@@ -57,65 +41,22 @@ START_TIMEOUT_S: Final = 30.0
 JOIN_TIMEOUT_S: Final = 10.0  # a sink closed at interpreter exit: time to store what was sent
 
 
-@dataclass(slots=True)
-class Message:
-    """What one write stores: observed requests already encoded (each request is observed and
-    encoded on the event loop right after its response, so whoever hands them on only joins
-    bytes), the aggregation facts of their samples' endpoints, and samples stored by someone
-    else (a benchmark, in its own transaction) that only feed profiles."""
-
-    parts: list[bytes] = field(default_factory=list)  # encode_observations() each
-    # endpoint_id → (endpoint version, membership revision)
-    facts: dict[str, tuple[str, str | None]] = field(default_factory=dict)
-    observed: list[Sample] = field(default_factory=list)
-    backlog: int = 0  # requests still waiting in the gateway behind this message
-
-    @property
-    def requests(self) -> int:
-        """Requests this message and the gateway's backlog hold: how far behind the writer is."""
-        return len(self.parts) + self.backlog
-
-    @classmethod
-    def of(
-        cls,
-        observations: list[Observation],
-        facts: dict[str, tuple[str, str | None]] | None = None,
-    ) -> Message:
-        return cls([encode_observations(observations)], facts or {})
-
-    def to_bytes(self) -> bytes:
-        """A head line (facts, observed samples), then one line per part (orjson output holds no
-        newline)."""
-        head = {"facts": self.facts, "observed": self.observed, "backlog": self.backlog}
-        return b"\n".join([orjson.dumps(head), *self.parts])
-
-    @classmethod
-    def from_bytes(cls, data: bytes) -> Message:
-        head, *parts = data.split(b"\n")
-        decoded = orjson.loads(head)
-        facts = {eid: (version, revision) for eid, (version, revision) in decoded["facts"].items()}
-        observed = [Sample(**s) for s in decoded["observed"]]
-        return cls(parts, facts, observed, int(decoded.get("backlog", 0)))
-
-    def batch(self) -> RecordBatch:
-        """The rows of every observed request in the message, as one batch."""
-        return build_batch(o for part in self.parts for o in decode_observations(part))
-
-
 def write_batch(storage: SqlStorage, batch: RecordBatch) -> None:
     """Write one batch in one transaction, whatever its size."""
     with storage.batch():
-        storage.put_decisions(batch.decisions)
-        storage.add_traces([RequestTrace.from_row(row) for row in batch.traces])
-        if batch.requests:  # before the usage, so the request facts are written once, complete
-            storage.annotate_requests(batch.requests)
-        storage.add_usage(batch.usage)
+        storage.decisions.put_many(batch.decisions)
+        storage.traces.add_traces([RequestTrace.from_row(row) for row in batch.traces])
+        if batch.requests:  # before the facts, so that each is written once, complete
+            storage.analytics.annotate_requests(batch.requests)
+        storage.usage.add(batch.usage)
+        # the console's request facts, from the usage and decisions just stored
+        storage.analytics.add_facts(batch.usage, [d for d, _ in batch.decisions])
         if batch.samples:
-            storage.add_samples(batch.samples)
+            storage.samples.add(batch.samples)
 
 
 def store_and_refresh(
-    storage: SqlStorage, refresher: ProfileRefresher, message: Message
+    storage: SqlStorage, refresher: ProfileRefresher, message: WriterMessage
 ) -> RefreshResult:
     """Store the message's rows in one transaction, then hand its samples to the live profiles;
     the profiles now due (a message without parts only asks for those)."""
@@ -129,36 +70,21 @@ def store_and_refresh(
     return refresher.due()
 
 
-def reply_bytes(result: RefreshResult) -> bytes:
-    profiles = [p.model_dump(mode="json", exclude_none=True) for p in result.profiles]
-    return orjson.dumps({"profiles": profiles, "next_due_s": result.next_due_s})
-
-
-def reply_from_bytes(data: bytes) -> RefreshResult:
-    """The writer process's answer; raises RuntimeError with its message when it failed."""
-    reply = orjson.loads(data)
-    if "error" in reply:
-        raise RuntimeError(reply["error"])
-    profiles = [ObservedPerformanceProfile.model_validate(p) for p in reply["profiles"]]
-    return RefreshResult(profiles, reply["next_due_s"])
-
-
-class Sink(Protocol):
-    def write(self, message: Message) -> RefreshResult:
-        """Store ``message`` (raise if it cannot be); return once it is committed, with the
-        observed profiles that came due."""
-
-    def close(self, timeout: float | None = None) -> None:
-        """Release the sink; nothing written afterwards."""
-
-
 class InProcessSink:
+    """Stores messages in this process (tests, scripts, in-memory SQLite, the fallback)."""
+
     def __init__(self, storage: SqlStorage) -> None:
         self._storage = storage
-        self._refresher = ProfileRefresher(storage)
+        self._refresher = ProfileRefresher(storage.samples, storage.profiles)
 
-    def write(self, message: Message) -> RefreshResult:
+    def write(self, message: WriterMessage) -> RefreshResult:
         return store_and_refresh(self._storage, self._refresher, message)
+
+    async def open_loop_channel(self) -> LoopChannel | None:
+        return None  # stored right here: the thread that writes is the one that stores
+
+    def hurry(self) -> None:
+        return None
 
     def close(self, timeout: float | None = None) -> None:
         return None
@@ -174,10 +100,10 @@ class ProcessSink:
         self._fallback = InProcessSink(fallback)
         self._facts: dict[str, tuple[str, str | None]] = {}  # every fact sent, for the fallback
         self._lock = threading.Lock()
-        from rolecall.observe import writer_process
+        from rolecall.storage import writer_process
 
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["rolecall.observe.writer_process"])
+        context.set_forkserver_preload(["rolecall.storage.writer_process"])
         ours, theirs = context.Pipe(duplex=True)
         self._conn: Connection | None = ours
         # the event loop's own connection (`open_loop_channel`)
@@ -226,7 +152,7 @@ class ProcessSink:
         self._loop_sock = sock
         return await LoopChannel.open(sock)
 
-    def write(self, message: Message) -> RefreshResult:
+    def write(self, message: WriterMessage) -> RefreshResult:
         with self._lock:
             self._facts.update(message.facts)
             conn = self._conn
@@ -240,7 +166,7 @@ class ProcessSink:
                     # raises when the process is alive but could not store this batch
                     return reply_from_bytes(reply)
         # the in-process refresher has seen none of the facts the process was sent
-        return self._fallback.write(Message(message.parts, dict(self._facts)))
+        return self._fallback.write(WriterMessage(message.parts, dict(self._facts)))
 
     def _give_up(self, what: str) -> None:
         log.warning("the record writer process %s; writing records in the gateway process", what)
@@ -288,7 +214,7 @@ def _stop_writer(
         process.kill()
 
 
-def open_sink(url: str, storage: SqlStorage, *, use_process: bool) -> Sink:
+def open_sink(url: str, storage: SqlStorage, *, use_process: bool) -> InProcessSink | ProcessSink:
     """The writer-process sink when asked for and possible, else the in-process one."""
     if not use_process or _in_memory_sqlite(url):
         return InProcessSink(storage)

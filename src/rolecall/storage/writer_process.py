@@ -1,4 +1,4 @@
-"""The record writer process: stores the gateway's record batches (see `rolecall.observe.sink`).
+"""The record writer process: stores the gateway's record messages (`rolecall.storage.record_writer`).
 
 One request/answer loop over two connections, the gateway threads' pipe and its event loop's
 socket: a batch comes in as an orjson message, is written in one transaction, its samples feed
@@ -21,24 +21,19 @@ import orjson
 
 from rolecall.observe import priority
 from rolecall.observe.loop_channel import recv_frame, send_frame
+from rolecall.observe.message import WriterMessage, reply_bytes
 from rolecall.observe.profile_refresh import ProfileRefresher
-from rolecall.observe.sink import Message, reply_bytes, store_and_refresh
+from rolecall.storage.record_writer import store_and_refresh
 from rolecall.storage.sql import SqlStorage, open_storage
 
 # Housekeeping — checkpointing SQLite's log, collecting cyclic garbage — waits for this long without
-# a message: between bursts, not inside one. Both are work on the gateway's core that its tail
-# waits for, idle priority or not (measured: wrk's p99 at c=1, six fresh gateways, 0.96 ms with
-# SQLite's own checkpoints every 1,000 pages vs 0.69 ms with checkpoints left to idle moments; a
-# lean pass-through 0.63). A collection here takes ~50 ms of CPU (100k+ objects).
+# a message: between bursts, not inside one (docs/performance.md).
 IDLE_S = 0.5
 GC_INTERVAL_S = 10.0  # at most this often, at an idle moment ...
 GC_MAX_INTERVAL_S = 60.0  # ... and without one after this long of steady traffic
-# This many requests' records in a message and waiting behind it in the gateway (several seconds
-# of traffic, ~4 KB each) means the gateway keeps the core so busy that idle priority starves the
-# writer: such messages are stored at normal priority until the backlog shrinks, so memory held
-# by waiting records stays bounded (~40 MB). Below it, the gateway's requests always come first.
-# At normal priority requests on the same core wait for the writer in scheduler slices (measured:
-# p90 ~3 ms at c=1), so the bound is set well above a short burst.
+# This many requests' records in a message and waiting behind it in the gateway means idle priority
+# starves the writer: such messages are stored at normal priority until the backlog shrinks, so
+# the memory held by waiting records stays bounded (docs/performance.md).
 BEHIND_REQUESTS = 10_000
 
 
@@ -62,7 +57,7 @@ def serve(url: str, conn: Connection, loop_end: socket.socket | None = None) -> 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     storage = open_storage(url, migrate=False)  # the gateway migrated before starting us
-    refresher = ProfileRefresher(storage)
+    refresher = ProfileRefresher(storage.samples, storage.profiles)
     collected = _collect_between_batches()
     sources: list[Connection | socket.socket] = [conn] if loop_end is None else [conn, loop_end]
     try:
@@ -120,7 +115,7 @@ def _answer_frame(storage: SqlStorage, refresher: ProfileRefresher, sock: socket
 
 def _answer(storage: SqlStorage, refresher: ProfileRefresher, data: bytes) -> bytes:
     """Store one message and return the answer (the profiles now due, or the error)."""
-    message = Message.from_bytes(data)
+    message = WriterMessage.from_bytes(data)
     behind = message.requests >= BEHIND_REQUESTS
     if behind:  # idle priority is for keeping up, not for falling further behind
         priority.normal()
