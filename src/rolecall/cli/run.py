@@ -113,7 +113,7 @@ def _record_startup(runtime: Any, statuses: list[Any]) -> None:
             )
         )
     if samples:
-        runtime.writer.submit(runtime.recorder.add_samples, samples)
+        runtime.writer.submit(runtime.evidence.add, samples)
 
 
 async def _first_benchmark(runtime: Any) -> None:

@@ -25,11 +25,9 @@ __all__ = ["BackgroundWriter", "WriterStats"]
 
 log = logging.getLogger(__name__)
 
-MERGEABLE: Final = frozenset(
-    {"SqlSamples.add", "SqlTraces.add_spans", "SqlTraces.add_events", "SqlUsage.add"}
-)
-"""Store methods (qualified names) taking one sequence argument, whose consecutive calls to the
-same store can be concatenated."""
+MERGEABLE: Final = frozenset({"add", "add_spans", "add_events"})
+"""Store methods that append one sequence argument (``samples.add``, ``usage.add``, ...): consecutive
+calls to the same store can be concatenated."""
 
 _STOP: Final = object()
 
@@ -65,7 +63,7 @@ class WriterStats:
 
 def _mergeable(call: _Call) -> bool:
     return (
-        getattr(call.fn, "__qualname__", None) in MERGEABLE
+        getattr(call.fn, "__name__", None) in MERGEABLE
         and len(call.args) == 1
         and isinstance(call.args[0], Sequence)
     )

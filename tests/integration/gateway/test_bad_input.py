@@ -101,7 +101,7 @@ def test_revoked_key_is_refused(gateway: Gateway) -> None:
     record, key = create_api_key(gateway.runtime.storage, "short-lived")
     client: Any = gateway.client(api_key=key)
     client.chat.completions.create(model="default", messages=[{"role": "user", "content": "x"}])
-    gateway.runtime.storage.revoke_api_key(record.key_id)
+    gateway.runtime.storage.keys.revoke(record.key_id)
     gateway.runtime.keys._cache.clear()  # the cache would otherwise honour it for up to 15 s
     with pytest.raises(openai.AuthenticationError):
         client.chat.completions.create(model="default", messages=[{"role": "user", "content": "x"}])

@@ -101,7 +101,7 @@ def _grade(gw: Gateway, scores: dict[str, float]) -> None:
             )
             for i in range(8)
         ]
-    gw.runtime.writer.submit(gw.runtime.recorder.add_samples, samples)
+    gw.runtime.writer.submit(gw.runtime.evidence.add, samples)
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
         profiles = gw.runtime.pool.profiles

@@ -5,10 +5,9 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from rolecall.observe.records import build_batch
-
 from rolecall.observe.observation import AttemptObservation, Observation
 from rolecall.observe.request_trace import RequestTrace
+from rolecall.observe.rows import build_batch
 from rolecall.protocol.validation import validate_artifact
 from tests.integration.storage import builders
 
