@@ -110,7 +110,9 @@ async def _measure(runtime: Runtime, concurrency: int) -> tuple[float, int]:
     hub = hub_for(runtime)
     plan = hub.plan("full", concurrency=concurrency)
     progress = RunProgress(plan.run_id, plan.total)
-    runner = BenchRunner(plan, runtime.inventory, runtime.storage, writer_commit(runtime), progress)
+    runner = BenchRunner(
+        plan, runtime.inventory, runtime.storage.benchmarks, writer_commit(runtime), progress
+    )
     started = time.perf_counter()
     status = await runner.run()
     wall = time.perf_counter() - started

@@ -52,7 +52,7 @@ class Gateway:
             **{"cooldown_scale": 0.0005, **settings},
         )
         self.runtime: Runtime = build_runtime(self.settings, extra_inventory=extra_inventory)
-        _, self.api_key = create_api_key(self.runtime.storage, "tests")
+        _, self.api_key = create_api_key(self.runtime.storage.keys, "tests")
         config_ = uvicorn.Config(
             create_app(self.runtime),
             host="127.0.0.1",

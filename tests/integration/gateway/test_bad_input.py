@@ -98,7 +98,7 @@ def test_secrets_never_in_output(gateway: Gateway) -> None:
 def test_revoked_key_is_refused(gateway: Gateway) -> None:
     from rolecall.gateway.auth import create_api_key
 
-    record, key = create_api_key(gateway.runtime.storage, "short-lived")
+    record, key = create_api_key(gateway.runtime.storage.keys, "short-lived")
     client: Any = gateway.client(api_key=key)
     client.chat.completions.create(model="default", messages=[{"role": "user", "content": "x"}])
     gateway.runtime.storage.keys.revoke(record.key_id)
