@@ -16,13 +16,18 @@ from rolecall.storage.record_writer import InProcessSink, write_batch
 from tests.integration.storage import builders
 
 
-def test_stores_share_one_engine_and_one_batch(storage: SqlStorage) -> None:
-    """A batch spans every store's writes on this thread: all commit, or none does."""
-    with pytest.raises(RuntimeError), storage.batch():
+def _failing_batch(storage: SqlStorage) -> None:
+    with storage.batch():
         storage.samples.add([builders.sample("e1")])
         storage.profiles.put(builders.profile("e1"))
         storage.cooldowns.put(Cooldown("e1", 0, 10, "timeout", 1, 0))
         raise RuntimeError("the batch fails")
+
+
+def test_stores_share_one_engine_and_one_batch(storage: SqlStorage) -> None:
+    """A batch spans every store's writes on this thread: all commit, or none does."""
+    with pytest.raises(RuntimeError, match="the batch fails"):
+        _failing_batch(storage)
     assert storage.samples.for_endpoint("e1") == []
     assert storage.profiles.get("e1") is None
     assert storage.cooldowns.all() == []
