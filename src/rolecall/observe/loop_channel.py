@@ -1,10 +1,8 @@
 """The event loop's own connection to the record writer process: no thread between them.
 
-A gateway thread that hands batches to the writer process shares the GIL with the event loop:
-every time it woke to send a batch or read an answer it took the GIL in the middle of a request,
-and the loop waited for it (measured: two or three futex calls per request, and the p99 at c=1
-rose by 0.1–0.2 ms). On this channel the loop writes a batch and awaits the answer like any other
-socket, between requests and while they wait on upstreams.
+The loop writes a message and awaits the answer like any other socket, between requests and while
+they wait on upstreams, so no gateway thread takes the GIL to hand records over
+(docs/performance.md).
 
 Owns the framing both ends use (an 8-byte length, then the bytes) and `LoopChannel`, the loop's
 end. The writer process reads its end with `recv_frame` and answers with `send_frame`.

@@ -150,8 +150,8 @@ class Database:
         on_conflict: Literal["update", "nothing"] | None,
         key: tuple[str, ...] = (),
     ) -> int:
-        """Run the insert straight on the driver: SQLAlchemy's per-row parameter processing was
-        most of the cost of storing a request's records. Every row has the first row's keys."""
+        """Run the insert straight on the driver, without SQLAlchemy's per-row parameter
+        processing (docs/performance.md). Every row has the first row's keys."""
         if not rows:
             return 0
         sql, names, json_columns = self._driver_sql(table, tuple(rows[0]), on_conflict, key)

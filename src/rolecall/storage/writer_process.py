@@ -40,9 +40,9 @@ BEHIND_REQUESTS = 10_000
 def _collect_between_batches() -> float:
     """Collect cyclic garbage now, after an answer, never mid-batch.
 
-    A big batch allocates hundreds of thousands of rows at once; automatic collections would scan
-    them again and again (gen-2 passes of 100+ ms each), slowing the writer exactly when it is
-    behind and batches grow. Rows are freed by reference counting as soon as they are stored.
+    A big batch allocates many rows at once; automatic collections would scan them again and
+    again, slowing the writer exactly when it is behind and batches grow. Rows are freed by
+    reference counting as soon as they are stored.
     """
     gc.unfreeze()  # long-lived objects that became garbage since the last pass are found too
     gc.collect()
