@@ -145,7 +145,7 @@ def test_sums_quantiles_and_groups_match_python(storage: SqlStorage) -> None:
     )
     latencies = [e["latency_ms"] for e in chosen]
     for q in (0.0, 0.5, 0.95, 1.0):
-        (exact,) = exact_quantiles(storage, slice_, (q,)).values()
+        (exact,) = exact_quantiles(storage.analytics, slice_, (q,)).values()
         assert exact == pytest.approx(nearest_rank(latencies, q)), q
     histogram = storage.analytics.fact_histogram(slice_)[None]
     approx = approx_quantile(histogram, 0.5)
