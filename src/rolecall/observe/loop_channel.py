@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import socket
 import struct
+from collections.abc import Callable
 from typing import Final
 
 __all__ = ["LoopChannel", "recv_frame", "send_frame"]
@@ -47,16 +48,25 @@ def _recv_exactly(sock: socket.socket, size: int) -> bytes | None:
 class LoopChannel:
     """The loop's end: one message in flight at a time, answered in order."""
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    def __init__(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        on_close: Callable[[], None] | None = None,
+    ) -> None:
         self._reader = reader
         self._writer = writer
         self._lock = asyncio.Lock()
+        self._on_close = on_close
 
     @classmethod
-    async def open(cls, sock: socket.socket) -> LoopChannel:
-        """Wrap ``sock`` (one end of a socket pair) on the running loop."""
+    async def open(
+        cls, sock: socket.socket, on_close: Callable[[], None] | None = None
+    ) -> LoopChannel:
+        """Wrap ``sock`` on the running loop (which owns it from now on); ``on_close`` is called
+        once the channel is closed."""
         reader, writer = await asyncio.open_connection(sock=sock)
-        return cls(reader, writer)
+        return cls(reader, writer, on_close)
 
     async def exchange(self, data: bytes) -> bytes:
         """Send one encoded message and return the answer; raises `ConnectionError` if the
@@ -74,3 +84,6 @@ class LoopChannel:
         self._writer.close()
         with contextlib.suppress(OSError):
             await self._writer.wait_closed()
+        on_close, self._on_close = self._on_close, None
+        if on_close is not None:
+            on_close()

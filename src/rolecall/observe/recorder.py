@@ -3,10 +3,11 @@
 Requests append their record to a queue; right after the response is sent the event loop reduces
 it to an `Observation` and encodes it, and every `HANDOFF_INTERVAL_S` what was encoded goes to the
 `Sink` as a `WriterMessage` (at most `MESSAGE_REQUESTS` requests each); the sink builds the rows
-and stores each message in one transaction. Once `start`ed on the gateway's loop, the loop itself
-sends the messages over the sink's own channel; otherwise (scripts, tests, the final drain) a job
-on the `TaskQueue` does. The profiles that come due are handed to ``on_profile``. Why these
-choices, with the measurements behind them: docs/performance.md.
+and stores each message in one transaction. Once `start`ed on the gateway's loop, the loop sends
+every message over the sink's channel, those of the `TaskQueue`'s thread (samples stored
+elsewhere, profile refreshes) included; before and after (scripts, tests, the final drain) the
+thread hands them to the sink itself. The profiles that come due are handed to ``on_profile``.
+Why these choices, with the measurements behind them: docs/performance.md.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import asyncio
 import logging
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Final
 
 from rolecall.observe.loop_channel import LoopChannel
@@ -33,6 +34,7 @@ log = logging.getLogger("rolecall.observe")
 HANDOFF_INTERVAL_S: Final = 0.25
 # At most this many requests per message from the loop, so each step of a backlog stays short.
 MESSAGE_REQUESTS: Final = 512
+RETRY_DELAY_S: Final = 0.05  # before sending again a message the writer could not store
 
 
 class Recorder:
@@ -46,6 +48,10 @@ class Recorder:
         # observations encoded on the event loop, not yet stored (swapped out whole by the
         # writer thread)
         self._observed: list[bytes] = []
+        # while the loop holds the writer's channel: samples and a profile refresh the task
+        # queue's thread asked for, sent with the loop's next message
+        self._samples: list[Sample] = []
+        self._refresh_asked = False
         self._facts_sent: Mapping[str, tuple[str, str | None]] | None = None
         self._handoff_due = False  # a hand-off is scheduled on the event loop
         self._timer: threading.Timer | None = None
@@ -84,12 +90,7 @@ class Recorder:
         """Feed samples stored elsewhere (benchmarks, `rolecall.observe.evidence`) to the live
         profiles, once the task queue gets to them: after the transaction that stores them, which
         the record writer process must not wait on."""
-        self._writer.submit(self._observe_stored, list(samples))
-
-    def _observe_stored(self, samples: list[Sample]) -> None:
-        message = WriterMessage(observed=samples)
-        self._with_facts(message)
-        self._apply(self._sink.write(message))
+        self._writer.submit(self._store, [], list(samples))
 
     def flush(self, timeout: float | None = None) -> bool:
         """Store everything recorded so far now (not at the next hand-off); False on timeout.
@@ -160,33 +161,71 @@ class Recorder:
         """Send what was observed, one message at a time, until nothing is left (what is observed
         while a message is in flight goes in the next one)."""
         try:
-            while self._observed and self._channel is not None:
-                parts = self._observed[:MESSAGE_REQUESTS]
-                del self._observed[:MESSAGE_REQUESTS]
-                message = WriterMessage(parts, backlog=len(self._observed))
-                self._with_facts(message)
+            while self._channel is not None and (
+                self._observed or self._samples or self._refresh_asked
+            ):
+                message = self._next_message()
                 try:
-                    reply = await self._channel.exchange(message.to_bytes())
-                    result = reply_from_bytes(reply)
+                    result = await self._exchange(self._channel, message)
                 except ConnectionError as exc:
-                    log.warning("%s; records go through the writer thread", exc)
-                    self._channel = None
-                    self._facts_sent = None  # the thread's sink has not seen them
-                    self._writer.submit(self._store, parts)
-                except RuntimeError as exc:  # the process could not store it: the thread retries
-                    log.warning("storing records failed (%s); retrying", exc)
-                    self._writer.submit(self._store, parts)
+                    await self._leave_channel(exc, message)
                 else:
                     self._apply(result)
         finally:
             self._sending = None
+
+    def _next_message(self) -> WriterMessage:
+        parts = self._observed[:MESSAGE_REQUESTS]
+        del self._observed[:MESSAGE_REQUESTS]
+        samples, self._samples = self._samples, []
+        self._refresh_asked = False
+        message = WriterMessage(parts, observed=samples, backlog=len(self._observed))
+        self._with_facts(message)
+        return message
+
+    async def _exchange(self, channel: LoopChannel, message: WriterMessage) -> RefreshResult:
+        """Store one message over the channel; one the writer could not store is sent once more,
+        then given up (logged)."""
+        data = message.to_bytes()
+        try:
+            return reply_from_bytes(await channel.exchange(data))
+        except RuntimeError as exc:
+            log.warning("storing records failed (%s); retrying", exc)
+        await asyncio.sleep(RETRY_DELAY_S)
+        try:
+            return reply_from_bytes(await channel.exchange(data))
+        except RuntimeError as exc:
+            log.error("storing records failed after a retry, records lost: %s", exc)
+            return RefreshResult([], None)
+
+    async def _leave_channel(self, exc: ConnectionError, message: WriterMessage) -> None:
+        """The writer process is gone: give its socket back to the sink, and hand what the loop
+        holds to the task queue's thread (the sink then stores it in this process)."""
+        log.warning("%s; records go through the writer thread", exc)
+        channel, self._channel = self._channel, None
+        self._facts_sent = None  # the thread's sink has not seen them
+        if channel is not None:
+            await channel.close()
+        samples, self._samples = self._samples, []
+        self._writer.submit(self._store, message.parts, [*message.observed, *samples])
+
+    def _send_on_loop(self, parts: list[bytes], samples: list[Sample]) -> None:
+        """(On the loop.) What the task queue's thread had to store: with the next message."""
+        if self._channel is None:  # the loop left the channel meanwhile: the thread stores it
+            self._writer.submit(self._store, parts, samples)
+            return
+        self._observed.extend(parts)
+        self._samples.extend(samples)
+        self._refresh_asked = True  # a message even with nothing in it: profiles may be due
+        if self._sending is None:
+            self._sending = asyncio.get_running_loop().create_task(self._send_observed())
 
     async def _flush_on_loop(self) -> None:
         if self._pending:
             self._observe_then_store()
         while self._sending is not None:
             await asyncio.shield(self._sending)
-        if self._observed and self._channel is not None:
+        if (self._observed or self._samples) and self._channel is not None:
             self._sending = asyncio.get_running_loop().create_task(self._send_observed())
             await asyncio.shield(self._sending)
 
@@ -214,11 +253,20 @@ class Recorder:
             observed.append(observe(self._pending.popleft()))
         return encode_observations(observed) if observed else None
 
-    def _store(self, parts: list[bytes]) -> None:
-        """One transaction for every part, however many requests they hold; then route on the
-        profiles that came due and ask again when the next one will be. Endpoint facts travel
-        only when they changed (the sink keeps the last ones)."""
-        message = WriterMessage(parts)
+    def _store(self, parts: list[bytes], samples: Sequence[Sample] = ()) -> None:
+        """(On the task queue.) One transaction for every part, however many requests they hold;
+        then route on the profiles that came due and ask again when the next one will be.
+        Endpoint facts travel only when they changed (the sink keeps the last ones). While the
+        event loop holds the writer's channel, the loop sends them."""
+        loop = self._loop
+        if self._channel is not None and loop is not None:
+            try:
+                loop.call_soon_threadsafe(self._send_on_loop, parts, list(samples))
+            except RuntimeError:  # the loop is closed: this thread stores them
+                pass
+            else:
+                return
+        message = WriterMessage(parts, observed=list(samples))
         self._with_facts(message)
         self._apply(self._sink.write(message))
 
@@ -251,6 +299,7 @@ class Recorder:
         """Hand over everything recorded and stop the refresh timer (the caller then closes the
         writer, which stores what it was handed, then the sink)."""
         self._closed = True
+        self._channel = None  # left already, unless `stop` timed out: then the thread stores
         self._writer.submit(self._drain)
         with self._lock:
             if self._timer is not None:

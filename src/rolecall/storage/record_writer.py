@@ -2,8 +2,8 @@
 
 Owns `write_batch` (a message's rows in one transaction, request facts included),
 `store_and_refresh`, and the two implementations of `rolecall.observe.ports.Sink`: `ProcessSink`
-(the record writer process, `rolecall.storage.writer_process`, which the event loop talks to over
-its own socket) and `InProcessSink` (this process: tests, scripts, in-memory SQLite, and the
+(the record writer process, `rolecall.storage.writer_process`, over one socket that the event loop
+holds while it serves) and `InProcessSink` (this process: tests, scripts, in-memory SQLite, and the
 fallback when the process cannot start or dies, so a record is never dropped). Why the records
 take this path is in docs/performance.md.
 """
@@ -11,18 +11,16 @@ take this path is in docs/performance.md.
 from __future__ import annotations
 
 import atexit
-import contextlib
 import logging
 import multiprocessing
 import socket
 import threading
-from multiprocessing.connection import Connection
 from typing import Final
 
 from sqlalchemy.engine import make_url
 
 from rolecall.observe import priority
-from rolecall.observe.loop_channel import LoopChannel
+from rolecall.observe.loop_channel import LoopChannel, recv_frame, send_frame
 from rolecall.observe.message import RecordBatch, WriterMessage, reply_from_bytes
 from rolecall.observe.profile_refresh import EndpointFacts, ProfileRefresher, RefreshResult
 from rolecall.observe.request_trace import RequestTrace
@@ -39,6 +37,10 @@ __all__ = [
 log = logging.getLogger("rolecall.observe")
 START_TIMEOUT_S: Final = 30.0
 JOIN_TIMEOUT_S: Final = 10.0  # a sink closed at interpreter exit: time to store what was sent
+# how long `ProcessSink.write` waits for the event loop to give the socket back (it does so
+# within a moment of `Recorder.stop`; longer only when the loop is stuck)
+LEND_WAIT_S: Final = 1.0
+READY: Final = b"ready"  # the writer process's first frame
 
 
 def write_batch(storage: SqlStorage, batch: RecordBatch) -> None:
@@ -91,89 +93,78 @@ class InProcessSink:
 
 
 class ProcessSink:
-    """Batches to a writer process over a pipe, one acknowledged message per batch.
+    """Messages to the record writer process over one socket: the event loop's while it serves
+    (`open_loop_channel`), this object's otherwise (`write`, one thread at a time).
 
-    ``write`` is called from one thread at a time (the recorder's drain on the background writer).
+    Whoever does not hold the socket does not use it: `write` waits (at most `LEND_WAIT_S`) for
+    the loop to give it back, then stores in this process instead.
     """
 
     def __init__(self, url: str, fallback: SqlStorage) -> None:
         self._fallback = InProcessSink(fallback)
         self._facts: dict[str, tuple[str, str | None]] = {}  # every fact sent, for the fallback
-        self._lock = threading.Lock()
+        self._returned = threading.Condition()  # guards the socket and who holds it
         from rolecall.storage import writer_process
 
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["rolecall.storage.writer_process"])
-        ours, theirs = context.Pipe(duplex=True)
-        self._conn: Connection | None = ours
-        # the event loop's own connection (`open_loop_channel`)
-        loop_ours, loop_theirs = socket.socketpair()
-        self._loop_end: socket.socket | None = loop_ours
-        self._loop_sock: socket.socket | None = None  # once opened, as the loop's channel
+        ours, theirs = socket.socketpair()
+        self._sock: socket.socket | None = ours  # None once the process is gone or closed
+        self._lent: socket.socket | None = None  # the loop's duplicate while it holds the socket
         self._process = context.Process(
-            target=writer_process.serve,
-            args=(url, theirs, loop_theirs),
-            name="rolecall-writer",
-            daemon=True,
+            target=writer_process.serve, args=(url, theirs), name="rolecall-writer", daemon=True
         )
         self._process.start()
         theirs.close()
-        loop_theirs.close()
         # A sink nobody closed (a script, a test, a crashed start-up) must still let the
         # interpreter exit: multiprocessing joins its children at exit, and this child ignores
-        # SIGTERM and only stops when told to or when its pipe closes. Registered after
-        # multiprocessing's own exit handler (imported by `start`), so it runs before it.
-        process = self._process
-
-        def at_exit() -> None:
-            self.hurry()
-            self._close_loop_end()
-            _stop_writer(ours, process, JOIN_TIMEOUT_S)
-
-        self._at_exit = at_exit
-        atexit.register(at_exit)
-        try:
-            ready = ours.poll(START_TIMEOUT_S) and ours.recv_bytes() == b"ready"
-        except (EOFError, OSError):
-            ready = False
-        if not ready:
+        # SIGTERM and only stops when its socket closes. Registered after multiprocessing's own
+        # exit handler (imported by `start`), so it runs before it.
+        self._at_exit = lambda: self._stop(JOIN_TIMEOUT_S)
+        atexit.register(self._at_exit)
+        if not _ready(ours):
             self._give_up("did not start")
 
     @property
     def pid(self) -> int | None:
-        return self._process.pid if self._conn is not None else None
+        return self._process.pid if self._sock is not None else None
 
     async def open_loop_channel(self) -> LoopChannel | None:
-        """The running event loop's connection to the writer process (once; None when the
-        process is gone or the channel was taken). Messages on it are stored like `write`'s."""
-        sock, self._loop_end = self._loop_end, None
-        if sock is None or self._conn is None:
-            return None
-        self._loop_sock = sock
-        return await LoopChannel.open(sock)
+        """The running event loop's connection to the writer process (None when the process is
+        gone or the loop holds it already), until the loop closes it."""
+        with self._returned:
+            if self._sock is None or self._lent is not None:
+                return None
+            lent = self._lent = self._sock.dup()
+        return await LoopChannel.open(lent, on_close=self._take_back)
+
+    def _take_back(self) -> None:
+        with self._returned:
+            self._lent = None
+            if self._sock is not None:
+                self._sock.setblocking(True)  # the loop made the shared socket non-blocking
+            self._returned.notify_all()
 
     def write(self, message: WriterMessage) -> RefreshResult:
-        with self._lock:
+        with self._returned:
             self._facts.update(message.facts)
-            conn = self._conn
-            if conn is not None:
+            self._returned.wait_for(lambda: self._lent is None, LEND_WAIT_S)
+            sock = self._sock if self._lent is None else None
+            if sock is not None:
                 try:
-                    conn.send_bytes(message.to_bytes())
-                    reply = conn.recv_bytes()
-                except (EOFError, OSError):
-                    self._give_up("stopped")
-                else:
-                    # raises when the process is alive but could not store this batch
+                    send_frame(sock, message.to_bytes())
+                    reply = recv_frame(sock)
+                except OSError:
+                    reply = None
+                if reply is not None:  # raises when the process could not store this message
                     return reply_from_bytes(reply)
+                self._give_up("stopped")
         # the in-process refresher has seen none of the facts the process was sent
         return self._fallback.write(WriterMessage(message.parts, dict(self._facts)))
 
     def _give_up(self, what: str) -> None:
         log.warning("the record writer process %s; writing records in the gateway process", what)
-        self._close_loop_end()
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        self._close_sockets()
         if self._process.is_alive():
             self._process.kill()
 
@@ -185,33 +176,41 @@ class ProcessSink:
             priority.normal(pid)
 
     def close(self, timeout: float | None = None) -> None:
-        self.hurry()
-        with self._lock:
-            atexit.unregister(self._at_exit)
-            conn, self._conn = self._conn, None
-            self._close_loop_end()
-        _stop_writer(conn, self._process, timeout)
+        """Let the writer process store everything it was sent, then stop it."""
+        atexit.unregister(self._at_exit)
+        self._stop(timeout)
 
-    def _close_loop_end(self) -> None:
-        """Close the loop's end of its channel: unopened, or opened (its event loop is gone or
-        about to be: the writer process then stops reading it)."""
-        for sock in (self._loop_end, self._loop_sock):
+    def _stop(self, timeout: float | None) -> None:
+        self.hurry()
+        # after the message in flight, if any (not forever: at exit its thread may be stuck)
+        locked = self._returned.acquire(timeout=JOIN_TIMEOUT_S)
+        try:
+            self._close_sockets()  # the process stores what it has read, then sees the end
+        finally:
+            if locked:
+                self._returned.release()
+        self._process.join(timeout)
+        if self._process.is_alive():
+            self._process.kill()
+
+    def _close_sockets(self) -> None:
+        """Close this end, and the loop's duplicate if it has one (its event loop is gone or
+        about to be)."""
+        for sock in (self._sock, self._lent):
             if sock is not None:
                 sock.close()
-        self._loop_end = self._loop_sock = None
+        self._sock = self._lent = None
 
 
-def _stop_writer(
-    conn: Connection | None, process: multiprocessing.process.BaseProcess, timeout: float | None
-) -> None:
-    """Tell the writer process to stop after what it was sent, then wait for it (or kill it)."""
-    if conn is not None and not conn.closed:
-        with contextlib.suppress(OSError):
-            conn.send_bytes(b"stop")
-        conn.close()
-    process.join(timeout)
-    if process.is_alive():
-        process.kill()
+def _ready(sock: socket.socket) -> bool:
+    """Whether the writer process said it is ready within `START_TIMEOUT_S`."""
+    sock.settimeout(START_TIMEOUT_S)
+    try:
+        return recv_frame(sock) == READY
+    except OSError:
+        return False
+    finally:
+        sock.settimeout(None)
 
 
 def open_sink(url: str, storage: SqlStorage, *, use_process: bool) -> InProcessSink | ProcessSink:

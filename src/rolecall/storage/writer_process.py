@@ -1,11 +1,11 @@
 """The record writer process: stores the gateway's record messages (`rolecall.storage.record_writer`).
 
-One request/answer loop over two connections, the gateway threads' pipe and its event loop's
-socket: a batch comes in as an orjson message, is written in one transaction, its samples feed
-the live observed profiles, and the answer (the profiles that came due, or the error) goes back
-on the connection it came from. It ends when the gateway says ``stop`` or its end of the pipe
-closes — also when the gateway was killed, after storing everything already sent.
-Interrupts aimed at the terminal's process group are ignored: the gateway decides when to stop.
+One request/answer loop over one socket, used by the gateway's event loop while it serves and by a
+gateway thread before and after: a message comes in as one frame, is written in one transaction,
+its samples feed the live observed profiles, and the answer (the profiles that came due, or the
+error) goes back. It ends when the gateway closes its end — also when the gateway was killed —
+after storing everything already sent. Interrupts aimed at the terminal's process group are
+ignored: the gateway decides when to stop.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import gc
 import signal
 import socket
 import time
-from multiprocessing.connection import Connection, wait
+from multiprocessing.connection import wait
 
 import orjson
 
@@ -23,7 +23,7 @@ from rolecall.observe import priority
 from rolecall.observe.loop_channel import recv_frame, send_frame
 from rolecall.observe.message import WriterMessage, reply_bytes
 from rolecall.observe.profile_refresh import ProfileRefresher
-from rolecall.storage.record_writer import store_and_refresh
+from rolecall.storage.record_writer import READY, store_and_refresh
 from rolecall.storage.sql import SqlStorage, open_storage
 
 # Housekeeping — checkpointing SQLite's log, collecting cyclic garbage — waits for this long without
@@ -51,43 +51,30 @@ def _collect_between_batches() -> float:
     return time.monotonic()
 
 
-def serve(url: str, conn: Connection, loop_end: socket.socket | None = None) -> None:
-    """Answer messages from the gateway's threads (``conn``) and from its event loop
-    (``loop_end``, see `rolecall.observe.loop_channel`), one at a time, until told to stop."""
+def serve(url: str, sock: socket.socket) -> None:
+    """Answer the gateway's messages on ``sock`` (see `rolecall.observe.loop_channel`), one at a
+    time, until the gateway closes its end."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     storage = open_storage(url, migrate=False)  # the gateway migrated before starting us
     refresher = ProfileRefresher(storage.samples, storage.profiles)
     collected = _collect_between_batches()
-    sources: list[Connection | socket.socket] = [conn] if loop_end is None else [conn, loop_end]
     try:
-        conn.send_bytes(b"ready")
+        send_frame(sock, READY)
         # started at normal priority: at idle priority a busy machine (local models decoding on
         # every core) could starve the start-up past the gateway's patience
         priority.background()
         written = False  # since the last idle moment
         while True:
-            ready = wait(sources, IDLE_S if written else None)
-            if not ready:  # idle for a moment after writing
+            if not wait([sock], IDLE_S if written else None):  # idle for a moment after writing
                 _checkpoint(storage)
                 if time.monotonic() - collected > GC_INTERVAL_S:
                     collected = _collect_between_batches()
                 written = False
                 continue
             written = True
-            # the loop's messages first: on "stop" nothing it already sent may be left unread
-            if loop_end in ready and not _answer_frame(storage, refresher, loop_end):
-                sources.remove(loop_end)  # the loop closed its end; the threads' end stays
-            if conn in ready:
-                try:
-                    data = conn.recv_bytes()
-                except (EOFError, OSError):
-                    return
-                if data == b"stop":
-                    if loop_end in sources and wait([loop_end], 0):
-                        _answer_frame(storage, refresher, loop_end)
-                    return
-                conn.send_bytes(_answer(storage, refresher, data))
+            if not _answer_frame(storage, refresher, sock):
+                return  # the gateway closed its end: everything it sent is stored
             if time.monotonic() - collected > GC_MAX_INTERVAL_S:  # no idle moment came
                 collected = _collect_between_batches()
     finally:
@@ -101,14 +88,14 @@ def _checkpoint(storage: SqlStorage) -> None:
 
 
 def _answer_frame(storage: SqlStorage, refresher: ProfileRefresher, sock: socket.socket) -> bool:
-    """Store one message from the loop's end and answer it; False when that end is closed."""
+    """Store one message and answer it; False when the gateway's end is closed."""
     frame = recv_frame(sock)
     if frame is None:
         return False
     answer = _answer(storage, refresher, frame)
     try:
         send_frame(sock, answer)
-    except OSError:  # stored; the loop stopped listening
+    except OSError:  # stored; the gateway stopped listening
         return False
     return True
 
