@@ -79,8 +79,7 @@ async def serve(requests: int, workdir: Path, upstream_port: int) -> list[bytes]
     )
     runtime = build_runtime()
     sink = KeepingSink()
-    runtime.recorder = Recorder(runtime.writer, sink)
-    runtime.recorder.endpoint_facts = runtime.all_endpoint_facts
+    runtime.recorder = Recorder(runtime.writer, sink, endpoint_facts=runtime.all_endpoint_facts)
     await runtime.start()
     body = orjson.dumps({"model": "default", "messages": [{"role": "user", "content": "hi"}]})
     headers = {"content-type": "application/json"}

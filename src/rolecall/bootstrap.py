@@ -211,12 +211,15 @@ def build_runtime(
         pool=pool,
         keys=KeyChecker(storage.keys),
         admin_token=load_admin_token(settings.data_dir, settings.admin_token),
-        recorder=Recorder(writer, sink),
+        recorder=Recorder(
+            writer,
+            sink,
+            endpoint_facts=lambda: runtime.all_endpoint_facts(),
+            on_profile=lambda profile: runtime.route_on(profile),
+        ),
         sink=sink,
         learned=learned,
     )
-    runtime.recorder.endpoint_facts = runtime.all_endpoint_facts
-    runtime.recorder.on_profile = runtime.route_on
     return runtime
 
 

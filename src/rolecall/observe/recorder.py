@@ -38,9 +38,21 @@ RETRY_DELAY_S: Final = 0.05  # before sending again a message the writer could n
 
 
 class Recorder:
-    """The request path's one way to records: observe, encode, hand over to the sink."""
+    """The request path's one way to records: observe, encode, hand over to the sink.
 
-    def __init__(self, writer: TaskQueue, sink: Sink) -> None:
+    ``endpoint_facts`` gives what aggregation needs to know about every endpoint (the same
+    mapping object until the inventory changes; without it, live samples are stored but feed no
+    profile); ``on_profile`` gets every profile that comes due.
+    """
+
+    def __init__(
+        self,
+        writer: TaskQueue,
+        sink: Sink,
+        *,
+        endpoint_facts: Callable[[], Mapping[str, tuple[str, str | None]]] = dict,
+        on_profile: Callable[[ObservedPerformanceProfile], object] | None = None,
+    ) -> None:
         self._sink = sink
         self._writer = writer
         self._pending: deque[RequestRecord] = deque()
@@ -61,11 +73,8 @@ class Recorder:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._sending: asyncio.Task[None] | None = None
         self._closed = False
-        # set by the composition root: what aggregation needs to know about every endpoint (the
-        # same mapping object until the inventory changes; without it, live samples are stored
-        # but feed no profile), and where a new profile goes
-        self.endpoint_facts: Callable[[], Mapping[str, tuple[str, str | None]]] = dict
-        self.on_profile: Callable[[ObservedPerformanceProfile], object] | None = None
+        self.endpoint_facts = endpoint_facts
+        self.on_profile = on_profile
 
     def record(self, record: RequestRecord) -> None:
         """Queue one request's records; never blocks on the database.

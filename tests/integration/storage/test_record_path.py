@@ -54,9 +54,9 @@ def test_thread_messages_go_through_the_loops_channel(db_url: str, store: SqlSto
     store.samples.add(samples)  # committed elsewhere (a benchmark) before the recorder hears
     try:
         with BackgroundWriter() as writer:
-            recorder = Recorder(writer, sink)
-            recorder.endpoint_facts = lambda: FACTS
-            recorder.on_profile = published.append
+            recorder = Recorder(
+                writer, sink, endpoint_facts=lambda: FACTS, on_profile=published.append
+            )
 
             async def serve() -> None:
                 await recorder.start()
