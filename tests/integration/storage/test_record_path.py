@@ -37,17 +37,22 @@ async def _published(profiles: list[ObservedPerformanceProfile], timeout_s: floa
         await asyncio.sleep(0.02)
 
 
-def test_thread_messages_go_through_the_loops_channel(db_url: str, store: SqlStorage) -> None:
-    sink = open_sink(db_url, store, use_process=True)
-    assert isinstance(sink, ProcessSink)
-    direct: list[WriterMessage] = []  # messages the sink got from a thread, not the loop
+def _count_writes(sink: ProcessSink) -> list[WriterMessage]:
+    written: list[WriterMessage] = []
     sink_write = sink.write
 
     def counting_write(message: WriterMessage) -> RefreshResult:
-        direct.append(message)
+        written.append(message)
         return sink_write(message)
 
     sink.write = counting_write  # type: ignore[method-assign]
+    return written
+
+
+def test_thread_messages_go_through_the_loops_channel(db_url: str, store: SqlStorage) -> None:
+    sink = open_sink(db_url, store, use_process=True)
+    assert isinstance(sink, ProcessSink)
+    direct = _count_writes(sink)  # messages the sink got from a thread, not the loop
     published: list[ObservedPerformanceProfile] = []
     now = time.time_ns() // 1_000_000
     samples = [builders.sample("e1", at=now)]  # one graded case
