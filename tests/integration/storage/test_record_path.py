@@ -81,6 +81,7 @@ def test_thread_messages_go_through_the_loops_channel(db_url: str, store: SqlSto
         assert sink.pid is not None  # the process served it, no fallback
     finally:
         sink.close(timeout=10)
+    assert sink._process.exitcode == 0  # it saw the socket close and stopped, not killed
     stored = store.profiles.get("e1")
     assert stored is not None
     assert stored.sample_size == 1
