@@ -115,8 +115,10 @@ async def _measure(runtime: Services, concurrency: int) -> tuple[float, int]:
     runner = BenchRunner(
         plan,
         runtime.routing.inventory,
-        runtime.storage,
-        writer_commit(runtime.storage, runtime.writer, runtime.recorder),
+        runtime.storage.benchmarks,
+        writer_commit(
+            runtime.storage.benchmarks, runtime.evidence, runtime.writer, runtime.storage.batch
+        ),
         progress,
         adapters=adapters_for,
     )

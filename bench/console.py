@@ -36,7 +36,7 @@ from rolecall.inventory.config import RoutingConfig
 from rolecall.inventory.inventory import policy_for
 from rolecall.settings import Settings
 from rolecall.storage import open_storage
-from rolecall.storage.sql_analytics import FactFilter
+from rolecall.storage.analytics import FactFilter
 
 BUDGET_MS = 200.0
 TOKEN = "rca-bench-console"
@@ -140,7 +140,7 @@ def spans(i: int, endpoint: str, ts: int, latency: float) -> list[dict[str, Any]
 def stored(url: str) -> int:
     storage = open_storage(url)
     try:
-        return sum(g["requests"] for g in storage.rollup_groups(FactFilter()))
+        return sum(g["requests"] for g in storage.analytics.rollup_groups(FactFilter()))
     finally:
         storage.close()
 
@@ -161,9 +161,10 @@ def populate(url: str, n: int) -> float:
                 events.append(u)
                 trace.extend(spans(i, endpoint, ts, u["latency_ms"]))
             with storage.batch():
-                storage.put_decisions(decisions)
-                storage.add_usage(events)
-                storage.add_spans(trace)
+                storage.decisions.put_many(decisions)
+                storage.usage.add(events)
+                storage.analytics.add_facts(events, [d for d, _ in decisions])
+                storage.traces.add_spans(trace)
             role_rows = [
                 {
                     "request_id": e["request_id"],
@@ -172,7 +173,7 @@ def populate(url: str, n: int) -> float:
                 }
                 for e in events
             ]
-            storage.annotate_requests(role_rows)
+            storage.analytics.annotate_requests(role_rows)
         if storage.engine.dialect.name == "postgresql":
             # what autovacuum does soon after a bulk load: statistics and the visibility map
             with storage.engine.connect() as connection:

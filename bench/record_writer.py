@@ -29,10 +29,12 @@ import orjson
 from sqlalchemy import create_engine, make_url, text
 
 from gateway import paths
+from rolecall.observe.loop_channel import LoopChannel
+from rolecall.observe.message import WriterMessage
 from rolecall.observe.profile_refresh import ProfileRefresher, RefreshResult
 from rolecall.observe.recorder import Recorder
-from rolecall.observe.sink import Message, store_and_refresh
 from rolecall.storage import open_storage
+from rolecall.storage.record_writer import store_and_refresh
 
 TABLES = ("decisions", "request_traces", "usage_events", "request_facts", "samples")
 
@@ -43,9 +45,15 @@ class KeepingSink:
     def __init__(self) -> None:
         self.messages: list[bytes] = []
 
-    def write(self, message: Message) -> RefreshResult:
+    def write(self, message: WriterMessage) -> RefreshResult:
         self.messages.append(message.to_bytes())
         return RefreshResult([], None)
+
+    async def open_loop_channel(self) -> LoopChannel | None:
+        return None
+
+    def hurry(self) -> None:
+        return None
 
     def close(self, timeout: float | None = None) -> None:
         return None
@@ -72,8 +80,7 @@ async def serve(requests: int, workdir: Path, upstream_port: int) -> list[bytes]
     )
     built = build_services()
     sink = KeepingSink()
-    recorder = Recorder(built.storage, built.writer, sink=sink)
-    recorder.endpoint_facts = built.routing.all_endpoint_facts
+    recorder = Recorder(built.writer, sink, endpoint_facts=built.routing.all_endpoint_facts)
     runtime = dataclasses.replace(built, recorder=recorder)
     await runtime.start()
     body = orjson.dumps({"model": "default", "messages": [{"role": "user", "content": "hi"}]})
@@ -90,12 +97,12 @@ async def serve(requests: int, workdir: Path, upstream_port: int) -> list[bytes]
 def store_all(url: str, messages: list[bytes]) -> tuple[float, float, int, dict[str, int]]:
     """(CPU s, wall s, requests, rows per table) for storing every message into ``url``."""
     storage = open_storage(url)
-    refresher = ProfileRefresher(storage)
+    refresher = ProfileRefresher(storage.samples, storage.profiles)
     stored = 0
     gc.disable()  # as in the writer process, which collects between batches only
     cpu, wall = time.process_time(), time.perf_counter()
     for data in messages:
-        message = Message.from_bytes(data)
+        message = WriterMessage.from_bytes(data)
         store_and_refresh(storage, refresher, message)
         stored += len(message.parts)
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall

@@ -15,7 +15,7 @@ from typing import Any, Final
 
 from rolecall.benchmark.service import BenchHub
 from rolecall.console import console_routes
-from rolecall.execution.cooldown import CooldownBook
+from rolecall.execution.cooldown import Cooldown, CooldownBook
 from rolecall.execution.executor import Executor
 from rolecall.execution.state import RoutingState
 from rolecall.gateway.app import create_app
@@ -24,15 +24,15 @@ from rolecall.gateway.chat_asgi import GatewayApp
 from rolecall.inventory.config import load_inventory_file
 from rolecall.inventory.load import configured_inventory
 from rolecall.learned.mode import LearnedMode
+from rolecall.observe.evidence import EvidenceIntake
 from rolecall.observe.recorder import Recorder
-from rolecall.observe.sink import open_sink
 from rolecall.operator import Operator
 from rolecall.operator.overrides import overrides_file
 from rolecall.providers.local.models import MODELS
 from rolecall.providers.registry import UpstreamClients, adapters_for
 from rolecall.services import Services
 from rolecall.settings import Settings
-from rolecall.storage.records import Cooldown
+from rolecall.storage.record_writer import open_sink
 from rolecall.storage.sql import SqlStorage, open_storage
 from rolecall.storage.writer import BackgroundWriter
 
@@ -62,16 +62,23 @@ def build_services(
     storage = open_storage(settings.effective_database_url)
     writer = BackgroundWriter(storage)
     routing = RoutingState(inventory, _cooldowns(settings, storage, writer))
-    for profile in storage.list_profiles():
+    for profile in storage.profiles.all():
         routing.publish_profile(profile)
     operator = Operator(
         routing, settings.data_dir, learned_loaded=learned is not None, saved=saved_overrides
     )
     operator.apply_saved()
     sink = open_sink(settings.effective_database_url, storage, use_process=settings.record_process)
-    recorder = Recorder(storage, writer, sink=sink)
-    recorder.endpoint_facts = routing.all_endpoint_facts
-    recorder.on_profile = routing.publish_profile
+    recorder = Recorder(
+        writer, sink, endpoint_facts=routing.all_endpoint_facts, on_profile=routing.publish_profile
+    )
+    evidence = EvidenceIntake(
+        storage.samples,
+        storage.profiles,
+        facts=routing.endpoint_facts,
+        publish=routing.publish_profile,
+        live=recorder.observe_stored,
+    )
     upstreams = UpstreamClients(settings.upstream_timeout_s)
     return Services(
         settings=settings,
@@ -80,15 +87,19 @@ def build_services(
         writer=writer,
         sink=sink,
         recorder=recorder,
+        evidence=evidence,
         routing=routing,
         upstreams=upstreams,
         executor=Executor(upstreams, routing.cooldowns),
         operator=operator,
         bench=BenchHub(
             routing,
-            storage,
+            storage.benchmarks,
+            storage.samples,
+            evidence,
             writer,
             recorder,
+            batch=storage.batch,
             adapters=adapters_for,
             timeout_s=settings.upstream_timeout_s,
             local_model_sizes={name: m.size_bytes for name, m in MODELS.items()},
@@ -102,16 +113,16 @@ def _cooldowns(settings: Settings, storage: SqlStorage, writer: BackgroundWriter
     """The cooldown book, loaded from storage and persisted through the writer thread."""
 
     def persist(cooldown: Cooldown) -> None:
-        writer.submit(storage.put_cooldown, cooldown)
+        writer.submit(storage.cooldowns.put, cooldown)
 
     def forget(endpoint_id: str) -> None:
-        writer.submit(storage.clear_cooldown, endpoint_id)
+        writer.submit(storage.cooldowns.clear, endpoint_id)
 
     return CooldownBook(
         scale=settings.cooldown_scale,
         persist=persist,
         forget=forget,
-        initial=storage.list_cooldowns(),
+        initial=storage.cooldowns.all(),
     )
 
 

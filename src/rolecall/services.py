@@ -18,8 +18,9 @@ from rolecall.benchmark.service import BenchHub
 from rolecall.execution.executor import Executor
 from rolecall.execution.state import RoutingState
 from rolecall.learned.mode import LearnedMode
+from rolecall.observe.evidence import EvidenceIntake
+from rolecall.observe.ports import Sink
 from rolecall.observe.recorder import Recorder
-from rolecall.observe.sink import Sink
 from rolecall.operator import Operator
 from rolecall.providers.registry import UpstreamClients
 from rolecall.settings import Settings
@@ -50,6 +51,7 @@ class Services:
     writer: BackgroundWriter
     sink: Sink
     recorder: Recorder
+    evidence: EvidenceIntake
     routing: RoutingState
     upstreams: UpstreamClients
     executor: Executor

@@ -2,8 +2,9 @@
 
 Modules: `cases` (suite format, built-in suites in ``data/``), `graders` (deterministic graders,
 sandboxed code, LLM judge, pairwise), `client` (endpoint calls through rolecall's adapters),
-`runner` (asyncio over endpoints × cases, resumable), `evidence` (results → profile samples),
+`runner` (asyncio over endpoints × cases, resumable), `results` (the stored records), `ports`,
+`evidence` (results → profile samples),
 `report` and `stats` (reports, strategy recommendation, paired comparison), `service` (the use
 cases the CLI and the console API call, and `run_quick_benchmark_if_no_evidence`). Nothing is
-imported here, so ``rolecall.storage`` can use `records` without loading the runner.
+imported here, so ``rolecall.storage`` can use `results` and `ports` without loading the runner.
 """

@@ -1,22 +1,16 @@
 """Benchmark evidence into observed profiles: graded cases become `benchmark` samples.
 
-Owns `sample_for` (one stored result → one `Sample`) and `refresh_profiles` (re-aggregate
-endpoints' profiles from every stored sample, setting stale benchmark samples aside). The revision
-an endpoint is graded under is `rolecall.inventory.inventory.membership_revision_for`.
+Owns `sample_for` (one stored result → one `Sample`); `rolecall.observe.evidence.EvidenceIntake`
+stores the samples and refreshes the profiles. The revision an endpoint is graded under is
+`rolecall.inventory.inventory.membership_revision_for`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
-
-from rolecall.benchmark.records import BenchResultRecord
-from rolecall.execution.state import RoutingState
-from rolecall.observe.profile_refresh import EndpointFacts, store_profile
+from rolecall.benchmark.results import BenchResultRecord
 from rolecall.profiles import Sample
-from rolecall.protocol import ObservedPerformanceProfile
 
-__all__ = ["EXECUTION_FAILED", "refresh_profiles", "sample_for"]
+__all__ = ["EXECUTION_FAILED", "sample_for"]
 
 EXECUTION_FAILED = "benchmark_execution_failed"
 
@@ -47,25 +41,3 @@ def sample_for(
         membership_revision=revision,
         benchmark_mode="quick" if mode == "quick" else "full",
     )
-
-
-def refresh_profiles(
-    routing: RoutingState, storage: Any, endpoint_ids: Iterable[str]
-) -> dict[str, ObservedPerformanceProfile]:
-    """Re-aggregate, store and route on the profiles of ``endpoint_ids`` (run on the writer
-    thread) from every stored sample.
-
-    Stale benchmark samples (another membership revision) are set aside. Returns the new
-    `ObservedPerformanceProfile` per endpoint (endpoints without usable samples are left out).
-    """
-    out = {}
-    for endpoint_id in endpoint_ids:
-        facts = routing.endpoint_facts(endpoint_id)
-        if facts is None:
-            continue
-        samples = storage.samples_for(endpoint_id)
-        profile = store_profile(storage, endpoint_id, samples, EndpointFacts(*facts))
-        if profile is not None:
-            routing.publish_profile(profile)
-            out[endpoint_id] = profile
-    return out

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from statistics import fmean
 from typing import Any, Final
 
-from rolecall.benchmark.records import BenchPairRecord, BenchResultRecord, BenchRunRecord
+from rolecall.benchmark.results import BenchPairRecord, BenchResultRecord, BenchRunRecord
 from rolecall.benchmark.stats import paired_permutation_p
 from rolecall.profiles import (
     DIFFICULTY_BUCKETS,

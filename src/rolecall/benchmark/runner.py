@@ -28,9 +28,10 @@ from rolecall.benchmark.evidence import sample_for
 from rolecall.benchmark.graders import grade_case
 from rolecall.benchmark.graders.judge import CircuitBreaker, LlmJudge
 from rolecall.benchmark.graders.pairwise import compare_pair
+from rolecall.benchmark.ports import BenchmarkStore
 from rolecall.benchmark.progress import RunProgress
-from rolecall.benchmark.records import BenchPairRecord, BenchResultRecord
 from rolecall.benchmark.reply import Reply
+from rolecall.benchmark.results import BenchPairRecord, BenchResultRecord
 from rolecall.execution.failures import UpstreamFailure
 from rolecall.execution.ports import AdapterFactory
 from rolecall.inventory.inventory import Inventory, endpoint_version, membership_revision_for
@@ -111,7 +112,7 @@ class BenchRunner:
         self,
         plan: RunPlan,
         inventory: Inventory,
-        storage: Any,
+        store: BenchmarkStore,
         commit: Commit,
         progress: RunProgress,
         *,
@@ -120,7 +121,7 @@ class BenchRunner:
     ) -> None:
         self.plan = plan
         self.inventory = inventory
-        self.storage = storage
+        self.store = store
         self.commit = commit
         self.progress = progress
         self.timeout_s = timeout_s
@@ -137,7 +138,7 @@ class BenchRunner:
 
     async def run(self) -> str:
         """Run (or finish) the plan; returns the final status."""
-        stored = await asyncio.to_thread(self.storage.bench_results, self.plan.run_id)
+        stored = await asyncio.to_thread(self.store.results, self.plan.run_id)
         done = {(r.endpoint_id, r.case_key) for r in stored}
         self.progress.done = len(done)
         self.progress.failed = sum(r.status == "failed" for r in stored)
@@ -295,8 +296,8 @@ class BenchRunner:
         """Pairwise head-to-head on judge-graded cases answered by two or more endpoints."""
         if len(self.plan.endpoint_ids) < 2:
             return
-        results = await asyncio.to_thread(self.storage.bench_results, self.plan.run_id)
-        stored = await asyncio.to_thread(self.storage.bench_pairs, self.plan.run_id)
+        results = await asyncio.to_thread(self.store.results, self.plan.run_id)
+        stored = await asyncio.to_thread(self.store.pairs, self.plan.run_id)
         seen = {(p.case_key, p.endpoint_a, p.endpoint_b) for p in stored}
         cases = {f"{s}/{c.id}": c for s, c in self.plan.items if c.grader == "judge"}
         graded: dict[str, list[BenchResultRecord]] = {}
@@ -326,7 +327,7 @@ class BenchRunner:
                 outcome.winner,
                 outcome.to_dict(),
             )
-            await asyncio.to_thread(self.storage.put_bench_pair, record)
+            await asyncio.to_thread(self.store.put_pair, record)
             self.progress.touch()
 
 

@@ -2,9 +2,9 @@
 
 Owns `BenchHub` (one per process, built by the composition root: the active run, its task and
 progress) and the use cases the CLI and the HTTP API call. Graded cases are committed on the
-writer thread, result and sample in one transaction, the sample through the recorder so routing
-sees the evidence immediately; when a run ends its endpoints' profiles are re-aggregated with stale
-benchmark samples set aside (`rolecall.benchmark.evidence.refresh_profiles`).
+writer thread, result and sample in one transaction; the sample goes through
+`rolecall.observe.evidence.EvidenceIntake`, which feeds the live profiles at once and, when a run
+ends, re-aggregates its endpoints' profiles with stale benchmark samples set aside.
 """
 
 from __future__ import annotations
@@ -12,20 +12,24 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, Final
 
 from rolecall.benchmark.cases import load_suites, select_cases
-from rolecall.benchmark.evidence import refresh_profiles
+from rolecall.benchmark.ports import BenchmarkStore
 from rolecall.benchmark.progress import RunProgress
-from rolecall.benchmark.records import BenchResultRecord, BenchRunRecord
 from rolecall.benchmark.report import build_report, compare_runs
+from rolecall.benchmark.results import BenchResultRecord, BenchRunRecord
 from rolecall.benchmark.runner import BenchRunner, Commit, RunPlan
 from rolecall.errors import RolecallError
 from rolecall.execution.ports import AdapterFactory
 from rolecall.execution.state import RoutingState
 from rolecall.inventory.inventory import Inventory
+from rolecall.observe.evidence import EvidenceIntake
+from rolecall.observe.ports import SampleStore, TaskQueue
+from rolecall.observe.recorder import Recorder
 from rolecall.profiles import Sample
 
 __all__ = [
@@ -61,8 +65,13 @@ def _settle(future: asyncio.Future[bool], value: bool | None, error: BaseExcepti
         future.set_result(bool(value))
 
 
-def writer_commit(storage: Any, writer: Any, recorder: Any) -> Commit:
-    """Commit a result and its sample in one transaction on the writer thread."""
+def writer_commit(
+    store: BenchmarkStore,
+    evidence: EvidenceIntake,
+    writer: TaskQueue,
+    batch: Callable[[], AbstractContextManager[None]],
+) -> Commit:
+    """Commit a result and its sample in one transaction (``batch``) on the writer thread."""
 
     async def commit(result: BenchResultRecord, sample: Sample | None) -> bool:
         loop = asyncio.get_running_loop()
@@ -70,10 +79,10 @@ def writer_commit(storage: Any, writer: Any, recorder: Any) -> Commit:
 
         def write() -> None:
             try:
-                with storage.batch():
-                    new = storage.put_bench_result(result)
+                with batch():
+                    new = store.put_result(result)
                     if new and sample is not None:
-                        recorder.add_samples([sample])
+                        evidence.add([sample])
             except Exception as exc:  # reported to the runner, which stops the run
                 loop.call_soon_threadsafe(_settle, future, None, exc)
             else:
@@ -92,18 +101,24 @@ class BenchHub:
     def __init__(
         self,
         routing: RoutingState,
-        storage: Any,
-        writer: Any,
-        recorder: Any,
+        store: BenchmarkStore,
+        samples: SampleStore,
+        evidence: EvidenceIntake,
+        writer: TaskQueue,
+        recorder: Recorder,
         *,
+        batch: Callable[[], AbstractContextManager[None]],
         adapters: AdapterFactory,
         timeout_s: float,
         local_model_sizes: Mapping[str, int],
     ) -> None:
         self.routing = routing
-        self.storage = storage
+        self.store = store
+        self.samples = samples
+        self.evidence = evidence
         self.writer = writer
         self.recorder = recorder
+        self.batch = batch
         self.adapters = adapters
         self.timeout_s = timeout_s
         # bytes of each local model's weights, by model name: whether one is big enough to judge
@@ -187,7 +202,7 @@ class BenchHub:
             plan.total,
             plan.config(self.routing.inventory),
         )
-        await asyncio.to_thread(self.storage.create_bench_run, record)
+        await asyncio.to_thread(self.store.create_run, record)
         self._launch(plan)
         return plan.run_id
 
@@ -195,7 +210,7 @@ class BenchHub:
         """Finish a stored run (after a crash or kill): only the cases not yet stored are run."""
         if self.active_run is not None:
             raise BenchError(f"benchmark run {self.active_run} is still active", status=409)
-        record = await asyncio.to_thread(self.storage.get_bench_run, run_id)
+        record = await asyncio.to_thread(self.store.get_run, run_id)
         if record is None:
             raise BenchError(f"no benchmark run {run_id!r}", status=404)
         plan = RunPlan.from_config(record.run_id, record.mode, record.config)
@@ -208,7 +223,7 @@ class BenchHub:
             raise BenchError(
                 f"run {run_id}: endpoint(s) {unknown} are no longer in the inventory", status=409
             )
-        await asyncio.to_thread(self.storage.update_bench_run, run_id, status="running")
+        await asyncio.to_thread(self.store.update_run, run_id, status="running")
         self._launch(plan)
         return run_id
 
@@ -217,8 +232,8 @@ class BenchHub:
         runner = BenchRunner(
             plan,
             self.routing.inventory,
-            self.storage,
-            writer_commit(self.storage, self.writer, self.recorder),
+            self.store,
+            writer_commit(self.store, self.evidence, self.writer, self.batch),
             progress,
             adapters=self.adapters,
             timeout_s=self.timeout_s,
@@ -227,7 +242,7 @@ class BenchHub:
         self.tasks[plan.run_id] = asyncio.get_running_loop().create_task(self._run(runner))
 
     async def _run(self, runner: BenchRunner) -> str:
-        plan, storage = runner.plan, self.storage
+        plan, store = runner.plan, self.store
         status = "failed"
         try:
             status = await runner.run()
@@ -241,19 +256,19 @@ class BenchHub:
             runner.progress.status = status
             runner.progress.phase = "done"
             finished = _now_ms()
-            storage.update_bench_run(plan.run_id, status=status, finished_ms=finished)
+            store.update_run(plan.run_id, status=status, finished_ms=finished)
         await self.refresh(plan.endpoint_ids)
         return status
 
     async def refresh(self, endpoint_ids: Iterable[str]) -> None:
-        """Re-aggregate profiles on the writer thread and wait until it is done."""
+        """Re-aggregate, store and publish profiles on the writer thread; wait until it is done."""
         loop = asyncio.get_running_loop()
         done: asyncio.Future[bool] = loop.create_future()
         ids = list(endpoint_ids)
 
         def work() -> None:
             try:
-                refresh_profiles(self.routing, self.storage, ids)
+                self.evidence.refresh(ids)
             finally:
                 loop.call_soon_threadsafe(_settle, done, True, None)
 
@@ -271,10 +286,10 @@ class BenchHub:
         live = self.progress.get(run_id)
         if live is not None:
             return live.to_dict()
-        record = self.storage.get_bench_run(run_id)
+        record = self.store.get_run(run_id)
         if record is None:
             raise BenchError(f"no benchmark run {run_id!r}", status=404)
-        counts = self.storage.count_bench_results(run_id)
+        counts = self.store.count_results(run_id)
         return {
             "run_id": run_id,
             "phase": "done" if record.status == "completed" else record.status,
@@ -288,16 +303,16 @@ class BenchHub:
         }
 
     def report(self, run_id: str) -> dict[str, Any]:
-        storage = self.storage
-        record = storage.get_bench_run(run_id)
+        store = self.store
+        record = store.get_run(run_id)
         if record is None:
             raise BenchError(f"no benchmark run {run_id!r}", status=404)
-        return build_report(record, storage.bench_results(run_id), storage.bench_pairs(run_id))
+        return build_report(record, store.results(run_id), store.pairs(run_id))
 
     def list_runs(self, limit: int = 100) -> list[dict[str, Any]]:
         out = []
-        for r in self.storage.list_bench_runs(limit=limit):
-            done = sum(self.storage.count_bench_results(r.run_id).values())
+        for r in self.store.list_runs(limit=limit):
+            done = sum(self.store.count_results(r.run_id).values())
             out.append(
                 {
                     "run_id": r.run_id,
@@ -313,11 +328,11 @@ class BenchHub:
         return out
 
     def compare(self, a: str, b: str) -> dict[str, Any]:
-        storage = self.storage
+        store = self.store
         for name, run_id in (("a", a), ("b", b)):
-            if storage.get_bench_run(run_id) is None:
+            if store.get_run(run_id) is None:
                 raise BenchError(f"{name}: no benchmark run {run_id!r}", status=404, param=name)
-        return compare_runs(storage.bench_results(a), storage.bench_results(b))
+        return compare_runs(store.results(a), store.results(b))
 
     def clear(self, endpoint_id: str | None = None) -> int:
         """Delete benchmark samples and results (of one endpoint, or all); re-aggregate profiles."""
@@ -332,14 +347,11 @@ class BenchHub:
                 status=404,
                 param="endpoint",
             )
-        storage = self.storage
         self.recorder.flush(5.0)
-        deleted: int = storage.delete_samples(endpoint_id, source="benchmark")
-        storage.delete_bench_results(endpoint_id)
-        refresh_profiles(
-            self.routing,
-            storage,
-            [endpoint_id] if endpoint_id else list(self.routing.inventory.endpoints),
+        deleted: int = self.samples.delete(endpoint_id, source="benchmark")
+        self.store.delete_results(endpoint_id)
+        self.evidence.refresh(
+            [endpoint_id] if endpoint_id else list(self.routing.inventory.endpoints)
         )
         return deleted
 
@@ -370,7 +382,7 @@ async def run_quick_benchmark_if_no_evidence(hub: BenchHub) -> str | None:
     if not endpoints:
         return None
     for endpoint_id in endpoints:
-        if await asyncio.to_thread(hub.storage.samples_for, endpoint_id, source="benchmark"):
+        if await asyncio.to_thread(hub.samples.for_endpoint, endpoint_id, source="benchmark"):
             return None
     if hub.active_run is not None:
         return None

@@ -33,7 +33,7 @@ def create(name: Annotated[str, typer.Argument(help="a label for the key")] = "d
 
     storage = _storage()
     try:
-        record, key = create_api_key(storage, name)
+        record, key = create_api_key(storage.keys, name)
     finally:
         storage.close()
     typer.echo(key)
@@ -47,7 +47,7 @@ def list_keys() -> None:
     """List keys: id, name, prefix, created, revoked."""
     storage = _storage()
     try:
-        records = storage.list_api_keys()
+        records = storage.keys.all()
     finally:
         storage.close()
     for r in records:
@@ -61,7 +61,7 @@ def revoke(key_id: Annotated[str, typer.Argument(help="the key id from 'keys lis
     """Revoke a key; requests with it are refused within seconds."""
     storage = _storage()
     try:
-        ok = storage.revoke_api_key(key_id)
+        ok = storage.keys.revoke(key_id)
     finally:
         storage.close()
     if not ok:

@@ -74,7 +74,7 @@ def run(
             _record_startup(services, supervisor.status())
         if bench:
             services.lifecycle.on_start.append(lambda: _first_benchmark(services))
-        key = ensure_default_key(services.storage, settings.data_dir)
+        key = ensure_default_key(services.storage.keys, settings.data_dir)
         _banner(settings, services, key, supervisor.status() if supervisor else [])
         serve_services(services)
     except RolecallError as exc:
@@ -114,7 +114,7 @@ def _record_startup(services: Any, statuses: list[Any]) -> None:
             )
         )
     if samples:
-        services.writer.submit(services.recorder.add_samples, samples)
+        services.writer.submit(services.evidence.add, samples)
 
 
 async def _first_benchmark(services: Any) -> None:

@@ -16,7 +16,7 @@ from starlette.responses import Response
 
 from rolecall.gateway.wire import WireError
 from rolecall.services import Services
-from rolecall.storage.sql_analytics import DIMENSIONS, FactFilter
+from rolecall.storage.analytics import DIMENSIONS, FactFilter
 
 Handler = Callable[[Request], Awaitable[Response]]
 Guard = Callable[[Handler], Handler]

@@ -39,7 +39,7 @@ def shown_url(url: str) -> str:
 
 
 def _benchmark_evidence(services: Services, endpoint: Endpoint) -> dict[str, Any]:
-    samples = services.storage.samples_for(endpoint.endpoint_id, source="benchmark")
+    samples = services.storage.samples.for_endpoint(endpoint.endpoint_id, source="benchmark")
     partition = partition_samples(
         samples,
         endpoint_id=endpoint.endpoint_id,

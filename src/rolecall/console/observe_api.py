@@ -1,6 +1,6 @@
 """Observe: the request ledger, slice analytics, request detail and routing analytics.
 
-Charts aggregate the whole slice in SQL (`rolecall.storage.sql_analytics`); the ledger paginates.
+Charts aggregate the whole slice in SQL (`rolecall.storage.analytics`); the ledger paginates.
 Each analytics answer carries the applied query, row counts and what is partial or truncated, so
 the page can show an explicit chart state instead of a misleading picture.
 """
@@ -35,7 +35,7 @@ from rolecall.console.slices import (
 )
 from rolecall.gateway.context import services_of
 from rolecall.gateway.wire import WireError, int_param
-from rolecall.storage.sql_analytics import DIMENSIONS, FactFilter, SqlAnalyticsMixin
+from rolecall.storage.analytics import DIMENSIONS, FactFilter, SqlAnalytics
 
 MAX_GROUPS: Final = 50  # breakdown rows shown; more groups make the chart "truncated"
 
@@ -48,13 +48,13 @@ async def ledger(request: Request) -> Response:
     limit = int_param(request, "limit", 50, 500)
     offset = int_param(request, "offset", 0, 10_000_000)
     rows, total = await asyncio.to_thread(
-        services.storage.fact_page, slice_, limit=limit, offset=offset
+        services.storage.analytics.fact_page, slice_, limit=limit, offset=offset
     )
     return reply({"query": applied_filters(slice_), "data": rows, "total": total})
 
 
 async def slice_analytics(
-    storage: SqlAnalyticsMixin, slice_: FactFilter, *, now: int, span_ms: int, group_by: str
+    storage: SqlAnalytics, slice_: FactFilter, *, now: int, span_ms: int, group_by: str
 ) -> dict[str, Any]:
     """Totals, latency quantiles, a time series, the routing split and one breakdown of a slice.
 
@@ -122,7 +122,9 @@ async def analytics(request: Request) -> Response:
         raise WireError(400, f"'group_by' must be one of {', '.join(DIMENSIONS)}", param="group_by")
     now = now_ms()
     slice_ = fact_filter(request, since_ms=now - span)
-    body = await slice_analytics(services.storage, slice_, now=now, span_ms=span, group_by=group_by)
+    body = await slice_analytics(
+        services.storage.analytics, slice_, now=now, span_ms=span, group_by=group_by
+    )
     body["window"] = name
     return reply(body)
 
@@ -132,16 +134,16 @@ async def request_detail(request: Request) -> Response:
     services = services_of(request)
     await flush(services)
     request_id = request.path_params["request_id"]
-    usage = services.storage.usage_for(request_id)
+    usage = services.storage.usage.for_request(request_id)
     if not usage:
         raise not_found("request")
-    decision = services.storage.get_decision(usage[0]["routing_decision_id"])
+    decision = services.storage.decisions.get(usage[0]["routing_decision_id"])
     body = {
         "request_id": request_id,
         "usage": usage,
-        "spans": services.storage.spans_for(request_id),
-        "events": services.storage.events_for(request_id),
+        "spans": services.storage.traces.spans_for(request_id),
+        "events": services.storage.traces.events_for(request_id),
         "decision": decision,
-        "facts": services.storage.fact_for(request_id),
+        "facts": services.storage.analytics.fact_for(request_id),
     }
     return reply(body)

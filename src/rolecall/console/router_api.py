@@ -66,7 +66,7 @@ async def preview(request: Request) -> Response:
     await flush(services)
     limit = int_param(request, "limit", 500, MAX_REPLAY)
     proposed = await _proposed(request, services)
-    inputs = await asyncio.to_thread(services.storage.replay_inputs, limit=limit)
+    inputs = await asyncio.to_thread(services.storage.analytics.replay_inputs, limit=limit)
     await asyncio.to_thread(case_replays)  # loads the built-in suites once, off the loop
     view, base = services.routing.view, services.operator.base_policy
     return reply(preview_posture(view, base, proposed, replays_from(inputs), now_ms()))
@@ -99,7 +99,7 @@ async def decisions(request: Request) -> Response:
     outcome = request.query_params.get("outcome") or None
     if outcome not in (None, "routed", "no_endpoint"):
         raise WireError(400, "'outcome' must be 'routed' or 'no_endpoint'", param="outcome")
-    items, total = services.storage.decision_page(
+    items, total = services.storage.analytics.decision_page(
         limit=int_param(request, "limit", 50, 500),
         offset=int_param(request, "offset", 0, 10_000_000),
         endpoint_id=request.query_params.get("endpoint") or None,
@@ -124,14 +124,14 @@ def _evidence(services: Services, endpoint_id: str) -> dict[str, Any]:
 async def decision_detail(request: Request) -> Response:
     services = services_of(request)
     await flush(services)
-    found = services.storage.get_decision(request.path_params["decision_id"])
+    found = services.storage.decisions.get(request.path_params["decision_id"])
     if found is None:
         raise not_found("decision")
     ids = {s["endpoint_id"] for s in found.get("scored_candidates") or []}
     return reply(
         {
             "decision": found,
-            "facts": services.storage.fact_for(str(found["request_id"])),
+            "facts": services.storage.analytics.fact_for(str(found["request_id"])),
             "evidence": {endpoint_id: _evidence(services, endpoint_id) for endpoint_id in ids},
         }
     )

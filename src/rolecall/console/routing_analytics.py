@@ -97,7 +97,7 @@ async def routing(request: Request) -> Response:
     await flush(services)
     name, span = window_ms(request)
     slice_ = fact_filter(request, since_ms=now_ms() - span)
-    storage = services.storage
+    storage = services.storage.analytics
     by_endpoint, by_strategy, succeeded = await in_threads(
         lambda: groups(storage, slice_, ["endpoint"], span),
         lambda: groups(storage, slice_, ["strategy"], span),
@@ -171,7 +171,7 @@ async def agreement(request: Request) -> Response:
     name, span = window_ms(request)
     base = fact_filter(request, since_ms=now_ms() - span)
     live_slice = base.with_equals(source="live_request")
-    storage = services.storage
+    storage = services.storage.analytics
     if use_rollup(span):
         rows = await asyncio.to_thread(
             storage.rollup_groups, live_slice, ["endpoint"], histogram=True

@@ -1,6 +1,6 @@
 """Turning the storage's additive group sums into what the pages show.
 
-`rolecall.storage.sql_analytics` returns sums per group; here they are added into coarser groups
+`rolecall.storage.analytics` returns sums per group; here they are added into coarser groups
 (buckets → totals, bucket × endpoint → split), finished into averages and rates, and latency
 quantiles are read from the bin histogram (exactly, with one small query per quantile, or
 approximately from the bins alone where a per-group estimate is enough).
@@ -13,13 +13,13 @@ import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from rolecall.storage.sql_analytics import (
+from rolecall.storage.analytics import (
     BINS_PER_E,
     HISTOGRAM_BINS,
     ROLLUP_MS,
     SUMS,
     FactFilter,
-    SqlAnalyticsMixin,
+    SqlAnalytics,
 )
 
 ROLLUP_FROM_MS = 6 * 3_600_000  # windows this long or longer read the 5-minute rollup
@@ -74,7 +74,7 @@ def _locate(histogram: Sequence[tuple[int, int]], rank: int) -> tuple[int, int] 
 
 
 def exact_quantiles(
-    storage: SqlAnalyticsMixin, slice_: FactFilter, quantiles: Sequence[float]
+    storage: SqlAnalytics, slice_: FactFilter, quantiles: Sequence[float]
 ) -> dict[float, float | None]:
     histogram = storage.fact_histogram(slice_).get(None, [])
     count = sum(n for _, n in histogram)
@@ -134,7 +134,7 @@ def series_axis(now_ms: int, span_ms: int, buckets: int) -> tuple[int, int, int]
 
 
 def groups(
-    storage: SqlAnalyticsMixin,
+    storage: SqlAnalytics,
     slice_: FactFilter,
     dimensions: Sequence[str],
     span_ms: int,

@@ -70,7 +70,7 @@ async def system(request: Request) -> Response:
         "require_api_key": services.settings.require_api_key,
         "api_keys": [
             {"key_id": k.key_id, "name": k.name, "prefix": k.prefix, "revoked": bool(k.revoked_ms)}
-            for k in services.storage.list_api_keys()
+            for k in services.storage.keys.all()
         ],
     }
     return reply(body)

@@ -4,15 +4,18 @@ An endpoint whose attempt failed in a fallback-eligible way enters cooldown at t
 schedule (the level climbs while failures keep coming within a day of the last one, and resets after a
 success). While cooling down it is routed around (``PROVIDER_OFFLINE`` with the time left). The book is
 held in memory for the hot path and persisted through a callback, so a restart keeps it.
+
+Owns `Cooldown` (one endpoint's place in the schedule, also the row storage keeps) and `CooldownBook`.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Final
 
-from rolecall.storage.records import Cooldown
+__all__ = ["Cooldown", "CooldownBook"]
 
 SCHEDULE_MS: Final = (
     10 * 60_000,
@@ -23,6 +26,43 @@ SCHEDULE_MS: Final = (
     20 * 3_600_000,
 )
 ESCALATION_WINDOW_MS: Final = 24 * 3_600_000
+
+
+def _require_text(name: str, value: object) -> None:
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"{name}: must be a non-empty string, got {value!r}")
+
+
+def _require_count(name: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"{name}: must be a non-negative integer, got {value!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class Cooldown:
+    """An endpoint cooling down after fallback-eligible failures (role-model §2.20).
+
+    ``level`` indexes the cooldown schedule (0 is the first, shortest step), ``until_ms`` is when
+    the endpoint becomes routable again, ``reason`` the error class that caused it and
+    ``failures`` how many consecutive failures led here.
+    """
+
+    endpoint_id: str
+    level: int
+    until_ms: int
+    reason: str
+    failures: int
+    updated_ms: int
+
+    def __post_init__(self) -> None:
+        _require_text("endpoint_id", self.endpoint_id)
+        _require_text("reason", self.reason)
+        for name in ("level", "until_ms", "failures", "updated_ms"):
+            _require_count(name, getattr(self, name))
+
+    def active(self, now_ms: int) -> bool:
+        """Whether the endpoint is still cooling down at ``now_ms``."""
+        return now_ms < self.until_ms
 
 
 class CooldownBook:

@@ -50,16 +50,16 @@ async def decisions(request: Request) -> Response:
     await services.recorder.flushed(2.0)
     limit = int_param(request, "limit", 50, 500)
     offset = int_param(request, "offset", 0, 10_000_000)
-    items = services.storage.list_decisions(
+    items = services.storage.decisions.recent(
         limit=limit, offset=offset, endpoint_id=request.query_params.get("endpoint_id")
     )
-    return json_response(orjson.dumps({"data": items, "total": services.storage.count_decisions()}))
+    return json_response(orjson.dumps({"data": items, "total": services.storage.decisions.count()}))
 
 
 async def decision(request: Request) -> Response:
     services = services_of(request)
     await services.recorder.flushed(2.0)
-    found = services.storage.get_decision(request.path_params["decision_id"])
+    found = services.storage.decisions.get(request.path_params["decision_id"])
     if found is None:
         raise WireError(404, "no such decision", code="not_found", kind="not_found_error")
     return json_response(orjson.dumps(found))
@@ -70,14 +70,14 @@ async def request_record(request: Request) -> Response:
     services = services_of(request)
     await services.recorder.flushed(2.0)
     request_id = request.path_params["request_id"]
-    usage = services.storage.usage_for(request_id)
+    usage = services.storage.usage.for_request(request_id)
     if not usage:
         raise WireError(404, "no such request", code="not_found", kind="not_found_error")
     body = {
         "request_id": request_id,
         "usage": usage,
-        "spans": services.storage.spans_for(request_id),
-        "events": services.storage.events_for(request_id),
+        "spans": services.storage.traces.spans_for(request_id),
+        "events": services.storage.traces.events_for(request_id),
     }
     return json_response(orjson.dumps(body))
 

@@ -111,7 +111,7 @@ def create_app(services: Services, extra_routes: ExtraRoutes | None = None) -> G
             Exception: _unexpected,
         },
     )
-    keys = KeyChecker(services.storage)
+    keys = KeyChecker(services.storage.keys)
     app.state.services = services
     app.state.keys = keys
     return GatewayApp(services, keys, app)

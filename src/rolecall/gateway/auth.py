@@ -11,8 +11,7 @@ from pathlib import Path
 from typing import Final
 
 from rolecall.gateway.wire import WireError
-from rolecall.storage.ports import ApiKeyStore
-from rolecall.storage.records import ApiKeyRecord
+from rolecall.storage.keys import ApiKeyRecord, SqlApiKeys
 
 KEY_PREFIX: Final = "rc-"
 CACHE_TTL_S: Final = 15.0  # a revoked key stops working within this time
@@ -22,7 +21,7 @@ def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def create_api_key(store: ApiKeyStore, name: str) -> tuple[ApiKeyRecord, str]:
+def create_api_key(store: SqlApiKeys, name: str) -> tuple[ApiKeyRecord, str]:
     """Create and store a key; the plain key is returned once and never stored."""
     key = KEY_PREFIX + secrets.token_urlsafe(32)
     record = ApiKeyRecord(
@@ -32,14 +31,14 @@ def create_api_key(store: ApiKeyStore, name: str) -> tuple[ApiKeyRecord, str]:
         prefix=key[:8],
         created_ms=time.time_ns() // 1_000_000,
     )
-    store.put_api_key(record)
+    store.put(record)
     return record, key
 
 
 class KeyChecker:
     """Answers "is this bearer key valid?" from a short-lived cache in front of the store."""
 
-    def __init__(self, store: ApiKeyStore) -> None:
+    def __init__(self, store: SqlApiKeys) -> None:
         self._store = store
         self._cache: dict[str, tuple[bool, float]] = {}
 
@@ -49,7 +48,7 @@ class KeyChecker:
         now = time.monotonic()
         if cached is not None and now - cached[1] < CACHE_TTL_S:
             return cached[0]
-        ok = self._store.find_api_key(digest) is not None
+        ok = self._store.find(digest) is not None
         if len(self._cache) > 10_000:
             self._cache.clear()
         self._cache[digest] = (ok, now)
@@ -71,13 +70,13 @@ def load_admin_token(data_dir: Path, configured: str | None) -> str:
     return token
 
 
-def ensure_default_key(store: ApiKeyStore, data_dir: Path) -> str:
+def ensure_default_key(store: SqlApiKeys, data_dir: Path) -> str:
     """The key `rolecall run` prints: created once, kept in ``DATA_DIR/api_key`` (mode 0600) so a
     second start can show it again; revoke it with `rolecall keys revoke` like any other."""
     path = data_dir / "api_key"
     if path.exists():
         key = path.read_text().strip()
-        if store.find_api_key(hash_key(key)) is not None:
+        if store.find(hash_key(key)) is not None:
             return key
         path.unlink()
     data_dir.mkdir(parents=True, exist_ok=True)

@@ -1,10 +1,8 @@
 """The event loop's own connection to the record writer process: no thread between them.
 
-A gateway thread that hands batches to the writer process shares the GIL with the event loop:
-every time it woke to send a batch or read an answer it took the GIL in the middle of a request,
-and the loop waited for it (measured: two or three futex calls per request, and the p99 at c=1
-rose by 0.1–0.2 ms). On this channel the loop writes a batch and awaits the answer like any other
-socket, between requests and while they wait on upstreams.
+The loop writes a message and awaits the answer like any other socket, between requests and while
+they wait on upstreams, so no gateway thread takes the GIL to hand records over
+(docs/performance.md).
 
 Owns the framing both ends use (an 8-byte length, then the bytes) and `LoopChannel`, the loop's
 end. The writer process reads its end with `recv_frame` and answers with `send_frame`.
@@ -16,6 +14,7 @@ import asyncio
 import contextlib
 import socket
 import struct
+from collections.abc import Callable
 from typing import Final
 
 __all__ = ["LoopChannel", "recv_frame", "send_frame"]
@@ -49,16 +48,25 @@ def _recv_exactly(sock: socket.socket, size: int) -> bytes | None:
 class LoopChannel:
     """The loop's end: one message in flight at a time, answered in order."""
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    def __init__(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        on_close: Callable[[], None] | None = None,
+    ) -> None:
         self._reader = reader
         self._writer = writer
         self._lock = asyncio.Lock()
+        self._on_close = on_close
 
     @classmethod
-    async def open(cls, sock: socket.socket) -> LoopChannel:
-        """Wrap ``sock`` (one end of a socket pair) on the running loop."""
+    async def open(
+        cls, sock: socket.socket, on_close: Callable[[], None] | None = None
+    ) -> LoopChannel:
+        """Wrap ``sock`` on the running loop (which owns it from now on); ``on_close`` is called
+        once the channel is closed."""
         reader, writer = await asyncio.open_connection(sock=sock)
-        return cls(reader, writer)
+        return cls(reader, writer, on_close)
 
     async def exchange(self, data: bytes) -> bytes:
         """Send one encoded message and return the answer; raises `ConnectionError` if the
@@ -76,3 +84,6 @@ class LoopChannel:
         self._writer.close()
         with contextlib.suppress(OSError):
             await self._writer.wait_closed()
+        on_close, self._on_close = self._on_close, None
+        if on_close is not None:
+            on_close()

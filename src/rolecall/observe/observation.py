@@ -3,10 +3,9 @@
 The gateway fills a live `RequestRecord` (the decision, the executor's outcome, the inventory's
 endpoints) while it serves; right after the response, `observe` reduces it to an `Observation`:
 the decision artifact, the timings, the tokens and, per attempt, the few endpoint facts a record
-needs (version, prices already applied). That is all the event loop does for records. Spans,
-events, the usage event and live samples are derived from it by `rolecall.observe.records`,
-normally in the writer process: measured at c=1 in the running gateway, building them on the loop
-cost ~80 µs of every request's time, observing ~47.
+needs (version, prices already applied). That is all the event loop does for records; spans,
+events, the usage event and live samples are derived from it by `rolecall.observe.rows` in the
+record writer (docs/performance.md).
 
 Observations travel as orjson (slotted dataclasses encode natively) and come back with
 `decode_observations`.

@@ -1,11 +1,9 @@
 """CPU priority of the gateway's background work: records are stored when a core is free.
 
-Under Linux's EEVDF scheduler a niced thread may still finish its slice (a few ms) before a woken
-request handler runs; ``SCHED_IDLE`` work is preempted by any normal task at once. On Linux these
-calls apply to the calling thread only (``pid`` 0). Only for a process of its own: a thread of the
-gateway process at idle priority can be preempted while it holds the GIL, and the event loop then
-waits for it behind every other idle task (a priority inversion measured as multi-ms stalls).
-Elsewhere, or where not permitted, these calls do nothing.
+``SCHED_IDLE`` work is preempted by any normal task at once (a niced thread may first finish its
+slice). On Linux these calls apply to the calling thread only (``pid`` 0), and only for a process
+of its own: a gateway thread at idle priority could be preempted while holding the GIL
+(docs/performance.md). Elsewhere, or where not permitted, these calls do nothing.
 """
 
 from __future__ import annotations

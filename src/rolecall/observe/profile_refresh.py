@@ -1,7 +1,7 @@
 """Live observed profiles: recent samples per endpoint, re-aggregated at most once per interval.
 
-Lives wherever the records are stored — the record writer process when there is one, so the
-aggregation (milliseconds of Python per endpoint) never holds the gateway's GIL. Whoever stores a
+Lives wherever the records are stored — the record writer process when there is one, so that
+aggregation never holds the gateway's GIL (docs/performance.md). Whoever stores a
 batch hands its samples here with the facts aggregation needs (the endpoint version and membership
 revision, which only the gateway's inventory knows); `due` aggregates each endpoint whose interval
 has passed, stores the new profile and returns it so the gateway can route on it.
@@ -14,9 +14,9 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from typing import Final, NamedTuple
 
+from rolecall.observe.ports import ProfileStore, SampleStore
 from rolecall.profiles import Sample, aggregate_profile
 from rolecall.protocol import ObservedPerformanceProfile
-from rolecall.storage.sql import SqlStorage
 
 __all__ = ["EndpointFacts", "ProfileRefresher", "RefreshResult", "store_profile"]
 
@@ -38,7 +38,7 @@ class RefreshResult(NamedTuple):
 
 
 def store_profile(
-    storage: SqlStorage, endpoint_id: str, samples: Iterable[Sample], facts: EndpointFacts
+    profiles: ProfileStore, endpoint_id: str, samples: Iterable[Sample], facts: EndpointFacts
 ) -> ObservedPerformanceProfile | None:
     """Aggregate ``samples`` into the endpoint's observed profile as of now and store it; None when
     no sample is usable."""
@@ -51,19 +51,23 @@ def store_profile(
     )
     if aggregate is None:
         return None
-    storage.put_profile(aggregate.profile)
+    profiles.put(aggregate.profile)
     return aggregate.profile
 
 
 class ProfileRefresher:
+    """Each endpoint's recent samples, and its profile re-aggregated from them when due."""
+
     def __init__(
         self,
-        storage: SqlStorage,
+        samples: SampleStore,
+        profiles: ProfileStore,
         *,
         interval_s: float = DEFAULT_INTERVAL_S,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._storage = storage
+        self._samples = samples
+        self._profiles = profiles
         self._interval_s = interval_s
         self._clock = clock
         self._windows: dict[str, deque[Sample]] = {}
@@ -117,12 +121,12 @@ class ProfileRefresher:
 
     def _aggregate(self, endpoint_id: str) -> ObservedPerformanceProfile | None:
         return store_profile(
-            self._storage, endpoint_id, self._windows[endpoint_id], self._facts[endpoint_id]
+            self._profiles, endpoint_id, self._windows[endpoint_id], self._facts[endpoint_id]
         )
 
     def _load_window(self, endpoint_id: str) -> deque[Sample]:
         since = time.time_ns() // 1_000_000 - WINDOW_MS
-        stored = self._storage.samples_for(endpoint_id, since_ms=since)
+        stored = self._samples.for_endpoint(endpoint_id, since_ms=since)
         window = deque(stored[-WINDOW_SAMPLES:], maxlen=WINDOW_SAMPLES)
         self._windows[endpoint_id] = window
         return window

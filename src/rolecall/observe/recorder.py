@@ -1,15 +1,13 @@
 """Stores what each request produced, off the request path, in batches.
 
 Requests append their record to a queue; right after the response is sent the event loop reduces
-it to an `Observation` (`rolecall.observe.observation`) and encodes it, and every
-`HANDOFF_INTERVAL_S` what was encoded goes to the sink, which builds the rows (decisions, traces,
-usage, samples) and stores each message in one transaction; `flush` hands it over at once. Once
-`start`ed on the gateway's loop, the loop itself sends the messages to the writer process over its
-own channel (`rolecall.observe.loop_channel`); otherwise (scripts, tests, the final drain) a job
-on the background writer thread does. The sink — normally a separate writer process — also keeps
-each endpoint's recent samples and re-aggregates its observed profile at most once per interval
-(`ProfileRefresher`); the profiles that come due are handed to ``on_profile`` so live traffic
-keeps routing evidence current without re-reading the database.
+it to an `Observation` and encodes it, and every `HANDOFF_INTERVAL_S` what was encoded goes to the
+`Sink` as a `WriterMessage` (at most `MESSAGE_REQUESTS` requests each); the sink builds the rows
+and stores each message in one transaction. Once `start`ed on the gateway's loop, the loop sends
+every message over the sink's channel, those of the `TaskQueue`'s thread (samples stored
+elsewhere, profile refreshes) included; before and after (scripts, tests, the final drain) the
+thread hands them to the sink itself. The profiles that come due are handed to ``on_profile``.
+Why these choices, with the measurements behind them: docs/performance.md.
 """
 
 from __future__ import annotations
@@ -18,50 +16,54 @@ import asyncio
 import logging
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Final
 
 from rolecall.observe.loop_channel import LoopChannel
+from rolecall.observe.message import WriterMessage, reply_from_bytes
 from rolecall.observe.observation import RequestRecord, encode_observations, observe
+from rolecall.observe.ports import Sink, TaskQueue
 from rolecall.observe.profile_refresh import RefreshResult
-from rolecall.observe.sink import InProcessSink, Message, Sink, reply_from_bytes
 from rolecall.profiles import Sample
 from rolecall.protocol import ObservedPerformanceProfile
-from rolecall.storage.sql import SqlStorage
-from rolecall.storage.writer import BackgroundWriter
+
+__all__ = ["HANDOFF_INTERVAL_S", "MESSAGE_REQUESTS", "Recorder"]
 
 log = logging.getLogger("rolecall.observe")
-# How often the event loop hands on what it observed: each hand-off is one transaction in the
-# writer process, and SQLite rewrites the tail page of every table and index it touches per
-# commit. Stored the same 4,000 gateway requests, 40 to a transaction (20 ms of c=1 traffic) wrote
-# 25.6 KB to disk per request and cost 26 µs of kernel time; 512 to one (250 ms), 11.2 KB and 13
-# µs. That file I/O, on the gateway's own core, is what its tail waits for: wrk's p99 at c=1 (median
-# of six fresh gateways, interleaved) was 1.19 ms with 20 ms hand-offs vs 0.92 with 100 ms, and
-# in a second run 0.97 (100 ms) vs 0.87 (250 ms). Records reach storage (and live profiles) at
-# most this much later; `flush` hands over at once.
+# How often the event loop hands on what it observed (one transaction in the writer each).
 HANDOFF_INTERVAL_S: Final = 0.25
-# At most this many requests per message from the loop (~1.3 MB): when the writer process falls
-# behind, what waits for it grows, and joining and writing all of it at once stalled the event
-# loop for milliseconds (a p99 of 2–4 ms at c=1). Bounded messages keep each step short.
+# At most this many requests per message from the loop, so each step of a backlog stays short.
 MESSAGE_REQUESTS: Final = 512
+RETRY_DELAY_S: Final = 0.05  # before sending again a message the writer could not store
 
 
 class Recorder:
+    """The request path's one way to records: observe, encode, hand over to the sink.
+
+    ``endpoint_facts`` gives what aggregation needs to know about every endpoint (the same
+    mapping object until the inventory changes; without it, live samples are stored but feed no
+    profile); ``on_profile`` gets every profile that comes due.
+    """
+
     def __init__(
         self,
-        storage: SqlStorage,
-        writer: BackgroundWriter,
+        writer: TaskQueue,
+        sink: Sink,
         *,
-        sink: Sink | None = None,
+        endpoint_facts: Callable[[], Mapping[str, tuple[str, str | None]]] = dict,
+        on_profile: Callable[[ObservedPerformanceProfile], object] | None = None,
     ) -> None:
-        self._storage = storage
-        self._sink = sink or InProcessSink(storage)
+        self._sink = sink
         self._writer = writer
         self._pending: deque[RequestRecord] = deque()
         self._scheduled = threading.Event()
         # observations encoded on the event loop, not yet stored (swapped out whole by the
         # writer thread)
         self._observed: list[bytes] = []
+        # while the loop holds the writer's channel: samples and a profile refresh the task
+        # queue's thread asked for, sent with the loop's next message
+        self._samples: list[Sample] = []
+        self._refresh_asked = False
         self._facts_sent: Mapping[str, tuple[str, str | None]] | None = None
         self._handoff_due = False  # a hand-off is scheduled on the event loop
         self._timer: threading.Timer | None = None
@@ -71,11 +73,8 @@ class Recorder:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._sending: asyncio.Task[None] | None = None
         self._closed = False
-        # set by the composition root: what aggregation needs to know about every endpoint (the
-        # same mapping object until the inventory changes; without it, live samples are stored
-        # but feed no profile), and where a new profile goes
-        self.endpoint_facts: Callable[[], Mapping[str, tuple[str, str | None]]] = dict
-        self.on_profile: Callable[[ObservedPerformanceProfile], object] | None = None
+        self.endpoint_facts = endpoint_facts
+        self.on_profile = on_profile
 
     def record(self, record: RequestRecord) -> None:
         """Queue one request's records; never blocks on the database.
@@ -96,18 +95,11 @@ class Recorder:
         else:
             loop.call_soon(self._observe_then_store)
 
-    def add_samples(self, samples: Iterable[Sample]) -> None:
-        """Store samples from elsewhere (benchmarks) in the caller's transaction, if one is open
-        on this thread; they feed the same live profiles once the writer gets to them (the record
-        writer process must not wait on a transaction that waits on it)."""
-        items = list(samples)
-        self._storage.add_samples(items)
-        self._writer.submit(self._observe_stored, items)
-
-    def _observe_stored(self, samples: list[Sample]) -> None:
-        message = Message(observed=samples)
-        self._with_facts(message)
-        self._apply(self._sink.write(message))
+    def observe_stored(self, samples: Iterable[Sample]) -> None:
+        """Feed samples stored elsewhere (benchmarks, `rolecall.observe.evidence`) to the live
+        profiles, once the task queue gets to them: after the transaction that stores them, which
+        the record writer process must not wait on."""
+        self._writer.submit(self._store, [], list(samples))
 
     def flush(self, timeout: float | None = None) -> bool:
         """Store everything recorded so far now (not at the next hand-off); False on timeout.
@@ -161,9 +153,8 @@ class Recorder:
     async def start(self) -> None:
         """Hand batches to the writer process from the running event loop, over its own channel,
         instead of from the writer thread (whose GIL turns stalled requests mid-flight)."""
-        open_channel = getattr(self._sink, "open_loop_channel", None)
-        if open_channel is not None:
-            self._channel = await open_channel()
+        self._channel = await self._sink.open_loop_channel()
+        if self._channel is not None:
             self._loop = asyncio.get_running_loop()
 
     async def stop(self) -> None:
@@ -179,33 +170,71 @@ class Recorder:
         """Send what was observed, one message at a time, until nothing is left (what is observed
         while a message is in flight goes in the next one)."""
         try:
-            while self._observed and self._channel is not None:
-                parts = self._observed[:MESSAGE_REQUESTS]
-                del self._observed[:MESSAGE_REQUESTS]
-                message = Message(parts, backlog=len(self._observed))
-                self._with_facts(message)
+            while self._channel is not None and (
+                self._observed or self._samples or self._refresh_asked
+            ):
+                message = self._next_message()
                 try:
-                    reply = await self._channel.exchange(message.to_bytes())
-                    result = reply_from_bytes(reply)
+                    result = await self._exchange(self._channel, message)
                 except ConnectionError as exc:
-                    log.warning("%s; records go through the writer thread", exc)
-                    self._channel = None
-                    self._facts_sent = None  # the thread's sink has not seen them
-                    self._writer.submit(self._store, parts)
-                except RuntimeError as exc:  # the process could not store it: the thread retries
-                    log.warning("storing records failed (%s); retrying", exc)
-                    self._writer.submit(self._store, parts)
+                    await self._leave_channel(exc, message)
                 else:
                     self._apply(result)
         finally:
             self._sending = None
+
+    def _next_message(self) -> WriterMessage:
+        parts = self._observed[:MESSAGE_REQUESTS]
+        del self._observed[:MESSAGE_REQUESTS]
+        samples, self._samples = self._samples, []
+        self._refresh_asked = False
+        message = WriterMessage(parts, observed=samples, backlog=len(self._observed))
+        self._with_facts(message)
+        return message
+
+    async def _exchange(self, channel: LoopChannel, message: WriterMessage) -> RefreshResult:
+        """Store one message over the channel; one the writer could not store is sent once more,
+        then given up (logged)."""
+        data = message.to_bytes()
+        try:
+            return reply_from_bytes(await channel.exchange(data))
+        except RuntimeError as exc:
+            log.warning("storing records failed (%s); retrying", exc)
+        await asyncio.sleep(RETRY_DELAY_S)
+        try:
+            return reply_from_bytes(await channel.exchange(data))
+        except RuntimeError as exc:
+            log.error("storing records failed after a retry, records lost: %s", exc)
+            return RefreshResult([], None)
+
+    async def _leave_channel(self, exc: ConnectionError, message: WriterMessage) -> None:
+        """The writer process is gone: give its socket back to the sink, and hand what the loop
+        holds to the task queue's thread (the sink then stores it in this process)."""
+        log.warning("%s; records go through the writer thread", exc)
+        channel, self._channel = self._channel, None
+        self._facts_sent = None  # the thread's sink has not seen them
+        if channel is not None:
+            await channel.close()
+        samples, self._samples = self._samples, []
+        self._writer.submit(self._store, message.parts, [*message.observed, *samples])
+
+    def _send_on_loop(self, parts: list[bytes], samples: list[Sample]) -> None:
+        """(On the loop.) What the task queue's thread had to store: with the next message."""
+        if self._channel is None:  # the loop left the channel meanwhile: the thread stores it
+            self._writer.submit(self._store, parts, samples)
+            return
+        self._observed.extend(parts)
+        self._samples.extend(samples)
+        self._refresh_asked = True  # a message even with nothing in it: profiles may be due
+        if self._sending is None:
+            self._sending = asyncio.get_running_loop().create_task(self._send_observed())
 
     async def _flush_on_loop(self) -> None:
         if self._pending:
             self._observe_then_store()
         while self._sending is not None:
             await asyncio.shield(self._sending)
-        if self._observed and self._channel is not None:
+        if (self._observed or self._samples) and self._channel is not None:
             self._sending = asyncio.get_running_loop().create_task(self._send_observed())
             await asyncio.shield(self._sending)
 
@@ -233,15 +262,24 @@ class Recorder:
             observed.append(observe(self._pending.popleft()))
         return encode_observations(observed) if observed else None
 
-    def _store(self, parts: list[bytes]) -> None:
-        """One transaction for every part, however many requests they hold; then route on the
-        profiles that came due and ask again when the next one will be. Endpoint facts travel
-        only when they changed (the sink keeps the last ones)."""
-        message = Message(parts)
+    def _store(self, parts: list[bytes], samples: Sequence[Sample] = ()) -> None:
+        """(On the task queue.) One transaction for every part, however many requests they hold;
+        then route on the profiles that came due and ask again when the next one will be.
+        Endpoint facts travel only when they changed (the sink keeps the last ones). While the
+        event loop holds the writer's channel, the loop sends them."""
+        loop = self._loop
+        if self._channel is not None and loop is not None:
+            try:
+                loop.call_soon_threadsafe(self._send_on_loop, parts, list(samples))
+            except RuntimeError:  # the loop is closed: this thread stores them
+                pass
+            else:
+                return
+        message = WriterMessage(parts, observed=list(samples))
         self._with_facts(message)
         self._apply(self._sink.write(message))
 
-    def _with_facts(self, message: Message) -> None:
+    def _with_facts(self, message: WriterMessage) -> None:
         facts = self.endpoint_facts()
         if facts is not self._facts_sent:
             message.facts = dict(facts)
@@ -270,6 +308,7 @@ class Recorder:
         """Hand over everything recorded and stop the refresh timer (the caller then closes the
         writer, which stores what it was handed, then the sink)."""
         self._closed = True
+        self._channel = None  # left already, unless `stop` timed out: then the thread stores
         self._writer.submit(self._drain)
         with self._lock:
             if self._timer is not None:

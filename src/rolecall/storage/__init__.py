@@ -1,40 +1,21 @@
-"""Persistence behind narrow ports, one SQL implementation for SQLite and PostgreSQL.
+"""Persistence: one small store per kind of record, over one SQL engine (SQLite or PostgreSQL).
 
-Owns the public surface of ``rolecall.storage``: the ports (`SampleStore`, `ProfileStore`,
-`DecisionStore`, `TraceStore`, `UsageStore`, `ApiKeyStore`, `CooldownStore`, `Storage`), the
-records they exchange that are not protocol artifacts (`ApiKeyRecord`, `Cooldown`), the SQL
-implementation (`SqlStorage`, `open_storage`), schema migrations (`migrate`) and the
-`BackgroundWriter` that keeps database writes off the request path.
+Owns the public surface of ``rolecall.storage``: `SqlStorage` (the engine and its stores:
+``samples``, ``profiles``, ``decisions``, ``traces``, ``usage``, ``analytics``, ``keys``,
+``cooldowns``, ``benchmarks``), `open_storage`, schema migrations (`migrate`), `ApiKeyRecord`, and
+`BackgroundWriter`, the thread that keeps database writes off the request path. The stores
+implement the ports the use cases declare (`rolecall.observe.ports`, `rolecall.benchmark.ports`).
 """
 
+from rolecall.storage.keys import ApiKeyRecord
 from rolecall.storage.migrate import migrate
-from rolecall.storage.ports import (
-    ApiKeyStore,
-    CooldownStore,
-    DecisionStore,
-    ProfileStore,
-    SampleStore,
-    Storage,
-    TraceStore,
-    UsageStore,
-)
-from rolecall.storage.records import ApiKeyRecord, Cooldown
 from rolecall.storage.sql import SqlStorage, open_storage
 from rolecall.storage.writer import BackgroundWriter, WriterStats
 
 __all__ = [
     "ApiKeyRecord",
-    "ApiKeyStore",
     "BackgroundWriter",
-    "Cooldown",
-    "CooldownStore",
-    "DecisionStore",
-    "ProfileStore",
-    "SampleStore",
     "SqlStorage",
-    "Storage",
-    "TraceStore",
-    "UsageStore",
     "WriterStats",
     "migrate",
     "open_storage",

@@ -32,11 +32,10 @@ _SQLITE_PRAGMAS: Final = (
     # In WAL mode NORMAL is crash-safe for the process (a commit survives a kill -9); only an OS
     # crash can lose the last commits. FULL would fsync on every commit of the background writer.
     "PRAGMA synchronous=NORMAL",
-    # A checkpoint copies the log's pages into the database file and syncs both: half of the
-    # writer's disk I/O, and I/O on the gateway's cores is what its tail latency waits for (see
-    # rolecall.observe.recorder). The record writer checkpoints whenever it has been idle for a
-    # moment (`SqlStorage.checkpoint`); a commit checkpoints on its own only once the log holds
-    # this many pages (64 MB), instead of SQLite's 1,000.
+    # A checkpoint copies the log's pages into the database file and syncs both. The record
+    # writer checkpoints whenever it has been idle for a moment (`SqlStorage.checkpoint`,
+    # docs/performance.md); a commit checkpoints on its own only once the log holds this many
+    # pages (64 MB), instead of SQLite's 1,000.
     f"PRAGMA wal_autocheckpoint={SQLITE_AUTOCHECKPOINT_PAGES}",
     "PRAGMA foreign_keys=ON",
     f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}",

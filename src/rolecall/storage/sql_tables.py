@@ -95,7 +95,7 @@ DECISIONS: Final = Table(
     Index("ix_decisions_chosen_endpoint_id_created_ms", "chosen_endpoint_id", "created_ms"),
 )
 
-# One row per request: its spans and events (see `rolecall.storage.trace_rows`), read by request.
+# One row per request: its spans and events (see `rolecall.observe.request_trace`), read by request.
 REQUEST_TRACES: Final = Table(
     "request_traces",
     METADATA,

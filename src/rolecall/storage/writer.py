@@ -3,7 +3,7 @@
 Owns the write queue and its thread. `submit` never blocks and never raises a storage error: it
 queues ``fn(*args)`` (normally a bound storage method) and returns. The thread takes whatever is
 queued (up to ``max_batch`` calls, waiting at most ``max_delay_s`` for more once one arrives),
-merges consecutive calls of the same batch method (``add_samples``, ``add_spans``, ...) into one
+merges consecutive calls of the same batch method (``samples.add``, ``traces.add_spans``, ...) into one
 call, i.e. one transaction, and runs them in submission order. A call that fails is retried once;
 a merged call that fails is retried as the separate calls it was made of, so one bad record loses
 only its own submission. Failures are logged (exception type and message, never arguments) and
@@ -25,8 +25,9 @@ __all__ = ["BackgroundWriter", "WriterStats"]
 
 log = logging.getLogger(__name__)
 
-MERGEABLE: Final = frozenset({"add_samples", "add_spans", "add_events", "add_usage"})
-"""Storage methods taking one sequence argument, whose consecutive calls can be concatenated."""
+MERGEABLE: Final = frozenset({"add", "add_spans", "add_events"})
+"""Store methods that append one sequence argument (``samples.add``, ``usage.add``, ...): consecutive
+calls to the same store can be concatenated."""
 
 _STOP: Final = object()
 

@@ -149,7 +149,7 @@ def test_quick_benchmark_changes_the_quality_decision(gateway: Gateway) -> None:
 
     _wait_for_quality(gw, "ep-expert")
     assert _chosen(gw) == "ep-expert"  # the evidence moved the decision
-    samples = gw.services.storage.samples_for("ep-expert", source="benchmark")
+    samples = gw.services.storage.samples.for_endpoint("ep-expert", source="benchmark")
     assert len(samples) == len(QUICK)
     assert {s.benchmark_mode for s in samples} == {"quick"}
     assert all(s.membership_revision and s.difficulty_bucket for s in samples)
@@ -176,7 +176,7 @@ def test_quick_benchmark_changes_the_quality_decision(gateway: Gateway) -> None:
     status, cleared = gw.admin("/api/bench/data?endpoint=ep-guesser", method="DELETE")
     assert status == 200
     assert cleared == {"deleted_samples": 2 * len(QUICK)}
-    assert gw.services.storage.samples_for("ep-guesser", source="benchmark") == []
+    assert gw.services.storage.samples.for_endpoint("ep-guesser", source="benchmark") == []
 
 
 def test_bad_requests_get_openai_style_errors(gateway: Gateway) -> None:

@@ -116,7 +116,9 @@ def test_dead_endpoint_dead_judge_and_missing_tools(runtime: Services, tmp_path:
         return await hub.wait(await hub.start(plan))
 
     assert asyncio.run(run()) == "completed"
-    results = {(r.endpoint_id, r.case_id): r for r in runtime.storage.bench_results(plan.run_id)}
+    results = {
+        (r.endpoint_id, r.case_id): r for r in runtime.storage.benchmarks.results(plan.run_id)
+    }
     assert len(results) == 18
     assert all(r.status == "failed" for (e, _), r in results.items() if e == "dead")
     assert (
@@ -127,13 +129,13 @@ def test_dead_endpoint_dead_judge_and_missing_tools(runtime: Services, tmp_path:
     judged = results[("good", "judged")]
     assert judged.detail["method"] == "heuristic"  # the judge failed its probe
     assert judged.score == 1.0
-    failed = runtime.storage.samples_for("dead", source="benchmark")
+    failed = runtime.storage.samples.for_endpoint("dead", source="benchmark")
     assert {s.error_class for s in failed} == {"benchmark_execution_failed"}
     assert {s.judge_score for s in failed} == {0.0}
     report = hub.report(plan.run_id)
     assert "dead" in report["recommendation"]["leave_pool"]
     assert report["endpoints"][0]["cost_per_case_usd"] > 0
-    profile = runtime.storage.get_profile("dead")
+    profile = runtime.storage.profiles.get("dead")
     assert profile is not None
     assert profile.failure_rate == 1.0
 
@@ -147,7 +149,7 @@ def test_spend_cap_skips_the_rest(runtime: Services, tmp_path: Path) -> None:
         return await hub.wait(await hub.start(plan))
 
     assert asyncio.run(run()) == "completed"
-    statuses = [r.status for r in runtime.storage.bench_results(plan.run_id)]
+    statuses = [r.status for r in runtime.storage.benchmarks.results(plan.run_id)]
     assert statuses.count("graded") == 1  # the first case spent past the cap
     assert statuses.count("skipped") == len(statuses) - 1
 
@@ -174,7 +176,7 @@ def test_a_position_biased_judge_is_not_asked_forever(runtime: Services, tmp_pat
         return await hub.wait(await hub.start(plan))
 
     assert asyncio.run(run()) == "completed"
-    pairs = [p.detail for p in runtime.storage.bench_pairs(plan.run_id)]
+    pairs = [p.detail for p in runtime.storage.benchmarks.pairs(plan.run_id)]
     assert len(pairs) == 7
     asked = [p for p in pairs if p["judge_id"] == "judge:biased-judge"]
     assert len(asked) == 4  # four self-contradicting verdicts are enough evidence of bias

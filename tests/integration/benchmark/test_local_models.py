@@ -176,7 +176,7 @@ def test_quick_benchmark_on_the_local_pool(pool: tuple[Gateway, Any, Path]) -> N
 
     assert asyncio.run(run()) == "completed"
     elapsed = time.monotonic() - started
-    results = gw.services.storage.bench_results(plan.run_id)
+    results = gw.services.storage.benchmarks.results(plan.run_id)
     assert len(results) == 3 * len(CASES)
     assert all(r.status == "graded" for r in results), [r.detail.get("error") for r in results]
     for r in results:

@@ -74,8 +74,8 @@ def _env(tmp_path: Path, upstream: Any) -> dict[str, str]:
 def _stored(url: str) -> tuple[list[Any], list[Any]]:
     storage = open_storage(url, migrate=False)
     try:
-        runs = storage.list_bench_runs()
-        results = storage.bench_results(runs[0].run_id) if runs else []
+        runs = storage.benchmarks.list_runs()
+        results = storage.benchmarks.results(runs[0].run_id) if runs else []
         return runs, results
     except Exception:  # the schema is not there yet: the child is still starting
         return [], []
@@ -120,7 +120,9 @@ def test_kill_minus_nine_then_resume(tmp_path: Path, slow_upstream: Any) -> None
     assert runs[0].status == "running"  # killed: never marked finished
     assert 4 <= len(before) < CASES
     storage = open_storage(url, migrate=False)
-    assert len(storage.samples_for("ep-slow", source="benchmark")) == len(before)  # atomic commits
+    assert len(storage.samples.for_endpoint("ep-slow", source="benchmark")) == len(
+        before
+    )  # atomic commits
     storage.close()
 
     resumed = subprocess.run(
@@ -141,7 +143,7 @@ def test_kill_minus_nine_then_resume(tmp_path: Path, slow_upstream: Any) -> None
     # each case not yet graded was asked exactly once more, plus one preflight probe
     assert _requests(slow_upstream) - asked_before == CASES - len(before) + 1
     storage = open_storage(url, migrate=False)
-    samples = storage.samples_for("ep-slow", source="benchmark")
+    samples = storage.samples.for_endpoint("ep-slow", source="benchmark")
     storage.close()
     assert len(samples) == CASES
     assert sum(s.judge_score or 0 for s in samples) == CASES // 2  # odd cases expect "blue"

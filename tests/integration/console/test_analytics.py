@@ -1,4 +1,4 @@
-"""The console's SQL aggregation (`SqlAnalyticsMixin`) on SQLite and PostgreSQL, against values
+"""The console's SQL aggregation (`SqlAnalytics`) on SQLite and PostgreSQL, against values
 computed independently in Python from the same generated usage events."""
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from rolecall.console.slices import (
     exact_quantiles,
 )
 from rolecall.storage import SqlStorage, open_storage
+from rolecall.storage.analytics import FactFilter
 from rolecall.storage.migrate import alembic_config
-from rolecall.storage.sql_analytics import FactFilter
 from rolecall.storage.sql_analytics_tables import status_family
 from rolecall.storage.sql_engine import create_storage_engine
 from rolecall.storage.sql_tables import DECISIONS, USAGE_EVENTS
@@ -79,10 +79,18 @@ def populate(storage: SqlStorage, n: int = 240) -> list[dict[str, Any]]:
         executed = ENDPOINTS[(i + 1) % 3] if i % 7 == 0 else chosen
         decisions.append((decision(i, chosen, "cost" if i % 2 else "balanced"), T0 + i * 1000))
         events.append(usage(i, executed, rng))
-    with storage.batch():
-        storage.put_decisions(decisions)
-        storage.add_usage(events)
+    with storage.batch():  # as the record writer stores them
+        storage.decisions.put_many(decisions)
+        storage.usage.add(events)
+        storage.analytics.add_facts(events, [d for d, _ in decisions])
     return events
+
+
+def add_usage_and_facts(storage: SqlStorage, events: list[dict[str, Any]]) -> None:
+    """Usage events and their request facts, in one transaction (the decisions read back)."""
+    with storage.batch():
+        storage.usage.add(events)
+        storage.analytics.add_facts(events)
 
 
 def nearest_rank(values: list[float], q: float) -> float:
@@ -96,7 +104,7 @@ def nearest_rank(values: list[float], q: float) -> float:
 
 def test_facts_follow_usage_and_decisions(storage: SqlStorage) -> None:
     events = populate(storage)
-    rows, total = storage.fact_page(FactFilter(), limit=500, offset=0)
+    rows, total = storage.analytics.fact_page(FactFilter(), limit=500, offset=0)
     assert total == len(events) == len(rows)
     by_id = {r["request_id"]: r for r in rows}
     for e in events:
@@ -111,8 +119,8 @@ def test_facts_follow_usage_and_decisions(storage: SqlStorage) -> None:
     assert by_id["r0"]["endpoint_id"] == "ep-b"
     assert by_id["r1"]["strategy"] == "cost"
     # newest first, and pages do not overlap
-    first, _ = storage.fact_page(FactFilter(), limit=10, offset=0)
-    second, _ = storage.fact_page(FactFilter(), limit=10, offset=10)
+    first, _ = storage.analytics.fact_page(FactFilter(), limit=10, offset=0)
+    second, _ = storage.analytics.fact_page(FactFilter(), limit=10, offset=10)
     assert [r["timestamp_ms"] for r in first] == sorted(
         (r["timestamp_ms"] for r in first), reverse=True
     )
@@ -120,7 +128,7 @@ def test_facts_follow_usage_and_decisions(storage: SqlStorage) -> None:
 
 
 def totals(storage: SqlStorage, slice_: FactFilter) -> dict[str, Any]:
-    return combine(storage.fact_groups(slice_))
+    return combine(storage.analytics.fact_groups(slice_))
 
 
 def test_sums_quantiles_and_groups_match_python(storage: SqlStorage) -> None:
@@ -137,13 +145,13 @@ def test_sums_quantiles_and_groups_match_python(storage: SqlStorage) -> None:
     )
     latencies = [e["latency_ms"] for e in chosen]
     for q in (0.0, 0.5, 0.95, 1.0):
-        (exact,) = exact_quantiles(storage, slice_, (q,)).values()
+        (exact,) = exact_quantiles(storage.analytics, slice_, (q,)).values()
         assert exact == pytest.approx(nearest_rank(latencies, q)), q
-    histogram = storage.fact_histogram(slice_)[None]
+    histogram = storage.analytics.fact_histogram(slice_)[None]
     approx = approx_quantile(histogram, 0.5)
     assert approx == pytest.approx(nearest_rank(latencies, 0.5), rel=0.04)
 
-    by_endpoint = combine(storage.fact_groups(FactFilter(), ["endpoint"]), "endpoint")
+    by_endpoint = combine(storage.analytics.fact_groups(FactFilter(), ["endpoint"]), "endpoint")
     assert {k: v["requests"] for k, v in by_endpoint.items()} == {
         ep: sum(1 for e in events if e["endpoint_id"] == ep) for ep in ENDPOINTS
     }
@@ -153,7 +161,7 @@ def test_sums_quantiles_and_groups_match_python(storage: SqlStorage) -> None:
 
 def test_buckets_add_up_to_the_totals(storage: SqlStorage) -> None:
     events = populate(storage)
-    cells = storage.fact_groups(FactFilter(), ["endpoint"], bucket=(T0, 60_000))
+    cells = storage.analytics.fact_groups(FactFilter(), ["endpoint"], bucket=(T0, 60_000))
     series = combine(cells, "bucket")
     assert sorted(series) == list(range(len(events) // 60))
     assert sum(v["requests"] for v in series.values()) == len(events)
@@ -165,15 +173,16 @@ SUM_KEYS = ("requests", "ok", "costed", "tokens_in", "tokens_out", "fallbacks")
 
 def test_rollup_matches_facts_and_is_not_double_counted(storage: SqlStorage) -> None:
     events = populate(storage)
-    storage.add_usage(events[:50])  # a replayed batch: ignored by facts and rollup alike
-    exact = combine(storage.fact_groups(FactFilter(), ["endpoint"]), "endpoint")
-    rolled = combine(storage.rollup_groups(FactFilter(), ["endpoint"]), "endpoint")
+    storage.usage.add(events[:50])  # a replayed batch: ignored by facts and rollup alike
+    storage.analytics.add_facts(events[:50])
+    exact = combine(storage.analytics.fact_groups(FactFilter(), ["endpoint"]), "endpoint")
+    rolled = combine(storage.analytics.rollup_groups(FactFilter(), ["endpoint"]), "endpoint")
     assert exact.keys() == rolled.keys()
     for endpoint, sums in exact.items():
         for key in SUM_KEYS:
             assert rolled[endpoint][key] == sums[key], (endpoint, key)
         assert rolled[endpoint]["latency_sum_ms"] == pytest.approx(sums["latency_sum_ms"])
-    histogram = add_histograms(storage.rollup_groups(FactFilter(), [], histogram=True))
+    histogram = add_histograms(storage.analytics.rollup_groups(FactFilter(), [], histogram=True))
     assert sum(histogram) == len(events)
     latencies = [e["latency_ms"] for e in events]
     for q in (0.5, 0.95):
@@ -182,7 +191,7 @@ def test_rollup_matches_facts_and_is_not_double_counted(storage: SqlStorage) -> 
 
 def test_status_and_role_filters(storage: SqlStorage) -> None:
     events = populate(storage, 30)
-    storage.annotate_requests(
+    storage.analytics.annotate_requests(
         [
             {"request_id": e["request_id"], "role_id": "coder.patch", "task_type": "code.edit"}
             for e in events[:5]
@@ -191,35 +200,42 @@ def test_status_and_role_filters(storage: SqlStorage) -> None:
     assert totals(storage, FactFilter(equals={"role": "coder.patch"}))["requests"] == 5
     assert totals(storage, FactFilter(equals={"operation": "code.edit"}))["requests"] == 5
     # the rollup moved those five from "no role" to the role
-    by_role = combine(storage.rollup_groups(FactFilter(), ["role"]), "role")
+    by_role = combine(storage.analytics.rollup_groups(FactFilter(), ["role"]), "role")
     assert by_role["coder.patch"]["requests"] == 5
     assert by_role[None]["requests"] == len(events) - 5
     errors = sum(1 for e in events if e.get("error_class") == "timeout")
     assert totals(storage, FactFilter(equals={"status": "5xx"}))["requests"] == errors
     # annotated before its usage is stored: written with the fact row, no update needed
-    storage.annotate_requests([{"request_id": "r500", "role_id": "tool.agent", "task_type": "x"}])
-    storage.put_decision(decision(500, "ep-a", "cost"), created_ms=T0)
-    storage.add_usage([usage(500, "ep-a", random.Random(2))])
-    fact = storage.fact_for("r500")
+    storage.analytics.annotate_requests(
+        [{"request_id": "r500", "role_id": "tool.agent", "task_type": "x"}]
+    )
+    storage.decisions.put(decision(500, "ep-a", "cost"), created_ms=T0)
+    add_usage_and_facts(storage, [usage(500, "ep-a", random.Random(2))])
+    fact = storage.analytics.fact_for("r500")
     assert fact is not None
     assert (fact["role_id"], fact["task_type"]) == ("tool.agent", "x")
     assert (
-        combine(storage.rollup_groups(FactFilter(equals={"role": "tool.agent"})))["requests"] == 1
+        combine(storage.analytics.rollup_groups(FactFilter(equals={"role": "tool.agent"})))[
+            "requests"
+        ]
+        == 1
     )
     with pytest.raises(ValueError, match="unknown filter 'colour'"):
         FactFilter(equals={"colour": "red"})
     with pytest.raises(ValueError, match="unknown dimension 'colour'"):
-        storage.fact_groups(FactFilter(), ["colour"])
+        storage.analytics.fact_groups(FactFilter(), ["colour"])
 
 
 def test_decision_page_filters(storage: SqlStorage) -> None:
     populate(storage, 30)
-    storage.put_decision(decision(999, "", "quality"), created_ms=T0 + 999_000)
-    storage.add_usage([usage(999, "none", random.Random(1))])
-    items, total = storage.decision_page(limit=5, offset=0, outcome="no_endpoint")
+    storage.decisions.put(decision(999, "", "quality"), created_ms=T0 + 999_000)
+    add_usage_and_facts(storage, [usage(999, "none", random.Random(1))])
+    items, total = storage.analytics.decision_page(limit=5, offset=0, outcome="no_endpoint")
     assert total == 1
     assert items[0]["request_id"] == "r999"
-    items, total = storage.decision_page(limit=50, offset=0, endpoint_id="ep-b", strategy="cost")
+    items, total = storage.analytics.decision_page(
+        limit=50, offset=0, endpoint_id="ep-b", strategy="cost"
+    )
     assert total == len(items) > 0
     assert all(
         i["chosen_endpoint_id"] == "ep-b" and i["policy_snapshot"]["strategy"] == "cost"
@@ -231,12 +247,12 @@ def test_decision_stored_elsewhere_is_read_back(db_url: str) -> None:
     """Usage whose decision another process stored: the facts read it from the database."""
     first, second = open_storage(db_url), open_storage(db_url)
     try:
-        first.put_decision(decision(7, "ep-b", "latency"), created_ms=T0)
-        second.add_usage([usage(7, "ep-c", random.Random(4))])
-        fact = second.fact_for("r7")
+        first.decisions.put(decision(7, "ep-b", "latency"), created_ms=T0)
+        add_usage_and_facts(second, [usage(7, "ep-c", random.Random(4))])
+        fact = second.analytics.fact_for("r7")
         assert fact is not None
         assert (fact["chosen_endpoint_id"], fact["strategy"]) == ("ep-b", "latency")
-        assert combine(second.fact_groups(FactFilter()))["fallbacks"] == 1
+        assert combine(second.analytics.fact_groups(FactFilter()))["fallbacks"] == 1
     finally:
         first.close()
         second.close()
@@ -285,11 +301,11 @@ def test_migration_backfills_facts_of_earlier_data(db_url: str) -> None:
         engine.dispose()
     storage = open_storage(db_url)
     try:
-        rows, total = storage.fact_page(FactFilter(), limit=100, offset=0)
+        rows, total = storage.analytics.fact_page(FactFilter(), limit=100, offset=0)
         assert total == 20
         assert {r["strategy"] for r in rows} == {"latency"}
         assert totals(storage, FactFilter())["tokens_in"] == sum(e["tokens_in"] for e in events)
-        rolled = combine(storage.rollup_groups(FactFilter()))
+        rolled = combine(storage.analytics.rollup_groups(FactFilter()))
         assert rolled["requests"] == 20
         assert rolled["tokens_in"] == sum(e["tokens_in"] for e in events)
     finally:

@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 
-from rolecall.benchmark.evidence import refresh_profiles
 from rolecall.inventory.inventory import endpoint_version, membership_revision_for
 from rolecall.profiles import Sample
 from rolecall.providers.scripted import ScriptedUpstream
@@ -72,11 +71,11 @@ def test_a_benchmark_refresh_and_a_live_profile_reach_the_router(console: Gatewa
         )
         for i in range(10)
     ]
-    services.storage.add_samples(samples)
-    refreshed = refresh_profiles(routing, services.storage, ["cloud-large", "gone"])
+    services.evidence.add(samples)
+    refreshed = services.evidence.refresh(["cloud-large", "gone"])
     assert set(refreshed) == {"cloud-large"}
     assert routing.profiles["cloud-large"].judge_score == pytest.approx(1.0)
-    assert services.storage.get_profile("cloud-large") is not None  # stored as well
+    assert services.storage.profiles.get("cloud-large") is not None  # stored as well
     evidence = {c.endpoint_id: c.evidence for c in routing.candidates(now)}
     assert evidence["cloud-large"] is not None
     # live traffic: the recorder's refreshed profile for the local endpoint reaches the router

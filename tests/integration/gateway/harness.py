@@ -52,7 +52,7 @@ class Gateway:
             **{"cooldown_scale": 0.0005, **settings},
         )
         self.services: Services = build_services(self.settings, extra_inventory=extra_inventory)
-        _, self.api_key = create_api_key(self.services.storage, "tests")
+        _, self.api_key = create_api_key(self.services.storage.keys, "tests")
         self.app = build_app(self.services)
         config_ = uvicorn.Config(
             self.app,

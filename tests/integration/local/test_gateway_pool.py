@@ -101,7 +101,7 @@ def _grade(gw: Gateway, scores: dict[str, float]) -> None:
             )
             for i in range(8)
         ]
-    gw.services.writer.submit(gw.services.recorder.add_samples, samples)
+    gw.services.writer.submit(gw.services.evidence.add, samples)
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
         profiles = gw.services.routing.profiles

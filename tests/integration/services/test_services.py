@@ -17,11 +17,11 @@ import yaml
 
 from rolecall.bootstrap import build_services
 from rolecall.errors import ConfigError
+from rolecall.execution.cooldown import Cooldown
 from rolecall.operator import Posture
 from rolecall.services import Services
 from rolecall.settings import Settings
 from rolecall.storage import open_storage
-from rolecall.storage.records import Cooldown
 from tests.integration.gateway.harness import Gateway
 
 INVENTORY: dict[str, Any] = {
@@ -113,7 +113,7 @@ def test_stop_runs_every_stop_callback_even_when_one_raises(
     services.lifecycle.on_stop.extend([lambda: calls.append("first"), broken])
     services.lifecycle.on_stop.append(lambda: calls.append("last"))
     db = settings.data_dir / "rolecall.db"
-    assert services.storage.list_cooldowns() == []
+    assert services.storage.cooldowns.all() == []
     assert open_fds_on(db) > 0  # the engine's pool keeps the database file open
     # a cooldown entered while serving goes through the writer thread to the database
     services.routing.cooldowns.enter("remote", "upstream_5xx", 1_000)
@@ -130,7 +130,7 @@ def test_stop_runs_every_stop_callback_even_when_one_raises(
     assert open_fds_on(db) == 0
     reopened = open_storage(settings.effective_database_url)
     try:
-        assert [c.endpoint_id for c in reopened.list_cooldowns()] == ["remote"]
+        assert [c.endpoint_id for c in reopened.cooldowns.all()] == ["remote"]
     finally:
         reopened.close()
 
@@ -161,7 +161,7 @@ def test_stored_cooldowns_are_loaded_by_build_services(tmp_path: Path) -> None:
     settings.data_dir.mkdir(parents=True)
     storage = open_storage(settings.effective_database_url)
     try:
-        storage.put_cooldown(
+        storage.cooldowns.put(
             Cooldown(
                 endpoint_id="remote",
                 level=2,

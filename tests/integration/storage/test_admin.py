@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from rolecall.storage import ApiKeyRecord, Cooldown, SqlStorage, Storage
+from rolecall.execution.cooldown import Cooldown
+from rolecall.storage import ApiKeyRecord, SqlStorage
 from tests.integration.storage.builders import NOW_MS
 
 
@@ -20,34 +21,34 @@ def _key(key_id: str, *, created: int = NOW_MS, name: str = "ci") -> ApiKeyRecor
 
 
 def test_api_key_round_trip_and_list(storage: SqlStorage) -> None:
-    storage.put_api_key(_key("k2", created=NOW_MS + 1))
-    storage.put_api_key(_key("k1"))
-    assert storage.find_api_key("sha256:k1") == _key("k1")
-    assert storage.find_api_key("sha256:nope") is None
-    assert [k.key_id for k in storage.list_api_keys()] == ["k1", "k2"]
+    storage.keys.put(_key("k2", created=NOW_MS + 1))
+    storage.keys.put(_key("k1"))
+    assert storage.keys.find("sha256:k1") == _key("k1")
+    assert storage.keys.find("sha256:nope") is None
+    assert [k.key_id for k in storage.keys.all()] == ["k1", "k2"]
 
 
 def test_api_key_put_replaces(storage: SqlStorage) -> None:
-    storage.put_api_key(_key("k1"))
-    storage.put_api_key(_key("k1", name="renamed"))
-    assert [k.name for k in storage.list_api_keys()] == ["renamed"]
+    storage.keys.put(_key("k1"))
+    storage.keys.put(_key("k1", name="renamed"))
+    assert [k.name for k in storage.keys.all()] == ["renamed"]
 
 
 def test_revoked_key_is_not_found(storage: SqlStorage) -> None:
-    storage.put_api_key(_key("k1"))
-    assert storage.revoke_api_key("k1", revoked_ms=NOW_MS + 9) is True
-    assert storage.find_api_key("sha256:k1") is None
-    (listed,) = storage.list_api_keys()
+    storage.keys.put(_key("k1"))
+    assert storage.keys.revoke("k1", revoked_ms=NOW_MS + 9) is True
+    assert storage.keys.find("sha256:k1") is None
+    (listed,) = storage.keys.all()
     assert listed.revoked_ms == NOW_MS + 9
     assert listed.revoked
-    assert storage.revoke_api_key("k1") is False
-    assert storage.revoke_api_key("missing") is False
+    assert storage.keys.revoke("k1") is False
+    assert storage.keys.revoke("missing") is False
 
 
 def test_revoke_defaults_to_now(storage: SqlStorage) -> None:
-    storage.put_api_key(_key("k1"))
-    assert storage.revoke_api_key("k1")
-    (listed,) = storage.list_api_keys()
+    storage.keys.put(_key("k1"))
+    assert storage.keys.revoke("k1")
+    (listed,) = storage.keys.all()
     assert listed.revoked_ms is not None
     assert listed.revoked_ms > NOW_MS
 
@@ -56,8 +57,8 @@ def test_cooldown_upsert_list_and_clear(storage: SqlStorage) -> None:
     first = Cooldown(
         "e1", level=0, until_ms=NOW_MS + 600_000, reason="timeout", failures=1, updated_ms=NOW_MS
     )
-    storage.put_cooldown(first)
-    assert storage.get_cooldown("e1") == first
+    storage.cooldowns.put(first)
+    assert storage.cooldowns.get("e1") == first
     escalated = Cooldown(
         "e1",
         level=1,
@@ -66,17 +67,17 @@ def test_cooldown_upsert_list_and_clear(storage: SqlStorage) -> None:
         failures=2,
         updated_ms=NOW_MS + 1,
     )
-    storage.put_cooldown(escalated)
+    storage.cooldowns.put(escalated)
     other = Cooldown(
         "e0", level=5, until_ms=NOW_MS, reason="upstream_5xx", failures=9, updated_ms=NOW_MS
     )
-    storage.put_cooldown(other)
-    assert storage.get_cooldown("e1") == escalated
-    assert storage.list_cooldowns() == [other, escalated]
-    storage.clear_cooldown("e1")
-    storage.clear_cooldown("never-cooled")
-    assert storage.get_cooldown("e1") is None
-    assert storage.list_cooldowns() == [other]
+    storage.cooldowns.put(other)
+    assert storage.cooldowns.get("e1") == escalated
+    assert storage.cooldowns.all() == [other, escalated]
+    storage.cooldowns.clear("e1")
+    storage.cooldowns.clear("never-cooled")
+    assert storage.cooldowns.get("e1") is None
+    assert storage.cooldowns.all() == [other]
 
 
 def test_records_validate_themselves() -> None:
@@ -85,8 +86,3 @@ def test_records_validate_themselves() -> None:
     with pytest.raises(ValueError, match="prefix"):
         ApiKeyRecord("k", "n", "h", prefix="too-long-prefix", created_ms=0)
     assert Cooldown("e1", 0, until_ms=10, reason="x", failures=1, updated_ms=0).active(9)
-
-
-def test_sql_storage_implements_every_port(storage: SqlStorage) -> None:
-    port: Storage = storage  # checked by mypy: SqlStorage satisfies the Storage protocol
-    assert callable(port.close)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rolecall.storage.records import Cooldown
+from rolecall.execution.cooldown import Cooldown
 from rolecall.storage.sql import SqlStorage
 
 
@@ -16,19 +16,19 @@ def _cooldown(endpoint_id: str) -> Cooldown:
 
 def test_batch_commits_together(storage: SqlStorage) -> None:
     with storage.batch():
-        storage.put_cooldown(_cooldown("a"))
-        storage.put_cooldown(_cooldown("b"))
-    assert [c.endpoint_id for c in storage.list_cooldowns()] == ["a", "b"]
+        storage.cooldowns.put(_cooldown("a"))
+        storage.cooldowns.put(_cooldown("b"))
+    assert [c.endpoint_id for c in storage.cooldowns.all()] == ["a", "b"]
 
 
 def test_batch_rolls_back_together(storage: SqlStorage) -> None:
     def crash_mid_batch() -> None:
         with storage.batch():
-            storage.put_cooldown(_cooldown("a"))
+            storage.cooldowns.put(_cooldown("a"))
             raise RuntimeError("crash mid-batch")
 
     with pytest.raises(RuntimeError):
         crash_mid_batch()
-    assert storage.list_cooldowns() == []
-    storage.put_cooldown(_cooldown("c"))  # the thread is out of the batch again
-    assert [c.endpoint_id for c in storage.list_cooldowns()] == ["c"]
+    assert storage.cooldowns.all() == []
+    storage.cooldowns.put(_cooldown("c"))  # the thread is out of the batch again
+    assert [c.endpoint_id for c in storage.cooldowns.all()] == ["c"]

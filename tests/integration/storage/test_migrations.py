@@ -81,11 +81,11 @@ def test_traces_move_to_request_traces_and_back(db_url: str) -> None:
         migrate(engine)
         storage = open_storage(db_url)
         try:
-            assert storage.spans_for("req-1") == [spans[1], spans[0]]
-            assert storage.spans_for("req-2") == [spans[2]]
-            assert storage.events_for("req-1") == [events[0]]
-            assert storage.events_for("req-3") == [events[1]]
-            assert storage.spans_for("req-3") == []
+            assert storage.traces.spans_for("req-1") == [spans[1], spans[0]]
+            assert storage.traces.spans_for("req-2") == [spans[2]]
+            assert storage.traces.events_for("req-1") == [events[0]]
+            assert storage.traces.events_for("req-3") == [events[1]]
+            assert storage.traces.spans_for("req-3") == []
         finally:
             storage.close()
         with engine.begin() as connection:

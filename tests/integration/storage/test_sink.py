@@ -15,10 +15,11 @@ from pathlib import Path
 
 import pytest
 
+from rolecall.observe.message import WriterMessage
 from rolecall.observe.observation import Observation, decode_observations, encode_observations
-from rolecall.observe.records import build_batch
-from rolecall.observe.sink import InProcessSink, Message, ProcessSink, open_sink
+from rolecall.observe.rows import build_batch
 from rolecall.storage import open_storage
+from rolecall.storage.record_writer import InProcessSink, ProcessSink, open_sink
 from rolecall.storage.sql import SqlStorage
 from rolecall.storage.sql_engine import SQLITE_AUTOCHECKPOINT_PAGES
 from tests.integration.storage import builders
@@ -44,10 +45,10 @@ STORED = (1, 4, 1, 3)
 
 def _stored(storage: SqlStorage, request_id: str) -> tuple[int, int, int, int]:
     return (
-        int(storage.get_decision(f"dec-{request_id}") is not None),
-        len(storage.spans_for(request_id)),
-        len(storage.usage_for(request_id)),
-        len(storage.events_for(request_id)),
+        int(storage.decisions.get(f"dec-{request_id}") is not None),
+        len(storage.traces.spans_for(request_id)),
+        len(storage.usage.for_request(request_id)),
+        len(storage.traces.events_for(request_id)),
     )
 
 
@@ -81,10 +82,10 @@ def test_process_sink_stores_and_acknowledges(db_url: str, store: SqlStorage) ->
     try:
         assert sink.pid is not None
         assert sink.pid != os.getpid()
-        sink.write(Message.of(_observed("r1")))
+        sink.write(WriterMessage.of(_observed("r1")))
         # write returns after the commit: visible at once from this process
         assert _stored(store, "r1") == STORED
-        assert [s.latency_ms for s in store.samples_for("e1")] == [120]
+        assert [s.latency_ms for s in store.samples.for_endpoint("e1")] == [120]
     finally:
         sink.close(timeout=10)
 
@@ -96,7 +97,9 @@ def test_a_dead_writer_process_falls_back_in_process(db_url: str, store: SqlStor
         pid = sink.pid
         assert pid is not None
         os.kill(pid, signal.SIGKILL)
-        sink.write(Message.of(_observed("r2")))  # nothing lost: written by this process instead
+        sink.write(
+            WriterMessage.of(_observed("r2"))
+        )  # nothing lost: written by this process instead
         assert _stored(store, "r2") == STORED
         assert sink.pid is None
     finally:
@@ -111,8 +114,8 @@ def test_a_batch_the_database_rejects_is_reported_not_swallowed(
     del bad[0].decision["routing_decision_id"]  # which the records are joined and indexed by
     try:
         with pytest.raises(RuntimeError, match="routing_decision_id"):
-            sink.write(Message.of(bad))
-        sink.write(Message.of(_observed("r4")))  # the process keeps serving
+            sink.write(WriterMessage.of(bad))
+        sink.write(WriterMessage.of(_observed("r4")))  # the process keeps serving
         assert _stored(store, "r4") == STORED
     finally:
         sink.close(timeout=10)
@@ -127,10 +130,10 @@ def test_in_memory_sqlite_stays_in_process() -> None:
 
 
 def test_message_carries_facts_and_observed_samples_over_the_wire() -> None:
-    message = Message.of(_observed("r5"), {"e1": ("1.0.0", "rev-1")})
+    message = WriterMessage.of(_observed("r5"), {"e1": ("1.0.0", "rev-1")})
     message.observed = [builders.sample("e1", latency_ms=7.0)]
     message.backlog = 300  # requests the gateway still holds: the writer's measure of "behind"
-    again = Message.from_bytes(message.to_bytes())
+    again = WriterMessage.from_bytes(message.to_bytes())
     assert again == message
     assert again.requests == 301
     assert [d["routing_decision_id"] for d, _ in again.batch().decisions] == ["dec-r5"]
@@ -142,21 +145,21 @@ def test_live_profiles_count_each_sample_once(db_url: str, store: SqlStorage) ->
     now = time.time_ns() // 1_000_000  # windows hold the last week's samples
     sink = InProcessSink(store)
     facts = {"e1": ("1.0.0", None)}
-    first = sink.write(Message.of([builders.observation(at=now)], facts))
+    first = sink.write(WriterMessage.of([builders.observation(at=now)], facts))
     [profile] = first.profiles
     assert profile.endpoint_id == "e1"
     assert profile.sample_size == 1
     assert first.next_due_s is None
 
     elsewhere = builders.sample(latency_ms=300.0, at=now + 1)
-    store.add_samples([elsewhere])  # committed by "the benchmark" before the sink hears of it
-    later = sink.write(Message(observed=[elsewhere]))
+    store.samples.add([elsewhere])  # committed by "the benchmark" before the sink hears of it
+    later = sink.write(WriterMessage(observed=[elsewhere]))
     assert later.profiles == []  # within the interval: due later, not dropped
     assert later.next_due_s is not None
     assert 0 < later.next_due_s <= 1.0
 
     fresh = InProcessSink(store)  # a new refresher reads its window from storage
-    [again] = fresh.write(Message(facts=facts, observed=[elsewhere])).profiles
+    [again] = fresh.write(WriterMessage(facts=facts, observed=[elsewhere])).profiles
     assert again.sample_size == 2  # the stored sample is not counted twice
 
 
@@ -165,7 +168,7 @@ def test_an_unclosed_process_sink_lets_the_interpreter_exit(tmp_path: Path) -> N
     closed (a script, a test) must still stop its writer, or the interpreter never exits."""
     code = textwrap.dedent(
         f"""
-        from rolecall.observe.sink import ProcessSink, open_sink
+        from rolecall.storage.record_writer import ProcessSink, open_sink
         from rolecall.storage import open_storage
         url = "sqlite:///{tmp_path / "unclosed.db"}"
         sink = open_sink(url, open_storage(url), use_process=True)
@@ -192,7 +195,7 @@ def test_the_writer_process_checkpoints_sqlite_when_idle(tmp_path: Path) -> None
         with storage.engine.connect() as connection:
             pages = connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar_one()
         assert pages == SQLITE_AUTOCHECKPOINT_PAGES
-        sink.write(Message.of(_observed("r-idle")))
+        sink.write(WriterMessage.of(_observed("r-idle")))
         deadline = time.monotonic() + 10
         while _in_database_file(path) == 0 and time.monotonic() < deadline:
             time.sleep(0.1)

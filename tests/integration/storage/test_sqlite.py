@@ -29,10 +29,10 @@ def test_sqlite_connection_settings_and_parent_directory(tmp_path: Path) -> None
 def test_in_memory_database_is_shared_across_threads() -> None:
     storage = open_storage("sqlite://")
     try:
-        worker = threading.Thread(target=storage.add_samples, args=([sample("e1")],))
+        worker = threading.Thread(target=storage.samples.add, args=([sample("e1")],))
         worker.start()
         worker.join()
-        assert len(storage.samples_for("e1")) == 1
+        assert len(storage.samples.for_endpoint("e1")) == 1
     finally:
         storage.close()
 
@@ -47,7 +47,7 @@ def test_four_threads_write_samples_concurrently(tmp_path: Path) -> None:
         try:
             for batch in range(25):
                 at = NOW_MS + batch
-                storage.add_samples([sample(f"e{thread}", at=at) for _ in range(20)])
+                storage.samples.add([sample(f"e{thread}", at=at) for _ in range(20)])
         except BaseException as exc:  # collected and asserted on in the main thread
             errors.append(exc)
 
@@ -58,6 +58,6 @@ def test_four_threads_write_samples_concurrently(tmp_path: Path) -> None:
         for thread in threads:
             thread.join()
         assert errors == []
-        assert [len(storage.samples_for(f"e{n}")) for n in range(4)] == [500] * 4
+        assert [len(storage.samples.for_endpoint(f"e{n}")) for n in range(4)] == [500] * 4
     finally:
         storage.close()

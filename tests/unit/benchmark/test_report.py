@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from rolecall.benchmark.records import BenchResultRecord, BenchRunRecord
 from rolecall.benchmark.report import build_report, compare_runs, recommend
+from rolecall.benchmark.results import BenchResultRecord, BenchRunRecord
 from rolecall.benchmark.stats import paired_permutation_p
 
 BUCKETS = ("easy", "medium", "hard")

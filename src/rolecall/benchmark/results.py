@@ -1,6 +1,6 @@
 """The stored records of benchmarking: runs, graded case results and pairwise comparisons.
 
-Plain frozen dataclasses crossing the `BenchmarkStore` port (``rolecall.storage.ports``). A run's
+Plain frozen dataclasses crossing the `BenchmarkStore` port (`rolecall.benchmark.ports`). A run's
 ``config`` holds everything needed to resume it (endpoints, judge, the case keys, suite sources,
 spend cap, membership revisions); a result's ``detail`` holds the reply, the JudgeScore artifact
 and how it was graded. Keys: a run by ``run_id``; a result by (run, endpoint, case key); a pair by

@@ -1,8 +1,9 @@
 """Server-side aggregation and pagination for the operator console, on SQLite and PostgreSQL.
 
-Owns `SqlAnalyticsMixin`: it keeps the analytics tables of `rolecall.storage.sql_analytics_tables`
-in step with the usage events it stores (facts inserted, rollup sums incremented, in the same
-transaction) and answers the console's queries with plain SQL aggregates. Every aggregate is a
+Owns `SqlAnalytics`: the record writer hands it each batch's usage events (`add_facts`) and the
+requests' roles and tasks (`annotate_requests`), and it keeps the analytics tables of
+`rolecall.storage.sql_analytics_tables` in step (facts inserted, rollup sums incremented, in the
+writer's transaction); it answers the console's queries with plain SQL aggregates. Every aggregate is a
 sum, so callers add groups into coarser ones (per-bucket rows make the totals, per-endpoint rows
 the split), and a slice can be read from the facts (exact; short windows) or from the 5-minute
 rollup (long windows) with the same result shape.
@@ -29,6 +30,7 @@ from sqlalchemy import (
     update,
 )
 
+from rolecall.storage.database import Database
 from rolecall.storage.sql_analytics_tables import (
     BINS_PER_E,
     DIMENSION_COLUMNS,
@@ -48,9 +50,7 @@ from rolecall.storage.sql_analytics_tables import (
     rollup_rows,
     sums_of,
 )
-from rolecall.storage.sql_base import SqlBase
 from rolecall.storage.sql_tables import DECISIONS
-from rolecall.storage.sql_telemetry import SqlDecisionMixin, SqlUsageMixin
 
 __all__ = [
     "BINS_PER_E",
@@ -59,39 +59,43 @@ __all__ = [
     "ROLLUP_MS",
     "SUMS",
     "FactFilter",
-    "SqlAnalyticsMixin",
+    "SqlAnalytics",
 ]
 
 _F = REQUEST_FACTS.c
 _R = REQUEST_ROLLUP.c
-MAX_PENDING: Final = 10_000  # remembered role/task and decisions of requests not stored yet
+MAX_PENDING: Final = 10_000  # remembered role/task of requests not stored yet
 _ROLLUP_KEY: Final = ("bucket_ms", *(column for _, column in DIMENSION_COLUMNS))
 
 
-class SqlAnalyticsMixin(SqlDecisionMixin, SqlUsageMixin, SqlBase):
-    """Keeps `REQUEST_FACTS` current and answers the console's slice queries."""
+class SqlAnalytics:
+    """Keeps `REQUEST_FACTS` and `REQUEST_ROLLUP` current and answers the console's slice queries."""
 
-    def put_decision(self, decision: Mapping[str, Any], *, created_ms: int) -> None:
-        super().put_decision(decision, created_ms=created_ms)
-        self._remember_decisions([decision])
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        # role/task of requests annotated before their usage was stored
+        self._pending_context = Recent(MAX_PENDING)
+        # built once: composing SQLAlchemy expressions costs more CPU than the write itself
+        self._rollup_upsert = _rollup_upsert(db)
 
-    def put_decisions(self, decisions: Sequence[tuple[Mapping[str, Any], int]]) -> None:
-        super().put_decisions(decisions)
-        self._remember_decisions([d for d, _ in decisions])
-
-    def add_usage(self, events: Sequence[Mapping[str, Any]]) -> None:
-        """Store usage events (as `SqlUsageMixin`), their fact rows and rollup increments, in one
-        transaction; a request already stored is neither inserted nor counted again."""
+    def add_facts(
+        self,
+        events: Sequence[Mapping[str, Any]],
+        decisions: Sequence[Mapping[str, Any]] = (),
+    ) -> None:
+        """The fact rows and rollup increments of stored usage ``events``, in one transaction; a
+        request already stored is neither inserted nor counted again. ``decisions``: artifacts
+        stored with them (the facts copy a few fields; others are read back)."""
         if not events:
             return
-        with self.batch():
-            super().add_usage(events)
-            decisions = self._decisions_of({str(e["routing_decision_id"]) for e in events})
-            context = self._memo("_context").take(str(e["request_id"]) for e in events)
+        with self._db.batch():
+            known = {str(d["routing_decision_id"]): _decision_facts(d) for d in decisions}
+            found = self._decisions_of({str(e["routing_decision_id"]) for e in events}, known)
+            context = self._pending_context.take(str(e["request_id"]) for e in events)
             rows: dict[str, dict[str, Any]] = {}
             for e in events:  # the first event of a request describes it
                 if e["request_id"] not in rows:
-                    row = fact_row(e, decisions.get(e["routing_decision_id"]))
+                    row = fact_row(e, found.get(e["routing_decision_id"]))
                     row.update(context.get(e["request_id"], {}))
                     rows[e["request_id"]] = row
             inserted = self._insert_facts(list(rows.values()))
@@ -102,11 +106,11 @@ class SqlAnalyticsMixin(SqlDecisionMixin, SqlUsageMixin, SqlBase):
         ids = [str(row["request_id"]) for row in rows]
         stored = self._stored_fact_ids(ids)
         new = [dict(row) for row, i in zip(rows, ids, strict=True) if i not in stored]
-        self._insert_rows(REQUEST_FACTS, new)
+        self._db.insert_rows(REQUEST_FACTS, new)
         return [i for i in ids if i not in stored]
 
     def _stored_fact_ids(self, request_ids: Sequence[str]) -> set[str]:
-        rows = self._rows_in(
+        rows = self._db.rows_in(
             lambda ids: select(_F.request_id).where(_F.request_id.in_(ids)), request_ids
         )
         return {str(row.request_id) for row in rows}
@@ -115,48 +119,43 @@ class SqlAnalyticsMixin(SqlDecisionMixin, SqlUsageMixin, SqlBase):
         """Record ``role_id`` / ``task_type`` of requests from ``{"request_id", "role_id",
         "task_type"}`` mappings (the router's request, which usage events do not carry).
 
-        For a request whose usage is not stored yet they are kept (at most `MAX_PENDING`) and
-        written with its fact row; that is the cheap order, so call this before `add_usage`.
+        For a request whose facts are not stored yet they are kept (at most `MAX_PENDING`) and
+        written with its fact row; that is the cheap order, so call this before `add_facts`.
         Stored facts are updated and their rollup counts moved to the new role and task.
         """
         if not rows:
             return
-        with self.batch():
+        with self._db.batch():
             old = self._facts_in_transaction([str(r["request_id"]) for r in rows])
             changed = []
             for r in rows:
                 fact = old.get(str(r["request_id"]))
                 new = {"role_id": r.get("role_id"), "task_type": r.get("task_type")}
                 if fact is None:
-                    self._memo("_context").keep(str(r["request_id"]), new)
+                    self._pending_context.keep(str(r["request_id"]), new)
                 elif (fact["role_id"], fact["task_type"]) != tuple(new.values()):
                     changed.append((fact, {**fact, **new}))
-            if not changed:
-                return
-            statement = (
-                update(REQUEST_FACTS)
-                .where(_F.request_id == bindparam("rid"))
-                .values(role_id=bindparam("role"), task_type=bindparam("task"))
-            )
-            params = [
-                {"rid": n["request_id"], "role": n["role_id"], "task": n["task_type"]}
-                for _, n in changed
-            ]
-            with self._begin() as connection:
-                connection.execute(statement, params)
-            self._bump_rollup(rollup_rows([o for o, _ in changed], sign=-1))
-            self._bump_rollup(rollup_rows([n for _, n in changed]))
+            if changed:
+                self._move_facts(changed)
 
-    def _memo(self, name: str) -> Recent:
-        """One of the write path's bounded memos (created on first use)."""
-        memo: Recent | None = getattr(self, name, None)
-        if memo is None:
-            memo = Recent(MAX_PENDING)
-            setattr(self, name, memo)
-        return memo
+    def _move_facts(self, changed: Sequence[tuple[dict[str, Any], dict[str, Any]]]) -> None:
+        """Update stored facts to their new role and task, and their rollup counts with them."""
+        statement = (
+            update(REQUEST_FACTS)
+            .where(_F.request_id == bindparam("rid"))
+            .values(role_id=bindparam("role"), task_type=bindparam("task"))
+        )
+        params = [
+            {"rid": n["request_id"], "role": n["role_id"], "task": n["task_type"]}
+            for _, n in changed
+        ]
+        with self._db.begin() as connection:
+            connection.execute(statement, params)
+        self._bump_rollup(rollup_rows([o for o, _ in changed], sign=-1))
+        self._bump_rollup(rollup_rows([n for _, n in changed]))
 
     def _facts_in_transaction(self, request_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-        rows = self._rows_in(
+        rows = self._db.rows_in(
             lambda ids: select(REQUEST_FACTS).where(_F.request_id.in_(ids)), list(request_ids)
         )
         return {row.request_id: dict(row._mapping) for row in rows}
@@ -165,39 +164,15 @@ class SqlAnalyticsMixin(SqlDecisionMixin, SqlUsageMixin, SqlBase):
         """Add ``rows`` to the rollup sums (an upsert that increments every counter)."""
         if not rows:
             return
-        with self._begin() as connection:
-            connection.execute(self._rollup_upsert(), list(rows))
+        with self._db.begin() as connection:
+            connection.execute(self._rollup_upsert, list(rows))
 
-    def _rollup_upsert(self) -> Any:
-        """The rollup upsert, built once: composing SQLAlchemy expressions costs more CPU than the
-        write itself, and this runs for every stored batch of requests."""
-        statement = getattr(self, "_rollup_statement", None)
-        if statement is None:
-            insert = self._insert(REQUEST_ROLLUP)
-            counters = [c.name for c in REQUEST_ROLLUP.c if c.name not in _ROLLUP_KEY]
-            statement = insert.on_conflict_do_update(
-                index_elements=list(_ROLLUP_KEY),
-                set_={name: _R[name] + insert.excluded[name] for name in counters},
-            )
-            self._rollup_statement = statement
-        return statement
-
-    def _remember_decisions(self, decisions: Sequence[Mapping[str, Any]]) -> None:
-        """Keep what the facts need of the decisions just stored: their usage usually follows in
-        the same batch, and this saves reading them back."""
-        recent = self._memo("_decisions")
-        for d in decisions:
-            policy = d.get("policy_snapshot")
-            recent.keep(
-                str(d["routing_decision_id"]),
-                {
-                    "chosen_endpoint_id": d.get("chosen_endpoint_id"),
-                    "strategy": policy.get("strategy") if isinstance(policy, Mapping) else None,
-                },
-            )
-
-    def _decisions_of(self, ids: set[str]) -> dict[str, dict[str, Any]]:
-        found = self._memo("_decisions").take(ids)
+    def _decisions_of(
+        self, ids: set[str], known: dict[str, dict[str, Any]]
+    ) -> dict[str, dict[str, Any]]:
+        """What the facts need of the decisions ``ids``: from ``known`` (stored in the same
+        batch), the others read back."""
+        found = {i: known[i] for i in ids if i in known}
         missing = sorted(ids - found.keys())
         decision = DECISIONS.c
 
@@ -205,7 +180,7 @@ class SqlAnalyticsMixin(SqlDecisionMixin, SqlUsageMixin, SqlBase):
             columns = (decision.routing_decision_id, decision.chosen_endpoint_id, decision.strategy)
             return select(*columns).where(decision.routing_decision_id.in_(chunk))
 
-        for row in self._rows_in(query_of, missing):
+        for row in self._db.rows_in(query_of, missing):
             found[row.routing_decision_id] = {
                 "chosen_endpoint_id": row.chosen_endpoint_id,
                 "strategy": row.strategy,
@@ -229,7 +204,7 @@ class SqlAnalyticsMixin(SqlDecisionMixin, SqlUsageMixin, SqlBase):
             raise ValueError(f"limit and offset must be non-negative, got {limit} and {offset}")
         counted = query.with_only_columns(func.count(), maintain_column_froms=True)
         ordered = query.order_by(_F.timestamp_ms.desc(), _F.request_id.desc())
-        with self._read() as connection:
+        with self._db.read() as connection:
             keys = [
                 str(k) for k in connection.execute(ordered.limit(limit).offset(offset)).scalars()
             ]
@@ -245,7 +220,7 @@ class SqlAnalyticsMixin(SqlDecisionMixin, SqlUsageMixin, SqlBase):
         if not request_ids:
             return {}
         query = select(REQUEST_FACTS).where(_F.request_id.in_(list(request_ids)))
-        with self._read() as connection:
+        with self._db.read() as connection:
             return {row.request_id: dict(row._mapping) for row in connection.execute(query)}
 
     def fact_groups(
@@ -263,7 +238,7 @@ class SqlAnalyticsMixin(SqlDecisionMixin, SqlUsageMixin, SqlBase):
         if keys:
             query = query.group_by(*keys)
         names = [*dimensions, *(["bucket"] if bucket is not None else [])]
-        with self._read() as connection:
+        with self._db.read() as connection:
             return [sums_of(row, names) for row in connection.execute(query)]
 
     def rollup_groups(
@@ -286,7 +261,7 @@ class SqlAnalyticsMixin(SqlDecisionMixin, SqlUsageMixin, SqlBase):
             query = query.group_by(*keys)
         names = [*dimensions, *(["bucket"] if bucket is not None else [])]
         out = []
-        with self._read() as connection:
+        with self._db.read() as connection:
             for row in connection.execute(query):
                 sums = sums_of(row, names)
                 for d in dimensions:
@@ -306,7 +281,7 @@ class SqlAnalyticsMixin(SqlDecisionMixin, SqlUsageMixin, SqlBase):
         query = slice_.apply(select(*keys, _F.latency_bin, func.count().label("n")))
         query = query.group_by(*keys, _F.latency_bin).order_by(*keys, _F.latency_bin)
         out: dict[Any, list[tuple[int, int]]] = {}
-        with self._read() as connection:
+        with self._db.read() as connection:
             for row in connection.execute(query):
                 key = row.key if dimension is not None else None
                 out.setdefault(key, []).append((int(row.latency_bin), int(row.n)))
@@ -316,7 +291,7 @@ class SqlAnalyticsMixin(SqlDecisionMixin, SqlUsageMixin, SqlBase):
         """The ``offset``-th smallest latency (0-based) within one latency bin of the slice."""
         query = slice_.apply(select(_F.latency_ms)).where(_F.latency_bin == bin_)
         query = query.order_by(_F.latency_ms).limit(1).offset(offset)
-        with self._read() as connection:
+        with self._db.read() as connection:
             value = connection.execute(query).scalar_one_or_none()
         return None if value is None else float(value)
 
@@ -348,7 +323,7 @@ class SqlAnalyticsMixin(SqlDecisionMixin, SqlUsageMixin, SqlBase):
             query = query.where(and_(*clauses))
         keys, total = self._page_keys(query, limit, offset)
         wanted = select(DECISIONS.c.request_id, DECISIONS.c.created_ms, DECISIONS.c.artifact)
-        with self._read() as connection:
+        with self._db.read() as connection:
             found = {
                 row.request_id: row
                 for row in connection.execute(wanted.where(DECISIONS.c.request_id.in_(keys)))
@@ -370,5 +345,23 @@ class SqlAnalyticsMixin(SqlDecisionMixin, SqlUsageMixin, SqlBase):
             .order_by(_F.timestamp_ms.desc(), _F.request_id.desc())
             .limit(limit)
         )
-        with self._read() as connection:
+        with self._db.read() as connection:
             return [dict(row._mapping) for row in connection.execute(query)]
+
+
+def _decision_facts(decision: Mapping[str, Any]) -> dict[str, Any]:
+    policy = decision.get("policy_snapshot")
+    return {
+        "chosen_endpoint_id": decision.get("chosen_endpoint_id"),
+        "strategy": policy.get("strategy") if isinstance(policy, Mapping) else None,
+    }
+
+
+def _rollup_upsert(db: Database) -> Any:
+    """The rollup upsert: insert a bucket's counters, or add them to the stored ones."""
+    insert = db.insert(REQUEST_ROLLUP)
+    counters = [c.name for c in REQUEST_ROLLUP.c if c.name not in _ROLLUP_KEY]
+    return insert.on_conflict_do_update(
+        index_elements=list(_ROLLUP_KEY),
+        set_={name: _R[name] + insert.excluded[name] for name in counters},
+    )

@@ -1,10 +1,10 @@
-"""SQL implementation of the `BenchmarkStore` port: benchmark runs, results and pairs.
+"""Benchmark runs, graded results and pairwise comparisons on SQL (`SqlBenchmarks`).
 
-Owns `SqlBenchmarkMixin`. Results are keyed by (run, endpoint, case key) and inserted with
-``ON CONFLICT DO NOTHING``, so a result written twice (a resumed run racing a late write) keeps
-the first; `put_bench_result` says whether the row was new. Each write is its own transaction
-unless the caller wraps several in `SqlBase.batch`, which the runner does to commit a result and
-its profile sample together.
+Implements `rolecall.benchmark.ports.BenchmarkStore`. Results are keyed by (run, endpoint, case
+key) and inserted with ``ON CONFLICT DO NOTHING``, so a result written twice (a resumed run racing
+a late write) keeps the first; `put_result` says whether the row was new. Each write is its own
+transaction unless the caller opens `SqlStorage.batch`, which the benchmark service does to commit
+a result and its profile sample together.
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from typing import Any, Final
 
 from sqlalchemy import ColumnElement, delete, func, or_, select, true, update
 
-from rolecall.benchmark.records import BenchPairRecord, BenchResultRecord, BenchRunRecord
-from rolecall.storage.sql_base import SqlBase
+from rolecall.benchmark.results import BenchPairRecord, BenchResultRecord, BenchRunRecord
+from rolecall.storage.database import Database
 from rolecall.storage.sql_tables import BENCH_PAIRS, BENCH_RESULTS, BENCH_RUNS
 
-__all__ = ["SqlBenchmarkMixin"]
+__all__ = ["SqlBenchmarks"]
 
 _RUN_FIELDS: Final = tuple(f.name for f in dataclasses.fields(BenchRunRecord))
 _RESULT_FIELDS: Final = tuple(f.name for f in dataclasses.fields(BenchResultRecord))
@@ -29,14 +29,17 @@ def _row(record: Any, names: tuple[str, ...]) -> dict[str, Any]:
     return {name: getattr(record, name) for name in names}
 
 
-class SqlBenchmarkMixin(SqlBase):
-    """`BenchmarkStore` on SQL."""
+class SqlBenchmarks:
+    """Benchmark runs, results and pairs on SQL."""
 
-    def create_bench_run(self, run: BenchRunRecord) -> None:
-        with self._begin() as connection:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def create_run(self, run: BenchRunRecord) -> None:
+        with self._db.begin() as connection:
             connection.execute(BENCH_RUNS.insert(), [_row(run, _RUN_FIELDS)])
 
-    def update_bench_run(
+    def update_run(
         self,
         run_id: str,
         *,
@@ -47,34 +50,34 @@ class SqlBenchmarkMixin(SqlBase):
         values: dict[str, Any] = {"status": status, "finished_ms": finished_ms}
         if config is not None:
             values["config"] = config
-        with self._begin() as connection:
+        with self._db.begin() as connection:
             connection.execute(
                 update(BENCH_RUNS).where(BENCH_RUNS.c.run_id == run_id).values(**values)
             )
 
-    def get_bench_run(self, run_id: str) -> BenchRunRecord | None:
+    def get_run(self, run_id: str) -> BenchRunRecord | None:
         query = select(*(BENCH_RUNS.c[n] for n in _RUN_FIELDS)).where(BENCH_RUNS.c.run_id == run_id)
-        with self._read() as connection:
+        with self._db.read() as connection:
             row = connection.execute(query).mappings().one_or_none()
         return None if row is None else BenchRunRecord(**row)
 
-    def list_bench_runs(self, *, limit: int = 100) -> list[BenchRunRecord]:
+    def list_runs(self, *, limit: int = 100) -> list[BenchRunRecord]:
         query = (
             select(*(BENCH_RUNS.c[n] for n in _RUN_FIELDS))
             .order_by(BENCH_RUNS.c.started_ms.desc(), BENCH_RUNS.c.run_id.desc())
             .limit(limit)
         )
-        with self._read() as connection:
+        with self._db.read() as connection:
             return [BenchRunRecord(**row) for row in connection.execute(query).mappings()]
 
-    def put_bench_result(self, result: BenchResultRecord) -> bool:
+    def put_result(self, result: BenchResultRecord) -> bool:
         # RETURNING, not rowcount: psycopg reports -1 for an INSERT ... ON CONFLICT DO NOTHING
-        insert = self._insert(BENCH_RESULTS).on_conflict_do_nothing()
+        insert = self._db.insert(BENCH_RESULTS).on_conflict_do_nothing()
         statement = insert.returning(BENCH_RESULTS.c.run_id)
-        with self._begin() as connection:
+        with self._db.begin() as connection:
             return connection.execute(statement, _row(result, _RESULT_FIELDS)).first() is not None
 
-    def bench_results(self, run_id: str) -> list[BenchResultRecord]:
+    def results(self, run_id: str) -> list[BenchResultRecord]:
         query = (
             select(*(BENCH_RESULTS.c[n] for n in _RESULT_FIELDS))
             .where(BENCH_RESULTS.c.run_id == run_id)
@@ -82,36 +85,36 @@ class SqlBenchmarkMixin(SqlBase):
                 BENCH_RESULTS.c.created_ms, BENCH_RESULTS.c.endpoint_id, BENCH_RESULTS.c.case_key
             )
         )
-        with self._read() as connection:
+        with self._db.read() as connection:
             return [BenchResultRecord(**row) for row in connection.execute(query).mappings()]
 
-    def count_bench_results(self, run_id: str) -> dict[str, int]:
+    def count_results(self, run_id: str) -> dict[str, int]:
         """Stored results of a run by status."""
         query = (
             select(BENCH_RESULTS.c.status, func.count())
             .where(BENCH_RESULTS.c.run_id == run_id)
             .group_by(BENCH_RESULTS.c.status)
         )
-        with self._read() as connection:
+        with self._db.read() as connection:
             return {str(status): int(n) for status, n in connection.execute(query)}
 
-    def put_bench_pair(self, pair: BenchPairRecord) -> bool:
+    def put_pair(self, pair: BenchPairRecord) -> bool:
         statement = (
-            self._insert(BENCH_PAIRS).on_conflict_do_nothing().returning(BENCH_PAIRS.c.run_id)
+            self._db.insert(BENCH_PAIRS).on_conflict_do_nothing().returning(BENCH_PAIRS.c.run_id)
         )
-        with self._begin() as connection:
+        with self._db.begin() as connection:
             return connection.execute(statement, _row(pair, _PAIR_FIELDS)).first() is not None
 
-    def bench_pairs(self, run_id: str) -> list[BenchPairRecord]:
+    def pairs(self, run_id: str) -> list[BenchPairRecord]:
         query = (
             select(*(BENCH_PAIRS.c[n] for n in _PAIR_FIELDS))
             .where(BENCH_PAIRS.c.run_id == run_id)
             .order_by(BENCH_PAIRS.c.case_key, BENCH_PAIRS.c.endpoint_a, BENCH_PAIRS.c.endpoint_b)
         )
-        with self._read() as connection:
+        with self._db.read() as connection:
             return [BenchPairRecord(**row) for row in connection.execute(query).mappings()]
 
-    def delete_bench_results(self, endpoint_id: str | None = None) -> int:
+    def delete_results(self, endpoint_id: str | None = None) -> int:
         """Delete stored results and pairs (of one endpoint, or all); return the results deleted."""
         results: ColumnElement[bool] = true()
         pairs: ColumnElement[bool] = true()
@@ -120,6 +123,6 @@ class SqlBenchmarkMixin(SqlBase):
             pairs = or_(
                 BENCH_PAIRS.c.endpoint_a == endpoint_id, BENCH_PAIRS.c.endpoint_b == endpoint_id
             )
-        with self._begin() as connection:
+        with self._db.begin() as connection:
             connection.execute(delete(BENCH_PAIRS).where(pairs))
             return connection.execute(delete(BENCH_RESULTS).where(results)).rowcount

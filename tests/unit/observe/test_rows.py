@@ -6,9 +6,9 @@ from dataclasses import replace
 from typing import Any
 
 from rolecall.observe.observation import AttemptObservation, Observation
-from rolecall.observe.records import build_batch
+from rolecall.observe.request_trace import RequestTrace
+from rolecall.observe.rows import build_batch
 from rolecall.protocol.validation import validate_artifact
-from rolecall.storage.trace_rows import RequestTrace
 from tests.integration.storage import builders
 
 

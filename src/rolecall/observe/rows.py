@@ -1,4 +1,4 @@
-"""Builds a request's records from its `Observation`: spans, events, the usage event, live samples.
+"""Builds the rows a request leaves from its `Observation`: spans, events, usage, live samples.
 
 Pure functions, normally run in the record writer process (the gateway's event loop only observes).
 Every artifact is a role-model JSON object joined by ``request_id``, ``routing_decision_id`` and
@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rolecall.observe.observation import AttemptObservation, Observation, new_id
+from rolecall.observe.request_trace import RequestTrace
 from rolecall.profiles import Sample
-from rolecall.storage.trace_rows import RequestTrace
 
 __all__ = ["RecordBatch", "build_batch", "build_samples", "build_trace", "build_usage"]
 

@@ -1,7 +1,7 @@
-"""Shared plumbing of the SQL store mixins: the engine, transactions and portable upserts.
+"""The engine every SQL store shares: transactions, batches and portable inserts and upserts.
 
-Owns `SqlBase` (what every ``Sql*Mixin`` relies on) and `artifact_rows` (artifact → row of index
-columns plus the whole artifact). Upserts use ``INSERT ... ON CONFLICT``, which SQLite and
+Owns `Database` (what every per-concern store is built over) and `artifact_rows` (artifact → row
+of index columns plus the whole artifact). Upserts use ``INSERT ... ON CONFLICT``, which SQLite and
 PostgreSQL spell the same way, so the one Core statement serves both; only the ``insert``
 construct is taken from the connected dialect.
 """
@@ -17,7 +17,7 @@ import orjson
 from sqlalchemy import JSON, Connection, Engine, Select, Table, bindparam
 from sqlalchemy.dialects import postgresql, sqlite
 
-__all__ = ["IN_CHUNK", "SqlBase", "artifact_rows"]
+__all__ = ["IN_CHUNK", "Database", "artifact_rows", "paged"]
 
 IN_CHUNK: Final = 500  # ids per IN (...) list: SQLite caps a statement's parameters
 
@@ -51,17 +51,22 @@ def _driver_row(
     return row if order is None else tuple(row[name] for name in order)
 
 
-class SqlBase:
-    """The engine and the statement helpers shared by every SQL store mixin."""
+class _OpenBatch(threading.local):
+    """This thread's open batch transaction, if any."""
 
-    _engine: Engine
+    connection: Connection | None = None
+
+
+class Database:
+    """The engine and the statement helpers shared by every SQL store; a `batch` opened on one
+    thread spans every store's writes on that thread."""
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._driver_sql_cache: dict[
             tuple[object, ...], tuple[str, tuple[str, ...] | None, frozenset[str]]
         ] = {}
-        self._batch = threading.local()  # this thread's open batch transaction, if any
+        self._batch = _OpenBatch()
 
     @property
     def engine(self) -> Engine:
@@ -69,12 +74,12 @@ class SqlBase:
         return self._engine
 
     @contextmanager
-    def _begin(self) -> Iterator[Connection]:
+    def begin(self) -> Iterator[Connection]:
         """A connection in a transaction: committed on success, rolled back on any error.
 
         Inside `batch` (on the same thread) the batch's transaction is used instead.
         """
-        current: Connection | None = getattr(self._batch, "connection", None)
+        current = self._batch.connection
         if current is not None:
             yield current
             return
@@ -84,7 +89,7 @@ class SqlBase:
     @contextmanager
     def batch(self) -> Iterator[None]:
         """Run several writes in one transaction: all of them commit, or none does."""
-        if getattr(self._batch, "connection", None) is not None:
+        if self._batch.connection is not None:
             yield  # already inside a batch on this thread
             return
         with self._engine.begin() as connection:
@@ -94,7 +99,7 @@ class SqlBase:
             finally:
                 self._batch.connection = None
 
-    def _rows_in(
+    def rows_in(
         self, query_of: Callable[[Sequence[str]], Select[Any]], ids: Sequence[str]
     ) -> list[Any]:
         """The rows of ``query_of(chunk)`` for ``ids`` a chunk at a time (SQLite caps how many
@@ -102,17 +107,17 @@ class SqlBase:
         rows: list[Any] = []
         if not ids:
             return rows
-        with self._begin() as connection:
+        with self.begin() as connection:
             for start in range(0, len(ids), IN_CHUNK):
                 rows.extend(connection.execute(query_of(ids[start : start + IN_CHUNK])))
         return rows
 
     @contextmanager
-    def _read(self) -> Iterator[Connection]:
+    def read(self) -> Iterator[Connection]:
         with self._engine.connect() as connection:
             yield connection
 
-    def _insert(self, table: Table) -> DialectInsert:
+    def insert(self, table: Table) -> DialectInsert:
         """The dialect's ``INSERT`` construct, which knows ``ON CONFLICT``."""
         name = self._engine.dialect.name
         if name == "sqlite":
@@ -121,11 +126,11 @@ class SqlBase:
             return postgresql.insert(table)
         raise NotImplementedError(f"storage supports sqlite and postgresql, not {name!r}")
 
-    def _upsert(self, table: Table, rows: Sequence[Row], *, key: Sequence[str]) -> None:
+    def upsert(self, table: Table, rows: Sequence[Row], *, key: Sequence[str]) -> None:
         """Insert ``rows``, replacing every non-key column of rows whose ``key`` already exists."""
         self._write_rows(table, rows, on_conflict="update", key=tuple(key))
 
-    def _insert_new(self, table: Table, rows: Sequence[Row]) -> int:
+    def insert_new(self, table: Table, rows: Sequence[Row]) -> int:
         """Insert ``rows``, silently keeping any row whose primary key is already stored; how
         many were inserted.
 
@@ -133,7 +138,7 @@ class SqlBase:
         """
         return self._write_rows(table, rows, on_conflict="nothing")
 
-    def _insert_rows(self, table: Table, rows: Sequence[Row]) -> None:
+    def insert_rows(self, table: Table, rows: Sequence[Row]) -> None:
         """Insert ``rows`` (a conflict is an error)."""
         self._write_rows(table, rows, on_conflict=None)
 
@@ -145,13 +150,13 @@ class SqlBase:
         on_conflict: Literal["update", "nothing"] | None,
         key: tuple[str, ...] = (),
     ) -> int:
-        """Run the insert straight on the driver: SQLAlchemy's per-row parameter processing was
-        most of the cost of storing a request's records. Every row has the first row's keys."""
+        """Run the insert straight on the driver, without SQLAlchemy's per-row parameter
+        processing (docs/performance.md). Every row has the first row's keys."""
         if not rows:
             return 0
         sql, names, json_columns = self._driver_sql(table, tuple(rows[0]), on_conflict, key)
         params = [_driver_row(row, names, json_columns) for row in rows]
-        with self._begin() as connection:
+        with self.begin() as connection:
             return int(connection.exec_driver_sql(sql, params).rowcount)
 
     def _driver_sql(
@@ -167,7 +172,7 @@ class SqlBase:
         cache_key = (table.name, columns, on_conflict, key)
         found = self._driver_sql_cache.get(cache_key)
         if found is None:
-            insert = self._insert(table)
+            insert = self.insert(table)
             statement: DialectInsert = insert
             if on_conflict == "nothing":
                 statement = insert.on_conflict_do_nothing()
@@ -183,3 +188,10 @@ class SqlBase:
             )
             found = self._driver_sql_cache[cache_key] = (str(compiled), order, json_columns)
         return found
+
+
+def paged(query: Select[Any], limit: int, offset: int) -> Select[Any]:
+    """``query`` limited to one page; `ValueError` for a negative limit or offset."""
+    if limit < 0 or offset < 0:
+        raise ValueError(f"limit and offset must be non-negative, got {limit} and {offset}")
+    return query.limit(limit).offset(offset)

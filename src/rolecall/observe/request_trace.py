@@ -1,11 +1,9 @@
 """A request's trace as one stored row: its spans and events, with the join ids kept once.
 
-Owns `RequestTrace` (a request's trace as stored) and `group_traces` (span and event artifacts
-into traces). Storing a request's trace spans and events as one row, instead of a
-row (and three index entries) per span and per event, is what lets the record writer keep up with
-the gateway: that was half of the writer's SQLite work per request. Every item repeats its
-request's ``trace_id``, ``request_id`` and ``routing_decision_id``; the row holds them once and an
-item keeps only those that differ, so reading a trace gives back exactly the artifacts written.
+Owns `RequestTrace` (a request's trace as the record writer builds it and storage keeps it) and
+`group_traces` (span and event artifacts into traces). Every item repeats its request's
+``trace_id``, ``request_id`` and ``routing_decision_id``; the row holds them once and an item keeps
+only those that differ, so reading a trace gives back exactly the artifacts written.
 """
 
 from __future__ import annotations

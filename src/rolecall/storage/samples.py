@@ -1,0 +1,61 @@
+"""Benchmark and live samples on SQL (`SqlSamples`): the input of profile aggregation.
+
+A sample is stored as one column per `Sample` field; a call appends its samples in one transaction.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import Any, Final
+
+from sqlalchemy import ColumnElement, delete, select, true
+
+from rolecall.profiles.samples import Sample
+from rolecall.storage.database import Database
+from rolecall.storage.sql_tables import SAMPLES
+
+__all__ = ["SAMPLE_FIELDS", "SqlSamples"]
+
+SAMPLE_FIELDS: Final = tuple(field.name for field in dataclasses.fields(Sample))
+
+
+def _sample_row(sample: Sample) -> dict[str, Any]:
+    return {name: getattr(sample, name) for name in SAMPLE_FIELDS}
+
+
+class SqlSamples:
+    """Samples on SQL."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def add(self, samples: Sequence[Sample]) -> None:
+        """Append ``samples`` (all or none)."""
+        self._db.insert_rows(SAMPLES, [_sample_row(sample) for sample in samples])
+
+    def for_endpoint(
+        self, endpoint_id: str, *, since_ms: int | None = None, source: str | None = None
+    ) -> list[Sample]:
+        """Samples of one endpoint, oldest first, at or after ``since_ms``, of ``source``."""
+        condition = SAMPLES.c.endpoint_id == endpoint_id
+        if since_ms is not None:
+            condition &= SAMPLES.c.timestamp_ms >= since_ms
+        if source is not None:
+            condition &= SAMPLES.c.source == source
+        columns = [SAMPLES.c[name] for name in SAMPLE_FIELDS]
+        query = (
+            select(*columns).where(condition).order_by(SAMPLES.c.timestamp_ms, SAMPLES.c.sample_id)
+        )
+        with self._db.read() as connection:
+            return [Sample(**row) for row in connection.execute(query).mappings()]
+
+    def delete(self, endpoint_id: str | None = None, *, source: str | None = None) -> int:
+        """Delete the matching samples (every sample when no filter is given); return how many."""
+        condition: ColumnElement[bool] = true()
+        if endpoint_id is not None:
+            condition &= SAMPLES.c.endpoint_id == endpoint_id
+        if source is not None:
+            condition &= SAMPLES.c.source == source
+        with self._db.begin() as connection:
+            return connection.execute(delete(SAMPLES).where(condition)).rowcount

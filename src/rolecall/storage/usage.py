@@ -1,0 +1,60 @@
+"""UsageEvent artifacts on SQL (`SqlUsage`): tokens, latency, cost and outcome per executed request.
+
+Insert-only: an event already stored (same event id) is kept as it was, so a retried or replayed
+batch is harmless. The console's request facts are written beside them by the record writer
+(`rolecall.storage.analytics.SqlAnalytics.add_facts`), not here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
+
+from sqlalchemy import select
+
+from rolecall.storage.database import Database, artifact_rows, paged
+from rolecall.storage.sql_tables import USAGE_EVENTS
+
+__all__ = ["SqlUsage"]
+
+Artifact = dict[str, Any]
+
+_USAGE_COLUMNS: Final = {
+    name: name
+    for name in ("event_id", "request_id", "routing_decision_id", "endpoint_id", "timestamp_ms")
+}
+
+
+class SqlUsage:
+    """Usage events on SQL."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def add(self, events: Sequence[Mapping[str, Any]]) -> None:
+        """Store usage events; one already stored (same event id) is kept as it was."""
+        rows = artifact_rows(events, _USAGE_COLUMNS, kind="usage-event")
+        self._db.insert_new(USAGE_EVENTS, rows)
+
+    def for_request(self, request_id: str) -> list[Artifact]:
+        """Usage events of one request, oldest first."""
+        query = (
+            select(USAGE_EVENTS.c.artifact)
+            .where(USAGE_EVENTS.c.request_id == request_id)
+            .order_by(USAGE_EVENTS.c.timestamp_ms, USAGE_EVENTS.c.event_id)
+        )
+        with self._db.read() as connection:
+            return [dict(artifact) for artifact in connection.execute(query).scalars()]
+
+    def recent(
+        self, *, limit: int = 100, offset: int = 0, endpoint_id: str | None = None
+    ) -> list[Artifact]:
+        """Usage events newest first, optionally of one endpoint only."""
+        query = select(USAGE_EVENTS.c.artifact).order_by(
+            USAGE_EVENTS.c.timestamp_ms.desc(), USAGE_EVENTS.c.event_id.desc()
+        )
+        if endpoint_id is not None:
+            query = query.where(USAGE_EVENTS.c.endpoint_id == endpoint_id)
+        with self._db.read() as connection:
+            rows = connection.execute(paged(query, limit, offset)).scalars()
+            return [dict(artifact) for artifact in rows]
