@@ -210,7 +210,9 @@ def _in_database_file(path: Path) -> int:
     connection = sqlite3.connect(f"file:{path}?immutable=1", uri=True)
     try:
         return int(connection.execute("select count(*) from decisions").fetchone()[0])
-    except sqlite3.OperationalError:  # not even the schema is in the file yet
+    except sqlite3.DatabaseError:
+        # not even the schema is in the file yet, or a checkpoint is copying pages into it right
+        # now (an immutable reader takes no lock, so it can see a half-written file): not yet
         return 0
     finally:
         connection.close()
