@@ -24,7 +24,7 @@ from typing import Any, Final
 
 from rolecall.benchmark.cases import BenchCase
 from rolecall.benchmark.client import EndpointCaller, NotAdmitted, case_body
-from rolecall.benchmark.evidence import sample_for
+from rolecall.benchmark.samples import sample_for
 from rolecall.benchmark.graders import grade_case
 from rolecall.benchmark.graders.judge import CircuitBreaker, LlmJudge
 from rolecall.benchmark.graders.pairwise import compare_pair
