@@ -24,7 +24,6 @@ from typing import Any, Final
 
 from rolecall.benchmark.cases import BenchCase
 from rolecall.benchmark.client import EndpointCaller, NotAdmitted, case_body
-from rolecall.benchmark.samples import sample_for
 from rolecall.benchmark.graders import grade_case
 from rolecall.benchmark.graders.judge import CircuitBreaker, LlmJudge
 from rolecall.benchmark.graders.pairwise import compare_pair
@@ -32,6 +31,7 @@ from rolecall.benchmark.ports import BenchmarkStore
 from rolecall.benchmark.progress import RunProgress
 from rolecall.benchmark.reply import Reply
 from rolecall.benchmark.results import BenchPairRecord, BenchResultRecord
+from rolecall.benchmark.samples import sample_for
 from rolecall.execution.failures import UpstreamFailure
 from rolecall.execution.ports import AdapterFactory
 from rolecall.inventory.inventory import Inventory, endpoint_version, membership_revision_for

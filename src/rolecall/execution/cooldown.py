@@ -15,6 +15,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Final
 
+from rolecall.checks import require_count, require_text
+
 __all__ = ["Cooldown", "CooldownBook"]
 
 SCHEDULE_MS: Final = (
@@ -26,16 +28,6 @@ SCHEDULE_MS: Final = (
     20 * 3_600_000,
 )
 ESCALATION_WINDOW_MS: Final = 24 * 3_600_000
-
-
-def _require_text(name: str, value: object) -> None:
-    if not isinstance(value, str) or not value:
-        raise ValueError(f"{name}: must be a non-empty string, got {value!r}")
-
-
-def _require_count(name: str, value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"{name}: must be a non-negative integer, got {value!r}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,10 +47,10 @@ class Cooldown:
     updated_ms: int
 
     def __post_init__(self) -> None:
-        _require_text("endpoint_id", self.endpoint_id)
-        _require_text("reason", self.reason)
+        require_text("endpoint_id", self.endpoint_id)
+        require_text("reason", self.reason)
         for name in ("level", "until_ms", "failures", "updated_ms"):
-            _require_count(name, getattr(self, name))
+            require_count(name, getattr(self, name))
 
     def active(self, now_ms: int) -> bool:
         """Whether the endpoint is still cooling down at ``now_ms``."""

@@ -12,20 +12,11 @@ from typing import Final
 
 from sqlalchemy import select, update
 
+from rolecall.checks import require_count, require_text
 from rolecall.storage.database import Database
 from rolecall.storage.sql_tables import API_KEYS
 
 __all__ = ["ApiKeyRecord", "SqlApiKeys"]
-
-
-def _require_text(name: str, value: object) -> None:
-    if not isinstance(value, str) or not value:
-        raise ValueError(f"{name}: must be a non-empty string, got {value!r}")
-
-
-def _require_count(name: str, value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"{name}: must be a non-negative integer, got {value!r}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,14 +36,14 @@ class ApiKeyRecord:
 
     def __post_init__(self) -> None:
         for name in ("key_id", "name", "key_hash"):
-            _require_text(name, getattr(self, name))
+            require_text(name, getattr(self, name))
         if not isinstance(self.prefix, str) or len(self.prefix) > 8:
             raise ValueError(
                 f"prefix: must be a string of at most 8 characters, got {self.prefix!r}"
             )
-        _require_count("created_ms", self.created_ms)
+        require_count("created_ms", self.created_ms)
         if self.revoked_ms is not None:
-            _require_count("revoked_ms", self.revoked_ms)
+            require_count("revoked_ms", self.revoked_ms)
 
     @property
     def revoked(self) -> bool:

@@ -6,29 +6,17 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
-
-import pytest
 
 from rolecall.observe.message import WriterMessage
 from rolecall.observe.profile_refresh import RefreshResult
 from rolecall.observe.recorder import Recorder
 from rolecall.protocol import ObservedPerformanceProfile
-from rolecall.storage import BackgroundWriter, open_storage
+from rolecall.storage import BackgroundWriter
 from rolecall.storage.record_writer import ProcessSink, open_sink
 from rolecall.storage.sql import SqlStorage
 from tests.integration.storage import builders
 
 FACTS = {"e1": ("1.0.0", None)}
-
-
-@pytest.fixture
-def store(db_url: str) -> Iterator[SqlStorage]:
-    storage = open_storage(db_url)
-    try:
-        yield storage
-    finally:
-        storage.close()
 
 
 async def _published(profiles: list[ObservedPerformanceProfile], timeout_s: float) -> None:
@@ -49,14 +37,14 @@ def _count_writes(sink: ProcessSink) -> list[WriterMessage]:
     return written
 
 
-def test_thread_messages_go_through_the_loops_channel(db_url: str, store: SqlStorage) -> None:
-    sink = open_sink(db_url, store, use_process=True)
+def test_thread_messages_go_through_the_loops_channel(db_url: str, storage: SqlStorage) -> None:
+    sink = open_sink(db_url, storage, use_process=True)
     assert isinstance(sink, ProcessSink)
     direct = _count_writes(sink)  # messages the sink got from a thread, not the loop
     published: list[ObservedPerformanceProfile] = []
     now = time.time_ns() // 1_000_000
     samples = [builders.sample("e1", at=now)]  # one graded case
-    store.samples.add(samples)  # committed elsewhere (a benchmark) before the recorder hears
+    storage.samples.add(samples)  # committed elsewhere (a benchmark) before the recorder hears
     try:
         with BackgroundWriter() as writer:
             recorder = Recorder(
@@ -82,6 +70,6 @@ def test_thread_messages_go_through_the_loops_channel(db_url: str, store: SqlSto
     finally:
         sink.close(timeout=10)
     assert sink._process.exitcode == 0  # it saw the socket close and stopped, not killed
-    stored = store.profiles.get("e1")
+    stored = storage.profiles.get("e1")
     assert stored is not None
     assert stored.sample_size == 1

@@ -10,7 +10,6 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -27,15 +26,6 @@ from tests.integration.storage import builders
 
 def _observed(request_id: str) -> list[Observation]:
     return [builders.observation(request_id)]
-
-
-@pytest.fixture
-def store(db_url: str) -> Iterator[SqlStorage]:
-    storage = open_storage(db_url)
-    try:
-        yield storage
-    finally:
-        storage.close()
 
 
 # one attempt that succeeded: eligibility, scoring, selection and prefill spans; decision, usage
@@ -76,22 +66,22 @@ def test_rows_come_from_the_observation() -> None:
     assert batch.requests == [{"request_id": "r1", "role_id": None, "task_type": "general.chat"}]
 
 
-def test_process_sink_stores_and_acknowledges(db_url: str, store: SqlStorage) -> None:
-    sink = open_sink(db_url, store, use_process=True)
+def test_process_sink_stores_and_acknowledges(db_url: str, storage: SqlStorage) -> None:
+    sink = open_sink(db_url, storage, use_process=True)
     assert isinstance(sink, ProcessSink)
     try:
         assert sink.pid is not None
         assert sink.pid != os.getpid()
         sink.write(WriterMessage.of(_observed("r1")))
         # write returns after the commit: visible at once from this process
-        assert _stored(store, "r1") == STORED
-        assert [s.latency_ms for s in store.samples.for_endpoint("e1")] == [120]
+        assert _stored(storage, "r1") == STORED
+        assert [s.latency_ms for s in storage.samples.for_endpoint("e1")] == [120]
     finally:
         sink.close(timeout=10)
 
 
-def test_a_dead_writer_process_falls_back_in_process(db_url: str, store: SqlStorage) -> None:
-    sink = open_sink(db_url, store, use_process=True)
+def test_a_dead_writer_process_falls_back_in_process(db_url: str, storage: SqlStorage) -> None:
+    sink = open_sink(db_url, storage, use_process=True)
     assert isinstance(sink, ProcessSink)
     try:
         pid = sink.pid
@@ -100,23 +90,23 @@ def test_a_dead_writer_process_falls_back_in_process(db_url: str, store: SqlStor
         sink.write(
             WriterMessage.of(_observed("r2"))
         )  # nothing lost: written by this process instead
-        assert _stored(store, "r2") == STORED
+        assert _stored(storage, "r2") == STORED
         assert sink.pid is None
     finally:
         sink.close(timeout=10)
 
 
 def test_a_batch_the_database_rejects_is_reported_not_swallowed(
-    db_url: str, store: SqlStorage
+    db_url: str, storage: SqlStorage
 ) -> None:
-    sink = open_sink(db_url, store, use_process=True)
+    sink = open_sink(db_url, storage, use_process=True)
     bad = _observed("r3")
     del bad[0].decision["routing_decision_id"]  # which the records are joined and indexed by
     try:
         with pytest.raises(RuntimeError, match="routing_decision_id"):
             sink.write(WriterMessage.of(bad))
         sink.write(WriterMessage.of(_observed("r4")))  # the process keeps serving
-        assert _stored(store, "r4") == STORED
+        assert _stored(storage, "r4") == STORED
     finally:
         sink.close(timeout=10)
 
@@ -139,11 +129,11 @@ def test_message_carries_facts_and_observed_samples_over_the_wire() -> None:
     assert [d["routing_decision_id"] for d, _ in again.batch().decisions] == ["dec-r5"]
 
 
-def test_live_profiles_count_each_sample_once(db_url: str, store: SqlStorage) -> None:
+def test_live_profiles_count_each_sample_once(db_url: str, storage: SqlStorage) -> None:
     """Samples the sink stored, and samples a benchmark stored itself, each enter the window once,
     whether or not the window was read from storage after they were committed."""
     now = time.time_ns() // 1_000_000  # windows hold the last week's samples
-    sink = InProcessSink(store)
+    sink = InProcessSink(storage)
     facts = {"e1": ("1.0.0", None)}
     first = sink.write(WriterMessage.of([builders.observation(at=now)], facts))
     [profile] = first.profiles
@@ -152,13 +142,13 @@ def test_live_profiles_count_each_sample_once(db_url: str, store: SqlStorage) ->
     assert first.next_due_s is None
 
     elsewhere = builders.sample(latency_ms=300.0, at=now + 1)
-    store.samples.add([elsewhere])  # committed by "the benchmark" before the sink hears of it
+    storage.samples.add([elsewhere])  # committed by "the benchmark" before the sink hears of it
     later = sink.write(WriterMessage(observed=[elsewhere]))
     assert later.profiles == []  # within the interval: due later, not dropped
     assert later.next_due_s is not None
     assert 0 < later.next_due_s <= 1.0
 
-    fresh = InProcessSink(store)  # a new refresher reads its window from storage
+    fresh = InProcessSink(storage)  # a new refresher reads its window from storage
     [again] = fresh.write(WriterMessage(facts=facts, observed=[elsewhere])).profiles
     assert again.sample_size == 2  # the stored sample is not counted twice
 

@@ -12,12 +12,11 @@ from rolecall.errors import ConfigError
 from rolecall.execution.cooldown import CooldownBook
 from rolecall.execution.state import RoutingState, RoutingView
 from rolecall.inventory.config import parse_inventory
-from rolecall.inventory.inventory import Inventory, endpoint_version
+from rolecall.inventory.inventory import Inventory
 from rolecall.inventory.load import configured_inventory
 from rolecall.operator.posture import Posture, with_binding, with_posture
-from rolecall.profiles import Sample, aggregate_profile
-from rolecall.protocol import ObservedPerformanceProfile
 from rolecall.routing import RoutingRequest
+from tests.unit.operator.builders import NOW, profile_for
 
 CONFIG: dict[str, Any] = {
     "providers": {
@@ -29,7 +28,6 @@ CONFIG: dict[str, Any] = {
         {"provider": "cloud", "model": "large", "id": "b"},
     ],
 }
-NOW = 1_700_000_000_000
 
 
 def inventory(config: dict[str, Any] = CONFIG) -> Inventory:
@@ -38,29 +36,6 @@ def inventory(config: dict[str, Any] = CONFIG) -> Inventory:
 
 def state() -> RoutingState:
     return RoutingState(inventory(), CooldownBook())
-
-
-def profile_for(
-    routing: RoutingState, endpoint_id: str, score: float
-) -> ObservedPerformanceProfile:
-    endpoint = routing.inventory.endpoints[endpoint_id]
-    version = endpoint_version(endpoint.identity)
-    samples = [
-        Sample(
-            endpoint_id=endpoint_id,
-            endpoint_version=version,
-            source="live_request",
-            timestamp_ms=NOW - i,
-            latency_ms=100.0,
-            judge_score=score,
-        )
-        for i in range(20)
-    ]
-    aggregate = aggregate_profile(
-        samples, endpoint_id=endpoint_id, endpoint_version=version, now_ms=NOW
-    )
-    assert aggregate is not None
-    return aggregate.profile
 
 
 def strategy_of(view: RoutingView) -> str:
