@@ -25,6 +25,9 @@ Row = dict[str, Any]
 DialectInsert = sqlite.Insert | postgresql.Insert
 
 
+Artifact = dict[str, Any]  # a protocol artifact as stored (JSON)
+
+
 def artifact_rows(
     artifacts: Sequence[Mapping[str, Any]], columns: Mapping[str, str], *, kind: str
 ) -> list[Row]:
@@ -116,6 +119,12 @@ class Database:
     def read(self) -> Iterator[Connection]:
         with self._engine.connect() as connection:
             yield connection
+
+    def artifacts(self, query: Select[Any], *, limit: int, offset: int) -> list[Artifact]:
+        """One page of a query that selects a JSON artifact column, as plain dicts."""
+        with self.read() as connection:
+            rows = connection.execute(paged(query, limit, offset)).scalars()
+            return [dict(artifact) for artifact in rows]
 
     def insert(self, table: Table) -> DialectInsert:
         """The dialect's ``INSERT`` construct, which knows ``ON CONFLICT``."""

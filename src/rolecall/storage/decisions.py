@@ -11,12 +11,10 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from rolecall.storage.database import Database, artifact_rows, paged
+from rolecall.storage.database import Artifact, Database, artifact_rows
 from rolecall.storage.sql_tables import DECISIONS
 
 __all__ = ["SqlDecisions"]
-
-Artifact = dict[str, Any]
 
 
 def _decision_row(decision: Mapping[str, Any], created_ms: int) -> dict[str, Any]:
@@ -68,9 +66,7 @@ class SqlDecisions:
         )
         if endpoint_id is not None:
             query = query.where(DECISIONS.c.chosen_endpoint_id == endpoint_id)
-        with self._db.read() as connection:
-            rows = connection.execute(paged(query, limit, offset)).scalars()
-            return [dict(artifact) for artifact in rows]
+        return self._db.artifacts(query, limit=limit, offset=offset)
 
     def count(self) -> int:
         """How many decisions are stored."""

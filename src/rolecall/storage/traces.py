@@ -13,12 +13,10 @@ from typing import Any
 from sqlalchemy import select
 
 from rolecall.observe.request_trace import RequestTrace, group_traces
-from rolecall.storage.database import Database
+from rolecall.storage.database import Artifact, Database
 from rolecall.storage.sql_tables import REQUEST_TRACES
 
 __all__ = ["SqlTraces"]
-
-Artifact = dict[str, Any]
 
 
 class SqlTraces:

@@ -12,12 +12,11 @@ from typing import Any, Final
 
 from sqlalchemy import select
 
-from rolecall.storage.database import Database, artifact_rows, paged
+from rolecall.storage.database import Artifact, Database, artifact_rows
 from rolecall.storage.sql_tables import USAGE_EVENTS
 
 __all__ = ["SqlUsage"]
 
-Artifact = dict[str, Any]
 
 _USAGE_COLUMNS: Final = {
     name: name
@@ -55,6 +54,4 @@ class SqlUsage:
         )
         if endpoint_id is not None:
             query = query.where(USAGE_EVENTS.c.endpoint_id == endpoint_id)
-        with self._db.read() as connection:
-            rows = connection.execute(paged(query, limit, offset)).scalars()
-            return [dict(artifact) for artifact in rows]
+        return self._db.artifacts(query, limit=limit, offset=offset)
