@@ -22,6 +22,7 @@ from rolecall.gateway.app import create_app
 from rolecall.gateway.auth import load_admin_token
 from rolecall.gateway.chat_asgi import GatewayApp
 from rolecall.inventory.config import load_inventory_file
+from rolecall.inventory.inventory import Inventory
 from rolecall.inventory.load import configured_inventory
 from rolecall.learned.mode import LearnedMode
 from rolecall.observe.evidence import EvidenceIntake
@@ -47,18 +48,7 @@ def build_services(
 ) -> Services:
     """Everything the gateway needs; ``extra_inventory`` adds generated endpoints (the local pool)."""
     settings = settings or Settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    config = load_inventory_file(settings.config, extra_inventory)
-    inventory = configured_inventory(config)
-    for problem in inventory.problems:
-        log.warning("configuration: %s", problem)
-    # checked before anything is opened: a bad config leaves nothing running
-    saved_overrides = overrides_file(settings.data_dir).load()
-    learned = None
-    if config.routing.learned is not None:
-        learned = LearnedMode.load(
-            config.routing.learned, settings.config.parent, str(settings.config)
-        )
+    inventory, saved_overrides, learned = _read_configuration(settings, extra_inventory)
     storage = open_storage(settings.effective_database_url)
     writer = BackgroundWriter(storage)
     routing = RoutingState(inventory, _cooldowns(settings, storage, writer))
@@ -92,20 +82,50 @@ def build_services(
         upstreams=upstreams,
         executor=Executor(upstreams, routing.cooldowns),
         operator=operator,
-        bench=BenchHub(
-            routing,
-            storage.benchmarks,
-            storage.samples,
-            evidence,
-            writer,
-            recorder,
-            batch=storage.batch,
-            adapters=adapters_for,
-            timeout_s=settings.upstream_timeout_s,
-            local_model_sizes={name: m.size_bytes for name, m in MODELS.items()},
-        ),
+        bench=_bench_hub(settings, routing, storage, evidence, writer, recorder),
         learned=learned,
         started_ms=time.time_ns() // 1_000_000,
+    )
+
+
+def _read_configuration(
+    settings: Settings, extra_inventory: dict[str, Any] | None
+) -> tuple[Inventory, dict[str, Any], LearnedMode | None]:
+    """The inventory, the operator's saved overrides and the learned router: all read and checked
+    before anything is opened, so a bad file leaves nothing running."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    config = load_inventory_file(settings.config, extra_inventory)
+    inventory = configured_inventory(config)
+    for problem in inventory.problems:
+        log.warning("configuration: %s", problem)
+    saved_overrides = overrides_file(settings.data_dir).load()
+    learned = None
+    if config.routing.learned is not None:
+        learned = LearnedMode.load(
+            config.routing.learned, settings.config.parent, str(settings.config)
+        )
+    return inventory, saved_overrides, learned
+
+
+def _bench_hub(
+    settings: Settings,
+    routing: RoutingState,
+    storage: SqlStorage,
+    evidence: EvidenceIntake,
+    writer: BackgroundWriter,
+    recorder: Recorder,
+) -> BenchHub:
+    return BenchHub(
+        routing,
+        storage.benchmarks,
+        storage.samples,
+        evidence,
+        writer,
+        recorder,
+        batch=storage.batch,
+        adapters=adapters_for,
+        timeout_s=settings.upstream_timeout_s,
+        local_model_sizes={name: m.size_bytes for name, m in MODELS.items()},
     )
 
 
