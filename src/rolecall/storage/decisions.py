@@ -11,7 +11,6 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from rolecall.gateway.context import services_of  # noqa: F401 - throwaway: a loop
 from rolecall.storage.database import Artifact, Database, artifact_rows
 from rolecall.storage.sql_tables import DECISIONS
 
