@@ -90,6 +90,7 @@ class ProfileRefresher:
         transaction, maybe not committed yet) are appended unless the window already has them.
         """
         self._facts.update(facts)
+        loaded: set[str] = set()  # windows read from storage during this call
         for sample in samples:
             endpoint_id = sample.endpoint_id
             if endpoint_id not in self._facts:
@@ -97,10 +98,11 @@ class ProfileRefresher:
             window = self._windows.get(endpoint_id)
             if window is None:
                 window = self._load_window(endpoint_id)
-                if not stored_here and sample not in window:
-                    window.append(sample)
-            else:
+                loaded.add(endpoint_id)
+            if endpoint_id not in loaded:
                 window.append(sample)
+            elif not stored_here and sample not in window:
+                window.append(sample)  # read before it was committed: not in the window yet
             self._dirty.add(endpoint_id)
 
     def due(self) -> RefreshResult:
