@@ -17,7 +17,7 @@ import orjson
 
 from rolecall.execution.executor import Outcome
 from rolecall.gateway.targets import resolve_target, routing_request
-from rolecall.gateway.wire import WireError, error_body, parse_chat_request
+from rolecall.gateway.wire import WireError, error_body, parse_chat_request, usage_counts
 from rolecall.observe.observation import RequestRecord, new_id
 from rolecall.routing import Decision
 from rolecall.services import Services
@@ -110,9 +110,9 @@ async def chat_completions(
     if outcome.stream is not None:
         return ChatReply(200, headers, stream=_relay(services, record, outcome))
     response = outcome.response or {}
-    usage = response.get("usage") or {}
-    record.tokens_in = int(usage.get("prompt_tokens") or chat.prompt_tokens_estimate)
-    record.tokens_out = int(usage.get("completion_tokens") or 0)
+    tokens_in, tokens_out = usage_counts(response.get("usage"))
+    record.tokens_in = tokens_in or chat.prompt_tokens_estimate
+    record.tokens_out = tokens_out or 0
     record.ended_ms = _now_ms()
     services.recorder.record(record)
     return ChatReply(200, headers, orjson.dumps(response))
@@ -153,9 +153,10 @@ def _account(record: RequestRecord, payload: bytes) -> int:
             usage: Any = orjson.loads(payload).get("usage")
         except (orjson.JSONDecodeError, AttributeError):
             usage = None
-        if isinstance(usage, dict):
-            record.tokens_in = int(usage.get("prompt_tokens") or 0)
-            record.tokens_out = int(usage.get("completion_tokens") or 0)
+        if isinstance(usage, dict):  # ``"usage": null`` rides on every chunk of some upstreams
+            tokens_in, tokens_out = usage_counts(usage)
+            record.tokens_in = tokens_in or 0
+            record.tokens_out = tokens_out or 0
     return 1 if b'"content"' in payload or b'"tool_calls"' in payload else 0
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-from rolecall.gateway.wire import ChatRequest, WireError
+from rolecall.gateway.wire import ChatRequest, WireError, shown
 from rolecall.inventory.baseline import DEFAULT_TASK, primary_task
 from rolecall.inventory.config import ExecutionScope
 from rolecall.inventory.inventory import Inventory
@@ -51,7 +51,7 @@ def resolve_target(model: str, inventory: Inventory) -> Target:
         return Target(default_scope, role_id=name)
     raise WireError(
         404,
-        f"The model '{model}' does not exist: use an alias ({', '.join(alias_ids()[:2])}, ...), "
+        f"The model {shown(model)} does not exist: use an alias ({', '.join(alias_ids()[:2])}, ...), "
         "a role or an endpoint id listed by GET /v1/models",
         param="model",
         code="model_not_found",
@@ -66,11 +66,13 @@ def routing_request(
     role_id = hints.role or target.role_id
     if role_id is not None and role_id not in inventory.roles:
         raise WireError(
-            400, f"unknown role {role_id!r}", param="rolecall.role", code="unknown_role"
+            400, f"unknown role {shown(role_id)}", param="rolecall.role", code="unknown_role"
         )
     task = hints.task or (primary_task(inventory.roles[role_id]) if role_id else DEFAULT_TASK)
     if task not in inventory.tasks:
-        raise WireError(400, f"unknown task {task!r}", param="rolecall.task", code="unknown_task")
+        raise WireError(
+            400, f"unknown task {shown(task)}", param="rolecall.task", code="unknown_task"
+        )
     deny_endpoints: tuple[str, ...] = ()
     if target.scope == "remote_only":
         deny_endpoints = tuple(e.endpoint_id for e in inventory.endpoints.values() if e.is_local)

@@ -6,6 +6,7 @@ they sit on the hot path; each failure names the parameter, as OpenAI's own erro
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -20,6 +21,9 @@ EXTENSION_KEYS: Final = frozenset(
     {"strategy", "role", "task", "budget", "prefer_local", "deny_remote"}
 )
 CHARS_PER_TOKEN: Final = 4
+SHOWN_CHARS: Final = 80  # a value echoed in an error message is cut to this many characters
+# token counts an upstream reports beyond this are not believed (and would overflow a column)
+MAX_TOKENS_REPORTED: Final = 2**31 - 1
 
 
 class WireError(Exception):
@@ -43,6 +47,32 @@ class WireError(Exception):
 
     def body(self) -> bytes:
         return error_body(self.message, self.kind, self.param, self.code)
+
+
+def shown(value: object) -> str:
+    """``repr(value)`` for an error message, cut to `SHOWN_CHARS` (a client's 7 MB model name is
+    not echoed back whole)."""
+    text = repr(value)
+    if len(text) <= SHOWN_CHARS:
+        return text
+    size = len(value) if isinstance(value, str) else len(text)
+    return f"{text[:SHOWN_CHARS]}... ({size} characters)"
+
+
+def token_count(value: object) -> int | None:
+    """A token count an upstream reported, or None when it is not a plausible count (a string, a
+    list, a negative or absurd number): recorded as unknown, never trusted."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        return None
+    return value if 0 <= value <= MAX_TOKENS_REPORTED else None
+
+
+def usage_counts(usage: object) -> tuple[int | None, int | None]:
+    """(prompt tokens, completion tokens) of an upstream's ``usage`` object, each None when
+    absent or implausible."""
+    if not isinstance(usage, dict):
+        return None, None
+    return token_count(usage.get("prompt_tokens")), token_count(usage.get("completion_tokens"))
 
 
 def error_body(message: str, kind: str, param: str | None = None, code: str | None = None) -> bytes:
@@ -83,6 +113,7 @@ def parse_chat_request(raw: bytes, headers: Mapping[str, str]) -> ChatRequest:
         ) from None
     if not isinstance(body, dict):
         raise WireError(400, "request body must be a JSON object", code="invalid_json")
+    _check_encodable(body)
     model = body.get("model")
     if not isinstance(model, str) or not model:
         raise WireError(400, "'model' is required and must be a non-empty string", param="model")
@@ -122,6 +153,20 @@ def parse_chat_request(raw: bytes, headers: Mapping[str, str]) -> ChatRequest:
     )
 
 
+def _check_encodable(body: dict[str, Any]) -> None:
+    """The body must encode again (it is forwarded upstream and recorded): the JSON parser accepts
+    deeper nesting than the encoder writes, so a body nested past the encoder's limit is refused
+    here rather than failing later."""
+    try:
+        orjson.dumps(body)
+    except orjson.JSONEncodeError as exc:
+        raise WireError(
+            400,
+            f"request body cannot be forwarded: {exc} (nest it less deeply)",
+            code="invalid_json",
+        ) from None
+
+
 def _check_messages(messages: list[Any]) -> bool:
     has_image = False
     for i, message in enumerate(messages):
@@ -129,7 +174,7 @@ def _check_messages(messages: list[Any]) -> bool:
         if not isinstance(message, dict):
             raise WireError(400, f"'{where}' must be an object", param=where)
         role = message.get("role")
-        if role not in ROLES:
+        if not isinstance(role, str) or role not in ROLES:
             raise WireError(
                 400, f"'{where}.role' must be one of {sorted(ROLES)}", param=f"{where}.role"
             )
@@ -196,10 +241,10 @@ def _hints(extension: Any, headers: Mapping[str, str]) -> RoutingHints:
     hints = RoutingHints()
     strategy = get("strategy")
     if strategy is not None:
-        if strategy not in STRATEGIES:
+        if not isinstance(strategy, str) or strategy not in STRATEGIES:
             raise WireError(
                 400,
-                f"unknown strategy {strategy!r}; use one of {sorted(STRATEGIES)}",
+                f"unknown strategy {shown(strategy)}; use one of {sorted(STRATEGIES)}",
                 param="rolecall.strategy",
             )
         hints.strategy = strategy
@@ -208,13 +253,17 @@ def _hints(extension: Any, headers: Mapping[str, str]) -> RoutingHints:
     budget = get("budget")
     if budget is not None:
         try:
+            if isinstance(budget, bool):
+                raise TypeError("a boolean is not a budget")
             hints.budget = float(budget)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise WireError(
                 400, "'rolecall.budget' must be a number", param="rolecall.budget"
             ) from None
-        if hints.budget < 0:
-            raise WireError(400, "'rolecall.budget' must be >= 0", param="rolecall.budget")
+        if not math.isfinite(hints.budget) or hints.budget < 0:
+            raise WireError(
+                400, "'rolecall.budget' must be a finite number >= 0", param="rolecall.budget"
+            )
     hints.prefer_local = _flag(get("prefer_local"), "prefer_local")
     hints.deny_remote = _flag(get("deny_remote"), "deny_remote")
     return hints
