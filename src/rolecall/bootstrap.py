@@ -18,6 +18,7 @@ from rolecall.console import console_routes
 from rolecall.execution.cooldown import Cooldown, CooldownBook
 from rolecall.execution.executor import Executor
 from rolecall.execution.state import RoutingState
+from rolecall.files import private_dir
 from rolecall.gateway.app import create_app
 from rolecall.gateway.auth import load_admin_token
 from rolecall.gateway.chat_asgi import GatewayApp
@@ -93,7 +94,7 @@ def _read_configuration(
 ) -> tuple[Inventory, dict[str, Any], LearnedMode | None]:
     """The inventory, the operator's saved overrides and the learned router: all read and checked
     before anything is opened, so a bad file leaves nothing running."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(settings.data_dir)
     config = load_inventory_file(settings.config, extra_inventory)
     inventory = configured_inventory(config)
     for problem in inventory.problems:

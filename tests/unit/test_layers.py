@@ -22,7 +22,7 @@ PACKAGE_ROOT: Final = Path(rolecall.__file__).parent
 
 # low → high; each entry is one layer
 LAYERS: Final = (
-    ("errors", "settings", "checks"),
+    ("errors", "settings", "checks", "files"),
     ("protocol",),
     ("routing", "profiles"),
     ("inventory",),

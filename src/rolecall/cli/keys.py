@@ -18,11 +18,12 @@ def register(app: typer.Typer) -> None:
 
 
 def _storage() -> SqlStorage:
+    from rolecall.files import private_dir
     from rolecall.settings import Settings
     from rolecall.storage.sql import open_storage
 
     settings = Settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(settings.data_dir)
     return open_storage(settings.effective_database_url)
 
 

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 from typing import Final
 
+from rolecall.files import private_dir
 from rolecall.gateway.wire import WireError
 from rolecall.storage.keys import ApiKeyRecord, SqlApiKeys
 
@@ -62,7 +63,7 @@ def load_admin_token(data_dir: Path, configured: str | None) -> str:
     path = data_dir / "admin_token"
     if path.exists():
         return path.read_text().strip()
-    data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(data_dir)
     token = "rca-" + secrets.token_urlsafe(32)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:
@@ -79,7 +80,7 @@ def ensure_default_key(store: SqlApiKeys, data_dir: Path) -> str:
         if store.find(hash_key(key)) is not None:
             return key
         path.unlink()
-    data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(data_dir)
     _, key = create_api_key(store, "default (rolecall run)")
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:

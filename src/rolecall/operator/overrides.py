@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import threading
 from pathlib import Path
 from typing import Any
 
 from rolecall.errors import ConfigError
 from rolecall.execution.state import RoutingState
+from rolecall.files import private_dir, write_private
 from rolecall.inventory.inventory import Inventory
 from rolecall.operator.posture import (
     Posture,
@@ -49,10 +49,8 @@ class OverridesFile:
         return data if isinstance(data, dict) else {}
 
     def save(self, data: dict[str, Any]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(data, indent=2, sort_keys=True))
-        os.replace(tmp, self.path)
+        private_dir(self.path.parent)
+        write_private(self.path, json.dumps(data, indent=2, sort_keys=True))
 
 
 def overrides_file(data_dir: Path) -> OverridesFile:

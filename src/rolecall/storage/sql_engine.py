@@ -17,6 +17,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import StaticPool
 
+from rolecall.files import private_file
+
 __all__ = [
     "SQLITE_AUTOCHECKPOINT_PAGES",
     "SQLITE_BUSY_TIMEOUT_MS",
@@ -68,6 +70,7 @@ def _sqlite_engine(url: URL) -> Engine:
         options["poolclass"] = StaticPool
     elif url.database and not url.database.startswith("file:"):
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        private_file(Path(url.database))  # the log and shared-memory files take its mode
     engine = create_engine(url, hide_parameters=True, json_serializer=_json, **options)
     event.listen(engine, "connect", _set_sqlite_pragmas)
     return engine
