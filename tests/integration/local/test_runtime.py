@@ -118,6 +118,30 @@ def test_both_models_answer_chat_completions(
     assert [e.id for e in config.endpoints] == [f"local.{name}" for name in NAMES]
 
 
+def test_a_new_request_never_cuts_a_running_stream(
+    running: tuple[Supervisor, list[tuple[str, ServerState]], Path],
+) -> None:
+    """llama.cpp's server interrupts the running request when another arrives, unless told not
+    to: the first stream then ends with no content and no finish reason (a silent truncation)."""
+    supervisor, _, _ = running
+    model = "smollm2-135m"
+    prompt = [{"role": "user", "content": "Count from one to twenty in words."}]
+    first = client(supervisor, model).chat.completions.create(
+        model=model, messages=prompt, max_tokens=32, temperature=0, stream=True
+    )
+    first_chunks = iter(first)
+    opening = next(first_chunks)  # the first request is running now
+    second = client(supervisor, model).chat.completions.create(
+        model=model, messages=prompt, max_tokens=8, temperature=0
+    )
+    assert second.choices[0].finish_reason in ("stop", "length")
+    chunks = [opening, *first_chunks]
+    finished = [c.choices[0].finish_reason for c in chunks if c.choices]
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert finished[-1] in ("stop", "length"), finished
+    assert text.strip()
+
+
 def test_a_killed_server_goes_offline_and_is_restarted(
     running: tuple[Supervisor, list[tuple[str, ServerState]], Path],
 ) -> None:

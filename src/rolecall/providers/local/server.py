@@ -84,6 +84,9 @@ class LocalServer:
         command += ["--n_ctx", str(self.model.context_window), "--n_threads", str(self.n_threads)]
         if self.model.chat_format:
             command += ["--chat_format", self.model.chat_format]
+        # by default the server cuts the running request when a new one arrives: the client of the
+        # first then sees its stream end without a finish reason. Requests queue instead.
+        command += ["--interrupt_requests", "False"]
         return command
 
     def start(self) -> None:
