@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import openai
 import pytest
 
 from tests.integration.gateway.harness import Gateway
@@ -86,3 +87,28 @@ def test_bad_usage_in_a_stream_is_recorded_as_unknown(
     event = _stored_usage(crafted_gateway, request_id)
     assert 0 <= event["tokens_in"] < 2**31
     assert 0 <= event["tokens_out"] < 2**31
+
+
+def test_a_stream_without_a_finish_reason_is_a_truncation(
+    crafted: CraftedUpstream, crafted_gateway: Gateway
+) -> None:
+    chunk = {"id": "c-1", "object": "chat.completion.chunk", "created": 1, "model": "m"}
+    crafted.stream = [
+        {**chunk, "choices": [{"index": 0, "delta": {"role": "assistant"}, "finish_reason": None}]},
+        {**chunk, "choices": [{"index": 0, "delta": {"content": "par"}, "finish_reason": None}]},
+    ]
+    text: list[str] = []
+
+    def read(chunks: Any) -> None:
+        for c in chunks:
+            text.append(c.choices[0].delta.content or "" if c.choices else "")
+
+    with crafted_gateway.client().chat.completions.with_streaming_response.create(
+        model="default", messages=[{"role": "user", "content": "hi"}], stream=True
+    ) as response:
+        request_id = response.headers["x-rolecall-request-id"]
+        with pytest.raises(openai.APIError, match="without a finish reason"):
+            read(response.parse())
+    assert "".join(text) == "par"
+    event = _stored_usage(crafted_gateway, request_id)
+    assert event["error_class"] == "stream_truncated"

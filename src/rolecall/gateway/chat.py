@@ -121,16 +121,25 @@ async def chat_completions(
 async def _relay(
     services: Services, record: RequestRecord, outcome: Outcome
 ) -> AsyncIterator[bytes]:
-    """Relay the upstream SSE stream; after the first token a failure ends with an error event."""
+    """Relay the upstream SSE stream; after the first token a failure ends with an error event,
+    and so does a stream that ends without a finish reason (a truncation, not a success)."""
     stream = outcome.stream
     assert stream is not None
     chunks = 0
+    finished = _finishes(stream.first)
     try:
         chunks += _account(record, stream.first)
         yield b"data: " + stream.first + b"\n\n"
         async for payload in stream.rest:
             chunks += _account(record, payload)
+            finished = finished or _finishes(payload)
             yield b"data: " + payload + b"\n\n"
+        if not finished:
+            record.stream_error = "stream_truncated"
+            message = f"upstream stream ended after {chunks} chunks without a finish reason"
+            yield (
+                b"data: " + error_body(message, "upstream_error", code="stream_truncated") + b"\n\n"
+            )
     except Exception as exc:  # any upstream break mid-stream ends the same way
         record.stream_error = "stream_interrupted"
         message = f"upstream stream interrupted after {chunks} chunks ({type(exc).__name__})"
@@ -144,6 +153,12 @@ async def _relay(
         record.ended_ms = _now_ms()
         services.recorder.record(record)
     yield b"data: [DONE]\n\n"
+
+
+def _finishes(payload: bytes) -> bool:
+    """Whether a chunk carries a finish reason (a string, not the ``null`` of the chunks before),
+    read off the bytes: JSON from orjson and from Python's encoder (``": "``) alike."""
+    return b'"finish_reason":"' in payload or b'"finish_reason": "' in payload
 
 
 def _account(record: RequestRecord, payload: bytes) -> int:
