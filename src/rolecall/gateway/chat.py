@@ -16,15 +16,12 @@ from typing import Any
 import orjson
 
 from rolecall.execution.executor import Outcome
+from rolecall.gateway.availability import cooldown_ends, no_endpoint_answer
 from rolecall.gateway.targets import resolve_target, routing_request
 from rolecall.gateway.wire import WireError, error_body, parse_chat_request, usage_counts
 from rolecall.observe.observation import RequestRecord, new_id
 from rolecall.routing import Decision
 from rolecall.services import Services
-
-RUNTIME_CODES = frozenset(
-    {"PROVIDER_OFFLINE", "QUOTA_EXHAUSTED", "AUTH_UNAVAILABLE", "ACCOUNT_DISABLED"}
-)
 
 
 def _now_ms() -> int:
@@ -93,7 +90,9 @@ async def chat_completions(
         record.ended_ms = _now_ms()
         services.recorder.record(record)
         if not decision.chosen_endpoint_id:
-            return _no_endpoint(decision, headers)
+            ends = cooldown_ends(services.routing.cooldowns, started)
+            answer = no_endpoint_answer(decision.eligibility, ends, _now_ms())
+            return _no_endpoint(decision, answer.status, answer.retry_after_s, headers)
         body = {"object": "rolecall.decision", "decision": decision.to_artifact()}
         return ChatReply(200, headers, orjson.dumps(body))
     outcome = await services.executor.run(
@@ -175,12 +174,14 @@ def _account(record: RequestRecord, payload: bytes) -> int:
     return 1 if b'"content"' in payload or b'"tool_calls"' in payload else 0
 
 
-def _no_endpoint(decision: Decision, headers: dict[str, str]) -> ChatReply:
-    reasons = sorted({code for _, ex in decision.eligibility for code, _ in ex})
-    runtime_only = bool(reasons) and set(reasons) <= RUNTIME_CODES
-    status = 503 if runtime_only or not decision.eligibility else 400
+def _no_endpoint(
+    decision: Decision, status: int, retry_after_s: int | None, headers: dict[str, str]
+) -> ChatReply:
     detail = "; ".join(f"{eid}: {', '.join(c for c, _ in ex)}" for eid, ex in decision.eligibility)
     message = f"no eligible endpoint for this request ({detail or 'no endpoints configured'})"
+    if retry_after_s is not None:
+        headers["retry-after"] = str(retry_after_s)
+        message += f"; temporarily unavailable, retry after {retry_after_s} s"
     kind = "service_unavailable" if status == 503 else "invalid_request_error"
     return ChatReply(status, headers, error_body(message, kind, code="no_eligible_endpoint"))
 
