@@ -21,11 +21,16 @@ __all__ = ["db_url", "pg_database_url", "pg_url"]  # the integration suite's dat
 
 class CraftedUpstream:
     """A loopback OpenAI-compatible server answering every chat completion with ``reply`` (a
-    JSON-able object, or a list of SSE payloads for streaming requests)."""
+    JSON-able object, or a list of SSE payloads for streaming requests) and HTTP ``status``.
+    With ``echo_headers`` it plays a provider that echoes the request's credentials: an error
+    reply's message gets the ``authorization``/``x-api-key`` values appended, and a ``str`` reply
+    (sent as text, not JSON) has ``{credentials}`` replaced by them."""
 
     def __init__(self) -> None:
         self.reply: Any = None
         self.stream: list[Any] = []
+        self.status = 200
+        self.echo_headers = False
         upstream = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -37,8 +42,8 @@ class CraftedUpstream:
                     body = ("".join(events) + "data: [DONE]\n\n").encode()
                     kind = "text/event-stream"
                 else:
-                    body, kind = json.dumps(upstream.reply).encode(), "application/json"
-                self.send_response(200)
+                    body, kind = upstream.body_for(self.headers)
+                self.send_response(upstream.status)
                 self.send_header("content-type", kind)
                 self.send_header("content-length", str(len(body)))
                 self.end_headers()
@@ -50,6 +55,22 @@ class CraftedUpstream:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
+
+    def body_for(self, headers: Any) -> tuple[bytes, str]:
+        """The reply's bytes and content type, credentials echoed in when ``echo_headers``."""
+        echoed = " ".join(
+            f"{name}: {headers.get(name)}"
+            for name in ("authorization", "x-api-key")
+            if name in headers
+        )
+        reply = self.reply
+        if isinstance(reply, str):
+            return reply.replace("{credentials}", echoed).encode(), "text/plain"
+        if self.echo_headers and isinstance(reply, dict) and isinstance(reply.get("error"), dict):
+            error = {**reply["error"], "request_headers": dict(headers.items())}
+            error["message"] = f"{error.get('message', '')} (request had {echoed})"
+            reply = {**reply, "error": error}
+        return json.dumps(reply).encode(), "application/json"
 
     @property
     def base_url(self) -> str:

@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 
 from rolecall.execution.executor import Outcome
+from rolecall.execution.secrets import error_reply_body, summarise
 from rolecall.gateway.availability import cooldown_ends, no_endpoint_answer
 from rolecall.gateway.targets import resolve_target, routing_request
 from rolecall.gateway.wire import WireError, error_body, parse_chat_request, usage_counts
@@ -187,15 +188,19 @@ def _no_endpoint(
 
 
 def _failed(outcome: Outcome, headers: dict[str, str]) -> ChatReply:
+    """The client's error for a failed outcome. An upstream's 4xx body is relayed only as an
+    OpenAI-style error rebuilt from its scrubbed ``error`` fields (the adapters scrubbed it with
+    the provider's key; this pass again catches anything credential-like)."""
     failure = outcome.failure
     assert failure is not None
     if failure.failure == "invalid_request":
-        body = failure.body or error_body(failure.message, "invalid_request_error")
-        try:
-            orjson.loads(body)
-        except orjson.JSONDecodeError:
-            body = error_body(failure.message, "invalid_request_error")
+        if failure.body:
+            body = error_reply_body(failure.body)
+        else:
+            body = error_body(summarise(failure.message), "invalid_request_error")
         return ChatReply(failure.status or 400, headers, body)
     tried = ", ".join(dict.fromkeys(a.endpoint_id for a in outcome.attempts))
     message = f"every eligible endpoint failed (tried {tried}); last error: {failure.message}"
-    return ChatReply(502, headers, error_body(message, "upstream_error", code=failure.failure))
+    return ChatReply(
+        502, headers, error_body(summarise(message), "upstream_error", code=failure.failure)
+    )

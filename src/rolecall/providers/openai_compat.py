@@ -2,7 +2,9 @@
 
 One pooled `aiohttp.ClientSession` per process carries every upstream call: on the gateway's hot
 path it gave several times httpx's throughput (docs/performance.md §Upstream HTTP client).
-Transport errors and HTTP errors become `UpstreamFailure` with a failure class; secrets never enter messages.
+Transport errors and HTTP errors become `UpstreamFailure` with a failure class; secrets never enter
+messages: an upstream's error text is scrubbed of the call's own key and of anything credential-like
+(`rolecall.execution.secrets`) before it becomes a failure's message or body.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import aiohttp
 import orjson
 
 from rolecall.execution.failures import UpstreamFailure, classify_status
+from rolecall.execution.secrets import error_reply_body, summarise
 from rolecall.inventory.config import ENV_REFERENCE, ProviderConfig
 
 
@@ -47,6 +50,19 @@ def _transport_failure(exc: BaseException) -> UpstreamFailure:
     return UpstreamFailure("network", 0, f"upstream connection failed: {type(exc).__name__}")
 
 
+def header_secrets(headers: Mapping[str, str]) -> tuple[str, ...]:
+    """The credentials a call carries (``authorization`` with and without its scheme,
+    ``x-api-key``): known secrets to scrub from whatever the upstream answers."""
+    found: list[str] = []
+    for name, value in headers.items():
+        if name.lower() in ("authorization", "x-api-key", "api-key") and value:
+            found.append(value)
+            scheme, _, token = value.partition(" ")
+            if token and scheme.lower() in ("bearer", "basic"):
+                found.append(token.strip())
+    return tuple(found)
+
+
 class upstream_call:  # noqa: N801 - used like aiohttp's own context managers
     """``async with upstream_call(...) as response``: a POST whose transport errors are failures."""
 
@@ -62,6 +78,7 @@ class upstream_call:  # noqa: N801 - used like aiohttp's own context managers
         self._url = url
         self._data = orjson.dumps(payload)
         self._headers = dict(headers)
+        self.secrets = header_secrets(headers)
         self._timeout = aiohttp.ClientTimeout(total=timeout_s, sock_connect=10)
         self._response: aiohttp.ClientResponse | None = None
 
@@ -108,16 +125,19 @@ async def sse_payloads(
         raise UpstreamFailure("network", 0, "upstream stream ended without [DONE]")
 
 
-def status_failure(status: int, raw: bytes) -> UpstreamFailure:
+def status_failure(status: int, raw: bytes, secrets: tuple[str, ...] = ()) -> UpstreamFailure:
+    """The failure for an HTTP error reply. Its message summarises the upstream's
+    ``error.message`` and its body is an OpenAI-style error, both scrubbed of ``secrets`` and of
+    anything credential-like: the raw reply goes no further than this function."""
     failure = classify_status(status, raw)
     message = f"upstream returned HTTP {status}"
     try:
         err = orjson.loads(raw).get("error")
         if isinstance(err, dict) and isinstance(err.get("message"), str):
-            message += f": {err['message'][:300]}"
+            message += f": {summarise(err['message'], secrets, limit=300)}"
     except (orjson.JSONDecodeError, AttributeError):
         pass
-    return UpstreamFailure(failure, status, message, raw[:4096])
+    return UpstreamFailure(failure, status, message, error_reply_body(raw, secrets))
 
 
 async def post_json(call: upstream_call) -> Any:
@@ -125,7 +145,7 @@ async def post_json(call: upstream_call) -> Any:
     async with call as response:
         raw = await read_body(response)
         if response.status >= 400:
-            raise status_failure(response.status, raw)
+            raise status_failure(response.status, raw, call.secrets)
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError:
@@ -142,7 +162,7 @@ async def open_stream(
     if response.status >= 400:
         raw = await read_body(response)
         response.release()
-        raise status_failure(response.status, raw)
+        raise status_failure(response.status, raw, call.secrets)
     chunks = to_chunks(response)
     try:
         first = await anext(chunks)
