@@ -69,6 +69,7 @@ def test_deep_nesting_is_refused_not_a_500(gateway: Gateway, depth: int, where: 
     status, payload = gateway.raw("/v1/chat/completions", raw, _auth(gateway))
     assert status == 400, payload
     assert payload["error"]["code"] == "invalid_json"
+    assert payload["error"]["param"] == ("messages" if where == "message part" else "metadata")
     assert "nest" in payload["error"]["message"]
 
 

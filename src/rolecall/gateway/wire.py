@@ -113,7 +113,6 @@ def parse_chat_request(raw: bytes, headers: Mapping[str, str]) -> ChatRequest:
         ) from None
     if not isinstance(body, dict):
         raise WireError(400, "request body must be a JSON object", code="invalid_json")
-    _check_encodable(body)
     model = body.get("model")
     if not isinstance(model, str) or not model:
         raise WireError(400, "'model' is required and must be a non-empty string", param="model")
@@ -134,7 +133,11 @@ def parse_chat_request(raw: bytes, headers: Mapping[str, str]) -> ChatRequest:
     if response_format is not None and not isinstance(response_format, dict):
         raise WireError(400, "'response_format' must be an object", param="response_format")
     hints = _hints(body.pop("rolecall", None), headers)
-    prompt_chars = len(orjson.dumps(messages)) + (len(orjson.dumps(tools)) if tools else 0)
+    prompt_chars = _encoded_size(messages, "messages")
+    prompt_chars += _encoded_size(tools, "tools") if tools else 0
+    for key, value in body.items():  # what else is forwarded must encode too
+        if key not in ("messages", "tools") and isinstance(value, dict | list):
+            _encoded_size(value, key)
     prompt_tokens = prompt_chars // CHARS_PER_TOKEN + 1
     structured = isinstance(response_format, dict) and response_format.get("type") in (
         "json_object",
@@ -153,16 +156,17 @@ def parse_chat_request(raw: bytes, headers: Mapping[str, str]) -> ChatRequest:
     )
 
 
-def _check_encodable(body: dict[str, Any]) -> None:
-    """The body must encode again (it is forwarded upstream and recorded): the JSON parser accepts
-    deeper nesting than the encoder writes, so a body nested past the encoder's limit is refused
-    here rather than failing later."""
+def _encoded_size(value: Any, param: str | None) -> int:
+    """Length of ``value`` encoded as it is forwarded upstream and recorded. The JSON parser accepts
+    deeper nesting than the encoder writes: a value nested past the encoder's limit is refused here
+    rather than failing later."""
     try:
-        orjson.dumps(body)
+        return len(orjson.dumps(value))
     except orjson.JSONEncodeError as exc:
         raise WireError(
             400,
             f"request body cannot be forwarded: {exc} (nest it less deeply)",
+            param=param,
             code="invalid_json",
         ) from None
 
