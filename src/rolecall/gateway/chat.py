@@ -91,8 +91,8 @@ async def chat_completions(
         record.ended_ms = _now_ms()
         services.recorder.record(record)
         if not decision.chosen_endpoint_id:
-            ends = cooldown_ends(services.routing.cooldowns, started)
-            answer = no_endpoint_answer(decision.eligibility, ends, _now_ms())
+            ends = cooldown_ends(services.routing.cooldowns, record.ended_ms)
+            answer = no_endpoint_answer(decision.eligibility, ends, record.ended_ms)
             return _no_endpoint(decision, answer.status, answer.retry_after_s, headers)
         body = {"object": "rolecall.decision", "decision": decision.to_artifact()}
         return ChatReply(200, headers, orjson.dumps(body))
