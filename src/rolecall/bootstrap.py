@@ -34,7 +34,8 @@ from rolecall.providers.local.models import MODELS
 from rolecall.providers.registry import UpstreamClients, adapters_for
 from rolecall.services import Services
 from rolecall.settings import Settings
-from rolecall.storage.record_writer import open_sink
+from rolecall.storage.record_writer import is_in_memory, open_sink
+from rolecall.storage.spool import Spool
 from rolecall.storage.sql import SqlStorage, open_storage
 from rolecall.storage.writer import BackgroundWriter
 
@@ -59,9 +60,19 @@ def build_services(
         routing, settings.data_dir, learned_loaded=learned is not None, saved=saved_overrides
     )
     operator.apply_saved()
-    sink = open_sink(settings.effective_database_url, storage, use_process=settings.record_process)
+    spool = _spool(settings)
+    sink = open_sink(
+        settings.effective_database_url,
+        storage,
+        use_process=settings.record_process,
+        spool=None if spool is None else spool.directory,
+    )
     recorder = Recorder(
-        writer, sink, endpoint_facts=routing.all_endpoint_facts, on_profile=routing.publish_profile
+        writer,
+        sink,
+        journal=spool,
+        endpoint_facts=routing.all_endpoint_facts,
+        on_profile=routing.publish_profile,
     )
     evidence = EvidenceIntake(
         storage.samples,
@@ -76,6 +87,7 @@ def build_services(
         admin_token=load_admin_token(settings.data_dir, settings.admin_token),
         storage=storage,
         writer=writer,
+        spool=spool,
         sink=sink,
         recorder=recorder,
         evidence=evidence,
@@ -87,6 +99,14 @@ def build_services(
         learned=learned,
         started_ms=time.time_ns() // 1_000_000,
     )
+
+
+def _spool(settings: Settings) -> Spool | None:
+    """The record spool in the data directory; none for an in-memory database (nothing it holds
+    could outlive the process) or when turned off."""
+    if settings.spool_max_bytes == 0 or is_in_memory(settings.effective_database_url):
+        return None
+    return Spool(settings.data_dir / "spool", max_bytes=settings.spool_max_bytes)
 
 
 def _read_configuration(

@@ -24,6 +24,7 @@ from rolecall.observe.recorder import Recorder
 from rolecall.operator import Operator
 from rolecall.providers.registry import UpstreamClients
 from rolecall.settings import Settings
+from rolecall.storage.spool import Spool
 from rolecall.storage.sql import SqlStorage
 from rolecall.storage.writer import BackgroundWriter
 
@@ -49,6 +50,7 @@ class Services:
     admin_token: str
     storage: SqlStorage
     writer: BackgroundWriter
+    spool: Spool | None
     sink: Sink
     recorder: Recorder
     evidence: EvidenceIntake
@@ -81,5 +83,7 @@ class Services:
             log.warning("records still in flight after %.0f s; draining them", SHUTDOWN_DRAIN_S)
         self.recorder.close()
         self.writer.close(timeout=SHUTDOWN_DRAIN_S)
+        if self.spool is not None:
+            self.spool.close()  # nothing is appended any more: the writer stores it all
         self.sink.close(timeout=SHUTDOWN_DRAIN_S)
         self.storage.close()

@@ -42,6 +42,14 @@ class Settings(BaseSettings):
         "process (keeps SQL and aggregation off the gateway's GIL); in-memory SQLite always "
         "writes in-process",
     )
+    spool_max_bytes: int = Field(
+        default=1024**3,
+        ge=0,
+        description="answered requests' records wait in a spool file in the data directory until "
+        "the database has them (a killed process or a database outage loses none); past this "
+        "size, while the database is down, new records are dropped with an error in the log; "
+        "0 keeps records in memory only",
+    )
     log_level: str = Field(default="warning", description="uvicorn and rolecall log level")
 
     @property

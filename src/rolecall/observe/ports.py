@@ -18,7 +18,16 @@ if TYPE_CHECKING:
     from rolecall.observe.message import WriterMessage
     from rolecall.observe.profile_refresh import RefreshResult
 
-__all__ = ["ProfileStore", "SampleStore", "Sink", "TaskQueue"]
+__all__ = ["Journal", "ProfileStore", "SampleStore", "Sink", "TaskQueue"]
+
+
+class Journal(Protocol):
+    """Local, crash-surviving storage for encoded observations until the sink has stored them
+    (the sink reads it back: `rolecall.storage.spool`)."""
+
+    def append(self, part: bytes) -> bool:
+        """Keep ``part``; False when it could not be written (the caller keeps it instead)."""
+        ...
 
 
 class Sink(Protocol):

@@ -22,7 +22,7 @@ from typing import Final
 from rolecall.observe.loop_channel import LoopChannel
 from rolecall.observe.message import WriterMessage, reply_from_bytes
 from rolecall.observe.observation import RequestRecord, encode_observations, observe
-from rolecall.observe.ports import Sink, TaskQueue
+from rolecall.observe.ports import Journal, Sink, TaskQueue
 from rolecall.observe.profile_refresh import RefreshResult
 from rolecall.profiles import Sample
 from rolecall.protocol import ObservedPerformanceProfile
@@ -35,6 +35,9 @@ HANDOFF_INTERVAL_S: Final = 0.25
 # At most this many requests per message from the loop, so each step of a backlog stays short.
 MESSAGE_REQUESTS: Final = 512
 RETRY_DELAY_S: Final = 0.05  # before sending again a message the writer could not store
+# A writer that has not answered within this long is behind (idle priority starved on busy
+# cores): it is asked to store at normal priority until it catches up.
+HURRY_AFTER_S: Final = 0.5
 
 
 class Recorder:
@@ -42,7 +45,9 @@ class Recorder:
 
     ``endpoint_facts`` gives what aggregation needs to know about every endpoint (the same
     mapping object until the inventory changes; without it, live samples are stored but feed no
-    profile); ``on_profile`` gets every profile that comes due.
+    profile); ``on_profile`` gets every profile that comes due. With a ``journal`` each
+    observation is written there as soon as it is encoded (one write) and messages only tell
+    the sink to store what the journal holds; a part the journal refuses travels in a message.
     """
 
     def __init__(
@@ -50,11 +55,14 @@ class Recorder:
         writer: TaskQueue,
         sink: Sink,
         *,
+        journal: Journal | None = None,
         endpoint_facts: Callable[[], Mapping[str, tuple[str, str | None]]] = dict,
         on_profile: Callable[[ObservedPerformanceProfile], object] | None = None,
     ) -> None:
         self._sink = sink
         self._writer = writer
+        self._journal = journal
+        self._journaled = False  # parts written to the journal since the last message
         self._pending: deque[RequestRecord] = deque()
         self._scheduled = threading.Event()
         # observations encoded on the event loop, not yet stored (swapped out whole by the
@@ -131,10 +139,17 @@ class Recorder:
         part = self._observe()
         if part is None:
             return
-        self._observed.append(part)
+        self._keep(part)
         if not self._handoff_due:
             self._handoff_due = True
             asyncio.get_running_loop().call_later(HANDOFF_INTERVAL_S, self._hand_off)
+
+    def _keep(self, part: bytes) -> None:
+        """Into the journal (one write), or with the next message when there is none."""
+        if self._journal is not None and self._journal.append(part):
+            self._journaled = True
+        else:
+            self._observed.append(part)
 
     def _hand_off(self) -> None:
         self._handoff_due = False
@@ -171,7 +186,7 @@ class Recorder:
         while a message is in flight goes in the next one)."""
         try:
             while self._channel is not None and (
-                self._observed or self._samples or self._refresh_asked
+                self._observed or self._samples or self._refresh_asked or self._journaled
             ):
                 message = self._next_message()
                 try:
@@ -187,7 +202,7 @@ class Recorder:
         parts = self._observed[:MESSAGE_REQUESTS]
         del self._observed[:MESSAGE_REQUESTS]
         samples, self._samples = self._samples, []
-        self._refresh_asked = False
+        self._refresh_asked = self._journaled = False
         message = WriterMessage(parts, observed=samples, backlog=len(self._observed))
         self._with_facts(message)
         return message
@@ -197,15 +212,26 @@ class Recorder:
         then given up (logged)."""
         data = message.to_bytes()
         try:
-            return reply_from_bytes(await channel.exchange(data))
+            return reply_from_bytes(await self._timed_exchange(channel, data))
         except RuntimeError as exc:
+            if not message.parts:  # journaled: the writer stores them once it can
+                log.debug("storing records failed (%s); they wait in the spool", exc)
+                return RefreshResult([], None)
             log.warning("storing records failed (%s); retrying", exc)
         await asyncio.sleep(RETRY_DELAY_S)
         try:
-            return reply_from_bytes(await channel.exchange(data))
+            return reply_from_bytes(await self._timed_exchange(channel, data))
         except RuntimeError as exc:
             log.error("storing records failed after a retry, records lost: %s", exc)
             return RefreshResult([], None)
+
+    async def _timed_exchange(self, channel: LoopChannel, data: bytes) -> bytes:
+        """One exchange; a writer slow to answer is asked to hurry (a timer, not a wait)."""
+        hurry = asyncio.get_running_loop().call_later(HURRY_AFTER_S, self._sink.hurry)
+        try:
+            return await channel.exchange(data)
+        finally:
+            hurry.cancel()
 
     async def _leave_channel(self, exc: ConnectionError, message: WriterMessage) -> None:
         """The writer process is gone: give its socket back to the sink, and hand what the loop
@@ -234,7 +260,7 @@ class Recorder:
             self._observe_then_store()
         while self._sending is not None:
             await asyncio.shield(self._sending)
-        if (self._observed or self._samples) and self._channel is not None:
+        if (self._observed or self._samples or self._journaled) and self._channel is not None:
             self._sending = asyncio.get_running_loop().create_task(self._send_observed())
             await asyncio.shield(self._sending)
 
@@ -243,14 +269,15 @@ class Recorder:
         the traffic, batches grow instead of a queue of small writes (and of live objects)."""
         # one swap, no loop: this thread holds the GIL as briefly as it can
         parts, self._observed = self._observed, []
-        if parts:
+        if parts or self._journal is not None:  # the sink stores what the journal holds too
+            self._journaled = False
             self._store(parts)
 
     def _drain(self) -> None:
         """Observe and store on the writer thread (records queued outside an event loop)."""
         part = self._observe()
         if part is not None:
-            self._observed.append(part)
+            self._keep(part)
         self._store_observed()
 
     def _observe(self) -> bytes | None:

@@ -104,12 +104,14 @@ class SqlAnalytics:
     def _insert_facts(self, rows: Sequence[Mapping[str, Any]]) -> list[str]:
         """Insert fact rows, skipping requests already stored; the ids actually inserted."""
         ids = [str(row["request_id"]) for row in rows]
-        stored = self._stored_fact_ids(ids)
+        stored = self.stored_request_ids(ids)
         new = [dict(row) for row, i in zip(rows, ids, strict=True) if i not in stored]
         self._db.insert_rows(REQUEST_FACTS, new)
         return [i for i in ids if i not in stored]
 
-    def _stored_fact_ids(self, request_ids: Sequence[str]) -> set[str]:
+    def stored_request_ids(self, request_ids: Sequence[str]) -> set[str]:
+        """Which of ``request_ids`` have their records stored (every request has a fact row,
+        written in the transaction that stores its records)."""
         rows = self._db.rows_in(
             lambda ids: select(_F.request_id).where(_F.request_id.in_(ids)), request_ids
         )

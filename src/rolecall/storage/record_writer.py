@@ -15,20 +15,28 @@ import logging
 import multiprocessing
 import socket
 import threading
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Final
 
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from rolecall.observe import priority
 from rolecall.observe.loop_channel import LoopChannel, recv_frame, send_frame
 from rolecall.observe.message import RecordBatch, WriterMessage, reply_from_bytes
+from rolecall.observe.observation import Observation, decode_observations
 from rolecall.observe.profile_refresh import EndpointFacts, ProfileRefresher, RefreshResult
 from rolecall.observe.request_trace import RequestTrace
+from rolecall.observe.rows import build_batch
+from rolecall.profiles import Sample
+from rolecall.storage.spool import Claim, SpoolReader
 from rolecall.storage.sql import SqlStorage
 
 __all__ = [
     "InProcessSink",
     "ProcessSink",
+    "is_in_memory",
     "open_sink",
     "store_and_refresh",
     "write_batch",
@@ -57,16 +65,81 @@ def write_batch(storage: SqlStorage, batch: RecordBatch) -> None:
             storage.samples.add(batch.samples)
 
 
+def store_observed(storage: SqlStorage, parts: Sequence[bytes]) -> list[Sample]:
+    """Store the requests observed in ``parts`` in one transaction, each once: a request whose
+    records are stored already (a spool replayed after a crash) is skipped. The live samples
+    stored. A part that cannot be decoded is skipped with an error in the log."""
+    observations = [o for part in parts for o in _decoded(part)]
+    if not observations:
+        return []
+    with storage.batch():
+        stored = storage.analytics.stored_request_ids([o.request_id for o in observations])
+        batch = build_batch(o for o in observations if o.request_id not in stored)
+        if len(batch):
+            write_batch(storage, batch)
+    return batch.samples
+
+
+def store_spooled(storage: SqlStorage, spool: SpoolReader) -> list[Sample]:
+    """Store everything the spool holds, a claim per transaction; the live samples stored.
+
+    A database that cannot be reached raises and leaves the records in the spool; records the
+    database refuses (a bug, not an outage) are stored one part at a time and the refused ones
+    skipped, so one bad record never blocks the rest."""
+    samples: list[Sample] = []
+    while (claim := spool.claim()) is not None:
+        try:
+            samples += _store_claim(storage, claim)
+        except BaseException:
+            claim.release()
+            raise
+        claim.commit()
+        if not claim.more:
+            break
+    return samples
+
+
+def _store_claim(storage: SqlStorage, claim: Claim) -> list[Sample]:
+    if claim.corrupt:
+        log.error("record spool: %d unreadable lines skipped", claim.corrupt)
+    try:
+        return store_observed(storage, claim.parts)
+    except DBAPIError as exc:
+        if exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError):
+            raise  # the database is down or busy: the claim waits in the spool
+        log.error("storing spooled records failed (%s); storing them one at a time", exc.orig)
+    samples: list[Sample] = []
+    for part in claim.parts:
+        try:
+            samples += store_observed(storage, [part])
+        except DBAPIError as exc:
+            if exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError):
+                raise
+            log.error("a spooled record was refused by the database and skipped: %s", exc.orig)
+    return samples
+
+
+def _decoded(part: bytes) -> list[Observation]:
+    try:
+        return decode_observations(part)
+    except (ValueError, TypeError, KeyError) as exc:
+        log.error("an unreadable record part was skipped: %s", f"{type(exc).__name__}: {exc}")
+        return []
+
+
 def store_and_refresh(
-    storage: SqlStorage, refresher: ProfileRefresher, message: WriterMessage
+    storage: SqlStorage,
+    refresher: ProfileRefresher,
+    message: WriterMessage,
+    spool: SpoolReader | None = None,
 ) -> RefreshResult:
-    """Store the message's rows in one transaction, then hand its samples to the live profiles;
-    the profiles now due (a message without parts only asks for those)."""
-    batch = message.batch()
-    if len(batch) or batch.samples:
-        write_batch(storage, batch)
+    """Store the message's own parts and samples and what the spool holds, then hand the stored
+    samples to the live profiles; the profiles now due (a message without parts only asks for
+    those)."""
     facts = {eid: EndpointFacts(*pair) for eid, pair in message.facts.items()}
-    refresher.observe(batch.samples, facts)
+    refresher.observe(store_observed(storage, message.parts), facts)
+    if spool is not None:
+        refresher.observe(store_spooled(storage, spool), facts)
     if message.observed:
         refresher.observe(message.observed, facts, stored_here=False)
     return refresher.due()
@@ -75,12 +148,13 @@ def store_and_refresh(
 class InProcessSink:
     """Stores messages in this process (tests, scripts, in-memory SQLite, the fallback)."""
 
-    def __init__(self, storage: SqlStorage) -> None:
+    def __init__(self, storage: SqlStorage, spool: SpoolReader | None = None) -> None:
         self._storage = storage
+        self._spool = spool
         self._refresher = ProfileRefresher(storage.samples, storage.profiles)
 
     def write(self, message: WriterMessage) -> RefreshResult:
-        return store_and_refresh(self._storage, self._refresher, message)
+        return store_and_refresh(self._storage, self._refresher, message, self._spool)
 
     async def open_loop_channel(self) -> LoopChannel | None:
         return None  # stored right here: the thread that writes is the one that stores
@@ -100,8 +174,8 @@ class ProcessSink:
     the loop to give it back, then stores in this process instead.
     """
 
-    def __init__(self, url: str, fallback: SqlStorage) -> None:
-        self._fallback = InProcessSink(fallback)
+    def __init__(self, url: str, fallback: SqlStorage, spool: Path | None = None) -> None:
+        self._fallback = InProcessSink(fallback, None if spool is None else SpoolReader(spool))
         self._facts: dict[str, tuple[str, str | None]] = {}  # every fact sent, for the fallback
         self._returned = threading.Condition()  # guards the socket and who holds it
         from rolecall.storage import writer_process
@@ -112,7 +186,10 @@ class ProcessSink:
         self._sock: socket.socket | None = ours  # None once the process is gone or closed
         self._lent: socket.socket | None = None  # the loop's duplicate while it holds the socket
         self._process = context.Process(
-            target=writer_process.serve, args=(url, theirs), name="rolecall-writer", daemon=True
+            target=writer_process.serve,
+            args=(url, theirs, spool),
+            name="rolecall-writer",
+            daemon=True,
         )
         self._process.start()
         theirs.close()
@@ -213,18 +290,22 @@ def _ready(sock: socket.socket) -> bool:
         sock.settimeout(None)
 
 
-def open_sink(url: str, storage: SqlStorage, *, use_process: bool) -> InProcessSink | ProcessSink:
-    """The writer-process sink when asked for and possible, else the in-process one."""
-    if not use_process or _in_memory_sqlite(url):
-        return InProcessSink(storage)
+def open_sink(
+    url: str, storage: SqlStorage, *, use_process: bool, spool: Path | None = None
+) -> InProcessSink | ProcessSink:
+    """The writer-process sink when asked for and possible, else the in-process one; either
+    stores what ``spool`` (a `Spool`'s directory) holds too."""
+    if not use_process or is_in_memory(url):
+        return InProcessSink(storage, None if spool is None else SpoolReader(spool))
     try:
-        return ProcessSink(url, storage)
+        return ProcessSink(url, storage, spool)
     except OSError as exc:
         log.warning("cannot start the record writer process (%s); writing in-process", exc)
-        return InProcessSink(storage)
+        return InProcessSink(storage, None if spool is None else SpoolReader(spool))
 
 
-def _in_memory_sqlite(url: str) -> bool:
+def is_in_memory(url: str) -> bool:
+    """Whether ``url`` is an in-memory SQLite database (gone with the process)."""
     parsed = make_url(url)
     database = parsed.database or ""
     return parsed.get_backend_name() == "sqlite" and (

@@ -81,7 +81,15 @@ def create_storage_engine(url: str | URL) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(parsed)
-    return create_engine(parsed, hide_parameters=True, pool_pre_ping=True, json_serializer=_json)
+    return create_engine(
+        parsed,
+        hide_parameters=True,
+        pool_pre_ping=True,
+        json_serializer=_json,
+        # an unreachable server fails a connection in seconds instead of hanging the writer
+        # (records wait in the spool meanwhile); a URL's own connect_timeout wins
+        connect_args={} if "connect_timeout" in parsed.query else {"connect_timeout": 5},
+    )
 
 
 def _json(value: object) -> str:

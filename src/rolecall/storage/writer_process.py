@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import logging
 import signal
 import socket
 import time
 from multiprocessing.connection import wait
+from pathlib import Path
 
 import orjson
 
@@ -23,8 +25,11 @@ from rolecall.observe import priority
 from rolecall.observe.loop_channel import recv_frame, send_frame
 from rolecall.observe.message import WriterMessage, reply_bytes
 from rolecall.observe.profile_refresh import ProfileRefresher
-from rolecall.storage.record_writer import READY, store_and_refresh
+from rolecall.storage.record_writer import READY, store_and_refresh, store_spooled
+from rolecall.storage.spool import SpoolReader
 from rolecall.storage.sql import SqlStorage, open_storage
+
+log = logging.getLogger("rolecall.observe")
 
 # Housekeeping — checkpointing SQLite's log, collecting cyclic garbage — waits for this long without
 # a message: between bursts, not inside one (docs/performance.md).
@@ -35,6 +40,10 @@ GC_MAX_INTERVAL_S = 60.0  # ... and without one after this long of steady traffi
 # starves the writer: such messages are stored at normal priority until the backlog shrinks, so
 # the memory held by waiting records stays bounded (docs/performance.md).
 BEHIND_REQUESTS = 10_000
+# Spooled records older than this when stored mean the writer is behind: it stores at normal
+# priority until it has caught up (records reach the database within about a second).
+BEHIND_S = 0.5
+IDLE_CHECK_S = 1.0  # with nothing to do, the spool is still looked at this often
 
 
 def _collect_between_batches() -> float:
@@ -51,65 +60,114 @@ def _collect_between_batches() -> float:
     return time.monotonic()
 
 
-def serve(url: str, sock: socket.socket) -> None:
+def serve(url: str, sock: socket.socket, spool_dir: Path | None = None) -> None:
     """Answer the gateway's messages on ``sock`` (see `rolecall.observe.loop_channel`), one at a
-    time, until the gateway closes its end."""
+    time, until the gateway closes its end; store what the spool in ``spool_dir`` holds with
+    every message, at idle moments (a database that was down), and last of all."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     storage = open_storage(url, migrate=False)  # the gateway migrated before starting us
     refresher = ProfileRefresher(storage.samples, storage.profiles)
-    collected = _collect_between_batches()
+    spool = None if spool_dir is None else SpoolReader(spool_dir)
+    writer = _Writer(storage, refresher, spool)
     try:
         send_frame(sock, READY)
         # started at normal priority: at idle priority a busy machine (local models decoding on
         # every core) could starve the start-up past the gateway's patience
         priority.background()
-        written = False  # since the last idle moment
+        writer.drain()  # what a gateway or writer killed earlier left in the spool
         while True:
-            if not wait([sock], IDLE_S if written else None):  # idle for a moment after writing
-                _checkpoint(storage)
-                if time.monotonic() - collected > GC_INTERVAL_S:
-                    collected = _collect_between_batches()
-                written = False
+            if not wait([sock], IDLE_S if writer.busy else IDLE_CHECK_S):
+                writer.idle()
                 continue
-            written = True
-            if not _answer_frame(storage, refresher, sock):
-                return  # the gateway closed its end: everything it sent is stored
-            if time.monotonic() - collected > GC_MAX_INTERVAL_S:  # no idle moment came
-                collected = _collect_between_batches()
+            if not writer.answer_frame(sock):
+                writer.drain()  # the gateway closed its end: what it spooled is stored now
+                return
     finally:
+        if spool is not None:
+            spool.close()
         storage.close()
+
+
+class _Writer:
+    """The writer process's state between messages: what to store, and when to tidy up."""
+
+    def __init__(
+        self, storage: SqlStorage, refresher: ProfileRefresher, spool: SpoolReader | None
+    ) -> None:
+        self.storage = storage
+        self.refresher = refresher
+        self.spool = spool
+        self.busy = False  # stored something since the last idle moment
+        self.failing = False  # the last store failed (the database is down): try again soon
+        self.collected = _collect_between_batches()
+
+    def idle(self) -> None:
+        """Nothing came for a moment: store what is spooled, checkpoint, collect garbage."""
+        self.drain()
+        _checkpoint(self.storage)
+        if time.monotonic() - self.collected > GC_INTERVAL_S:
+            self.collected = _collect_between_batches()
+        self.busy = self.failing
+
+    def drain(self) -> None:
+        """Store what the spool holds (its live samples feed the profiles; the facts are those
+        the gateway sent last)."""
+        if self.spool is None:
+            return
+        try:
+            self.refresher.observe(store_spooled(self.storage, self.spool), {})
+        except Exception as exc:
+            self._failed(exc)
+        else:
+            self._stored()
+
+    def answer_frame(self, sock: socket.socket) -> bool:
+        """Store one message and answer it; False when the gateway's end is closed."""
+        self.busy = True
+        frame = recv_frame(sock)
+        if frame is None:
+            return False
+        answer = self._answer(frame)
+        try:
+            send_frame(sock, answer)
+        except OSError:  # stored; the gateway stopped listening
+            return False
+        if time.monotonic() - self.collected > GC_MAX_INTERVAL_S:  # no idle moment came
+            self.collected = _collect_between_batches()
+        return True
+
+    def _answer(self, data: bytes) -> bytes:
+        """Store one message and return the answer (the profiles now due, or the error)."""
+        message = WriterMessage.from_bytes(data)
+        if message.requests >= BEHIND_REQUESTS:  # idle priority is for keeping up
+            priority.normal()
+        try:
+            result = store_and_refresh(self.storage, self.refresher, message, self.spool)
+        except Exception as exc:  # reported to the gateway, which logs it; we keep serving
+            self._failed(exc)
+            return orjson.dumps({"error": f"{type(exc).__name__}: {exc}"})
+        self._stored()
+        return reply_bytes(result)
+
+    def _stored(self) -> None:
+        if self.failing:
+            log.warning("record writer: storing records again")
+        self.failing = False
+        # behind (records waited longer than `BEHIND_S`): normal priority until caught up
+        if self.spool is not None and self.spool.lag_s > BEHIND_S:
+            priority.normal()
+        else:
+            priority.background()
+
+    def _failed(self, exc: Exception) -> None:
+        if not self.failing:
+            log.error("record writer: cannot store records, they wait in the spool: %s", exc)
+        self.failing = True
+        self.busy = True
 
 
 def _checkpoint(storage: SqlStorage) -> None:
     # one that cannot run now (another checkpoint, say) runs at the next idle moment or commit
     with contextlib.suppress(Exception):
         storage.checkpoint()
-
-
-def _answer_frame(storage: SqlStorage, refresher: ProfileRefresher, sock: socket.socket) -> bool:
-    """Store one message and answer it; False when the gateway's end is closed."""
-    frame = recv_frame(sock)
-    if frame is None:
-        return False
-    answer = _answer(storage, refresher, frame)
-    try:
-        send_frame(sock, answer)
-    except OSError:  # stored; the gateway stopped listening
-        return False
-    return True
-
-
-def _answer(storage: SqlStorage, refresher: ProfileRefresher, data: bytes) -> bytes:
-    """Store one message and return the answer (the profiles now due, or the error)."""
-    message = WriterMessage.from_bytes(data)
-    behind = message.requests >= BEHIND_REQUESTS
-    if behind:  # idle priority is for keeping up, not for falling further behind
-        priority.normal()
-    try:
-        return reply_bytes(store_and_refresh(storage, refresher, message))
-    except Exception as exc:  # reported to the gateway, which logs it; we keep serving
-        return orjson.dumps({"error": f"{type(exc).__name__}: {exc}"})
-    finally:
-        if behind:
-            priority.background()

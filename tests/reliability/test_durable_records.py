@@ -1,0 +1,66 @@
+"""Nothing answered is lost, nothing is stored twice: kill -9 of the gateway (with its record
+writer) and of the writer alone, mid-load, on SQLite and PostgreSQL. A real `rolecall serve`
+process over a scripted upstream; records counted in the database afterwards.
+
+Short versions of `bench/reliability.py`'s runs (c=16, 8 s, kill at 3 s there)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.reliability.chaos import GatewayProcess, count_records, load, scripted_upstream
+
+pytestmark = pytest.mark.slow
+
+
+def _replay_and_count(gateway: GatewayProcess, answered: list[str]) -> tuple[int, int, int]:
+    """Start the gateway again (its writer stores what the spool holds), stop it, count."""
+    gateway.child = None
+    gateway.start()
+    gateway.stop()
+    counted = count_records(gateway.url, answered)
+    return counted.expected, counted.stored, counted.duplicated
+
+
+def test_kill_minus_nine_of_gateway_and_writer_loses_nothing(tmp_path: Path, db_url: str) -> None:
+    with scripted_upstream() as upstream:
+        gateway = GatewayProcess(tmp_path, upstream.base_url, db_url).start()
+        try:
+            result = load(
+                gateway.base_url,
+                concurrency=8,
+                seconds=3.0,
+                at=1.5,
+                action=lambda: gateway.kill(group=True),
+            )
+        finally:
+            gateway.stop()
+        assert result.server_errors == 0
+        assert len(result.answered) > 50, result
+        expected, stored, duplicated = _replay_and_count(gateway, result.answered)
+    assert (stored, duplicated) == (expected, 0), gateway.log()[-3000:]
+
+
+def test_kill_minus_nine_of_the_writer_loses_nothing(tmp_path: Path, db_url: str) -> None:
+    with scripted_upstream() as upstream:
+        gateway = GatewayProcess(tmp_path, upstream.base_url, db_url).start()
+
+        def kill_writer() -> None:
+            pid = gateway.writer_pid()
+            assert pid is not None, "no record writer process found"
+            os.kill(pid, signal.SIGKILL)
+
+        try:
+            result = load(gateway.base_url, concurrency=8, seconds=3.0, at=1.5, action=kill_writer)
+            assert (result.errors, result.server_errors) == (0, 0), result
+        finally:
+            gateway.stop()
+        time.sleep(0.1)
+        counted = count_records(gateway.url, result.answered)
+    assert len(result.answered) > 50
+    assert (counted.stored, counted.duplicated) == (counted.expected, 0), gateway.log()[-3000:]
