@@ -34,6 +34,7 @@ from tests.reliability.chaos import (
     load,
     scripted_upstream,
 )
+from tests.reliability.tcp_proxy import TcpProxy
 
 PG_SERVER = os.environ.get("ROLECALL_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
@@ -161,6 +162,56 @@ def catch_up_run(kind: str, seconds: float) -> Row:
     )
 
 
+def outage_run(outage_s: float) -> Row:
+    """c=16 on PostgreSQL behind a TCP proxy cut for ``outage_s`` from 3 s in; the load runs
+    3 s past the end of the outage; then how long until every answered request is stored."""
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        scripted_upstream() as upstream,
+        database("postgresql") as direct,
+        TcpProxy() as proxy,
+    ):
+        assert direct is not None
+        url = direct.replace(":5432/", f":{proxy.port}/")
+        gateway = GatewayProcess(Path(tmp), upstream.base_url, url).start()
+        answered: list[str] = []
+        during: list[int] = []
+
+        def outage() -> None:
+            proxy.cut()
+            before = len(answered)
+            time.sleep(outage_s)
+            during.append(len(answered) - before)
+            proxy.restore()
+
+        try:
+            result = load(
+                gateway.base_url,
+                concurrency=16,
+                seconds=outage_s + 6,
+                at=3.0,
+                action=outage,
+                answered=answered,
+            )
+            ended = time.monotonic()
+            while count_records(url, answered).lost and time.monotonic() - ended < 60:
+                time.sleep(0.1)
+            caught_up = time.monotonic() - ended
+        finally:
+            gateway.stop()
+        counted = count_records(url, result.answered)
+    return Row(
+        f"PostgreSQL outage {outage_s:.0f} s",
+        result.tried,
+        len(result.answered),
+        result.server_errors,
+        counted.expected,
+        counted.stored,
+        counted.duplicated,
+        f"{during[0]} answered during the outage; all stored {caught_up:.1f} s after the load",
+    )
+
+
 RUNS: dict[str, Callable[[argparse.Namespace], list[Row]]] = {
     "kill-gateway": lambda a: [
         kill_run(kind, "gateway", a.seconds, a.kill_at) for kind in ("sqlite", "postgresql")
@@ -168,6 +219,7 @@ RUNS: dict[str, Callable[[argparse.Namespace], list[Row]]] = {
     "kill-writer": lambda a: [
         kill_run(kind, "writer", a.seconds, a.kill_at) for kind in ("sqlite", "postgresql")
     ],
+    "db-outage": lambda a: [outage_run(10.0)],
     "catch-up": lambda a: [catch_up_run(kind, a.seconds) for kind in ("sqlite", "postgresql")],
 }
 

@@ -154,7 +154,7 @@ def _parent(pid: int) -> int | None:
 @dataclass
 class LoadResult:
     tried: int = 0
-    answered: list[str] = field(default_factory=list)  # request ids of 2xx answers
+    answered: list[str] = field(default_factory=list)  # request ids of 2xx answers, in order
     statuses: Counter[int] = field(default_factory=Counter)
     errors: int = 0  # connection errors (the gateway was killed, say)
 
@@ -171,8 +171,9 @@ async def _load(
     at: float | None,
     action: Callable[[], object] | None,
     stop_on_error: bool,
+    answered: list[str] | None,
 ) -> LoadResult:
-    result = LoadResult()
+    result = LoadResult() if answered is None else LoadResult(answered=answered)
     deadline = time.monotonic() + seconds
     body = {"model": "ep-fast", "messages": [{"role": "user", "content": "hello"}]}
     stopped = asyncio.Event()
@@ -212,8 +213,10 @@ def load(
     at: float | None = None,
     action: Callable[[], object] | None = None,
     stop_on_error: bool = False,
+    answered: list[str] | None = None,
 ) -> LoadResult:
-    """Send chat completions for ``seconds`` at ``concurrency``; run ``action`` at ``at`` s."""
+    """Send chat completions for ``seconds`` at ``concurrency``; run ``action`` at ``at`` s
+    (in a thread; ``answered``, when given, is the list the answers go to as they come)."""
     return asyncio.run(
         _load(
             base_url,
@@ -222,6 +225,7 @@ def load(
             at=at,
             action=action,
             stop_on_error=stop_on_error,
+            answered=answered,
         )
     )
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.reliability.chaos import GatewayProcess, count_records, load, scripted_upstream
+from tests.reliability.tcp_proxy import TcpProxy
 
 pytestmark = pytest.mark.slow
 
@@ -63,4 +64,40 @@ def test_kill_minus_nine_of_the_writer_loses_nothing(tmp_path: Path, db_url: str
         time.sleep(0.1)
         counted = count_records(gateway.url, result.answered)
     assert len(result.answered) > 50
+    assert (counted.stored, counted.duplicated) == (counted.expected, 0), gateway.log()[-3000:]
+
+
+def test_a_database_outage_mid_load_loses_nothing(tmp_path: Path, pg_url: str) -> None:
+    """PostgreSQL behind a TCP proxy the test cuts for 3 s mid-load: the gateway answers
+    throughout (records wait in the spool) and every answered request is stored afterwards."""
+    with TcpProxy() as proxy, scripted_upstream() as upstream:
+        url = pg_url.replace(":5432/", f":{proxy.port}/")
+        gateway = GatewayProcess(tmp_path, upstream.base_url, url).start()
+        answered_during: list[int] = []
+
+        def outage() -> None:
+            proxy.cut()
+            before = len(result_so_far)
+            time.sleep(3.0)
+            answered_during.append(len(result_so_far) - before)
+            proxy.restore()
+
+        result_so_far: list[str] = []
+        try:
+            result = load(
+                gateway.base_url,
+                concurrency=8,
+                seconds=6.0,
+                at=1.0,
+                action=outage,
+                answered=result_so_far,
+            )
+            deadline = time.monotonic() + 20
+            while count_records(url, result.answered).lost and time.monotonic() < deadline:
+                time.sleep(0.2)
+        finally:
+            gateway.stop()
+        counted = count_records(url, result.answered)
+    assert (result.errors, result.server_errors) == (0, 0), result
+    assert answered_during[0] > 20, "the gateway stopped answering while the database was down"
     assert (counted.stored, counted.duplicated) == (counted.expected, 0), gateway.log()[-3000:]
