@@ -17,6 +17,7 @@ import argparse
 import contextlib
 import os
 import secrets
+import subprocess
 import sys
 import tempfile
 import time
@@ -130,9 +131,24 @@ def kill_run(kind: str, target: str, seconds: float, kill_at: float) -> Row:
     )
 
 
-def catch_up_run(kind: str, seconds: float) -> Row:
-    """Sustained c=16: how long after the load ends until every answered request is stored."""
+@contextlib.contextmanager
+def busy_cores(count: int) -> Iterator[None]:
+    """``count`` processes spinning at normal priority (local models decoding, say): an idle-
+    priority writer gets no CPU unless it is moved to normal priority when it falls behind."""
+    spinners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(count)]
+    try:
+        yield
+    finally:
+        for spinner in spinners:
+            spinner.kill()
+            spinner.wait()
+
+
+def catch_up_run(kind: str, seconds: float, busy: int = 0) -> Row:
+    """Sustained c=16 (with ``busy`` cores kept busy meanwhile): how long after the load ends
+    until every answered request is stored."""
     with (
+        busy_cores(busy),
         tempfile.TemporaryDirectory() as tmp,
         scripted_upstream() as upstream,
         database(kind) as url,
@@ -151,7 +167,7 @@ def catch_up_run(kind: str, seconds: float) -> Row:
             gateway.stop()
     rate = len(result.answered) / seconds
     return Row(
-        f"writer keeps up ({kind})",
+        f"writer keeps up ({kind}{f', {busy} busy cores' if busy else ''})",
         result.tried,
         len(result.answered),
         result.server_errors,
@@ -220,7 +236,10 @@ RUNS: dict[str, Callable[[argparse.Namespace], list[Row]]] = {
         kill_run(kind, "writer", a.seconds, a.kill_at) for kind in ("sqlite", "postgresql")
     ],
     "db-outage": lambda a: [outage_run(10.0)],
-    "catch-up": lambda a: [catch_up_run(kind, a.seconds) for kind in ("sqlite", "postgresql")],
+    "catch-up": lambda a: [
+        *(catch_up_run(kind, a.seconds) for kind in ("sqlite", "postgresql")),
+        catch_up_run("sqlite", a.seconds, busy=os.cpu_count() or 2),
+    ],
 }
 
 
