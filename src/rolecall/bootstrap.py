@@ -16,7 +16,8 @@ from typing import Any, Final
 from rolecall.benchmark.service import BenchHub
 from rolecall.console import console_routes
 from rolecall.execution.cooldown import Cooldown, CooldownBook
-from rolecall.execution.executor import Executor
+from rolecall.execution.executor import Executor, RetryPolicy
+from rolecall.execution.outliers import EjectionRule
 from rolecall.execution.state import RoutingState
 from rolecall.files import private_dir
 from rolecall.gateway.app import create_app
@@ -81,7 +82,11 @@ def build_services(
         publish=routing.publish_profile,
         live=recorder.observe_stored,
     )
-    upstreams = UpstreamClients(settings.upstream_timeout_s)
+    upstreams = UpstreamClients(
+        settings.upstream_timeout_s,
+        connect_timeout_s=settings.upstream_connect_timeout_s,
+        idle_timeout_s=settings.upstream_idle_timeout_s,
+    )
     return Services(
         settings=settings,
         admin_token=load_admin_token(settings.data_dir, settings.admin_token),
@@ -93,7 +98,11 @@ def build_services(
         evidence=evidence,
         routing=routing,
         upstreams=upstreams,
-        executor=Executor(upstreams, routing.cooldowns),
+        executor=Executor(
+            upstreams,
+            routing.cooldowns,
+            RetryPolicy(budget_ms=int(settings.retry_budget_s * 1000)),
+        ),
         operator=operator,
         bench=_bench_hub(settings, routing, storage, evidence, writer, recorder),
         learned=learned,
@@ -159,8 +168,15 @@ def _cooldowns(settings: Settings, storage: SqlStorage, writer: BackgroundWriter
     def forget(endpoint_id: str) -> None:
         writer.submit(storage.cooldowns.clear, endpoint_id)
 
+    rule = EjectionRule(
+        consecutive=settings.cooldown_consecutive_failures,
+        rate=settings.cooldown_failure_rate,
+        min_requests=settings.cooldown_min_requests,
+        window_ms=int(settings.cooldown_window_s * 1000),
+    )
     return CooldownBook(
         scale=settings.cooldown_scale,
+        rule=rule,
         persist=persist,
         forget=forget,
         initial=storage.cooldowns.all(),

@@ -31,7 +31,34 @@ class Settings(BaseSettings):
     require_api_key: bool = Field(default=True, description="require a gateway API key on /v1/*")
     max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024, description="request size limit")
     upstream_timeout_s: float = Field(
-        default=120.0, gt=0, description="per-attempt upstream timeout"
+        default=120.0,
+        gt=0,
+        description="first-token timeout: from sending a request to the first content token of "
+        "a stream, or to the whole answer of a non-streamed call",
+    )
+    upstream_connect_timeout_s: float = Field(
+        default=10.0, gt=0, description="upstream TCP/TLS connect timeout"
+    )
+    upstream_idle_timeout_s: float = Field(
+        default=60.0, gt=0, description="longest pause between two events of a started stream"
+    )
+    cooldown_consecutive_failures: int = Field(
+        default=3, ge=1, description="consecutive failed attempts that start a cooldown"
+    )
+    cooldown_failure_rate: float = Field(
+        default=0.5, gt=0, le=1, description="failure rate over the window that starts a cooldown"
+    )
+    cooldown_min_requests: int = Field(
+        default=10, ge=1, description="attempts in the window before the failure rate counts"
+    )
+    cooldown_window_s: float = Field(
+        default=60.0, ge=1, description="sliding window of the failure rate"
+    )
+    retry_budget_s: float = Field(
+        default=4.0,
+        ge=0,
+        description="longest a request waits in all before same-endpoint retries (backoff and "
+        "Retry-After)",
     )
     cooldown_scale: float = Field(
         default=1.0, gt=0, description="multiplies the cooldown schedule (tests use a small value)"

@@ -1,6 +1,7 @@
 """A temporary outage is a 503 with ``Retry-After`` (clients retry it), not a final 400: the only
-endpoint cooling down or offline; a request no endpoint could ever serve stays a 400 (on SQLite
-and PostgreSQL)."""
+endpoint offline, or cooling down and failing its panic attempt too; a cooling endpoint that
+answers is used (panic mode) rather than refused; a request no endpoint could ever serve stays a
+400 (on SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ import pytest
 
 from rolecall.gateway.availability import DEFAULT_RETRY_AFTER_S
 from tests.integration.gateway.harness import Gateway
+
+from .conftest import CraftedUpstream
 
 
 def _now_ms() -> int:
@@ -42,7 +45,22 @@ def _cool_down(gw: Gateway) -> int:
     return -(-left_ms // 1000)
 
 
-def test_cooling_endpoint_is_503_with_retry_after_until_it_succeeds(gateway: Gateway) -> None:
+def test_a_cooling_endpoint_still_serves_in_panic_mode(gateway: Gateway) -> None:
+    _cool_down(gateway)
+    reply = gateway.client().chat.completions.with_raw_response.create(
+        model="default", messages=[{"role": "user", "content": "hi"}]
+    )
+    assert reply.parse().choices[0].message.content == "ok"
+    assert reply.headers["x-rolecall-panic"] == "true"
+    assert gateway.services.routing.cooldowns.active("ep", _now_ms()) is None  # it answered
+
+
+def test_cooling_endpoint_failing_in_panic_is_503_with_retry_after(
+    crafted: CraftedUpstream, crafted_gateway: Gateway
+) -> None:
+    crafted.status = 500
+    crafted.reply = {"error": {"message": "down", "type": "server_error"}}
+    gateway = crafted_gateway
     left_s = _cool_down(gateway)
     error = _unavailable(gateway)
     assert error.status_code == 503
@@ -53,8 +71,7 @@ def test_cooling_endpoint_is_503_with_retry_after_until_it_succeeds(gateway: Gat
     assert (body["type"], body["code"]) == ("service_unavailable", "no_eligible_endpoint")
     assert "PROVIDER_OFFLINE" in body["message"]
     assert f"retry after {retry_after} s" in body["message"]
-    gateway.services.routing.cooldowns.succeeded("ep")
-    assert _answer(gateway) == "ok"
+    assert error.response.headers["x-rolecall-panic"] == "true"
 
 
 def test_offline_endpoint_is_503_with_the_default_retry_after(gateway: Gateway) -> None:

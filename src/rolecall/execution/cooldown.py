@@ -1,9 +1,11 @@
 """The cooldown schedule: 10 min → 30 min → 1 h → 5 h → 10 h → 20 h (docs/protocol.md §Cooldowns).
 
-An endpoint whose attempt failed in a fallback-eligible way enters cooldown at the next level of the
-schedule (the level climbs while failures keep coming within a day of the last one, and resets after a
-success). While cooling down it is routed around (``PROVIDER_OFFLINE`` with the time left). The book is
-held in memory for the hot path and persisted through a callback, so a restart keeps it.
+Every attempt is counted (`failed`, `succeeded`); an endpoint whose fallback-eligible failures meet
+the `EjectionRule` (consecutive failures, or a failure rate over a sliding window; auth and quota
+failures at once) enters cooldown at the next level of the schedule (the level climbs while
+ejections keep coming within a day of the last one, and resets after a success). While cooling down
+it is routed around (``PROVIDER_OFFLINE`` with the time left). The book is held in memory for the
+hot path and persisted through a callback, so a restart keeps it.
 
 Owns `Cooldown` (one endpoint's place in the schedule, also the row storage keeps) and `CooldownBook`.
 """
@@ -16,6 +18,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from rolecall.checks import require_count, require_text
+from rolecall.execution.outliers import EjectionRule, FailureTrack
 
 __all__ = ["Cooldown", "CooldownBook"]
 
@@ -67,8 +70,11 @@ class CooldownBook:
         persist: Callable[[Cooldown], None] | None = None,
         forget: Callable[[str], None] | None = None,
         initial: Iterable[Cooldown] = (),
+        rule: EjectionRule | None = None,
     ) -> None:
         self._scale = scale
+        self.rule = rule or EjectionRule()
+        self._tracks: dict[str, FailureTrack] = {}
         self._persist = persist
         self._forget = forget
         self._lock = threading.Lock()
@@ -85,8 +91,41 @@ class CooldownBook:
     def all(self) -> list[Cooldown]:
         return sorted(self._entries.values(), key=lambda c: c.endpoint_id)
 
-    def enter(self, endpoint_id: str, reason: str, now_ms: int) -> Cooldown:
-        """Record a fallback-eligible failure: start (or escalate) the endpoint's cooldown."""
+    def _track(self, endpoint_id: str) -> FailureTrack:
+        track = self._tracks.get(endpoint_id)
+        if track is None:
+            track = self._tracks[endpoint_id] = FailureTrack(self.rule.window_ms)
+        return track
+
+    def failed(
+        self,
+        endpoint_id: str,
+        reason: str,
+        now_ms: int,
+        *,
+        at_once: bool = False,
+        at_least_ms: int = 0,
+    ) -> Cooldown | None:
+        """Count a fallback-eligible failure; start (or escalate) a cooldown when the failures so
+        far eject the endpoint, or ``at_once``. A cooldown lasts at least ``at_least_ms`` (an
+        upstream's ``Retry-After``). Returns the cooldown it started, if any."""
+        with self._lock:
+            track = self._track(endpoint_id)
+            track.add(now_ms, True)
+            if not (at_once or track.ejects(self.rule, now_ms)):
+                return None
+            track.reset()
+        return self.enter(endpoint_id, reason, now_ms, at_least_ms=at_least_ms)
+
+    def last_failed_ms(self, endpoint_id: str) -> int:
+        """When the endpoint last failed (0: never since this process started)."""
+        track = self._tracks.get(endpoint_id)
+        return 0 if track is None else track.last_failed_ms
+
+    def enter(
+        self, endpoint_id: str, reason: str, now_ms: int, *, at_least_ms: int = 0
+    ) -> Cooldown:
+        """Start (or escalate) the endpoint's cooldown now, whatever the counts say."""
         with self._lock:
             previous = self._entries.get(endpoint_id)
             level = 0
@@ -97,7 +136,7 @@ class CooldownBook:
             entry = Cooldown(
                 endpoint_id=endpoint_id,
                 level=level,
-                until_ms=now_ms + self.duration_ms(level),
+                until_ms=now_ms + max(self.duration_ms(level), at_least_ms),
                 reason=reason,
                 failures=failures,
                 updated_ms=now_ms,
@@ -108,8 +147,14 @@ class CooldownBook:
             self._persist(entry)
         return entry
 
-    def succeeded(self, endpoint_id: str) -> None:
-        """A success resets the schedule for the endpoint."""
+    def succeeded(self, endpoint_id: str, now_ms: int | None = None) -> None:
+        """A success ends the run of failures (counted at ``now_ms``, when given) and resets the
+        schedule for the endpoint. Only the event loop counts, so the count takes no lock."""
+        if now_ms is not None:
+            track = self._tracks.get(endpoint_id)
+            if track is None:
+                track = self._track(endpoint_id)
+            track.add(now_ms, False)
         if endpoint_id not in self._entries:
             return
         with self._lock:
@@ -119,7 +164,8 @@ class CooldownBook:
             self._forget(endpoint_id)
 
     def clear(self, endpoint_id: str) -> bool:
-        """Operator action: end a cooldown now."""
+        """Operator action: end a cooldown now, and count the endpoint's failures from zero."""
         existed = endpoint_id in self._entries
+        self._tracks.pop(endpoint_id, None)
         self.succeeded(endpoint_id)
         return existed

@@ -1,18 +1,22 @@
 """Executes a decision: the chosen endpoint, then each fallback, with one quick retry where allowed.
 
-Every attempt is recorded (endpoint, timing, outcome) so traces and usage tell exactly what happened.
-A stream counts as started once its first event has arrived; before that it can still fall back.
+Every attempt is recorded (endpoint, timing, outcome) so traces and usage tell exactly what happened,
+and counted in the cooldown book (which ejects an endpoint once its failures call for it). The quick
+retry waits a short jittered pause, or a short ``Retry-After``. A stream counts as started at its
+first content token; before that it can still fall back.
 """
 
 from __future__ import annotations
 
+import asyncio
+import random
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from rolecall.execution.cooldown import CooldownBook
-from rolecall.execution.failures import UpstreamFailure
+from rolecall.execution.failures import COOL_AT_ONCE, UpstreamFailure
 from rolecall.execution.ports import Upstreams, UpstreamStream
 from rolecall.inventory.inventory import Endpoint
 from rolecall.routing import Decision
@@ -39,16 +43,39 @@ class Outcome:
     stream: UpstreamStream | None = None
     attempts: list[Attempt] = field(default_factory=list)
     failure: UpstreamFailure | None = None  # set when no attempt succeeded
+    panic: bool = False  # executed on cooling endpoints: every one that could serve was cooling
+    waited_ms: int = 0  # spent waiting before retries
 
     @property
     def ok(self) -> bool:
         return self.failure is None and self.endpoint is not None
 
 
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How long the same-endpoint quick retry waits (docs/protocol.md §Failure classes): a
+    full-jitter pause between ``backoff_min_ms`` and ``backoff_max_ms``, or the upstream's
+    ``Retry-After`` when it is at most ``retry_after_max_ms`` (longer: no retry, fall back). A
+    request waits at most ``budget_ms`` in all on retries."""
+
+    backoff_min_ms: int = 50
+    backoff_max_ms: int = 250
+    retry_after_max_ms: int = 2_000
+    budget_ms: int = 4_000
+
+
 class Executor:
-    def __init__(self, upstreams: Upstreams, cooldowns: CooldownBook) -> None:
+    def __init__(
+        self,
+        upstreams: Upstreams,
+        cooldowns: CooldownBook,
+        retry: RetryPolicy | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
         self._upstreams = upstreams
         self._cooldowns = cooldowns
+        self._retry = retry or RetryPolicy()
+        self._rng = rng or random.Random()
 
     async def run(
         self,
@@ -57,12 +84,18 @@ class Executor:
         endpoints: Mapping[str, Endpoint],
         *,
         stream: bool,
+        panic: Sequence[str] = (),
     ) -> Outcome:
         """Execute ``decision``; ``endpoints`` is the inventory it was decided on (a routing view's),
-        so an endpoint removed meanwhile is still executed as decided."""
+        so an endpoint removed meanwhile is still executed as decided. ``panic``: the decision
+        chose nothing because every endpoint that could serve is cooling down, so try these
+        (least recently failed first) rather than fail the request."""
         outcome = Outcome()
         chosen = decision.chosen_endpoint_id
-        order = (chosen, *decision.fallback_endpoint_ids) if chosen else ()
+        order: Sequence[str] = (chosen, *decision.fallback_endpoint_ids) if chosen else ()
+        if not order and panic:
+            order = panic
+            outcome.panic = True
         for endpoint_id in order:
             endpoint = endpoints[endpoint_id]
             done = await self._try_endpoint(endpoint, body, stream, outcome)
@@ -72,14 +105,20 @@ class Executor:
             outcome.failure = UpstreamFailure("network", 0, "no eligible endpoint to execute on")
         return outcome
 
+    def stream_failed(self, endpoint_id: str, now: int) -> None:
+        """A stream cut after its first content token: too late to fall back, but it counts
+        towards the endpoint's cooldown like any failed attempt."""
+        self._cooldowns.failed(endpoint_id, "stream_truncated", now)
+
     async def _try_endpoint(
         self, endpoint: Endpoint, body: Mapping[str, Any], stream: bool, outcome: Outcome
     ) -> bool:
         """One endpoint with at most one retry; True when the request is finished (ok or terminal)."""
         adapter = self._upstreams.adapter(endpoint.provider.kind)
         payload = {**body, "model": endpoint.model}
+        endpoint_id = endpoint.endpoint_id
         for retry in (False, True):
-            attempt = Attempt(endpoint.endpoint_id, now_ms(), 0, retry)
+            attempt = Attempt(endpoint_id, now_ms(), 0, retry)
             outcome.attempts.append(attempt)
             try:
                 if stream:
@@ -93,13 +132,37 @@ class Executor:
                 outcome.failure = failure
                 if not failure.falls_back:
                     return True  # invalid request: terminal, passed back to the client
-                if failure.retryable and not retry:
-                    continue
-                self._cooldowns.enter(endpoint.endpoint_id, failure.failure, attempt.ended_ms)
-                return False
+                cooled = self._cooldowns.failed(
+                    endpoint_id,
+                    failure.failure,
+                    attempt.ended_ms,
+                    at_once=failure.failure in COOL_AT_ONCE,
+                    at_least_ms=failure.retry_after_ms or 0,
+                )
+                wait_ms = None if retry or cooled else self._retry_wait(failure, outcome)
+                if wait_ms is None:
+                    return False
+                if wait_ms:
+                    outcome.waited_ms += wait_ms
+                    await asyncio.sleep(wait_ms / 1000)
+                continue
             attempt.ended_ms = now_ms()
             outcome.endpoint = endpoint
             outcome.failure = None
-            self._cooldowns.succeeded(endpoint.endpoint_id)
+            self._cooldowns.succeeded(endpoint_id, attempt.ended_ms)
             return True
         return False
+
+    def _retry_wait(self, failure: UpstreamFailure, outcome: Outcome) -> int | None:
+        """Milliseconds to wait before the quick retry, or None for no retry (the failure does
+        not allow one, the upstream asked for a longer pause, or the request's budget is spent)."""
+        if not failure.retryable:
+            return None
+        policy = self._retry
+        if failure.retry_after_ms is not None:
+            if failure.retry_after_ms > policy.retry_after_max_ms:
+                return None
+            wait = failure.retry_after_ms
+        else:
+            wait = self._rng.randint(policy.backoff_min_ms, policy.backoff_max_ms)
+        return wait if outcome.waited_ms + wait <= policy.budget_ms else None

@@ -41,6 +41,9 @@ class CandidatePool:
             self._offline.discard(endpoint_id)
         self._ready.pop(endpoint_id, None)
 
+    def is_offline(self, endpoint_id: str) -> bool:
+        return endpoint_id in self._offline
+
     def forget_built(self) -> None:
         """Drop every built candidate (the inventory changed: identities or prices may have)."""
         self._ready = {}

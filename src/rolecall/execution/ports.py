@@ -15,11 +15,15 @@ from rolecall.inventory.config import ProviderConfig
 
 
 class UpstreamStream(Protocol):
-    """An open streaming response whose first event is already read, so a failure before the
-    first token can still fall back. ``first`` and ``rest`` are OpenAI chunk payloads (JSON)."""
+    """An open streaming response read up to its first content token, so a failure before it can
+    still fall back. ``held`` (the events before that token), ``first`` (the event carrying it)
+    and ``rest`` are OpenAI chunk payloads (JSON); ``strip_usage``: the usage-only chunk was
+    asked for by the gateway, not the client, and is not relayed."""
 
+    held: tuple[bytes, ...]
     first: bytes
     rest: AsyncIterator[bytes]
+    strip_usage: bool
 
     async def close(self) -> None: ...
 

@@ -101,6 +101,10 @@ class RoutingState:
     def set_offline(self, endpoint_id: str, offline: bool) -> None:
         self._pool.set_offline(endpoint_id, offline)
 
+    def is_offline(self, endpoint_id: str) -> bool:
+        """Whether a health check marked the endpoint offline (a cooldown is not that)."""
+        return self._pool.is_offline(endpoint_id)
+
     def endpoint_facts(self, endpoint_id: str) -> EndpointFacts | None:
         """(endpoint version, membership revision) of a known endpoint, for aggregating its
         samples: benchmark samples graded under other bindings or identity are stale evidence."""

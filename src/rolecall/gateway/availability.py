@@ -1,4 +1,10 @@
-"""How to answer "no eligible endpoint": 503 with ``Retry-After`` for a temporary outage, else 400.
+"""How to answer "no eligible endpoint": panic mode, 503 with ``Retry-After`` for a temporary outage,
+else 400.
+
+Panic mode (as Envoy's): cooldowns must not turn partial failures into a total outage. When every
+endpoint that could serve a request is excluded only because it is cooling down, the request is
+executed on those endpoints anyway, least recently failed first (`panic_order`), and recorded as
+such; only if they fail too, or an endpoint is offline by health check, is the answer a 503.
 
 A request is *routable but for runtime state* when at least one candidate was excluded only for
 runtime reasons (cooling down, offline, quota, auth): it will be served once that endpoint is
@@ -21,6 +27,7 @@ __all__ = [
     "NoEndpointAnswer",
     "cooldown_ends",
     "no_endpoint_answer",
+    "panic_order",
     "retry_after_s",
     "runtime_excluded",
 ]
@@ -90,3 +97,21 @@ def cooldown_ends(book: CooldownBook, now_ms: int) -> CooldownEnd:
         return None if cooldown is None else cooldown.until_ms
 
     return end
+
+
+def panic_order(
+    eligibility: Eligibility, book: CooldownBook, offline: Callable[[str], bool], now_ms: int
+) -> list[str]:
+    """The endpoints excluded only because they are cooling down (``PROVIDER_OFFLINE`` from an
+    active cooldown, not a health check's offline mark), least recently failed first."""
+    cooling: list[tuple[int, str]] = []
+    for endpoint_id, exclusions in eligibility:
+        if not exclusions or any(code != "PROVIDER_OFFLINE" for code, _ in exclusions):
+            continue
+        cooldown = book.active(endpoint_id, now_ms)
+        if cooldown is None or offline(endpoint_id):
+            continue
+        last = max(book.last_failed_ms(endpoint_id), cooldown.updated_ms)
+        cooling.append((last, endpoint_id))
+    cooling.sort()
+    return [endpoint_id for _, endpoint_id in cooling]

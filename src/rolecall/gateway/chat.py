@@ -16,8 +16,9 @@ from typing import Any
 import orjson
 
 from rolecall.execution.executor import Outcome
+from rolecall.execution.failures import UpstreamFailure
 from rolecall.execution.secrets import error_reply_body, summarise
-from rolecall.gateway.availability import cooldown_ends, no_endpoint_answer
+from rolecall.gateway.availability import cooldown_ends, no_endpoint_answer, panic_order
 from rolecall.gateway.targets import resolve_target, routing_request
 from rolecall.gateway.wire import WireError, error_body, parse_chat_request, usage_counts
 from rolecall.observe.observation import RequestRecord, new_id
@@ -87,22 +88,30 @@ async def chat_completions(
         "x-rolecall-decision-id": decision.routing_decision_id,
         "x-rolecall-request-id": request_id,
     }
-    if target.scope == "decision_only" or not decision.chosen_endpoint_id:
+    panic: list[str] = []
+    if not decision.chosen_endpoint_id and target.scope != "decision_only":
+        routing_state = services.routing
+        panic = panic_order(
+            decision.eligibility, routing_state.cooldowns, routing_state.is_offline, _now_ms()
+        )
+    if target.scope == "decision_only" or not (decision.chosen_endpoint_id or panic):
         record.ended_ms = _now_ms()
         services.recorder.record(record)
         if not decision.chosen_endpoint_id:
-            ends = cooldown_ends(services.routing.cooldowns, record.ended_ms)
-            answer = no_endpoint_answer(decision.eligibility, ends, record.ended_ms)
-            return _no_endpoint(decision, answer.status, answer.retry_after_s, headers)
+            return _unavailable(services, decision, headers, record.ended_ms)
         body = {"object": "rolecall.decision", "decision": decision.to_artifact()}
         return ChatReply(200, headers, orjson.dumps(body))
     outcome = await services.executor.run(
-        decision, chat.body, inventory.endpoints, stream=chat.stream
+        decision, chat.body, inventory.endpoints, stream=chat.stream, panic=panic
     )
     record.outcome = outcome
+    if outcome.panic:
+        headers["x-rolecall-panic"] = "true"
     if not outcome.ok:
         record.ended_ms = _now_ms()
         services.recorder.record(record)
+        if outcome.panic and outcome.failure and outcome.failure.falls_back:
+            return _unavailable(services, decision, headers, record.ended_ms)
         return _failed(outcome, headers)
     assert outcome.endpoint is not None
     headers["x-rolecall-endpoint"] = outcome.endpoint.endpoint_id
@@ -121,38 +130,58 @@ async def chat_completions(
 async def _relay(
     services: Services, record: RequestRecord, outcome: Outcome
 ) -> AsyncIterator[bytes]:
-    """Relay the upstream SSE stream; after the first token a failure ends with an error event,
-    and so does a stream that ends without a finish reason (a truncation, not a success)."""
+    """Relay the upstream SSE stream (it has produced its first content token). A stream cut
+    after that — an upstream error, a reset, an idle timeout, garbage, or an end without a
+    finish reason — ends with a ``stream_truncated`` error event, is recorded as failed and
+    counts towards the endpoint's cooldown."""
     stream = outcome.stream
     assert stream is not None
+    assert outcome.endpoint is not None
+    strip = stream.strip_usage
     chunks = 0
-    finished = _finishes(stream.first)
+    finished = False
+    cause = ""
     try:
-        chunks += _account(record, stream.first)
-        yield b"data: " + stream.first + b"\n\n"
-        async for payload in stream.rest:
+        for payload in (*stream.held, stream.first):
             chunks += _account(record, payload)
             finished = finished or _finishes(payload)
             yield b"data: " + payload + b"\n\n"
+        async for payload in stream.rest:
+            chunks += _account(record, payload)
+            if strip and b'"usage"' in payload and _usage_only(payload):
+                continue
+            finished = finished or _finishes(payload)
+            yield b"data: " + payload + b"\n\n"
         if not finished:
-            record.stream_error = "stream_truncated"
-            message = f"upstream stream ended after {chunks} chunks without a finish reason"
-            yield (
-                b"data: " + error_body(message, "upstream_error", code="stream_truncated") + b"\n\n"
-            )
+            cause = "ended without a finish reason"
+    except UpstreamFailure as failure:
+        cause = f"was cut ({failure.message})"
     except Exception as exc:  # any upstream break mid-stream ends the same way
-        record.stream_error = "stream_interrupted"
-        message = f"upstream stream interrupted after {chunks} chunks ({type(exc).__name__})"
-        yield b"data: " + error_body(message, "upstream_error", code="stream_interrupted") + b"\n\n"
+        cause = f"was cut ({type(exc).__name__})"
     finally:
         await stream.close()
+        if cause:
+            record.stream_error = "stream_truncated"
+            services.executor.stream_failed(outcome.endpoint.endpoint_id, _now_ms())
         if not record.tokens_out:
             record.tokens_out = chunks
         if not record.tokens_in:
             record.tokens_in = record.estimated_tokens_in
         record.ended_ms = _now_ms()
         services.recorder.record(record)
+    if cause:
+        message = f"upstream stream {cause} after {chunks} chunks"
+        yield b"data: " + error_body(message, "upstream_error", code="stream_truncated") + b"\n\n"
     yield b"data: [DONE]\n\n"
+
+
+def _usage_only(payload: bytes) -> bool:
+    """Whether a chunk is the usage chunk ``include_usage`` adds (no choices, just usage)."""
+    try:
+        chunk = orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        return False
+    return isinstance(chunk, dict) and chunk.get("choices") == [] and "usage" in chunk
 
 
 def _finishes(payload: bytes) -> bool:
@@ -173,6 +202,14 @@ def _account(record: RequestRecord, payload: bytes) -> int:
             record.tokens_in = tokens_in or 0
             record.tokens_out = tokens_out or 0
     return 1 if b'"content"' in payload or b'"tool_calls"' in payload else 0
+
+
+def _unavailable(
+    services: Services, decision: Decision, headers: dict[str, str], now_ms: int
+) -> ChatReply:
+    ends = cooldown_ends(services.routing.cooldowns, now_ms)
+    answer = no_endpoint_answer(decision.eligibility, ends, now_ms)
+    return _no_endpoint(decision, answer.status, answer.retry_after_s, headers)
 
 
 def _no_endpoint(

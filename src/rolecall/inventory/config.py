@@ -32,7 +32,15 @@ class ProviderConfig(_Strict):
     base_url: str
     api_key: str | None = None
     local: bool | None = None  # default: inferred from a loopback base_url
+    # upstream timeouts (rolecall.providers.timeouts); None: the process default. ``timeout_s`` is
+    # the older name of ``first_token_timeout_s`` and still works when that is not set
     timeout_s: float | None = Field(default=None, gt=0)
+    connect_timeout_s: float | None = Field(default=None, gt=0)
+    first_token_timeout_s: float | None = Field(default=None, gt=0)
+    idle_timeout_s: float | None = Field(default=None, gt=0)
+    # ask streams for a final usage chunk (``stream_options.include_usage``); off for a server
+    # that refuses the option
+    stream_usage: bool = True
 
     @field_validator("api_key")
     @classmethod

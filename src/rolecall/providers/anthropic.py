@@ -25,6 +25,7 @@ from rolecall.providers.openai_compat import (
     sse_payloads,
     upstream_call,
 )
+from rolecall.providers.timeouts import Timeouts
 
 ANTHROPIC_VERSION: Final = "2023-06-01"
 DEFAULT_MAX_TOKENS: Final = 1024
@@ -185,9 +186,9 @@ def from_anthropic(message: Mapping[str, Any], model: str) -> dict[str, Any]:
 class AnthropicAdapter:
     """Sends translated bodies to ``{base_url}/messages``."""
 
-    def __init__(self, session: aiohttp.ClientSession, timeout_s: float) -> None:
+    def __init__(self, session: aiohttp.ClientSession, timeouts: Timeouts) -> None:
         self._session = session
-        self._timeout_s = timeout_s
+        self._timeouts = timeouts
 
     def _headers(self, provider: ProviderConfig) -> dict[str, str]:
         headers = {"content-type": "application/json", "anthropic-version": ANTHROPIC_VERSION}
@@ -204,7 +205,7 @@ class AnthropicAdapter:
             f"{provider.base_url}/messages",
             to_anthropic({**body, "stream": stream}),
             self._headers(provider),
-            provider.timeout_s or self._timeout_s,
+            self._timeouts.for_provider(provider),
         )
 
     async def complete(self, provider: ProviderConfig, body: Mapping[str, Any]) -> dict[str, Any]:
@@ -217,7 +218,10 @@ class AnthropicAdapter:
         model = str(body.get("model", ""))
         return await open_stream(
             self._call(provider, body, stream=True),
-            lambda response: _openai_chunks(sse_payloads(response, require_done=False), model),
+            lambda response, watch: _openai_chunks(
+                sse_payloads(response, watch, require_done=False), model
+            ),
+            strip_usage=False,  # usage rides on the finish chunk, as Anthropic reports it
         )
 
 

@@ -140,19 +140,22 @@ def test_a_5xx_is_retried_once_then_falls_back_and_cools_the_endpoint_down() -> 
     async def scenario() -> None:
         async with rig(primary_fail={"kind": "status", "status": 503}) as r:
             outcome = await r.run()
+            # two failures in a row are not yet enough for a cooldown (three are)
+            assert r.cooldowns.active("primary", now_ms()) is None
+            assert shape(outcome)[:2] == [
+                ("primary", False, "upstream_5xx"),
+                ("primary", True, "upstream_5xx"),
+            ]
+            outcome = await r.run()  # the third failure in a row: cooled, no retry
+            assert shape(outcome) == [("primary", False, "upstream_5xx"), ("backup", False, None)]
             assert outcome.ok
             assert outcome.failure is None
             assert outcome.endpoint is not None
             assert outcome.endpoint.endpoint_id == "backup"
             assert answer(outcome.response) == "from backup"
-            assert shape(outcome) == [
-                ("primary", False, "upstream_5xx"),
-                ("primary", True, "upstream_5xx"),
-                ("backup", False, None),
-            ]
             assert outcome.attempts[0].failure is not None
             assert outcome.attempts[0].failure.status == 503
-            assert r.primary.stats()["requests"] == 2
+            assert r.primary.stats()["requests"] == 3
             cooldown = r.cooldowns.active("primary", now_ms())
             assert cooldown is not None
             assert cooldown.reason == "upstream_5xx"
@@ -200,22 +203,19 @@ def test_an_auth_failure_falls_back_without_a_retry() -> None:
     run(scenario)
 
 
-def test_a_hanging_upstream_times_out_on_the_client_timeout_then_falls_back() -> None:
+def test_a_hanging_upstream_times_out_then_falls_back_without_a_retry() -> None:
     async def scenario() -> None:
         hang = {"kind": "timeout", "seconds": 1.0}
         async with rig(primary_fail=hang, timeout_s=0.15) as r:
             outcome = await r.run()
             assert outcome.ok
-            assert shape(outcome) == [
-                ("primary", False, "timeout"),
-                ("primary", True, "timeout"),
-                ("backup", False, None),
-            ]
+            # the upstream may still be working on it: a retry in place would do the work twice
+            assert shape(outcome) == [("primary", False, "timeout"), ("backup", False, None)]
             first = outcome.attempts[0]
+            assert first.failure is not None
+            assert first.failure.in_flight
             assert first.ended_ms - first.started_ms >= 100
-            cooldown = r.cooldowns.active("primary", now_ms())
-            assert cooldown is not None
-            assert cooldown.reason == "timeout"
+            assert r.cooldowns.active("primary", now_ms()) is None  # one failure is not enough
 
     run(scenario)
 
@@ -237,10 +237,7 @@ def test_when_every_endpoint_fails_the_last_failure_is_reported() -> None:
                 ("backup", False, "network"),
                 ("backup", True, "network"),
             ]
-            assert {c.endpoint_id: c.reason for c in r.cooldowns.all()} == {
-                "primary": "upstream_5xx",
-                "backup": "network",
-            }
+            assert r.cooldowns.all() == []  # two failures each: not yet a cooldown
 
     run(scenario)
 

@@ -58,5 +58,8 @@ def inventory(a: Any, b: Any, **routing: Any) -> dict[str, Any]:
 
 @pytest.fixture
 def gateway(upstream_a: Any, upstream_b: Any, db_url: str, tmp_path: Path) -> Iterator[Gateway]:
-    with Gateway(inventory(upstream_a, upstream_b), db_url, tmp_path) as gw:
+    # a failed attempt and its failed retry eject the endpoint, so one request shows a cooldown
+    with Gateway(
+        inventory(upstream_a, upstream_b), db_url, tmp_path, cooldown_consecutive_failures=2
+    ) as gw:
         yield gw

@@ -231,7 +231,9 @@ def test_cooldown_is_entered_and_left(
     # the schedule scaled to 10 min × 0.005 = 3 s: long enough that a loaded machine cannot let it
     # lapse between two requests, short enough to wait out
     config = inventory(upstream_a, upstream_b)
-    with Gateway(config, db_url, tmp_path, cooldown_scale=0.005) as gateway:
+    with Gateway(
+        config, db_url, tmp_path, cooldown_scale=0.005, cooldown_consecutive_failures=2
+    ) as gateway:
         _cooldown_round_trip(gateway, upstream_a)
 
 
