@@ -311,6 +311,9 @@ def test_a_stream_cut_after_content_ends_with_stream_truncated(rig: Rig) -> None
         book = rig.gw.services.routing.cooldowns
         assert book.last_failed_ms(P) > 0, how  # counted towards primary's cooldown
         assert rig.attempts(response) == [(P, None)]  # nothing was retried: bytes were sent
+        # the live sample is reliability evidence against the endpoint that cut the stream
+        samples = rig.gw.services.storage.samples.for_endpoint(P, source="live_request")
+        assert samples[-1].error_class == "stream_truncated", how
 
 
 def test_a_slow_healthy_stream_is_not_cut(rig: Rig) -> None:
@@ -368,6 +371,14 @@ def test_panic_routes_to_the_least_recently_failed_cooling_endpoint(rig: Rig) ->
     assert response.headers["x-rolecall-endpoint"] == "backup"  # failed longer ago
     assert not rig.cooling(B)  # a success ends its cooldown
     assert rig.cooling(P)
+    # the stored trace says so: the selection found no endpoint and panic tried backup anyway
+    rig.usage(response)  # flushed
+    spans = rig.gw.services.storage.traces.spans_for(response.headers["x-rolecall-request-id"])
+    selection = next(s for s in spans if s["span_type"] == "router.selection")
+    assert selection["attributes"]["panic"] is True
+    fallbacks = [s for s in spans if s["span_type"] == "router.fallback"]
+    assert [s["attributes"]["endpoint_id"] for s in fallbacks] == [B]
+    assert all(s["attributes"]["panic"] is True for s in fallbacks)
 
 
 def test_panic_that_fails_too_is_a_503_with_retry_after(rig: Rig) -> None:

@@ -104,6 +104,8 @@ class Observation:
     cost_estimate: float | None
     cost: float | None  # at the tokens used: the actual cost when ``ok``
     attempts: list[AttemptObservation] = field(default_factory=list)
+    # executed on cooling endpoints because every one that could serve was cooling
+    panic: bool = False
 
 
 def observe(r: RequestRecord) -> Observation:
@@ -136,6 +138,7 @@ def observe(r: RequestRecord) -> Observation:
         cost_estimate=endpoint.request_cost(r.estimated_tokens_in, 0) if endpoint else None,
         cost=endpoint.request_cost(r.tokens_in, r.tokens_out) if endpoint else None,
         attempts=[_attempt(r.endpoints.get(a.endpoint_id), a) for a in attempts],
+        panic=outcome is not None and outcome.panic,
     )
 
 

@@ -89,9 +89,12 @@ def build_spans(o: Observation) -> list[dict[str, Any]]:
             "router.selection",
             o.started_ms,
             o.decided_ms,
-            "ok" if scored else "error",
+            "ok" if scored or o.panic else "error",
             chosen_endpoint_id=d["chosen_endpoint_id"] or None,
             fallbacks=len(d["fallback_endpoint_ids"]),
+            # every endpoint that could serve was cooling: tried anyway, least recently failed
+            # first (docs/protocol.md §Cooldowns)
+            panic=o.panic or None,
         ),
     ]
     for attempt in o.attempts:
@@ -115,6 +118,7 @@ def _attempt_spans(o: Observation, a: AttemptObservation) -> list[dict[str, Any]
                 status,
                 endpoint_id=a.endpoint_id,
                 error_class=a.error_class,
+                panic=o.panic or None,
             )
         )
     end = a.ended_ms if a.first_byte_ms is None else a.first_byte_ms
@@ -216,7 +220,9 @@ def build_samples(o: Observation) -> list[Sample]:
     for a in o.attempts:
         if a.endpoint_version is None:
             continue
-        ok = a.error_class is None
+        # a stream cut after it started is the answering endpoint's failure
+        error_class = a.error_class or (o.stream_error if a.first_byte_ms is not None else None)
+        ok = error_class is None
         end = o.ended_ms if (ok and a.first_byte_ms is not None) else a.ended_ms
         latency = float(max(0, end - a.started_ms))
         tps = None
@@ -232,7 +238,7 @@ def build_samples(o: Observation) -> list[Sample]:
                 tokens_per_sec=tps,
                 cost_per_1k_tokens=a.cost_per_1k_tokens,
                 cost_usd=o.cost if ok else None,
-                error_class=a.error_class,
+                error_class=error_class,
             )
         )
     return samples
