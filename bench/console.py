@@ -32,6 +32,7 @@ import uvicorn
 import yaml
 
 from rolecall.bootstrap import build_app, build_services
+from rolecall.gateway.server import build_server
 from rolecall.inventory.config import RoutingConfig
 from rolecall.inventory.inventory import policy_for
 from rolecall.settings import Settings
@@ -199,9 +200,7 @@ def serve(url: str, folder: Path) -> tuple[uvicorn.Server, int]:
         config=config, data_dir=folder / "data", database_url=url, port=port, admin_token=TOKEN
     )
     runtime = build_services(settings)
-    server = uvicorn.Server(
-        uvicorn.Config(build_app(runtime), host="127.0.0.1", port=port, log_level="warning")
-    )
+    server, _edge = build_server(build_app(runtime), settings)  # as `rolecall serve` runs it
     threading.Thread(target=server.run, daemon=True).start()
     while not server.started:
         time.sleep(0.05)

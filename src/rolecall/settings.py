@@ -78,6 +78,38 @@ class Settings(BaseSettings):
         "0 keeps records in memory only",
     )
     log_level: str = Field(default="warning", description="uvicorn and rolecall log level")
+    client_header_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        description="a request head must arrive within this time of the connection or of the "
+        "previous response, else the connection is closed (408 if a request was begun)",
+    )
+    client_body_timeout_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="a request body may pause this long between chunks, else 408 and close",
+    )
+    max_connections_per_client: int = Field(
+        default=256,
+        ge=0,
+        description="open connections allowed per client address; more get 503 and are closed "
+        "(0: no cap)",
+    )
+    max_connections: int = Field(
+        default=0,
+        ge=0,
+        description="open connections in total (0: derived from the file-descriptor limit, "
+        "which also caps a configured value)",
+    )
+    auth_failure_limit: int = Field(
+        default=20,
+        ge=1,
+        description="failed key or admin-token checks allowed per client address per window; "
+        "more get 429",
+    )
+    auth_failure_window_s: float = Field(
+        default=10.0, gt=0, description="the window of auth_failure_limit"
+    )
 
     @property
     def sqlite_url(self) -> str:

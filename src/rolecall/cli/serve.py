@@ -47,25 +47,13 @@ def serve(
 
 def serve_services(services: Services) -> None:
     """Serve the gateway and console over built services until the process is stopped."""
-    import uvicorn
-
     from rolecall.bootstrap import build_app, tune_gc_for_serving
+    from rolecall.gateway.server import build_server
 
-    settings = services.settings
     # this process only serves: the collector's settings are its own to choose
     services.lifecycle.on_start.append(tune_gc_for_serving)
-    uvicorn.run(
-        build_app(services),
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level,
-        access_log=False,
-        lifespan="on",
-        # per-response work nobody here asked for: clients connect directly (no X-Forwarded-*
-        # rewriting) and need no Server header
-        proxy_headers=False,
-        server_header=False,
-    )
+    server, _edge = build_server(build_app(services), services.settings)
+    server.run()
 
 
 def _backend(settings: object) -> str:

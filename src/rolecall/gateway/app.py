@@ -21,9 +21,10 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from rolecall.gateway import admin, bench_api, models
-from rolecall.gateway.auth import KeyChecker, bearer, require_gateway_key, same_secret
+from rolecall.gateway.auth import KeyChecker, bearer, same_secret
 from rolecall.gateway.chat_asgi import GatewayApp
 from rolecall.gateway.context import services_of
+from rolecall.gateway.failed_auth import FailedAuthLimiter
 from rolecall.gateway.responses import json_response
 from rolecall.gateway.wire import WireError, error_body
 from rolecall.services import Services
@@ -42,7 +43,7 @@ def gateway_key(handler: Handler) -> Handler:
         request.state.app_id = "default"
         if services.settings.require_api_key:
             keys: KeyChecker = request.app.state.keys
-            require_gateway_key(keys, request.headers.get("authorization"))
+            keys.check(request.headers.get("authorization"), _client(request))
         return await handler(request)
 
     return guarded
@@ -52,15 +53,19 @@ def admin_token(handler: Handler) -> Handler:
     async def guarded(request: Request) -> Response:
         expected = services_of(request).admin_token
         if not same_secret(bearer(request.headers.get("authorization")), expected):
-            raise WireError(
-                401,
+            keys: KeyChecker = request.app.state.keys
+            keys.refuse(
+                _client(request),
                 "admin token required: send 'Authorization: Bearer <admin token>'",
-                code="invalid_admin_token",
-                kind="authentication_error",
+                "invalid_admin_token",
             )
         return await handler(request)
 
     return guarded
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client is not None else ""
 
 
 async def healthz(request: Request) -> Response:
@@ -70,7 +75,7 @@ async def healthz(request: Request) -> Response:
 
 async def _wire_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, WireError)
-    return json_response(exc.body(), exc.status)
+    return json_response(exc.body(), exc.status, exc.headers)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -88,10 +93,16 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
 def create_app(services: Services, extra_routes: ExtraRoutes | None = None) -> GatewayApp:
     """The gateway over ``services``; ``extra_routes`` (the console) are mounted last."""
 
+    settings = services.settings
+    limiter = FailedAuthLimiter(settings.auth_failure_limit, settings.auth_failure_window_s)
+    keys = KeyChecker(services.storage.keys, limiter)
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> Any:
+        keys.start()
         await services.start()
         yield
+        keys.stop()
         await services.stop()
 
     routes = [
@@ -111,7 +122,6 @@ def create_app(services: Services, extra_routes: ExtraRoutes | None = None) -> G
             Exception: _unexpected,
         },
     )
-    keys = KeyChecker(services.storage.keys)
     app.state.services = services
     app.state.keys = keys
     return GatewayApp(services, keys, app)

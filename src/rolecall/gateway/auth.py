@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import os
 import secrets
+import threading
 import time
 from pathlib import Path
-from typing import Final
+from typing import Final, NoReturn
 
 from rolecall.files import private_dir
+from rolecall.gateway.failed_auth import FailedAuthLimiter
 from rolecall.gateway.wire import WireError
 from rolecall.storage.keys import ApiKeyRecord, SqlApiKeys
 
+log = logging.getLogger("rolecall.gateway")
+
 KEY_PREFIX: Final = "rc-"
-CACHE_TTL_S: Final = 15.0  # a revoked key stops working within this time
+REFRESH_S: Final = 0.5  # a key created or revoked elsewhere counts within this time (x2)
 
 
 def hash_key(key: str) -> str:
@@ -37,23 +42,95 @@ def create_api_key(store: SqlApiKeys, name: str) -> tuple[ApiKeyRecord, str]:
 
 
 class KeyChecker:
-    """Answers "is this bearer key valid?" from a short-lived cache in front of the store."""
+    """Answers "is this bearer key valid?" with a hash and a set lookup, never a query.
 
-    def __init__(self, store: SqlApiKeys) -> None:
+    The set of valid key hashes lives in memory. A background thread (`start`) asks the store
+    every `REFRESH_S` for a fingerprint of the keys table and reloads the set only when it
+    changed, so a key created or revoked by another process (`rolecall keys ...`) counts within
+    a second. While the store cannot be read (database down) the last loaded set keeps serving:
+    valid keys work, unknown ones stay refused; a warning is logged once per outage. Failed
+    checks are counted per client address by ``limiter``.
+    """
+
+    def __init__(self, store: SqlApiKeys, limiter: FailedAuthLimiter) -> None:
         self._store = store
-        self._cache: dict[str, tuple[bool, float]] = {}
+        self.limiter = limiter
+        self._valid: frozenset[str] = frozenset()
+        self._fingerprint: tuple[int, ...] | None = None
+        self._store_down = False
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
 
     def valid(self, key: str) -> bool:
-        digest = hash_key(key)
-        cached = self._cache.get(digest)
-        now = time.monotonic()
-        if cached is not None and now - cached[1] < CACHE_TTL_S:
-            return cached[0]
-        ok = self._store.find(digest) is not None
-        if len(self._cache) > 10_000:
-            self._cache.clear()
-        self._cache[digest] = (ok, now)
-        return ok
+        return hash_key(key) in self._valid
+
+    def refresh(self) -> None:
+        """Reload the valid hashes if the store's keys changed (raises if it cannot be read)."""
+        fingerprint = self._store.fingerprint()
+        if fingerprint != self._fingerprint:
+            # read after the fingerprint: a change in between only causes one more reload
+            self._valid = self._store.live_hashes()
+            self._fingerprint = fingerprint
+
+    def start(self) -> None:
+        """Load the keys now (the server is not listening yet), then keep them current."""
+        self._refresh_logged()
+        if self._thread is None:
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._run, name="rolecall-keys", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=REFRESH_S * 4)
+            self._thread = None
+
+    def _run(self) -> None:
+        while not self._stop.wait(REFRESH_S):
+            self._refresh_logged()
+
+    def _refresh_logged(self) -> None:
+        try:
+            self.refresh()
+        except Exception as exc:  # the store's driver decides what an outage raises
+            if not self._store_down:
+                self._store_down = True
+                log.warning(
+                    "cannot read API keys (%s); serving the %d keys loaded before",
+                    type(exc).__name__,
+                    len(self._valid),
+                )
+            return
+        if self._store_down:
+            self._store_down = False
+            log.warning("API keys readable again (%d valid keys)", len(self._valid))
+
+    def check(self, authorization: str | None, client: str) -> None:
+        """Raise the 401 (or, after too many failures from ``client``, 429) `WireError` unless
+        ``authorization`` carries a valid gateway key."""
+        key = bearer(authorization)
+        if key is not None and hash_key(key) in self._valid:
+            return
+        self.refuse(
+            client,
+            "missing or invalid API key: send 'Authorization: Bearer <key>' "
+            "with a key from 'rolecall keys create'",
+            "invalid_api_key",
+        )
+
+    def refuse(self, client: str, message: str, code: str) -> NoReturn:
+        """Count a failed check from ``client`` and raise its 401 or 429."""
+        wait = self.limiter.failure(client)
+        if wait is not None:
+            raise WireError(
+                429,
+                f"too many failed authentication attempts from this address; retry in {wait} s",
+                code="rate_limit_exceeded",
+                kind="rate_limit_error",
+                headers={"retry-after": str(wait)},
+            )
+        raise WireError(401, message, code=code, kind="authentication_error")
 
 
 def load_admin_token(data_dir: Path, configured: str | None) -> str:
@@ -96,16 +173,3 @@ def bearer(authorization: str | None) -> str | None:
 
 def same_secret(given: str | None, expected: str) -> bool:
     return given is not None and hmac.compare_digest(given.encode(), expected.encode())
-
-
-def require_gateway_key(checker: KeyChecker, authorization: str | None) -> None:
-    """Raise the 401 `WireError` unless ``authorization`` carries a valid gateway key."""
-    key = bearer(authorization)
-    if key is None or not checker.valid(key):
-        raise WireError(
-            401,
-            "missing or invalid API key: send 'Authorization: Bearer <key>' "
-            "with a key from 'rolecall keys create'",
-            code="invalid_api_key",
-            kind="authentication_error",
-        )

@@ -16,7 +16,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from typing import Any, Final
 
-from rolecall.gateway.auth import KeyChecker, require_gateway_key
+from rolecall.gateway.auth import KeyChecker
 from rolecall.gateway.chat import ChatReply, body_too_large, chat_completions
 from rolecall.gateway.wire import WireError, error_body
 from rolecall.services import Services
@@ -57,11 +57,12 @@ async def serve_chat(
             raise WireError(405, "use POST for /v1/chat/completions", code="method_not_allowed")
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         if services.settings.require_api_key:
-            require_gateway_key(keys, headers.get("authorization"))
+            client = scope.get("client")
+            keys.check(headers.get("authorization"), client[0] if client else "")
         raw = await _read_body(receive, services.settings.max_body_bytes)
         reply = await chat_completions(services, raw, headers, "default")
     except WireError as exc:
-        await _send_json(send, exc.status, {}, exc.body())
+        await _send_json(send, exc.status, exc.headers, exc.body())
         return
     except Exception:  # never a stack trace on the wire; the log has it (never the body)
         log.exception("unexpected error on POST %s", CHAT_PATH)

@@ -37,6 +37,7 @@ class WireError(Exception):
         param: str | None = None,
         code: str | None = None,
         kind: str = "invalid_request_error",
+        headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -44,6 +45,7 @@ class WireError(Exception):
         self.param = param
         self.code = code
         self.kind = kind
+        self.headers = headers or {}
 
     def body(self) -> bytes:
         return error_body(self.message, self.kind, self.param, self.code)

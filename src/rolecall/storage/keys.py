@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass
 from typing import Final
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from rolecall.checks import require_count, require_text
 from rolecall.storage.database import Database
@@ -74,6 +74,26 @@ class SqlApiKeys:
         with self._db.read() as connection:
             row = connection.execute(query).mappings().one_or_none()
         return None if row is None else ApiKeyRecord(**row)
+
+    def fingerprint(self) -> tuple[int, int, int, int]:
+        """A cheap summary that changes whenever a key is created, revoked or restored: (keys,
+        revoked keys, newest created_ms, newest revoked_ms)."""
+        column = API_KEYS.c
+        query = select(
+            func.count(),
+            func.count(column.revoked_ms),
+            func.coalesce(func.max(column.created_ms), 0),
+            func.coalesce(func.max(column.revoked_ms), 0),
+        )
+        with self._db.read() as connection:
+            row = connection.execute(query).one()
+        return int(row[0]), int(row[1]), int(row[2]), int(row[3])
+
+    def live_hashes(self) -> frozenset[str]:
+        """The hash of every key not revoked."""
+        query = select(API_KEYS.c.key_hash).where(API_KEYS.c.revoked_ms.is_(None))
+        with self._db.read() as connection:
+            return frozenset(connection.execute(query).scalars())
 
     def all(self) -> list[ApiKeyRecord]:
         """Every key record, revoked ones included, oldest first."""

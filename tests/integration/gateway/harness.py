@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import openai
-import uvicorn
 import yaml
 
 from rolecall.bootstrap import build_app, build_services
 from rolecall.gateway.auth import KeyChecker, create_api_key
+from rolecall.gateway.server import build_server
 from rolecall.services import Services
 from rolecall.settings import Settings
 
@@ -54,15 +54,8 @@ class Gateway:
         self.services: Services = build_services(self.settings, extra_inventory=extra_inventory)
         _, self.api_key = create_api_key(self.services.storage.keys, "tests")
         self.app = build_app(self.services)
-        config_ = uvicorn.Config(
-            self.app,
-            host="127.0.0.1",
-            port=self.port,
-            log_level="warning",
-            lifespan="on",
-            access_log=False,
-        )
-        self._server = uvicorn.Server(config_)
+        # the server `rolecall serve` runs, on this test's port
+        self._server, self.edge = build_server(self.app, self.settings)
         self._clients: list[openai.OpenAI] = []
         self._thread = threading.Thread(target=self._server.run, daemon=True)
 

@@ -99,9 +99,10 @@ def test_revoked_key_is_refused(gateway: Gateway) -> None:
     from rolecall.gateway.auth import create_api_key
 
     record, key = create_api_key(gateway.services.storage.keys, "short-lived")
+    gateway.keys.refresh()  # the key checker's thread would see it within a second
     client: Any = gateway.client(api_key=key)
     client.chat.completions.create(model="default", messages=[{"role": "user", "content": "x"}])
     gateway.services.storage.keys.revoke(record.key_id)
-    gateway.keys._cache.clear()  # the cache would otherwise honour it for up to 15 s
+    gateway.keys.refresh()
     with pytest.raises(openai.AuthenticationError):
         client.chat.completions.create(model="default", messages=[{"role": "user", "content": "x"}])
