@@ -228,6 +228,58 @@ def outage_run(outage_s: float) -> Row:
     )
 
 
+def availability_run(requests: int) -> Row:
+    """Three endpoints failing 30 %, 25 % and 20 % of their requests at random, c=16."""
+    from tests.integration.gateway.harness import Gateway
+    from tests.reliability.test_fault_matrix import inventory, run_random_failures, upstream
+
+    ups = [upstream(name) for name in ("primary", "backup", "backup1")]
+    for up, rate in zip(ups, (0.3, 0.25, 0.2), strict=True):
+        up.fail_rate = rate
+    try:
+        config = inventory(ups[0].base_url, [u.base_url for u in ups[1:]])
+        with tempfile.TemporaryDirectory() as tmp:
+            url = f"sqlite:///{Path(tmp) / 'data' / 'rolecall.db'}"
+            with Gateway(config, url, Path(tmp)) as gw:
+                tally = run_random_failures(gw.base_url, gw.api_key, requests, 16)
+    finally:
+        for up in ups:
+            up.close()
+    share = 100 * tally.errors_503 / max(1, tally.tried)
+    return Row(
+        "3 endpoints failing 20-30 %",
+        tally.tried,
+        tally.answered,
+        tally.errors_5xx,
+        note=f"503: {tally.errors_503} ({share:.2f} %); other 5xx (502: every attempt on every "
+        f"endpoint failed): {tally.errors_5xx - tally.errors_503}; panic: {tally.panics}",
+    )
+
+
+def flood_run(connections: int) -> Row:
+    """``connections`` slow connections (a request head never finished) against `rolecall
+    serve`, re-opened as soon as the server closes one; /healthz and chat probed meanwhile."""
+    from tests.reliability.flood import run_flood
+
+    with tempfile.TemporaryDirectory() as tmp, scripted_upstream() as upstream:
+        gateway = GatewayProcess(Path(tmp), upstream.base_url).start()
+        try:
+            report = run_flood(gateway.port, None, connections=connections)
+        finally:
+            gateway.stop()
+    answered = sum(report.answered.values())
+    failed = sum(report.failed.values())
+    worst = max(report.worst_s.values())
+    return Row(
+        f"slow flood, {connections:,} connections",
+        answered + failed,
+        answered,
+        failed,
+        note=f"/healthz and chat probes; worst {worst:.2f} s; flood connections opened "
+        f"{report.opened:,}, closed by the gateway {report.closed_by_server:,}",
+    )
+
+
 RUNS: dict[str, Callable[[argparse.Namespace], list[Row]]] = {
     "kill-gateway": lambda a: [
         kill_run(kind, "gateway", a.seconds, a.kill_at) for kind in ("sqlite", "postgresql")
@@ -236,6 +288,8 @@ RUNS: dict[str, Callable[[argparse.Namespace], list[Row]]] = {
         kill_run(kind, "writer", a.seconds, a.kill_at) for kind in ("sqlite", "postgresql")
     ],
     "db-outage": lambda a: [outage_run(10.0)],
+    "availability": lambda a: [availability_run(3000)],
+    "flood": lambda a: [flood_run(20_000)],
     "catch-up": lambda a: [
         *(catch_up_run(kind, a.seconds) for kind in ("sqlite", "postgresql")),
         catch_up_run("sqlite", a.seconds, busy=os.cpu_count() or 2),
