@@ -1,7 +1,8 @@
 """The ASGI application: routes, auth guards, and OpenAI-style errors for every failure.
 
 Routes are thin: each parses, calls one use case, renders. Auth: ``/v1/*`` takes a gateway API key
-(``Authorization: Bearer rc-...``), ``/api/*`` the admin token; ``/healthz`` is open. Chat
+(``Authorization: Bearer rc-...``), ``/api/*`` the admin token; ``/healthz`` and ``/openapi.json``
+are open. Chat
 completions, the proxied hot path, are served on raw ASGI (`rolecall.gateway.chat_asgi`); every
 other route by Starlette.
 """
@@ -9,7 +10,7 @@ other route by Starlette.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -20,7 +21,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from rolecall.gateway import admin, bench_api, models
+from rolecall import __version__
+from rolecall.gateway import admin, bench_api, models, openapi
 from rolecall.gateway.auth import KeyChecker, bearer, require_gateway_key, same_secret
 from rolecall.gateway.chat_asgi import GatewayApp
 from rolecall.gateway.context import services_of
@@ -85,8 +87,23 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
     return json_response(error_body("internal error; see the rolecall log", "server_error"), 500)
 
 
-def create_app(services: Services, extra_routes: ExtraRoutes | None = None) -> GatewayApp:
-    """The gateway over ``services``; ``extra_routes`` (the console) are mounted last."""
+def openapi_route(operations: Sequence[openapi.Operation]) -> Route:
+    """``GET /openapi.json``: the document of ``operations``, built once (it holds no secret)."""
+    body = orjson.dumps(openapi.document(operations, __version__))
+
+    async def serve(request: Request) -> Response:
+        return json_response(body)
+
+    return Route("/openapi.json", serve, methods=["GET"])
+
+
+def create_app(
+    services: Services,
+    extra_routes: ExtraRoutes | None = None,
+    extra_operations: Sequence[openapi.Operation] = (),
+) -> GatewayApp:
+    """The gateway over ``services``; ``extra_routes`` (the console) are mounted last, and
+    ``extra_operations`` describe them in the OpenAPI document."""
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> Any:
@@ -96,6 +113,9 @@ def create_app(services: Services, extra_routes: ExtraRoutes | None = None) -> G
 
     routes = [
         Route("/healthz", healthz),
+        openapi_route(
+            [*openapi.V1_OPERATIONS, *admin.OPERATIONS, *bench_api.OPERATIONS, *extra_operations]
+        ),
         Route("/v1/models", gateway_key(models.list_models)),
         Route("/v1/rolecall/discovery", gateway_key(models.discovery)),
         *[Route(path, admin_token(fn), methods=methods) for path, fn, methods in admin.ROUTES],
