@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
@@ -60,9 +60,19 @@ def admin_token(handler: Handler) -> Handler:
                 code="invalid_admin_token",
                 kind="authentication_error",
             )
+        check_text_params(request)
         return await handler(request)
 
     return guarded
+
+
+def check_text_params(request: Request) -> None:
+    """Path and query values become database parameters, and PostgreSQL text cannot hold a NUL
+    character: refuse one here, naming the parameter, rather than fail in the query."""
+    named = [*request.path_params.items(), *request.query_params.multi_items()]
+    for name, value in named:
+        if isinstance(value, str) and "\x00" in value:
+            raise WireError(400, f"'{name}' must not contain a NUL character", param=name)
 
 
 async def healthz(request: Request) -> Response:
@@ -79,6 +89,16 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     kind = "not_found_error" if exc.status_code == 404 else "invalid_request_error"
     return json_response(error_body(str(exc.detail), kind), exc.status_code)
+
+
+async def _client_gone(request: Request, exc: Exception) -> Response:
+    # the client closed before its body arrived: nobody reads this answer, and it is no error of ours
+    return json_response(
+        error_body(
+            "the client closed the connection before sending the body", "invalid_request_error"
+        ),
+        400,
+    )
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
@@ -128,6 +148,7 @@ def create_app(
         exception_handlers={
             WireError: _wire_error,
             HTTPException: _http_error,
+            ClientDisconnect: _client_gone,
             Exception: _unexpected,
         },
     )

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import Any, Final, Literal
+from typing import Any, Literal
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field
@@ -35,8 +35,6 @@ from rolecall.gateway.wire_models import parse_body
 
 __all__ = ["OPERATIONS", "RunRequest", "routes"]
 
-MAX_MESSAGE: Final = 300
-
 
 def _hub(request: Request) -> BenchHub:
     return services_of(request).bench
@@ -47,15 +45,7 @@ def _wire(exc: BenchError | SuiteError) -> WireError:
         return WireError(400, str(exc), param="suite", code="invalid_suite")
     kind = {404: "not_found_error", 409: "conflict_error"}.get(exc.status, "invalid_request_error")
     code = {404: "not_found", 409: "run_active"}.get(exc.status)
-    return WireError(exc.status, _cut(str(exc)), param=exc.param, code=code, kind=kind)
-
-
-def _cut(message: str) -> str:
-    """A message that may quote a client's run or endpoint id, cut so a huge id is not echoed
-    back whole."""
-    if len(message) <= MAX_MESSAGE:
-        return message
-    return f"{message[:MAX_MESSAGE]}... ({len(message)} characters)"
+    return WireError(exc.status, str(exc), param=exc.param, code=code, kind=kind)
 
 
 def _ok(body: Any, status: int = 200) -> Response:

@@ -26,6 +26,7 @@ BUDGET_TEXT: Final = re.compile(r"[0-9]{1,15}(\.[0-9]{1,15})?")
 FLAG_TEXT: Final = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
 CHARS_PER_TOKEN: Final = 4
 SHOWN_CHARS: Final = 80  # a value echoed in an error message is cut to this many characters
+MAX_MESSAGE_CHARS: Final = 1000  # and a whole error message to this many
 # token counts beyond this are not believed from an upstream nor accepted from a client (they
 # would overflow a 32-bit column)
 MAX_TOKENS_REPORTED: Final = 2**31 - 1
@@ -43,15 +44,22 @@ class WireError(Exception):
         code: str | None = None,
         kind: str = "invalid_request_error",
     ) -> None:
+        # the last guard against echoing a client's huge value back: whatever a message or a
+        # parameter name quotes, the error stays small
+        message = _cut(message, MAX_MESSAGE_CHARS)
         super().__init__(message)
         self.status = status
         self.message = message
-        self.param = param
+        self.param = None if param is None else _cut(param, SHOWN_CHARS)
         self.code = code
         self.kind = kind
 
     def body(self) -> bytes:
         return error_body(self.message, self.kind, self.param, self.code)
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
 
 
 def shown(value: object) -> str:
