@@ -13,6 +13,7 @@ import argparse
 import gzip
 import json
 import random
+import re
 import socket
 import tempfile
 from collections import Counter
@@ -330,11 +331,11 @@ def _method(rng: random.Random) -> Case:
 
 
 def _path(rng: random.Random) -> Case:
-    return Case(
-        f"path {rng.randrange(10**6)}",
-        method=rng.choice(["GET", "POST", "DELETE"]),
-        path=rng.choice(PATHS),
-    )
+    path = rng.choice(PATHS)
+    method = rng.choice(["GET", "POST", "DELETE"])
+    # not a valid request target (raw non-ASCII, a broken %-escape, '*'): malformed HTTP
+    invalid = not path.isascii() or re.search(r"%(?![0-9a-fA-F]{2})", path) or path == "*"
+    return Case(f"{method} {path[:60]}", method, path, http_level=bool(invalid))
 
 
 def _admin_body(rng: random.Random) -> Case:

@@ -205,7 +205,7 @@ OPERATIONS: Final = [
         "The console's static files",
         "none",
         {"type": "string"},
-        media="text/plain",
+        media="*/*",
         errors=(404,),
     ),
 ]

@@ -172,9 +172,10 @@ def parse_chat_request(raw: bytes, headers: Mapping[str, str]) -> ChatRequest:
 def _encoded_size(value: Any, param: str | None) -> int:
     """Length of ``value`` encoded as it is forwarded upstream and recorded. The JSON parser accepts
     deeper nesting than the encoder writes: a value nested past the encoder's limit is refused here
-    rather than failing later."""
+    rather than failing later. Upstream, the value sits one level down in the body object, so it
+    is encoded one level down here too (a value exactly at the limit passed, then failed there)."""
     try:
-        return len(orjson.dumps(value))
+        return len(orjson.dumps((value,))) - 2
     except orjson.JSONEncodeError as exc:
         raise WireError(
             400,
@@ -256,7 +257,7 @@ def _hints(extension: Any, headers: Mapping[str, str]) -> RoutingHints:
         raise WireError(400, "'rolecall' must be an object", param="rolecall")
     unknown = set(extension) - EXTENSION_KEYS
     if unknown:
-        key = str(sorted(unknown)[0])[:SHOWN_CHARS]  # a client's key, cut like any echo
+        key = sorted(unknown)[0]  # a client's key: WireError cuts what it echoes
         raise WireError(
             400,
             f"unknown routing option 'rolecall.{key}'; use one of {sorted(EXTENSION_KEYS)}",
