@@ -139,3 +139,12 @@ def test_content_is_required_except_for_assistant_tool_and_function(message: Any
     with pytest.raises(ValidationError):
         ChatMessage.model_validate(message)
     assert not _accepts_wire({**VALID, "messages": [message]})
+
+
+def test_the_console_posture_model_names_every_routing_mode() -> None:
+    from typing import get_args
+
+    from rolecall.console.api_spec import Mode
+    from rolecall.operator.posture import modes_for
+
+    assert set(get_args(Mode)) == set(modes_for(True))
