@@ -14,6 +14,7 @@ import time
 from typing import Any, Final
 
 from rolecall.benchmark.service import BenchHub
+from rolecall.console import OPERATIONS as CONSOLE_OPERATIONS
 from rolecall.console import console_routes
 from rolecall.execution.cooldown import Cooldown, CooldownBook
 from rolecall.execution.executor import Executor, RetryPolicy
@@ -208,4 +209,4 @@ async def tune_gc_for_serving() -> None:
 
 def build_app(services: Services) -> GatewayApp:
     """The served ASGI app: the gateway's routes with the console mounted beside them."""
-    return create_app(services, console_routes)
+    return create_app(services, console_routes, CONSOLE_OPERATIONS)

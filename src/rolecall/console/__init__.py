@@ -18,9 +18,10 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from rolecall.console import models_api, observe_api, router_api, routing_analytics, system_api
+from rolecall.console.api_spec import OPERATIONS
 from rolecall.console.common import Guard
 
-__all__ = ["STATIC_DIR", "console_routes"]
+__all__ = ["OPERATIONS", "STATIC_DIR", "console_routes"]
 
 STATIC_DIR: Final = Path(__file__).parent / "static"
 # everything the page loads comes from this origin; no inline script, no third-party anything

@@ -84,17 +84,6 @@ def applied_filters(slice_: FactFilter) -> dict[str, Any]:
     return {"since_ms": slice_.since_ms, "until_ms": slice_.until_ms, **slice_.equals}
 
 
-async def json_body(request: Request) -> dict[str, Any]:
-    raw = await request.body()
-    try:
-        body = orjson.loads(raw or b"{}")
-    except orjson.JSONDecodeError as exc:
-        raise WireError(400, f"request body is not valid JSON: {exc}") from None
-    if not isinstance(body, dict):
-        raise WireError(400, "request body must be a JSON object")
-    return body
-
-
 async def flush(services: Services) -> None:
     """Let queued telemetry reach the database first, so pages show the request just sent."""
     await services.recorder.flushed(2.0)

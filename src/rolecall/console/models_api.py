@@ -13,10 +13,12 @@ from urllib.parse import urlsplit, urlunsplit
 from starlette.requests import Request
 from starlette.responses import Response
 
-from rolecall.console.common import json_body, now_ms, reply
+from rolecall.console.api_spec import AddEndpointsRequest, BindingRequest, DiscoverRequest
+from rolecall.console.common import now_ms, reply
 from rolecall.errors import ConfigError
 from rolecall.gateway.context import services_of
 from rolecall.gateway.wire import WireError
+from rolecall.gateway.wire_models import parse_body
 from rolecall.inventory.inventory import (
     Endpoint,
     Inventory,
@@ -106,22 +108,18 @@ async def bindings(request: Request) -> Response:
 
 async def set_binding(request: Request) -> Response:
     services = services_of(request)
-    body = await json_body(request)
+    body = parse_body(BindingRequest, await request.body())
     try:
-        services.operator.set_binding(
-            str(body.get("role_id", "")),
-            str(body.get("endpoint_id", "")),
-            str(body.get("status", "")),
-        )
+        services.operator.set_binding(body.role_id, body.endpoint_id, body.status)
     except ConfigError as exc:
         raise WireError(400, str(exc), param=exc.path) from None
     return reply(bindings_view(services.routing.inventory))
 
 
 async def discover_endpoints(request: Request) -> Response:
-    body = await json_body(request)
+    body = parse_body(DiscoverRequest, await request.body())
     try:
-        found = await asyncio.to_thread(discover_at, body.get("url"))
+        found = await asyncio.to_thread(discover_at, body.url)
     except ConfigError as exc:
         raise WireError(400, str(exc), param="url") from None
     inventory = services_of(request).routing.inventory
@@ -140,14 +138,10 @@ async def discover_endpoints(request: Request) -> Response:
 async def add_endpoints(request: Request) -> Response:
     """Discover ``url``, append it to rolecall.yaml as ``provider``, route to the new endpoints."""
     services = services_of(request)
-    body = await json_body(request)
+    body = parse_body(AddEndpointsRequest, await request.body())
     try:
         added = await asyncio.to_thread(
-            add_endpoints_to,
-            services.routing,
-            services.settings.config,
-            body.get("url"),
-            body.get("provider"),
+            add_endpoints_to, services.routing, services.settings.config, body.url, body.provider
         )
     except ConfigError as exc:
         raise WireError(400, str(exc), param=exc.path) from None

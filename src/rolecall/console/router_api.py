@@ -9,11 +9,13 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from rolecall.console.common import flush, json_body, not_found, now_ms, reply
+from rolecall.console.api_spec import PostureRequest, PromptRequest
+from rolecall.console.common import flush, not_found, now_ms, reply
 from rolecall.errors import ConfigError
 from rolecall.gateway.chat import chat_completions
 from rolecall.gateway.context import services_of
 from rolecall.gateway.wire import WireError, int_param
+from rolecall.gateway.wire_models import parse_body
 from rolecall.operator import Posture
 from rolecall.operator.posture import COMPUTE, SCOPES, STRATEGIES
 from rolecall.operator.preview import case_replays, replays_from
@@ -43,8 +45,13 @@ async def posture(request: Request) -> Response:
     )
 
 
+async def _posture_body(request: Request) -> dict[str, Any]:
+    checked = parse_body(PostureRequest, await request.body())
+    return checked.model_dump(exclude_none=True)
+
+
 async def _proposed(request: Request, services: Services) -> Posture:
-    body = await json_body(request)
+    body = await _posture_body(request)
     try:
         return services.operator.proposed(body)
     except ConfigError as exc:
@@ -53,7 +60,7 @@ async def _proposed(request: Request, services: Services) -> Posture:
 
 async def save_posture(request: Request) -> Response:
     services = services_of(request)
-    body = await json_body(request)
+    body = await _posture_body(request)
     try:
         saved = services.operator.set_posture(body)
     except ConfigError as exc:
@@ -139,14 +146,11 @@ async def decision_detail(request: Request) -> Response:
 
 async def prompt(request: Request) -> Response:
     """Send one real chat request through the gateway's own handler; return reply and decision."""
-    body = await json_body(request)
-    text = body.get("prompt")
-    if not isinstance(text, str) or not text.strip():
-        raise WireError(400, "'prompt' is required: the message to send", param="prompt")
+    body = parse_body(PromptRequest, await request.body())
     payload: dict[str, Any] = {
-        "model": str(body.get("model") or "default"),
-        "messages": [{"role": "user", "content": text}],
-        "max_tokens": int(body.get("max_tokens") or 128),
+        "model": body.model or "default",
+        "messages": [{"role": "user", "content": body.prompt}],
+        "max_tokens": body.max_tokens or 128,
         "stream": False,
     }
     raw = orjson.dumps(payload)

@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from rolecall.gateway.context import services_of
+from rolecall.gateway.openapi import Operation, array, obj, page_params, query
 from rolecall.gateway.responses import json_response
 from rolecall.gateway.wire import WireError, int_param
 
@@ -113,4 +114,54 @@ ROUTES = [
     ("/api/requests/{request_id}", request_record, ["GET"]),
     ("/api/cooldowns", cooldowns, ["GET"]),
     ("/api/cooldowns/{endpoint_id}", clear_cooldown, ["DELETE"]),
+]
+
+COOLDOWN = obj("endpoint_id", "level", "until_ms", "remaining_ms", "reason", "failures")
+OPERATIONS = [
+    Operation(
+        "get",
+        "/api/endpoints",
+        "Every endpoint: identity, declared and observed profiles, cooldown",
+        "admin_token",
+        obj("data", data=array(obj("endpoint_id", "provider", "model", "local", "cooldown"))),
+    ),
+    Operation(
+        "get",
+        "/api/decisions",
+        "Recent routing decisions, newest first",
+        "admin_token",
+        obj("data", "total", data=array(), total={"type": "integer"}),
+        params=[*page_params(), query("endpoint_id", {"type": "string"})],
+        errors=(400,),
+    ),
+    Operation(
+        "get",
+        "/api/decisions/{decision_id}",
+        "One routing decision",
+        "admin_token",
+        obj("routing_decision_id"),
+        errors=(404,),
+    ),
+    Operation(
+        "get",
+        "/api/requests/{request_id}",
+        "Everything stored for one request: usage, spans, events",
+        "admin_token",
+        obj("request_id", "usage", "spans", "events"),
+        errors=(404,),
+    ),
+    Operation(
+        "get",
+        "/api/cooldowns",
+        "Every cooldown, active or not",
+        "admin_token",
+        obj("data", data=array(COOLDOWN)),
+    ),
+    Operation(
+        "delete",
+        "/api/cooldowns/{endpoint_id}",
+        "End an endpoint's cooldown",
+        "admin_token",
+        obj("cleared", cleared={"type": "boolean"}),
+    ),
 ]

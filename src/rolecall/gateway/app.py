@@ -1,7 +1,8 @@
 """The ASGI application: routes, auth guards, and OpenAI-style errors for every failure.
 
 Routes are thin: each parses, calls one use case, renders. Auth: ``/v1/*`` takes a gateway API key
-(``Authorization: Bearer rc-...``), ``/api/*`` the admin token; ``/healthz`` is open. Chat
+(``Authorization: Bearer rc-...``), ``/api/*`` the admin token; ``/healthz`` and ``/openapi.json``
+are open. Chat
 completions, the proxied hot path, are served on raw ASGI (`rolecall.gateway.chat_asgi`); every
 other route by Starlette.
 """
@@ -9,18 +10,19 @@ other route by Starlette.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
 import orjson
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from rolecall.gateway import admin, bench_api, models
+from rolecall import __version__
+from rolecall.gateway import admin, bench_api, models, openapi
 from rolecall.gateway.auth import KeyChecker, bearer, same_secret
 from rolecall.gateway.chat_asgi import GatewayApp
 from rolecall.gateway.context import services_of
@@ -59,6 +61,7 @@ def admin_token(handler: Handler) -> Handler:
                 "admin token required: send 'Authorization: Bearer <admin token>'",
                 "invalid_admin_token",
             )
+        check_text_params(request)
         return await handler(request)
 
     return guarded
@@ -66,6 +69,15 @@ def admin_token(handler: Handler) -> Handler:
 
 def _client(request: Request) -> str:
     return request.client.host if request.client is not None else ""
+
+
+def check_text_params(request: Request) -> None:
+    """Path and query values become database parameters, and PostgreSQL text cannot hold a NUL
+    character: refuse one here, naming the parameter, rather than fail in the query."""
+    named = [*request.path_params.items(), *request.query_params.multi_items()]
+    for name, value in named:
+        if isinstance(value, str) and "\x00" in value:
+            raise WireError(400, f"'{name}' must not contain a NUL character", param=name)
 
 
 async def healthz(request: Request) -> Response:
@@ -84,14 +96,39 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return json_response(error_body(str(exc.detail), kind), exc.status_code)
 
 
+async def _client_gone(request: Request, exc: Exception) -> Response:
+    # the client closed before its body arrived: nobody reads this answer, and it is no error of ours
+    return json_response(
+        error_body(
+            "the client closed the connection before sending the body", "invalid_request_error"
+        ),
+        400,
+    )
+
+
 async def _unexpected(request: Request, exc: Exception) -> Response:
     # message and traceback to the log (never the request body); nothing of it on the wire
     log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
     return json_response(error_body("internal error; see the rolecall log", "server_error"), 500)
 
 
-def create_app(services: Services, extra_routes: ExtraRoutes | None = None) -> GatewayApp:
-    """The gateway over ``services``; ``extra_routes`` (the console) are mounted last."""
+def openapi_route(operations: Sequence[openapi.Operation]) -> Route:
+    """``GET /openapi.json``: the document of ``operations``, built once (it holds no secret)."""
+    body = orjson.dumps(openapi.document(operations, __version__))
+
+    async def serve(request: Request) -> Response:
+        return json_response(body)
+
+    return Route("/openapi.json", serve, methods=["GET"])
+
+
+def create_app(
+    services: Services,
+    extra_routes: ExtraRoutes | None = None,
+    extra_operations: Sequence[openapi.Operation] = (),
+) -> GatewayApp:
+    """The gateway over ``services``; ``extra_routes`` (the console) are mounted last, and
+    ``extra_operations`` describe them in the OpenAPI document."""
 
     settings = services.settings
     limiter = FailedAuthLimiter(settings.auth_failure_limit, settings.auth_failure_window_s)
@@ -107,6 +144,9 @@ def create_app(services: Services, extra_routes: ExtraRoutes | None = None) -> G
 
     routes = [
         Route("/healthz", healthz),
+        openapi_route(
+            [*openapi.V1_OPERATIONS, *admin.OPERATIONS, *bench_api.OPERATIONS, *extra_operations]
+        ),
         Route("/v1/models", gateway_key(models.list_models)),
         Route("/v1/rolecall/discovery", gateway_key(models.discovery)),
         *[Route(path, admin_token(fn), methods=methods) for path, fn, methods in admin.ROUTES],
@@ -119,6 +159,7 @@ def create_app(services: Services, extra_routes: ExtraRoutes | None = None) -> G
         exception_handlers={
             WireError: _wire_error,
             HTTPException: _http_error,
+            ClientDisconnect: _client_gone,
             Exception: _unexpected,
         },
     )

@@ -18,19 +18,22 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Literal
 
 import orjson
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
 from starlette.responses import Response
 
 from rolecall.benchmark.cases import SuiteError, builtin_suites
 from rolecall.benchmark.service import BenchError, BenchHub
 from rolecall.gateway.context import services_of
+from rolecall.gateway.openapi import Operation, array, obj, query
 from rolecall.gateway.responses import json_response
 from rolecall.gateway.wire import WireError
+from rolecall.gateway.wire_models import parse_body
 
-__all__ = ["routes"]
+__all__ = ["OPERATIONS", "RunRequest", "routes"]
 
 
 def _hub(request: Request) -> BenchHub:
@@ -64,36 +67,18 @@ async def suites(request: Request) -> Response:
     )
 
 
-def _run_request(raw: bytes) -> tuple[str, list[str] | None, str | None]:
-    try:
-        body = orjson.loads(raw or b"{}")
-    except orjson.JSONDecodeError:
-        raise WireError(400, "the body must be a JSON object") from None
-    if not isinstance(body, dict):
-        raise WireError(400, "the body must be a JSON object")
-    unknown = sorted(set(body) - {"mode", "endpoints", "judge"})
-    if unknown:
-        raise WireError(
-            400, f"unknown field(s) {unknown}; expected mode, endpoints, judge", param=unknown[0]
-        )
-    mode = body.get("mode", "quick")
-    endpoints = body.get("endpoints")
-    judge = body.get("judge")
-    if endpoints is not None and (
-        not isinstance(endpoints, list) or not all(isinstance(e, str) for e in endpoints)
-    ):
-        raise WireError(
-            400, "'endpoints' must be a list of endpoint ids or null", param="endpoints"
-        )
-    if judge is not None and not isinstance(judge, str):
-        raise WireError(400, "'judge' must be an endpoint id or null", param="judge")
-    if not isinstance(mode, str):
-        raise WireError(400, "'mode' must be 'quick' or 'full'", param="mode")
-    return mode, endpoints, judge
+class RunRequest(BaseModel):
+    """``POST /api/bench/runs``: what to run; the endpoints and judge are checked by the hub."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+    mode: Literal["quick", "full"] = "quick"
+    endpoints: list[str] | None = Field(None, description="endpoint ids; null: every endpoint")
+    judge: str | None = Field(None, description="the judge's endpoint id; null: the default")
 
 
 async def start_run(request: Request) -> Response:
-    mode, endpoints, judge = _run_request(await request.body())
+    run = parse_body(RunRequest, await request.body())
+    mode, endpoints, judge = run.mode, run.endpoints, run.judge
     hub = _hub(request)
     try:
         # the default judge: docs/protocol.md §Judge and benchmark evidence
@@ -148,4 +133,69 @@ routes: list[tuple[str, Handler, list[str]]] = [
     ("/api/bench/runs/{run_id}/progress", progress, ["GET"]),
     ("/api/bench/compare", compare, ["GET"]),
     ("/api/bench/data", clear_data, ["DELETE"]),
+]
+
+RUN_ID = {"type": "string"}
+OPERATIONS = [
+    Operation(
+        "get",
+        "/api/bench/suites",
+        "The built-in benchmark suites and their case counts",
+        "admin_token",
+        obj("suites", "quick_cases", "full_cases", suites=array(obj("name", "cases"))),
+    ),
+    Operation(
+        "post",
+        "/api/bench/runs",
+        "Start a benchmark run in the background",
+        "admin_token",
+        obj("run_id", run_id=RUN_ID),
+        status=202,
+        body=RunRequest,
+        errors=(400, 404, 409),
+    ),
+    Operation(
+        "get",
+        "/api/bench/runs",
+        "Benchmark runs, newest first",
+        "admin_token",
+        obj("runs", runs=array(obj("run_id", "mode", "status"))),
+    ),
+    Operation(
+        "get",
+        "/api/bench/runs/{run_id}",
+        "A run's report",
+        "admin_token",
+        {"type": "object"},
+        errors=(404,),
+    ),
+    Operation(
+        "get",
+        "/api/bench/runs/{run_id}/progress",
+        "A run's phase and counts",
+        "admin_token",
+        obj("run_id", "phase", run_id=RUN_ID),
+        errors=(404,),
+    ),
+    Operation(
+        "get",
+        "/api/bench/compare",
+        "Per-endpoint paired comparison of two runs",
+        "admin_token",
+        {"type": "object"},
+        params=[
+            {**query("a", {"type": "string", "minLength": 1}, "a run id"), "required": True},
+            {**query("b", {"type": "string", "minLength": 1}, "a run id"), "required": True},
+        ],
+        errors=(400, 404),
+    ),
+    Operation(
+        "delete",
+        "/api/bench/data",
+        "Delete benchmark samples (of one endpoint, or all) and re-aggregate profiles",
+        "admin_token",
+        obj("deleted_samples", deleted_samples={"type": "integer"}),
+        params=[query("endpoint", {"type": "string"}, "an endpoint id; absent: all")],
+        errors=(404, 409),
+    ),
 ]

@@ -7,6 +7,7 @@ they sit on the hot path; each failure names the parameter, as OpenAI's own erro
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -20,9 +21,14 @@ STRATEGIES: Final = frozenset(
 EXTENSION_KEYS: Final = frozenset(
     {"strategy", "role", "task", "budget", "prefer_local", "deny_remote"}
 )
+# an amount in an ``x-rolecall-budget`` header: plain decimal digits (no exponent, no nan/inf)
+BUDGET_TEXT: Final = re.compile(r"[0-9]{1,15}(\.[0-9]{1,15})?")
+FLAG_TEXT: Final = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
 CHARS_PER_TOKEN: Final = 4
 SHOWN_CHARS: Final = 80  # a value echoed in an error message is cut to this many characters
-# token counts an upstream reports beyond this are not believed (and would overflow a column)
+MAX_MESSAGE_CHARS: Final = 1000  # and a whole error message to this many
+# token counts beyond this are not believed from an upstream nor accepted from a client (they
+# would overflow a 32-bit column)
 MAX_TOKENS_REPORTED: Final = 2**31 - 1
 
 
@@ -39,16 +45,23 @@ class WireError(Exception):
         kind: str = "invalid_request_error",
         headers: dict[str, str] | None = None,
     ) -> None:
+        # the last guard against echoing a client's huge value back: whatever a message or a
+        # parameter name quotes, the error stays small
+        message = _cut(message, MAX_MESSAGE_CHARS)
         super().__init__(message)
         self.status = status
         self.message = message
-        self.param = param
+        self.param = None if param is None else _cut(param, SHOWN_CHARS)
         self.code = code
         self.kind = kind
         self.headers = headers or {}
 
     def body(self) -> bytes:
         return error_body(self.message, self.kind, self.param, self.code)
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
 
 
 def shown(value: object) -> str:
@@ -126,8 +139,8 @@ def parse_chat_request(raw: bytes, headers: Mapping[str, str]) -> ChatRequest:
     if not isinstance(stream, bool):
         raise WireError(400, "'stream' must be true or false", param="stream")
     tools = body.get("tools")
-    if tools is not None and not isinstance(tools, list):
-        raise WireError(400, "'tools' must be an array", param="tools")
+    if tools is not None:
+        _check_tools(tools)
     max_tokens = _max_tokens(body)
     _check_number(body, "temperature", 0, 2)
     _check_number(body, "top_p", 0, 1)
@@ -161,9 +174,10 @@ def parse_chat_request(raw: bytes, headers: Mapping[str, str]) -> ChatRequest:
 def _encoded_size(value: Any, param: str | None) -> int:
     """Length of ``value`` encoded as it is forwarded upstream and recorded. The JSON parser accepts
     deeper nesting than the encoder writes: a value nested past the encoder's limit is refused here
-    rather than failing later."""
+    rather than failing later. Upstream, the value sits one level down in the body object, so it
+    is encoded one level down here too (a value exactly at the limit passed, then failed there)."""
     try:
-        return len(orjson.dumps(value))
+        return len(orjson.dumps((value,))) - 2
     except orjson.JSONEncodeError as exc:
         raise WireError(
             400,
@@ -206,15 +220,28 @@ def _check_messages(messages: list[Any]) -> bool:
     return has_image
 
 
+def _check_tools(tools: Any) -> None:
+    if not isinstance(tools, list):
+        raise WireError(400, "'tools' must be an array", param="tools")
+    for i, tool in enumerate(tools):
+        if not isinstance(tool, dict) or not isinstance(tool.get("type"), str):
+            where = f"tools[{i}]"
+            raise WireError(400, f"'{where}' must be an object with a 'type'", param=where)
+
+
 def _max_tokens(body: Mapping[str, Any]) -> int | None:
-    for key in ("max_completion_tokens", "max_tokens"):
+    """The output cap asked for (``max_completion_tokens`` wins); both are checked."""
+    found = None
+    for key in ("max_tokens", "max_completion_tokens"):
         value = body.get(key)
         if value is None:
             continue
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        if isinstance(value, bool) or not isinstance(value, int):
             raise WireError(400, f"'{key}' must be a positive integer", param=key)
-        return value
-    return None
+        if not 1 <= value <= MAX_TOKENS_REPORTED:
+            raise WireError(400, f"'{key}' must be between 1 and {MAX_TOKENS_REPORTED}", param=key)
+        found = value
+    return found
 
 
 def _check_number(body: Mapping[str, Any], key: str, low: float, high: float) -> None:
@@ -232,47 +259,60 @@ def _hints(extension: Any, headers: Mapping[str, str]) -> RoutingHints:
         raise WireError(400, "'rolecall' must be an object", param="rolecall")
     unknown = set(extension) - EXTENSION_KEYS
     if unknown:
-        key = sorted(unknown)[0]
+        key = sorted(unknown)[0]  # a client's key: WireError cuts what it echoes
         raise WireError(
             400,
             f"unknown routing option 'rolecall.{key}'; use one of {sorted(EXTENSION_KEYS)}",
             param=f"rolecall.{key}",
         )
-
-    def get(name: str) -> Any:
-        if name in extension:
-            return extension[name]
-        return headers.get(f"x-rolecall-{name.replace('_', '-')}")
-
     hints = RoutingHints()
-    strategy = get("strategy")
-    if strategy is not None:
-        if not isinstance(strategy, str) or strategy not in STRATEGIES:
+    hints.strategy = _strategy(_option(extension, headers, "strategy")[0])
+    hints.role = _text(_option(extension, headers, "role")[0], "role")
+    hints.task = _text(_option(extension, headers, "task")[0], "task")
+    hints.budget = _budget(*_option(extension, headers, "budget"))
+    hints.prefer_local = _flag(*_option(extension, headers, "prefer_local"), "prefer_local")
+    hints.deny_remote = _flag(*_option(extension, headers, "deny_remote"), "deny_remote")
+    return hints
+
+
+def _option(
+    extension: Mapping[str, Any], headers: Mapping[str, str], name: str
+) -> tuple[Any, bool]:
+    """(value, whether it came from a header): the body's ``rolecall`` object wins. A header is
+    text, so it is parsed; a body value must already have its JSON type."""
+    if name in extension:
+        return extension[name], False
+    return headers.get(f"x-rolecall-{name.replace('_', '-')}"), True
+
+
+def _strategy(value: Any) -> str | None:
+    if value is not None and (not isinstance(value, str) or value not in STRATEGIES):
+        raise WireError(
+            400,
+            f"unknown strategy {shown(value)}; use one of {sorted(STRATEGIES)}",
+            param="rolecall.strategy",
+        )
+    return value
+
+
+def _budget(value: Any, from_header: bool) -> float | None:
+    if value is None:
+        return None
+    if from_header:
+        if not BUDGET_TEXT.fullmatch(value):
             raise WireError(
                 400,
-                f"unknown strategy {shown(strategy)}; use one of {sorted(STRATEGIES)}",
-                param="rolecall.strategy",
+                f"'x-rolecall-budget' must be a plain decimal amount like 0.05, got {shown(value)}",
+                param="rolecall.budget",
             )
-        hints.strategy = strategy
-    hints.role = _text(get("role"), "role")
-    hints.task = _text(get("task"), "task")
-    budget = get("budget")
-    if budget is not None:
-        try:
-            if isinstance(budget, bool):
-                raise TypeError("a boolean is not a budget")
-            hints.budget = float(budget)
-        except (TypeError, ValueError, OverflowError):
-            raise WireError(
-                400, "'rolecall.budget' must be a number", param="rolecall.budget"
-            ) from None
-        if not math.isfinite(hints.budget) or hints.budget < 0:
-            raise WireError(
-                400, "'rolecall.budget' must be a finite number >= 0", param="rolecall.budget"
-            )
-    hints.prefer_local = _flag(get("prefer_local"), "prefer_local")
-    hints.deny_remote = _flag(get("deny_remote"), "deny_remote")
-    return hints
+        return float(value)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise WireError(400, "'rolecall.budget' must be a number", param="rolecall.budget")
+    if not math.isfinite(value) or value < 0:
+        raise WireError(
+            400, "'rolecall.budget' must be a finite number >= 0", param="rolecall.budget"
+        )
+    return float(value)
 
 
 def _text(value: Any, name: str) -> str | None:
@@ -285,14 +325,15 @@ def _text(value: Any, name: str) -> str | None:
     return value
 
 
-def _flag(value: Any, name: str) -> bool:
+def _flag(value: Any, from_header: bool, name: str) -> bool:
     if value is None:
         return False
-    if isinstance(value, bool):
+    if isinstance(value, bool) and not from_header:
         return value
-    if isinstance(value, str) and value.lower() in ("1", "true", "yes", "0", "false", "no"):
-        return value.lower() in ("1", "true", "yes")
-    raise WireError(400, f"'rolecall.{name}' must be true or false", param=f"rolecall.{name}")
+    if from_header and value.lower() in FLAG_TEXT:
+        return FLAG_TEXT[value.lower()]
+    expected = f"one of {', '.join(FLAG_TEXT)}" if from_header else "true or false"
+    raise WireError(400, f"'rolecall.{name}' must be {expected}", param=f"rolecall.{name}")
 
 
 def int_param(request: Any, name: str, default: int, high: int) -> int:

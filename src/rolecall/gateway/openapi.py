@@ -1,0 +1,243 @@
+"""The OpenAPI 3.1 document the gateway serves at ``GET /openapi.json``.
+
+Each module that mounts routes declares its `Operation`s beside them (``admin.OPERATIONS``,
+``bench_api.OPERATIONS``, the console's ``api_spec.OPERATIONS``, `V1_OPERATIONS` here); request
+bodies are the pydantic models the handlers validate with (the chat body's models are checked
+against `rolecall.gateway.wire` by a differential test). A test lists every route the app mounts
+and fails when one has no operation, and schemathesis checks the answers against the document.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Final, Literal
+
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from rolecall.gateway.wire_models import ChatCompletionRequest, routing_headers
+
+Auth = Literal["gateway_key", "admin_token", "none"]
+REF: Final = "#/components/schemas/{model}"
+ERROR_REF: Final = {"$ref": "#/components/schemas/ErrorResponse"}
+ERROR_SCHEMA: Final = {
+    "type": "object",
+    "description": "OpenAI-style error object: the message names the field and the fix",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["message", "type", "param", "code"],
+            "properties": {
+                "message": {"type": "string"},
+                "type": {"type": "string"},
+                "param": {"type": ["string", "null"]},
+                "code": {"type": ["string", "null"]},
+            },
+        }
+    },
+}
+ERROR_TEXT: Final = {
+    400: "the request is malformed; the error names the field",
+    401: "missing or invalid credentials",
+    404: "no such resource",
+    405: "method not allowed",
+    409: "conflicts with the current state",
+    413: "the body is too large",
+    429: "too many failed authentication attempts (see Retry-After)",
+    502: "every eligible upstream endpoint failed",
+    503: "no endpoint can serve now (see Retry-After)",
+}
+TRACE_HEADERS: Final = {
+    "x-rolecall-decision-id": {"schema": {"type": "string"}, "description": "the decision"},
+    "x-rolecall-request-id": {"schema": {"type": "string"}, "description": "the request"},
+}
+
+
+def obj(*required: str, **properties: Any) -> dict[str, Any]:
+    """A JSON object schema with these properties (``{}``: anything) and required keys."""
+    schema: dict[str, Any] = {"type": "object", "required": list(required)}
+    schema["properties"] = {name: prop for name, prop in properties.items()}
+    return schema
+
+
+def array(items: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"type": "array", "items": items or {}}
+
+
+def query(name: str, schema: dict[str, Any], description: str = "") -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "schema": schema,
+        "description": description,
+    }
+
+
+def page_params(limit_default: int = 50) -> list[dict[str, Any]]:
+    """``limit``/``offset`` as `rolecall.gateway.wire.int_param` reads them."""
+    return [
+        query("limit", {"type": "integer", "minimum": 0, "maximum": 500, "default": limit_default}),
+        query("offset", {"type": "integer", "minimum": 0, "maximum": 10_000_000, "default": 0}),
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    """One method on one path, as the document shows it."""
+
+    method: str
+    path: str
+    summary: str
+    auth: Auth
+    response: dict[str, Any]  # the success body's JSON schema
+    status: int = 200
+    media: str = "application/json"
+    params: list[dict[str, Any]] = field(default_factory=list)
+    body: type[BaseModel] | dict[str, Any] | None = None
+    errors: tuple[int, ...] = ()
+    headers: dict[str, Any] = field(default_factory=dict)
+    also: dict[str, Any] = field(default_factory=dict)  # other media types of the success body
+
+    def path_params(self) -> list[dict[str, Any]]:
+        names = [part[1:-1] for part in self.path.split("/") if part.startswith("{")]
+        schema = {"type": "string", "minLength": 1}
+        return [{"name": n, "in": "path", "required": True, "schema": schema} for n in names]
+
+
+def _responses(op: Operation) -> dict[str, Any]:
+    success: dict[str, Any] = {"description": op.summary}
+    success["content"] = {op.media: {"schema": op.response}, **op.also}
+    if op.headers:
+        success["headers"] = op.headers
+    out: dict[str, Any] = {str(op.status): success}
+    statuses = set(op.errors) | ({401, 429} if op.auth != "none" else set())
+    for status in sorted(statuses):
+        error: dict[str, Any] = {
+            "description": ERROR_TEXT[status],
+            "content": {"application/json": {"schema": ERROR_REF}},
+        }
+        if status in (429, 503):
+            error["headers"] = {"retry-after": {"schema": {"type": "string"}}}
+        out[str(status)] = error
+    return out
+
+
+def _operation(op: Operation, models: dict[type[BaseModel], str]) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "summary": op.summary,
+        "operationId": f"{op.method}_{op.path}".replace("/", "_").replace("{", "").replace("}", ""),
+        "responses": _responses(op),
+    }
+    params = op.path_params() + op.params
+    if params:
+        out["parameters"] = params
+    if op.auth == "none":
+        out["security"] = []
+    else:
+        out["security"] = [{"gatewayKey" if op.auth == "gateway_key" else "adminToken": []}]
+    if op.body is not None:
+        schema = (
+            op.body if isinstance(op.body, dict) else {"$ref": REF.format(model=models[op.body])}
+        )
+        content = {"application/json": {"schema": schema}}
+        out["requestBody"] = {"required": True, "content": content}
+    return out
+
+
+def document(operations: Iterable[Operation], version: str) -> dict[str, Any]:
+    """The OpenAPI 3.1 document of ``operations``."""
+    ops = list(operations)
+    model_types = sorted({op.body for op in ops if isinstance(op.body, type)}, key=str)
+    keys, defs = models_json_schema([(m, "validation") for m in model_types], ref_template=REF)
+    names = {model: keys[(model, "validation")]["$ref"].rsplit("/", 1)[1] for model in model_types}
+    paths: dict[str, dict[str, Any]] = {}
+    for op in ops:
+        paths.setdefault(op.path, {})[op.method] = _operation(op, names)
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "rolecall gateway",
+            "version": version,
+            "description": "OpenAI-compatible routing gateway (/v1) and its admin API (/api).",
+        },
+        "paths": paths,
+        "components": {
+            "schemas": {**defs.get("$defs", {}), "ErrorResponse": ERROR_SCHEMA},
+            "securitySchemes": {
+                "gatewayKey": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "a gateway API key (rolecall keys create)",
+                },
+                "adminToken": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "the admin token (ROLECALL_ADMIN_TOKEN or DATA_DIR/admin_token)",
+                },
+            },
+        },
+    }
+
+
+MODEL_ENTRY: Final = obj("id", "object", id={"type": "string"}, object={"const": "model"})
+CHAT_REPLY: Final = {
+    "type": "object",
+    "description": "the upstream's chat completion, or a rolecall.decision for decision-only",
+    "required": ["object"],
+    "properties": {"object": {"type": "string"}},
+}
+CHAT_HEADERS: Final = {
+    **TRACE_HEADERS,
+    "x-rolecall-endpoint": {
+        "schema": {"type": "string"},
+        "description": "the endpoint that answered",
+    },
+    "x-rolecall-model": {"schema": {"type": "string"}, "description": "its upstream model"},
+}
+V1_OPERATIONS: Final = [
+    Operation(
+        "post",
+        "/v1/chat/completions",
+        "Route and execute a chat completion (SSE when stream is true)",
+        "gateway_key",
+        CHAT_REPLY,
+        params=routing_headers(),
+        body=ChatCompletionRequest,
+        errors=(400, 404, 413, 502, 503),
+        headers=CHAT_HEADERS,
+        also={"text/event-stream": {"schema": {"type": "string"}}},
+    ),
+    Operation(
+        "get",
+        "/v1/models",
+        "Aliases, roles and endpoints a request may name as its model",
+        "gateway_key",
+        obj("object", "data", object={"const": "list"}, data=array(MODEL_ENTRY)),
+    ),
+    Operation(
+        "get",
+        "/v1/rolecall/discovery",
+        "Per alias and role: safe limits over the endpoints it can route to now",
+        "gateway_key",
+        obj(
+            "object", "data", object={"const": "list"}, data=array(obj("id", "routable_endpoints"))
+        ),
+    ),
+    Operation(
+        "get",
+        "/healthz",
+        "Liveness and the number of configured endpoints",
+        "none",
+        obj("status", "endpoints", status={"const": "ok"}, endpoints={"type": "integer"}),
+    ),
+    Operation(
+        "get",
+        "/openapi.json",
+        "This document",
+        "none",
+        obj("openapi", "paths", openapi={"type": "string"}, paths={"type": "object"}),
+    ),
+]
