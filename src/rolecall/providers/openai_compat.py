@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import io
 import os
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
@@ -36,6 +37,9 @@ CONTENT_KEYS: Final = (
 )
 # events held before the first content token; more means the upstream is not answering
 MAX_HELD: Final = 64
+
+
+LARGE_BODY: Final = 1024 * 1024
 
 
 def resolve_api_key(provider: ProviderConfig) -> str | None:
@@ -120,9 +124,12 @@ class upstream_call:  # noqa: N801 - used like aiohttp's own context managers
         self._response: aiohttp.ClientResponse | None = None
 
     async def __aenter__(self) -> aiohttp.ClientResponse:
+        # aiohttp sends bytes in one go and warns past 1 MiB (a 7 MB prompt would hold the loop
+        # while it is copied); a file-like body is sent in chunks
+        data = self._data if len(self._data) <= LARGE_BODY else io.BytesIO(self._data)
         try:
             self._response = await self._session.post(
-                self._url, data=self._data, headers=self._headers, timeout=self._timeout
+                self._url, data=data, headers=self._headers, timeout=self._timeout
             )
         except (TimeoutError, aiohttp.ClientError) as exc:
             raise _transport_failure(exc) from None
