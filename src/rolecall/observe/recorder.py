@@ -65,6 +65,7 @@ class Recorder:
         self._journaled = False  # parts written to the journal since the last message
         self._pending: deque[RequestRecord] = deque()
         self._scheduled = threading.Event()
+        self._store_due = threading.Event()  # `_store_observed` is queued on the task queue
         # observations encoded on the event loop, not yet stored (swapped out whole by the
         # writer thread)
         self._observed: list[bytes] = []
@@ -87,11 +88,15 @@ class Recorder:
     def record(self, record: RequestRecord) -> None:
         """Queue one request's records; never blocks on the database.
 
-        In the gateway's event loop the request is observed by a callback that runs after the
-        current response has been written (the handler's task does not yield before sending it),
-        so no thread competes with the request path for the GIL; the writer only hands the
-        encoded observations over.
+        With a journal the request is observed and written to it right here, before the
+        response is sent, so that no answered request is lost with the process (tens of
+        microseconds: docs/performance.md). Without one, in the gateway's event loop the request
+        is observed by a callback that runs after the current response has been written (the
+        handler's task does not yield before sending it). Either way no thread competes with
+        the request path for the GIL; the writer only hands the encoded observations over.
         """
+        if self._journal is not None and self._journal_now(self._journal, record):
+            return
         self._pending.append(record)
         if self._scheduled.is_set():
             return
@@ -102,6 +107,24 @@ class Recorder:
             self._writer.submit(self._drain)
         else:
             loop.call_soon(self._observe_then_store)
+
+    def _journal_now(self, journal: Journal, record: RequestRecord) -> bool:
+        """Observe ``record`` and write it to ``journal`` now; False when the journal refused it
+        (it then takes the in-memory path)."""
+        if not journal.append(encode_observations([observe(record)])):
+            return False
+        self._journaled = True
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # a script or test thread: the task queue tells the sink
+            if not self._store_due.is_set():
+                self._store_due.set()
+                self._writer.submit(self._store_observed)
+            return True
+        if not self._handoff_due:
+            self._handoff_due = True
+            loop.call_later(HANDOFF_INTERVAL_S, self._hand_off)
+        return True
 
     def observe_stored(self, samples: Iterable[Sample]) -> None:
         """Feed samples stored elsewhere (benchmarks, `rolecall.observe.evidence`) to the live
@@ -268,6 +291,7 @@ class Recorder:
         """Store every request observed so far in one transaction: when the database is slower than
         the traffic, batches grow instead of a queue of small writes (and of live objects)."""
         # one swap, no loop: this thread holds the GIL as briefly as it can
+        self._store_due.clear()
         parts, self._observed = self._observed, []
         if parts or self._journal is not None:  # the sink stores what the journal holds too
             self._journaled = False
