@@ -11,9 +11,20 @@ from __future__ import annotations
 import contextlib
 import os
 
-__all__ = ["background", "normal"]
+__all__ = ["CATCH_UP_NICENESS", "background", "lower", "normal"]
 
 NICENESS = 19
+# Background work that fell behind runs at normal scheduling but this much nicer than the
+# gateway: about a tenth of a contended core (CFS weight 110 vs 1024), enough to catch up at
+# sustained load without taking half the gateway's core when it is saturated.
+CATCH_UP_NICENESS = 10
+
+
+def lower(niceness: int) -> None:
+    """Make the calling process ``niceness`` nicer (once, at start: an unprivileged process
+    cannot undo it)."""
+    with contextlib.suppress(AttributeError, OSError):
+        os.nice(niceness)
 
 
 def background() -> None:

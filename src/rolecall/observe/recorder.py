@@ -37,7 +37,7 @@ MESSAGE_REQUESTS: Final = 512
 RETRY_DELAY_S: Final = 0.05  # before sending again a message the writer could not store
 # A writer that has not answered within this long is behind (idle priority starved on busy
 # cores): it is asked to store at normal priority until it catches up.
-HURRY_AFTER_S: Final = 0.5
+HURRY_AFTER_S: Final = 1.0
 
 
 class Recorder:

@@ -41,8 +41,10 @@ GC_MAX_INTERVAL_S = 60.0  # ... and without one after this long of steady traffi
 # the memory held by waiting records stays bounded (docs/performance.md).
 BEHIND_REQUESTS = 10_000
 # Spooled records older than this when stored mean the writer is behind: it stores at normal
-# priority until it has caught up (records reach the database within about a second).
-BEHIND_S = 0.5
+# scheduling (niced: `priority.CATCH_UP_NICENESS`) until it has caught up, so records reach the
+# database within about a second at sustained load.
+BEHIND_S = 1.0
+CAUGHT_UP_S = 0.25  # ... and back to idle priority once they are this fresh again
 IDLE_CHECK_S = 1.0  # with nothing to do, the spool is still looked at this often
 
 
@@ -74,6 +76,7 @@ def serve(url: str, sock: socket.socket, spool_dir: Path | None = None) -> None:
         send_frame(sock, READY)
         # started at normal priority: at idle priority a busy machine (local models decoding on
         # every core) could starve the start-up past the gateway's patience
+        priority.lower(priority.CATCH_UP_NICENESS)  # what "normal" means for us from now on
         priority.background()
         writer.drain()  # what a gateway or writer killed earlier left in the spool
         while True:
@@ -154,10 +157,11 @@ class _Writer:
         if self.failing:
             log.warning("record writer: storing records again")
         self.failing = False
-        # behind (records waited longer than `BEHIND_S`): normal priority until caught up
-        if self.spool is not None and self.spool.lag_s > BEHIND_S:
+        # between the two bounds the priority stays as it is (the gateway may have hurried us)
+        lag_s = 0.0 if self.spool is None else self.spool.lag_s
+        if lag_s > BEHIND_S:
             priority.normal()
-        else:
+        elif lag_s < CAUGHT_UP_S:
             priority.background()
 
     def _failed(self, exc: Exception) -> None:
