@@ -112,6 +112,7 @@ class PathResult:
     throughput: Load | None = None
     stream: Load | None = None
     cpu_ms_per_request: float | None = None
+    cpu_alone_ms_per_request: float | None = None  # the gateway process without its children
     note: str = ""
     info: dict[str, str] = field(default_factory=dict)
 
@@ -176,10 +177,13 @@ def measure(
     print(f"[{result.name}] c={args.concurrency}: {args.seconds:g} s ...", flush=True)
     gen.timed(url, body, args.concurrency, args.warmup)
     cpu_before = proc.cpu_seconds() if proc else 0.0
+    alone_before = proc.cpu_seconds(alone=True) if proc else 0.0
     result.throughput = gen.timed(url, body, args.concurrency, args.seconds)
     if proc is not None and result.throughput.requests:
         used = proc.cpu_seconds() - cpu_before
         result.cpu_ms_per_request = 1000 * used / result.throughput.requests
+        alone = proc.cpu_seconds(alone=True) - alone_before
+        result.cpu_alone_ms_per_request = 1000 * alone / result.throughput.requests
     if args.stream_seconds > 0:
         stream_body = json.dumps(paths.chat_body(model, stream=True)).encode()
         print(f"[{result.name}] stream c={args.concurrency}: {args.stream_seconds:g} s", flush=True)
@@ -298,6 +302,8 @@ def _row(r: PathResult, direct: PathResult) -> list[str]:
             added += f" ({min(p99):+.3f} to {max(p99):+.3f})"
     stream = "—" if r.stream is None else f"{r.stream.rps:,.0f} ({r.stream.errors} err)"
     cpu = "—" if r.cpu_ms_per_request is None else f"{r.cpu_ms_per_request:.3f}"
+    if r.cpu_alone_ms_per_request is not None:
+        cpu += f" ({r.cpu_alone_ms_per_request:.3f})"
     errors = f"{lat.errors} + {thr.errors}"
     return [
         r.name,
@@ -320,7 +326,7 @@ def print_table(results: list[PathResult], concurrency: int) -> None:
         "added p50 / p99 ms, median round (p99 range)",
         f"req/s @{concurrency}",
         "errors c1 + c64",
-        "CPU ms/req",
+        "CPU ms/req (process alone)",
         f"stream req/s @{concurrency}",
         "notes",
     ]
@@ -371,6 +377,7 @@ def summary(results: list[PathResult], meta: dict[str, Any], r: dict[str, Any]) 
             "throughput": p.throughput.as_dict() if p.throughput else None,
             "stream": p.stream.as_dict() if p.stream else None,
             "cpu_ms_per_request": p.cpu_ms_per_request,
+            "cpu_alone_ms_per_request": p.cpu_alone_ms_per_request,
             "note": p.note,
         }
 

@@ -89,6 +89,44 @@ def database(kind: str) -> Iterator[str | None]:
             yield url
 
 
+def fuzz_run(count: int) -> list[Row]:
+    """The seeded bad-input fuzzer (tests/reliability/fuzz.py) on SQLite and PostgreSQL."""
+    from tests.reliability.fuzz import long_run
+
+    rows = []
+    for kind in ("sqlite", "postgresql"):
+        with database(kind) as url:
+            report = long_run(count, seed=14 if kind == "sqlite" else 15, database_url=url)
+        rows.append(
+            Row(
+                f"fuzzed requests ({kind})",
+                report.tried,
+                report.answered,
+                len(report.server_errors),
+                note=f"4xx without a proper error object: {len(report.problems)}; "
+                "unanswered: malformed HTTP the edge closed",
+            )
+        )
+    return rows
+
+
+def schemathesis_run(scale: int) -> list[Row]:
+    """schemathesis over /openapi.json (tests/reliability/schemathesis_run.py)."""
+    from tests.reliability.schemathesis_run import long_run
+
+    report = long_run(scale)
+    return [
+        Row(
+            "schemathesis cases (sqlite)",
+            report.cases,
+            report.cases - report.server_errors,
+            report.server_errors,
+            note=f"{len(report.per_operation)} operations; conformance failures "
+            f"{len(report.failures)}",
+        )
+    ]
+
+
 def kill_run(kind: str, target: str, seconds: float, kill_at: float) -> Row:
     """c=16 for ``seconds``; kill -9 ``target`` (gateway: with its writer) at ``kill_at``; the
     gateway is started again afterwards (a restart replays the spool) and stopped cleanly."""
@@ -281,6 +319,8 @@ def flood_run(connections: int) -> Row:
 
 
 RUNS: dict[str, Callable[[argparse.Namespace], list[Row]]] = {
+    "fuzz": lambda a: fuzz_run(5000),
+    "schemathesis": lambda a: schemathesis_run(6),
     "kill-gateway": lambda a: [
         kill_run(kind, "gateway", a.seconds, a.kill_at) for kind in ("sqlite", "postgresql")
     ],

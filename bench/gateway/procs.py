@@ -69,11 +69,12 @@ class Proc:
             return "(no log)"
         return "\n".join(text.splitlines()[-lines:]) or "(empty log)"
 
-    def cpu_seconds(self) -> float:
-        """User + system CPU of every live process in this process's group (its session)."""
+    def cpu_seconds(self, *, alone: bool = False) -> float:
+        """User + system CPU of every live process in this process's group (its session); with
+        ``alone``, of the process itself (the gateway without its record writer)."""
         total = 0
         for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
+            if not entry.name.isdigit() or (alone and int(entry.name) != self.popen.pid):
                 continue
             try:
                 fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
