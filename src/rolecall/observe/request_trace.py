@@ -79,14 +79,15 @@ class RequestTrace:
         self.started_at_ms = min(self.started_at_ms, int(event["timestamp_ms"]))
 
     def full_spans(self) -> list[Artifact]:
-        """The span artifacts, by start time."""
+        """The span artifacts, by start time (within a millisecond, in the order they happened:
+        a retry's or fallback's span after the attempt before it)."""
         spans = [self._expand(item) for item in self.spans]
-        return sorted(spans, key=lambda s: (s["started_at_ms"], str(s["span_id"])))
+        return sorted(spans, key=lambda s: s["started_at_ms"])
 
     def full_events(self) -> list[Artifact]:
-        """The event artifacts, by time."""
+        """The event artifacts, by time (within a millisecond, in the order they happened)."""
         events = [self._expand(item) for item in self.events]
-        return sorted(events, key=lambda e: (e["timestamp_ms"], str(e["event_id"])))
+        return sorted(events, key=lambda e: e["timestamp_ms"])
 
     def merged(self, newer: RequestTrace) -> RequestTrace | None:
         """This stored trace with the items of ``newer`` (same request) it lacks — an item
