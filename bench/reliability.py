@@ -31,6 +31,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the tests' harne
 
 from tests.reliability.chaos import (
     GatewayProcess,
+    LoadResult,
+    RecordCount,
     count_records,
     load,
     scripted_upstream,
@@ -50,6 +52,20 @@ class Row:
     stored: int | str = "-"
     duplicated: int | str = "-"
     note: str = ""
+
+    @classmethod
+    def of_records(cls, name: str, result: LoadResult, counted: RecordCount, note: str) -> Row:
+        """A chaos run's row: its load and the answered requests' records."""
+        return cls(
+            name,
+            result.tried,
+            len(result.answered),
+            result.server_errors,
+            counted.expected,
+            counted.stored,
+            counted.duplicated,
+            note,
+        )
 
     def cells(self) -> list[str]:
         return [
@@ -87,6 +103,17 @@ def database(kind: str) -> Iterator[str | None]:
     else:
         with pg_database() as url:
             yield url
+
+
+@contextlib.contextmanager
+def serving(kind: str) -> Iterator[GatewayProcess]:
+    """`rolecall serve` over a scripted upstream on a fresh ``kind`` database, started."""
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        scripted_upstream() as upstream,
+        database(kind) as url,
+    ):
+        yield GatewayProcess(Path(tmp), upstream.base_url, url).start()
 
 
 def fuzz_run(count: int) -> list[Row]:
@@ -130,12 +157,7 @@ def schemathesis_run(scale: int) -> list[Row]:
 def kill_run(kind: str, target: str, seconds: float, kill_at: float) -> Row:
     """c=16 for ``seconds``; kill -9 ``target`` (gateway: with its writer) at ``kill_at``; the
     gateway is started again afterwards (a restart replays the spool) and stopped cleanly."""
-    with (
-        tempfile.TemporaryDirectory() as tmp,
-        scripted_upstream() as upstream,
-        database(kind) as url,
-    ):
-        gateway = GatewayProcess(Path(tmp), upstream.base_url, url).start()
+    with serving(kind) as gateway:
 
         def chaos() -> None:
             if target == "gateway":
@@ -157,16 +179,7 @@ def kill_run(kind: str, target: str, seconds: float, kill_at: float) -> Row:
             gateway.stop()
         counted = count_records(gateway.url, result.answered)
     note = f"connection errors after the kill: {result.errors}" if target == "gateway" else ""
-    return Row(
-        f"kill -9 {target} ({kind})",
-        result.tried,
-        len(result.answered),
-        result.server_errors,
-        counted.expected,
-        counted.stored,
-        counted.duplicated,
-        note,
-    )
+    return Row.of_records(f"kill -9 {target} ({kind})", result, counted, note)
 
 
 @contextlib.contextmanager
@@ -185,13 +198,7 @@ def busy_cores(count: int) -> Iterator[None]:
 def catch_up_run(kind: str, seconds: float, busy: int = 0) -> Row:
     """Sustained c=16 (with ``busy`` cores kept busy meanwhile): how long after the load ends
     until every answered request is stored."""
-    with (
-        busy_cores(busy),
-        tempfile.TemporaryDirectory() as tmp,
-        scripted_upstream() as upstream,
-        database(kind) as url,
-    ):
-        gateway = GatewayProcess(Path(tmp), upstream.base_url, url).start()
+    with busy_cores(busy), serving(kind) as gateway:
         try:
             result = load(gateway.base_url, concurrency=16, seconds=seconds)
             ended = time.monotonic()
@@ -204,16 +211,9 @@ def catch_up_run(kind: str, seconds: float, busy: int = 0) -> Row:
         finally:
             gateway.stop()
     rate = len(result.answered) / seconds
-    return Row(
-        f"writer keeps up ({kind}{f', {busy} busy cores' if busy else ''})",
-        result.tried,
-        len(result.answered),
-        result.server_errors,
-        counted.expected,
-        counted.stored,
-        counted.duplicated,
-        f"{rate:,.0f} req/s; all stored {waited:.2f} s after the load",
-    )
+    name = f"writer keeps up ({kind}{f', {busy} busy cores' if busy else ''})"
+    note = f"{rate:,.0f} req/s; all stored {waited:.2f} s after the load"
+    return Row.of_records(name, result, counted, note)
 
 
 def outage_run(outage_s: float) -> Row:
@@ -254,16 +254,8 @@ def outage_run(outage_s: float) -> Row:
         finally:
             gateway.stop()
         counted = count_records(url, result.answered)
-    return Row(
-        f"PostgreSQL outage {outage_s:.0f} s",
-        result.tried,
-        len(result.answered),
-        result.server_errors,
-        counted.expected,
-        counted.stored,
-        counted.duplicated,
-        f"{during[0]} answered during the outage; all stored {caught_up:.1f} s after the load",
-    )
+    note = f"{during[0]} answered during the outage; all stored {caught_up:.1f} s after the load"
+    return Row.of_records(f"PostgreSQL outage {outage_s:.0f} s", result, counted, note)
 
 
 def availability_run(requests: int) -> Row:

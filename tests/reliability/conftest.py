@@ -3,10 +3,12 @@ replies a test writes byte for byte (for replies no well-behaved server sends)."
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import socket
 import struct
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -195,6 +197,22 @@ def single_endpoint(base_url: str) -> dict[str, Any]:
         "providers": {"up": openai_provider(base_url, local=False)},
         "endpoints": [{"provider": "up", "model": "m", "id": "ep"}],
     }
+
+
+@contextlib.contextmanager
+def scripted_gateway(database_url: str | None = None) -> Iterator[Gateway]:
+    """A gateway over a scripted upstream answering "ok" (SQLite in a scratch directory unless
+    ``database_url``): what the long fuzz and schemathesis runs send their cases to."""
+    from rolecall.providers.scripted import ScriptedUpstream
+
+    upstream = ScriptedUpstream.start_in_thread({"models": {"m": {"answer": "ok"}}})
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            url = database_url or f"sqlite:///{tmp}/rolecall.db"
+            with Gateway(single_endpoint(upstream.base_url), url, Path(tmp)) as gw:
+                yield gw
+    finally:
+        upstream.stop()
 
 
 @pytest.fixture

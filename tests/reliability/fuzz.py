@@ -13,11 +13,9 @@ from __future__ import annotations
 import argparse
 import json
 import socket
-import tempfile
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from tests.reliability.fuzz_corpus import Case, requests
 
@@ -142,18 +140,11 @@ def run(
 
 def long_run(count: int = 5_000, seed: int = 14, database_url: str | None = None) -> FuzzReport:
     """The long run against a fresh gateway over a scripted upstream (SQLite unless given)."""
-    from rolecall.providers.scripted import ScriptedUpstream
-    from tests.integration.gateway.harness import ADMIN_TOKEN, Gateway
-    from tests.reliability.conftest import single_endpoint
+    from tests.integration.gateway.harness import ADMIN_TOKEN
+    from tests.reliability.conftest import scripted_gateway
 
-    upstream = ScriptedUpstream.start_in_thread({"models": {"m": {"answer": "ok"}}})
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            url = database_url or f"sqlite:///{tmp}/fuzz.db"
-            with Gateway(single_endpoint(upstream.base_url), url, Path(tmp)) as gw:
-                return run("127.0.0.1", gw.port, gw.api_key, ADMIN_TOKEN, seed=seed, count=count)
-    finally:
-        upstream.stop()
+    with scripted_gateway(database_url) as gw:
+        return run("127.0.0.1", gw.port, gw.api_key, ADMIN_TOKEN, seed=seed, count=count)
 
 
 def main() -> None:

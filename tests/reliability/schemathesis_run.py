@@ -10,10 +10,8 @@ tests.reliability.schemathesis_run``).
 from __future__ import annotations
 
 import argparse
-import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Final
 
 import requests
@@ -112,19 +110,12 @@ def _run_operation(
 
 def long_run(scale: int = 6, seed: int = 14, database_url: str | None = None) -> SchemathesisReport:
     """The long run against a fresh gateway over a scripted upstream (SQLite unless given)."""
-    from rolecall.providers.scripted import ScriptedUpstream
-    from tests.integration.gateway.harness import ADMIN_TOKEN, Gateway
-    from tests.reliability.conftest import single_endpoint
+    from tests.integration.gateway.harness import ADMIN_TOKEN
+    from tests.reliability.conftest import scripted_gateway
 
-    upstream = ScriptedUpstream.start_in_thread({"models": {"m": {"answer": "ok"}}})
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            url = database_url or f"sqlite:///{tmp}/schemathesis.db"
-            with Gateway(single_endpoint(upstream.base_url), url, Path(tmp)) as gw:
-                base = f"http://127.0.0.1:{gw.port}"
-                return run(base, gw.api_key, ADMIN_TOKEN, scale=scale, seed=seed)
-    finally:
-        upstream.stop()
+    with scripted_gateway(database_url) as gw:
+        base = f"http://127.0.0.1:{gw.port}"
+        return run(base, gw.api_key, ADMIN_TOKEN, scale=scale, seed=seed)
 
 
 def main() -> None:
