@@ -129,8 +129,10 @@ class Recorder:
     def observe_stored(self, samples: Iterable[Sample]) -> None:
         """Feed samples stored elsewhere (benchmarks, `rolecall.observe.evidence`) to the live
         profiles, once the task queue gets to them: after the transaction that stores them, which
-        the record writer process must not wait on."""
-        self._writer.submit(self._store, [], list(samples))
+        the record writer process must not wait on. Once closed there are no live profiles to
+        feed (the samples are stored; the next start aggregates them)."""
+        if not self._closed:
+            self._writer.submit(self._store, [], list(samples))
 
     def flush(self, timeout: float | None = None) -> bool:
         """Store everything recorded so far now (not at the next hand-off); False on timeout.
@@ -351,9 +353,14 @@ class Recorder:
         with self._lock:
             if self._timer is not None and self._timer.is_alive():
                 return
-            self._timer = threading.Timer(delay, lambda: self._writer.submit(self.refresh_due))
+            self._timer = threading.Timer(delay, self._refresh_later)
             self._timer.daemon = True
             self._timer.start()
+
+    def _refresh_later(self) -> None:
+        """(The timer's thread.) A timer that fired as the recorder closed has nothing to do."""
+        if not self._closed:
+            self._writer.submit(self.refresh_due)
 
     def close(self) -> None:
         """Hand over everything recorded and stop the refresh timer (the caller then closes the
