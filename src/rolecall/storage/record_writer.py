@@ -105,7 +105,7 @@ def _store_claim(storage: SqlStorage, claim: Claim) -> list[Sample]:
     try:
         return store_observed(storage, claim.parts)
     except DBAPIError as exc:
-        if exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError):
+        if _outage(exc):
             raise  # the database is down or busy: the claim waits in the spool
         log.error("storing spooled records failed (%s); storing them one at a time", exc.orig)
     samples: list[Sample] = []
@@ -113,10 +113,15 @@ def _store_claim(storage: SqlStorage, claim: Claim) -> list[Sample]:
         try:
             samples += store_observed(storage, [part])
         except DBAPIError as exc:
-            if exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError):
+            if _outage(exc):
                 raise
             log.error("a spooled record was refused by the database and skipped: %s", exc.orig)
     return samples
+
+
+def _outage(exc: DBAPIError) -> bool:
+    """Whether the database is down or busy (worth trying again), not refusing the data."""
+    return exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError)
 
 
 def _decoded(part: bytes) -> list[Observation]:
@@ -175,7 +180,7 @@ class ProcessSink:
     """
 
     def __init__(self, url: str, fallback: SqlStorage, spool: Path | None = None) -> None:
-        self._fallback = InProcessSink(fallback, None if spool is None else SpoolReader(spool))
+        self._fallback = InProcessSink(fallback, _reader(spool))
         self._facts: dict[str, tuple[str, str | None]] = {}  # every fact sent, for the fallback
         self._returned = threading.Condition()  # guards the socket and who holds it
         from rolecall.storage import writer_process
@@ -296,12 +301,16 @@ def open_sink(
     """The writer-process sink when asked for and possible, else the in-process one; either
     stores what ``spool`` (a `Spool`'s directory) holds too."""
     if not use_process or is_in_memory(url):
-        return InProcessSink(storage, None if spool is None else SpoolReader(spool))
+        return InProcessSink(storage, _reader(spool))
     try:
         return ProcessSink(url, storage, spool)
     except OSError as exc:
         log.warning("cannot start the record writer process (%s); writing in-process", exc)
-        return InProcessSink(storage, None if spool is None else SpoolReader(spool))
+        return InProcessSink(storage, _reader(spool))
+
+
+def _reader(spool: Path | None) -> SpoolReader | None:
+    return None if spool is None else SpoolReader(spool)
 
 
 def is_in_memory(url: str) -> bool:
