@@ -23,6 +23,19 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         default=None, description="SQLAlchemy URL; default SQLite in the data directory"
     )
+    redis_url: str | None = Field(
+        default=None,
+        description="Redis URL (redis://host:6379/0) for shared live state between workers and "
+        "replicas: change notices, budgets and rate limits; without it they go through the "
+        "database alone",
+    )
+    workers: int = Field(
+        default=0,
+        ge=0,
+        le=256,
+        description="gateway processes behind the one port (0: 1 on SQLite, one per core on "
+        "PostgreSQL)",
+    )
     host: str = Field(default="127.0.0.1", description="gateway listen address")
     port: int = Field(default=3456, ge=0, le=65535, description="gateway listen port")
     admin_token: str | None = Field(
