@@ -14,6 +14,10 @@ import time
 from typing import Any, Final
 
 from rolecall.benchmark.service import BenchHub
+from rolecall.cluster.changes import ChangeFeed
+from rolecall.cluster.node import build_node
+from rolecall.cluster.sharing import COOLDOWN, OVERRIDES_DOC, share_state
+from rolecall.cluster.sharing import share_profile as _share_profile
 from rolecall.console import OPERATIONS as CONSOLE_OPERATIONS
 from rolecall.console import console_routes
 from rolecall.execution.cooldown import Cooldown, CooldownBook
@@ -36,6 +40,7 @@ from rolecall.providers.local.models import MODELS
 from rolecall.providers.registry import UpstreamClients, adapters_for
 from rolecall.services import Services
 from rolecall.settings import Settings
+from rolecall.storage.changes import SharedDoc
 from rolecall.storage.record_writer import is_in_memory, open_sink
 from rolecall.storage.spool import Spool
 from rolecall.storage.sql import SqlStorage, open_storage
@@ -54,12 +59,21 @@ def build_services(
     settings = settings or Settings()
     inventory, saved_overrides, learned = _read_configuration(settings, extra_inventory)
     storage = open_storage(settings.effective_database_url)
+    node = build_node(
+        storage, settings.effective_database_url, settings.redis_url, settings.data_dir
+    )
     writer = BackgroundWriter(storage)
-    routing = RoutingState(inventory, _cooldowns(settings, storage, writer))
+    routing = RoutingState(inventory, _cooldowns(settings, storage, writer, node.feed))
     for profile in storage.profiles.all():
         routing.publish_profile(profile)
+    overrides = SharedDoc(
+        storage.shared_docs, OVERRIDES_DOC, on_save=lambda: node.feed.publish("overrides")
+    )
     operator = Operator(
-        routing, settings.data_dir, learned_loaded=learned is not None, saved=saved_overrides
+        routing,
+        overrides,
+        learned_loaded=learned is not None,
+        saved=_shared_overrides(overrides, saved_overrides),
     )
     operator.apply_saved()
     spool = _spool(settings)
@@ -74,15 +88,16 @@ def build_services(
         sink,
         journal=spool,
         endpoint_facts=routing.all_endpoint_facts,
-        on_profile=routing.publish_profile,
+        on_profile=lambda profile: _share_profile(routing, node, profile),
     )
     evidence = EvidenceIntake(
         storage.samples,
         storage.profiles,
         facts=routing.endpoint_facts,
-        publish=routing.publish_profile,
+        publish=lambda profile: _share_profile(routing, node, profile, samples=True),
         live=recorder.observe_stored,
     )
+    share_state(node, routing, operator, storage, recorder)
     upstreams = UpstreamClients(
         settings.upstream_timeout_s,
         connect_timeout_s=settings.upstream_connect_timeout_s,
@@ -94,6 +109,7 @@ def build_services(
         storage=storage,
         writer=writer,
         spool=spool,
+        node=node,
         sink=sink,
         recorder=recorder,
         evidence=evidence,
@@ -109,6 +125,17 @@ def build_services(
         learned=learned,
         started_ms=time.time_ns() // 1_000_000,
     )
+
+
+def _shared_overrides(doc: SharedDoc, legacy: dict[str, Any]) -> dict[str, Any]:
+    """The overrides every process routes on; a data directory's overrides file (where versions
+    before the shared store kept them) is imported once, when the database has none yet."""
+    saved = doc.load()
+    if not saved and legacy:
+        doc.save(legacy)
+        log.warning("console overrides imported from the data directory into the database")
+        return legacy
+    return saved
 
 
 def _spool(settings: Settings) -> Spool | None:
@@ -160,14 +187,25 @@ def _bench_hub(
     )
 
 
-def _cooldowns(settings: Settings, storage: SqlStorage, writer: BackgroundWriter) -> CooldownBook:
-    """The cooldown book, loaded from storage and persisted through the writer thread."""
+def _cooldowns(
+    settings: Settings, storage: SqlStorage, writer: BackgroundWriter, feed: ChangeFeed
+) -> CooldownBook:
+    """The cooldown book, loaded from storage, persisted through the writer thread, and each
+    change announced to the other processes once stored."""
+
+    def put(cooldown: Cooldown) -> None:
+        storage.cooldowns.put(cooldown)
+        feed.publish(COOLDOWN, cooldown.endpoint_id)
+
+    def clear(endpoint_id: str) -> None:
+        storage.cooldowns.clear(endpoint_id)
+        feed.publish(COOLDOWN, endpoint_id)
 
     def persist(cooldown: Cooldown) -> None:
-        writer.submit(storage.cooldowns.put, cooldown)
+        writer.submit(put, cooldown)
 
     def forget(endpoint_id: str) -> None:
-        writer.submit(storage.cooldowns.clear, endpoint_id)
+        writer.submit(clear, endpoint_id)
 
     rule = EjectionRule(
         consecutive=settings.cooldown_consecutive_failures,

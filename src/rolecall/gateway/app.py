@@ -22,6 +22,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from rolecall import __version__
+from rolecall.cluster.sharing import KEYS
 from rolecall.gateway import admin, bench_api, models, openapi
 from rolecall.gateway.auth import KeyChecker, bearer, same_secret
 from rolecall.gateway.chat_asgi import GatewayApp
@@ -85,6 +86,16 @@ async def healthz(request: Request) -> Response:
     return json_response(orjson.dumps(body))
 
 
+async def readyz(request: Request) -> Response:
+    """Readiness of this process as a member of the gateway: serving, and whether the shared
+    state (change notices, leadership) works as configured or degraded to polling."""
+    node = services_of(request).node.status()
+    changes = node["changes"]
+    ok = bool(changes["wakeups"]["ok"]) if isinstance(changes, dict) else True
+    body = {"status": "ready" if ok else "degraded", "node": node}
+    return json_response(orjson.dumps(body))
+
+
 async def _wire_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, WireError)
     return json_response(exc.body(), exc.status, exc.headers)
@@ -133,6 +144,7 @@ def create_app(
     settings = services.settings
     limiter = FailedAuthLimiter(settings.auth_failure_limit, settings.auth_failure_window_s)
     keys = KeyChecker(services.storage.keys, limiter)
+    services.node.feed.subscribe(KEYS, lambda _: keys.refresh())
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> Any:
@@ -144,6 +156,7 @@ def create_app(
 
     routes = [
         Route("/healthz", healthz),
+        Route("/readyz", readyz),
         openapi_route(
             [*openapi.V1_OPERATIONS, *admin.OPERATIONS, *bench_api.OPERATIONS, *extra_operations]
         ),

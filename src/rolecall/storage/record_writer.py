@@ -142,6 +142,8 @@ def store_and_refresh(
     samples to the live profiles; the profiles now due (a message without parts only asks for
     those)."""
     facts = {eid: EndpointFacts(*pair) for eid, pair in message.facts.items()}
+    if message.reload:
+        refresher.reload(message.reload, facts)
     refresher.observe(store_observed(storage, message.parts), facts)
     if spool is not None:
         refresher.observe(store_spooled(storage, spool), facts)
