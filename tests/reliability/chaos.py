@@ -46,6 +46,7 @@ class GatewayProcess:
     upstream_url: str
     database_url: str | None = None
     env: dict[str, str] = field(default_factory=dict)
+    inventory: dict[str, Any] | None = None  # default: one endpoint, ep-fast
     port: int = field(default_factory=free_port)
     child: subprocess.Popen[bytes] | None = None
 
@@ -59,7 +60,7 @@ class GatewayProcess:
 
     def environment(self) -> dict[str, str]:
         config = self.tmp / "rolecall.yaml"
-        inventory = {
+        inventory = self.inventory or {
             "providers": {
                 "p": {"kind": "openai_compatible", "base_url": self.upstream_url, "local": False}
             },

@@ -27,6 +27,15 @@ def _storage() -> SqlStorage:
     return open_storage(settings.effective_database_url)
 
 
+def _announce(storage: SqlStorage) -> None:
+    """Tell running gateways now (they would notice within a second anyway)."""
+    from rolecall.cluster.node import announce
+    from rolecall.cluster.sharing import KEYS
+    from rolecall.settings import Settings
+
+    announce(storage, Settings().redis_url, KEYS)
+
+
 @keys_app.command("create")
 def create(name: Annotated[str, typer.Argument(help="a label for the key")] = "default") -> None:
     """Create a key and print it once on stdout (it is stored only as a hash)."""
@@ -35,6 +44,7 @@ def create(name: Annotated[str, typer.Argument(help="a label for the key")] = "d
     storage = _storage()
     try:
         record, key = create_api_key(storage.keys, name)
+        _announce(storage)
     finally:
         storage.close()
     typer.echo(key)
@@ -63,6 +73,8 @@ def revoke(key_id: Annotated[str, typer.Argument(help="the key id from 'keys lis
     storage = _storage()
     try:
         ok = storage.keys.revoke(key_id)
+        if ok:
+            _announce(storage)
     finally:
         storage.close()
     if not ok:

@@ -15,10 +15,10 @@ from typing import Final
 
 from rolecall.cluster.changes import ChangeFeed, process_origin
 from rolecall.cluster.leader import FileLock, LeaderLock, Leadership, PostgresLock
-from rolecall.cluster.wakers import libpq_url, waker_for
+from rolecall.cluster.wakers import RedisWaker, libpq_url, waker_for
 from rolecall.storage.sql import SqlStorage
 
-__all__ = ["CHANGES_KEPT_S", "Node", "build_node"]
+__all__ = ["CHANGES_KEPT_S", "Node", "announce", "build_node"]
 
 CHANGES_KEPT_S: Final = 3600.0  # notices older than this are pruned (every reader is long past)
 RETENTION_EVERY_S: Final = 60.0
@@ -62,3 +62,15 @@ def build_node(
 
     leadership.every("prune-change-log", RETENTION_EVERY_S, prune_changes)
     return Node(origin, feed, leadership)
+
+
+def announce(storage: SqlStorage, redis_url: str | None, kind: str, key: str = "") -> None:
+    """Publish one notice from a process that does not serve (a CLI command): logged in the
+    database, and pushed through Redis when configured (PostgreSQL's NOTIFY goes with the log)."""
+    storage.changes.append([(kind, key)], process_origin())
+    if redis_url:
+        waker = RedisWaker(redis_url)
+        try:
+            waker.notify()
+        finally:
+            waker.close()
