@@ -72,15 +72,25 @@ class PostgresLock:
 
     def __init__(self, url: str, name: str) -> None:
         self._url = url
-        self._key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+        self._name = name
+        self._key = 0
         self._connection: psycopg.Connection[tuple[object, ...]] | None = None
         self._held = False
+
+    def _connect(self) -> psycopg.Connection[tuple[object, ...]]:
+        """The lock's connection; the lock is keyed by the schema too (advisory locks are
+        database-wide, and two deployments may share a database in separate schemas)."""
+        connection = psycopg.connect(self._url, autocommit=True, connect_timeout=5)
+        row = connection.execute("SELECT current_schema()").fetchone()
+        scope = f"{self._name}\0{row[0] if row else ''}".encode()
+        self._key = int.from_bytes(hashlib.sha256(scope).digest()[:8], "big", signed=True)
+        return connection
 
     def try_hold(self) -> bool:
         try:
             if self._connection is None or self._connection.closed:
                 self._held = False
-                self._connection = psycopg.connect(self._url, autocommit=True, connect_timeout=5)
+                self._connection = self._connect()
             if self._held:
                 self._connection.execute("SELECT 1")  # still connected: still ours
                 return True

@@ -8,65 +8,28 @@ Redis. Everything is real: processes, HTTP on loopback, PostgreSQL, Redis, a scr
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import time
-import urllib.error
-import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import redis
 
 from rolecall.storage import open_storage
+from tests.integration.cluster.harness import (
+    ADMIN,
+    WITHIN_S,
+    call,
+    chat,
+    cooling,
+    inventory,
+    redis_up,
+    upstream,
+    within,
+)
 from tests.reliability.chaos import ROLECALL, GatewayProcess
 
-ADMIN = {"authorization": "Bearer rca-test"}
-WITHIN_S = 1.0
-REDIS_URL = "redis://127.0.0.1:6379/0"
-SCRIPT = {
-    "models": {
-        "fast": {"answer": "negative", "latency_ms": 1},
-        "strong": {"answer": "positive", "latency_ms": 1},
-        "locked": {"answer": "-", "fail": {"kind": "status", "status": 401}},
-    }
-}
-
-
-def _inventory(upstream_url: str) -> dict[str, Any]:
-    provider = {"kind": "openai_compatible", "base_url": upstream_url}
-    return {
-        "providers": {"near": {**provider, "local": True}, "far": {**provider, "local": False}},
-        "endpoints": [
-            {"provider": "near", "model": "fast", "id": "ep-a"},
-            {"provider": "far", "model": "strong", "id": "ep-b"},
-            {"provider": "far", "model": "locked", "id": "ep-locked"},
-        ],
-    }
-
-
-@pytest.fixture(scope="module")
-def redis_up() -> str:
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
-    except redis.RedisError as exc:
-        if os.environ.get("CI"):
-            pytest.fail(f"Redis not reachable at {REDIS_URL}: {exc}")
-        pytest.skip(f"Redis not reachable at {REDIS_URL}")
-    return REDIS_URL
-
-
-@pytest.fixture
-def upstream() -> Iterator[Any]:
-    from rolecall.providers.scripted import ScriptedUpstream
-
-    handle = ScriptedUpstream.start_in_thread(SCRIPT)
-    try:
-        yield handle
-    finally:
-        handle.stop()
+__all__ = ["redis_up", "upstream"]  # fixtures
 
 
 def _start_two(
@@ -83,7 +46,7 @@ def _start_two(
                 home,
                 upstream.base_url,
                 database_url=database_url,
-                inventory=_inventory(upstream.base_url),
+                inventory=inventory(upstream.base_url),
                 env=env,
             )
             started.append(replica.start())
@@ -131,54 +94,10 @@ def redis_replicas(
             replica.stop()
 
 
-class Reply:
-    def __init__(self, status: int, raw: bytes) -> None:
-        self.status_code = status
-        self.text = raw.decode(errors="replace")
-
-    def json(self) -> Any:
-        return json.loads(self.text)
-
-
-def _call(method: str, url: str, body: Any = None, headers: dict[str, str] | None = None) -> Reply:
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url, data, method=method, headers=headers or {})
-    request.add_header("content-type", "application/json")
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return Reply(response.status, response.read())
-    except urllib.error.HTTPError as exc:
-        with exc:
-            return Reply(exc.code, exc.read())
-
-
-def _within(check: Callable[[], bool], seconds: float = WITHIN_S) -> float:
-    """Seconds until ``check()`` held; fails when it did not within ``seconds``."""
-    start = time.monotonic()
-    while True:
-        if check():
-            return time.monotonic() - start
-        if time.monotonic() - start > seconds:
-            pytest.fail(f"not within {seconds} s")
-        time.sleep(0.02)
-
-
-def _chat(replica: GatewayProcess, model: str, key: str | None = None) -> Reply:
-    headers = {} if key is None else {"authorization": f"Bearer {key}"}
-    body = {"model": model, "messages": [{"role": "user", "content": "Sentiment of 'great'?"}]}
-    return _call("POST", f"{replica.base_url}/v1/chat/completions", body, headers)
-
-
 def _chosen(replica: GatewayProcess) -> str:
-    reply = _chat(replica, "default.decision-only")
+    reply = chat(replica, "default.decision-only")
     assert reply.status_code == 200, reply.text
     return str(reply.json()["decision"]["chosen_endpoint_id"])
-
-
-def _cooling(replica: GatewayProcess) -> set[str]:
-    reply = _call("GET", f"{replica.base_url}/api/cooldowns", headers=ADMIN)
-    assert reply.status_code == 200, reply.text
-    return {c["endpoint_id"] for c in reply.json()["data"] if c["active"]}
 
 
 def _cli(replica: GatewayProcess, *args: str, timeout: float = 120) -> str:
@@ -206,11 +125,11 @@ def test_two_processes_route_as_one_gateway(
 
 
 def _cooldown_reaches_the_other(a: GatewayProcess, b: GatewayProcess) -> None:
-    assert "ep-locked" not in _cooling(b)
-    failed = _chat(a, "ep-locked")  # the upstream refuses the credentials: cooldown at once
+    assert "ep-locked" not in cooling(b)
+    failed = chat(a, "ep-locked")  # the upstream refuses the credentials: cooldown at once
     assert failed.status_code >= 400
-    assert "ep-locked" in _cooling(a)
-    _within(lambda: "ep-locked" in _cooling(b))
+    assert "ep-locked" in cooling(a)
+    within(lambda: "ep-locked" in cooling(b))
 
 
 def test_a_revoked_key_is_refused_by_every_replica(
@@ -227,15 +146,15 @@ def test_a_revoked_key_is_refused_by_every_replica(
 
 def _revoke_through_the_cli(a: GatewayProcess, b: GatewayProcess) -> None:
     key = _cli(a, "keys", "create", "ci").strip()
-    _within(lambda: _chat(a, "ep-b", key).status_code == _chat(b, "ep-b", key).status_code == 200)
+    within(lambda: chat(a, "ep-b", key).status_code == chat(b, "ep-b", key).status_code == 200)
     listed = _cli(a, "keys", "list").splitlines()
     key_id = next(line.split("\t")[0] for line in listed if "\tci\t" in line)
     _cli(a, "keys", "revoke", key_id)
-    _within(lambda: _chat(a, "ep-b", key).status_code == _chat(b, "ep-b", key).status_code == 401)
+    within(lambda: chat(a, "ep-b", key).status_code == chat(b, "ep-b", key).status_code == 401)
 
 
 def _excluded(replica: GatewayProcess) -> set[str]:
-    reply = _chat(replica, "default.decision-only")
+    reply = chat(replica, "default.decision-only")
     assert reply.status_code == 200, reply.text
     eligibility = reply.json()["decision"]["eligibility"]
     return {e["endpoint_id"] for e in eligibility if e.get("exclusions")}
@@ -244,10 +163,10 @@ def _excluded(replica: GatewayProcess) -> set[str]:
 def _posture_reaches_the_other(a: GatewayProcess, b: GatewayProcess) -> None:
     assert "ep-b" not in _excluded(b)
     body = {"execution_scope": "local_only"}
-    saved = _call("PUT", f"{a.base_url}/api/console/posture", body, ADMIN)
+    saved = call("PUT", f"{a.base_url}/api/console/posture", body, ADMIN)
     assert saved.status_code == 200, saved.text
-    _within(lambda: "ep-b" in _excluded(b))  # a remote endpoint
-    posture = _call("GET", f"{b.base_url}/api/console/posture", headers=ADMIN).json()["posture"]
+    within(lambda: "ep-b" in _excluded(b))  # a remote endpoint
+    posture = call("GET", f"{b.base_url}/api/console/posture", headers=ADMIN).json()["posture"]
     assert posture == saved.json()["posture"]
 
 
@@ -270,38 +189,38 @@ def test_a_cli_benchmark_changes_every_replicas_decisions(
     redis_replicas: tuple[GatewayProcess, GatewayProcess],
 ) -> None:
     a, b = redis_replicas
-    quality = _call("PUT", f"{a.base_url}/api/console/posture", {"strategy": "quality"}, ADMIN)
+    quality = call("PUT", f"{a.base_url}/api/console/posture", {"strategy": "quality"}, ADMIN)
     assert quality.status_code == 200, quality.text
     # with nothing measured, the local endpoint wins on the declared evidence
-    _within(lambda: _chosen(a) == _chosen(b) == "ep-a")
+    within(lambda: _chosen(a) == _chosen(b) == "ep-a")
     suite = _suite(a.tmp / "sentiment.jsonl")
     _cli(
         a, "bench", "run", "--full", "--suite", str(suite), "--endpoints", "ep-a,ep-b", "--no-judge"
     )
     # the benchmark measured ep-b right and ep-a wrong: both replicas now choose ep-b
-    _within(lambda: _chosen(a) == "ep-b", 5.0)
-    _within(lambda: _chosen(b) == "ep-b", WITHIN_S)
-    with_evidence = _chat(b, "default.decision-only").json()["decision"]
+    within(lambda: _chosen(a) == "ep-b", 5.0)
+    within(lambda: _chosen(b) == "ep-b", WITHIN_S)
+    with_evidence = chat(b, "default.decision-only").json()["decision"]
     assert "MEASURED_PROFILE_USED" in with_evidence["selection_reasons"]
 
 
 def _leader(replica: GatewayProcess) -> bool:
     try:
-        reply = _call("GET", f"{replica.base_url}/readyz")
+        reply = call("GET", f"{replica.base_url}/readyz")
     except OSError:
         return False
     return bool(reply.json()["node"]["leader"])
 
 
 def _background_work_fails_over(a: GatewayProcess, b: GatewayProcess) -> None:
-    _within(lambda: _leader(a) != _leader(b), 10.0)
+    within(lambda: _leader(a) != _leader(b), 10.0)
     leader, follower = (a, b) if _leader(a) else (b, a)
-    follower_origin = _call("GET", f"{follower.base_url}/readyz").json()["node"]["origin"]
+    follower_origin = call("GET", f"{follower.base_url}/readyz").json()["node"]["origin"]
     leader.kill(group=True)
-    took = _within(lambda: _leader(follower), 30.0)
+    took = within(lambda: _leader(follower), 30.0)
     storage = open_storage(follower.url, migrate=False)
     try:
         ran = lambda: any(r.owner == follower_origin for r in storage.job_runs.all())  # noqa: E731
-        _within(ran, 30.0 - took)
+        within(ran, 30.0 - took)
     finally:
         storage.close()
