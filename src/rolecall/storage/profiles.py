@@ -3,6 +3,8 @@ ObservedPerformanceProfile artifact per endpoint, upserted."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from sqlalchemy import select
 
 from rolecall.protocol import ObservedPerformanceProfile, load_artifact
@@ -34,6 +36,22 @@ class SqlProfiles:
         with self._db.read() as connection:
             artifact = connection.execute(query).scalar_one_or_none()
         return None if artifact is None else _profile(artifact)
+
+    def newer(
+        self, since_ms: int, known: Mapping[str, int]
+    ) -> list[ObservedPerformanceProfile]:
+        """Profiles measured at or after ``since_ms`` and after what ``known`` (endpoint id →
+        measured_at_ms of the profile the caller has) holds; only those artifacts are parsed."""
+        query = select(
+            PROFILES.c.endpoint_id, PROFILES.c.measured_at_ms, PROFILES.c.artifact
+        ).where(PROFILES.c.measured_at_ms >= since_ms)
+        with self._db.read() as connection:
+            rows = connection.execute(query).all()
+        return [
+            _profile(artifact)
+            for endpoint_id, measured_ms, artifact in rows
+            if measured_ms > known.get(endpoint_id, -1)
+        ]
 
     def all(self) -> list[ObservedPerformanceProfile]:
         """Every stored profile, by endpoint id."""
