@@ -24,6 +24,7 @@ from typing import Any, Final
 from rolecall.errors import RolecallError
 from rolecall.settings import Settings
 from rolecall.storage.record_writer import WriterLink
+from rolecall.storage.writer_process import name_process
 
 __all__ = ["READY", "follow_stored_profiles", "serve_worker"]
 
@@ -43,6 +44,7 @@ def serve_worker(
     """(A worker process's target.) Serve on ``listener`` until stopped; ``ready`` gets `READY`
     once requests are being served."""
     _stop_with(supervisor)
+    name_process("rolecall-worker")
     from rolecall.bootstrap import build_services
     from rolecall.cli.serve import serve_services
 

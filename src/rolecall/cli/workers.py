@@ -287,8 +287,8 @@ class Supervisor:
         if not self._up or self._writer_deaths >= GIVE_UP_AFTER:
             raise WorkersError(f"the record writer process stopped ({what}); its error is above")
         log.warning(
-            "the record writer (pid %s) exited unexpectedly (%s); starting another; the "
-            "workers started before store their records themselves until they are replaced",
+            "the record writer (pid %s) exited unexpectedly (%s); starting another (the "
+            "workers already running store their own records from now on)",
             process.pid,
             what,
         )
