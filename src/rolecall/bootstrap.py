@@ -11,6 +11,7 @@ import asyncio
 import gc
 import logging
 import time
+from pathlib import Path
 from typing import Any, Final
 
 from rolecall.benchmark.service import BenchHub
@@ -41,21 +42,32 @@ from rolecall.providers.registry import UpstreamClients, adapters_for
 from rolecall.services import Services
 from rolecall.settings import Settings
 from rolecall.storage.changes import SharedDoc
-from rolecall.storage.record_writer import is_in_memory, open_sink
+from rolecall.storage.record_writer import WriterLink, is_in_memory, open_sink
 from rolecall.storage.spool import Spool
 from rolecall.storage.sql import SqlStorage, open_storage
 from rolecall.storage.writer import BackgroundWriter
 
-__all__ = ["build_app", "build_services", "tune_gc_for_serving"]
+__all__ = [
+    "build_app",
+    "build_services",
+    "prepare_shared",
+    "spool_directory",
+    "tune_gc_for_serving",
+]
 
 log = logging.getLogger("rolecall")
 FULL_GC_INTERVAL_S: Final = 600.0  # cyclic garbage among long-lived objects is collected this often
 
 
 def build_services(
-    settings: Settings | None = None, *, extra_inventory: dict[str, Any] | None = None
+    settings: Settings | None = None,
+    *,
+    extra_inventory: dict[str, Any] | None = None,
+    writer_link: WriterLink | None = None,
 ) -> Services:
-    """Everything the gateway needs; ``extra_inventory`` adds generated endpoints (the local pool)."""
+    """Everything the gateway needs; ``extra_inventory`` adds generated endpoints (the local pool);
+    ``writer_link`` is a channel to the record writer of several gateway processes (else this
+    process starts its own)."""
     settings = settings or Settings()
     inventory, saved_overrides, learned = _read_configuration(settings, extra_inventory)
     storage = open_storage(settings.effective_database_url)
@@ -82,6 +94,7 @@ def build_services(
         storage,
         use_process=settings.record_process,
         spool=None if spool is None else spool.directory,
+        link=writer_link,
     )
     recorder = Recorder(
         writer,
@@ -138,12 +151,30 @@ def _shared_overrides(doc: SharedDoc, legacy: dict[str, Any]) -> dict[str, Any]:
     return saved
 
 
-def _spool(settings: Settings) -> Spool | None:
-    """The record spool in the data directory; none for an in-memory database (nothing it holds
-    could outlive the process) or when turned off."""
+def prepare_shared(
+    settings: Settings, *, extra_inventory: dict[str, Any] | None = None
+) -> Inventory:
+    """What several gateway processes over one data directory and database need done once,
+    before any of them starts (`rolecall serve --workers N`): the configuration read and checked
+    (a bad file is one error, not one per process), the schema migrated (concurrent migrations
+    would race) and the admin token created (each process would make its own). The inventory."""
+    inventory, _, _ = _read_configuration(settings, extra_inventory)
+    open_storage(settings.effective_database_url).close()
+    load_admin_token(settings.data_dir, settings.admin_token)
+    return inventory
+
+
+def spool_directory(settings: Settings) -> Path | None:
+    """Where the record spool lives; none for an in-memory database (nothing it holds could
+    outlive the process) or when turned off."""
     if settings.spool_max_bytes == 0 or is_in_memory(settings.effective_database_url):
         return None
-    return Spool(settings.data_dir / "spool", max_bytes=settings.spool_max_bytes)
+    return settings.data_dir / "spool"
+
+
+def _spool(settings: Settings) -> Spool | None:
+    directory = spool_directory(settings)
+    return None if directory is None else Spool(directory, max_bytes=settings.spool_max_bytes)
 
 
 def _read_configuration(
