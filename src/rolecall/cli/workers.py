@@ -29,7 +29,7 @@ import signal
 import socket
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
@@ -37,8 +37,8 @@ from pathlib import Path
 from typing import Any, Final
 
 from rolecall.cli.worker_process import READY, serve_worker
-from rolecall.settings import Settings
 from rolecall.observe.loop_channel import recv_frame
+from rolecall.settings import Settings
 from rolecall.storage.record_writer import READY as READY_FRAME
 from rolecall.storage.record_writer import START_TIMEOUT_S, WriterLink, is_in_memory
 from rolecall.storage.writer_process import send_channel, serve_shared
@@ -58,13 +58,11 @@ class WorkersError(Exception):
 
 
 def worker_count(settings: Settings) -> int:
-    """Gateway processes to run: the setting, or for 0 one per core on PostgreSQL and one on
-    SQLite (its single writer lock is shared by every process)."""
-    if settings.workers:
-        return settings.workers
-    if settings.effective_database_url.startswith("sqlite"):
-        return 1
-    return len(os.sched_getaffinity(0))
+    """Gateway processes to run: the setting, and for 0 one. On SQLite every process shares its
+    one write lock; on PostgreSQL a second worker did not serve more requests on the 2-core host
+    measured, which also ran the database and the load (docs/performance.md §Workers), so one
+    per core is not the default until a bench on a larger host shows it pays."""
+    return settings.workers or 1
 
 
 @dataclass(eq=False)
@@ -331,10 +329,8 @@ class Supervisor:
 
 def _signal(process: BaseProcess, signum: int) -> None:
     if process.pid is not None and process.exitcode is None:
-        try:
+        with suppress(ProcessLookupError):
             os.kill(process.pid, signum)
-        except ProcessLookupError:
-            pass
 
 
 def _join_or_kill(processes: list[BaseProcess], timeout: float) -> None:

@@ -37,9 +37,7 @@ class SqlProfiles:
             artifact = connection.execute(query).scalar_one_or_none()
         return None if artifact is None else _profile(artifact)
 
-    def newer(
-        self, since_ms: int, known: Mapping[str, int]
-    ) -> list[ObservedPerformanceProfile]:
+    def newer(self, since_ms: int, known: Mapping[str, int]) -> list[ObservedPerformanceProfile]:
         """Profiles measured at or after ``since_ms`` and after what ``known`` (endpoint id →
         measured_at_ms of the profile the caller has) holds; only those artifacts are parsed."""
         query = select(
