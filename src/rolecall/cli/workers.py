@@ -102,7 +102,8 @@ class Supervisor:
         self._slots = [_Slot(i, sock) for i, sock in enumerate(sockets)]
         self._writer: BaseProcess | None = None
         self._control: socket.socket | None = None  # to the writer: new workers' channels
-        self._writer_deaths = 0
+        self._writer_deaths = 0  # in a row, each soon after it started
+        self._writer_since = 0.0
         self._writer_start_at: float | None = None
         self._up = False  # the first worker served: later deaths are replaced
         self._stopping = False
@@ -266,6 +267,7 @@ class Supervisor:
             started = False
         ours.settimeout(None)
         self._writer, self._control = process, ours
+        self._writer_since = time.monotonic()
         if not started:
             self._writer_died()
 
@@ -281,7 +283,8 @@ class Supervisor:
         if self._stopping:
             return
         what = _exit_description(process.exitcode)
-        self._writer_deaths += 1
+        young = time.monotonic() - self._writer_since < STABLE_S
+        self._writer_deaths = self._writer_deaths + 1 if young else 0
         if not self._up or self._writer_deaths >= GIVE_UP_AFTER:
             raise WorkersError(f"the record writer process stopped ({what}); its error is above")
         log.warning(
