@@ -21,6 +21,11 @@ use; if it cannot be installed or started the run goes on without it. Prints fig
 Run: .venv/bin/python bench/gateway_overhead.py [--seconds 10] [--requests 2000] [--rounds 3]
      [--skip-litellm] [--skip-lean] [--json] [--no-pin] [--stream-seconds 5]
      [--upstream fast|scripted] [--time-limit 900]
+     [--workers 1,2 [--databases sqlite,postgresql] [--pg-url URL] [--redis-url URL]]
+
+With ``--workers`` rolecall runs once per worker count and database, all started side by side,
+and the c=64 runs interleave them round by round (`bench/gateway/scale.py`): the CPU per request
+of every process (the workers and the record writer) is compared with one worker's, per round.
 """
 
 from __future__ import annotations
@@ -30,91 +35,23 @@ import json
 import os
 import shutil
 import signal
-import statistics
 import sys
 import tempfile
 from collections.abc import Callable
 from contextlib import ExitStack
-from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from gateway import paths
-from gateway.loadgen import Generator, Load, make_generator
+from gateway import paths, scale
+from gateway.loadgen import Generator, make_generator
+from gateway.measure import PathResult, measure
 from gateway.procs import BenchError, Deadline, Proc
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_ADDED_P99_MS = 1.0
 TARGET_RPS_RATIO = 10.0
 LEAN = "lean pass-through"
-
-
-@dataclass
-class Latency:
-    """The c=1 rounds: each the direct path's run and then this path's."""
-
-    rounds: list[tuple[Load, Load]] = field(default_factory=list)
-
-    def _median(self, pick: Callable[[Load, Load], float]) -> float:
-        return statistics.median(pick(direct, path) for direct, path in self.rounds)
-
-    @property
-    def p50_ms(self) -> float:
-        return self._median(lambda _, p: p.p50_ms)
-
-    @property
-    def p99_ms(self) -> float:
-        return self._median(lambda _, p: p.p99_ms)
-
-    def added(self) -> tuple[list[float], list[float]]:
-        """Each round's added p50 and added p99 (ms)."""
-        return (
-            [p.p50_ms - d.p50_ms for d, p in self.rounds],
-            [p.p99_ms - d.p99_ms for d, p in self.rounds],
-        )
-
-    @property
-    def added_p50_ms(self) -> float:
-        """The median round's added p50."""
-        return self._median(lambda d, p: p.p50_ms - d.p50_ms)
-
-    @property
-    def added_p99_ms(self) -> float:
-        """The median round's added p99."""
-        return self._median(lambda d, p: p.p99_ms - d.p99_ms)
-
-    @property
-    def requests(self) -> int:
-        return sum(p.requests for _, p in self.rounds)
-
-    @property
-    def errors(self) -> int:
-        return sum(p.errors for _, p in self.rounds)
-
-    def as_dict(self) -> dict[str, Any]:
-        p50, p99 = self.added()
-        return {
-            "p50_ms": self.p50_ms,
-            "p99_ms": self.p99_ms,
-            "requests": self.requests,
-            "errors": self.errors,
-            "added_p50_ms_rounds": p50,
-            "added_p99_ms_rounds": p99,
-            "rounds": [{"direct": d.as_dict(), "path": p.as_dict()} for d, p in self.rounds],
-        }
-
-
-@dataclass
-class PathResult:
-    name: str
-    latency: Latency | None = None
-    throughput: Load | None = None
-    stream: Load | None = None
-    cpu_ms_per_request: float | None = None
-    cpu_alone_ms_per_request: float | None = None  # the gateway process without its children
-    note: str = ""
-    info: dict[str, str] = field(default_factory=dict)
 
 
 def parse_args() -> argparse.Namespace:
@@ -139,6 +76,14 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--install-timeout", type=float, default=900.0, help="LiteLLM pip install")
     parser.add_argument("--litellm-venv", type=Path, default=paths.LITELLM_VENV)
     parser.add_argument("--rolecall-bin", type=Path, default=ROOT / ".venv" / "bin" / "rolecall")
+    parser.add_argument(
+        "--workers", help="comma-separated worker counts (1,2): rolecall measured with each"
+    )
+    parser.add_argument(
+        "--databases", default="sqlite", help="with --workers: sqlite,postgresql (each)"
+    )
+    parser.add_argument("--pg-url", default=scale.PG_URL, help="PostgreSQL server for --databases")
+    parser.add_argument("--redis-url", default=scale.REDIS_URL, help="Redis for PostgreSQL runs")
     return parser.parse_args()
 
 
@@ -151,59 +96,6 @@ def cores(no_pin: bool) -> tuple[int | None, int | None, str]:
         return None, None, "not pinned (needs taskset and 2 cores)"
     load, gateway = allowed[0], allowed[1]
     return load, gateway, f"upstream + load generator on core {load}, gateway on core {gateway}"
-
-
-def measure(
-    gen: Generator,
-    result: PathResult,
-    port: int,
-    up_port: int,
-    model: str,
-    proc: Proc | None,
-    args: Any,
-    deadline: Deadline,
-) -> None:
-    """Fill ``result`` with c=1 latency, c=64 throughput (+ CPU/request) and the stream row."""
-    url = paths.chat_url(port)
-    body = json.dumps(paths.chat_body(model)).encode()
-    rest = 2 * args.warmup + args.seconds + args.stream_seconds + 5
-    deadline.require(rest + 5, f"measuring {result.name}")
-    after = "" if port == up_port else " (each after the direct path's)"
-    print(
-        f"[{result.name}] c=1: {args.rounds} rounds of {args.requests} sequential requests{after}",
-        flush=True,
-    )
-    result.latency = latency_rounds(gen, url, body, up_port, args, deadline, rest)
-    print(f"[{result.name}] c={args.concurrency}: {args.seconds:g} s ...", flush=True)
-    gen.timed(url, body, args.concurrency, args.warmup)
-    cpu_before = proc.cpu_seconds() if proc else 0.0
-    alone_before = proc.cpu_seconds(alone=True) if proc else 0.0
-    result.throughput = gen.timed(url, body, args.concurrency, args.seconds)
-    if proc is not None and result.throughput.requests:
-        used = proc.cpu_seconds() - cpu_before
-        result.cpu_ms_per_request = 1000 * used / result.throughput.requests
-        alone = proc.cpu_seconds(alone=True) - alone_before
-        result.cpu_alone_ms_per_request = 1000 * alone / result.throughput.requests
-    if args.stream_seconds > 0:
-        stream_body = json.dumps(paths.chat_body(model, stream=True)).encode()
-        print(f"[{result.name}] stream c={args.concurrency}: {args.stream_seconds:g} s", flush=True)
-        result.stream = gen.timed(url, stream_body, args.concurrency, args.stream_seconds)
-
-
-def latency_rounds(
-    gen: Generator, url: str, body: bytes, up_port: int, args: Any, deadline: Deadline, rest: float
-) -> Latency:
-    """``args.rounds`` rounds at c=1, each the direct path (on the upstream) and then ``url``."""
-    direct_url = paths.chat_url(up_port)
-    direct_body = json.dumps(paths.chat_body(paths.BENCH_MODEL)).encode()
-    latency = Latency()
-    for done in range(args.rounds):
-        max_s = max(1.0, (deadline.left() - rest) / (args.rounds - done) / 2)
-        direct = gen.latency(direct_url, direct_body, args.requests, args.warmup, max_s)
-        same = url == direct_url  # the direct row: its runs are its rounds
-        path = direct if same else gen.latency(url, body, args.requests, args.warmup, max_s)
-        latency.rounds.append((direct, path))
-    return latency
 
 
 def _measure_started(
@@ -326,7 +218,7 @@ def print_table(results: list[PathResult], concurrency: int) -> None:
         "added p50 / p99 ms, median round (p99 range)",
         f"req/s @{concurrency}",
         "errors c1 + c64",
-        "CPU ms/req (process alone)",
+        "CPU ms/req (without the writer)",
         f"stream req/s @{concurrency}",
         "notes",
     ]
@@ -338,8 +230,13 @@ def print_table(results: list[PathResult], concurrency: int) -> None:
         print(" | ".join([*cells, row[-1]]))
 
 
+def _rolecall(results: dict[str, PathResult]) -> PathResult:
+    """The first rolecall row (one worker on SQLite, with --workers 1,...)."""
+    return next(r for name, r in results.items() if name.startswith("rolecall"))
+
+
 def ratios(results: dict[str, PathResult]) -> dict[str, float | None]:
-    rc, lite = results["rolecall"], results["LiteLLM proxy"]
+    rc, lite = _rolecall(results), results["LiteLLM proxy"]
     lean = results[LEAN]
     out: dict[str, float | None] = dict.fromkeys(
         ("rps_ratio", "added_p50_ms", "added_p99_ms", "lean_added_p50_ms", "lean_added_p99_ms")
@@ -416,9 +313,12 @@ def run(args: argparse.Namespace, stack: ExitStack, deadline: Deadline) -> None:
     direct = PathResult("direct")
     measure(gen, direct, up_port, up_port, paths.BENCH_MODEL, None, args, deadline)
     lean = run_lean(gen, args, up_port, gw_core, workdir, deadline)
-    rc = run_rolecall(gen, args, up_port, gw_core, workdir, deadline)
+    if args.workers:
+        rcs, meta["workers"] = scale.run_configs(gen, args, up_port, gw_core, workdir, deadline)
+    else:
+        rcs = [run_rolecall(gen, args, up_port, gw_core, workdir, deadline)]
     lite = run_litellm(gen, args, up_port, gw_core, workdir, deadline)
-    report([direct, lean, rc, lite], meta, args)
+    report([direct, lean, *rcs, lite], meta, args)
 
 
 def report(results: list[PathResult], meta: dict[str, Any], args: argparse.Namespace) -> None:
@@ -428,7 +328,9 @@ def report(results: list[PathResult], meta: dict[str, Any], args: argparse.Names
     by_name = {p.name: p for p in results}
     r = ratios(by_name)
     print_ratios(r)
-    rc, lite = by_name["rolecall"], by_name["LiteLLM proxy"]
+    if meta.get("workers"):
+        scale.print_comparison(meta["workers"])
+    rc, lite = _rolecall(by_name), by_name["LiteLLM proxy"]
     if lite.info.get("version"):
         meta["litellm"] = lite.info["version"]
     headers = {k: v for k, v in rc.info.items() if k != "log_tail"}

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import secrets
 import subprocess
 import sys
 import tempfile
@@ -24,8 +23,6 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-
-from sqlalchemy import create_engine, make_url, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the tests' harnesses
 
@@ -38,6 +35,8 @@ from tests.reliability.chaos import (
     scripted_upstream,
 )
 from tests.reliability.tcp_proxy import TcpProxy
+
+from gateway.scale import pg_database
 
 PG_SERVER = os.environ.get("ROLECALL_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
@@ -81,27 +80,11 @@ class Row:
 
 
 @contextlib.contextmanager
-def pg_database() -> Iterator[str]:
-    """A PostgreSQL database of its own, dropped afterwards."""
-    server = make_url(PG_SERVER)
-    name = f"rolecall_bench_{secrets.token_hex(4)}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
-@contextlib.contextmanager
 def database(kind: str) -> Iterator[str | None]:
     if kind == "sqlite":
         yield None
     else:
-        with pg_database() as url:
+        with pg_database(PG_SERVER) as url:
             yield url
 
 

@@ -72,9 +72,16 @@ def start_upstream(
 
 
 def start_rolecall(
-    rolecall_bin: Path, upstream_port: int, core: int | None, workdir: Path
+    rolecall_bin: Path,
+    upstream_port: int,
+    core: int | None,
+    workdir: Path,
+    *,
+    name: str = "rolecall",
+    env: dict[str, str] | None = None,
 ) -> tuple[Proc, int, dict[str, str]]:
-    """`rolecall serve` with keys disabled, a fresh data dir and one endpoint on the fake upstream."""
+    """`rolecall serve` with keys disabled, a fresh data dir and one endpoint on the fake upstream
+    (``env`` adds settings: workers, a database URL)."""
     port = free_port()
     config = workdir / "rolecall.yaml"
     config.write_text(
@@ -85,9 +92,9 @@ def start_rolecall(
         f"  - {{provider: up, model: {BENCH_MODEL}, id: ep-up, "
         "price: {input_per_1m: 1.0, output_per_1m: 2.0}}\n"
     )
-    data_dir = workdir / "rolecall-data"
+    data_dir = workdir / f"{name}-data".replace(" ", "-")
     data_dir.mkdir()
-    env = {
+    environment = {
         **os.environ,
         "ROLECALL_CONFIG": str(config),
         "ROLECALL_DATA_DIR": str(data_dir),
@@ -97,8 +104,11 @@ def start_rolecall(
         "ROLECALL_REQUIRE_API_KEY": "false",
         "ROLECALL_LOG_LEVEL": "warning",
     }
-    env.pop("ROLECALL_DATABASE_URL", None)
-    proc = start("rolecall", [*pin(core), str(rolecall_bin), "serve"], workdir, env)
+    environment.pop("ROLECALL_DATABASE_URL", None)
+    environment.pop("ROLECALL_WORKERS", None)
+    environment.update(env or {})
+    argv = [*pin(core), str(rolecall_bin), "serve"]
+    proc = start(name.replace(" ", "-"), argv, workdir, environment)
     headers = wait_ready(proc, chat_url(port), chat_body("default"), timeout=60)
     return proc, port, headers
 

@@ -22,6 +22,7 @@ from typing import Any
 
 LOOPBACK = "127.0.0.1"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+WRITER = "rolecall-writer"  # the name rolecall's record writer process gives itself
 
 
 class BenchError(Exception):
@@ -69,18 +70,19 @@ class Proc:
             return "(no log)"
         return "\n".join(text.splitlines()[-lines:]) or "(empty log)"
 
-    def cpu_seconds(self, *, alone: bool = False) -> float:
-        """User + system CPU of every live process in this process's group (its session); with
-        ``alone``, of the process itself (the gateway without its record writer)."""
+    def cpu_seconds(self, *, without_writer: bool = False) -> float:
+        """User + system CPU of every live process in this process's group (its session: a
+        gateway's workers and record writer too); ``without_writer`` leaves out rolecall's record
+        writer (the process named ``rolecall-writer``)."""
         total = 0
         for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit() or (alone and int(entry.name) != self.popen.pid):
+            if not entry.name.isdigit():
                 continue
             try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                name, fields = _stat(entry)
             except (OSError, IndexError):
                 continue
-            if int(fields[2]) == self.popen.pid:  # pgrp
+            if int(fields[2]) == self.popen.pid and not (without_writer and name == WRITER):
                 total += int(fields[11]) + int(fields[12])  # utime + stime
         return total / CLOCK_TICKS
 
@@ -97,6 +99,12 @@ class Proc:
             self.popen.wait(timeout=5)
         if self._log is not None:
             self._log.close()
+
+
+def _stat(entry: Path) -> tuple[str, list[str]]:
+    """A process's name and the fields of /proc/PID/stat after it."""
+    head, tail = entry.joinpath("stat").read_text().rsplit(")", 1)
+    return head.split("(", 1)[1], tail.split()
 
 
 def start(name: str, argv: Sequence[str], log_dir: Path, env: dict[str, str] | None = None) -> Proc:

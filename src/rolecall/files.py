@@ -29,8 +29,10 @@ def private_file(path: Path) -> Path:
 
 def write_private(path: Path, text: str) -> None:
     """Replace ``path`` with ``text`` atomically (a temporary file, then a rename), private from
-    the moment it exists: a crash never leaves half a file, nor a readable one."""
-    tmp = path.with_name(path.name + ".tmp")
+    the moment it exists: a crash never leaves half a file, nor a readable one. The temporary
+    file is this process's own: several gateway processes may replace one file at once (the
+    last rename wins, whole)."""
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
     with os.fdopen(fd, "w") as handle:
         handle.write(text)

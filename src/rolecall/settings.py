@@ -33,8 +33,8 @@ class Settings(BaseSettings):
         default=0,
         ge=0,
         le=256,
-        description="gateway processes behind the one port (0: 1 on SQLite, one per core on "
-        "PostgreSQL)",
+        description="gateway processes behind the one port, sharing one record writer (0: "
+        "one; docs/deploy.md)",
     )
     host: str = Field(default="127.0.0.1", description="gateway listen address")
     port: int = Field(default=3456, ge=0, le=65535, description="gateway listen port")

@@ -69,4 +69,4 @@ def test_the_helpers_tighten_what_exists(tmp_path: Path) -> None:
     target = loose_dir / "g.json"
     write_private(target, "{}")
     assert (mode(target), target.read_text()) == (0o600, "{}")
-    assert not (loose_dir / "g.json.tmp").exists()
+    assert sorted(p.name for p in loose_dir.iterdir()) == ["f", "g.json"]  # no temporary left

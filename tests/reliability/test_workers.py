@@ -64,7 +64,8 @@ def test_kill_minus_nine_of_a_worker_is_replaced_and_loses_nothing(
             after_load = load(gateway.base_url, concurrency=4, seconds=1.0)
         finally:
             gateway.stop()
-    assert before[1] in now and before[0] not in now
+    assert before[1] in now
+    assert before[0] not in now
     assert "worker 0" in gateway.log() or "worker 1" in gateway.log()
     assert result.server_errors == 0, result
     assert len(result.answered) > 50, result
@@ -112,7 +113,8 @@ def test_a_port_in_use_is_one_clear_error(tmp_path: Path) -> None:
         )
     assert finished.returncode == 1
     assert finished.stderr.count("error:") == 1, finished.stderr
-    assert f"127.0.0.1:{port}" in finished.stderr and "in use" in finished.stderr
+    assert f"127.0.0.1:{port}" in finished.stderr
+    assert "in use" in finished.stderr
     assert "--port" in finished.stderr  # the fix
     assert "Traceback" not in finished.stderr
     assert not (tmp_path / "data" / "rolecall.db").exists()  # nothing was started

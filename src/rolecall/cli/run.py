@@ -42,6 +42,7 @@ def run(
     from rolecall.bootstrap import build_services
     from rolecall.cli.serve import serve_services
     from rolecall.gateway.auth import ensure_default_key
+    from rolecall.gateway.server import listening_sockets
     from rolecall.providers.local.inventory import ENDPOINT_PREFIX, local_inventory_entries
     from rolecall.providers.local.server import free_port
     from rolecall.providers.local.supervisor import up
@@ -52,6 +53,12 @@ def run(
     settings = Settings(**{k: v for k, v in given.items() if v is not None})
     names = [m.strip() for m in models.split(",") if m.strip()]
     holder: dict[str, Services] = {}
+    if settings.workers > 1:  # the local pool's health marks and first benchmark are per process
+        typer.echo(
+            "warning: rolecall run serves one gateway process; ROLECALL_WORKERS is for "
+            "rolecall serve (docs/deploy.md)",
+            err=True,
+        )
 
     def on_state(name: str, state: str) -> None:
         services = holder.get("services")
@@ -60,6 +67,8 @@ def run(
 
     supervisor = None
     try:
+        # before the pool starts: a port in use is one clear error, and nothing was started
+        sockets = listening_sockets(settings, 1)
         extra: dict[str, Any] = {}
         if names:
             typer.echo(f"starting local models: {', '.join(names)} (first run downloads weights)")
@@ -76,7 +85,7 @@ def run(
             services.lifecycle.on_start.append(lambda: _first_benchmark(services))
         key = ensure_default_key(services.storage.keys, settings.data_dir)
         _banner(settings, services, key, supervisor.status() if supervisor else [])
-        serve_services(services)
+        serve_services(services, sockets=sockets)
     except RolecallError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None

@@ -29,7 +29,7 @@ import signal
 import socket
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
@@ -59,13 +59,11 @@ class WorkersError(Exception):
 
 
 def worker_count(settings: Settings) -> int:
-    """Gateway processes to run: the setting, or for 0 one per core on PostgreSQL and one on
-    SQLite (its single writer lock is shared by every process)."""
-    if settings.workers:
-        return settings.workers
-    if settings.effective_database_url.startswith("sqlite"):
-        return 1
-    return len(os.sched_getaffinity(0))
+    """Gateway processes to run: the setting, and for 0 one. On SQLite every process shares its
+    one write lock; on PostgreSQL a second worker did not serve more requests on the 2-core host
+    measured, which also ran the database and the load (docs/performance.md §Workers), so one
+    per core is not the default until a bench on a larger host shows it pays."""
+    return settings.workers or 1
 
 
 @dataclass(eq=False)
@@ -105,7 +103,8 @@ class Supervisor:
         self._slots = [_Slot(i, sock) for i, sock in enumerate(sockets)]
         self._writer: BaseProcess | None = None
         self._control: socket.socket | None = None  # to the writer: new workers' channels
-        self._writer_deaths = 0
+        self._writer_deaths = 0  # in a row, each soon after it started
+        self._writer_since = 0.0
         self._writer_start_at: float | None = None
         self._up = False  # the first worker served: later deaths are replaced
         self._stopping = False
@@ -274,6 +273,7 @@ class Supervisor:
             started = False
         ours.settimeout(None)
         self._writer, self._control = process, ours
+        self._writer_since = time.monotonic()
         if not started:
             self._writer_died()
 
@@ -289,7 +289,8 @@ class Supervisor:
         if self._stopping:
             return
         what = _exit_description(process.exitcode)
-        self._writer_deaths += 1
+        young = time.monotonic() - self._writer_since < STABLE_S
+        self._writer_deaths = self._writer_deaths + 1 if young else 0
         if not self._up or self._writer_deaths >= GIVE_UP_AFTER:
             raise WorkersError(f"the record writer process stopped ({what}); its error is above")
         log.warning(
@@ -337,10 +338,8 @@ class Supervisor:
 
 def _signal(process: BaseProcess, signum: int) -> None:
     if process.pid is not None and process.exitcode is None:
-        try:
+        with suppress(ProcessLookupError):
             os.kill(process.pid, signum)
-        except ProcessLookupError:
-            pass
 
 
 def _join_or_kill(processes: list[BaseProcess], timeout: float) -> None:

@@ -4,8 +4,9 @@ Owns `write_batch` (a message's rows in one transaction, request facts included)
 `store_and_refresh`, and the two implementations of `rolecall.observe.ports.Sink`: `ProcessSink`
 (the record writer process, `rolecall.storage.writer_process`, over one socket that the event loop
 holds while it serves) and `InProcessSink` (this process: tests, scripts, in-memory SQLite, and the
-fallback when the process cannot start or dies, so a record is never dropped). Why the records
-take this path is in docs/performance.md.
+fallback when the process cannot start or dies, so a record is never dropped). A `ProcessSink`
+starts its own writer process, or with a `WriterLink` talks to the one writer that the supervisor
+of several workers runs. Why the records take this path is in docs/performance.md.
 """
 
 from __future__ import annotations

@@ -139,6 +139,7 @@ def _serve(
             if not readable:
                 writer.idle()
             for sock in readable:
+                assert isinstance(sock, socket.socket)  # only sockets are waited on
                 if sock is channels.control:
                     channels.take(writer)
                 elif not writer.answer_frame(sock):
