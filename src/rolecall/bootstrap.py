@@ -14,6 +14,7 @@ import time
 from typing import Any, Final
 
 from rolecall.benchmark.service import BenchHub
+from rolecall.cluster.redis_limits import RedisLimitStore
 from rolecall.console import OPERATIONS as CONSOLE_OPERATIONS
 from rolecall.console import console_routes
 from rolecall.execution.cooldown import Cooldown, CooldownBook
@@ -28,6 +29,9 @@ from rolecall.inventory.config import load_inventory_file
 from rolecall.inventory.inventory import Inventory
 from rolecall.inventory.load import configured_inventory
 from rolecall.learned.mode import LearnedMode
+from rolecall.limits.failover import FailoverStore
+from rolecall.limits.service import Limiter
+from rolecall.limits.spec import ScopedLimits, parse_limits_section
 from rolecall.observe.evidence import EvidenceIntake
 from rolecall.observe.recorder import Recorder
 from rolecall.operator import Operator
@@ -36,6 +40,7 @@ from rolecall.providers.local.models import MODELS
 from rolecall.providers.registry import UpstreamClients, adapters_for
 from rolecall.services import Services
 from rolecall.settings import Settings
+from rolecall.storage.limit_counters import SqlLimitCounters, ThreadedLimitStore
 from rolecall.storage.record_writer import is_in_memory, open_sink
 from rolecall.storage.spool import Spool
 from rolecall.storage.sql import SqlStorage, open_storage
@@ -52,7 +57,7 @@ def build_services(
 ) -> Services:
     """Everything the gateway needs; ``extra_inventory`` adds generated endpoints (the local pool)."""
     settings = settings or Settings()
-    inventory, saved_overrides, learned = _read_configuration(settings, extra_inventory)
+    inventory, saved_overrides, learned, scoped = _read_configuration(settings, extra_inventory)
     storage = open_storage(settings.effective_database_url)
     writer = BackgroundWriter(storage)
     routing = RoutingState(inventory, _cooldowns(settings, storage, writer))
@@ -107,6 +112,7 @@ def build_services(
         operator=operator,
         bench=_bench_hub(settings, routing, storage, evidence, writer, recorder),
         learned=learned,
+        limits=_limiter(settings, scoped, storage),
         started_ms=time.time_ns() // 1_000_000,
     )
 
@@ -121,11 +127,12 @@ def _spool(settings: Settings) -> Spool | None:
 
 def _read_configuration(
     settings: Settings, extra_inventory: dict[str, Any] | None
-) -> tuple[Inventory, dict[str, Any], LearnedMode | None]:
-    """The inventory, the operator's saved overrides and the learned router: all read and checked
-    before anything is opened, so a bad file leaves nothing running."""
+) -> tuple[Inventory, dict[str, Any], LearnedMode | None, ScopedLimits]:
+    """The inventory, the operator's saved overrides, the learned router and the file's limits:
+    all read and checked before anything is opened, so a bad file leaves nothing running."""
     private_dir(settings.data_dir)
     config = load_inventory_file(settings.config, extra_inventory)
+    scoped = parse_limits_section(config.limits, str(settings.config))
     inventory = configured_inventory(config)
     for problem in inventory.problems:
         log.warning("configuration: %s", problem)
@@ -135,7 +142,16 @@ def _read_configuration(
         learned = LearnedMode.load(
             config.routing.learned, settings.config.parent, str(settings.config)
         )
-    return inventory, saved_overrides, learned
+    return inventory, saved_overrides, learned, scoped
+
+
+def _limiter(settings: Settings, scoped: ScopedLimits, storage: SqlStorage) -> Limiter:
+    """Limits counted in Redis when one is configured (on SQL while it is down), else on SQL."""
+    sql = ThreadedLimitStore(SqlLimitCounters(storage.database))
+    if settings.redis_url is None:
+        return Limiter(scoped, sql)
+    redis = RedisLimitStore(settings.redis_url)
+    return Limiter(scoped, FailoverStore(redis, sql, redis.ping))
 
 
 def _bench_hub(

@@ -18,6 +18,7 @@ from rolecall.benchmark.service import BenchHub
 from rolecall.execution.executor import Executor
 from rolecall.execution.state import RoutingState
 from rolecall.learned.mode import LearnedMode
+from rolecall.limits.service import Limiter
 from rolecall.observe.evidence import EvidenceIntake
 from rolecall.observe.ports import Sink
 from rolecall.observe.recorder import Recorder
@@ -60,6 +61,7 @@ class Services:
     operator: Operator
     bench: BenchHub
     learned: LearnedMode | None
+    limits: Limiter
     started_ms: int
     lifecycle: Lifecycle = field(default_factory=Lifecycle)
 
@@ -76,6 +78,7 @@ class Services:
             except Exception:  # shutdown continues whatever one step does
                 log.warning("shutdown step failed", exc_info=True)
         await self.upstreams.close()
+        await self.limits.close()  # settlements in flight first: they need the database
         self.sink.hurry()
         try:
             await asyncio.wait_for(self.recorder.stop(), SHUTDOWN_DRAIN_S)
