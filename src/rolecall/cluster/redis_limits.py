@@ -59,10 +59,11 @@ for i = 1, n do
   end
 end
 local p = 4 + n * 3
-local groups = {}
-for g = 1, tonumber(ARGV[p]) do
-  local m, items = tonumber(ARGV[p + 1]), {}
-  p = p + 2
+local groups, count = {}, tonumber(ARGV[4 + n * 3])
+p = p + 1
+for g = 1, count do
+  local m, items = tonumber(ARGV[p]), {}
+  p = p + 1
   for j = 1, m do
     items[j] = {tonumber(ARGV[p]), tonumber(ARGV[p + 1]), ARGV[p + 1]}
     p = p + 2

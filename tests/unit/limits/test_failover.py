@@ -1,0 +1,71 @@
+"""`FailoverStore`: the fallback while the primary is down, and back once it answers."""
+
+from __future__ import annotations
+
+import asyncio
+
+from rolecall.limits.failover import FailoverStore
+from rolecall.limits.policy import Limit, Window
+from rolecall.limits.ports import Charge, Reservation, ReserveRequest
+from tests.unit.limits.memory import MemoryStore
+
+LIMIT = Limit("key", "k", "usd", 100, Window("day"))
+
+
+def request(rid: str) -> ReserveRequest:
+    return ReserveRequest(rid, 0, (Charge("c", LIMIT, 10, 86_400_000),))
+
+
+def test_counts_on_the_fallback_while_the_primary_is_down_then_goes_back() -> None:
+    primary, fallback = MemoryStore("redis"), MemoryStore("sql")
+
+    async def ping() -> None:
+        if primary.down:
+            raise ConnectionError("still down")
+
+    store = FailoverStore(primary, fallback, ping, probe_s=0.01)
+
+    async def run() -> None:
+        first = await store.reserve(request("a"))
+        assert isinstance(first, Reservation) and first.store == "redis"
+        primary.down = True
+        second = await store.reserve(request("b"))
+        assert isinstance(second, Reservation) and second.store == "sql"
+        status = store.status()
+        assert status["store"] == "sql" and "down" in status["primary_error"]
+        await store.settle(second, [4])  # on the store that made it
+        calls = primary.calls
+        assert isinstance(await store.reserve(request("c")), Reservation)
+        assert primary.calls == calls  # the primary is not asked while down
+        primary.down = False
+        for _ in range(100):
+            if store.name == "redis":
+                break
+            await asyncio.sleep(0.01)
+        third = await store.reserve(request("d"))
+        assert isinstance(third, Reservation) and third.store == "redis"
+        await store.close()
+
+    asyncio.run(run())
+    assert primary.counters == {"c": 20} and fallback.counters == {"c": 14}
+    assert primary.closed and fallback.closed
+
+
+def test_a_settlement_the_primary_cannot_take_is_dropped_and_fails_over() -> None:
+    primary, fallback = MemoryStore("redis"), MemoryStore("sql")
+
+    async def ping() -> None:
+        raise ConnectionError("down")
+
+    store = FailoverStore(primary, fallback, ping, probe_s=10)
+
+    async def run() -> None:
+        reserved = await store.reserve(request("a"))
+        assert isinstance(reserved, Reservation)
+        primary.down = True
+        await store.settle(reserved, [0])  # kept as reserved: the window will end
+        assert store.name == "sql"
+        await store.close()
+
+    asyncio.run(run())
+    assert primary.counters == {"c": 10}
