@@ -12,7 +12,7 @@ tag, so on Redis Cluster they share a slot and the script stays atomic.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 import redis.asyncio as aioredis
@@ -32,6 +32,7 @@ from rolecall.limits.ports import (
 __all__ = ["DEFAULT_PREFIX", "RedisLimitStore"]
 
 DEFAULT_PREFIX: Final = "rolecall:{limits}:"
+GRACE_MS: Final = 86_400_000  # a calendar counter outlives its window by a day (as in RESERVE)
 
 # Counter i uses KEYS[2i-1] (the counter, or a rolling window's log) and KEYS[2i] (a rolling
 # window's sum). ARGV: now, reservation id, n, then (kind, cap, reset_ms | window_ms) per counter,
@@ -226,6 +227,20 @@ class RedisLimitStore:
         _, script = self._scripts()
         try:
             await script(keys=self._keys([c.counter for c, _ in changed]), args=args)
+        except _FAILURES as exc:
+            raise LimitStoreError(f"redis: {type(exc).__name__}: {exc}") from exc
+
+    async def absorb(self, amounts: Mapping[str, tuple[int, int]]) -> None:
+        if not amounts:
+            return
+        self._scripts()
+        assert self._client is not None
+        pipe = self._client.pipeline(transaction=True)
+        for counter, (amount, reset_ms) in amounts.items():
+            pipe.incrby(self._prefix + counter, amount)
+            pipe.pexpireat(self._prefix + counter, reset_ms + GRACE_MS)
+        try:
+            await pipe.execute()
         except _FAILURES as exc:
             raise LimitStoreError(f"redis: {type(exc).__name__}: {exc}") from exc
 

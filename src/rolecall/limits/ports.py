@@ -8,7 +8,7 @@ store reports the first limit in the way and, where a window will make room, whe
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -96,6 +96,11 @@ class LimitStore(Protocol):
     async def settle(self, reservation: Reservation, actual: Sequence[int]) -> None:
         """Replace each reserved amount by the actual one (``actual[i]`` for
         ``reservation.charges[i]``); 0 releases it."""
+        ...
+
+    async def absorb(self, amounts: Mapping[str, tuple[int, int]]) -> None:
+        """Add what another store counted to calendar counters, unchecked: counter name →
+        (amount, the window's reset_ms). Keeps a fallback store's budgets current."""
         ...
 
     async def close(self) -> None: ...

@@ -13,7 +13,7 @@ nothing. Rows of windows that ended are deleted now and then.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Final
 
@@ -102,6 +102,21 @@ class SqlLimitCounters:
                     connection.execute(update(LIMIT_LOG).where(entry).values(amount=amount))
                 else:
                     connection.execute(delete(LIMIT_LOG).where(entry))
+
+    def absorb(self, amounts: Mapping[str, tuple[int, int]]) -> None:
+        """Add amounts counted elsewhere to calendar counters (unchecked), in name order."""
+        if not amounts:
+            return
+        rows = [
+            {"counter": name, "used": amount, "expires_ms": reset_ms + GRACE_MS}
+            for name, (amount, reset_ms) in sorted(amounts.items())
+        ]
+        insert = self._db.insert(LIMIT_COUNTERS)
+        added = {"used": LIMIT_COUNTERS.c.used + insert.excluded.used}
+        with self._db.begin() as connection:
+            connection.execute(
+                insert.on_conflict_do_update(index_elements=["counter"], set_=added), rows
+            )
 
     def clean(self, now_ms: int) -> None:
         """Delete the rows of windows that ended (and log entries that left their window)."""
@@ -234,6 +249,13 @@ class ThreadedLimitStore:
         loop = asyncio.get_running_loop()
         try:
             await loop.run_in_executor(self._pool, self.counters.settle, reservation, actual)
+        except (SQLAlchemyError, OSError) as exc:
+            raise LimitStoreError(f"sql: {type(exc).__name__}") from exc
+
+    async def absorb(self, amounts: Mapping[str, tuple[int, int]]) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.run_in_executor(self._pool, self.counters.absorb, amounts)
         except (SQLAlchemyError, OSError) as exc:
             raise LimitStoreError(f"sql: {type(exc).__name__}") from exc
 

@@ -63,12 +63,17 @@ def test_the_first_alternative_that_fits_is_reserved_and_all_or_nothing(
 
     spent, fits, none_fit, free, over = asyncio.run(run())
     assert isinstance(spent, Reservation)
-    assert isinstance(fits, Reservation) and fits.alternative == 1
+    assert isinstance(fits, Reservation)
+    assert fits.alternative == 1
     assert [c.amount for c in fits.charges] == [1, 5]
-    assert isinstance(none_fit, Refusal) and none_fit.charge.amount in (20, 6)
-    assert none_fit.used == 95 and none_fit.retry_after_ms == DAY_LEFT_MS
-    assert isinstance(free, Reservation) and free.alternative == 0
-    assert isinstance(over, Refusal) and over.charge.limit.metric == "requests_per_min"
+    assert isinstance(none_fit, Refusal)
+    assert none_fit.charge.amount in (20, 6)
+    assert none_fit.used == 95
+    assert none_fit.retry_after_ms == DAY_LEFT_MS
+    assert isinstance(free, Reservation)
+    assert free.alternative == 0
+    assert isinstance(over, Refusal)
+    assert over.charge.limit.metric == "requests_per_min"
 
 
 def test_a_rolling_window_frees_as_its_oldest_entries_leave(store_spec: StoreSpec) -> None:
@@ -88,8 +93,11 @@ def test_a_rolling_window_frees_as_its_oldest_entries_leave(store_spec: StoreSpe
     replies = asyncio.run(run())
     assert [isinstance(r, Reservation) for r in replies] == [True, True, True, False, True, False]
     fourth, sixth = replies[3], replies[5]
-    assert isinstance(fourth, Refusal) and fourth.retry_after_ms == 30_000
-    assert isinstance(sixth, Refusal) and sixth.retry_after_ms == 10_000 and sixth.used == 3
+    assert isinstance(fourth, Refusal)
+    assert fourth.retry_after_ms == 30_000
+    assert isinstance(sixth, Refusal)
+    assert sixth.retry_after_ms == 10_000
+    assert sixth.used == 3
 
 
 def test_settling_moves_a_counter_to_the_actual_amount(store_spec: StoreSpec) -> None:
@@ -112,7 +120,9 @@ def test_settling_moves_a_counter_to_the_actual_amount(store_spec: StoreSpec) ->
 
     blocked, full = asyncio.run(run())
     assert isinstance(blocked, Refusal)
-    assert isinstance(full, Refusal) and full.used == 10 and full.charge.limit.metric == "usd"
+    assert isinstance(full, Refusal)
+    assert full.used == 10
+    assert full.charge.limit.metric == "usd"
 
 
 def test_a_charge_alone_over_its_limit_never_fits(store_spec: StoreSpec) -> None:
@@ -121,7 +131,8 @@ def test_a_charge_alone_over_its_limit_never_fits(store_spec: StoreSpec) -> None
             return await store.reserve(ReserveRequest("r1", NOW, (usd(101),)))
 
     refused = asyncio.run(run())
-    assert isinstance(refused, Refusal) and refused.retry_after_ms is None
+    assert isinstance(refused, Refusal)
+    assert refused.retry_after_ms is None
 
 
 def test_processes_reserving_at_once_never_exceed_the_limit(store_spec: StoreSpec) -> None:
@@ -140,4 +151,22 @@ def test_processes_reserving_at_once_never_exceed_the_limit(store_spec: StoreSpe
             return await store.reserve(ReserveRequest("probe", NOW, (probe,)))
 
     refused = asyncio.run(check())
-    assert isinstance(refused, Refusal) and refused.used == BUDGET.amount
+    assert isinstance(refused, Refusal)
+    assert refused.used == BUDGET.amount
+
+
+def test_absorbed_amounts_count_against_the_budget(store_spec: StoreSpec) -> None:
+    """What another store counted (a failover's copy) is added, unchecked, to the counter."""
+    budget = usd(10)
+
+    async def run() -> list[Reservation | Refusal]:
+        async with opened(store_spec) as store:
+            first = await store.reserve(ReserveRequest("r1", NOW, (budget,)))
+            await store.absorb({budget.counter: (85, budget.reset_ms)})
+            second = await store.reserve(ReserveRequest("r2", NOW, (budget,)))
+            return [first, second]
+
+    first, second = asyncio.run(run())
+    assert isinstance(first, Reservation)
+    assert isinstance(second, Refusal)
+    assert second.used == 95

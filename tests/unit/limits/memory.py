@@ -3,7 +3,7 @@ stores (`rolecall.limits.charges`), one process, no atomicity to speak of."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from rolecall.limits.charges import (
     applied_charges,
@@ -68,6 +68,13 @@ class MemoryStore:
                 (at, rid, amount if rid == reservation.reservation_id else a)
                 for at, rid, a in self.logs.get(c.counter, [])
             ]
+
+    async def absorb(self, amounts: Mapping[str, tuple[int, int]]) -> None:
+        self.calls += 1
+        if self.down:
+            raise LimitStoreError(f"{self.name}: down")
+        for counter, (amount, _) in amounts.items():
+            self.counters[counter] = self.counters.get(counter, 0) + amount
 
     async def close(self) -> None:
         self.closed = True

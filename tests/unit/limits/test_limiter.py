@@ -63,13 +63,20 @@ def test_a_spent_budget_falls_back_to_a_cheaper_candidate_then_refuses() -> None
         return [first, second, third, last]
 
     first, second, third, last = asyncio.run(run())
-    assert isinstance(first, Admission) and first.allowed == (0, 1) and first.cut == ()
-    assert isinstance(second, Admission) and second.allowed == (1,)
-    assert second.cut[0][0] == 0 and "does not fit" in second.cut[0][1]
+    assert isinstance(first, Admission)
+    assert first.allowed == (0, 1)
+    assert first.cut == ()
+    assert isinstance(second, Admission)
+    assert second.allowed == (1,)
+    assert second.cut[0][0] == 0
+    assert "does not fit" in second.cut[0][1]
     # 46,000 spent: the 3,000 candidate fits; the free one after it runs too if needed
-    assert isinstance(third, Admission) and third.allowed == (1, 2)
-    assert isinstance(last, Refused) and not last.rate
-    assert "budget exceeded" in last.message and "0.049 USD used" in last.message
+    assert isinstance(third, Admission)
+    assert third.allowed == (1, 2)
+    assert isinstance(last, Refused)
+    assert not last.rate
+    assert "budget exceeded" in last.message
+    assert "0.049 USD used" in last.message
     assert last.retry_after_s == 86_400 * 31  # the month ends
     assert [i for i, _ in last.cut] == [0, 1]
 
@@ -80,7 +87,8 @@ def test_a_pricier_fallback_than_the_reservation_is_cut() -> None:
     admitted = asyncio.run(lim.reserve(limits, "r1", 1000, 1000, [CHEAP, PRICEY, FREE]))
     assert isinstance(admitted, Admission)
     assert admitted.allowed == (0, 2)
-    assert admitted.cut == ((1, admitted.cut[0][1]),) and "more than" in admitted.cut[0][1]
+    assert admitted.cut == ((1, admitted.cut[0][1]),)
+    assert "more than" in admitted.cut[0][1]
 
 
 def test_a_rate_limit_refuses_with_when_the_window_frees() -> None:
@@ -99,8 +107,11 @@ def test_a_rate_limit_refuses_with_when_the_window_frees() -> None:
         return out
 
     a, b, refused, d = asyncio.run(run())
-    assert isinstance(a, Admission) and isinstance(b, Admission) and isinstance(d, Admission)
-    assert isinstance(refused, Refused) and refused.rate
+    assert isinstance(a, Admission)
+    assert isinstance(b, Admission)
+    assert isinstance(d, Admission)
+    assert isinstance(refused, Refused)
+    assert refused.rate
     assert refused.retry_after_s == 39  # 38.5 s until the first request leaves the minute
     assert refused.message.startswith("rate limit reached (key key_1: 2 requests per minute)")
 
@@ -109,7 +120,8 @@ def test_a_request_larger_than_the_limit_cannot_be_retried_into_fitting() -> Non
     lim = limiter()
     limits = lim.applicable(key(LimitSpec(tpm=100)), None)
     refused = asyncio.run(lim.reserve(limits, "a", 50, 1024, [FREE]))
-    assert isinstance(refused, Refused) and refused.retry_after_s is None
+    assert isinstance(refused, Refused)
+    assert refused.retry_after_s is None
     assert "ask for fewer tokens" in refused.message
 
 
@@ -127,7 +139,8 @@ def test_settling_replaces_the_estimate_by_the_actual_cost() -> None:
         calls = store.calls
         lim.settle(admitted, 2000, 3000)  # the estimate exactly: nothing to change
         await lim.close()
-        assert store.calls == calls and store.closed
+        assert store.calls == calls
+        assert store.closed
 
     asyncio.run(run())
     assert store.counters == {"key:key_1:usd:m202601": 1200}
@@ -141,7 +154,8 @@ def test_without_a_reachable_store_requests_are_served_unmetered() -> None:
     store.down = True
     limits = lim.applicable(key(LimitSpec(rpm=1)), None)
     admitted = asyncio.run(lim.reserve(limits, "a", 1, 1, [FREE, CHEAP]))
-    assert isinstance(admitted, Admission) and admitted.reservation is None
+    assert isinstance(admitted, Admission)
+    assert admitted.reservation is None
     assert admitted.allowed == (0, 1)
     assert lim.status()["enforcing"] is False
     store.down = False

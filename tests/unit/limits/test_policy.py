@@ -73,7 +73,8 @@ def test_a_spec_lists_rates_before_budgets() -> None:
         "rpm": 60,
         "tpm": 500,
     }
-    assert LimitSpec().empty and not spec.empty
+    assert LimitSpec().empty
+    assert not spec.empty
 
 
 @pytest.mark.parametrize(

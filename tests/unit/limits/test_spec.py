@@ -65,7 +65,8 @@ def test_the_file_section_gives_global_team_and_role_limits() -> None:
     assert scoped.default_output_tokens == 256
     assert not scoped.empty
     empty = parse_limits_section(None)
-    assert empty.empty and empty.default_output_tokens == DEFAULT_OUTPUT_TOKENS
+    assert empty.empty
+    assert empty.default_output_tokens == DEFAULT_OUTPUT_TOKENS
 
 
 @pytest.mark.parametrize(
