@@ -92,7 +92,7 @@ def replicas(tmp: Path, database_url: str, redis_url: str | None) -> Iterator[Re
             gateway.stop()
         upstream.stop()
         if redis_url:
-            _forget(redis_url, group.key_ids)
+            forget_redis_keys(redis_url, group.key_ids)
 
 
 def _knows(gateway: GatewayProcess, key: str) -> bool:
@@ -108,7 +108,8 @@ def _knows(gateway: GatewayProcess, key: str) -> bool:
         return False
 
 
-def _forget(redis_url: str, key_ids: Sequence[str]) -> None:
+def forget_redis_keys(redis_url: str, key_ids: Sequence[str]) -> None:
+    """Delete the gateway's Redis counters of these keys."""
     client = redis.Redis.from_url(redis_url)
     try:
         for key_id in key_ids:
