@@ -5,9 +5,11 @@ runs it off the event loop as a `rolecall.limits.ports.LimitStore`.
 A reservation is one transaction. It makes sure every counter row it touches exists, then locks
 them in name order (``SELECT ... FOR UPDATE`` on PostgreSQL; on SQLite the first write already
 holds the database's write lock), so concurrent reservations of the same counters queue instead
-of deadlocking; reads the amounts used (a rolling window's is the sum of its log after pruning
-what left the window); decides with the arithmetic every store shares; and adds the charges, or
-nothing. Rows of windows that ended are deleted now and then.
+of deadlocking; reads the amounts used; decides with the arithmetic every store shares; and adds
+the charges, or nothing. A calendar window is one row. A rolling window is one row holding the
+running sum of its log entries (one per reservation, in ``limit_log``): entries that left the
+window are deleted and subtracted as the row is read, so a reservation costs the same however
+many entries the window holds. Rows of windows that ended are deleted now and then.
 """
 
 from __future__ import annotations
@@ -73,35 +75,39 @@ class SqlLimitCounters:
         return Reservation(request.reservation_id, now, charged, verdict, self.name)
 
     def settle(self, reservation: Reservation, actual: Sequence[int]) -> None:
-        # calendar rows first, in name order (the order reservations lock them in), then the
-        # log entries: a settlement never waits for a row while holding a log entry
+        # in name order, the order reservations lock counters in; a rolling window's row
+        # before its log entry, as reservations take them
         changed = sorted(
             (
                 (charge, amount)
                 for charge, amount in zip(reservation.charges, actual, strict=True)
                 if amount != charge.amount
             ),
-            key=lambda pair: (pair[0].rolling, pair[0].counter),
+            key=lambda pair: pair[0].counter,
         )
         if not changed:
             return
-        log = LIMIT_LOG.c
         with self._db.begin() as connection:
             for charge, amount in changed:
-                if not charge.rolling:
-                    connection.execute(
-                        update(LIMIT_COUNTERS)
-                        .where(LIMIT_COUNTERS.c.counter == charge.counter)
-                        .values(used=LIMIT_COUNTERS.c.used + (amount - charge.amount))
-                    )
-                    continue
-                entry = (log.counter == charge.counter) & (
-                    log.reservation_id == reservation.reservation_id
-                )
-                if amount > 0:
-                    connection.execute(update(LIMIT_LOG).where(entry).values(amount=amount))
-                else:
-                    connection.execute(delete(LIMIT_LOG).where(entry))
+                if charge.rolling and not self._settle_entry(
+                    connection, charge, reservation.reservation_id, amount
+                ):
+                    continue  # the entry has left its window: nothing of it is counted
+                _add_used(connection, charge.counter, amount - charge.amount)
+
+    def _settle_entry(
+        self, connection: Connection, charge: Charge, reservation_id: str, amount: int
+    ) -> bool:
+        """Set a rolling window's log entry to ``amount`` (delete it at 0); False if gone."""
+        counters, log = LIMIT_COUNTERS.c, LIMIT_LOG.c
+        head = select(counters.used).where(counters.counter == charge.counter)
+        connection.execute(head.with_for_update())
+        entry = (log.counter == charge.counter) & (log.reservation_id == reservation_id)
+        if amount > 0:
+            done = connection.execute(update(LIMIT_LOG).where(entry).values(amount=amount))
+        else:
+            done = connection.execute(delete(LIMIT_LOG).where(entry))
+        return done.rowcount > 0
 
     def absorb(self, amounts: Mapping[str, tuple[int, int]]) -> None:
         """Add amounts counted elsewhere to calendar counters (unchecked), in name order."""
@@ -119,10 +125,14 @@ class SqlLimitCounters:
             )
 
     def clean(self, now_ms: int) -> None:
-        """Delete the rows of windows that ended (and log entries that left their window)."""
+        """Delete the rows of windows that ended, and the log entries of rolling windows whose
+        row is gone (a live row's entries leave through its reservations, which subtract them
+        from its running sum)."""
+        counters, log = LIMIT_COUNTERS.c, LIMIT_LOG.c
+        orphaned = ~select(counters.counter).where(counters.counter == log.counter).exists()
         with self._db.begin() as connection:
-            connection.execute(delete(LIMIT_LOG).where(LIMIT_LOG.c.expires_ms < now_ms))
-            connection.execute(delete(LIMIT_COUNTERS).where(LIMIT_COUNTERS.c.expires_ms < now_ms))
+            connection.execute(delete(LIMIT_COUNTERS).where(counters.expires_ms < now_ms))
+            connection.execute(delete(LIMIT_LOG).where(log.expires_ms < now_ms, orphaned))
 
     def _lock_and_read(
         self, connection: Connection, charges: Sequence[Charge], now: int
@@ -151,32 +161,33 @@ class SqlLimitCounters:
         )
         used = {name: int(amount) for name, amount in connection.execute(locked)}
         if rolling:
-            used.update(self._rolling_used(connection, rolling, now))
+            self._prune(connection, rolling, used, now)
         return used
 
-    def _rolling_used(
-        self, connection: Connection, charges: Sequence[Charge], now: int
-    ) -> dict[str, int]:
+    def _prune(
+        self, connection: Connection, charges: Sequence[Charge], used: dict[str, int], now: int
+    ) -> None:
+        """Drop the log entries that left each rolling window, and their amounts from its
+        running sum (``used``, the row's, is updated to match)."""
         log = LIMIT_LOG.c
         for charge in charges:
-            cut = now - charge.limit.window.window_ms
-            connection.execute(
-                delete(LIMIT_LOG).where(log.counter == charge.counter, log.at_ms <= cut)
+            gone = (log.counter == charge.counter) & (
+                log.at_ms <= now - charge.limit.window.window_ms
             )
-        sums = (
-            select(log.counter, func.sum(log.amount))
-            .where(log.counter.in_([c.counter for c in charges]))
-            .group_by(log.counter)
-        )
-        found = {name: int(total or 0) for name, total in connection.execute(sums)}
-        return {c.counter: found.get(c.counter, 0) for c in charges}
+            expired = connection.execute(
+                select(func.coalesce(func.sum(log.amount), 0)).where(gone)
+            ).scalar()
+            if expired:
+                connection.execute(delete(LIMIT_LOG).where(gone))
+                _add_used(connection, charge.counter, -int(expired))
+                used[charge.counter] = used.get(charge.counter, 0) - int(expired)
 
     def _add(
         self, connection: Connection, reservation_id: str, charges: Sequence[Charge], now: int
     ) -> None:
-        counters = LIMIT_COUNTERS.c
         entries = []
         for charge in charges:
+            _add_used(connection, charge.counter, charge.amount)
             if charge.rolling:
                 expires = now + charge.limit.window.window_ms
                 entries.append(
@@ -187,12 +198,6 @@ class SqlLimitCounters:
                         "expires_ms": expires,
                         "amount": charge.amount,
                     }
-                )
-            else:
-                connection.execute(
-                    update(LIMIT_COUNTERS)
-                    .where(counters.counter == charge.counter)
-                    .values(used=counters.used + charge.amount)
                 )
         if entries:
             connection.execute(LIMIT_LOG.insert(), entries)
@@ -222,6 +227,12 @@ class SqlLimitCounters:
         if now - self._cleaned_ms >= CLEANUP_EVERY_MS:
             self._cleaned_ms = now
             self.clean(now)
+
+
+def _add_used(connection: Connection, counter: str, amount: int) -> None:
+    counters = LIMIT_COUNTERS.c
+    statement = update(LIMIT_COUNTERS).where(counters.counter == counter)
+    connection.execute(statement.values(used=counters.used + amount))
 
 
 def _row(counter: str, expires_ms: int) -> dict[str, object]:
