@@ -40,7 +40,8 @@ from rolecall.providers.local.models import MODELS
 from rolecall.providers.registry import UpstreamClients, adapters_for
 from rolecall.services import Services
 from rolecall.settings import Settings
-from rolecall.storage.limit_counters import SqlLimitCounters, ThreadedLimitStore
+from rolecall.storage.limit_counters import SqlLimitCounters
+from rolecall.storage.limit_store import ThreadedLimitStore
 from rolecall.storage.record_writer import is_in_memory, open_sink
 from rolecall.storage.spool import Spool
 from rolecall.storage.sql import SqlStorage, open_storage

@@ -1,26 +1,29 @@
 """Budget and rate-limit counters on SQL, for deployments without Redis (SQLite on one host,
-PostgreSQL across processes and replicas): `SqlLimitCounters`, and `ThreadedLimitStore`, which
-runs it off the event loop as a `rolecall.limits.ports.LimitStore`.
+PostgreSQL across processes and replicas): `SqlLimitCounters` (blocking calls; the serving loop
+reaches it through `rolecall.storage.limit_store.ThreadedLimitStore`).
 
-A reservation is one transaction. It makes sure every counter row it touches exists, then locks
-them in name order (``SELECT ... FOR UPDATE`` on PostgreSQL; on SQLite the first write already
-holds the database's write lock), so concurrent reservations of the same counters queue instead
-of deadlocking; reads the amounts used; decides with the arithmetic every store shares; and adds
-the charges, or nothing. A calendar window is one row. A rolling window is one row holding the
-running sum of its log entries (one per reservation, in ``limit_log``): entries that left the
-window are deleted and subtracted as the row is read, so a reservation costs the same however
-many entries the window holds. Rows of windows that ended are deleted now and then.
+One transaction does what a request needs: the settlements this process has queued (so they
+never cost a transaction of their own under load), then the reservation. It upserts every counter
+row it touches in name order, which creates a missing row and locks it on PostgreSQL (on SQLite
+the first write already holds the database's write lock), so concurrent transactions on the same
+counters queue instead of deadlocking; the upsert returns what each counter has used. Then the
+arithmetic every store shares decides, and one statement adds the charges — or nothing is added.
+
+A calendar window is one row. A rolling window is one row holding the running sum of its log
+entries (one per reservation, in ``limit_log``): entries that left the window are deleted and
+subtracted as the row is read, so a reservation costs the same however many entries the window
+holds. Rows of windows that ended are deleted now and then.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Final
 
-from sqlalchemy import Connection, delete, func, select, update
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import Connection, delete, select
+from sqlalchemy.exc import DBAPIError
 
 from rolecall.limits.charges import (
     applied_charges,
@@ -29,92 +32,116 @@ from rolecall.limits.charges import (
     rolling_retry_ms,
     soonest,
 )
-from rolecall.limits.ports import (
-    Charge,
-    LimitStoreError,
-    Refusal,
-    Reservation,
-    ReserveRequest,
-)
+from rolecall.limits.ports import Charge, Refusal, Reservation, ReserveRequest
 from rolecall.storage.database import Database
+from rolecall.storage.limit_sql import LimitSql
 from rolecall.storage.sql_tables import LIMIT_COUNTERS, LIMIT_LOG
 
-__all__ = ["SqlLimitCounters", "ThreadedLimitStore"]
+__all__ = ["GRACE_MS", "Settlement", "SqlLimitCounters"]
 
 GRACE_MS: Final = 86_400_000  # a calendar counter outlives its window by a day (late settlements)
 CLEANUP_EVERY_MS: Final = 60_000
 
+Settlement = tuple[Reservation, Sequence[int]]  # a reservation and each charge's actual amount
+
 
 class SqlLimitCounters:
-    """The counters in ``limit_counters`` and ``limit_log`` (blocking calls)."""
+    """The counters in ``limit_counters`` and ``limit_log``."""
 
     name: Final = "sql"
 
     def __init__(self, db: Database) -> None:
         self._db = db
         self._cleaned_ms = 0
+        self._sql = LimitSql("?" if self.sqlite else "%s")
+        self._local = threading.local()
+        self._opened: list[Connection] = []
+        self._lock = threading.Lock()
 
-    def reserve(self, request: ReserveRequest) -> Reservation | Refusal:
+    @property
+    def sqlite(self) -> bool:
+        return self._db.engine.dialect.name == "sqlite"
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Connection]:
+        """A transaction on this thread's own connection, kept open between calls (no pool
+        checkout and liveness ping per request); a connection that failed is dropped."""
+        connection: Connection | None = getattr(self._local, "connection", None)
+        if connection is None or connection.closed:
+            connection = self._local.connection = self._connect()
+        try:
+            with connection.begin():
+                yield connection
+        except DBAPIError:
+            self._local.connection = None
+            with self._lock:
+                if connection in self._opened:
+                    self._opened.remove(connection)
+            connection.close()
+            raise
+
+    def _connect(self) -> Connection:
+        connection = self._db.engine.connect()
+        if not self.sqlite:
+            # A crash of the PostgreSQL server may lose the last fraction of a second of
+            # counter changes; each reservation then waits for no disk flush
+            connection.exec_driver_sql("SET synchronous_commit TO off")
+            connection.commit()
+        with self._lock:
+            self._opened.append(connection)
+        return connection
+
+    def close(self) -> None:
+        """Close every thread's connection (once the threads are done with them)."""
+        with self._lock:
+            opened, self._opened = self._opened, []
+        for connection in opened:
+            connection.close()
+
+    def reserve(
+        self, request: ReserveRequest, settlements: Sequence[Settlement] = ()
+    ) -> Reservation | Refusal:
+        """Apply ``settlements``, then reserve ``request`` (all-or-nothing), in one transaction."""
         now = request.now_ms
-        charges: dict[str, Charge] = {}
+        changes = _changes(settlements)
+        charges: dict[str, Charge] = {c.counter: c for c, _, _ in changes}
         for charge in (*request.common, *(c for alt in request.alternatives for c in alt)):
-            charges.setdefault(charge.counter, charge)
-        names = sorted(charges)
-        with self._db.begin() as connection:
-            used = self._lock_and_read(connection, [charges[name] for name in names], now)
+            charges[charge.counter] = charge
+        with self._transaction() as connection:
+            used = self._lock_and_read(connection, [charges[n] for n in sorted(charges)], now)
+            deltas = self._settle(connection, changes)
+            for counter, amount in self._prune(connection, request, now).items():
+                deltas[counter] = deltas.get(counter, 0) - amount
+            for counter, amount in deltas.items():
+                used[counter] += amount
             verdict = decide(request, used)
             if isinstance(verdict, list):
-                refusals = [
-                    self._refusal(connection, charge, used, alternative, now)
-                    for charge, alternative in verdict
-                ]
-                return soonest(refusals)
+                self._add_used(connection, deltas)
+                return soonest([self._refusal(connection, c, used, alt, now) for c, alt in verdict])
             charged = applied_charges(request, verdict)
-            self._add(connection, request.reservation_id, charged, now)
+            for charge in charged:
+                deltas[charge.counter] = deltas.get(charge.counter, 0) + charge.amount
+            self._add_used(connection, deltas)
+            self._log(connection, request.reservation_id, charged, now)
         self._maybe_clean(now)
         return Reservation(request.reservation_id, now, charged, verdict, self.name)
 
-    def settle(self, reservation: Reservation, actual: Sequence[int]) -> None:
-        # in name order, the order reservations lock counters in; a rolling window's row
-        # before its log entry, as reservations take them
-        changed = sorted(
-            (
-                (charge, amount)
-                for charge, amount in zip(reservation.charges, actual, strict=True)
-                if amount != charge.amount
-            ),
-            key=lambda pair: pair[0].counter,
-        )
-        if not changed:
+    def settle(self, settlements: Sequence[Settlement], now_ms: int) -> None:
+        """Apply ``settlements`` alone (when no reservation comes to carry them)."""
+        changes = _changes(settlements)
+        if not changes:
             return
-        with self._db.begin() as connection:
-            for charge, amount in changed:
-                if charge.rolling and not self._settle_entry(
-                    connection, charge, reservation.reservation_id, amount
-                ):
-                    continue  # the entry has left its window: nothing of it is counted
-                _add_used(connection, charge.counter, amount - charge.amount)
-
-    def _settle_entry(
-        self, connection: Connection, charge: Charge, reservation_id: str, amount: int
-    ) -> bool:
-        """Set a rolling window's log entry to ``amount`` (delete it at 0); False if gone."""
-        counters, log = LIMIT_COUNTERS.c, LIMIT_LOG.c
-        head = select(counters.used).where(counters.counter == charge.counter)
-        connection.execute(head.with_for_update())
-        entry = (log.counter == charge.counter) & (log.reservation_id == reservation_id)
-        if amount > 0:
-            done = connection.execute(update(LIMIT_LOG).where(entry).values(amount=amount))
-        else:
-            done = connection.execute(delete(LIMIT_LOG).where(entry))
-        return done.rowcount > 0
+        charges = {c.counter: c for c, _, _ in changes}
+        with self._transaction() as connection:
+            self._lock_and_read(connection, [charges[n] for n in sorted(charges)], now_ms)
+            self._add_used(connection, self._settle(connection, changes))
 
     def absorb(self, amounts: Mapping[str, tuple[int, int]]) -> None:
         """Add amounts counted elsewhere to calendar counters (unchecked), in name order."""
         if not amounts:
             return
         rows = [
-            {"counter": name, "used": amount, "expires_ms": reset_ms + GRACE_MS}
+            _row(name, reset_ms + GRACE_MS, used=amount)
             for name, (amount, reset_ms) in sorted(amounts.items())
         ]
         insert = self._db.insert(LIMIT_COUNTERS)
@@ -137,70 +164,59 @@ class SqlLimitCounters:
     def _lock_and_read(
         self, connection: Connection, charges: Sequence[Charge], now: int
     ) -> dict[str, int]:
-        # A rolling window's row only serialises its reservations: upserted (which locks it on
-        # PostgreSQL) with a fresh expiry, so the cleanup never deletes one in use. A calendar
-        # window's row is created once and expires with its window.
-        rolling = [c for c in charges if c.rolling]
-        calendar = [c for c in charges if not c.rolling]
-        insert = self._db.insert(LIMIT_COUNTERS)
-        if rolling:
-            rows = [_row(c.counter, now + c.limit.window.window_ms) for c in rolling]
-            refresh = {"expires_ms": insert.excluded.expires_ms}
-            connection.execute(
-                insert.on_conflict_do_update(index_elements=["counter"], set_=refresh), rows
-            )
-        if calendar:
-            rows = [_row(c.counter, c.reset_ms + GRACE_MS) for c in calendar]
-            connection.execute(insert.on_conflict_do_nothing(), rows)
-        counters = LIMIT_COUNTERS.c
-        locked = (
-            select(counters.counter, counters.used)
-            .where(counters.counter.in_([c.counter for c in charges]))
-            .order_by(counters.counter)
-            .with_for_update()
-        )
-        used = {name: int(amount) for name, amount in connection.execute(locked)}
-        if rolling:
-            self._prune(connection, rolling, used, now)
-        return used
+        """Make sure each counter's row exists and lock them, in the given (name) order, reading
+        what each has used: one upsert that returns the rows. A rolling window's row gets a
+        fresh expiry, so the cleanup never deletes one in use; a calendar window's keeps the
+        end of its window."""
+        rows = [
+            (c.counter, now + c.limit.window.window_ms if c.rolling else c.reset_ms + GRACE_MS)
+            for c in charges
+        ]
+        return self._sql.upsert_counters(connection, rows)
 
-    def _prune(
-        self, connection: Connection, charges: Sequence[Charge], used: dict[str, int], now: int
-    ) -> None:
-        """Drop the log entries that left each rolling window, and their amounts from its
-        running sum (``used``, the row's, is updated to match)."""
-        log = LIMIT_LOG.c
-        for charge in charges:
-            gone = (log.counter == charge.counter) & (
-                log.at_ms <= now - charge.limit.window.window_ms
-            )
-            expired = connection.execute(
-                select(func.coalesce(func.sum(log.amount), 0)).where(gone)
-            ).scalar()
-            if expired:
-                connection.execute(delete(LIMIT_LOG).where(gone))
-                _add_used(connection, charge.counter, -int(expired))
-                used[charge.counter] = used.get(charge.counter, 0) - int(expired)
+    def _settle(
+        self, connection: Connection, changes: Sequence[tuple[Charge, str, int]]
+    ) -> dict[str, int]:
+        """Each settled counter's change; a rolling window's entry is rewritten (deleted at 0)
+        and counts only while it is still in the window."""
+        deltas: dict[str, int] = {}
+        for charge, reservation_id, amount in changes:
+            if charge.rolling and not self._sql.set_entry(
+                connection, charge.counter, reservation_id, amount
+            ):
+                continue  # the entry has left its window: nothing of it is counted
+            deltas[charge.counter] = deltas.get(charge.counter, 0) + amount - charge.amount
+        return deltas
 
-    def _add(
+    def _prune(self, connection: Connection, request: ReserveRequest, now: int) -> dict[str, int]:
+        """Delete the log entries that left each rolling window of the request; what they held,
+        per counter (to subtract from the running sums)."""
+        every = (*request.common, *(c for alt in request.alternatives for c in alt))
+        rolling = {c.counter: c for c in every if c.rolling}
+        if not rolling:
+            return {}
+        cuts = [(name, now - c.limit.window.window_ms) for name, c in rolling.items()]
+        expired: dict[str, int] = {}
+        for name, amount in self._sql.prune(connection, cuts):
+            expired[name] = expired.get(name, 0) + amount
+        return expired
+
+    def _add_used(self, connection: Connection, deltas: Mapping[str, int]) -> None:
+        """Add each amount to its counter's ``used``, in one statement."""
+        changed = {name: amount for name, amount in deltas.items() if amount}
+        if changed:
+            self._sql.add_used(connection, changed)
+
+    def _log(
         self, connection: Connection, reservation_id: str, charges: Sequence[Charge], now: int
     ) -> None:
-        entries = []
-        for charge in charges:
-            _add_used(connection, charge.counter, charge.amount)
-            if charge.rolling:
-                expires = now + charge.limit.window.window_ms
-                entries.append(
-                    {
-                        "counter": charge.counter,
-                        "reservation_id": reservation_id,
-                        "at_ms": now,
-                        "expires_ms": expires,
-                        "amount": charge.amount,
-                    }
-                )
+        entries = [
+            (c.counter, reservation_id, now, now + c.limit.window.window_ms, c.amount)
+            for c in charges
+            if c.rolling
+        ]
         if entries:
-            connection.execute(LIMIT_LOG.insert(), entries)
+            self._sql.insert_log(connection, entries)
 
     def _refusal(
         self,
@@ -229,46 +245,15 @@ class SqlLimitCounters:
             self.clean(now)
 
 
-def _add_used(connection: Connection, counter: str, amount: int) -> None:
-    counters = LIMIT_COUNTERS.c
-    statement = update(LIMIT_COUNTERS).where(counters.counter == counter)
-    connection.execute(statement.values(used=counters.used + amount))
+def _changes(settlements: Sequence[Settlement]) -> list[tuple[Charge, str, int]]:
+    """(charge, reservation id, actual amount) of every charge whose amount changes."""
+    return [
+        (charge, reservation.reservation_id, amount)
+        for reservation, actual in settlements
+        for charge, amount in zip(reservation.charges, actual, strict=True)
+        if amount != charge.amount
+    ]
 
 
-def _row(counter: str, expires_ms: int) -> dict[str, object]:
-    return {"counter": counter, "used": 0, "expires_ms": expires_ms}
-
-
-class ThreadedLimitStore:
-    """`SqlLimitCounters` as an async `LimitStore`: each call runs on a small pool of threads of
-    its own, never on the event loop; a database error is `LimitStoreError`."""
-
-    name: Final = "sql"
-
-    def __init__(self, counters: SqlLimitCounters, *, threads: int = 4) -> None:
-        self.counters = counters
-        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="rolecall-limits")
-
-    async def reserve(self, request: ReserveRequest) -> Reservation | Refusal:
-        loop = asyncio.get_running_loop()
-        try:
-            return await loop.run_in_executor(self._pool, self.counters.reserve, request)
-        except (SQLAlchemyError, OSError) as exc:
-            raise LimitStoreError(f"sql: {type(exc).__name__}") from exc
-
-    async def settle(self, reservation: Reservation, actual: Sequence[int]) -> None:
-        loop = asyncio.get_running_loop()
-        try:
-            await loop.run_in_executor(self._pool, self.counters.settle, reservation, actual)
-        except (SQLAlchemyError, OSError) as exc:
-            raise LimitStoreError(f"sql: {type(exc).__name__}") from exc
-
-    async def absorb(self, amounts: Mapping[str, tuple[int, int]]) -> None:
-        loop = asyncio.get_running_loop()
-        try:
-            await loop.run_in_executor(self._pool, self.counters.absorb, amounts)
-        except (SQLAlchemyError, OSError) as exc:
-            raise LimitStoreError(f"sql: {type(exc).__name__}") from exc
-
-    async def close(self) -> None:
-        self._pool.shutdown(wait=True)
+def _row(counter: str, expires_ms: int, *, used: int = 0) -> dict[str, object]:
+    return {"counter": counter, "used": used, "expires_ms": expires_ms}

@@ -154,8 +154,9 @@ LIMIT_COUNTERS: Final = Table(
     METADATA,
     Column("counter", Text, primary_key=True),
     Column("used", BigInteger, nullable=False),
+    # no index on expires_ms: the cleanup scans this small table once a minute, and an index
+    # on a column every reservation rewrites would cost each of them an index entry
     Column("expires_ms", BigInteger, nullable=False),
-    Index("ix_limit_counters_expires_ms", "expires_ms"),
 )
 
 LIMIT_LOG: Final = Table(
@@ -167,7 +168,6 @@ LIMIT_LOG: Final = Table(
     Column("expires_ms", BigInteger, nullable=False),
     Column("amount", BigInteger, nullable=False),
     Index("ix_limit_log_counter_at_ms", "counter", "at_ms"),
-    Index("ix_limit_log_expires_ms", "expires_ms"),
 )
 
 COOLDOWNS: Final = Table(

@@ -11,7 +11,8 @@ from rolecall.cluster.redis_limits import RedisLimitStore
 from rolecall.limits.policy import Limit, Window
 from rolecall.limits.ports import Charge, LimitStore, Reservation, ReserveRequest
 from rolecall.storage import open_storage
-from rolecall.storage.limit_counters import SqlLimitCounters, ThreadedLimitStore
+from rolecall.storage.limit_counters import SqlLimitCounters
+from rolecall.storage.limit_store import ThreadedLimitStore
 
 
 @dataclass(frozen=True)

@@ -44,8 +44,16 @@ def rows(storage: SqlStorage) -> tuple[int, int]:
     return int(counters or 0), int(log or 0)
 
 
-def test_cleanup_keeps_live_windows_and_drops_ended_ones(storage: SqlStorage) -> None:
-    counters = SqlLimitCounters(storage.database)
+@pytest.fixture
+def counters(storage: SqlStorage) -> Iterator[SqlLimitCounters]:
+    opened = SqlLimitCounters(storage.database)
+    yield opened
+    opened.close()
+
+
+def test_cleanup_keeps_live_windows_and_drops_ended_ones(
+    storage: SqlStorage, counters: SqlLimitCounters
+) -> None:
     assert isinstance(counters.reserve(request("a", NOW)), Reservation)
     assert isinstance(counters.reserve(request("b", NOW + 1_000)), Reservation)
     counters.clean(NOW + 30_000)  # nothing has ended

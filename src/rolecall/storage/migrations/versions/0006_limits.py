@@ -55,7 +55,6 @@ def upgrade() -> None:
         _ms("expires_ms"),
         sa.PrimaryKeyConstraint("counter", name="pk_limit_counters"),
     )
-    op.create_index("ix_limit_counters_expires_ms", "limit_counters", ["expires_ms"])
     op.create_table(
         "limit_log",
         sa.Column("counter", sa.Text(), nullable=False),
@@ -66,7 +65,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("counter", "reservation_id", name="pk_limit_log"),
     )
     op.create_index("ix_limit_log_counter_at_ms", "limit_log", ["counter", "at_ms"])
-    op.create_index("ix_limit_log_expires_ms", "limit_log", ["expires_ms"])
 
 
 def downgrade() -> None:
