@@ -134,6 +134,9 @@ def usage(
         rows = storage.usage.by_app(since_ms, key_id)
     finally:
         storage.close()
+    if not rows:
+        shown = datetime.fromtimestamp(since_ms / 1000, UTC).isoformat(timespec="seconds")
+        typer.echo(f"no requests since {shown}")
     for row in rows:
         record = names.get(row.app_id)
         name = record.name if record is not None else "(no key)"
