@@ -85,7 +85,7 @@ class RedisLimitStore:
             )
         return _refusal(request, list(charges), reply)
 
-    async def settle(self, reservation: Reservation, actual: Sequence[int]) -> None:
+    def settle(self, reservation: Reservation, actual: Sequence[int]) -> None:
         """Queue the settlement: it rides along with the next reservation, or goes on its own
         after `SETTLE_DELAY_S` (either way in one script call with any others waiting)."""
         for charge, amount in zip(reservation.charges, actual, strict=True):

@@ -82,16 +82,10 @@ class FailoverStore:
             self._copy(self._for_primary, ((c, c.amount) for c in outcome.charges))
         return outcome
 
-    async def settle(self, reservation: Reservation, actual: Sequence[int]) -> None:
+    def settle(self, reservation: Reservation, actual: Sequence[int]) -> None:
+        """Settle on the store that made the reservation (queued there)."""
         on_primary = reservation.store == self.primary.name
-        store = self.primary if on_primary else self.fallback
-        try:
-            await store.settle(reservation, actual)
-        except LimitStoreError as exc:
-            if store is self.primary:
-                self._fail_over(exc)  # the reservation stays counted until its window ends
-                return
-            raise
+        (self.primary if on_primary else self.fallback).settle(reservation, actual)
         deltas = ((c, a - c.amount) for c, a in zip(reservation.charges, actual, strict=True))
         self._copy(self._for_fallback if on_primary else self._for_primary, deltas)
 

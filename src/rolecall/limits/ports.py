@@ -93,9 +93,11 @@ class LimitStore(Protocol):
         """Add the request's charges atomically, or refuse (raises `LimitStoreError`)."""
         ...
 
-    async def settle(self, reservation: Reservation, actual: Sequence[int]) -> None:
-        """Replace each reserved amount by the actual one (``actual[i]`` for
-        ``reservation.charges[i]``); 0 releases it."""
+    def settle(self, reservation: Reservation, actual: Sequence[int]) -> None:
+        """Queue the replacement of each reserved amount by the actual one (``actual[i]`` for
+        ``reservation.charges[i]``; 0 releases it). It is applied with the store's next call,
+        or soon after on its own, never on the caller's time; one the store cannot apply (it is
+        down) leaves the estimate counted until its window ends. Runs on the event loop."""
         ...
 
     async def absorb(self, amounts: Mapping[str, tuple[int, int]]) -> None:

@@ -2,15 +2,14 @@
 estimate on the endpoint it will run on, settle the actual cost afterwards.
 
 A request with no limit in effect (a key without limits, nothing configured for its team, its
-role or everyone) never reaches the store. Settling runs after the answer, as a task of its own,
-so it adds nothing to the request's latency. When no store can be reached at all, requests are
+role or everyone) never reaches the store. Settling after the answer only queues the actual
+amounts in the store, which applies them with its next call (or soon after on its own), so it
+adds nothing to the request's latency. When no store can be reached at all, requests are
 served unmetered (availability over enforcement; logged once per outage, shown by `status`).
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import math
 import time
@@ -85,7 +84,6 @@ class Limiter:
         self._clock = clock or (lambda: time.time_ns() // 1_000_000)
         self._applicable: dict[tuple[Any, ...], tuple[Limit, ...]] = {}
         self._spans: dict[Window, tuple[int, Span]] = {}
-        self._pending: set[asyncio.Task[None]] = set()
         self._unmetered_since: int | None = None
 
     def applicable(self, caller: Caller, role_id: str | None) -> tuple[Limit, ...]:
@@ -172,21 +170,12 @@ class Limiter:
         if reservation is None:
             return
         actual = actual_amounts(reservation, tokens, micro_usd)
-        if all(a == c.amount for a, c in zip(actual, reservation.charges, strict=True)):
-            return
-        task = asyncio.get_running_loop().create_task(self._settle(reservation, actual))
-        self._pending.add(task)
-        task.add_done_callback(self._pending.discard)
+        if any(a != c.amount for a, c in zip(actual, reservation.charges, strict=True)):
+            self.store.settle(reservation, actual)  # queued: applied off the request's time
 
     def release(self, admission: Admission | None) -> None:
         """Give back a reservation's tokens and USD (the request used none)."""
         self.settle(admission, 0, 0)
-
-    async def _settle(self, reservation: Reservation, actual: Sequence[int]) -> None:
-        try:
-            await self.store.settle(reservation, actual)
-        except LimitStoreError as exc:
-            self._unmetered(exc)
 
     def status(self) -> dict[str, Any]:
         """Where the counters live and whether limits are enforced (for readiness)."""
@@ -200,11 +189,8 @@ class Limiter:
             body["unmetered_since_ms"] = self._unmetered_since
         return body
 
-    async def close(self, timeout_s: float = 5.0) -> None:
-        """Wait (a little) for settlements in flight, then close the store."""
-        if self._pending:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.gather(*self._pending), timeout_s)
+    async def close(self) -> None:
+        """Close the store (which applies the settlements it still holds)."""
         await self.store.close()
 
     def _unmetered(self, exc: Exception) -> None:

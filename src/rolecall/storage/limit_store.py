@@ -51,7 +51,7 @@ class ThreadedLimitStore:
         except _FAILURES as exc:
             raise LimitStoreError(f"sql: {type(exc).__name__}") from exc
 
-    async def settle(self, reservation: Reservation, actual: Sequence[int]) -> None:
+    def settle(self, reservation: Reservation, actual: Sequence[int]) -> None:
         """Queue the settlement for the next transaction (within `SETTLE_DELAY_S`)."""
         self._queued.append((reservation, actual))
         if self._flush is None:

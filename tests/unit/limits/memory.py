@@ -56,10 +56,10 @@ class MemoryStore:
         entries = [(at, amount) for at, _, amount in self.logs.get(c.counter, [])]
         return Refusal(c, used[c.counter], rolling_retry_ms(c, used[c.counter], entries, now), alt)
 
-    async def settle(self, reservation: Reservation, actual: Sequence[int]) -> None:
+    def settle(self, reservation: Reservation, actual: Sequence[int]) -> None:
         self.calls += 1
         if self.down:
-            raise LimitStoreError(f"{self.name}: down")
+            return  # as a real store: the settlement is lost, the estimate stays counted
         for c, amount in zip(reservation.charges, actual, strict=True):
             if not c.rolling:
                 self.counters[c.counter] += amount - c.amount
