@@ -114,10 +114,7 @@ async def chat_completions(
         decision = record.decision = gate.decision
         panic = list(gate.order) if panic and gate.order is not None else panic
     if gate.refused is not None:
-        record.refusal = "budget_exceeded"
-        record.ended_ms = _now_ms()
-        services.recorder.record(record)
-        return ChatReply(429, headers, refused_body(gate.refused, headers))
+        return _over_budget(services, record, gate, headers)
     outcome = await services.executor.run(
         decision, chat.body, inventory.endpoints, stream=chat.stream, panic=panic
     )
@@ -144,6 +141,17 @@ async def chat_completions(
     _settle(services, gate, record, outcome)
     services.recorder.record(record)
     return ChatReply(200, headers, orjson.dumps(response))
+
+
+def _over_budget(
+    services: Services, record: RequestRecord, gate: Gate, headers: dict[str, str]
+) -> ChatReply:
+    """The 429 of a request no candidate's budget could take, recorded with its decision."""
+    assert gate.refused is not None
+    record.refusal = "budget_exceeded"
+    record.ended_ms = _now_ms()
+    services.recorder.record(record)
+    return ChatReply(429, headers, refused_body(gate.refused, headers))
 
 
 def _settle(services: Services, gate: Gate, record: RequestRecord, outcome: Outcome) -> None:
