@@ -11,10 +11,15 @@ import asyncio
 import gc
 import logging
 import time
+from pathlib import Path
 from typing import Any, Final
 
 from rolecall.benchmark.service import BenchHub
+from rolecall.cluster.changes import ChangeFeed
+from rolecall.cluster.node import build_node
 from rolecall.cluster.redis_limits import RedisLimitStore
+from rolecall.cluster.sharing import COOLDOWN, OVERRIDES_DOC, share_state
+from rolecall.cluster.sharing import share_profile as _share_profile
 from rolecall.console import OPERATIONS as CONSOLE_OPERATIONS
 from rolecall.console import console_routes
 from rolecall.execution.cooldown import Cooldown, CooldownBook
@@ -40,32 +45,53 @@ from rolecall.providers.local.models import MODELS
 from rolecall.providers.registry import UpstreamClients, adapters_for
 from rolecall.services import Services
 from rolecall.settings import Settings
+from rolecall.storage.changes import SharedDoc
 from rolecall.storage.limit_counters import SqlLimitCounters
 from rolecall.storage.limit_store import ThreadedLimitStore
-from rolecall.storage.record_writer import is_in_memory, open_sink
+from rolecall.storage.record_writer import WriterLink, is_in_memory, open_sink
 from rolecall.storage.spool import Spool
 from rolecall.storage.sql import SqlStorage, open_storage
 from rolecall.storage.writer import BackgroundWriter
 
-__all__ = ["build_app", "build_services", "tune_gc_for_serving"]
+__all__ = [
+    "build_app",
+    "build_services",
+    "prepare_shared",
+    "spool_directory",
+    "tune_gc_for_serving",
+]
 
 log = logging.getLogger("rolecall")
 FULL_GC_INTERVAL_S: Final = 600.0  # cyclic garbage among long-lived objects is collected this often
 
 
 def build_services(
-    settings: Settings | None = None, *, extra_inventory: dict[str, Any] | None = None
+    settings: Settings | None = None,
+    *,
+    extra_inventory: dict[str, Any] | None = None,
+    writer_link: WriterLink | None = None,
 ) -> Services:
-    """Everything the gateway needs; ``extra_inventory`` adds generated endpoints (the local pool)."""
+    """Everything the gateway needs; ``extra_inventory`` adds generated endpoints (the local pool);
+    ``writer_link`` is a channel to the record writer of several gateway processes (else this
+    process starts its own)."""
     settings = settings or Settings()
     inventory, saved_overrides, learned, scoped = _read_configuration(settings, extra_inventory)
     storage = open_storage(settings.effective_database_url)
+    node = build_node(
+        storage, settings.effective_database_url, settings.redis_url, settings.data_dir
+    )
     writer = BackgroundWriter(storage)
-    routing = RoutingState(inventory, _cooldowns(settings, storage, writer))
+    routing = RoutingState(inventory, _cooldowns(settings, storage, writer, node.feed))
     for profile in storage.profiles.all():
         routing.publish_profile(profile)
+    overrides = SharedDoc(
+        storage.shared_docs, OVERRIDES_DOC, on_save=lambda: node.feed.publish("overrides")
+    )
     operator = Operator(
-        routing, settings.data_dir, learned_loaded=learned is not None, saved=saved_overrides
+        routing,
+        overrides,
+        learned_loaded=learned is not None,
+        saved=_shared_overrides(overrides, saved_overrides),
     )
     operator.apply_saved()
     spool = _spool(settings)
@@ -74,21 +100,23 @@ def build_services(
         storage,
         use_process=settings.record_process,
         spool=None if spool is None else spool.directory,
+        link=writer_link,
     )
     recorder = Recorder(
         writer,
         sink,
         journal=spool,
         endpoint_facts=routing.all_endpoint_facts,
-        on_profile=routing.publish_profile,
+        on_profile=lambda profile: _share_profile(routing, node, profile),
     )
     evidence = EvidenceIntake(
         storage.samples,
         storage.profiles,
         facts=routing.endpoint_facts,
-        publish=routing.publish_profile,
+        publish=lambda profile: _share_profile(routing, node, profile, samples=True),
         live=recorder.observe_stored,
     )
+    share_state(node, routing, operator, storage, recorder)
     upstreams = UpstreamClients(
         settings.upstream_timeout_s,
         connect_timeout_s=settings.upstream_connect_timeout_s,
@@ -100,6 +128,7 @@ def build_services(
         storage=storage,
         writer=writer,
         spool=spool,
+        node=node,
         sink=sink,
         recorder=recorder,
         evidence=evidence,
@@ -118,12 +147,41 @@ def build_services(
     )
 
 
-def _spool(settings: Settings) -> Spool | None:
-    """The record spool in the data directory; none for an in-memory database (nothing it holds
-    could outlive the process) or when turned off."""
+def _shared_overrides(doc: SharedDoc, legacy: dict[str, Any]) -> dict[str, Any]:
+    """The overrides every process routes on; a data directory's overrides file (where versions
+    before the shared store kept them) is imported once, when the database has none yet."""
+    saved = doc.load()
+    if not saved and legacy:
+        doc.save(legacy)
+        log.warning("console overrides imported from the data directory into the database")
+        return legacy
+    return saved
+
+
+def prepare_shared(
+    settings: Settings, *, extra_inventory: dict[str, Any] | None = None
+) -> Inventory:
+    """What several gateway processes over one data directory and database need done once,
+    before any of them starts (`rolecall serve --workers N`): the configuration read and checked
+    (a bad file is one error, not one per process), the schema migrated (concurrent migrations
+    would race) and the admin token created (each process would make its own). The inventory."""
+    inventory, _, _ = _read_configuration(settings, extra_inventory)
+    open_storage(settings.effective_database_url).close()
+    load_admin_token(settings.data_dir, settings.admin_token)
+    return inventory
+
+
+def spool_directory(settings: Settings) -> Path | None:
+    """Where the record spool lives; none for an in-memory database (nothing it holds could
+    outlive the process) or when turned off."""
     if settings.spool_max_bytes == 0 or is_in_memory(settings.effective_database_url):
         return None
-    return Spool(settings.data_dir / "spool", max_bytes=settings.spool_max_bytes)
+    return settings.data_dir / "spool"
+
+
+def _spool(settings: Settings) -> Spool | None:
+    directory = spool_directory(settings)
+    return None if directory is None else Spool(directory, max_bytes=settings.spool_max_bytes)
 
 
 def _read_configuration(
@@ -177,14 +235,25 @@ def _bench_hub(
     )
 
 
-def _cooldowns(settings: Settings, storage: SqlStorage, writer: BackgroundWriter) -> CooldownBook:
-    """The cooldown book, loaded from storage and persisted through the writer thread."""
+def _cooldowns(
+    settings: Settings, storage: SqlStorage, writer: BackgroundWriter, feed: ChangeFeed
+) -> CooldownBook:
+    """The cooldown book, loaded from storage, persisted through the writer thread, and each
+    change announced to the other processes once stored."""
+
+    def put(cooldown: Cooldown) -> None:
+        storage.cooldowns.put(cooldown)
+        feed.publish(COOLDOWN, cooldown.endpoint_id)
+
+    def clear(endpoint_id: str) -> None:
+        storage.cooldowns.clear(endpoint_id)
+        feed.publish(COOLDOWN, endpoint_id)
 
     def persist(cooldown: Cooldown) -> None:
-        writer.submit(storage.cooldowns.put, cooldown)
+        writer.submit(put, cooldown)
 
     def forget(endpoint_id: str) -> None:
-        writer.submit(storage.cooldowns.clear, endpoint_id)
+        writer.submit(clear, endpoint_id)
 
     rule = EjectionRule(
         consecutive=settings.cooldown_consecutive_failures,

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from rolecall.benchmark.service import BenchHub
+from rolecall.cluster.node import Node
 from rolecall.execution.executor import Executor
 from rolecall.execution.state import RoutingState
 from rolecall.learned.mode import LearnedMode
@@ -52,6 +53,7 @@ class Services:
     storage: SqlStorage
     writer: BackgroundWriter
     spool: Spool | None
+    node: Node
     sink: Sink
     recorder: Recorder
     evidence: EvidenceIntake
@@ -68,6 +70,7 @@ class Services:
     async def start(self) -> None:
         await self.upstreams.open()
         await self.recorder.start()
+        self.node.start()
         for hook in self.lifecycle.on_start:
             await hook()
 
@@ -89,4 +92,5 @@ class Services:
         if self.spool is not None:
             self.spool.close()  # nothing is appended any more: the writer stores it all
         self.sink.close(timeout=SHUTDOWN_DRAIN_S)
+        self.node.stop()  # after the writers: what they stored is announced before the end
         self.storage.close()

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -46,6 +48,7 @@ class GatewayProcess:
     upstream_url: str
     database_url: str | None = None
     env: dict[str, str] = field(default_factory=dict)
+    inventory: dict[str, Any] | None = None  # default: one endpoint, ep-fast
     port: int = field(default_factory=free_port)
     child: subprocess.Popen[bytes] | None = None
 
@@ -59,7 +62,7 @@ class GatewayProcess:
 
     def environment(self) -> dict[str, str]:
         config = self.tmp / "rolecall.yaml"
-        inventory = {
+        inventory = self.inventory or {
             "providers": {
                 "p": {"kind": "openai_compatible", "base_url": self.upstream_url, "local": False}
             },
@@ -96,8 +99,11 @@ class GatewayProcess:
         return self
 
     def healthy(self) -> bool:
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), 1):
-            return True
+        """Whether the gateway answers HTTP (its port is bound, and connections queue, before
+        it serves)."""
+        url = f"{self.base_url}/healthz"
+        with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=2) as reply:
+            return bool(reply.status == 200)
         return False
 
     def log(self) -> str:
@@ -111,6 +117,30 @@ class GatewayProcess:
             if parent is not None and parents.get(parent) == self.child.pid:
                 return pid
         return None
+
+    def system(self) -> dict[str, Any]:
+        """`/api/console/system` over a new connection (with several workers, the kernel picks
+        which one answers)."""
+        request = urllib.request.Request(
+            f"{self.base_url}/api/console/system", headers={"authorization": "Bearer rca-test"}
+        )
+        with urllib.request.urlopen(request, timeout=10) as reply:
+            body: dict[str, Any] = json.loads(reply.read())
+        return body
+
+    def descendants(self) -> dict[int, str]:
+        """Every live process under the gateway's: pid → command line."""
+        assert self.child is not None
+        parents = {pid: _parent(pid) for pid in _pids()}
+        found: dict[int, str] = {}
+        frontier = [self.child.pid]
+        while frontier:
+            parent = frontier.pop()
+            for pid, of in parents.items():
+                if of == parent and pid not in found:
+                    found[pid] = _cmdline(pid)
+                    frontier.append(pid)
+        return found
 
     def kill(self, *, group: bool = False) -> None:
         """kill -9 the gateway (with ``group``: and its record writer)."""
@@ -141,6 +171,13 @@ class GatewayProcess:
 
 def _pids() -> list[int]:
     return [int(name) for name in os.listdir("/proc") if name.isdigit()]
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
 
 
 def _parent(pid: int) -> int | None:

@@ -51,6 +51,15 @@ def _limits(team: str | None, options: dict[str, Any]) -> tuple[str | None, Limi
         raise typer.Exit(2) from None
 
 
+def _announce(storage: SqlStorage) -> None:
+    """Tell running gateways now (they would notice within a second anyway)."""
+    from rolecall.cluster.node import announce
+    from rolecall.cluster.sharing import KEYS
+    from rolecall.settings import Settings
+
+    announce(storage, Settings().redis_url, KEYS)
+
+
 @keys_app.command("create")
 def create(
     name: Annotated[str, typer.Argument(help="a label for the key")] = "default",
@@ -69,6 +78,7 @@ def create(
     storage = _storage()
     try:
         record, key = create_api_key(storage.keys, name, team=team, limits=spec)
+        _announce(storage)
     finally:
         storage.close()
     typer.echo(key)
@@ -96,6 +106,8 @@ def set_limits(
     storage = _storage()
     try:
         ok = storage.keys.set_limits(key_id, team, spec)
+        if ok:
+            _announce(storage)
     finally:
         storage.close()
     if not ok:
@@ -153,6 +165,8 @@ def revoke(key_id: Annotated[str, typer.Argument(help="the key id from 'keys lis
     storage = _storage()
     try:
         ok = storage.keys.revoke(key_id)
+        if ok:
+            _announce(storage)
     finally:
         storage.close()
     if not ok:

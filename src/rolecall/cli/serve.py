@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -11,6 +13,7 @@ from rolecall.errors import ConfigError
 
 if TYPE_CHECKING:
     from rolecall.services import Services
+    from rolecall.settings import Settings
 
 
 def register(app: typer.Typer) -> None:
@@ -24,36 +27,112 @@ def serve(
     data_dir: Annotated[
         Path | None, typer.Option(help="data directory (ROLECALL_DATA_DIR)")
     ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=0, max=256, help="gateway processes behind the port (ROLECALL_WORKERS; 0: auto)"
+        ),
+    ] = None,
 ) -> None:
     """Start the gateway and print its URL and the admin token location."""
-    from rolecall.bootstrap import build_services
+    from rolecall.cli.workers import worker_count
+    from rolecall.gateway.server import ListenError, listening_sockets
     from rolecall.settings import Settings
 
-    given: dict[str, Any] = {"host": host, "port": port, "config": config, "data_dir": data_dir}
+    given: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "config": config,
+        "data_dir": data_dir,
+        "workers": workers,
+    }
     settings = Settings(**{k: v for k, v in given.items() if v is not None})
+    count = worker_count(settings)
+    try:
+        # before anything else: a port in use is one clear error, and nothing was started
+        sockets = listening_sockets(settings, count)
+    except ListenError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    if count > 1:
+        serve_workers(settings, sockets)
+    else:
+        _serve_one(settings, sockets)
+
+
+def _serve_one(settings: Settings, sockets: list[socket.socket]) -> None:
+    from rolecall.bootstrap import build_services
+
     try:
         services = build_services(settings)
     except ConfigError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
-    typer.echo(
-        f"rolecall gateway on http://{settings.host}:{settings.port}/v1 "
-        f"({len(services.routing.inventory.endpoints)} endpoints, storage {_backend(settings)})"
-    )
+    _banner(settings, sockets, len(services.routing.inventory.endpoints))
     for problem in services.routing.inventory.problems:
         typer.echo(f"warning: {problem}", err=True)
-    serve_services(services)
+    serve_services(services, sockets=sockets)
 
 
-def serve_services(services: Services) -> None:
-    """Serve the gateway and console over built services until the process is stopped."""
+def serve_workers(
+    settings: Settings,
+    sockets: list[socket.socket],
+    *,
+    extra_inventory: dict[str, Any] | None = None,
+) -> None:
+    """Serve with one worker process per socket in ``sockets`` until stopped
+    (`rolecall.cli.workers`); ends the command with its exit status."""
+    from rolecall.bootstrap import prepare_shared, spool_directory
+    from rolecall.cli.workers import Supervisor, WorkersError
+
+    try:
+        inventory = prepare_shared(settings, extra_inventory=extra_inventory)
+        supervisor = Supervisor(
+            settings,
+            sockets,
+            spool_dir=spool_directory(settings),
+            extra_inventory=extra_inventory,
+        )
+    except (ConfigError, WorkersError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    _banner(settings, sockets, len(inventory.endpoints))
+    for problem in inventory.problems:
+        typer.echo(f"warning: {problem}", err=True)
+    try:
+        code = supervisor.run()
+    except WorkersError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    raise typer.Exit(code)
+
+
+def _banner(settings: Settings, sockets: list[socket.socket], endpoints: int) -> None:
+    processes = f", {len(sockets)} workers" if len(sockets) > 1 else ""
+    port = sockets[0].getsockname()[1]  # the one chosen, when asked for port 0
+    typer.echo(
+        f"rolecall gateway on http://{settings.host}:{port}/v1 "
+        f"({endpoints} endpoints, storage {_backend(settings)}{processes})"
+    )
+
+
+def serve_services(
+    services: Services,
+    *,
+    sockets: list[socket.socket] | None = None,
+    on_serving: Callable[[], Awaitable[object]] | None = None,
+) -> None:
+    """Serve the gateway and console over built services until the process is stopped, on
+    ``sockets`` when given (bound already) and after calling ``on_serving`` once started."""
     from rolecall.bootstrap import build_app, tune_gc_for_serving
     from rolecall.gateway.server import build_server
 
     # this process only serves: the collector's settings are its own to choose
     services.lifecycle.on_start.append(tune_gc_for_serving)
+    if on_serving is not None:
+        services.lifecycle.on_start.append(on_serving)
     server, _edge = build_server(build_app(services), services.settings)
-    server.run()
+    server.run(sockets=sockets)
 
 
 def _backend(settings: object) -> str:

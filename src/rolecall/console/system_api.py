@@ -6,6 +6,7 @@ prefix only, and the admin token never.
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Any, Final
@@ -63,6 +64,9 @@ async def system(request: Request) -> Response:
             "dropped": stats.dropped,
             "last_error": stats.last_error,
         },
+        # which gateway process answered (several serve one port with ROLECALL_WORKERS) and the
+        # record writer it hands records to (None when it stores them itself)
+        "process": {"pid": os.getpid(), "writer_pid": getattr(services.sink, "pid", None)},
         "readiness": _readiness(services, revision, head),
         "problems": list(services.routing.inventory.problems),
         "config_file": str(services.settings.config),

@@ -5,7 +5,7 @@ the `EjectionRule` (consecutive failures, or a failure rate over a sliding windo
 failures at once) enters cooldown at the next level of the schedule (the level climbs while
 ejections keep coming within a day of the last one, and resets after a success). While cooling down
 it is routed around (``PROVIDER_OFFLINE`` with the time left). The book is held in memory for the
-hot path and persisted through a callback, so a restart keeps it.
+hot path and persisted through a callback, so a restart keeps it and other processes `adopt` it.
 
 Owns `Cooldown` (one endpoint's place in the schedule, also the row storage keeps) and `CooldownBook`.
 """
@@ -162,6 +162,21 @@ class CooldownBook:
             self.version += 1
         if self._forget is not None:
             self._forget(endpoint_id)
+
+    def adopt(self, endpoint_id: str, entry: Cooldown | None) -> None:
+        """Another process entered (``entry``) or ended (None) the endpoint's cooldown: route on
+        that too, without persisting it again."""
+        with self._lock:
+            current = self._entries.get(endpoint_id)
+            if entry == current:
+                return
+            if entry is None:
+                self._entries.pop(endpoint_id, None)
+            elif current is None or entry.updated_ms >= current.updated_ms:
+                self._entries[endpoint_id] = entry
+            else:
+                return  # ours is newer: it was persisted after theirs and will reach them
+            self.version += 1
 
     def clear(self, endpoint_id: str) -> bool:
         """Operator action: end a cooldown now, and count the endpoint's failures from zero."""

@@ -22,6 +22,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from rolecall import __version__
+from rolecall.cluster.sharing import KEYS
 from rolecall.gateway import admin, bench_api, models, openapi
 from rolecall.gateway.auth import KeyChecker, bearer, same_secret
 from rolecall.gateway.chat_asgi import GatewayApp
@@ -85,6 +86,20 @@ async def healthz(request: Request) -> Response:
     return json_response(orjson.dumps(body))
 
 
+async def readyz(request: Request) -> Response:
+    """Readiness of this process as a member of the gateway: serving, and whether the shared
+    state (change notices, leadership, budget and rate-limit counters) works as configured or
+    degraded to polling or the database."""
+    services = services_of(request)
+    node = services.node.status()
+    changes = node["changes"]
+    ok = bool(changes["wakeups"]["ok"]) if isinstance(changes, dict) else True
+    limits = services.limits.status()  # counting where configured, or on the fallback
+    ok = ok and limits["enforcing"] and "fallback_since_ms" not in limits
+    body = {"status": "ready" if ok else "degraded", "node": node, "limits": limits}
+    return json_response(orjson.dumps(body))
+
+
 async def _wire_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, WireError)
     return json_response(exc.body(), exc.status, exc.headers)
@@ -133,6 +148,7 @@ def create_app(
     settings = services.settings
     limiter = FailedAuthLimiter(settings.auth_failure_limit, settings.auth_failure_window_s)
     keys = KeyChecker(services.storage.keys, limiter)
+    services.node.feed.subscribe(KEYS, lambda _: keys.refresh())
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> Any:
@@ -144,6 +160,7 @@ def create_app(
 
     routes = [
         Route("/healthz", healthz),
+        Route("/readyz", readyz),
         openapi_route(
             [*openapi.V1_OPERATIONS, *admin.OPERATIONS, *bench_api.OPERATIONS, *extra_operations]
         ),

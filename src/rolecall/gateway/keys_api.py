@@ -22,7 +22,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
 from starlette.responses import Response
 
-from rolecall.gateway.auth import create_api_key
+from rolecall.cluster.sharing import KEYS
+from rolecall.gateway.auth import KeyChecker, create_api_key
 from rolecall.gateway.context import services_of
 from rolecall.gateway.openapi import Operation, array, obj, query
 from rolecall.gateway.responses import json_response
@@ -76,6 +77,13 @@ def _reply(body: Any, status: int = 200) -> Response:
     return json_response(orjson.dumps(body), status)
 
 
+def _changed(request: Request) -> None:
+    """The keys changed: this process checks them anew now, the others on the notice."""
+    keys: KeyChecker = request.app.state.keys
+    keys.refresh()
+    services_of(request).node.feed.publish(KEYS)
+
+
 async def list_keys(request: Request) -> Response:
     records = services_of(request).storage.keys.all()
     return _reply({"data": [key_view(r) for r in records]})
@@ -87,6 +95,7 @@ async def create_key(request: Request) -> Response:
     record, key = create_api_key(
         services_of(request).storage.keys, body.name, team=team, limits=spec
     )
+    _changed(request)
     return _reply({**key_view(record), "key": key}, 201)
 
 
@@ -97,6 +106,7 @@ async def set_key_limits(request: Request) -> Response:
     key_id = request.path_params["key_id"]
     if not keys.set_limits(key_id, team, spec):
         raise _no_key(key_id)
+    _changed(request)
     record = next(r for r in keys.all() if r.key_id == key_id)
     return _reply(key_view(record))
 
@@ -105,6 +115,7 @@ async def revoke_key(request: Request) -> Response:
     key_id = request.path_params["key_id"]
     if not services_of(request).storage.keys.revoke(key_id):
         raise _no_key(key_id)
+    _changed(request)
     return _reply({"revoked": True})
 
 

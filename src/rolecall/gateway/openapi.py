@@ -236,6 +236,14 @@ V1_OPERATIONS: Final = [
     ),
     Operation(
         "get",
+        "/readyz",
+        "Readiness: serving, and whether shared state (change notices, leadership) is pushed or "
+        "degraded to polling",
+        "none",
+        obj("status", "node", status={"enum": ["ready", "degraded"]}, node={"type": "object"}),
+    ),
+    Operation(
+        "get",
         "/openapi.json",
         "This document",
         "none",

@@ -13,16 +13,26 @@ a request in flight hold one), and the database, logs and spool (`FIXED_RESERVE`
 
 from __future__ import annotations
 
+import errno
 import logging
 import resource
+import socket
 from typing import Any, Final
 
 import uvicorn
 
+from rolecall.errors import RolecallError
 from rolecall.gateway.edge import EdgeLimits, EdgeState, edge_protocol
 from rolecall.settings import Settings
 
-__all__ = ["FIXED_RESERVE", "build_server", "connection_budget", "raise_fd_limit"]
+__all__ = [
+    "FIXED_RESERVE",
+    "ListenError",
+    "build_server",
+    "connection_budget",
+    "listening_sockets",
+    "raise_fd_limit",
+]
 
 log = logging.getLogger("rolecall.gateway")
 
@@ -90,3 +100,82 @@ def build_server(
         **overrides,
     }
     return uvicorn.Server(uvicorn.Config(app, **options)), state
+
+
+class ListenError(RolecallError):
+    """The gateway's address cannot be listened on; the message says why and what to do."""
+
+
+def listening_sockets(settings: Settings, count: int) -> list[socket.socket]:
+    """``count`` sockets listening on the gateway's address, bound before anything else starts
+    so that an address in use is one clear error. Several (one per worker process) share the
+    port through ``SO_REUSEPORT``: the kernel spreads new connections over them, and one whose
+    worker is being replaced keeps its queued connections for the replacement."""
+    _, backlog = connection_budget(raise_fd_limit(), settings.max_connections)
+    family, address = _address(settings.host, settings.port)
+    # SO_REUSEPORT lets any process of this user join the port: first make sure that nobody
+    # (another rolecall, say) listens there already, with a socket that does not share
+    probe = _bind(family, address, reuse_port=False)
+    address = (address[0], probe.getsockname()[1], *address[2:])  # port 0: the one given
+    probe.close()
+    sockets: list[socket.socket] = []
+    try:
+        for _ in range(count):
+            sock = _bind(family, address, reuse_port=count > 1, backlog=backlog)
+            sockets.append(sock)
+    except BaseException:
+        for sock in sockets:
+            sock.close()
+        raise
+    return sockets
+
+
+def _address(host: str, port: int) -> tuple[socket.AddressFamily, tuple[Any, ...]]:
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise ListenError(
+            f"cannot listen on {host!r}: {exc.strerror}; set ROLECALL_HOST (--host) to an "
+            "address of this machine, such as 127.0.0.1 or 0.0.0.0"
+        ) from None
+    family, _, _, _, address = infos[0]
+    return family, address
+
+
+def _bind(
+    family: socket.AddressFamily,
+    address: tuple[Any, ...],
+    *,
+    reuse_port: bool,
+    backlog: int | None = None,
+) -> socket.socket:
+    """A TCP socket bound to ``address``, listening when ``backlog`` is given."""
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn: past TIME_WAIT
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        if family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        sock.bind(address)
+        if backlog is not None:
+            sock.listen(backlog)
+    except OSError as exc:
+        sock.close()
+        raise ListenError(_why(address, exc)) from None
+    return sock
+
+
+def _why(address: tuple[Any, ...], exc: OSError) -> str:
+    where = f"{address[0]}:{address[1]}"
+    if exc.errno == errno.EADDRINUSE:
+        return (
+            f"cannot listen on {where}: the address is in use (another rolecall or another "
+            "server); stop it, or choose another port with --port or ROLECALL_PORT"
+        )
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return (
+            f"cannot listen on {where}: no such address on this machine; set ROLECALL_HOST "
+            "(--host) to one of its addresses, such as 127.0.0.1 or 0.0.0.0"
+        )
+    return f"cannot listen on {where}: {exc.strerror or exc}"

@@ -32,6 +32,8 @@ class WriterMessage:
     # endpoint_id → (endpoint version, membership revision)
     facts: dict[str, tuple[str, str | None]] = field(default_factory=dict)
     observed: list[Sample] = field(default_factory=list)
+    # endpoints whose sample windows must be read again (another process stored samples)
+    reload: list[str] = field(default_factory=list)
     backlog: int = 0  # requests still waiting in the gateway behind this message
 
     @property
@@ -50,7 +52,12 @@ class WriterMessage:
     def to_bytes(self) -> bytes:
         """A head line (facts, observed samples), then one line per part (orjson output holds no
         newline)."""
-        head = {"facts": self.facts, "observed": self.observed, "backlog": self.backlog}
+        head = {
+            "facts": self.facts,
+            "observed": self.observed,
+            "reload": self.reload,
+            "backlog": self.backlog,
+        }
         return b"\n".join([orjson.dumps(head), *self.parts])
 
     @classmethod
@@ -59,7 +66,8 @@ class WriterMessage:
         decoded = orjson.loads(head)
         facts = {eid: (version, revision) for eid, (version, revision) in decoded["facts"].items()}
         observed = [Sample(**s) for s in decoded["observed"]]
-        return cls(parts, facts, observed, int(decoded.get("backlog", 0)))
+        reload = [str(e) for e in decoded.get("reload", [])]
+        return cls(parts, facts, observed, reload, int(decoded.get("backlog", 0)))
 
     def batch(self) -> RecordBatch:
         """The rows of every observed request in the message, as one batch."""

@@ -91,6 +91,7 @@ class ProfileRefresher:
         """
         self._facts.update(facts)
         loaded: set[str] = set()  # windows read from storage during this call
+        present: dict[str, set[Sample]] = {}  # what a window held, for samples stored elsewhere
         for sample in samples:
             endpoint_id = sample.endpoint_id
             if endpoint_id not in self._facts:
@@ -99,11 +100,25 @@ class ProfileRefresher:
             if window is None:
                 window = self._load_window(endpoint_id)
                 loaded.add(endpoint_id)
-            if endpoint_id not in loaded:
+            if stored_here and endpoint_id not in loaded:
                 window.append(sample)
-            elif not stored_here and sample not in window:
-                window.append(sample)  # read before it was committed: not in the window yet
+            elif not stored_here:
+                held = present.get(endpoint_id)
+                if held is None:
+                    held = present[endpoint_id] = set(window)
+                if sample not in held:  # read before it was committed, or seen by another process
+                    window.append(sample)
+                    held.add(sample)
             self._dirty.add(endpoint_id)
+
+    def reload(self, endpoint_ids: Iterable[str], facts: Mapping[str, EndpointFacts]) -> None:
+        """Read these endpoints' windows from storage again (another process stored samples of
+        them) and re-aggregate them when due."""
+        self._facts.update(facts)
+        for endpoint_id in endpoint_ids:
+            if endpoint_id in self._facts:
+                self._load_window(endpoint_id)
+                self._dirty.add(endpoint_id)
 
     def due(self) -> RefreshResult:
         """Aggregate and store every dirty endpoint whose interval has passed."""

@@ -72,6 +72,7 @@ class Recorder:
         # while the loop holds the writer's channel: samples and a profile refresh the task
         # queue's thread asked for, sent with the loop's next message
         self._samples: list[Sample] = []
+        self._reload: list[str] = []  # endpoints whose sample windows others changed
         self._refresh_asked = False
         self._facts_sent: Mapping[str, tuple[str, str | None]] | None = None
         self._handoff_due = False  # a hand-off is scheduled on the event loop
@@ -133,6 +134,12 @@ class Recorder:
         feed (the samples are stored; the next start aggregates them)."""
         if not self._closed:
             self._writer.submit(self._store, [], list(samples))
+
+    def reload_samples(self, endpoint_ids: Iterable[str]) -> None:
+        """Another process stored samples of these endpoints (a benchmark run from the CLI, say):
+        their live profiles re-read them from storage, once the task queue gets to it."""
+        if not self._closed:
+            self._writer.submit(self._store, [], [], list(endpoint_ids))
 
     def flush(self, timeout: float | None = None) -> bool:
         """Store everything recorded so far now (not at the next hand-off); False on timeout.
@@ -211,7 +218,11 @@ class Recorder:
         while a message is in flight goes in the next one)."""
         try:
             while self._channel is not None and (
-                self._observed or self._samples or self._refresh_asked or self._journaled
+                self._observed
+                or self._samples
+                or self._reload
+                or self._refresh_asked
+                or self._journaled
             ):
                 message = self._next_message()
                 try:
@@ -227,8 +238,9 @@ class Recorder:
         parts = self._observed[:MESSAGE_REQUESTS]
         del self._observed[:MESSAGE_REQUESTS]
         samples, self._samples = self._samples, []
+        reload, self._reload = self._reload, []
         self._refresh_asked = self._journaled = False
-        message = WriterMessage(parts, observed=samples, backlog=len(self._observed))
+        message = WriterMessage(parts, observed=samples, reload=reload, backlog=len(self._observed))
         self._with_facts(message)
         return message
 
@@ -267,15 +279,19 @@ class Recorder:
         if channel is not None:
             await channel.close()
         samples, self._samples = self._samples, []
-        self._writer.submit(self._store, message.parts, [*message.observed, *samples])
+        reload, self._reload = self._reload, []
+        self._writer.submit(
+            self._store, message.parts, [*message.observed, *samples], [*message.reload, *reload]
+        )
 
-    def _send_on_loop(self, parts: list[bytes], samples: list[Sample]) -> None:
+    def _send_on_loop(self, parts: list[bytes], samples: list[Sample], reload: list[str]) -> None:
         """(On the loop.) What the task queue's thread had to store: with the next message."""
         if self._channel is None:  # the loop left the channel meanwhile: the thread stores it
-            self._writer.submit(self._store, parts, samples)
+            self._writer.submit(self._store, parts, samples, reload)
             return
         self._observed.extend(parts)
         self._samples.extend(samples)
+        self._reload.extend(reload)
         self._refresh_asked = True  # a message even with nothing in it: profiles may be due
         if self._sending is None:
             self._sending = asyncio.get_running_loop().create_task(self._send_observed())
@@ -315,7 +331,9 @@ class Recorder:
             observed.append(observe(self._pending.popleft()))
         return encode_observations(observed) if observed else None
 
-    def _store(self, parts: list[bytes], samples: Sequence[Sample] = ()) -> None:
+    def _store(
+        self, parts: list[bytes], samples: Sequence[Sample] = (), reload: Sequence[str] = ()
+    ) -> None:
         """(On the task queue.) One transaction for every part, however many requests they hold;
         then route on the profiles that came due and ask again when the next one will be.
         Endpoint facts travel only when they changed (the sink keeps the last ones). While the
@@ -323,12 +341,12 @@ class Recorder:
         loop = self._loop
         if self._channel is not None and loop is not None:
             try:
-                loop.call_soon_threadsafe(self._send_on_loop, parts, list(samples))
+                loop.call_soon_threadsafe(self._send_on_loop, parts, list(samples), list(reload))
             except RuntimeError:  # the loop is closed: this thread stores them
                 pass
             else:
                 return
-        message = WriterMessage(parts, observed=list(samples))
+        message = WriterMessage(parts, observed=list(samples), reload=list(reload))
         self._with_facts(message)
         self._apply(self._sink.write(message))
 

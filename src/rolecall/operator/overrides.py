@@ -1,9 +1,12 @@
 """`Operator`: posture and binding edits applied to the routing state and kept across restarts.
 
 Edits are published through `RoutingState.update` (so a request in flight keeps the inventory it
-took) and saved in ``DATA_DIR/console/overrides.json`` — written to a temporary file, then renamed,
-so a crash never leaves half a file. The inventory file itself is never rewritten for these; only
-adding endpoints edits it (`rolecall.operator.endpoints`).
+took) and saved in an `OverridesStore`: the database's shared document when serving (every worker
+and replica routes on the same overrides and re-reads them on a change notice: `reload`), or the
+file ``DATA_DIR/console/overrides.json`` (written to a temporary file, then renamed, so a crash
+never leaves half a file; what older versions kept, imported into the database once). The
+inventory file itself is never rewritten for these; only adding endpoints edits it
+(`rolecall.operator.endpoints`).
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import json
 import logging
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from rolecall.errors import ConfigError
 from rolecall.execution.state import RoutingState
@@ -29,6 +32,13 @@ from rolecall.operator.posture import (
 )
 
 log = logging.getLogger("rolecall.operator")
+
+
+class OverridesStore(Protocol):
+    """Where the operator's overrides are kept: ``{"posture": {...}, "bindings": {...}}``."""
+
+    def load(self) -> dict[str, Any]: ...
+    def save(self, data: dict[str, Any]) -> None: ...
 
 
 class OverridesFile:
@@ -63,19 +73,18 @@ class Operator:
     def __init__(
         self,
         routing: RoutingState,
-        data_dir: Path,
+        store: OverridesStore,
         *,
         learned_loaded: bool,
         saved: dict[str, Any] | None = None,
     ) -> None:
-        """``saved``: the overrides file's content when the caller already read it (the
-        composition root reads it before opening anything, so a bad file leaves nothing open)."""
+        """``saved``: the store's content when the caller already read it."""
         self.routing = routing
         self.modes = modes_for(learned_loaded)
         # as configured in rolecall.yaml, less the configured scope (each posture sets its own)
         self.base_policy = configured_policy(routing.inventory.routing)
-        self._file = overrides_file(data_dir)
-        self._data = self._file.load() if saved is None else saved
+        self._store = store
+        self._data = store.load() if saved is None else saved
         self._lock = threading.Lock()
 
     def posture(self) -> Posture:
@@ -85,6 +94,12 @@ class Operator:
         """Re-apply saved overrides at startup. One that no longer fits (a vanished role or
         endpoint, a mode this runtime cannot run) is skipped with a warning, not fatal."""
         self.routing.update(self._with_saved)
+
+    def reload(self) -> None:
+        """Another process saved overrides: route on what the store holds now."""
+        with self._lock:
+            self._data = self._store.load()
+            self.routing.update(self._with_saved)
 
     def _with_saved(self, inventory: Inventory) -> Inventory:
         posture = self._data.get("posture")
@@ -114,7 +129,7 @@ class Operator:
             posture = self.proposed(body)
             self.routing.update(lambda inv: with_posture(inv, self.base_policy, posture))
             self._data["posture"] = posture.to_dict()
-            self._file.save(self._data)
+            self._store.save(self._data)
         return posture
 
     def set_binding(self, role_id: str, endpoint_id: str, status: str) -> None:
@@ -122,4 +137,4 @@ class Operator:
         with self._lock:
             self.routing.update(lambda inv: with_binding(inv, role_id, endpoint_id, status))
             self._data.setdefault("bindings", {})[f"{role_id}@{endpoint_id}"] = status
-            self._file.save(self._data)
+            self._store.save(self._data)

@@ -15,7 +15,9 @@ import logging
 import multiprocessing
 import socket
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Final
 
@@ -36,6 +38,7 @@ from rolecall.storage.sql import SqlStorage
 __all__ = [
     "InProcessSink",
     "ProcessSink",
+    "WriterLink",
     "is_in_memory",
     "open_sink",
     "store_and_refresh",
@@ -142,6 +145,8 @@ def store_and_refresh(
     samples to the live profiles; the profiles now due (a message without parts only asks for
     those)."""
     facts = {eid: EndpointFacts(*pair) for eid, pair in message.facts.items()}
+    if message.reload:
+        refresher.reload(message.reload, facts)
     refresher.observe(store_observed(storage, message.parts), facts)
     if spool is not None:
         refresher.observe(store_spooled(storage, spool), facts)
@@ -171,6 +176,16 @@ class InProcessSink:
         return None
 
 
+@dataclass(frozen=True, slots=True)
+class WriterLink:
+    """A channel to a record writer that another process started and supervises (the one writer
+    of `rolecall serve --workers N`, `writer_process.serve_shared`): this gateway's end, and the
+    writer's pid (to hurry it at shutdown)."""
+
+    channel: socket.socket
+    pid: int
+
+
 class ProcessSink:
     """Messages to the record writer process over one socket: the event loop's while it serves
     (`open_loop_channel`), this object's otherwise (`write`, one thread at a time).
@@ -179,37 +194,38 @@ class ProcessSink:
     the loop to give it back, then stores in this process instead.
     """
 
-    def __init__(self, url: str, fallback: SqlStorage, spool: Path | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        fallback: SqlStorage,
+        spool: Path | None = None,
+        *,
+        link: WriterLink | None = None,
+    ) -> None:
         self._fallback = InProcessSink(fallback, _reader(spool))
         self._facts: dict[str, tuple[str, str | None]] = {}  # every fact sent, for the fallback
         self._returned = threading.Condition()  # guards the socket and who holds it
-        from rolecall.storage import writer_process
-
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["rolecall.storage.writer_process"])
-        ours, theirs = socket.socketpair()
-        self._sock: socket.socket | None = ours  # None once the process is gone or closed
         self._lent: socket.socket | None = None  # the loop's duplicate while it holds the socket
-        self._process = context.Process(
-            target=writer_process.serve,
-            args=(url, theirs, spool),
-            name="rolecall-writer",
-            daemon=True,
-        )
-        self._process.start()
-        theirs.close()
-        # A sink nobody closed (a script, a test, a crashed start-up) must still let the
-        # interpreter exit: multiprocessing joins its children at exit, and this child ignores
-        # SIGTERM and only stops when its socket closes. Registered after multiprocessing's own
-        # exit handler (imported by `start`), so it runs before it.
-        self._at_exit = lambda: self._stop(JOIN_TIMEOUT_S)
-        atexit.register(self._at_exit)
+        self._process: BaseProcess | None = None  # the writer, when this sink started it
+        self._at_exit: Callable[[], None] | None = None
+        if link is None:
+            ours, self._process = _start_writer(url, spool)
+            self._pid = self._process.pid
+            # A sink nobody closed (a script, a test, a crashed start-up) must still let the
+            # interpreter exit: multiprocessing joins its children at exit, and this child
+            # ignores SIGTERM and only stops when its socket closes. Registered after
+            # multiprocessing's own exit handler (imported by `start`), so it runs before it.
+            self._at_exit = lambda: self._stop(JOIN_TIMEOUT_S)
+            atexit.register(self._at_exit)
+        else:  # the writer is the supervisor's: this gateway only holds a channel to it
+            ours, self._pid = link.channel, link.pid
+        self._sock: socket.socket | None = ours  # None once the process is gone or closed
         if not _ready(ours):
             self._give_up("did not start")
 
     @property
     def pid(self) -> int | None:
-        return self._process.pid if self._sock is not None else None
+        return self._pid if self._sock is not None else None
 
     async def open_loop_channel(self) -> LoopChannel | None:
         """The running event loop's connection to the writer process (None when the process is
@@ -247,7 +263,7 @@ class ProcessSink:
     def _give_up(self, what: str) -> None:
         log.warning("the record writer process %s; writing records in the gateway process", what)
         self._close_sockets()
-        if self._process.is_alive():
+        if self._process is not None and self._process.is_alive():
             self._process.kill()
 
     def hurry(self) -> None:
@@ -259,7 +275,8 @@ class ProcessSink:
 
     def close(self, timeout: float | None = None) -> None:
         """Let the writer process store everything it was sent, then stop it."""
-        atexit.unregister(self._at_exit)
+        if self._at_exit is not None:
+            atexit.unregister(self._at_exit)
         self._stop(timeout)
 
     def _stop(self, timeout: float | None) -> None:
@@ -271,9 +288,10 @@ class ProcessSink:
         finally:
             if locked:
                 self._returned.release()
-        self._process.join(timeout)
-        if self._process.is_alive():
-            self._process.kill()
+        if self._process is not None:
+            self._process.join(timeout)
+            if self._process.is_alive():
+                self._process.kill()
 
     def _close_sockets(self) -> None:
         """Close this end, and the loop's duplicate if it has one (its event loop is gone or
@@ -282,6 +300,24 @@ class ProcessSink:
             if sock is not None:
                 sock.close()
         self._sock = self._lent = None
+
+
+def _start_writer(url: str, spool: Path | None) -> tuple[socket.socket, BaseProcess]:
+    """This gateway's own record writer process, and the gateway's end of its socket."""
+    from rolecall.storage import writer_process
+
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["rolecall.storage.writer_process"])
+    ours, theirs = socket.socketpair()
+    process = context.Process(
+        target=writer_process.serve,
+        args=(url, theirs, spool),
+        name="rolecall-writer",
+        daemon=True,
+    )
+    process.start()
+    theirs.close()
+    return ours, process
 
 
 def _ready(sock: socket.socket) -> bool:
@@ -296,14 +332,20 @@ def _ready(sock: socket.socket) -> bool:
 
 
 def open_sink(
-    url: str, storage: SqlStorage, *, use_process: bool, spool: Path | None = None
+    url: str,
+    storage: SqlStorage,
+    *,
+    use_process: bool,
+    spool: Path | None = None,
+    link: WriterLink | None = None,
 ) -> InProcessSink | ProcessSink:
-    """The writer-process sink when asked for and possible, else the in-process one; either
-    stores what ``spool`` (a `Spool`'s directory) holds too."""
+    """The writer-process sink when asked for and possible (over ``link`` when another process
+    runs the writer), else the in-process one; either stores what ``spool`` (a `Spool`'s
+    directory) holds too."""
     if not use_process or is_in_memory(url):
         return InProcessSink(storage, _reader(spool))
     try:
-        return ProcessSink(url, storage, spool)
+        return ProcessSink(url, storage, spool, link=link)
     except OSError as exc:
         log.warning("cannot start the record writer process (%s); writing in-process", exc)
         return InProcessSink(storage, _reader(spool))

@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 
 from rolecall.storage.analytics import SqlAnalytics
 from rolecall.storage.benchmarks import SqlBenchmarks
+from rolecall.storage.changes import SqlChanges, SqlJobRuns, SqlSharedDocs
 from rolecall.storage.cooldowns import SqlCooldowns
 from rolecall.storage.database import Database
 from rolecall.storage.decisions import SqlDecisions
@@ -45,6 +46,9 @@ class SqlStorage:
         self.keys = SqlApiKeys(self._db)
         self.cooldowns = SqlCooldowns(self._db)
         self.benchmarks = SqlBenchmarks(self._db)
+        self.changes = SqlChanges(self._db)
+        self.shared_docs = SqlSharedDocs(self._db)
+        self.job_runs = SqlJobRuns(self._db)
 
     @property
     def engine(self) -> Engine:

@@ -6,11 +6,16 @@ its samples feed the live observed profiles, and the answer (the profiles that c
 error) goes back. It ends when the gateway closes its end — also when the gateway was killed —
 after storing everything already sent. Interrupts aimed at the terminal's process group are
 ignored: the gateway decides when to stop.
+
+With several gateway processes on one host (`rolecall serve --workers N`) one writer serves them
+all (`serve_shared`): their supervisor hands it each gateway's channel, it answers whichever has
+a message, and it ends once the supervisor and every gateway have closed their ends.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import gc
 import logging
 import signal
@@ -24,7 +29,8 @@ import orjson
 from rolecall.observe import priority
 from rolecall.observe.loop_channel import recv_frame, send_frame
 from rolecall.observe.message import WriterMessage, reply_bytes
-from rolecall.observe.profile_refresh import ProfileRefresher
+from rolecall.observe.profile_refresh import ProfileRefresher, RefreshResult
+from rolecall.protocol import ObservedPerformanceProfile
 from rolecall.storage.record_writer import READY, store_and_refresh, store_spooled
 from rolecall.storage.spool import SpoolReader
 from rolecall.storage.sql import SqlStorage, open_storage
@@ -46,6 +52,7 @@ BEHIND_REQUESTS = 10_000
 BEHIND_S = 1.0
 CAUGHT_UP_S = 0.25  # ... and back to idle priority once they are this fresh again
 IDLE_CHECK_S = 1.0  # with nothing to do, the spool is still looked at this often
+PR_SET_NAME = 15  # linux/prctl.h
 
 
 def _collect_between_batches() -> float:
@@ -66,6 +73,31 @@ def serve(url: str, sock: socket.socket, spool_dir: Path | None = None) -> None:
     """Answer the gateway's messages on ``sock`` (see `rolecall.observe.loop_channel`), one at a
     time, until the gateway closes its end; store what the spool in ``spool_dir`` holds with
     every message, at idle moments (a database that was down), and last of all."""
+    _serve(url, spool_dir, _Channels([sock], None), sock)
+
+
+def serve_shared(url: str, control: socket.socket, spool_dir: Path | None = None) -> None:
+    """The one record writer of several gateway processes (`rolecall serve --workers N`): each
+    gateway's channel arrives over ``control`` (a descriptor passed by the supervisor that
+    started them, `send_channel`) and is answered like `serve`'s; the profiles that come due go
+    to every gateway. Ends once ``control`` is closed and every gateway has closed its end."""
+    _serve(url, spool_dir, _Channels([], control), control)
+
+
+def send_channel(control: socket.socket, channel: socket.socket) -> None:
+    """(The supervisor.) Hand ``channel``, one end of a gateway's socket pair, to the writer."""
+    socket.send_fds(control, [b"c"], [channel.fileno()])
+
+
+def name_process(name: str) -> None:
+    """Show this process as ``name`` (at most 15 bytes) in ps and top (Linux; elsewhere
+    nothing): "rolecall-writer" and "rolecall-worker" rather than a Python command line."""
+    with contextlib.suppress(AttributeError, OSError):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_NAME, name.encode()[:15], 0, 0, 0)
+
+
+def _serve(url: str, spool_dir: Path | None, channels: _Channels, ready: socket.socket) -> None:
+    name_process("rolecall-writer")
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     storage = open_storage(url, migrate=False)  # the gateway migrated before starting us
@@ -73,23 +105,73 @@ def serve(url: str, sock: socket.socket, spool_dir: Path | None = None) -> None:
     spool = None if spool_dir is None else SpoolReader(spool_dir)
     writer = _Writer(storage, refresher, spool)
     try:
-        send_frame(sock, READY)
+        send_frame(ready, READY)
         # started at normal priority: at idle priority a busy machine (local models decoding on
         # every core) could starve the start-up past the gateway's patience
         priority.lower(priority.CATCH_UP_NICENESS)  # what "normal" means for us from now on
         priority.background()
         writer.drain()  # what a gateway or writer killed earlier left in the spool
-        while True:
-            if not wait([sock], IDLE_S if writer.busy else IDLE_CHECK_S):
+        while channels.open:
+            readable = wait(channels.waitables(), IDLE_S if writer.busy else IDLE_CHECK_S)
+            if not readable:
                 writer.idle()
-                continue
-            if not writer.answer_frame(sock):
-                writer.drain()  # the gateway closed its end: what it spooled is stored now
-                return
+            for sock in readable:
+                if sock is channels.control:
+                    channels.take(writer)
+                elif not writer.answer_frame(sock):
+                    channels.drop(sock, writer)
+                    writer.drain()  # the gateway closed its end: what it spooled is stored now
     finally:
+        channels.close()
         if spool is not None:
             spool.close()
         storage.close()
+
+
+class _Channels:
+    """The gateways' channels the writer answers, and where new ones come from (``control``:
+    the supervisor of several gateway processes; None for one gateway's own writer)."""
+
+    def __init__(self, channels: list[socket.socket], control: socket.socket | None) -> None:
+        self.channels = channels
+        self.control = control
+
+    @property
+    def open(self) -> bool:
+        return bool(self.channels) or self.control is not None
+
+    def waitables(self) -> list[socket.socket]:
+        return [*self.channels, *([] if self.control is None else [self.control])]
+
+    def take(self, writer: _Writer) -> None:
+        """A new gateway's channel from the supervisor (or its end closed: no more come)."""
+        assert self.control is not None
+        try:
+            data, fds, _, _ = socket.recv_fds(self.control, 16, 4)
+        except OSError:
+            data, fds = b"", []
+        if not data:
+            self.control.close()
+            self.control = None
+            return
+        for fd in fds:
+            channel = socket.socket(fileno=fd)
+            try:
+                send_frame(channel, READY)
+            except OSError:  # that gateway is gone already
+                channel.close()
+                continue
+            self.channels.append(channel)
+            writer.pending[channel] = {}
+
+    def drop(self, channel: socket.socket, writer: _Writer) -> None:
+        self.channels.remove(channel)
+        writer.pending.pop(channel, None)
+        channel.close()
+
+    def close(self) -> None:
+        for sock in self.waitables():
+            sock.close()
 
 
 class _Writer:
@@ -101,6 +183,9 @@ class _Writer:
         self.storage = storage
         self.refresher = refresher
         self.spool = spool
+        # per gateway channel, the profiles that came due while another gateway was answered
+        # (the latest of each endpoint): sent with that gateway's next answer
+        self.pending: dict[socket.socket, dict[str, ObservedPerformanceProfile]] = {}
         self.busy = False  # stored something since the last idle moment
         self.failing = False  # the last store failed (the database is down): try again soon
         self.collected = _collect_between_batches()
@@ -128,10 +213,13 @@ class _Writer:
     def answer_frame(self, sock: socket.socket) -> bool:
         """Store one message and answer it; False when the gateway's end is closed."""
         self.busy = True
-        frame = recv_frame(sock)
+        try:
+            frame = recv_frame(sock)
+        except OSError:  # the gateway was killed with our last answer unread (a reset)
+            frame = None
         if frame is None:
             return False
-        answer = self._answer(frame)
+        answer = self._answer(frame, sock)
         try:
             send_frame(sock, answer)
         except OSError:  # stored; the gateway stopped listening
@@ -140,7 +228,7 @@ class _Writer:
             self.collected = _collect_between_batches()
         return True
 
-    def _answer(self, data: bytes) -> bytes:
+    def _answer(self, data: bytes, sock: socket.socket) -> bytes:
         """Store one message and return the answer (the profiles now due, or the error)."""
         message = WriterMessage.from_bytes(data)
         if message.requests >= BEHIND_REQUESTS:  # idle priority is for keeping up
@@ -151,7 +239,21 @@ class _Writer:
             self._failed(exc)
             return orjson.dumps({"error": f"{type(exc).__name__}: {exc}"})
         self._stored()
-        return reply_bytes(result)
+        return reply_bytes(self._shared(sock, result))
+
+    def _shared(self, sock: socket.socket, result: RefreshResult) -> RefreshResult:
+        """Profiles that came due reach every gateway: the one asking now, the others with
+        their next answer (with one gateway, nothing is kept)."""
+        for other, waiting in self.pending.items():
+            if other is not sock:
+                waiting.update((p.endpoint_id, p) for p in result.profiles)
+        mine = self.pending.get(sock)
+        if not mine:
+            return result
+        self.pending[sock] = {}
+        fresh = {p.endpoint_id for p in result.profiles}
+        kept = [p for eid, p in mine.items() if eid not in fresh]
+        return RefreshResult([*kept, *result.profiles], result.next_due_s)
 
     def _stored(self) -> None:
         if self.failing:

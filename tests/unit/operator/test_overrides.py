@@ -12,6 +12,7 @@ import pytest
 
 from rolecall.errors import ConfigError
 from rolecall.operator import Operator, Posture
+from rolecall.operator.overrides import overrides_file
 from rolecall.routing import RoutingRequest
 from tests.unit.operator.builders import NOW, config, state
 
@@ -37,7 +38,7 @@ def write_saved(data_dir: Path, data: Any) -> None:
 
 
 def test_set_posture_routes_on_it_now_and_saves_it_atomically(tmp_path: Path) -> None:
-    operator = Operator(state(), tmp_path, learned_loaded=False)
+    operator = Operator(state(), overrides_file(tmp_path), learned_loaded=False)
     before = operator.routing.view
     posture = operator.set_posture({"strategy": "cost", "execution_scope": "local_only"})
     assert posture == Posture("cost", "local_only", "auto", "baseline")
@@ -54,7 +55,7 @@ def test_set_posture_routes_on_it_now_and_saves_it_atomically(tmp_path: Path) ->
 
 
 def test_a_refused_posture_changes_neither_routing_nor_the_file(tmp_path: Path) -> None:
-    operator = Operator(state(), tmp_path, learned_loaded=False)
+    operator = Operator(state(), overrides_file(tmp_path), learned_loaded=False)
     before = operator.routing.view
     with pytest.raises(ConfigError) as info:
         operator.set_posture({"strategy": "cost", "mode": "learned"})
@@ -64,13 +65,13 @@ def test_a_refused_posture_changes_neither_routing_nor_the_file(tmp_path: Path) 
 
 
 def test_a_new_operator_over_a_fresh_state_reapplies_what_was_saved(tmp_path: Path) -> None:
-    first = Operator(state(), tmp_path, learned_loaded=False)
+    first = Operator(state(), overrides_file(tmp_path), learned_loaded=False)
     first.set_posture({"strategy": "latency", "compute_preference": "local"})
     first.set_binding("general.chat", "remote", "disabled")
     first.set_binding("coder.patch", "local", "active")
 
     fresh = state()
-    second = Operator(fresh, tmp_path, learned_loaded=False)
+    second = Operator(fresh, overrides_file(tmp_path), learned_loaded=False)
     assert second.posture() == Posture("balanced", "hybrid", "auto")  # not yet applied
     second.apply_saved()
     assert second.posture() == Posture("latency", "hybrid", "local")
@@ -91,18 +92,18 @@ def test_a_new_operator_over_a_fresh_state_reapplies_what_was_saved(tmp_path: Pa
 
 
 def test_auto_is_saved_and_removes_the_binding_after_a_restart(tmp_path: Path) -> None:
-    first = Operator(state(), tmp_path, learned_loaded=False)
+    first = Operator(state(), overrides_file(tmp_path), learned_loaded=False)
     first.set_binding("general.chat", "remote", "disabled")
     first.set_binding("general.chat", "remote", "auto")
     saved = json.loads(overrides_path(tmp_path).read_text())
     assert saved["bindings"] == {"general.chat@remote": "auto"}
-    second = Operator(state(), tmp_path, learned_loaded=False)
+    second = Operator(state(), overrides_file(tmp_path), learned_loaded=False)
     second.apply_saved()
     assert ("general.chat", "remote") not in bindings_of(second)
 
 
 def test_a_refused_binding_is_not_saved(tmp_path: Path) -> None:
-    operator = Operator(state(), tmp_path, learned_loaded=False)
+    operator = Operator(state(), overrides_file(tmp_path), learned_loaded=False)
     with pytest.raises(ConfigError):
         operator.set_binding("general.chat", "nowhere", "active")
     assert not overrides_path(tmp_path).exists()
@@ -123,7 +124,7 @@ def test_saved_overrides_that_no_longer_fit_are_skipped_with_a_warning(
             },
         },
     )
-    operator = Operator(state(), tmp_path, learned_loaded=False)
+    operator = Operator(state(), overrides_file(tmp_path), learned_loaded=False)
     with caplog.at_level(logging.WARNING, logger="rolecall.operator"):
         operator.apply_saved()
     # the posture asked for a mode this runtime cannot run: not applied at all
@@ -141,7 +142,7 @@ def test_saved_overrides_that_no_longer_fit_are_skipped_with_a_warning(
 
 def test_a_saved_learned_posture_applies_when_learned_is_loaded(tmp_path: Path) -> None:
     write_saved(tmp_path, {"posture": {"strategy": "quality", "mode": "learned"}})
-    operator = Operator(state(), tmp_path, learned_loaded=True)
+    operator = Operator(state(), overrides_file(tmp_path), learned_loaded=True)
     operator.apply_saved()
     assert operator.posture() == Posture("quality", "hybrid", "auto", "learned")
 
@@ -152,7 +153,7 @@ def test_an_unreadable_overrides_file_raises_naming_it(tmp_path: Path, content: 
     path.parent.mkdir(parents=True)
     path.write_bytes(content)
     with pytest.raises(ConfigError) as info:
-        Operator(state(), tmp_path, learned_loaded=False)
+        Operator(state(), overrides_file(tmp_path), learned_loaded=False)
     assert info.value.source == str(path)
     assert "unreadable console overrides" in info.value.message
     assert "fix or delete the file" in info.value.message
@@ -161,7 +162,7 @@ def test_an_unreadable_overrides_file_raises_naming_it(tmp_path: Path, content: 
 @pytest.mark.parametrize("data", [["posture", {"strategy": "cost"}], "cost", 42, None])
 def test_a_file_not_holding_an_object_is_treated_as_empty(tmp_path: Path, data: Any) -> None:
     write_saved(tmp_path, data)
-    operator = Operator(state(), tmp_path, learned_loaded=False)
+    operator = Operator(state(), overrides_file(tmp_path), learned_loaded=False)
     before = operator.routing.view
     operator.apply_saved()
     assert operator.routing.view is before  # nothing to apply: no new view
@@ -172,7 +173,7 @@ def test_a_file_not_holding_an_object_is_treated_as_empty(tmp_path: Path, data: 
 
 def test_odd_shapes_inside_the_object_are_ignored(tmp_path: Path) -> None:
     write_saved(tmp_path, {"posture": "cost", "bindings": ["general.chat@local"]})
-    operator = Operator(state(), tmp_path, learned_loaded=False)
+    operator = Operator(state(), overrides_file(tmp_path), learned_loaded=False)
     before = operator.routing.view
     operator.apply_saved()
     assert operator.routing.view is before
@@ -180,14 +181,16 @@ def test_odd_shapes_inside_the_object_are_ignored(tmp_path: Path) -> None:
 
 def test_a_configured_allow_remote_false_survives_a_hybrid_posture(tmp_path: Path) -> None:
     data = config(policy={"privacy": {"allow_remote": False}})
-    operator = Operator(state(data), tmp_path, learned_loaded=False)
+    operator = Operator(state(data), overrides_file(tmp_path), learned_loaded=False)
     assert allow_remote(operator) is False
     operator.set_posture({"execution_scope": "remote_only", "strategy": "cost"})
     assert allow_remote(operator) is False
 
 
 def test_a_configured_local_only_scope_can_be_widened_by_the_operator(tmp_path: Path) -> None:
-    operator = Operator(state(config(execution_scope="local_only")), tmp_path, learned_loaded=False)
+    operator = Operator(
+        state(config(execution_scope="local_only")), overrides_file(tmp_path), learned_loaded=False
+    )
     assert allow_remote(operator) is False
     posture = operator.set_posture({"execution_scope": "hybrid"})
     assert posture.execution_scope == "hybrid"

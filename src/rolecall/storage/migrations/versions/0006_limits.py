@@ -1,7 +1,7 @@
 """Budgets and rate limits: keys carry limits, usage names its key, SQL counters.
 
 Revision ID: 0006_limits
-Revises: 0004_request_traces (to be relinked to 0005_cluster when that revision lands)
+Revises: 0005_cluster
 Create Date: 2026-12-03
 
 ``api_keys`` gains a team and its own limits (USD in micro-USD, tokens, the budgets' window,
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0006_limits"
-down_revision: str | None = "0004_request_traces"
+down_revision: str | None = "0005_cluster"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
