@@ -165,7 +165,7 @@ def prepare_shared(
     before any of them starts (`rolecall serve --workers N`): the configuration read and checked
     (a bad file is one error, not one per process), the schema migrated (concurrent migrations
     would race) and the admin token created (each process would make its own). The inventory."""
-    inventory, _, _ = _read_configuration(settings, extra_inventory)
+    inventory, _, _, _ = _read_configuration(settings, extra_inventory)
     open_storage(settings.effective_database_url).close()
     load_admin_token(settings.data_dir, settings.admin_token)
     return inventory

@@ -37,8 +37,8 @@ from pathlib import Path
 from typing import Any, Final
 
 from rolecall.cli.worker_process import READY, serve_worker
-from rolecall.observe.loop_channel import recv_frame
 from rolecall.settings import Settings
+from rolecall.observe.loop_channel import recv_frame
 from rolecall.storage.record_writer import READY as READY_FRAME
 from rolecall.storage.record_writer import START_TIMEOUT_S, WriterLink, is_in_memory
 from rolecall.storage.writer_process import send_channel, serve_shared
