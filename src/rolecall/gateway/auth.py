@@ -67,6 +67,7 @@ class KeyChecker:
         self._valid: dict[str, ApiKeyRecord] = {}
         self._fingerprint: tuple[int, ...] | None = None
         self._store_down = False
+        self._refreshing = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -74,12 +75,16 @@ class KeyChecker:
         return hash_key(key) in self._valid
 
     def refresh(self) -> None:
-        """Reload the live keys if the store's keys changed (raises if it cannot be read)."""
-        fingerprint = self._store.fingerprint()
-        if fingerprint != self._fingerprint:
-            # read after the fingerprint: a change in between only causes one more reload
-            self._valid = self._store.live()
-            self._fingerprint = fingerprint
+        """Reload the live keys if the store's keys changed (raises if it cannot be read).
+
+        One refresh at a time: the timer thread and a change notice may both ask, and one that
+        read the keys before a change must not publish them after one that read them after it."""
+        with self._refreshing:
+            fingerprint = self._store.fingerprint()
+            if fingerprint != self._fingerprint:
+                # read after the fingerprint: a change in between only causes one more reload
+                self._valid = self._store.live()
+                self._fingerprint = fingerprint
 
     def start(self) -> None:
         """Load the keys now (the server is not listening yet), then keep them current."""

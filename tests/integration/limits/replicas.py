@@ -63,10 +63,15 @@ class Replicas:
         finally:
             storage.close()
         self.key_ids.append(record.key_id)
-        deadline = time.monotonic() + 10
+        # a gateway may be several worker processes behind its port, each with its own copy of
+        # the keys: every one has the key once ten new connections in a row are let in
+        deadline = time.monotonic() + 30
         for gateway in self.gateways:
-            while not _knows(gateway, key) and time.monotonic() < deadline:
-                time.sleep(0.05)
+            streak = 0
+            while streak < 10:
+                assert time.monotonic() < deadline, f"{gateway.base_url} did not load the key"
+                streak = streak + 1 if _knows(gateway, key) else 0
+                time.sleep(0 if streak else 0.05)
         return key
 
     @property
