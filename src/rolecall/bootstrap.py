@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from rolecall.benchmark.service import BenchHub
+from rolecall.cluster.aggregation import writer_aggregation
 from rolecall.cluster.changes import ChangeFeed
 from rolecall.cluster.node import build_node
 from rolecall.cluster.redis_limits import RedisLimitStore
@@ -101,6 +102,7 @@ def build_services(
         use_process=settings.record_process,
         spool=None if spool is None else spool.directory,
         link=writer_link,
+        aggregation=writer_aggregation,
     )
     recorder = Recorder(
         writer,

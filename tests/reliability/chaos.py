@@ -110,12 +110,12 @@ class GatewayProcess:
         return (self.tmp / "gateway.log").read_text(errors="replace")
 
     def writer_pid(self) -> int | None:
-        """The record writer process: a child of the forkserver the gateway started."""
-        assert self.child is not None
-        parents = {pid: _parent(pid) for pid in _pids()}
-        for pid, parent in parents.items():
-            if parent is not None and parents.get(parent) == self.child.pid:
-                return pid
+        """The record writer process (named "rolecall-writer"): a child of the forkserver the
+        gateway started, or of the supervisor of several workers."""
+        for pid in self.descendants():
+            with contextlib.suppress(OSError):
+                if Path(f"/proc/{pid}/comm").read_text().strip() == "rolecall-writer":
+                    return pid
         return None
 
     def system(self) -> dict[str, Any]:

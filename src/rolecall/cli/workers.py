@@ -37,8 +37,9 @@ from pathlib import Path
 from typing import Any, Final
 
 from rolecall.cli.worker_process import READY, serve_worker
-from rolecall.settings import Settings
+from rolecall.cluster.aggregation import writer_aggregation
 from rolecall.observe.loop_channel import recv_frame
+from rolecall.settings import Settings
 from rolecall.storage.record_writer import READY as READY_FRAME
 from rolecall.storage.record_writer import START_TIMEOUT_S, WriterLink, is_in_memory
 from rolecall.storage.writer_process import send_channel, serve_shared
@@ -256,7 +257,12 @@ class Supervisor:
         ours, theirs = socket.socketpair()
         process = self._context.Process(
             target=serve_shared,
-            args=(self._settings.effective_database_url, theirs, self._spool_dir),
+            args=(
+                self._settings.effective_database_url,
+                theirs,
+                self._spool_dir,
+                writer_aggregation,
+            ),
             name="rolecall-writer",
         )
         process.start()

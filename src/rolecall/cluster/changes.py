@@ -86,8 +86,13 @@ class ChangeFeed:
         """Deliver notices from now on (the state was loaded before)."""
         if self._watcher is not None:
             return
-        self._floor = self._changes.last_id()
+        self.skip_past()
         self._watcher = self._thread("watch", self._run_watcher)
+
+    def skip_past(self) -> None:
+        """Deliver only notices logged from now on (for a reader that calls `read_now` itself)."""
+        self._floor = self._changes.last_id()
+        self._seen.clear()
 
     def _thread(self, name: str, target: Callable[[], None]) -> threading.Thread:
         thread = threading.Thread(target=target, name=f"rolecall-changes-{name}", daemon=True)

@@ -28,6 +28,7 @@ from rolecall.storage.sql import SqlStorage
 __all__ = [
     "COOLDOWN",
     "KEYS",
+    "LIVE_SAMPLES",
     "OVERRIDES",
     "OVERRIDES_DOC",
     "PROFILE",
@@ -40,6 +41,7 @@ COOLDOWN: Final = "cooldown"
 OVERRIDES: Final = "overrides"
 PROFILE: Final = "profile"
 SAMPLES: Final = "samples"
+LIVE_SAMPLES: Final = "live-samples"  # only record writers read these (`cluster.aggregation`)
 KEYS: Final = "keys"
 OVERRIDES_DOC: Final = "operator-overrides"
 

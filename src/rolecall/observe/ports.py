@@ -1,13 +1,15 @@
 """The ports observation depends on: where records go and the stores profiles are built from.
 
 Owns `Sink` (stores a `WriterMessage` and answers with the profiles that came due), `TaskQueue`
-(runs calls in order off the request path), `SampleStore` and `ProfileStore`. The storage adapter
+(runs calls in order off the request path), `SampleStore`, `ProfileStore` and `Aggregation` (which
+record writer aggregates live profiles). The storage adapter
 (`rolecall.storage`) implements every one of them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from rolecall.profiles import Sample
@@ -18,7 +20,15 @@ if TYPE_CHECKING:
     from rolecall.observe.message import WriterMessage
     from rolecall.observe.profile_refresh import RefreshResult
 
-__all__ = ["Journal", "ProfileStore", "SampleStore", "Sink", "TaskQueue"]
+__all__ = [
+    "Aggregation",
+    "AggregationFactory",
+    "Journal",
+    "ProfileStore",
+    "SampleStore",
+    "Sink",
+    "TaskQueue",
+]
 
 
 class Journal(Protocol):
@@ -50,6 +60,34 @@ class Sink(Protocol):
     def close(self, timeout: float | None = None) -> None:
         """Release the sink; nothing written afterwards."""
         ...
+
+
+class Aggregation(Protocol):
+    """Whether this record writer aggregates live profiles now: one writer does, across every
+    process on the database (`rolecall.cluster.aggregation`); the others only store."""
+
+    def leading(self) -> bool:
+        """Whether this writer aggregates now (re-checked at most about once a second)."""
+        ...
+
+    def gained(self) -> bool:
+        """Whether leadership was taken since the last call (the windows held are stale)."""
+        ...
+
+    def stored_elsewhere(self) -> list[str]:
+        """(The leader.) Endpoints whose samples other writers stored since the last call."""
+        ...
+
+    def stored_here(self, endpoint_ids: Iterable[str]) -> None:
+        """(Not the leader.) Tell the leader this writer stored samples of these endpoints."""
+        ...
+
+    def close(self) -> None: ...
+
+
+AggregationFactory = Callable[[str, Path | None], Aggregation]
+"""Builds a writer's `Aggregation` inside the writer process from the database URL and the spool
+directory (passed by reference to a module-level function, so a spawned process can get it)."""
 
 
 class TaskQueue(Protocol):

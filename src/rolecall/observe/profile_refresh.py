@@ -120,6 +120,12 @@ class ProfileRefresher:
                 self._load_window(endpoint_id)
                 self._dirty.add(endpoint_id)
 
+    def reset(self) -> None:
+        """Forget every window (they are read from storage again when next needed): another
+        writer aggregated meanwhile, so what is held here is stale."""
+        self._windows.clear()
+        self._dirty.clear()
+
     def due(self) -> RefreshResult:
         """Aggregate and store every dirty endpoint whose interval has passed."""
         now = self._clock()

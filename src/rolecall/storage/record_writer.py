@@ -28,6 +28,7 @@ from rolecall.observe import priority
 from rolecall.observe.loop_channel import LoopChannel, recv_frame, send_frame
 from rolecall.observe.message import RecordBatch, WriterMessage, reply_from_bytes
 from rolecall.observe.observation import Observation, decode_observations
+from rolecall.observe.ports import Aggregation, AggregationFactory
 from rolecall.observe.profile_refresh import EndpointFacts, ProfileRefresher, RefreshResult
 from rolecall.observe.request_trace import RequestTrace
 from rolecall.observe.rows import build_batch
@@ -140,19 +141,44 @@ def store_and_refresh(
     refresher: ProfileRefresher,
     message: WriterMessage,
     spool: SpoolReader | None = None,
+    aggregation: Aggregation | None = None,
 ) -> RefreshResult:
     """Store the message's own parts and samples and what the spool holds, then hand the stored
     samples to the live profiles; the profiles now due (a message without parts only asks for
-    those)."""
+    those). With an ``aggregation`` that this writer does not lead, only store (and tell the
+    leader what was stored)."""
     facts = {eid: EndpointFacts(*pair) for eid, pair in message.facts.items()}
-    if message.reload:
-        refresher.reload(message.reload, facts)
-    refresher.observe(store_observed(storage, message.parts), facts)
+    stored = store_observed(storage, message.parts)
     if spool is not None:
-        refresher.observe(store_spooled(storage, spool), facts)
+        stored += store_spooled(storage, spool)
+    if not feed_profiles(refresher, stored, facts, aggregation):
+        return RefreshResult([], None)
     if message.observed:
         refresher.observe(message.observed, facts, stored_here=False)
+    reload = list(message.reload)
+    if aggregation is not None:
+        reload += aggregation.stored_elsewhere()
+    if reload:  # after observing: the windows read now hold what was just stored
+        refresher.reload(dict.fromkeys(reload), facts)
     return refresher.due()
+
+
+def feed_profiles(
+    refresher: ProfileRefresher,
+    stored: list[Sample],
+    facts: dict[str, EndpointFacts],
+    aggregation: Aggregation | None,
+) -> bool:
+    """Hand samples stored here to the live profiles if this writer aggregates them (True);
+    else keep only the facts (for when it leads) and tell the leader."""
+    if aggregation is not None and not aggregation.leading():
+        refresher.observe((), facts)
+        aggregation.stored_here({sample.endpoint_id for sample in stored})
+        return False
+    if aggregation is not None and aggregation.gained():
+        refresher.reset()  # another writer aggregated until now: what is held is stale
+    refresher.observe(stored, facts)
+    return True
 
 
 class InProcessSink:
@@ -201,7 +227,10 @@ class ProcessSink:
         spool: Path | None = None,
         *,
         link: WriterLink | None = None,
+        aggregation: AggregationFactory | None = None,
     ) -> None:
+        """``aggregation`` builds, in the writer process, its place in the election of the one
+        writer that aggregates live profiles (none: this writer always does)."""
         self._fallback = InProcessSink(fallback, _reader(spool))
         self._facts: dict[str, tuple[str, str | None]] = {}  # every fact sent, for the fallback
         self._returned = threading.Condition()  # guards the socket and who holds it
@@ -209,7 +238,7 @@ class ProcessSink:
         self._process: BaseProcess | None = None  # the writer, when this sink started it
         self._at_exit: Callable[[], None] | None = None
         if link is None:
-            ours, self._process = _start_writer(url, spool)
+            ours, self._process = _start_writer(url, spool, aggregation)
             self._pid = self._process.pid
             # A sink nobody closed (a script, a test, a crashed start-up) must still let the
             # interpreter exit: multiprocessing joins its children at exit, and this child
@@ -302,7 +331,9 @@ class ProcessSink:
         self._sock = self._lent = None
 
 
-def _start_writer(url: str, spool: Path | None) -> tuple[socket.socket, BaseProcess]:
+def _start_writer(
+    url: str, spool: Path | None, aggregation: AggregationFactory | None
+) -> tuple[socket.socket, BaseProcess]:
     """This gateway's own record writer process, and the gateway's end of its socket."""
     from rolecall.storage import writer_process
 
@@ -311,7 +342,7 @@ def _start_writer(url: str, spool: Path | None) -> tuple[socket.socket, BaseProc
     ours, theirs = socket.socketpair()
     process = context.Process(
         target=writer_process.serve,
-        args=(url, theirs, spool),
+        args=(url, theirs, spool, aggregation),
         name="rolecall-writer",
         daemon=True,
     )
@@ -338,6 +369,7 @@ def open_sink(
     use_process: bool,
     spool: Path | None = None,
     link: WriterLink | None = None,
+    aggregation: AggregationFactory | None = None,
 ) -> InProcessSink | ProcessSink:
     """The writer-process sink when asked for and possible (over ``link`` when another process
     runs the writer), else the in-process one; either stores what ``spool`` (a `Spool`'s
@@ -345,7 +377,7 @@ def open_sink(
     if not use_process or is_in_memory(url):
         return InProcessSink(storage, _reader(spool))
     try:
-        return ProcessSink(url, storage, spool, link=link)
+        return ProcessSink(url, storage, spool, link=link, aggregation=aggregation)
     except OSError as exc:
         log.warning("cannot start the record writer process (%s); writing in-process", exc)
         return InProcessSink(storage, _reader(spool))

@@ -29,9 +29,15 @@ import orjson
 from rolecall.observe import priority
 from rolecall.observe.loop_channel import recv_frame, send_frame
 from rolecall.observe.message import WriterMessage, reply_bytes
+from rolecall.observe.ports import Aggregation, AggregationFactory
 from rolecall.observe.profile_refresh import ProfileRefresher, RefreshResult
 from rolecall.protocol import ObservedPerformanceProfile
-from rolecall.storage.record_writer import READY, store_and_refresh, store_spooled
+from rolecall.storage.record_writer import (
+    READY,
+    feed_profiles,
+    store_and_refresh,
+    store_spooled,
+)
 from rolecall.storage.spool import SpoolReader
 from rolecall.storage.sql import SqlStorage, open_storage
 
@@ -69,19 +75,29 @@ def _collect_between_batches() -> float:
     return time.monotonic()
 
 
-def serve(url: str, sock: socket.socket, spool_dir: Path | None = None) -> None:
+def serve(
+    url: str,
+    sock: socket.socket,
+    spool_dir: Path | None = None,
+    aggregation: AggregationFactory | None = None,
+) -> None:
     """Answer the gateway's messages on ``sock`` (see `rolecall.observe.loop_channel`), one at a
     time, until the gateway closes its end; store what the spool in ``spool_dir`` holds with
     every message, at idle moments (a database that was down), and last of all."""
-    _serve(url, spool_dir, _Channels([sock], None), sock)
+    _serve(url, spool_dir, _Channels([sock], None), sock, aggregation)
 
 
-def serve_shared(url: str, control: socket.socket, spool_dir: Path | None = None) -> None:
+def serve_shared(
+    url: str,
+    control: socket.socket,
+    spool_dir: Path | None = None,
+    aggregation: AggregationFactory | None = None,
+) -> None:
     """The one record writer of several gateway processes (`rolecall serve --workers N`): each
     gateway's channel arrives over ``control`` (a descriptor passed by the supervisor that
     started them, `send_channel`) and is answered like `serve`'s; the profiles that come due go
     to every gateway. Ends once ``control`` is closed and every gateway has closed its end."""
-    _serve(url, spool_dir, _Channels([], control), control)
+    _serve(url, spool_dir, _Channels([], control), control, aggregation)
 
 
 def send_channel(control: socket.socket, channel: socket.socket) -> None:
@@ -96,14 +112,21 @@ def name_process(name: str) -> None:
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_NAME, name.encode()[:15], 0, 0, 0)
 
 
-def _serve(url: str, spool_dir: Path | None, channels: _Channels, ready: socket.socket) -> None:
+def _serve(
+    url: str,
+    spool_dir: Path | None,
+    channels: _Channels,
+    ready: socket.socket,
+    aggregation: AggregationFactory | None,
+) -> None:
     name_process("rolecall-writer")
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     storage = open_storage(url, migrate=False)  # the gateway migrated before starting us
     refresher = ProfileRefresher(storage.samples, storage.profiles)
     spool = None if spool_dir is None else SpoolReader(spool_dir)
-    writer = _Writer(storage, refresher, spool)
+    elected = None if aggregation is None else aggregation(url, spool_dir)
+    writer = _Writer(storage, refresher, spool, elected)
     try:
         send_frame(ready, READY)
         # started at normal priority: at idle priority a busy machine (local models decoding on
@@ -123,6 +146,8 @@ def _serve(url: str, spool_dir: Path | None, channels: _Channels, ready: socket.
                     writer.drain()  # the gateway closed its end: what it spooled is stored now
     finally:
         channels.close()
+        if elected is not None:
+            elected.close()
         if spool is not None:
             spool.close()
         storage.close()
@@ -178,9 +203,14 @@ class _Writer:
     """The writer process's state between messages: what to store, and when to tidy up."""
 
     def __init__(
-        self, storage: SqlStorage, refresher: ProfileRefresher, spool: SpoolReader | None
+        self,
+        storage: SqlStorage,
+        refresher: ProfileRefresher,
+        spool: SpoolReader | None,
+        aggregation: Aggregation | None = None,
     ) -> None:
         self.storage = storage
+        self.aggregation = aggregation
         self.refresher = refresher
         self.spool = spool
         # per gateway channel, the profiles that came due while another gateway was answered
@@ -204,7 +234,8 @@ class _Writer:
         if self.spool is None:
             return
         try:
-            self.refresher.observe(store_spooled(self.storage, self.spool), {})
+            stored = store_spooled(self.storage, self.spool)
+            feed_profiles(self.refresher, stored, {}, self.aggregation)
         except Exception as exc:
             self._failed(exc)
         else:
@@ -234,7 +265,9 @@ class _Writer:
         if message.requests >= BEHIND_REQUESTS:  # idle priority is for keeping up
             priority.normal()
         try:
-            result = store_and_refresh(self.storage, self.refresher, message, self.spool)
+            result = store_and_refresh(
+                self.storage, self.refresher, message, self.spool, self.aggregation
+            )
         except Exception as exc:  # reported to the gateway, which logs it; we keep serving
             self._failed(exc)
             return orjson.dumps({"error": f"{type(exc).__name__}: {exc}"})
