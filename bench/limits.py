@@ -147,6 +147,7 @@ def start_gateway(
         "ROLECALL_PORT": str(port),
         "ROLECALL_ADMIN_TOKEN": secrets.token_hex(16),
         "ROLECALL_LOG_LEVEL": "warning",
+        "ROLECALL_WORKERS": "1",  # one process on its core, as gateway_overhead measures
     }
     env.pop("ROLECALL_REDIS_URL", None)
     if redis_url:

@@ -1,10 +1,10 @@
 """The statements on a reservation's path, written out once per shape and run on the driver.
 
 A reservation runs four or five statements; built as SQLAlchemy Core expressions each time,
-building and compiling them cost more than running them (docs/performance.md §Limits). These are
-plain SQL that SQLite and PostgreSQL both accept (``ON CONFLICT``, ``RETURNING``, ``CASE``),
-cached by the number of rows they take, with the driver's positional placeholder. Parameters are
-always bound, never formatted in.
+building and compiling them cost more than running them (docs/performance.md §Budgets and rate
+limits). These are plain SQL that SQLite and PostgreSQL both accept (``ON CONFLICT``,
+``RETURNING``, ``CASE``), cached by the number of rows they take, with the driver's positional
+placeholder. Parameters are always bound, never formatted in.
 """
 
 from __future__ import annotations
