@@ -18,6 +18,7 @@ from rolecall.benchmark.service import BenchHub
 from rolecall.cluster.aggregation import writer_aggregation
 from rolecall.cluster.changes import ChangeFeed
 from rolecall.cluster.node import build_node
+from rolecall.cluster.redis_limits import RedisLimitStore
 from rolecall.cluster.sharing import COOLDOWN, OVERRIDES_DOC, share_state
 from rolecall.cluster.sharing import share_profile as _share_profile
 from rolecall.console import OPERATIONS as CONSOLE_OPERATIONS
@@ -34,6 +35,9 @@ from rolecall.inventory.config import load_inventory_file
 from rolecall.inventory.inventory import Inventory
 from rolecall.inventory.load import configured_inventory
 from rolecall.learned.mode import LearnedMode
+from rolecall.limits.failover import FailoverStore
+from rolecall.limits.service import Limiter
+from rolecall.limits.spec import ScopedLimits, parse_limits_section
 from rolecall.observe.evidence import EvidenceIntake
 from rolecall.observe.recorder import Recorder
 from rolecall.operator import Operator
@@ -43,6 +47,8 @@ from rolecall.providers.registry import UpstreamClients, adapters_for
 from rolecall.services import Services
 from rolecall.settings import Settings
 from rolecall.storage.changes import SharedDoc
+from rolecall.storage.limit_counters import SqlLimitCounters
+from rolecall.storage.limit_store import ThreadedLimitStore
 from rolecall.storage.record_writer import WriterLink, is_in_memory, open_sink
 from rolecall.storage.spool import Spool
 from rolecall.storage.sql import SqlStorage, open_storage
@@ -70,7 +76,7 @@ def build_services(
     ``writer_link`` is a channel to the record writer of several gateway processes (else this
     process starts its own)."""
     settings = settings or Settings()
-    inventory, saved_overrides, learned = _read_configuration(settings, extra_inventory)
+    inventory, saved_overrides, learned, scoped = _read_configuration(settings, extra_inventory)
     storage = open_storage(settings.effective_database_url)
     node = build_node(
         storage, settings.effective_database_url, settings.redis_url, settings.data_dir
@@ -138,6 +144,7 @@ def build_services(
         operator=operator,
         bench=_bench_hub(settings, routing, storage, evidence, writer, recorder),
         learned=learned,
+        limits=_limiter(settings, scoped, storage),
         started_ms=time.time_ns() // 1_000_000,
     )
 
@@ -160,7 +167,7 @@ def prepare_shared(
     before any of them starts (`rolecall serve --workers N`): the configuration read and checked
     (a bad file is one error, not one per process), the schema migrated (concurrent migrations
     would race) and the admin token created (each process would make its own). The inventory."""
-    inventory, _, _ = _read_configuration(settings, extra_inventory)
+    inventory, _, _, _ = _read_configuration(settings, extra_inventory)
     open_storage(settings.effective_database_url).close()
     load_admin_token(settings.data_dir, settings.admin_token)
     return inventory
@@ -181,11 +188,12 @@ def _spool(settings: Settings) -> Spool | None:
 
 def _read_configuration(
     settings: Settings, extra_inventory: dict[str, Any] | None
-) -> tuple[Inventory, dict[str, Any], LearnedMode | None]:
-    """The inventory, the operator's saved overrides and the learned router: all read and checked
-    before anything is opened, so a bad file leaves nothing running."""
+) -> tuple[Inventory, dict[str, Any], LearnedMode | None, ScopedLimits]:
+    """The inventory, the operator's saved overrides, the learned router and the file's limits:
+    all read and checked before anything is opened, so a bad file leaves nothing running."""
     private_dir(settings.data_dir)
     config = load_inventory_file(settings.config, extra_inventory)
+    scoped = parse_limits_section(config.limits, str(settings.config))
     inventory = configured_inventory(config)
     for problem in inventory.problems:
         log.warning("configuration: %s", problem)
@@ -195,7 +203,16 @@ def _read_configuration(
         learned = LearnedMode.load(
             config.routing.learned, settings.config.parent, str(settings.config)
         )
-    return inventory, saved_overrides, learned
+    return inventory, saved_overrides, learned, scoped
+
+
+def _limiter(settings: Settings, scoped: ScopedLimits, storage: SqlStorage) -> Limiter:
+    """Limits counted in Redis when one is configured (on SQL while it is down), else on SQL."""
+    sql = ThreadedLimitStore(SqlLimitCounters(storage.database))
+    if settings.redis_url is None:
+        return Limiter(scoped, sql)
+    redis = RedisLimitStore(settings.redis_url)
+    return Limiter(scoped, FailoverStore(redis, sql, redis.ping))
 
 
 def _bench_hub(

@@ -19,6 +19,7 @@ from rolecall.cluster.node import Node
 from rolecall.execution.executor import Executor
 from rolecall.execution.state import RoutingState
 from rolecall.learned.mode import LearnedMode
+from rolecall.limits.service import Limiter
 from rolecall.observe.evidence import EvidenceIntake
 from rolecall.observe.ports import Sink
 from rolecall.observe.recorder import Recorder
@@ -62,6 +63,7 @@ class Services:
     operator: Operator
     bench: BenchHub
     learned: LearnedMode | None
+    limits: Limiter
     started_ms: int
     lifecycle: Lifecycle = field(default_factory=Lifecycle)
 
@@ -79,6 +81,7 @@ class Services:
             except Exception:  # shutdown continues whatever one step does
                 log.warning("shutdown step failed", exc_info=True)
         await self.upstreams.close()
+        await self.limits.close()  # settlements in flight first: they need the database
         self.sink.hurry()
         try:
             await asyncio.wait_for(self.recorder.stop(), SHUTDOWN_DRAIN_S)

@@ -1,4 +1,5 @@
-"""The admin API under ``/api`` (admin token): endpoints, decisions, request records, cooldowns."""
+"""The admin API under ``/api`` (admin token): endpoints, decisions, request records, cooldowns;
+gateway keys and their limits (`rolecall.gateway.keys_api`)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from rolecall.gateway import keys_api
 from rolecall.gateway.context import services_of
 from rolecall.gateway.openapi import Operation, array, obj, page_params, query
 from rolecall.gateway.responses import json_response
@@ -114,6 +116,7 @@ ROUTES = [
     ("/api/requests/{request_id}", request_record, ["GET"]),
     ("/api/cooldowns", cooldowns, ["GET"]),
     ("/api/cooldowns/{endpoint_id}", clear_cooldown, ["DELETE"]),
+    *keys_api.ROUTES,
 ]
 
 COOLDOWN = obj("endpoint_id", "level", "until_ms", "remaining_ms", "reason", "failures")
@@ -164,4 +167,5 @@ OPERATIONS = [
         "admin_token",
         obj("cleared", cleared={"type": "boolean"}),
     ),
+    *keys_api.OPERATIONS,
 ]

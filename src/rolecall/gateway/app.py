@@ -88,11 +88,15 @@ async def healthz(request: Request) -> Response:
 
 async def readyz(request: Request) -> Response:
     """Readiness of this process as a member of the gateway: serving, and whether the shared
-    state (change notices, leadership) works as configured or degraded to polling."""
-    node = services_of(request).node.status()
+    state (change notices, leadership, budget and rate-limit counters) works as configured or
+    degraded to polling or the database."""
+    services = services_of(request)
+    node = services.node.status()
     changes = node["changes"]
     ok = bool(changes["wakeups"]["ok"]) if isinstance(changes, dict) else True
-    body = {"status": "ready" if ok else "degraded", "node": node}
+    limits = services.limits.status()  # counting where configured, or on the fallback
+    ok = ok and limits["enforcing"] and "fallback_since_ms" not in limits
+    body = {"status": "ready" if ok else "degraded", "node": node, "limits": limits}
     return json_response(orjson.dumps(body))
 
 

@@ -15,6 +15,7 @@ from typing import Final, NoReturn
 from rolecall.files import private_dir
 from rolecall.gateway.failed_auth import FailedAuthLimiter
 from rolecall.gateway.wire import WireError
+from rolecall.limits.policy import NO_LIMITS, LimitSpec
 from rolecall.storage.keys import ApiKeyRecord, SqlApiKeys
 
 log = logging.getLogger("rolecall.gateway")
@@ -27,37 +28,46 @@ def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def create_api_key(store: SqlApiKeys, name: str) -> tuple[ApiKeyRecord, str]:
-    """Create and store a key; the plain key is returned once and never stored."""
+def create_api_key(
+    store: SqlApiKeys, name: str, *, team: str | None = None, limits: LimitSpec = NO_LIMITS
+) -> tuple[ApiKeyRecord, str]:
+    """Create and store a key (with its team and limits); the plain key is returned once and
+    never stored."""
     key = KEY_PREFIX + secrets.token_urlsafe(32)
+    now = time.time_ns() // 1_000_000
     record = ApiKeyRecord(
         key_id="key_" + secrets.token_hex(6),
         name=name,
         key_hash=hash_key(key),
         prefix=key[:8],
-        created_ms=time.time_ns() // 1_000_000,
+        created_ms=now,
+        team=team,
+        limits=limits,
+        updated_ms=now,
     )
     store.put(record)
     return record, key
 
 
 class KeyChecker:
-    """Answers "is this bearer key valid?" with a hash and a set lookup, never a query.
+    """Answers "whose is this bearer key?" with a hash and a dict lookup, never a query.
 
-    The set of valid key hashes lives in memory. A background thread (`start`) asks the store
-    every `REFRESH_S` for a fingerprint of the keys table and reloads the set only when it
-    changed, so a key created or revoked by another process (`rolecall keys ...`) counts within
-    a second. While the store cannot be read (database down) the last loaded set keeps serving:
-    valid keys work, unknown ones stay refused; a warning is logged once per outage. Failed
-    checks are counted per client address by ``limiter``.
+    The live keys' records (id, team, limits) live in memory, by hash. A background thread
+    (`start`) asks the store every `REFRESH_S` for a fingerprint of the keys table and reloads
+    them only when it changed, so a key created, revoked or given other limits by another
+    process (`rolecall keys ...`) counts within a second. While the store cannot be read
+    (database down) the last loaded keys keep serving: valid keys work, unknown ones stay
+    refused; a warning is logged once per outage. Failed checks are counted per client address
+    by ``limiter``.
     """
 
     def __init__(self, store: SqlApiKeys, limiter: FailedAuthLimiter) -> None:
         self._store = store
         self.limiter = limiter
-        self._valid: frozenset[str] = frozenset()
+        self._valid: dict[str, ApiKeyRecord] = {}
         self._fingerprint: tuple[int, ...] | None = None
         self._store_down = False
+        self._refreshing = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -65,12 +75,16 @@ class KeyChecker:
         return hash_key(key) in self._valid
 
     def refresh(self) -> None:
-        """Reload the valid hashes if the store's keys changed (raises if it cannot be read)."""
-        fingerprint = self._store.fingerprint()
-        if fingerprint != self._fingerprint:
-            # read after the fingerprint: a change in between only causes one more reload
-            self._valid = self._store.live_hashes()
-            self._fingerprint = fingerprint
+        """Reload the live keys if the store's keys changed (raises if it cannot be read).
+
+        One refresh at a time: the timer thread and a change notice may both ask, and one that
+        read the keys before a change must not publish them after one that read them after it."""
+        with self._refreshing:
+            fingerprint = self._store.fingerprint()
+            if fingerprint != self._fingerprint:
+                # read after the fingerprint: a change in between only causes one more reload
+                self._valid = self._store.live()
+                self._fingerprint = fingerprint
 
     def start(self) -> None:
         """Load the keys now (the server is not listening yet), then keep them current."""
@@ -106,12 +120,14 @@ class KeyChecker:
             self._store_down = False
             log.warning("API keys readable again (%d valid keys)", len(self._valid))
 
-    def check(self, authorization: str | None, client: str) -> None:
-        """Raise the 401 (or, after too many failures from ``client``, 429) `WireError` unless
-        ``authorization`` carries a valid gateway key."""
+    def check(self, authorization: str | None, client: str) -> ApiKeyRecord:
+        """The record of the valid gateway key ``authorization`` carries; else raise the 401
+        (or, after too many failures from ``client``, 429) `WireError`."""
         key = bearer(authorization)
-        if key is not None and hash_key(key) in self._valid:
-            return
+        if key is not None:
+            record = self._valid.get(hash_key(key))
+            if record is not None:
+                return record
         self.refuse(
             client,
             "missing or invalid API key: send 'Authorization: Bearer <key>' "

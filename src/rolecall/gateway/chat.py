@@ -19,11 +19,13 @@ from rolecall.execution.executor import Outcome
 from rolecall.execution.failures import UpstreamFailure
 from rolecall.execution.secrets import error_reply_body, summarise
 from rolecall.gateway.availability import cooldown_ends, no_endpoint_answer, panic_order
+from rolecall.gateway.limits_gate import Gate, admit, cost_micros, refused_body
 from rolecall.gateway.targets import resolve_target, routing_request
 from rolecall.gateway.wire import WireError, error_body, parse_chat_request, usage_counts
 from rolecall.observe.observation import RequestRecord, new_id
 from rolecall.routing import Decision
 from rolecall.services import Services
+from rolecall.storage.keys import ApiKeyRecord
 
 
 def _now_ms() -> int:
@@ -45,9 +47,14 @@ def body_too_large(limit: int) -> WireError:
 
 
 async def chat_completions(
-    services: Services, raw: bytes, request_headers: Mapping[str, str], app_id: str
+    services: Services,
+    raw: bytes,
+    request_headers: Mapping[str, str],
+    app_id: str,
+    key: ApiKeyRecord | None = None,
 ) -> ChatReply:
-    """Serve one request (raises `WireError` for a request the gateway refuses).
+    """Serve one request (raises `WireError` for a request the gateway refuses) for ``app_id``
+    (the gateway key's id); ``key``'s limits, and the file's, apply.
 
     The request takes one routing view and keeps it: routed, executed and recorded against the
     same inventory whatever the operator changes meanwhile.
@@ -101,6 +108,13 @@ async def chat_completions(
             return _unavailable(services, decision, headers, record.ended_ms)
         body = {"object": "rolecall.decision", "decision": decision.to_artifact()}
         return ChatReply(200, headers, orjson.dumps(body))
+    order = panic or (decision.chosen_endpoint_id, *decision.fallback_endpoint_ids)
+    gate = await admit(services.limits, key, chat, decision, order, inventory.endpoints)
+    if gate.decision is not None:
+        decision = record.decision = gate.decision
+        panic = list(gate.order) if panic and gate.order is not None else panic
+    if gate.refused is not None:
+        return _over_budget(services, record, gate, headers)
     outcome = await services.executor.run(
         decision, chat.body, inventory.endpoints, stream=chat.stream, panic=panic
     )
@@ -108,6 +122,7 @@ async def chat_completions(
     if outcome.panic:
         headers["x-rolecall-panic"] = "true"
     if not outcome.ok:
+        services.limits.release(gate.admission)
         record.ended_ms = _now_ms()
         services.recorder.record(record)
         if outcome.panic and outcome.failure and outcome.failure.falls_back:
@@ -117,18 +132,39 @@ async def chat_completions(
     headers["x-rolecall-endpoint"] = outcome.endpoint.endpoint_id
     headers["x-rolecall-model"] = outcome.endpoint.model
     if outcome.stream is not None:
-        return ChatReply(200, headers, stream=_relay(services, record, outcome))
+        return ChatReply(200, headers, stream=_relay(services, record, outcome, gate))
     response = outcome.response or {}
     tokens_in, tokens_out = usage_counts(response.get("usage"))
     record.tokens_in = tokens_in or chat.prompt_tokens_estimate
     record.tokens_out = tokens_out or 0
     record.ended_ms = _now_ms()
+    _settle(services, gate, record, outcome)
     services.recorder.record(record)
     return ChatReply(200, headers, orjson.dumps(response))
 
 
+def _over_budget(
+    services: Services, record: RequestRecord, gate: Gate, headers: dict[str, str]
+) -> ChatReply:
+    """The 429 of a request no candidate's budget could take, recorded with its decision."""
+    assert gate.refused is not None
+    record.refusal = "budget_exceeded"
+    record.ended_ms = _now_ms()
+    services.recorder.record(record)
+    return ChatReply(429, headers, refused_body(gate.refused, headers))
+
+
+def _settle(services: Services, gate: Gate, record: RequestRecord, outcome: Outcome) -> None:
+    """Settle the request's reservation at the tokens it used, priced on the endpoint that
+    answered (in the background)."""
+    if gate.admission is None or outcome.endpoint is None:
+        return
+    cost = cost_micros(outcome.endpoint, record.tokens_in, record.tokens_out)
+    services.limits.settle(gate.admission, record.tokens_in + record.tokens_out, cost)
+
+
 async def _relay(
-    services: Services, record: RequestRecord, outcome: Outcome
+    services: Services, record: RequestRecord, outcome: Outcome, gate: Gate
 ) -> AsyncIterator[bytes]:
     """Relay the upstream SSE stream (it has produced its first content token). A stream cut
     after that — an upstream error, a reset, an idle timeout, garbage, or an end without a
@@ -168,6 +204,7 @@ async def _relay(
         if not record.tokens_in:
             record.tokens_in = record.estimated_tokens_in
         record.ended_ms = _now_ms()
+        _settle(services, gate, record, outcome)
         services.recorder.record(record)
     if cause:
         message = f"upstream stream {cause} after {chunks} chunks"

@@ -56,11 +56,13 @@ async def serve_chat(
         if scope["method"] != "POST":
             raise WireError(405, "use POST for /v1/chat/completions", code="method_not_allowed")
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        key = None
         if services.settings.require_api_key:
             client = scope.get("client")
-            keys.check(headers.get("authorization"), client[0] if client else "")
+            key = keys.check(headers.get("authorization"), client[0] if client else "")
         raw = await _read_body(receive, services.settings.max_body_bytes)
-        reply = await chat_completions(services, raw, headers, "default")
+        app_id = "default" if key is None else key.key_id
+        reply = await chat_completions(services, raw, headers, app_id, key)
     except WireError as exc:
         await _send_json(send, exc.status, exc.headers, exc.body())
         return

@@ -45,7 +45,8 @@ ERROR_TEXT: Final = {
     405: "method not allowed",
     409: "conflicts with the current state",
     413: "the body is too large",
-    429: "too many failed authentication attempts (see Retry-After)",
+    429: "too many failed authentication attempts, or a rate limit or budget reached (see "
+    "Retry-After)",
     502: "every eligible upstream endpoint failed",
     503: "no endpoint can serve now (see Retry-After)",
 }

@@ -117,6 +117,7 @@ class ChatRequest:
     prompt_tokens_estimate: int
     structured_output: bool
     hints: RoutingHints = field(default_factory=RoutingHints)
+    max_tokens: int | None = None  # the output cap the client asked for
 
 
 def parse_chat_request(raw: bytes, headers: Mapping[str, str]) -> ChatRequest:
@@ -168,6 +169,7 @@ def parse_chat_request(raw: bytes, headers: Mapping[str, str]) -> ChatRequest:
         prompt_tokens_estimate=prompt_tokens,
         structured_output=structured,
         hints=hints,
+        max_tokens=max_tokens,
     )
 
 

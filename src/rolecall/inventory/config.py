@@ -108,6 +108,9 @@ class InventoryConfig(_Strict):
     bindings: list[RoleBinding] = Field(default_factory=list)
     routing: RoutingConfig = Field(default_factory=RoutingConfig)
     catalog_overrides: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    # budgets and rate limits per team, role and for everyone: checked (with key-path errors)
+    # by rolecall.limits.spec, a layer above the inventory
+    limits: dict[str, Any] = Field(default_factory=dict)
 
 
 def _key_path(loc: tuple[int | str, ...]) -> str:

@@ -59,6 +59,7 @@ class RequestRecord:
     tokens_out: int = 0
     estimated_tokens_in: int = 0
     stream_error: str | None = None
+    refusal: str | None = None  # why it was turned away before executing (``budget_exceeded``)
 
 
 @dataclass(slots=True)
@@ -168,6 +169,8 @@ def _final_endpoint_id(r: RequestRecord) -> str:
 
 def _error_class(r: RequestRecord) -> str | None:
     if r.outcome is None:
+        if r.refusal is not None:
+            return r.refusal
         return None if r.decision.chosen_endpoint_id else "no_eligible_endpoint"
     if r.outcome.failure is not None:
         return r.outcome.failure.failure

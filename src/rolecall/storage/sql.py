@@ -55,6 +55,11 @@ class SqlStorage:
         """The SQLAlchemy engine (for migrations, diagnostics and tests)."""
         return self._db.engine
 
+    @property
+    def database(self) -> Database:
+        """The shared statement helpers, for stores built beside these (limit counters)."""
+        return self._db
+
     def batch(self) -> AbstractContextManager[None]:
         """Run several writes, of any stores, in one transaction: all of them commit, or none."""
         return self._db.batch()

@@ -85,7 +85,7 @@ ROLLUP_SUMS: Final = (
     "tokens_out",
     "fallbacks",
 )
-_CLIENT_ERRORS: Final = frozenset({"invalid_request", "no_eligible_endpoint"})
+_CLIENT_ERRORS: Final = frozenset({"invalid_request", "no_eligible_endpoint", "budget_exceeded"})
 
 REQUEST_FACTS: Final = Table(
     "request_facts",

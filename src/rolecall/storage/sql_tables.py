@@ -30,6 +30,8 @@ __all__ = [
     "API_KEYS",
     "COOLDOWNS",
     "DECISIONS",
+    "LIMIT_COUNTERS",
+    "LIMIT_LOG",
     "METADATA",
     "PROFILES",
     "REQUEST_TRACES",
@@ -116,9 +118,11 @@ USAGE_EVENTS: Final = Table(
     Column("endpoint_id", Text, nullable=False),
     Column("timestamp_ms", BigInteger, nullable=False),
     Column("artifact", JSON, nullable=False),
+    Column("app_id", Text),  # the gateway key that made the request ("default" without keys)
     Index("ix_usage_events_request_id", "request_id"),
     Index("ix_usage_events_endpoint_id_timestamp_ms", "endpoint_id", "timestamp_ms"),
     Index("ix_usage_events_timestamp_ms", "timestamp_ms"),
+    Index("ix_usage_events_app_id_timestamp_ms", "app_id", "timestamp_ms"),
 )
 
 API_KEYS: Final = Table(
@@ -130,7 +134,40 @@ API_KEYS: Final = Table(
     Column("prefix", Text, nullable=False),
     Column("created_ms", BigInteger, nullable=False),
     Column("revoked_ms", BigInteger),
+    # the key's own limits (rolecall.limits; migration 0006_limits): None is no such limit
+    Column("team", Text),
+    Column("budget_micro_usd", BigInteger),
+    Column("budget_tokens", BigInteger),
+    Column("budget_per", Text),
+    Column("rpm", BigInteger),
+    Column("tpm", BigInteger),
+    Column("updated_ms", BigInteger, nullable=False, server_default="0"),
     Index("uq_api_keys_key_hash", "key_hash", unique=True),
+)
+
+# Budget and rate-limit counters for deployments without Redis (rolecall.storage.limit_counters).
+# A calendar window's counter is one row, named by scope, metric and window instance; a rolling
+# window's row only serialises its reservations, whose amounts are rows of LIMIT_LOG until they
+# leave the window.
+LIMIT_COUNTERS: Final = Table(
+    "limit_counters",
+    METADATA,
+    Column("counter", Text, primary_key=True),
+    Column("used", BigInteger, nullable=False),
+    # no index on expires_ms: the cleanup scans this small table once a minute, and an index
+    # on a column every reservation rewrites would cost each of them an index entry
+    Column("expires_ms", BigInteger, nullable=False),
+)
+
+LIMIT_LOG: Final = Table(
+    "limit_log",
+    METADATA,
+    Column("counter", Text, primary_key=True),
+    Column("reservation_id", Text, primary_key=True),
+    Column("at_ms", BigInteger, nullable=False),
+    Column("expires_ms", BigInteger, nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Index("ix_limit_log_counter_at_ms", "counter", "at_ms"),
 )
 
 COOLDOWNS: Final = Table(

@@ -1,4 +1,5 @@
-"""UsageEvent artifacts on SQL (`SqlUsage`): tokens, latency, cost and outcome per executed request.
+"""UsageEvent artifacts on SQL (`SqlUsage`): tokens, latency, cost and outcome per executed request,
+and what each gateway key (the event's ``app_id``) used.
 
 Insert-only: an event already stored (same event id) is kept as it was, so a retried or replayed
 batch is harmless. The console's request facts are written beside them by the record writer
@@ -8,14 +9,26 @@ batch is harmless. The console's request facts are written beside them by the re
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Final
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from rolecall.storage.database import Artifact, Database, artifact_rows
 from rolecall.storage.sql_tables import USAGE_EVENTS
 
-__all__ = ["SqlUsage"]
+__all__ = ["AppUsage", "SqlUsage"]
+
+
+@dataclass(frozen=True, slots=True)
+class AppUsage:
+    """What one gateway key (``app_id``) used since a time: requests, tokens, USD."""
+
+    app_id: str
+    requests: int
+    tokens_in: int
+    tokens_out: int
+    cost_usd: float
 
 
 _USAGE_COLUMNS: Final = {
@@ -33,7 +46,34 @@ class SqlUsage:
     def add(self, events: Sequence[Mapping[str, Any]]) -> None:
         """Store usage events; one already stored (same event id) is kept as it was."""
         rows = artifact_rows(events, _USAGE_COLUMNS, kind="usage-event")
+        for row in rows:
+            row["app_id"] = row["artifact"].get("app_id")
         self._db.insert_new(USAGE_EVENTS, rows)
+
+    def by_app(self, since_ms: int, app_id: str | None = None) -> list[AppUsage]:
+        """What each key (or only ``app_id``) used since ``since_ms``, most spent first; events
+        stored before keys were told apart count as ``default``."""
+        artifact = USAGE_EVENTS.c.artifact
+        app = func.coalesce(USAGE_EVENTS.c.app_id, "default")
+        query = (
+            select(
+                app,
+                func.count(),
+                func.coalesce(func.sum(artifact["tokens_in"].as_integer()), 0),
+                func.coalesce(func.sum(artifact["tokens_out"].as_integer()), 0),
+                func.coalesce(func.sum(artifact["cost_actual"].as_float()), 0.0),
+            )
+            .where(USAGE_EVENTS.c.timestamp_ms >= since_ms)
+            .group_by(app)
+        )
+        if app_id is not None:
+            query = query.where(app == app_id)
+        with self._db.read() as connection:
+            rows = [
+                AppUsage(str(a), int(n), int(i), int(o), float(c))
+                for a, n, i, o, c in connection.execute(query)
+            ]
+        return sorted(rows, key=lambda u: (-u.cost_usd, -u.requests, u.app_id))
 
     def for_request(self, request_id: str) -> list[Artifact]:
         """Usage events of one request, oldest first."""
