@@ -49,8 +49,7 @@ def test_the_data_directory_and_its_files_are_private(tmp_path: Path) -> None:
         services.writer.close()
         services.storage.close()
     assert mode(data) == 0o700
-    assert mode(data / "console") == 0o700
-    for name in ("rolecall.db", "admin_token", "api_key", "console/overrides.json"):
+    for name in ("rolecall.db", "admin_token", "api_key"):  # the overrides are in the database
         assert mode(data / name) == 0o600, name
     for log in data.glob("rolecall.db-*"):
         assert mode(log) == 0o600, log.name

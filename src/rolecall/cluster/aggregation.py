@@ -91,13 +91,25 @@ class WriterAggregation:
         self._changed.update(dict.fromkeys(endpoint_ids))
 
 
+class _Alone:
+    """The one lock holder there can be: a writer with no data directory to share (its
+    database is its own)."""
+
+    def try_hold(self) -> bool:
+        return True
+
+    def release(self) -> None:
+        """Nothing is held."""
+
+
 def writer_aggregation(url: str, spool_dir: Path | None) -> WriterAggregation:
     """(In the writer process.) The election on this database: a PostgreSQL advisory lock, or a
     lock file in the data directory (beside the spool) on SQLite."""
     lock: LeaderLock
     if url.startswith("postgresql"):
         lock = PostgresLock(libpq_url(url), LOCK_NAME)
+    elif spool_dir is not None:
+        lock = FileLock(spool_dir.parent / "aggregator.lock")
     else:
-        directory = spool_dir.parent if spool_dir is not None else Path(".")
-        lock = FileLock(directory / "aggregator.lock")
+        lock = _Alone()
     return WriterAggregation(lock, open_storage(url, migrate=False))
