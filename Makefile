@@ -27,8 +27,10 @@ conformance: $(STAMP)
 	$(BIN)/rolecall conformance $(CASES)
 	$(BIN)/rolecall route $(CASES)/local-preference.json --explain
 
+# Three test processes (pytest-xdist) on two cores: most tests wait on subprocesses, sockets and
+# databases, so a third keeps the cores busy; each has its own PostgreSQL database and ports.
 test: $(STAMP)
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 3
 
 lint: $(STAMP) lint-web
 	$(BIN)/ruff check src tests bench
