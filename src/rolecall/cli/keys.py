@@ -9,8 +9,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from rolecall.limits.policy import LimitSpec
-    from rolecall.storage.keys import ApiKeyRecord
+    from rolecall.storage.keys import ApiKeyRecord, SqlApiKeys
     from rolecall.storage.sql import SqlStorage
 
 keys_app = typer.Typer(help="Manage gateway API keys.", no_args_is_help=True)
@@ -103,16 +105,7 @@ def set_limits(
     second."""
     options = {"budget_usd": budget_usd, "budget_tokens": budget_tokens, "per": per}
     team, spec = _limits(team, {**options, "rpm": rpm, "tpm": tpm})
-    storage = _storage()
-    try:
-        ok = storage.keys.set_limits(key_id, team, spec)
-        if ok:
-            _announce(storage)
-    finally:
-        storage.close()
-    if not ok:
-        typer.echo(f"error: no active key {key_id!r}; see 'rolecall keys list'", err=True)
-        raise typer.Exit(1)
+    _change_key(key_id, lambda keys: keys.set_limits(key_id, team, spec))
     typer.echo(f"updated {key_id}: {_limits_text(team, spec) or 'no limits'}")
 
 
@@ -162,9 +155,15 @@ def usage(
 @keys_app.command("revoke")
 def revoke(key_id: Annotated[str, typer.Argument(help="the key id from 'keys list'")]) -> None:
     """Revoke a key; requests with it are refused within seconds."""
+    _change_key(key_id, lambda keys: keys.revoke(key_id))
+    typer.echo(f"revoked {key_id}")
+
+
+def _change_key(key_id: str, change: Callable[[SqlApiKeys], bool]) -> None:
+    """Apply ``change`` to an active key and tell running gateways; exit 1 if there is none."""
     storage = _storage()
     try:
-        ok = storage.keys.revoke(key_id)
+        ok = change(storage.keys)
         if ok:
             _announce(storage)
     finally:
@@ -172,7 +171,6 @@ def revoke(key_id: Annotated[str, typer.Argument(help="the key id from 'keys lis
     if not ok:
         typer.echo(f"error: no active key {key_id!r}; see 'rolecall keys list'", err=True)
         raise typer.Exit(1)
-    typer.echo(f"revoked {key_id}")
 
 
 def _since_ms(since: str) -> int:
