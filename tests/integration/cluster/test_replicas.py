@@ -142,19 +142,26 @@ def test_a_revoked_key_is_refused_by_every_replica(
     env = {"ROLECALL_REDIS_URL": redis_up, "ROLECALL_REQUIRE_API_KEY": "true", **ONE_WORKER}
     a, b = _start_two(tmp_path, upstream, pg_url, env)
     try:
-        _revoke_through_the_cli(a, b)
+        _revoke_through_the_cli_and_the_api(a, b)
     finally:
         a.stop()
         b.stop()
 
 
-def _revoke_through_the_cli(a: GatewayProcess, b: GatewayProcess) -> None:
+def _revoke_through_the_cli_and_the_api(a: GatewayProcess, b: GatewayProcess) -> None:
     key = _cli(a, "keys", "create", "ci").strip()
     within(lambda: chat(a, "ep-b", key).status_code == chat(b, "ep-b", key).status_code == 200)
     listed = _cli(a, "keys", "list").splitlines()
     key_id = next(line.split("\t")[0] for line in listed if "\tci\t" in line)
     _cli(a, "keys", "revoke", key_id)
     within(lambda: chat(a, "ep-b", key).status_code == chat(b, "ep-b", key).status_code == 401)
+    # and through replica A's admin API
+    created = call("POST", f"{a.base_url}/api/keys", {"name": "api"}, ADMIN)
+    assert created.status_code == 201, created.text
+    key, key_id = created.json()["key"], created.json()["key_id"]
+    within(lambda: chat(a, "ep-b", key).status_code == chat(b, "ep-b", key).status_code == 200)
+    assert call("DELETE", f"{a.base_url}/api/keys/{key_id}", headers=ADMIN).status_code == 200
+    within(lambda: chat(b, "ep-b", key).status_code == 401)
 
 
 def _excluded(replica: GatewayProcess) -> set[str]:
