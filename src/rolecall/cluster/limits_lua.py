@@ -106,7 +106,10 @@ local function retry(i, amount)
   local entries = redis.call('ZRANGE', KEYS[2 * i - 1], 0, -1, 'WITHSCORES')
   for k = 1, #entries, 2 do
     freed = freed + amount_of(entries[k])
-    if freed >= needed then return math.max(1, tonumber(entries[k + 1]) + span[i] - now) end
+    -- capped at the window: an entry stamped by a process whose clock runs ahead of ours
+    if freed >= needed then
+      return math.min(span[i], math.max(1, tonumber(entries[k + 1]) + span[i] - now))
+    end
   end
   return span[i]
 end

@@ -95,7 +95,9 @@ def rolling_retry_ms(
     for at_ms, amount in entries:
         freed += amount
         if freed >= needed:
-            return max(1, at_ms + charge.limit.window.window_ms - now_ms)
+            # at most a window: an entry stamped by a process whose clock runs ahead of ours
+            window_ms = charge.limit.window.window_ms
+            return min(window_ms, max(1, at_ms + window_ms - now_ms))
     return charge.limit.window.window_ms  # the log lost entries: a whole window is safe
 
 
