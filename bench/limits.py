@@ -33,7 +33,6 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,6 +40,7 @@ from typing import Any
 from gateway import paths
 from gateway.loadgen import LUA, Load, Wrk
 from gateway.procs import LOOPBACK, BenchError, Proc, free_port, pin, start
+from gateway.scale import pg_database
 
 TARGET_ADDED_P50_MS = 0.1
 LIMITED = {"budget_usd": 1_000_000.0, "per": "month", "rpm": 1_000_000_000, "tpm": 10**12}
@@ -90,24 +90,6 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--no-pin", action="store_true")
     parser.add_argument("--json", action="store_true")
     return parser.parse_args()
-
-
-@contextlib.contextmanager
-def fresh_pg_database(server_url: str) -> Iterator[str]:
-    """A new PostgreSQL database for one run, dropped afterwards."""
-    from sqlalchemy import create_engine, make_url, text
-
-    server = make_url(server_url)
-    name = f"rolecall_bench_{secrets.token_hex(4)}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def make_keys(database_url: str) -> tuple[str, str]:
@@ -164,7 +146,7 @@ def measure_store(
     with contextlib.ExitStack() as stack:
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=f"rc-{name}-")))
         if name == "postgresql":
-            database_url = stack.enter_context(fresh_pg_database(args.pg_url))
+            database_url = stack.enter_context(pg_database(args.pg_url))
         else:
             database_url = f"sqlite:///{workdir / 'data' / 'rolecall.db'}"
         free, limited = make_keys(database_url)
