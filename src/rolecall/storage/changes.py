@@ -52,20 +52,18 @@ class SqlChanges:
         self._db = db
         self._postgres = db.engine.dialect.name == "postgresql"
 
-    def append(self, notices: Iterable[tuple[str, str]], origin: str) -> int:
-        """Log ``(kind, key)`` notices from ``origin``; the last id written (0 for none)."""
+    def append(self, notices: Iterable[tuple[str, str]], origin: str) -> None:
+        """Log ``(kind, key)`` notices from ``origin`` in one transaction."""
         now = _now_ms()
         rows = [{"kind": k, "key": key, "origin": origin, "at_ms": now} for k, key in notices]
         if not rows:
-            return 0
+            return
         with self._db.begin() as connection:
             connection.execute(STATE_CHANGES.insert(), rows)
-            last = connection.execute(select(func.max(STATE_CHANGES.c.id))).scalar_one()
             if self._postgres:
                 connection.execute(
                     text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL}
                 )
-        return int(last)
 
     def last_id(self) -> int:
         """The newest notice's id (0 when the log is empty)."""
