@@ -86,4 +86,4 @@ def applied_filters(slice_: FactFilter) -> dict[str, Any]:
 
 async def flush(services: Services) -> None:
     """Let queued telemetry reach the database first, so pages show the request just sent."""
-    await services.recorder.flushed(2.0)
+    await services.recorder.flushed()

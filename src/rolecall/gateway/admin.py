@@ -50,7 +50,7 @@ async def endpoints(request: Request) -> Response:
 
 async def decisions(request: Request) -> Response:
     services = services_of(request)
-    await services.recorder.flushed(2.0)
+    await services.recorder.flushed()
     limit = int_param(request, "limit", 50, 500)
     offset = int_param(request, "offset", 0, 10_000_000)
     items = services.storage.decisions.recent(
@@ -61,7 +61,7 @@ async def decisions(request: Request) -> Response:
 
 async def decision(request: Request) -> Response:
     services = services_of(request)
-    await services.recorder.flushed(2.0)
+    await services.recorder.flushed()
     found = services.storage.decisions.get(request.path_params["decision_id"])
     if found is None:
         raise WireError(404, "no such decision", code="not_found", kind="not_found_error")
@@ -71,7 +71,7 @@ async def decision(request: Request) -> Response:
 async def request_record(request: Request) -> Response:
     """Everything stored for one request: spans, events and usage, joined by request id."""
     services = services_of(request)
-    await services.recorder.flushed(2.0)
+    await services.recorder.flushed()
     request_id = request.path_params["request_id"]
     usage = services.storage.usage.for_request(request_id)
     if not usage:

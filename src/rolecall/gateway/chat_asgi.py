@@ -23,6 +23,9 @@ from rolecall.services import Services
 
 log = logging.getLogger("rolecall.gateway")
 
+# An oversize body is read and dropped up to this many times the limit so the client sees the 413.
+DRAIN_FACTOR = 4
+
 Scope = MutableMapping[str, Any]
 ASGIMessage = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[ASGIMessage]]
@@ -79,7 +82,7 @@ async def serve_chat(
 
 
 async def _read_body(receive: Receive, limit: int) -> bytes:
-    """The whole body, refused as soon as it passes ``limit`` (not after buffering all of it)."""
+    """The whole body, refused once it passes ``limit`` (never buffering more than that)."""
     chunks: list[bytes] = []
     size = 0
     while True:
@@ -88,11 +91,30 @@ async def _read_body(receive: Receive, limit: int) -> bytes:
             raise WireError(400, "the client closed the connection before sending the body")
         chunk = message.get("body", b"")
         size += len(chunk)
+        more = message.get("more_body", False)
         if size > limit:
+            if more:
+                await _discard_rest(receive, DRAIN_FACTOR * limit - size)
             raise body_too_large(limit)
         chunks.append(chunk)
-        if not message.get("more_body", False):
+        if not more:
             return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+async def _discard_rest(receive: Receive, budget: int) -> None:
+    """Read and drop the rest of an oversize body, up to ``budget`` bytes, before the 413.
+
+    A client such as urllib sends the whole body before it reads; closing on unread data makes
+    the kernel answer with a reset that can destroy the 413 in the client's buffer, so the client
+    sees "connection reset" instead of the reason. Past the budget (or the edge's body timeout)
+    the connection is closed anyway."""
+    while budget > 0:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return
+        budget -= len(message.get("body", b""))
+        if not message.get("more_body", False):
+            return
 
 
 def _raw_headers(headers: dict[str, str]) -> list[tuple[bytes, bytes]]:

@@ -121,7 +121,7 @@ async def revoke_key(request: Request) -> Response:
 
 async def key_usage(request: Request) -> Response:
     services = services_of(request)
-    await services.recorder.flushed(2.0)
+    await services.recorder.flushed()
     since = int_param(request, "since_ms", _month_start_ms(), 2**53)
     rows = services.storage.usage.by_app(since)
     data = [

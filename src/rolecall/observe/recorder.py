@@ -30,6 +30,9 @@ from rolecall.protocol import ObservedPerformanceProfile
 __all__ = ["HANDOFF_INTERVAL_S", "MESSAGE_REQUESTS", "Recorder"]
 
 log = logging.getLogger("rolecall.observe")
+
+# How long a reader (admin API, console) waits for the requests recorded before it to be stored.
+READ_WAIT_S = 10.0
 # How often the event loop hands on what it observed (one transaction in the writer each).
 HANDOFF_INTERVAL_S: Final = 0.25
 # At most this many requests per message from the loop, so each step of a backlog stays short.
@@ -153,8 +156,11 @@ class Recorder:
                 return False
         return self._flush_thread(timeout)
 
-    async def flushed(self, timeout: float | None = None) -> bool:
-        """`flush` from the event loop without blocking it (readers about to show records)."""
+    async def flushed(self, timeout: float | None = READ_WAIT_S) -> bool:
+        """`flush` from the event loop without blocking it (readers about to show records).
+
+        Returns as soon as what was recorded before the call is stored; the timeout only bites
+        when the writer is behind (idle priority on a busy host), so it is generous."""
         if self._channel is not None:
             try:
                 await asyncio.wait_for(self._flush_on_loop(), timeout)
