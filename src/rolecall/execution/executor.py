@@ -18,6 +18,7 @@ from typing import Any
 from rolecall.execution.cooldown import CooldownBook
 from rolecall.execution.failures import COOL_AT_ONCE, UpstreamFailure
 from rolecall.execution.ports import Upstreams, UpstreamStream
+from rolecall.execution.tracecontext import TraceContext, new_span_id
 from rolecall.inventory.inventory import Endpoint
 from rolecall.routing import Decision
 
@@ -34,6 +35,8 @@ class Attempt:
     retry: bool  # a same-endpoint retry of the previous attempt
     failure: UpstreamFailure | None = None
     first_byte_ms: int | None = None
+    # the attempt's span: the parent id its upstream saw in ``traceparent`` (None: no span)
+    span_id: str | None = None
 
 
 @dataclass(slots=True)
@@ -71,11 +74,16 @@ class Executor:
         cooldowns: CooldownBook,
         retry: RetryPolicy | None = None,
         rng: random.Random | None = None,
+        *,
+        span_per_attempt: bool = False,
     ) -> None:
+        """``span_per_attempt``: rolecall exports its spans, so each attempt gets a span id of
+        its own and its upstream sees it as the ``traceparent``'s parent."""
         self._upstreams = upstreams
         self._cooldowns = cooldowns
         self._retry = retry or RetryPolicy()
         self._rng = rng or random.Random()
+        self._span_per_attempt = span_per_attempt
 
     async def run(
         self,
@@ -85,11 +93,13 @@ class Executor:
         *,
         stream: bool,
         panic: Sequence[str] = (),
+        trace: TraceContext | None = None,
     ) -> Outcome:
         """Execute ``decision``; ``endpoints`` is the inventory it was decided on (a routing view's),
         so an endpoint removed meanwhile is still executed as decided. ``panic``: the decision
         chose nothing because every endpoint that could serve is cooling down, so try these
-        (least recently failed first) rather than fail the request."""
+        (least recently failed first) rather than fail the request. ``trace``: the request's
+        trace context, which every attempt carries upstream."""
         outcome = Outcome()
         chosen = decision.chosen_endpoint_id
         order: Sequence[str] = (chosen, *decision.fallback_endpoint_ids) if chosen else ()
@@ -98,7 +108,7 @@ class Executor:
             outcome.panic = True
         for endpoint_id in order:
             endpoint = endpoints[endpoint_id]
-            done = await self._try_endpoint(endpoint, body, stream, outcome)
+            done = await self._try_endpoint(endpoint, body, stream, outcome, trace)
             if done:
                 return outcome
         if outcome.failure is None:
@@ -111,21 +121,28 @@ class Executor:
         self._cooldowns.failed(endpoint_id, "stream_truncated", now)
 
     async def _try_endpoint(
-        self, endpoint: Endpoint, body: Mapping[str, Any], stream: bool, outcome: Outcome
+        self,
+        endpoint: Endpoint,
+        body: Mapping[str, Any],
+        stream: bool,
+        outcome: Outcome,
+        trace: TraceContext | None,
     ) -> bool:
         """One endpoint with at most one retry; True when the request is finished (ok or terminal)."""
         adapter = self._upstreams.adapter(endpoint.provider.kind)
         payload = {**body, "model": endpoint.model}
         endpoint_id = endpoint.endpoint_id
         for retry in (False, True):
-            attempt = Attempt(endpoint_id, now_ms(), 0, retry)
+            span_id = new_span_id() if trace is not None and self._span_per_attempt else None
+            headers = None if trace is None else trace.upstream(span_id)
+            attempt = Attempt(endpoint_id, now_ms(), 0, retry, span_id=span_id)
             outcome.attempts.append(attempt)
             try:
                 if stream:
-                    outcome.stream = await adapter.stream(endpoint.provider, payload)
+                    outcome.stream = await adapter.stream(endpoint.provider, payload, headers)
                     attempt.first_byte_ms = now_ms()
                 else:
-                    outcome.response = await adapter.complete(endpoint.provider, payload)
+                    outcome.response = await adapter.complete(endpoint.provider, payload, headers)
             except UpstreamFailure as failure:
                 attempt.ended_ms = now_ms()
                 attempt.failure = failure

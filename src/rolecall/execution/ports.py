@@ -29,13 +29,22 @@ class UpstreamStream(Protocol):
 
 
 class Adapter(Protocol):
-    """Speaks one provider kind's wire format; failures raise `UpstreamFailure`."""
+    """Speaks one provider kind's wire format; failures raise `UpstreamFailure`. ``headers``
+    are sent with the call besides the adapter's own (the trace context, `tracecontext`)."""
 
     async def complete(
-        self, provider: ProviderConfig, body: Mapping[str, Any]
+        self,
+        provider: ProviderConfig,
+        body: Mapping[str, Any],
+        headers: Mapping[str, str] | None = None,
     ) -> dict[str, Any]: ...
 
-    async def stream(self, provider: ProviderConfig, body: Mapping[str, Any]) -> UpstreamStream: ...
+    async def stream(
+        self,
+        provider: ProviderConfig,
+        body: Mapping[str, Any],
+        headers: Mapping[str, str] | None = None,
+    ) -> UpstreamStream: ...
 
 
 class Upstreams(Protocol):

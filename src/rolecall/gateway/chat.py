@@ -18,6 +18,7 @@ import orjson
 from rolecall.execution.executor import Outcome
 from rolecall.execution.failures import UpstreamFailure
 from rolecall.execution.secrets import error_reply_body, summarise
+from rolecall.execution.tracecontext import TraceContext
 from rolecall.gateway.availability import cooldown_ends, no_endpoint_answer, panic_order
 from rolecall.gateway.limits_gate import Gate, admit, cost_micros, refused_body
 from rolecall.gateway.targets import resolve_target, routing_request
@@ -79,9 +80,12 @@ async def chat_completions(
         if learned is not None and inventory.routing.mode == "learned"
         else None,
     )
+    trace = TraceContext.inbound(
+        request_headers.get("traceparent"), request_headers.get("tracestate"), new_id(16)
+    )
     record = RequestRecord(
         request_id=request_id,
-        trace_id=new_id(16),
+        trace_id=trace.trace_id,
         app_id=app_id,
         decision=decision,
         started_ms=started,
@@ -90,6 +94,9 @@ async def chat_completions(
         outcome=None,
         endpoints=inventory.endpoints,
         estimated_tokens_in=chat.prompt_tokens_estimate,
+        parent_span_id=trace.parent_id,
+        sampled=trace.sampled,
+        body=chat.body,
     )
     headers = {
         "x-rolecall-decision-id": decision.routing_decision_id,
@@ -116,7 +123,7 @@ async def chat_completions(
     if gate.refused is not None:
         return _over_budget(services, record, gate, headers)
     outcome = await services.executor.run(
-        decision, chat.body, inventory.endpoints, stream=chat.stream, panic=panic
+        decision, chat.body, inventory.endpoints, stream=chat.stream, panic=panic, trace=trace
     )
     record.outcome = outcome
     if outcome.panic:

@@ -60,6 +60,11 @@ class RequestRecord:
     estimated_tokens_in: int = 0
     stream_error: str | None = None
     refusal: str | None = None  # why it was turned away before executing (``budget_exceeded``)
+    # the trace context the caller sent (docs/operate.md §OpenTelemetry): its span is the
+    # parent of the request's, and an unsampled trace is not exported
+    parent_span_id: str | None = None
+    sampled: bool = True
+    body: Mapping[str, Any] | None = None  # the parsed request (its model and parameters)
 
 
 @dataclass(slots=True)
@@ -76,6 +81,12 @@ class AttemptObservation:
     first_byte_ms: int | None = None
     error_class: str | None = None  # None: the attempt succeeded
     http_status: int | None = None
+    # what a trace names the attempt by: its span (the parent its upstream saw), the endpoint's
+    # upstream model, provider kind (as configured) and base URL (None without the endpoint)
+    span_id: str | None = None
+    model: str | None = None
+    provider_kind: str | None = None
+    base_url: str | None = None
 
 
 @dataclass(slots=True)
@@ -107,6 +118,12 @@ class Observation:
     attempts: list[AttemptObservation] = field(default_factory=list)
     # executed on cooling endpoints because every one that could serve was cooling
     panic: bool = False
+    parent_span_id: str | None = None  # the caller's span (W3C traceparent), if it sent one
+    sampled: bool = True  # False: the caller's trace is not sampled (not exported)
+    # what the client asked for: the model (an alias, role or endpoint) and its parameters
+    requested_model: str | None = None
+    temperature: float | None = None
+    max_tokens: int | None = None
 
 
 def observe(r: RequestRecord) -> Observation:
@@ -140,7 +157,28 @@ def observe(r: RequestRecord) -> Observation:
         cost=endpoint.request_cost(r.tokens_in, r.tokens_out) if endpoint else None,
         attempts=[_attempt(r.endpoints.get(a.endpoint_id), a) for a in attempts],
         panic=outcome is not None and outcome.panic,
+        parent_span_id=r.parent_span_id,
+        sampled=r.sampled,
+        **_asked(r.body),
     )
+
+
+def _asked(body: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The request's model, temperature and output cap, where the client gave them as such."""
+    if body is None:
+        return {}
+    model = body.get("model")
+    temperature = body.get("temperature")
+    max_tokens = body.get("max_completion_tokens") or body.get("max_tokens")
+    return {
+        "requested_model": model if isinstance(model, str) else None,
+        "temperature": temperature if _number(temperature) else None,
+        "max_tokens": max_tokens if _number(max_tokens) and isinstance(max_tokens, int) else None,
+    }
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _attempt(endpoint: Endpoint | None, a: Attempt) -> AttemptObservation:
@@ -155,6 +193,10 @@ def _attempt(endpoint: Endpoint | None, a: Attempt) -> AttemptObservation:
         first_byte_ms=a.first_byte_ms,
         error_class=failure.failure if failure else None,
         http_status=failure.status if failure else None,
+        span_id=a.span_id,
+        model=endpoint.model if endpoint else None,
+        provider_kind=endpoint.provider.kind if endpoint else None,
+        base_url=endpoint.provider.base_url if endpoint else None,
     )
 
 

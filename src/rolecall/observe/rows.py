@@ -52,9 +52,13 @@ def build_batch(observations: Iterable[Observation]) -> RecordBatch:
     return rows
 
 
-def _span(span_type: str, start: int, end: int, status: str, **attrs: Any) -> dict[str, Any]:
-    """A span as a `RequestTrace` holds it: without the join ids its trace row keeps once."""
-    return {
+def _span(
+    span_type: str, start: int, end: int, status: str, parent: str | None = None, **attrs: Any
+) -> dict[str, Any]:
+    """A span as a `RequestTrace` holds it: without the join ids its trace row keeps once.
+    ``parent``: the attempt's span, when the attempt had one (its upstream saw it as the
+    ``traceparent``'s parent; it exists only in the OpenTelemetry export, docs/operate.md)."""
+    span = {
         "span_id": new_id(),
         "span_type": span_type,
         "started_at_ms": start,
@@ -62,6 +66,9 @@ def _span(span_type: str, start: int, end: int, status: str, **attrs: Any) -> di
         "status": status,
         "attributes": {k: v for k, v in attrs.items() if v is not None},
     }
+    if parent is not None:
+        span["parent_span_id"] = parent
+    return span
 
 
 def build_spans(o: Observation) -> list[dict[str, Any]]:
@@ -116,6 +123,7 @@ def _attempt_spans(o: Observation, a: AttemptObservation) -> list[dict[str, Any]
                 a.started_ms,
                 a.ended_ms,
                 status,
+                a.span_id,
                 endpoint_id=a.endpoint_id,
                 error_class=a.error_class,
                 panic=o.panic or None,
@@ -128,6 +136,7 @@ def _attempt_spans(o: Observation, a: AttemptObservation) -> list[dict[str, Any]
             a.started_ms,
             end,
             status,
+            a.span_id,
             endpoint_id=a.endpoint_id,
             error_class=a.error_class,
             http_status=a.http_status,
@@ -140,6 +149,7 @@ def _attempt_spans(o: Observation, a: AttemptObservation) -> list[dict[str, Any]
                 a.first_byte_ms,
                 o.ended_ms,
                 "error" if o.stream_error else "ok",
+                a.span_id,
                 endpoint_id=a.endpoint_id,
                 error_class=o.stream_error,
                 tokens_out=o.tokens_out,

@@ -190,34 +190,50 @@ class AnthropicAdapter:
         self._session = session
         self._timeouts = timeouts
 
-    def _headers(self, provider: ProviderConfig) -> dict[str, str]:
+    def _headers(self, provider: ProviderConfig, extra: Mapping[str, str] | None) -> dict[str, str]:
         headers = {"content-type": "application/json", "anthropic-version": ANTHROPIC_VERSION}
+        if extra:
+            headers.update(extra)
         key = resolve_api_key(provider)
         if key:
             headers["x-api-key"] = key
         return headers
 
     def _call(
-        self, provider: ProviderConfig, body: Mapping[str, Any], stream: bool
+        self,
+        provider: ProviderConfig,
+        body: Mapping[str, Any],
+        stream: bool,
+        headers: Mapping[str, str] | None,
     ) -> upstream_call:
         return upstream_call(
             self._session,
             f"{provider.base_url}/messages",
             to_anthropic({**body, "stream": stream}),
-            self._headers(provider),
+            self._headers(provider, headers),
             self._timeouts.for_provider(provider),
         )
 
-    async def complete(self, provider: ProviderConfig, body: Mapping[str, Any]) -> dict[str, Any]:
-        message = await post_json(self._call(provider, body, stream=False))
+    async def complete(
+        self,
+        provider: ProviderConfig,
+        body: Mapping[str, Any],
+        headers: Mapping[str, str] | None = None,
+    ) -> dict[str, Any]:
+        message = await post_json(self._call(provider, body, False, headers))
         if not isinstance(message, dict):
             raise UpstreamFailure("bad_response", 200, "upstream returned an unexpected body")
         return from_anthropic(message, str(body.get("model", "")))
 
-    async def stream(self, provider: ProviderConfig, body: Mapping[str, Any]) -> OpenStream:
+    async def stream(
+        self,
+        provider: ProviderConfig,
+        body: Mapping[str, Any],
+        headers: Mapping[str, str] | None = None,
+    ) -> OpenStream:
         model = str(body.get("model", ""))
         return await open_stream(
-            self._call(provider, body, stream=True),
+            self._call(provider, body, True, headers),
             lambda response, watch: _openai_chunks(
                 sse_payloads(response, watch, require_done=False), model
             ),

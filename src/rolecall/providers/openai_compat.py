@@ -285,8 +285,15 @@ class OpenAICompatAdapter:
         self._session = session
         self._timeouts = timeouts
 
-    def _call(self, provider: ProviderConfig, body: Mapping[str, Any]) -> upstream_call:
+    def _call(
+        self,
+        provider: ProviderConfig,
+        body: Mapping[str, Any],
+        extra: Mapping[str, str] | None = None,
+    ) -> upstream_call:
         headers = {"content-type": "application/json"}
+        if extra:
+            headers.update(extra)
         key = resolve_api_key(provider)
         if key:
             headers["authorization"] = f"Bearer {key}"
@@ -294,13 +301,23 @@ class OpenAICompatAdapter:
         timeouts = self._timeouts.for_provider(provider)
         return upstream_call(self._session, url, body, headers, timeouts)
 
-    async def complete(self, provider: ProviderConfig, body: Mapping[str, Any]) -> dict[str, Any]:
-        parsed = await post_json(self._call(provider, body))
+    async def complete(
+        self,
+        provider: ProviderConfig,
+        body: Mapping[str, Any],
+        headers: Mapping[str, str] | None = None,
+    ) -> dict[str, Any]:
+        parsed = await post_json(self._call(provider, body, headers))
         if not isinstance(parsed, dict) or not isinstance(parsed.get("choices"), list):
             raise UpstreamFailure("bad_response", 200, "upstream response has no choices")
         return parsed
 
-    async def stream(self, provider: ProviderConfig, body: Mapping[str, Any]) -> OpenStream:
+    async def stream(
+        self,
+        provider: ProviderConfig,
+        body: Mapping[str, Any],
+        headers: Mapping[str, str] | None = None,
+    ) -> OpenStream:
         """Open a stream up to its first content token; raise `UpstreamFailure` if that fails.
         The upstream is asked for a usage chunk (exact token counts) unless the provider is
         configured not to be; the client's own ``stream_options`` are kept."""
@@ -312,4 +329,4 @@ class OpenAICompatAdapter:
             if not options.get("include_usage"):
                 body = {**body, "stream_options": {**options, "include_usage": True}}
                 strip = True
-        return await open_stream(self._call(provider, body), sse_payloads, strip)
+        return await open_stream(self._call(provider, body, headers), sse_payloads, strip)

@@ -17,6 +17,7 @@ from typing import Any
 from .script import Failure, ModelScript, Rule, Script
 
 _SECRET_HEADERS = frozenset({"authorization", "x-api-key", "proxy-authorization"})
+MAX_TRACEPARENTS = 100  # the latest requests' W3C traceparent headers kept per model
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,8 @@ class ModelStats:
     not_found: int = 0
     last_headers: dict[str, str] = field(default_factory=dict)
     last_body: Any = None
+    # every request's ``traceparent``, oldest first (a retry's and a fallback's are each kept)
+    traceparents: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -49,6 +52,7 @@ class ModelStats:
             "not_found": self.not_found,
             "last_headers": dict(self.last_headers),
             "last_body": self.last_body,
+            "traceparents": list(self.traceparents),
         }
 
 
@@ -122,6 +126,9 @@ class UpstreamState:
             str(k): v for k, v in headers.items() if k.lower() not in _SECRET_HEADERS
         }
         stats.last_body = body
+        traceparent = headers.get("traceparent")  # aiohttp's headers ignore case
+        if traceparent is not None:
+            stats.traceparents = [*stats.traceparents[-(MAX_TRACEPARENTS - 1) :], traceparent]
 
     def record_not_found(self, model: str) -> None:
         self._stats.setdefault(model, ModelStats()).not_found += 1
