@@ -53,6 +53,7 @@ from rolecall.storage.record_writer import WriterLink, is_in_memory, open_sink
 from rolecall.storage.spool import Spool
 from rolecall.storage.sql import SqlStorage, open_storage
 from rolecall.storage.writer import BackgroundWriter
+from rolecall.telemetry.otel_config import trace_export
 
 __all__ = [
     "build_app",
@@ -77,6 +78,7 @@ def build_services(
     process starts its own)."""
     settings = settings or Settings()
     inventory, saved_overrides, learned, scoped = _read_configuration(settings, extra_inventory)
+    export = trace_export(settings.otel_endpoint)  # an export that cannot work stops us here
     storage = open_storage(settings.effective_database_url)
     node = build_node(
         storage, settings.effective_database_url, settings.redis_url, settings.data_dir
@@ -103,6 +105,7 @@ def build_services(
         spool=None if spool is None else spool.directory,
         link=writer_link,
         aggregation=writer_aggregation,
+        export=export,
     )
     recorder = Recorder(
         writer,
@@ -140,6 +143,7 @@ def build_services(
             upstreams,
             routing.cooldowns,
             RetryPolicy(budget_ms=int(settings.retry_budget_s * 1000)),
+            span_per_attempt=export is not None,
         ),
         operator=operator,
         bench=_bench_hub(settings, routing, storage, evidence, writer, recorder),
@@ -168,6 +172,7 @@ def prepare_shared(
     (a bad file is one error, not one per process), the schema migrated (concurrent migrations
     would race) and the admin token created (each process would make its own). The inventory."""
     inventory, _, _, _ = _read_configuration(settings, extra_inventory)
+    trace_export(settings.otel_endpoint)  # checked once, like the configuration
     open_storage(settings.effective_database_url).close()
     load_admin_token(settings.data_dir, settings.admin_token)
     return inventory

@@ -123,6 +123,11 @@ class Settings(BaseSettings):
     auth_failure_window_s: float = Field(
         default=10.0, gt=0, description="the window of auth_failure_limit"
     )
+    otel_endpoint: str | None = Field(
+        default=None,
+        description="OTLP/HTTP base URL (http://collector:4318) to export request traces to "
+        "(the otel extra); unset: the standard OTEL_EXPORTER_OTLP_* variables, else no export",
+    )
 
     @property
     def sqlite_url(self) -> str:

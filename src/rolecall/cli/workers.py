@@ -43,6 +43,7 @@ from rolecall.settings import Settings
 from rolecall.storage.record_writer import READY as READY_FRAME
 from rolecall.storage.record_writer import START_TIMEOUT_S, WriterLink, is_in_memory
 from rolecall.storage.writer_process import send_channel, serve_shared
+from rolecall.telemetry.otel_config import trace_export
 
 __all__ = ["GIVE_UP_AFTER", "Supervisor", "WorkersError", "worker_count"]
 
@@ -261,6 +262,7 @@ class Supervisor:
                 theirs,
                 self._spool_dir,
                 writer_aggregation,
+                trace_export(self._settings.otel_endpoint),  # checked at start: prepare_shared
             ),
             name="rolecall-writer",
         )

@@ -3,12 +3,13 @@
 Owns `Sink` (stores a `WriterMessage` and answers with the profiles that came due), `TaskQueue`
 (runs calls in order off the request path), `SampleStore`, `ProfileStore` and `Aggregation` (which
 record writer aggregates live profiles). The storage adapter
-(`rolecall.storage`) implements every one of them.
+(`rolecall.storage`) implements every one of them. `TraceExport` (stored requests' traces on to a
+tracing backend) is `rolecall.telemetry`'s.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -18,6 +19,7 @@ from rolecall.protocol import ObservedPerformanceProfile
 if TYPE_CHECKING:
     from rolecall.observe.loop_channel import LoopChannel
     from rolecall.observe.message import WriterMessage
+    from rolecall.observe.observation import Observation
     from rolecall.observe.profile_refresh import RefreshResult
 
 __all__ = [
@@ -28,6 +30,8 @@ __all__ = [
     "SampleStore",
     "Sink",
     "TaskQueue",
+    "TraceExport",
+    "TraceExportFactory",
 ]
 
 
@@ -88,6 +92,26 @@ class Aggregation(Protocol):
 AggregationFactory = Callable[[str, Path | None], Aggregation]
 """Builds a writer's `Aggregation` inside the writer process from the database URL and the spool
 directory (passed by reference to a module-level function, so a spawned process can get it)."""
+
+
+class TraceExport(Protocol):
+    """Sends the traces of requests just stored on to a tracing backend, from the record writer
+    (never the request path): `rolecall.telemetry.otel`."""
+
+    def export(
+        self, observations: Sequence[Observation], traces: Sequence[Mapping[str, Any]]
+    ) -> None:
+        """Queue the traces of stored requests (``traces[i]``, a `RequestTrace` row, is
+        ``observations[i]``'s); never waits on the backend, never raises."""
+        ...
+
+    def close(self) -> None:
+        """Send what is queued (waiting a few seconds at most), then stop."""
+        ...
+
+
+TraceExportFactory = Callable[[], TraceExport]
+"""Builds the exporter where the records are stored (in the writer process); picklable."""
 
 
 class TaskQueue(Protocol):

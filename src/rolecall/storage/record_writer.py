@@ -6,7 +6,9 @@ Owns `write_batch` (a message's rows in one transaction, request facts included)
 holds while it serves) and `InProcessSink` (this process: tests, scripts, in-memory SQLite, and the
 fallback when the process cannot start or dies, so a record is never dropped). A `ProcessSink`
 starts its own writer process, or with a `WriterLink` talks to the one writer that the supervisor
-of several workers runs. Why the records take this path is in docs/performance.md.
+of several workers runs. Why the records take this path is in docs/performance.md. With a
+`TraceExport` (OpenTelemetry, docs/operate.md) the traces of the requests a transaction stored go
+to it once that transaction has committed: each request once, off the gateway's request path.
 """
 
 from __future__ import annotations
@@ -29,7 +31,12 @@ from rolecall.observe import priority
 from rolecall.observe.loop_channel import LoopChannel, recv_frame, send_frame
 from rolecall.observe.message import RecordBatch, WriterMessage, reply_from_bytes
 from rolecall.observe.observation import Observation, decode_observations
-from rolecall.observe.ports import Aggregation, AggregationFactory
+from rolecall.observe.ports import (
+    Aggregation,
+    AggregationFactory,
+    TraceExport,
+    TraceExportFactory,
+)
 from rolecall.observe.profile_refresh import EndpointFacts, ProfileRefresher, RefreshResult
 from rolecall.observe.request_trace import RequestTrace
 from rolecall.observe.rows import build_batch
@@ -42,6 +49,7 @@ __all__ = [
     "ProcessSink",
     "WriterLink",
     "is_in_memory",
+    "open_export",
     "open_sink",
     "store_and_refresh",
     "write_batch",
@@ -70,22 +78,30 @@ def write_batch(storage: SqlStorage, batch: RecordBatch) -> None:
             storage.samples.add(batch.samples)
 
 
-def store_observed(storage: SqlStorage, parts: Sequence[bytes]) -> list[Sample]:
+def store_observed(
+    storage: SqlStorage, parts: Sequence[bytes], export: TraceExport | None = None
+) -> list[Sample]:
     """Store the requests observed in ``parts`` in one transaction, each once: a request whose
     records are stored already (a spool replayed after a crash) is skipped. The live samples
-    stored. A part that cannot be decoded is skipped with an error in the log."""
+    stored; the stored requests' traces go to ``export`` after the commit. A part that cannot
+    be decoded is skipped with an error in the log."""
     observations = [o for part in parts for o in _decoded(part)]
     if not observations:
         return []
     with storage.batch():
         stored = storage.analytics.stored_request_ids([o.request_id for o in observations])
-        batch = build_batch(o for o in observations if o.request_id not in stored)
+        new = [o for o in observations if o.request_id not in stored]
+        batch = build_batch(new)
         if len(batch):
             write_batch(storage, batch)
+    if export is not None and new:
+        export.export(new, batch.traces)
     return batch.samples
 
 
-def store_spooled(storage: SqlStorage, spool: SpoolReader) -> list[Sample]:
+def store_spooled(
+    storage: SqlStorage, spool: SpoolReader, export: TraceExport | None = None
+) -> list[Sample]:
     """Store everything the spool holds, a claim per transaction; the live samples stored.
 
     A database that cannot be reached raises and leaves the records in the spool; records the
@@ -94,7 +110,7 @@ def store_spooled(storage: SqlStorage, spool: SpoolReader) -> list[Sample]:
     samples: list[Sample] = []
     while (claim := spool.claim()) is not None:
         try:
-            samples += _store_claim(storage, claim)
+            samples += _store_claim(storage, claim, export)
         except BaseException:
             claim.release()
             raise
@@ -104,11 +120,11 @@ def store_spooled(storage: SqlStorage, spool: SpoolReader) -> list[Sample]:
     return samples
 
 
-def _store_claim(storage: SqlStorage, claim: Claim) -> list[Sample]:
+def _store_claim(storage: SqlStorage, claim: Claim, export: TraceExport | None) -> list[Sample]:
     if claim.corrupt:
         log.error("record spool: %d unreadable lines skipped", claim.corrupt)
     try:
-        return store_observed(storage, claim.parts)
+        return store_observed(storage, claim.parts, export)
     except DBAPIError as exc:
         if _outage(exc):
             raise  # the database is down or busy: the claim waits in the spool
@@ -116,7 +132,7 @@ def _store_claim(storage: SqlStorage, claim: Claim) -> list[Sample]:
     samples: list[Sample] = []
     for part in claim.parts:
         try:
-            samples += store_observed(storage, [part])
+            samples += store_observed(storage, [part], export)
         except DBAPIError as exc:
             if _outage(exc):
                 raise
@@ -143,15 +159,16 @@ def store_and_refresh(
     message: WriterMessage,
     spool: SpoolReader | None = None,
     aggregation: Aggregation | None = None,
+    export: TraceExport | None = None,
 ) -> RefreshResult:
     """Store the message's own parts and samples and what the spool holds, then hand the stored
     samples to the live profiles; the profiles now due (a message without parts only asks for
     those). With an ``aggregation`` that this writer does not lead, only store (and tell the
     leader what was stored)."""
     facts = {eid: EndpointFacts(*pair) for eid, pair in message.facts.items()}
-    stored = store_observed(storage, message.parts)
+    stored = store_observed(storage, message.parts, export)
     if spool is not None:
-        stored += store_spooled(storage, spool)
+        stored += store_spooled(storage, spool, export)
     if not feed_profiles(refresher, stored, facts, aggregation):
         return RefreshResult([], None)
     if message.observed:
@@ -182,16 +199,41 @@ def feed_profiles(
     return True
 
 
-class InProcessSink:
-    """Stores messages in this process (tests, scripts, in-memory SQLite, the fallback)."""
+def open_export(factory: TraceExportFactory | None) -> TraceExport | None:
+    """The trace exporter, or None: one that cannot be built costs the traces, not records."""
+    if factory is None:
+        return None
+    try:
+        return factory()
+    except Exception as exc:
+        log.error(
+            "cannot start the trace export (%s: %s); storing without it", type(exc).__name__, exc
+        )
+        return None
 
-    def __init__(self, storage: SqlStorage, spool: SpoolReader | None = None) -> None:
+
+class InProcessSink:
+    """Stores messages in this process (tests, scripts, in-memory SQLite, the fallback); the
+    exporter, if any, is built with the first message."""
+
+    def __init__(
+        self,
+        storage: SqlStorage,
+        spool: SpoolReader | None = None,
+        export: TraceExportFactory | None = None,
+    ) -> None:
         self._storage = storage
         self._spool = spool
         self._refresher = ProfileRefresher(storage.samples, storage.profiles)
+        self._export_factory = export
+        self._export: TraceExport | None = None
 
     def write(self, message: WriterMessage) -> RefreshResult:
-        return store_and_refresh(self._storage, self._refresher, message, self._spool)
+        if self._export_factory is not None:
+            self._export, self._export_factory = open_export(self._export_factory), None
+        return store_and_refresh(
+            self._storage, self._refresher, message, self._spool, export=self._export
+        )
 
     async def open_loop_channel(self) -> LoopChannel | None:
         return None  # stored right here: the thread that writes is the one that stores
@@ -200,7 +242,8 @@ class InProcessSink:
         return None
 
     def close(self, timeout: float | None = None) -> None:
-        return None
+        if self._export is not None:
+            self._export.close()
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,17 +272,19 @@ class ProcessSink:
         *,
         link: WriterLink | None = None,
         aggregation: AggregationFactory | None = None,
+        export: TraceExportFactory | None = None,
     ) -> None:
         """``aggregation`` builds, in the writer process, its place in the election of the one
-        writer that aggregates live profiles (none: this writer always does)."""
-        self._fallback = InProcessSink(fallback, _reader(spool))
+        writer that aggregates live profiles (none: this writer always does); ``export`` its
+        trace exporter."""
+        self._fallback = InProcessSink(fallback, _reader(spool), export)
         self._facts: dict[str, tuple[str, str | None]] = {}  # every fact sent, for the fallback
         self._returned = threading.Condition()  # guards the socket and who holds it
         self._lent: socket.socket | None = None  # the loop's duplicate while it holds the socket
         self._process: BaseProcess | None = None  # the writer, when this sink started it
         self._at_exit: Callable[[], None] | None = None
         if link is None:
-            ours, self._process = _start_writer(url, spool, aggregation)
+            ours, self._process = _start_writer(url, spool, aggregation, export)
             self._pid = self._process.pid
             # A sink nobody closed (a script, a test, a crashed start-up) must still let the
             # interpreter exit: multiprocessing joins its children at exit, and this child
@@ -322,6 +367,7 @@ class ProcessSink:
             self._process.join(timeout)
             if self._process.is_alive():
                 self._process.kill()
+        self._fallback.close()
 
     def _close_sockets(self) -> None:
         """Close this end, and the loop's duplicate if it has one (its event loop is gone or
@@ -333,7 +379,10 @@ class ProcessSink:
 
 
 def _start_writer(
-    url: str, spool: Path | None, aggregation: AggregationFactory | None
+    url: str,
+    spool: Path | None,
+    aggregation: AggregationFactory | None,
+    export: TraceExportFactory | None,
 ) -> tuple[socket.socket, BaseProcess]:
     """This gateway's own record writer process, and the gateway's end of its socket."""
     from rolecall.storage import writer_process
@@ -343,7 +392,7 @@ def _start_writer(
     ours, theirs = socket.socketpair()
     process = context.Process(
         target=writer_process.serve,
-        args=(url, theirs, spool, aggregation),
+        args=(url, theirs, spool, aggregation, export),
         name="rolecall-writer",
         daemon=True,
     )
@@ -371,17 +420,18 @@ def open_sink(
     spool: Path | None = None,
     link: WriterLink | None = None,
     aggregation: AggregationFactory | None = None,
+    export: TraceExportFactory | None = None,
 ) -> InProcessSink | ProcessSink:
     """The writer-process sink when asked for and possible (over ``link`` when another process
     runs the writer), else the in-process one; either stores what ``spool`` (a `Spool`'s
-    directory) holds too."""
+    directory) holds too, and hands the stored requests' traces to an ``export`` built by it."""
     if not use_process or is_in_memory(url):
-        return InProcessSink(storage, _reader(spool))
+        return InProcessSink(storage, _reader(spool), export)
     try:
-        return ProcessSink(url, storage, spool, link=link, aggregation=aggregation)
+        return ProcessSink(url, storage, spool, link=link, aggregation=aggregation, export=export)
     except OSError as exc:
         log.warning("cannot start the record writer process (%s); writing in-process", exc)
-        return InProcessSink(storage, _reader(spool))
+        return InProcessSink(storage, _reader(spool), export)
 
 
 def _reader(spool: Path | None) -> SpoolReader | None:

@@ -29,12 +29,18 @@ import orjson
 from rolecall.observe import priority
 from rolecall.observe.loop_channel import recv_frame, send_frame
 from rolecall.observe.message import WriterMessage, reply_bytes
-from rolecall.observe.ports import Aggregation, AggregationFactory
+from rolecall.observe.ports import (
+    Aggregation,
+    AggregationFactory,
+    TraceExport,
+    TraceExportFactory,
+)
 from rolecall.observe.profile_refresh import ProfileRefresher, RefreshResult
 from rolecall.protocol import ObservedPerformanceProfile
 from rolecall.storage.record_writer import (
     READY,
     feed_profiles,
+    open_export,
     store_and_refresh,
     store_spooled,
 )
@@ -80,11 +86,13 @@ def serve(
     sock: socket.socket,
     spool_dir: Path | None = None,
     aggregation: AggregationFactory | None = None,
+    export: TraceExportFactory | None = None,
 ) -> None:
     """Answer the gateway's messages on ``sock`` (see `rolecall.observe.loop_channel`), one at a
     time, until the gateway closes its end; store what the spool in ``spool_dir`` holds with
-    every message, at idle moments (a database that was down), and last of all."""
-    _serve(url, spool_dir, _Channels([sock], None), sock, aggregation)
+    every message, at idle moments (a database that was down), and last of all. The stored
+    requests' traces go to the exporter ``export`` builds, if any."""
+    _serve(url, spool_dir, _Channels([sock], None), sock, aggregation, export)
 
 
 def serve_shared(
@@ -92,12 +100,13 @@ def serve_shared(
     control: socket.socket,
     spool_dir: Path | None = None,
     aggregation: AggregationFactory | None = None,
+    export: TraceExportFactory | None = None,
 ) -> None:
     """The one record writer of several gateway processes (`rolecall serve --workers N`): each
     gateway's channel arrives over ``control`` (a descriptor passed by the supervisor that
     started them, `send_channel`) and is answered like `serve`'s; the profiles that come due go
     to every gateway. Ends once ``control`` is closed and every gateway has closed its end."""
-    _serve(url, spool_dir, _Channels([], control), control, aggregation)
+    _serve(url, spool_dir, _Channels([], control), control, aggregation, export)
 
 
 def send_channel(control: socket.socket, channel: socket.socket) -> None:
@@ -118,6 +127,7 @@ def _serve(
     channels: _Channels,
     ready: socket.socket,
     aggregation: AggregationFactory | None,
+    export: TraceExportFactory | None = None,
 ) -> None:
     name_process("rolecall-writer")
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -129,6 +139,7 @@ def _serve(
     writer = _Writer(storage, refresher, spool, elected)
     try:
         send_frame(ready, READY)
+        writer.export = open_export(export)  # after ready: its imports need not delay the start
         # started at normal priority: at idle priority a busy machine (local models decoding on
         # every core) could starve the start-up past the gateway's patience
         priority.lower(priority.CATCH_UP_NICENESS)  # what "normal" means for us from now on
@@ -149,6 +160,8 @@ def _serve(
         channels.close()
         if elected is not None:
             elected.close()
+        if writer.export is not None:
+            writer.export.close()  # after the last records were stored
         if spool is not None:
             spool.close()
         storage.close()
@@ -209,9 +222,11 @@ class _Writer:
         refresher: ProfileRefresher,
         spool: SpoolReader | None,
         aggregation: Aggregation | None = None,
+        export: TraceExport | None = None,
     ) -> None:
         self.storage = storage
         self.aggregation = aggregation
+        self.export = export
         self.refresher = refresher
         self.spool = spool
         # per gateway channel, the profiles that came due while another gateway was answered
@@ -235,7 +250,7 @@ class _Writer:
         if self.spool is None:
             return
         try:
-            stored = store_spooled(self.storage, self.spool)
+            stored = store_spooled(self.storage, self.spool, self.export)
             feed_profiles(self.refresher, stored, {}, self.aggregation)
         except Exception as exc:
             self._failed(exc)
@@ -267,7 +282,7 @@ class _Writer:
             priority.normal()
         try:
             result = store_and_refresh(
-                self.storage, self.refresher, message, self.spool, self.aggregation
+                self.storage, self.refresher, message, self.spool, self.aggregation, self.export
             )
         except Exception as exc:  # reported to the gateway, which logs it; we keep serving
             self._failed(exc)

@@ -1,0 +1,1 @@
+"""Telemetry adapters: what rolecall sends to monitoring systems (OpenTelemetry traces: `otel`)."""
