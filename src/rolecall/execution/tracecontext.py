@@ -31,7 +31,7 @@ def new_span_id() -> str:
     return f"{_ids.getrandbits(64) or 1:016x}"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a frozen dataclass costs microseconds to build per request
 class TraceContext:
     """A request's trace: ``trace_id`` (32 hex), the caller's span (``parent_id``, None when
     the request started the trace), ``sampled`` (the caller's flag; a trace rolecall starts is
