@@ -3,8 +3,9 @@
 Prints decisions/second and p50/p99 microseconds per size, plus the cost per candidate, so that
 linearity can be read off directly. Candidates are synthetic but realistic: mixed local/remote,
 measured and unmeasured, a tenth ineligible (missing a capability or offline), and a request with a
-capability, a modality, a context size and tools. Also times rendering the full RouterDecision JSON
-(`Decision.to_artifact`), which the hot path defers.
+capability, a modality, a context size and tools. The router takes its targets from the pool, as
+the runtime's does (`derive_targets`, once per pool: its time is printed too). Also times rendering
+the full RouterDecision JSON (`Decision.to_artifact`), which the hot path defers.
 
 Run: .venv/bin/python bench/router_decision.py [--seconds 2]
 """
@@ -19,6 +20,7 @@ import time
 
 from rolecall.protocol import DeclaredCapabilityProfile, EndpointIdentity
 from rolecall.routing import Candidate, Evidence, Router, RoutingRequest
+from rolecall.routing.targets import derive_targets
 
 SIZES = (2, 10, 100, 1000)
 
@@ -89,7 +91,6 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=2.0, help="time per size")
     args = parser.parse_args()
     rng = random.Random(20261122)
-    router = Router()
     request = RoutingRequest(
         request_id="bench",
         task_type="code.edit",
@@ -100,17 +101,23 @@ def main() -> None:
         strategy="balanced",
     )
     header = ("candidates", "decisions/s", "p50 µs", "p99 µs", "p50 µs/cand", "to_artifact p50 µs")
-    print("{:>10} {:>12} {:>9} {:>9} {:>12} {:>19}".format(*header))
+    print("{:>10} {:>12} {:>9} {:>9} {:>12} {:>19} {:>15}".format(*header, "targets µs"))
     for n in SIZES:
         candidates = make_candidates(n, rng)
+        derive = measure(lambda c=candidates: derive_targets(c), min(args.seconds, 0.5))
+        targets = derive_targets(candidates)
+        router = Router(pool_targets=lambda t=targets: t)
         decision = router.decide(request, candidates)
         assert decision.chosen_endpoint_id
-        samples = measure(lambda c=candidates: router.decide(request, c), args.seconds)
+        samples = measure(lambda c=candidates, r=router: r.decide(request, c), args.seconds)
         render = measure(lambda d=decision: d.to_artifact(), min(args.seconds, 1.0))
         rate = len(samples) / (sum(samples) / 1e6)
         p50 = statistics.median(samples)
         p99, render_p50 = pct(samples, 0.99), statistics.median(render)
-        print(f"{n:>10} {rate:>12.0f} {p50:>9.1f} {p99:>9.1f} {p50 / n:>12.2f} {render_p50:>19.1f}")
+        print(
+            f"{n:>10} {rate:>12.0f} {p50:>9.1f} {p99:>9.1f} {p50 / n:>12.2f} {render_p50:>19.1f}"
+            f" {statistics.median(derive):>15.1f}"
+        )
     print("targets: p50 ≤ 20 µs at 10 candidates, ≤ 2,000 µs at 1,000, cost linear in candidates")
 
 

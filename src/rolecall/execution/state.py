@@ -10,6 +10,7 @@ reach the router through `publish_profile`, cooldowns through the book.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from rolecall.inventory.inventory import (
     Inventory,
     endpoint_version,
     membership_revision_for,
+    unset_targets,
 )
 from rolecall.protocol import ObservedPerformanceProfile
 from rolecall.routing import Candidate, Router
@@ -51,7 +53,7 @@ class RoutingState:
         self.cooldowns = cooldowns
         self._pool = CandidatePool(cooldowns)
         self._lock = threading.Lock()
-        self._view = RoutingView(inventory, Router(inventory.policy), 0, self._pool)
+        self._view = RoutingView(inventory, self._router(inventory), 0, self._pool)
         self._facts: tuple[Inventory, dict[str, EndpointFacts]] | None = None
 
     @property
@@ -79,9 +81,17 @@ class RoutingState:
             if inventory is current.inventory:
                 return current
             self._pool.forget_built()
-            view = RoutingView(inventory, Router(inventory.policy), current.version + 1, self._pool)
+            view = RoutingView(inventory, self._router(inventory), current.version + 1, self._pool)
             self._view = view
         return view
+
+    def _router(self, inventory: Inventory) -> Router:
+        """The router of a view: the targets the file leaves unset come from the pool."""
+        return Router(
+            inventory.policy,
+            pool_targets=functools.partial(self._pool.derived_targets, inventory),
+            unset_targets=unset_targets(inventory.routing),
+        )
 
     def swap(self, inventory: Inventory) -> RoutingView:
         """Make ``inventory`` the one every new request sees."""

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from rolecall.errors import ConfigError
 from rolecall.protocol import RoleBinding, RoleDefinition, TaskDefinition
+from rolecall.routing.policy import PolicySnapshot, validate_policy
 
 ProviderKind = Literal["openai_compatible", "anthropic", "ollama", "llamacpp"]
 ExecutionScope = Literal["hybrid", "local_only", "remote_only", "decision_only"]
@@ -138,7 +139,20 @@ def parse_inventory(data: Any, source: str = "rolecall.yaml") -> InventoryConfig
         raise ConfigError(source, _key_path(tuple(first["loc"])), message) from None
     _check_references(config, source)
     _check_learned(config, source)
+    _check_policies(config, source)
     return config
+
+
+def _check_policies(config: InventoryConfig, source: str) -> None:
+    """``routing.policy`` and each role's ``routing_policy_overrides`` as the router will read them
+    (unknown fields, types, targets), so a bad one fails here rather than on a request."""
+    try:
+        base = validate_policy(PolicySnapshot(), config.routing.policy, "routing.policy")
+        for i, role in enumerate(config.roles):
+            overrides = role.routing_policy_overrides
+            validate_policy(base, overrides, f"roles[{i}].routing_policy_overrides")
+    except ConfigError as exc:
+        raise ConfigError(source, exc.path, exc.message) from None
 
 
 def _check_learned(config: InventoryConfig, source: str) -> None:

@@ -33,6 +33,13 @@ from rolecall.protocol import (
     TaskDefinition,
     ToolCalling,
 )
+from rolecall.routing.policy import (
+    LATENCY_MAX_MS,
+    LATENCY_TARGET_MS,
+    TARGET_FIELDS,
+    THROUGHPUT_TARGET_TPS,
+    TargetField,
+)
 
 LOOPBACK_HOSTS: Final = frozenset({"127.0.0.1", "localhost", "::1", "[::1]", "0.0.0.0"})
 DEFAULT_CONTEXT_WINDOW: Final = 8192
@@ -215,11 +222,26 @@ def policy_for(routing: RoutingConfig) -> RoutingPolicy:
         "allow_provider_kinds": [],
         "budget": {"enabled": False, "currency": "USD"},
         "privacy": {"allow_remote": routing.execution_scope != "local_only"},
-        "targets": {"latency_target_ms": 150, "latency_max_ms": 300, "throughput_target_tps": 40},
+        # the protocol requires targets: the reference constants stand in for the ones the file
+        # leaves unset, which the runtime derives from its pool (`unset_targets`)
+        "targets": {
+            "latency_target_ms": LATENCY_TARGET_MS,
+            "latency_max_ms": LATENCY_MAX_MS,
+            "throughput_target_tps": THROUGHPUT_TARGET_TPS,
+        },
     }
     for key, value in routing.policy.items():
         base[key] = {**base[key], **value} if isinstance(base.get(key), dict) else value
     return RoutingPolicy.model_validate(base)
+
+
+def unset_targets(routing: RoutingConfig) -> frozenset[TargetField]:
+    """The metric targets ``routing.policy`` does not set (the runtime derives them from its pool)."""
+    policy = routing.policy
+    targets = policy.get("targets") or {}
+    budget = policy.get("budget") or {}
+    given = set(targets) | ({"cost_target"} if budget.get("target_cost_per_request") else set())
+    return frozenset(name for name in TARGET_FIELDS if name not in given)
 
 
 def _problems(config: InventoryConfig, roles: Mapping[str, RoleDefinition]) -> list[str]:

@@ -106,8 +106,10 @@ def _route_all(
     policy: RoutingPolicy,
     scope: str,
     candidates: Sequence[Candidate],
+    live: Router | None,
 ) -> list[dict[str, Any]]:
-    router = Router(policy)
+    # the live router's pool targets apply to the replays too, so they compare like for like
+    router = Router(policy) if live is None else live.with_policy(policy)
     # requests with the same routing inputs get the same decision: route each kind once
     winners: dict[tuple[Any, ...], tuple[str, float | None, float | None]] = {}
     out: list[dict[str, Any]] = []
@@ -157,14 +159,17 @@ def compare(
     current: Posture,
     proposed: Posture,
     candidates: Sequence[Candidate],
+    live: Router | None = None,
 ) -> dict[str, Any]:
-    """How routing ``replays`` changes from ``current`` to ``proposed``."""
+    """How routing ``replays`` changes from ``current`` to ``proposed`` (with ``live``'s derived
+    targets when given: the router of the view the candidates come from)."""
     before = _route_all(
         inventory,
         replays,
         posture_policy(base_policy, current),
         current.execution_scope,
         candidates,
+        live,
     )
     after = _route_all(
         inventory,
@@ -172,6 +177,7 @@ def compare(
         posture_policy(base_policy, proposed),
         proposed.execution_scope,
         candidates,
+        live,
     )
     moves = Counter(
         (a["endpoint"] or "(none)", b["endpoint"] or "(none)")
@@ -208,10 +214,11 @@ def preview(
     under the current posture of ``view`` and under ``proposed``, on one set of candidates."""
     current = current_posture(view.inventory)
     candidates = view.candidates(now_ms)
-    body = compare(view.inventory, replays, base_policy, current, proposed, candidates)
+    live = view.router
+    body = compare(view.inventory, replays, base_policy, current, proposed, candidates, live)
     cases, why_not = case_replays()
     body["benchmark_cases"] = (
-        compare(view.inventory, cases, base_policy, current, proposed, candidates)
+        compare(view.inventory, cases, base_policy, current, proposed, candidates, live)
         if cases
         else {"replayed": 0, "unavailable": why_not or "no benchmark cases"}
     )

@@ -1,4 +1,5 @@
-"""The current ranking for each role (and for unroled traffic), as the router would decide now."""
+"""The current ranking for each role (and for unroled traffic), as the router would decide now,
+with the metrics that do not discriminate between the role's candidates and the targets in use."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ def role_rankings(view: RoutingView, now_ms: int) -> dict[str, Any]:
     targets: list[tuple[str | None, str]] = [(None, DEFAULT_TASK)]
     targets += [(r.role_id, primary_task(r)) for r in inv.roles.values()]
     out = []
+    in_use: dict[str, Any] = {}
     for role_id, task in targets:
         request = RoutingRequest(
             request_id=f"candidates-{role_id or 'default'}",
@@ -39,12 +41,15 @@ def role_rankings(view: RoutingView, now_ms: int) -> dict[str, Any]:
             request, pool, inv.roles.values(), inv.tasks.values(), inv.bindings
         )
         art = decision.to_artifact()
+        if role_id is None:
+            in_use = decision.context.policy.targets_in_use()
         out.append(
             {
                 "role_id": role_id,
                 "task_type": task,
                 "ranked": _ranking(art),
                 "excluded": [e for e in art["eligibility"] if not e["eligible"]],
+                "warnings": [flat.message for flat in decision.flat_metrics()],
             }
         )
-    return {"strategy": current_posture(inv).strategy, "roles": out}
+    return {"strategy": current_posture(inv).strategy, "targets": in_use, "roles": out}

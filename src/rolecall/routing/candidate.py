@@ -167,6 +167,17 @@ class Candidate:
         object.__setattr__(self, "has_signals", has_signals)
 
 
+def effective_latency(p50: float, p95: float | None) -> float:
+    """The latency the metric scores: the median plus a quarter of the tail above it."""
+    return p50 + 0.25 * max(0.0, (p95 if p95 is not None else p50) - p50)
+
+
+def cost_estimate(c: Candidate) -> float | None:
+    """Observed cost per 1k tokens, else the declared (catalog) price, else unknown."""
+    observed = c.evidence.cost_per_1k_tokens_est if c.evidence is not None else None
+    return observed if observed is not None else c.catalog_cost_per_1k_tokens
+
+
 def parse_candidate(data: Mapping[str, Any], where: str) -> Candidate:
     """Build a `Candidate` from the conformance-case shape ``{identity, declared, observed?, status}``.
 

@@ -1,7 +1,8 @@
 """Everything about one request that the rules and scorers read, resolved once per decision.
 
 Effective requirements are the union of the request's, the requested role's and the task's
-(docs/routing.md §1); the policy snapshot folds in request flags and role overrides.
+(docs/routing.md §1); the policy snapshot folds in request flags and role overrides, then takes the
+targets no policy set from the pool's derived targets, when the runtime knows its pool.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
     from rolecall.routing.eligibility import CompiledRules
 from rolecall.routing.policy import PolicySnapshot, resolve_policy
 from rolecall.routing.request import RoutingRequest
+from rolecall.routing.targets import PoolTargets, fill_targets
 
 _STATUS_RANK: Final = {"active": 0, "inactive": 1, "disabled": 2}
 
@@ -44,6 +46,7 @@ class _Posture:
     base: PolicySnapshot
     role: RoleDefinition | None
     task: TaskDefinition | None
+    pool: PoolTargets | None
     policy: PolicySnapshot
     required: frozenset[str]
     preferred_extra: frozenset[str]
@@ -62,16 +65,20 @@ def build_context(
     tasks: Iterable[TaskDefinition],
     bindings: Iterable[RoleBinding],
     cache: PostureCache | None = None,
+    pool: PoolTargets | None = None,
 ) -> RoutingContext:
     role_id = request.requested_role_id
     role = None if role_id is None else next((r for r in roles if r.role_id == role_id), None)
     task = next((t for t in tasks if t.task_type == request.task_type), None)
-    key = (id(base_policy), id(role), id(task), *request.posture())
+    key = (id(base_policy), id(role), id(task), id(pool), *request.posture())
     posture = None if cache is None else cache.get(key)
     if posture is None or not (
-        posture.base is base_policy and posture.role is role and posture.task is task
+        posture.base is base_policy
+        and posture.role is role
+        and posture.task is task
+        and posture.pool is pool
     ):
-        posture = _resolve_posture(request, base_policy, role, task)
+        posture = _resolve_posture(request, base_policy, role, task, pool)
         if cache is not None:
             if len(cache) >= _POSTURE_CACHE_SIZE:
                 cache.clear()
@@ -99,6 +106,7 @@ def _resolve_posture(
     base_policy: PolicySnapshot,
     role: RoleDefinition | None,
     task: TaskDefinition | None,
+    pool: PoolTargets | None,
 ) -> _Posture:
     required = _ordered_union(
         request.required_capabilities,
@@ -114,6 +122,7 @@ def _resolve_posture(
     policy = resolve_policy(
         base_policy, request, required, role.routing_policy_overrides if role else None
     )
+    policy = fill_targets(policy, pool)
     from rolecall.routing.eligibility import active_rules  # rules read the context type
 
     required_all = frozenset(policy.required_capabilities) | required_set
@@ -123,6 +132,7 @@ def _resolve_posture(
         base=base_policy,
         role=role,
         task=task,
+        pool=pool,
         policy=policy,
         required=required_all,
         preferred_extra=preferred_extra,

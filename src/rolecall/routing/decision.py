@@ -4,6 +4,9 @@
 values and sources, totals, the ranking). Building the protocol's nested JSON for 1,000 candidates
 costs far more than deciding, and most decisions on the hot path only need the winner and the
 fallbacks, so `to_artifact()` renders the schema-valid ``RouterDecision`` object when asked.
+
+A metric that scores the same for every scored candidate (`flat_metrics`) is noted where the schema
+allows notes: the first scored candidate's ``metric_breakdown.<metric>.raw.warning``.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from rolecall.protocol import ExclusionCode, RouterDecision, SelectionReason
 from rolecall.routing.candidate import QualityEstimate
 from rolecall.routing.context import RoutingContext
 from rolecall.routing.metrics import METRICS, Scored, metric_raw
+from rolecall.routing.spread import FlatMetric, flat_metrics
 
 
 @dataclass(slots=True)
@@ -54,9 +58,16 @@ class Decision:
     def used_declared(self) -> bool:
         return bool(self.ranked)
 
+    def flat_metrics(self) -> tuple[FlatMetric, ...]:
+        """The weighted metrics that do not discriminate between the scored candidates."""
+        return flat_metrics(self.ranked, self.weights, self.context.policy)
+
     def to_artifact(self) -> dict[str, Any]:
         """The decision as a schema-valid ``RouterDecision`` JSON object."""
         request = self.context.request
+        scored = [self._scored_artifact(s) for s in self.ranked]
+        for flat in self.flat_metrics():
+            scored[0]["metric_breakdown"][flat.metric]["raw"]["warning"] = flat.message
         return {
             "routing_decision_id": self.routing_decision_id,
             "request_id": request.request_id,
@@ -71,7 +82,7 @@ class Decision:
                 }
                 for endpoint_id, exclusions in self.eligibility
             ],
-            "scored_candidates": [self._scored_artifact(s) for s in self.ranked],
+            "scored_candidates": scored,
             "chosen_endpoint_id": self.chosen_endpoint_id,
             "fallback_endpoint_ids": list(self.fallback_endpoint_ids),
             "selection_reasons": list(self.selection_reasons),

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from rolecall.protocol import ExclusionCode
-from rolecall.routing.candidate import STATUS_EXCLUSIONS, Candidate
+from rolecall.routing.candidate import STATUS_EXCLUSIONS, Candidate, cost_estimate
 from rolecall.routing.context import RoutingContext
 
 Check = Callable[[Candidate, RoutingContext], "str | None"]
@@ -181,12 +181,6 @@ def _has_lists(ctx: RoutingContext) -> bool:
 def _strict_budget(ctx: RoutingContext) -> bool:
     p = ctx.policy
     return p.budget_mode == "strict" and p.budget_enabled and p.max_cost_per_request is not None
-
-
-def cost_estimate(c: Candidate) -> float | None:
-    """Observed cost per 1k tokens, else the declared (catalog) price, else unknown."""
-    observed = c.evidence.cost_per_1k_tokens_est if c.evidence is not None else None
-    return observed if observed is not None else c.catalog_cost_per_1k_tokens
 
 
 RULES: Final[tuple[Rule, ...]] = (

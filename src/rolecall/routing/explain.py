@@ -35,11 +35,25 @@ def explain(decision: Decision) -> RenderableType:
         header.append(f"\nreasons: {', '.join(decision.selection_reasons)}")
     else:
         header.append("no eligible endpoint", style="bold red")
+    header.append(_targets_line(decision))
+    for flat in decision.flat_metrics():
+        header.append("\nwarning: ", style="bold yellow")
+        header.append(flat.message)
     parts: list[RenderableType] = [header, _scores_table(decision)]
     excluded = [(eid, ex) for eid, ex in decision.eligibility if ex]
     if excluded:
         parts.append(_exclusions_table(excluded))
     return Group(*parts)
+
+
+def _targets_line(decision: Decision) -> str:
+    p = decision.context.policy
+    return (
+        f"\ntargets: latency {p.latency_target_ms:g} ms (max {p.latency_max_ms:g} ms, "
+        f"{p.target_source('latency_target_ms')}), throughput {p.throughput_target_tps:g} "
+        f"tokens/s ({p.target_source('throughput_target_tps')}), cost {p.cost_target:g} per 1k "
+        f"tokens ({p.target_source('cost_target')})"
+    )
 
 
 def _scores_table(decision: Decision) -> Table:

@@ -15,9 +15,9 @@ from collections.abc import Mapping
 from math import log1p
 from typing import Any, Final, Literal
 
-from rolecall.routing.candidate import Candidate, QualityEstimate
+from rolecall.routing.candidate import Candidate, QualityEstimate, cost_estimate, effective_latency
 from rolecall.routing.context import RoutingContext
-from rolecall.routing.eligibility import cost_estimate
+from rolecall.routing.policy import PolicySnapshot
 
 MetricName = Literal["quality", "latency", "throughput", "cost", "reliability", "preference"]
 METRICS: Final[tuple[MetricName, ...]] = (
@@ -46,10 +46,6 @@ DEFAULT: Final = "default"
 
 def _clamp(x: float) -> float:
     return 0.0 if x < 0.0 else 1.0 if x > 1.0 else x
-
-
-def effective_latency(p50: float, p95: float | None) -> float:
-    return p50 + 0.25 * max(0.0, (p95 if p95 is not None else p50) - p50)
 
 
 class Scored:
@@ -83,6 +79,7 @@ class Scored:
 
 
 _QUALITY_BIT: Final = 1
+_METRIC_CACHE_SIZE: Final = 8  # target sets kept per candidate
 _PREFERENCE_BIT: Final = 1 << 5
 
 
@@ -92,9 +89,12 @@ def score_candidate(c: Candidate, ctx: RoutingContext, estimate: QualityEstimate
     The evidence-based metrics do not depend on the request, only on the policy's targets, so they
     are computed once per candidate and target set and cached on the candidate.
     """
-    static = c.metric_cache.get(ctx.metric_key)
+    cache = c.metric_cache
+    static = cache.get(ctx.metric_key)
     if static is None:
-        static = c.metric_cache[ctx.metric_key] = _evidence_metrics(c, ctx)
+        if len(cache) >= _METRIC_CACHE_SIZE:  # derived targets move with the pool: drop old sets
+            cache.clear()
+        static = cache[ctx.metric_key] = _evidence_metrics(c, ctx)
     q, qs, lat, ls, thr, ts, cst, cs, rel, rs, eff, mask = static
     if estimate is not None:
         q, qs = _clamp(estimate.value), MEASURED
@@ -213,17 +213,25 @@ def metric_raw(
         raw["effective_latency_ms"] = effective_latency(ev.latency_ms_p50, ev.latency_ms_p95)  # type: ignore[union-attr, arg-type]
         raw["latency_target_ms"] = p.latency_target_ms
         raw["latency_max_ms"] = p.latency_max_ms
+        raw["targets_from"] = _latency_targets_from(p)
     elif metric == "throughput":
         raw["throughput_target_tps"] = p.throughput_target_tps
+        raw["targets_from"] = p.target_source("throughput_target_tps")
         if c.throughput_penalty is not None:
             raw["throughput_penalty"] = c.throughput_penalty
     elif metric == "cost":
         if "cost_per_1k_tokens_est" not in raw and c.catalog_cost_per_1k_tokens is not None:
             raw["catalog_cost_per_1k_tokens"] = c.catalog_cost_per_1k_tokens
         raw["target_cost_per_request"] = p.cost_target
+        raw["targets_from"] = p.target_source("cost_target")
     elif metric == "preference":
         raw.update(_preference_raw(c, ctx))
     return raw
+
+
+def _latency_targets_from(p: PolicySnapshot) -> str:
+    target, high = p.target_source("latency_target_ms"), p.target_source("latency_max_ms")
+    return target if target == high else f"{target} (max: {high})"
 
 
 def _preference_raw(c: Candidate, ctx: RoutingContext) -> dict[str, Any]:

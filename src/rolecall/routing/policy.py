@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any, Final, cast
+from typing import Any, Final, Literal, cast
 
 from rolecall.errors import ConfigError
 from rolecall.protocol import RoutingPolicy
@@ -32,6 +32,20 @@ LATENCY_MAX_MS: Final = 300.0
 THROUGHPUT_TARGET_TPS: Final = 40.0
 COST_TARGET_PER_1K: Final = 0.01
 TIE_BREAK_ORDER: Final = ("quality", "latency_ms", "reliability", "endpoint_id")
+
+# The four normalisation targets (the cost target is the policy's budget.target_cost_per_request)
+# and where each came from; rolecall.routing.targets fills the ones no policy set.
+TargetField = Literal["latency_target_ms", "latency_max_ms", "throughput_target_tps", "cost_target"]
+TARGET_FIELDS: Final[tuple[TargetField, ...]] = (
+    "latency_target_ms",
+    "latency_max_ms",
+    "throughput_target_tps",
+    "cost_target",
+)
+POLICY: Final = "policy"  # set by a policy: the base policy, a role's overrides, a case's policy
+POOL: Final = "pool"  # derived from the candidate pool (rolecall.routing.targets)
+REFERENCE: Final = "reference"  # the reference router's constant
+_ALL_OPEN: Final = frozenset(TARGET_FIELDS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,11 +71,40 @@ class PolicySnapshot:
     latency_target_ms: float = LATENCY_TARGET_MS
     latency_max_ms: float = LATENCY_MAX_MS
     throughput_target_tps: float = THROUGHPUT_TARGET_TPS
+    cost_target: float = COST_TARGET_PER_1K  # budget.target_cost_per_request when a policy set it
     policy_id: str | None = None
+    # the targets no policy set: the runtime may fill them from its pool (rolecall.routing.targets)
+    open_targets: frozenset[TargetField] = _ALL_OPEN
+    # per TARGET_FIELDS entry: POLICY, POOL or REFERENCE
+    target_sources: tuple[str, ...] = (REFERENCE,) * 4
 
-    @property
-    def cost_target(self) -> float:
-        return self.target_cost_per_request or COST_TARGET_PER_1K
+    def target_source(self, name: TargetField) -> str:
+        return self.target_sources[TARGET_FIELDS.index(name)]
+
+    def targets_in_use(self) -> dict[str, Any]:
+        """The four targets this policy scores with, and where each came from."""
+        values: dict[str, Any] = dict(zip(TARGET_FIELDS, self._target_values(), strict=True))
+        return {**values, "sources": dict(zip(TARGET_FIELDS, self.target_sources, strict=True))}
+
+    def _target_values(self) -> tuple[float, ...]:
+        return (
+            self.latency_target_ms,
+            self.latency_max_ms,
+            self.throughput_target_tps,
+            self.cost_target,
+        )
+
+    def reopen_targets(self, names: frozenset[TargetField]) -> PolicySnapshot:
+        """Mark ``names`` as left to the runtime: a policy carries them only because the protocol
+        requires ``targets``, the operator set none (`Router`'s ``unset_targets``)."""
+        names = names - self.open_targets
+        if not names:
+            return self
+        sources = tuple(
+            REFERENCE if name in names else source
+            for name, source in zip(TARGET_FIELDS, self.target_sources, strict=True)
+        )
+        return replace(self, open_targets=self.open_targets | names, target_sources=sources)
 
     def to_artifact(self) -> dict[str, Any]:
         """The snapshot as a schema-valid ``RoutingPolicy`` JSON object."""
@@ -197,7 +240,54 @@ def apply_overrides(
             changes.update(_nested(snapshot, key, value, at))
         elif key not in _IGNORED:
             raise ConfigError("policy", at, "unknown RoutingPolicy field; check its spelling")
-    return replace(snapshot, **changes)
+    return replace(snapshot, **_close_targets(snapshot, changes))
+
+
+def validate_policy(
+    base: PolicySnapshot, overrides: Mapping[str, Any], where: str
+) -> PolicySnapshot:
+    """`apply_overrides` for a configured policy, which must also set sensible targets: each one
+    it sets is above 0 (leave it out to have it derived from the pool), and a latency max set
+    by a policy is above a latency target set by one."""
+    merged = apply_overrides(base, overrides, where)
+    given = dict(overrides.get("targets") or {})
+    cost = (overrides.get("budget") or {}).get("target_cost_per_request")
+    if cost is not None:
+        given["target_cost_per_request"] = cost
+    for name, value in given.items():
+        if value <= 0:
+            section = "budget" if name == "target_cost_per_request" else "targets"
+            raise ConfigError(
+                "policy",
+                f"{where}.{section}.{name}",
+                "expected a number > 0; leave the target out to derive it from the pool",
+            )
+    latency_set = not {"latency_target_ms", "latency_max_ms"} & merged.open_targets
+    if latency_set and merged.latency_max_ms <= merged.latency_target_ms:
+        name = "latency_max_ms" if "latency_max_ms" in given else "latency_target_ms"
+        raise ConfigError(
+            "policy",
+            f"{where}.targets.{name}",
+            f"latency_max_ms ({merged.latency_max_ms:g}) must be above latency_target_ms "
+            f"({merged.latency_target_ms:g}): the max is the latency that scores 0",
+        )
+    return merged
+
+
+def _close_targets(snapshot: PolicySnapshot, changes: dict[str, Any]) -> dict[str, Any]:
+    """Targets a policy sets are the policy's (not the pool's); a cost target of 0 means unset,
+    as in the reference router."""
+    cost = changes.get("target_cost_per_request")
+    if cost:
+        changes["cost_target"] = cost
+    closed = {name for name in TARGET_FIELDS if name in changes}
+    if closed:
+        changes["open_targets"] = snapshot.open_targets - closed
+        changes["target_sources"] = tuple(
+            POLICY if name in closed else source
+            for name, source in zip(TARGET_FIELDS, snapshot.target_sources, strict=True)
+        )
+    return changes
 
 
 def _nested(snapshot: PolicySnapshot, key: str, value: Any, at: str) -> dict[str, Any]:

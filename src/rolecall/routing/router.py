@@ -2,12 +2,14 @@
 
 The router does no I/O and keeps no state between decisions besides a small cache of flattened base
 policies. The same router serves the gateway, the CLI, the console's what-if preview and the
-conformance cases.
+conformance cases. The runtime's router also gets its pool's derived targets (``pool_targets``), for
+the targets the operator left unset; without them the reference constants apply, as the protocol's
+conformance cases expect (rolecall.routing.targets).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from functools import cache
 from typing import Final
 
@@ -17,10 +19,11 @@ from rolecall.routing.context import PostureCache, build_context
 from rolecall.routing.decision import Decision
 from rolecall.routing.eligibility import Exclusions
 from rolecall.routing.metrics import Scored, score_candidate
-from rolecall.routing.policy import PolicySnapshot, snapshot_from_policy
+from rolecall.routing.policy import PolicySnapshot, TargetField, snapshot_from_policy
 from rolecall.routing.ranking import rank
 from rolecall.routing.reasons import winner_reasons
 from rolecall.routing.request import RoutingRequest, Strategy
+from rolecall.routing.targets import PoolTargets
 from rolecall.routing.weights import STRATEGY_WEIGHTS, redistribute
 
 SCORING_VERSION: Final = "baseline-v2"
@@ -32,12 +35,31 @@ class Router:
     """Deterministic, explainable endpoint selection.
 
     ``policy`` is the operator's base posture; a policy passed to `decide` replaces it for that call.
+    ``pool_targets`` returns the current pool's derived targets (cheaply: it is called once per
+    decision); they fill the targets no policy set, including ``unset_targets``, which ``policy``
+    carries only because the protocol requires a ``targets`` object.
     """
 
-    def __init__(self, policy: RoutingPolicy | None = None) -> None:
-        self._base = snapshot_from_policy(policy)
+    def __init__(
+        self,
+        policy: RoutingPolicy | None = None,
+        *,
+        pool_targets: Callable[[], PoolTargets] | None = None,
+        unset_targets: Collection[TargetField] = (),
+    ) -> None:
+        self._unset = frozenset(unset_targets)
+        self._base = snapshot_from_policy(policy).reopen_targets(self._unset)
+        self._pool_targets = pool_targets
         self._policy_cache: dict[int, tuple[RoutingPolicy, PolicySnapshot]] = {}
         self._postures: PostureCache = {}
+
+    def with_policy(self, policy: RoutingPolicy) -> Router:
+        """A router for another base policy with the same pool and unset targets (what-if)."""
+        return Router(policy, pool_targets=self._pool_targets, unset_targets=self._unset)
+
+    def targets(self) -> PoolTargets | None:
+        """The pool's derived targets now (``None``: this router has no pool)."""
+        return None if self._pool_targets is None else self._pool_targets()
 
     def decide(
         self,
@@ -51,7 +73,10 @@ class Router:
         quality_estimates: Mapping[str, QualityEstimate] | None = None,
     ) -> Decision:
         """Route one request. "No eligible endpoint" is a valid decision, never an exception."""
-        ctx = build_context(request, self._snapshot(policy), roles, tasks, bindings, self._postures)
+        pool = None if self._pool_targets is None else self._pool_targets()
+        ctx = build_context(
+            request, self._snapshot(policy), roles, tasks, bindings, self._postures, pool
+        )
         estimates = quality_estimates or _NO_ESTIMATES
         estimate = estimates.get if estimates else _no_estimate
         plain_rules, stateful_rules = ctx.rules

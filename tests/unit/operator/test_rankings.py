@@ -7,7 +7,7 @@ from typing import Any
 from rolecall.execution.state import RoutingState
 from rolecall.operator.posture import Posture, with_binding, with_posture
 from rolecall.operator.rankings import role_rankings
-from tests.unit.operator.builders import NOW, state
+from tests.unit.operator.builders import NOW, profile_for, state
 
 
 def by_role(body: dict[str, Any]) -> dict[str | None, dict[str, Any]]:
@@ -97,3 +97,21 @@ def test_local_only_posture_excludes_the_remote_and_reports_the_strategy() -> No
     default = body["roles"][0]
     assert ranked_ids(default) == ["local"]
     assert codes(default) == {"remote": ["POLICY_DENY_REMOTE"]}
+
+
+def test_rankings_show_the_targets_in_use_and_the_metrics_that_do_not_discriminate() -> None:
+    routing = state()
+    for endpoint_id in ("local", "remote"):  # the same judged quality and latency
+        assert routing.publish_profile(profile_for(routing, endpoint_id, 0.7))
+    body = rankings(routing)
+    targets = body["targets"]
+    # both answer in 100 ms: within the reference targets, which the pool leaves as they are
+    assert targets["sources"]["latency_target_ms"] == "reference"
+    assert targets["latency_target_ms"] == 150.0
+    default = by_role(body)[None]
+    flagged = {w.split(" ", 1)[0] for w in default["warnings"]}
+    assert {"quality", "latency"} <= flagged
+    assert "cost" not in flagged  # the remote is priced, the local is not
+    assert routing.publish_profile(profile_for(routing, "local", 0.4))
+    flagged = {w.split(" ", 1)[0] for w in by_role(rankings(routing))[None]["warnings"]}
+    assert "quality" not in flagged

@@ -9,6 +9,7 @@ import pytest
 
 from rolecall.protocol.validation import validate_artifact
 from rolecall.routing import Router, conformance_problems, load_case
+from rolecall.routing.targets import derive_targets
 from tests.conftest import SHARED_FIXTURES
 
 CASES_DIR = SHARED_FIXTURES / "router-golden" / "cases"
@@ -43,3 +44,19 @@ def test_conformance_check_reports_a_wrong_winner() -> None:
     wrong = {**case.expected, "chosen_endpoint_id": "slow-endpoint"}  # type: ignore[dict-item]
     problems = conformance_problems(decision, wrong)
     assert any("chosen 'fast-endpoint'" in p for p in problems)
+
+
+@pytest.mark.parametrize("path", CASE_FILES, ids=lambda p: p.stem)
+def test_case_conforms_with_targets_derived_from_its_candidates(path: Path) -> None:
+    """Conformance runs without a pool (the reference targets, as the cases expect); a runtime
+    whose pool were a case's candidates would still decide every case the same way."""
+    case = load_case(orjson.loads(path.read_bytes()), source=path.name)
+    targets = derive_targets(case.candidates)
+    decision = Router(case.policy, pool_targets=lambda: targets).decide(
+        case.request, case.candidates, case.roles, case.tasks, case.bindings
+    )
+    assert case.expected is not None
+    assert conformance_problems(decision, case.expected) == []
+    validate_artifact("router-decision", decision.to_artifact())
+    plain = Router(case.policy).decide(case.request, case.candidates, case.roles, case.tasks)
+    assert plain.context.policy.target_sources.count("pool") == 0

@@ -1,7 +1,7 @@
 // Router → Decision detail: eligibility with exclusion reasons, metric breakdown, fallbacks, policy, evidence.
 import { api } from "../api.js";
 import { groupedBars } from "../charts.js";
-import { badge, card, clear, fmt, h, json, kv, table } from "../ui.js";
+import { badge, card, clear, fmt, h, json, kv, notice, table } from "../ui.js";
 
 const METRICS = ["quality", "latency", "throughput", "cost", "reliability", "preference"];
 
@@ -32,6 +32,14 @@ function breakdownTable(d, evidence) {
   ], rows, { empty: "No candidate was scored" });
 }
 
+// Metrics that score the same for every scored candidate (the router notes them in the first
+// candidate's raw inputs): their weight did not change the ranking.
+function flatMetricNotes(d) {
+  const first = d.scored_candidates[0];
+  const warnings = first ? METRICS.map((m) => first.metric_breakdown[m].raw?.warning).filter(Boolean) : [];
+  return warnings.length ? h("div", { class: "grid", id: "decision-flat-metrics" }, warnings.map((w) => notice(w))) : null;
+}
+
 export async function render({ page, params }) {
   const res = await api(`/api/console/decisions/${encodeURIComponent(params[0])}`);
   const d = res.decision;
@@ -55,6 +63,7 @@ export async function render({ page, params }) {
   ], d.eligibility, { rowClass: (e) => (e.eligible ? "" : "excluded") });
   const groups = d.scored_candidates.map((c) => ({ name: c.endpoint_id, values: Object.fromEntries(METRICS.map((m) => [m, c.metric_breakdown[m].value])) }));
   clear(page,
+    flatMetricNotes(d),
     h("div", { class: "grid g2" }, card("Decision", summary), card("Metric breakdown", groups.length ? groupedBars(METRICS, groups, { label: "metric values per candidate" }) : h("p", { class: "muted" }, "No candidate was eligible."))),
     card("Eligibility", eligibility),
     card("Metric values and the evidence behind them", breakdownTable(d, res.evidence)),

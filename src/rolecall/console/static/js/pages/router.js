@@ -66,12 +66,31 @@ function postureCard(data) {
     controls, out));
 }
 
+// The targets the scores are normalised against, and where each came from (policy, pool, reference).
+function targetsLine(t) {
+  if (!t?.sources) return null;
+  const s = t.sources;
+  return h("p", { class: "muted", id: "targets-in-use" }, "Targets: latency ", fmt.ms(t.latency_target_ms), ` (max ${fmt.ms(t.latency_max_ms)}, ${s.latency_target_ms})`,
+    ` · throughput ${fmt.num(t.throughput_target_tps)} tok/s (${s.throughput_target_tps}) · cost ${t.cost_target} per 1k tokens (${s.cost_target})`);
+}
+
+// Metrics that score the same for every candidate of the default ranking: their weight decides nothing.
+function flatNotice(data) {
+  const warnings = data.roles.find((r) => r.role_id === null)?.warnings || [];
+  return warnings.length ? h("div", { id: "flat-metrics" }, warnings.map((w) => notice(w))) : null;
+}
+
 function candidatesView(data) {
+  return h("div", { class: "grid" }, targetsLine(data.targets), flatNotice(data), candidatesTable(data));
+}
+
+function candidatesTable(data) {
   return table([
     { key: "role", label: "Role", render: (r) => r.role_id || h("span", { class: "muted" }, "(no role)") },
     { key: "task", label: "Task", render: (r) => r.task_type },
     { key: "ranked", label: `Ranking (${data.strategy})`, wrap: true, render: (r) => (r.ranked.length ? r.ranked.map((c, i) => h("span", {}, i ? " › " : "", h("span", { class: "mono" }, c.endpoint_id), h("span", { class: "muted" }, ` ${c.total_score.toFixed(3)}`))) : badge("no eligible endpoint", "bad")) },
     { key: "excluded", label: "Excluded", wrap: true, render: (r) => r.excluded.map((e) => h("span", { title: e.exclusions.map((x) => x.detail).join("; ") }, badge(`${e.endpoint_id}: ${e.exclusions.map((x) => x.code).join(",")}`, "warn"), " ")) },
+    { key: "flat", label: "Not discriminating", wrap: true, render: (r) => (r.warnings?.length ? r.warnings.map((w) => h("span", { title: w }, badge(w.split(" ")[0], "warn"), " ")) : "–") },
   ], data.roles);
 }
 
