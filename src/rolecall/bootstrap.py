@@ -33,7 +33,7 @@ from rolecall.gateway.auth import load_admin_token
 from rolecall.gateway.chat_asgi import GatewayApp
 from rolecall.inventory.config import load_inventory_file
 from rolecall.inventory.inventory import Inventory
-from rolecall.inventory.load import configured_inventory
+from rolecall.inventory.load import check_provider_keys, configured_inventory
 from rolecall.learned.mode import LearnedMode
 from rolecall.limits.failover import FailoverStore
 from rolecall.limits.service import Limiter
@@ -200,6 +200,7 @@ def _read_configuration(
     config = load_inventory_file(settings.config, extra_inventory)
     scoped = parse_limits_section(config.limits, str(settings.config))
     inventory = configured_inventory(config)
+    check_provider_keys(config, inventory, str(settings.config))
     for problem in inventory.problems:
         log.warning("configuration: %s", problem)
     saved_overrides = overrides_file(settings.data_dir).load()

@@ -1,14 +1,26 @@
 """Typed process settings, read from ``ROLECALL_*`` environment variables when asked (never at import).
 
-Every setting is documented in docs/configuration.md (a test checks this).
+`load_settings` is how commands read them: a bad value is one `SettingError` naming the variable,
+the value and what it accepts. `load_env_files` puts the ``.env`` files' variables into the
+environment (the CLI does it once at start), where the settings and the inventory's ``${VAR}``
+references find them; a variable already set wins. Every setting is documented in
+docs/configuration.md (a test checks this).
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import MutableMapping
 from pathlib import Path
+from typing import Any, Final
 
-from pydantic import Field
+from dotenv import dotenv_values
+from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from rolecall.errors import SettingError
+
+ENV_FILE: Final = ".env"
 
 
 class Settings(BaseSettings):
@@ -136,3 +148,70 @@ class Settings(BaseSettings):
     @property
     def effective_database_url(self) -> str:
         return self.database_url or self.sqlite_url
+
+
+def load_settings(**given: Any) -> Settings:
+    """Settings from the environment, with the values in ``given`` that are not None (command
+    options) winning; a bad value raises `SettingError`."""
+    try:
+        return Settings(**{name: value for name, value in given.items() if value is not None})
+    except ValidationError as exc:
+        raise setting_error(exc) from None
+
+
+def setting_error(exc: ValidationError) -> SettingError:
+    """``exc`` (from `Settings`) as one error naming each variable, its value and what it takes."""
+    problems = []
+    for error in exc.errors():
+        name = str(error["loc"][0]) if error["loc"] else "?"
+        problems.append((f"ROLECALL_{name.upper()}", error.get("input"), _expected(name, error)))
+    return SettingError(problems)
+
+
+_KINDS: Final[dict[object, str]] = {int: "an integer", float: "a number", bool: "true or false"}
+_BOUNDS: Final = (("ge", "at least"), ("gt", "above"), ("le", "at most"), ("lt", "below"))
+
+
+def _expected(name: str, error: Any) -> str:
+    """What the setting accepts: its type and bounds, else pydantic's own words."""
+    field = Settings.model_fields.get(name)
+    kind = _KINDS.get(field.annotation) if field is not None else None
+    if field is None or kind is None:
+        message = str(error["msg"])
+        return message[:1].lower() + message[1:]
+    bounds = {
+        attr: getattr(m, attr) for m in field.metadata for attr, _ in _BOUNDS if hasattr(m, attr)
+    }
+    if "ge" in bounds and "le" in bounds:
+        return f"{kind} from {bounds['ge']} to {bounds['le']}"
+    words = [f"{word} {bounds[attr]}" for attr, word in _BOUNDS if attr in bounds]
+    return " ".join([kind, " and ".join(words)]).strip()
+
+
+def load_env_files(
+    environ: MutableMapping[str, str] | None = None, cwd: Path | None = None
+) -> list[Path]:
+    """Put the variables of ``.env`` in the working directory, then of the ``.env`` beside
+    ``ROLECALL_CONFIG`` (when the file lives elsewhere), into ``environ`` (the process
+    environment); a variable already set keeps its value, so the environment wins over the
+    files and the working directory's file over the other. The files read."""
+    environ = os.environ if environ is None else environ
+    cwd = Path.cwd() if cwd is None else cwd
+    here = cwd / ENV_FILE
+    loaded = [path for path in [here] if _load_env_file(path, environ)]
+    # ROLECALL_CONFIG may come from the working directory's file
+    beside = (cwd / (environ.get("ROLECALL_CONFIG") or "rolecall.yaml")).parent / ENV_FILE
+    if beside.resolve() != here.resolve() and _load_env_file(beside, environ):
+        loaded.append(beside)
+    return loaded
+
+
+def _load_env_file(path: Path, environ: MutableMapping[str, str]) -> bool:
+    """Add ``path``'s variables that ``environ`` lacks (values taken literally); False when
+    there is no such file."""
+    if not path.is_file():
+        return False
+    for name, value in dotenv_values(path, interpolate=False).items():
+        if value is not None and name not in environ:
+            environ[name] = value
+    return True

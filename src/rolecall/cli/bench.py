@@ -37,10 +37,12 @@ def register(app: typer.Typer) -> None:
 def _hub(config: Path | None, data_dir: Path | None) -> Iterator[BenchHub]:
     """Services built like `rolecall serve`'s, closed (writes drained) on the way out."""
     from rolecall.bootstrap import build_services
-    from rolecall.settings import Settings
+    from rolecall.inventory.config import require_inventory_file
+    from rolecall.settings import load_settings
 
-    given: dict[str, Any] = {"config": config, "data_dir": data_dir}
-    settings = Settings(**{k: v for k, v in given.items() if v is not None})
+    settings = load_settings(config=config, data_dir=data_dir)
+    if "config" in settings.model_fields_set:  # a file asked for must exist; rolecall.yaml may not
+        require_inventory_file(settings.config)
     try:
         services = build_services(settings, extra_inventory=_local_pool(settings.data_dir))
     except RolecallError as exc:

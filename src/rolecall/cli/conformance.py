@@ -5,12 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-import orjson
 import typer
-from rich.console import Console
-
-from rolecall.errors import ConfigError
-from rolecall.routing import Router, conformance_problems, load_case
 
 
 def register(app: typer.Typer) -> None:
@@ -21,6 +16,12 @@ def conformance(
     cases_dir: Annotated[Path, typer.Argument(help="Folder of router case JSON files")],
 ) -> None:
     """Route every case in a folder and compare with its expectations; exit 1 on any mismatch."""
+    import orjson
+    from rich.console import Console
+
+    from rolecall.errors import ConfigError
+    from rolecall.routing import Router, conformance_problems, load_case
+
     out = Console()
     files = sorted(cases_dir.glob("*.json"))
     if not files:

@@ -12,6 +12,8 @@ from typing import Annotated, Any
 
 import typer
 
+from rolecall.errors import ServiceUnreachableError
+
 MIX: list[tuple[str, dict[str, Any]]] = [
     (
         "chat",
@@ -91,9 +93,26 @@ def _post(url: str, body: dict[str, Any], key: str) -> tuple[int, dict[str, Any]
     )
     try:
         with urllib.request.urlopen(request, timeout=300) as response:
-            return response.status, json.loads(response.read()), dict(response.headers)
+            return response.status, _json(response.read()), dict(response.headers)
     except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read() or b"{}"), dict(exc.headers)
+        return exc.code, _json(exc.read()), dict(exc.headers)
+    except (urllib.error.URLError, OSError) as exc:  # refused, unknown host, reset, timed out
+        reason = getattr(exc, "reason", None) or exc
+        raise ServiceUnreachableError(
+            f"cannot reach the gateway at {url} ({reason}); start it with 'rolecall run' or "
+            "'rolecall serve', or pass --url (ROLECALL_HOST, ROLECALL_PORT)"
+        ) from None
+
+
+def _json(raw: bytes) -> dict[str, Any]:
+    """A reply's JSON object; a body that is not one (a proxy's HTML page) as its error message."""
+    try:
+        value = json.loads(raw or b"{}")
+    except ValueError:
+        value = None
+    if isinstance(value, dict):
+        return value
+    return {"error": {"message": raw.decode(errors="replace")}}
 
 
 QUIET_REASONS = {"BEST_TOTAL_SCORE", "DECLARED_PROFILE_USED", "FALLBACK_CHAIN_COMPUTED"}
@@ -130,9 +149,9 @@ def demo(
     max_tokens: Annotated[int, typer.Option(help="max tokens per answer")] = 64,
 ) -> None:
     """Send chat, code, reasoning, latency, cost and tool-use requests; summarise the routing."""
-    from rolecall.settings import Settings
+    from rolecall.settings import load_settings
 
-    settings = Settings()
+    settings = load_settings()
     base = (url or f"http://{settings.host}:{settings.port}/v1").rstrip("/")
     key_path = Path(settings.data_dir) / "api_key"
     api_key = key or (key_path.read_text().strip() if key_path.exists() else "")
@@ -145,13 +164,16 @@ def demo(
     admin_token = settings.admin_token or (
         token_path.read_text().strip() if token_path.exists() else ""
     )
-    typer.echo(f"{'request':<12} {'status':>6}  {'endpoint':<28} {'ms':>7}  why")
+    header = f"{'request':<12} {'status':>6}  {'endpoint':<28} {'ms':>7}  why"
     for _ in range(rounds):
         for kind, body in MIX:
             started = time.monotonic()
             status, payload, headers = _post(
                 f"{base}/chat/completions", {**body, "max_tokens": max_tokens}, api_key
             )
+            if header:  # once the gateway answered: an unreachable one is the error line alone
+                typer.echo(header)
+                header = ""
             elapsed_ms = (time.monotonic() - started) * 1000
             lowered = {k.lower(): v for k, v in headers.items()}
             endpoint = lowered.get("x-rolecall-endpoint", "-")

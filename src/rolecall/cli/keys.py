@@ -3,6 +3,7 @@ their team and limits, and what each one used."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -14,6 +15,7 @@ if TYPE_CHECKING:
     from rolecall.limits.policy import LimitSpec
     from rolecall.storage.keys import ApiKeyRecord, SqlApiKeys
     from rolecall.storage.sql import SqlStorage
+    from rolecall.storage.usage import AppUsage
 
 keys_app = typer.Typer(help="Manage gateway API keys.", no_args_is_help=True)
 
@@ -25,6 +27,7 @@ Per = Annotated[
 ]
 Rpm = Annotated[int | None, typer.Option(help="requests per minute")]
 Tpm = Annotated[int | None, typer.Option(help="tokens per minute (prompt + output)")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable output")]
 
 
 def register(app: typer.Typer) -> None:
@@ -33,10 +36,10 @@ def register(app: typer.Typer) -> None:
 
 def _storage() -> SqlStorage:
     from rolecall.files import private_dir
-    from rolecall.settings import Settings
+    from rolecall.settings import load_settings
     from rolecall.storage.sql import open_storage
 
-    settings = Settings()
+    settings = load_settings()
     private_dir(settings.data_dir)
     return open_storage(settings.effective_database_url)
 
@@ -57,9 +60,9 @@ def _announce(storage: SqlStorage) -> None:
     """Tell running gateways now (they would notice within a second anyway)."""
     from rolecall.cluster.node import announce
     from rolecall.cluster.sharing import KEYS
-    from rolecall.settings import Settings
+    from rolecall.settings import load_settings
 
-    announce(storage, Settings().redis_url, KEYS)
+    announce(storage, load_settings().redis_url, KEYS)
 
 
 @keys_app.command("create")
@@ -110,18 +113,34 @@ def set_limits(
 
 
 @keys_app.command("list")
-def list_keys() -> None:
+def list_keys(as_json: JsonOpt = False) -> None:
     """List keys: id, name, prefix, created, state, team and limits."""
     storage = _storage()
     try:
         records = storage.keys.all()
     finally:
         storage.close()
+    if as_json:
+        typer.echo(json.dumps({"keys": [_key_json(r) for r in records]}, indent=2))
+        return
     for r in records:
         created = datetime.fromtimestamp(r.created_ms / 1000, UTC).isoformat(timespec="seconds")
         state = "revoked" if r.revoked_ms is not None else "active"
         limits = _limits_text(r.team, r.limits) or "-"
         typer.echo(f"{r.key_id}\t{r.name}\t{r.prefix}…\t{created}\t{state}\t{limits}")
+
+
+def _key_json(record: ApiKeyRecord) -> dict[str, Any]:
+    return {
+        "key_id": record.key_id,
+        "name": record.name,
+        "prefix": record.prefix,
+        "created_ms": record.created_ms,
+        "revoked_ms": record.revoked_ms,
+        "state": "revoked" if record.revoked_ms is not None else "active",
+        "team": record.team,
+        "limits": record.limits.to_dict(),
+    }
 
 
 @keys_app.command("usage")
@@ -130,6 +149,7 @@ def usage(
         str, typer.Option(help="month or day (the current UTC one), or a date: 2026-12-01")
     ] = "month",
     key_id: Annotated[str | None, typer.Option("--key", help="one key only")] = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """What each key used since the start of the month (or --since): requests, tokens, USD."""
     since_ms = _since_ms(since)
@@ -139,6 +159,13 @@ def usage(
         rows = storage.usage.by_app(since_ms, key_id)
     finally:
         storage.close()
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {"since_ms": since_ms, "keys": [_usage_json(row, names) for row in rows]}, indent=2
+            )
+        )
+        return
     if not rows:
         shown = datetime.fromtimestamp(since_ms / 1000, UTC).isoformat(timespec="seconds")
         typer.echo(f"no requests since {shown}")
@@ -150,6 +177,19 @@ def usage(
             f"{row.app_id}\t{name}\t{row.requests} requests\t"
             f"{row.tokens_in + row.tokens_out} tokens\t{row.cost_usd:.6f} USD\t{budget or '-'}"
         )
+
+
+def _usage_json(row: AppUsage, names: dict[str, ApiKeyRecord]) -> dict[str, Any]:
+    record = names.get(row.app_id)
+    return {
+        "key_id": row.app_id,
+        "name": record.name if record is not None else None,
+        "requests": row.requests,
+        "tokens_in": row.tokens_in,
+        "tokens_out": row.tokens_out,
+        "cost_usd": row.cost_usd,
+        "limits": record.limits.to_dict() if record is not None else None,
+    }
 
 
 @keys_app.command("revoke")

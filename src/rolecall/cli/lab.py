@@ -15,7 +15,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from rolecall.errors import RolecallError
-from rolecall.settings import Settings
+from rolecall.settings import load_settings
 
 lab_app = typer.Typer(
     help="Learned per-prompt routing: records, routers, metrics.", no_args_is_help=True
@@ -60,7 +60,7 @@ def _out() -> Console:
 
 
 def _cache_dir() -> Path:
-    return Settings().data_dir / "lab" / "cache"
+    return load_settings().data_dir / "lab" / "cache"
 
 
 # options shared by train, evaluate and scale
@@ -152,7 +152,7 @@ def evaluate(
             prepared, rows = run_evaluate(
                 train, test, names, encoder, _cache_dir(), drop_overlap, reference_accuracy, step
             )
-        save_evaluation(Settings().data_dir, train, test, rows)
+        save_evaluation(load_settings().data_dir, train, test, rows)
     overlap = overlap_count(prepared.train_matrix, prepared.test_matrix)
     if overlap:
         _err.print(
@@ -208,7 +208,7 @@ def scale(
         names = predictor_names(router)
         with _progress(None, "scaling") as step:
             rows = run_scale(train, test, names, encoder, _cache_dir(), max_m, step)
-        saved = save_scale(Settings().data_dir, rows)
+        saved = save_scale(load_settings().data_dir, rows)
     if as_json:
         typer.echo(json.dumps(rows))
         return
@@ -223,11 +223,20 @@ def scale(
 
 
 @lab_app.command("routers")
-def routers() -> None:
+def routers(
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+) -> None:
     """List the registered routers."""
     from rolecall.learned.predictors.base import REGISTRY, names
 
-    for name in names():
-        cls: Any = REGISTRY[name]
+    found: list[Any] = [(name, REGISTRY[name]) for name in names()]
+    if as_json:
+        rows = [
+            {"router": name, "description": cls.description, "deployable": bool(cls.deployable)}
+            for name, cls in found
+        ]
+        typer.echo(json.dumps({"routers": rows}, indent=2))
+        return
+    for name, cls in found:
         flag = "" if cls.deployable else " (evaluation only)"
         typer.echo(f"{name:12} {cls.description}{flag}")

@@ -5,13 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-import orjson
 import typer
-from rich.console import Console
-
-from rolecall.errors import ConfigError
-from rolecall.routing import Router, load_case
-from rolecall.routing.explain import explain
 
 
 def register(app: typer.Typer) -> None:
@@ -27,6 +21,13 @@ def route(
     ] = False,
 ) -> None:
     """Route one request: read a case file and print the RouterDecision as JSON."""
+    import orjson
+    from rich.console import Console
+
+    from rolecall.errors import ConfigError
+    from rolecall.routing import Router, load_case
+    from rolecall.routing.explain import explain
+
     try:
         data = orjson.loads(case_file.read_bytes())
     except OSError as exc:

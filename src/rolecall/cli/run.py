@@ -15,8 +15,6 @@ from typing import Annotated, Any
 
 import typer
 
-from rolecall.errors import RolecallError
-
 PROBE_TOKENS = 64  # the supervisor's speed probe (providers/local/server.py)
 DEFAULT_POOL = ("smollm2-135m", "qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b")
 
@@ -43,14 +41,16 @@ def run(
     from rolecall.cli.serve import serve_services
     from rolecall.gateway.auth import ensure_default_key
     from rolecall.gateway.server import listening_sockets
+    from rolecall.inventory.config import require_inventory_file
     from rolecall.providers.local.inventory import ENDPOINT_PREFIX, local_inventory_entries
     from rolecall.providers.local.server import free_port
     from rolecall.providers.local.supervisor import up
     from rolecall.services import Services
-    from rolecall.settings import Settings
+    from rolecall.settings import load_settings
 
-    given: dict[str, Any] = {"host": host, "port": port}
-    settings = Settings(**{k: v for k, v in given.items() if v is not None})
+    settings = load_settings(host=host, port=port)
+    if "config" in settings.model_fields_set:  # a file asked for must exist; rolecall.yaml may not
+        require_inventory_file(settings.config, how="ROLECALL_CONFIG")
     names = [m.strip() for m in models.split(",") if m.strip()]
     holder: dict[str, Services] = {}
     if settings.workers > 1:  # the local pool's health marks and first benchmark are per process
@@ -65,10 +65,11 @@ def run(
         if services is not None:
             services.routing.set_offline(f"{ENDPOINT_PREFIX}{name}", state != "healthy")
 
+    # before the pool starts: a port in use is one clear error (rolecall.cli.failures), and
+    # nothing was started
+    sockets = listening_sockets(settings, 1)
     supervisor = None
     try:
-        # before the pool starts: a port in use is one clear error, and nothing was started
-        sockets = listening_sockets(settings, 1)
         extra: dict[str, Any] = {}
         if names:
             typer.echo(f"starting local models: {', '.join(names)} (first run downloads weights)")
@@ -84,11 +85,9 @@ def run(
         if bench:
             services.lifecycle.on_start.append(lambda: _first_benchmark(services))
         key = ensure_default_key(services.storage.keys, settings.data_dir)
-        _banner(settings, services, key, supervisor.status() if supervisor else [])
+        port = sockets[0].getsockname()[1]  # the one chosen, when asked for port 0
+        _banner(settings, port, services, key, supervisor.status() if supervisor else [])
         serve_services(services, sockets=sockets)
-    except RolecallError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
     finally:
         if supervisor is not None:
             supervisor.stop()
@@ -142,8 +141,8 @@ async def _first_benchmark(services: Any) -> None:
         )
 
 
-def _banner(settings: Any, services: Any, key: str, statuses: list[Any]) -> None:
-    base = f"http://{settings.host}:{settings.port}"
+def _banner(settings: Any, port: int, services: Any, key: str, statuses: list[Any]) -> None:
+    base = f"http://{settings.host}:{port}"
     lines = [
         "",
         f"  gateway      {base}/v1   (OpenAI-compatible; model 'default', a role, or an endpoint id)",

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-
-from rolecall.errors import ConfigError
 
 if TYPE_CHECKING:
     from rolecall.services import Services
@@ -37,66 +34,28 @@ def serve(
 ) -> None:
     """Start the gateway and print its URL and the admin token location."""
     from rolecall.cli.workers import worker_count
-    from rolecall.gateway.server import ListenError, listening_sockets
+    from rolecall.gateway.server import listening_sockets
+    from rolecall.inventory.config import require_inventory_file
+    from rolecall.settings import load_settings
 
-    settings = _settings(
-        {"host": host, "port": port, "config": config, "data_dir": data_dir, "workers": workers}
+    settings = load_settings(
+        host=host, port=port, config=config, data_dir=data_dir, workers=workers
     )
+    require_inventory_file(settings.config)  # without one the gateway has nothing to serve
     count = worker_count(settings)
-    try:
-        # before anything else: a port in use is one clear error, and nothing was started
-        sockets = listening_sockets(settings, count)
-    except ListenError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
+    # before anything else: a port in use is one clear error (rolecall.cli.failures), and
+    # nothing was started
+    sockets = listening_sockets(settings, count)
     if count > 1:
         serve_workers(settings, sockets)
     else:
         _serve_one(settings, sockets)
 
 
-def _settings(given: dict[str, Any]) -> Settings:
-    """Settings from the options given and the environment; a bad value is one error naming it."""
-    from pydantic import ValidationError
-
-    from rolecall.settings import Settings
-
-    try:
-        return Settings(**{k: v for k, v in given.items() if v is not None})
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"ROLECALL_{'_'.join(str(part) for part in error['loc']).upper()}: {error['msg']}"
-            for error in exc.errors()
-        )
-        typer.echo(f"error: {problems}", err=True)
-        raise typer.Exit(2) from None
-
-
-@contextmanager
-def _start_errors() -> Iterator[None]:
-    """A bad configuration file (exit 2) or a database that cannot be opened (exit 1) is one
-    error line, not a traceback."""
-    from sqlalchemy.exc import SQLAlchemyError
-
-    try:
-        yield
-    except ConfigError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
-    except SQLAlchemyError as exc:
-        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        typer.echo(
-            f"error: cannot open the database ({reason}); check ROLECALL_DATABASE_URL",
-            err=True,
-        )
-        raise typer.Exit(1) from None
-
-
 def _serve_one(settings: Settings, sockets: list[socket.socket]) -> None:
     from rolecall.bootstrap import build_services
 
-    with _start_errors():
-        services = build_services(settings)
+    services = build_services(settings)
     _banner(settings, sockets, len(services.routing.inventory.endpoints))
     for problem in services.routing.inventory.problems:
         typer.echo(f"warning: {problem}", err=True)
@@ -114,8 +73,7 @@ def serve_workers(
     from rolecall.bootstrap import prepare_shared, spool_directory
     from rolecall.cli.workers import Supervisor, WorkersError
 
-    with _start_errors():
-        inventory = prepare_shared(settings, extra_inventory=extra_inventory)
+    inventory = prepare_shared(settings, extra_inventory=extra_inventory)
     try:
         supervisor = Supervisor(
             settings,

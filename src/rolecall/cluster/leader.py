@@ -20,11 +20,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final, Protocol
-
-import psycopg
+from typing import TYPE_CHECKING, Final, Protocol
 
 from rolecall.storage.changes import SqlJobRuns
+
+if TYPE_CHECKING:
+    import psycopg  # the postgres extra; imported when a PostgresLock is built
 
 __all__ = ["FileLock", "Job", "LeaderLock", "Leadership", "PostgresLock"]
 
@@ -71,6 +72,9 @@ class PostgresLock:
     """``pg_try_advisory_lock`` held on a dedicated connection."""
 
     def __init__(self, url: str, name: str) -> None:
+        import psycopg
+
+        self._psycopg = psycopg
         self._url = url
         self._name = name
         self._key = 0
@@ -80,7 +84,7 @@ class PostgresLock:
     def _connect(self) -> psycopg.Connection[tuple[object, ...]]:
         """The lock's connection; the lock is keyed by the schema too (advisory locks are
         database-wide, and two deployments may share a database in separate schemas)."""
-        connection = psycopg.connect(self._url, autocommit=True, connect_timeout=5)
+        connection = self._psycopg.connect(self._url, autocommit=True, connect_timeout=5)
         row = connection.execute("SELECT current_schema()").fetchone()
         scope = f"{self._name}\0{row[0] if row else ''}".encode()
         self._key = int.from_bytes(hashlib.sha256(scope).digest()[:8], "big", signed=True)
@@ -98,7 +102,7 @@ class PostgresLock:
                 "SELECT pg_try_advisory_lock(%s)", (self._key,)
             ).fetchone()
             self._held = bool(row and row[0])
-        except psycopg.Error as exc:
+        except self._psycopg.Error as exc:
             log.debug("leader lock: %s", exc)
             self.release()
             return False
@@ -108,7 +112,7 @@ class PostgresLock:
         connection, self._connection = self._connection, None
         self._held = False
         if connection is not None:
-            with contextlib.suppress(psycopg.Error):
+            with contextlib.suppress(self._psycopg.Error):
                 connection.close()  # the session's advisory locks go with it
 
 

@@ -1,17 +1,43 @@
 """Redis connections for shared live state: short timeouts, so a Redis that is gone costs a
-request at most one timeout before the caller falls back to the database."""
+request at most one timeout before the caller falls back to the database.
+
+The ``redis`` package is the ``redis`` extra, needed only with ``ROLECALL_REDIS_URL``: it is
+imported when a client is made, and its absence is one `MissingDependencyError` naming the extra.
+"""
 
 from __future__ import annotations
 
-from typing import Any, Final
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Final
 
-import redis
-import redis.asyncio as aioredis
+from rolecall.errors import MissingDependencyError
 
-__all__ = ["CONNECT_TIMEOUT_S", "OPERATION_TIMEOUT_S", "async_client", "sync_client"]
+if TYPE_CHECKING:
+    import redis
+    import redis.asyncio as aioredis
+
+__all__ = [
+    "CONNECT_TIMEOUT_S",
+    "OPERATION_TIMEOUT_S",
+    "async_client",
+    "redis_module",
+    "sync_client",
+]
 
 CONNECT_TIMEOUT_S: Final = 0.5
 OPERATION_TIMEOUT_S: Final = 0.5
+
+
+def redis_module() -> ModuleType:
+    """The ``redis`` package, or `MissingDependencyError` naming the extra that installs it."""
+    try:
+        import redis
+        import redis.asyncio
+    except ModuleNotFoundError as exc:
+        if exc.name is None or exc.name.split(".")[0] != "redis":
+            raise
+        raise MissingDependencyError("ROLECALL_REDIS_URL", "redis", "redis") from None
+    return redis
 
 
 def _options(**extra: Any) -> dict[str, Any]:
@@ -25,9 +51,11 @@ def _options(**extra: Any) -> dict[str, Any]:
 
 def sync_client(url: str, **extra: Any) -> redis.Redis:
     """A blocking client for threads (the change watcher, the CLI); connects lazily."""
-    return redis.Redis.from_url(url, **_options(**extra))
+    client: redis.Redis = redis_module().Redis.from_url(url, **_options(**extra))
+    return client
 
 
 def async_client(url: str, **extra: Any) -> aioredis.Redis:
     """A client for the serving event loop (budget and rate-limit checks); connects lazily."""
-    return aioredis.Redis.from_url(url, **_options(**extra))
+    client: aioredis.Redis = redis_module().asyncio.Redis.from_url(url, **_options(**extra))
+    return client

@@ -19,14 +19,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Mapping, Sequence
-from typing import Any, Final
-
-import redis.asyncio as aioredis
-from redis.commands.core import AsyncScript
-from redis.exceptions import RedisError
+from typing import TYPE_CHECKING, Any, Final
 
 from rolecall.cluster.limits_lua import GRACE_MS, SCRIPT
-from rolecall.cluster.redis import async_client
+from rolecall.cluster.redis import async_client, redis_module
 from rolecall.limits.charges import applied_charges
 from rolecall.limits.ports import (
     Charge,
@@ -36,11 +32,14 @@ from rolecall.limits.ports import (
     ReserveRequest,
 )
 
+if TYPE_CHECKING:  # the redis extra, imported when a store is built
+    import redis.asyncio as aioredis
+    from redis.commands.core import AsyncScript
+
 __all__ = ["DEFAULT_PREFIX", "RedisLimitStore"]
 
 DEFAULT_PREFIX: Final = "rolecall:{limits}:"
 SETTLE_DELAY_S: Final = 0.02  # settlements wait this long for a reservation to ride along with
-_FAILURES: Final = (RedisError, OSError, TimeoutError)
 
 
 class RedisLimitStore:
@@ -50,6 +49,7 @@ class RedisLimitStore:
     name: Final = "redis"
 
     def __init__(self, url: str, *, prefix: str = DEFAULT_PREFIX) -> None:
+        self._failures = (redis_module().RedisError, OSError, TimeoutError)
         self._url = url
         self._prefix = prefix
         self._client: aioredis.Redis | None = None
@@ -135,7 +135,7 @@ class RedisLimitStore:
         _, script = self._redis()
         try:
             return await script(keys=keys, args=args)
-        except _FAILURES as exc:
+        except self._failures as exc:
             raise LimitStoreError(f"redis: {type(exc).__name__}: {exc}") from exc
 
     async def absorb(self, amounts: Mapping[str, tuple[int, int]]) -> None:
@@ -148,7 +148,7 @@ class RedisLimitStore:
             pipe.pexpireat(self._prefix + counter, reset_ms + GRACE_MS)
         try:
             await pipe.execute()
-        except _FAILURES as exc:
+        except self._failures as exc:
             raise LimitStoreError(f"redis: {type(exc).__name__}: {exc}") from exc
 
     async def ping(self) -> None:

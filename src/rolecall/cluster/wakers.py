@@ -12,13 +12,14 @@ import contextlib
 import logging
 import threading
 import time
-from typing import Final, Protocol
+from typing import TYPE_CHECKING, Final, Protocol
 
-import psycopg
-import redis
-
-from rolecall.cluster.redis import sync_client
+from rolecall.cluster.redis import redis_module, sync_client
 from rolecall.storage.changes import NOTIFY_CHANNEL
+
+if TYPE_CHECKING:  # optional dependencies, imported by the waker that needs one
+    import psycopg
+    import redis
 
 __all__ = ["PostgresWaker", "RedisWaker", "SleepWaker", "Waker", "waker_for"]
 
@@ -106,12 +107,13 @@ class RedisWaker(_Reconnecting):
     def __init__(self, url: str) -> None:
         super().__init__()
         self._client = sync_client(url)
+        self._error = redis_module().RedisError
         self._pubsub: redis.client.PubSub | None = None
 
     def notify(self) -> None:
         try:
             self._client.publish(REDIS_CHANNEL, b"")
-        except redis.RedisError as exc:
+        except self._error as exc:
             self._failed(exc)
 
     def wait(self, timeout: float) -> None:
@@ -121,7 +123,7 @@ class RedisWaker(_Reconnecting):
                 pubsub.subscribe(REDIS_CHANNEL)
                 self._pubsub = pubsub
                 self._recovered()
-            except redis.RedisError as exc:
+            except self._error as exc:
                 self._failed(exc)
         if self._pubsub is None:
             self._closed.wait(timeout)
@@ -130,14 +132,14 @@ class RedisWaker(_Reconnecting):
             self._pubsub.get_message(timeout=timeout)
             while self._pubsub.get_message(timeout=0) is not None:
                 pass  # one read of the log answers every notice that arrived meanwhile
-        except (redis.RedisError, OSError) as exc:
+        except (self._error, OSError) as exc:
             self._drop_pubsub()
             self._failed(exc)
 
     def _drop_pubsub(self) -> None:
         pubsub, self._pubsub = self._pubsub, None
         if pubsub is not None:
-            with contextlib.suppress(redis.RedisError, OSError):
+            with contextlib.suppress(self._error, OSError):
                 pubsub.close()
 
     def close(self) -> None:
@@ -152,7 +154,10 @@ class PostgresWaker(_Reconnecting):
     name = "postgresql"
 
     def __init__(self, url: str) -> None:
+        import psycopg
+
         super().__init__()
+        self._psycopg = psycopg
         self._url = url
         self._connection: psycopg.Connection[tuple[object, ...]] | None = None
 
@@ -162,11 +167,11 @@ class PostgresWaker(_Reconnecting):
     def wait(self, timeout: float) -> None:
         if self._connection is None and self._may_try():
             try:
-                connection = psycopg.connect(self._url, autocommit=True, connect_timeout=5)
+                connection = self._psycopg.connect(self._url, autocommit=True, connect_timeout=5)
                 connection.execute(f"LISTEN {NOTIFY_CHANNEL}")
                 self._connection = connection
                 self._recovered()
-            except psycopg.Error as exc:
+            except self._psycopg.Error as exc:
                 self._failed(exc)
         if self._connection is None:
             self._closed.wait(timeout)
@@ -174,14 +179,14 @@ class PostgresWaker(_Reconnecting):
         try:
             for _ in self._connection.notifies(timeout=timeout, stop_after=1):
                 pass
-        except psycopg.Error as exc:
+        except self._psycopg.Error as exc:
             self._drop()
             self._failed(exc)
 
     def _drop(self) -> None:
         connection, self._connection = self._connection, None
         if connection is not None:
-            with contextlib.suppress(psycopg.Error):
+            with contextlib.suppress(self._psycopg.Error):
                 connection.close()
 
     def close(self) -> None:

@@ -1,21 +1,25 @@
 """The inventory file (``rolecall.yaml``): its typed shape and loading with key-path errors.
 
 The file declares providers (how to reach an upstream), endpoints (what each serves and claims),
-extra roles, tasks and role bindings, and the routing posture. Secrets are never stored: an API key
-is written as an environment reference such as ``${OPENAI_API_KEY}`` and read only when a request is
-sent.
+extra roles, tasks and role bindings, and the routing posture. Any string value may refer to the
+environment (``${VAR}``, ``${VAR:-default}``; `rolecall.inventory.variables`), expanded after
+parsing. Secrets are never stored: an API key is written as an environment reference such as
+``${OPENAI_API_KEY}`` and read only when a request is sent.
 """
 
 from __future__ import annotations
 
+import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from rolecall.errors import ConfigError
+from rolecall.inventory.variables import UnsetVariable, expand_variables, key_path
 from rolecall.protocol import RoleBinding, RoleDefinition, TaskDefinition
 from rolecall.routing.policy import PolicySnapshot, validate_policy
 
@@ -112,21 +116,24 @@ class InventoryConfig(_Strict):
     # budgets and rate limits per team, role and for everyone: checked (with key-path errors)
     # by rolecall.limits.spec, a layer above the inventory
     limits: dict[str, Any] = Field(default_factory=dict)
+    # ``${VAR}`` references to variables that were not set when the file was read
+    _unset: tuple[UnsetVariable, ...] = PrivateAttr(default=())
+
+    @property
+    def unset_variables(self) -> tuple[UnsetVariable, ...]:
+        return self._unset
 
 
-def _key_path(loc: tuple[int | str, ...]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "$"
-
-
-def parse_inventory(data: Any, source: str = "rolecall.yaml") -> InventoryConfig:
-    """Validate a parsed YAML document; errors name the key path and the fix."""
+def parse_inventory(
+    data: Any, source: str = "rolecall.yaml", environ: Mapping[str, str] | None = None
+) -> InventoryConfig:
+    """Expand the environment references of a parsed YAML document (from ``environ``, default
+    the process environment) and validate it; errors name the key path and the fix."""
     if data is None:
         data = {}
     if not isinstance(data, dict):
         raise ConfigError(source, "$", "expected a mapping with providers, endpoints, routing, ...")
+    data, unset = expand_variables(data, os.environ if environ is None else environ, source)
     try:
         config = InventoryConfig.model_validate(data)
     except ValidationError as exc:
@@ -136,7 +143,12 @@ def parse_inventory(data: Any, source: str = "rolecall.yaml") -> InventoryConfig
             message = "unknown key; check its spelling against docs/configuration.md"
         elif first["type"] == "missing":
             message = "required key is missing"
-        raise ConfigError(source, _key_path(tuple(first["loc"])), message) from None
+        path = key_path(tuple(first["loc"]))
+        names = [f"${{{u.name}}}" for u in unset if u.path == path]
+        if names:  # the value came out empty: say why
+            message += f" ({', '.join(names)} is not set)"
+        raise ConfigError(source, path, message) from None
+    config._unset = unset
     _check_references(config, source)
     _check_learned(config, source)
     _check_policies(config, source)
@@ -188,6 +200,17 @@ def _check_references(config: InventoryConfig, source: str) -> None:
 
 def endpoint_id_of(endpoint: EndpointConfig) -> str:
     return endpoint.id or f"{endpoint.provider}.{endpoint.model}"
+
+
+def require_inventory_file(path: Path, *, how: str = "--config or ROLECALL_CONFIG") -> None:
+    """Raise `ConfigError` naming ``path`` and the fix when the inventory file does not exist
+    (commands that cannot do without one; ``how`` says where the path came from)."""
+    if not path.is_file():
+        raise ConfigError(
+            str(path),
+            "",
+            f"no such inventory file; create it (docs/configuration.md) or point {how} at yours",
+        )
 
 
 def read_inventory_data(path: Path) -> dict[str, Any]:

@@ -252,6 +252,7 @@ def _problems(config: InventoryConfig, roles: Mapping[str, RoleDefinition]) -> l
         for role_id in spec.roles or ():
             if role_id not in roles:
                 problems.append(f"endpoints[{i}].roles: unknown role {role_id!r}")
+    problems += [str(unset) for unset in config.unset_variables]
     learned = config.routing.learned
     if learned is not None:
         known = {endpoint_id_of(spec) for spec in config.endpoints}

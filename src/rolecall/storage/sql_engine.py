@@ -17,6 +17,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import StaticPool
 
+from rolecall.errors import MissingDependencyError
 from rolecall.files import private_file
 
 __all__ = [
@@ -81,6 +82,8 @@ def create_storage_engine(url: str | URL) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(parsed)
+    if parsed.get_backend_name() == "postgresql":
+        _require_psycopg()
     return create_engine(
         parsed,
         hide_parameters=True,
@@ -90,6 +93,18 @@ def create_storage_engine(url: str | URL) -> Engine:
         # (records wait in the spool meanwhile); a URL's own connect_timeout wins
         connect_args={} if "connect_timeout" in parsed.query else {"connect_timeout": 5},
     )
+
+
+def _require_psycopg() -> None:
+    """PostgreSQL's driver is the ``postgres`` extra: its absence is one error naming it."""
+    try:
+        import psycopg  # noqa: F401
+    except ModuleNotFoundError as exc:
+        if exc.name is None or exc.name.split(".")[0] != "psycopg":
+            raise
+        raise MissingDependencyError(
+            "a PostgreSQL database (ROLECALL_DATABASE_URL)", "psycopg", "postgres"
+        ) from None
 
 
 def _json(value: object) -> str:

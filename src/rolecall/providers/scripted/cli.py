@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 from aiohttp import web
@@ -17,8 +18,11 @@ def serve(script_path: Path | None, host: str, port: int) -> None:
     ``host:port`` until interrupted. A malformed script raises `ScriptError` before binding."""
     script = DEFAULT_SCRIPT if script_path is None else load_script(Path(script_path))
     models = ", ".join(sorted(script.models))
+    # bound before the banner: a port in use is the command's error, not a line after it
+    sock = socket.create_server((host, port))
+    port = sock.getsockname()[1]  # the one chosen, when asked for port 0
     print(
         f"scripted upstream on http://{host}:{port}/v1 (models: {models}); Ctrl-C to stop",
         flush=True,
     )
-    web.run_app(build_app(script), host=host, port=port, access_log=None, print=None)
+    web.run_app(build_app(script), sock=sock, access_log=None, print=None)
