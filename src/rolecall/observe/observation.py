@@ -22,11 +22,13 @@ import orjson
 
 from rolecall.execution.executor import Attempt, Outcome
 from rolecall.inventory.inventory import Endpoint, endpoint_version
+from rolecall.observe.identity import RequestIdentity
 from rolecall.routing import Decision
 
 __all__ = [
     "AttemptObservation",
     "Observation",
+    "RequestIdentity",
     "RequestRecord",
     "decode_observations",
     "encode_observations",
@@ -60,6 +62,7 @@ class RequestRecord:
     estimated_tokens_in: int = 0
     stream_error: str | None = None
     refusal: str | None = None  # why it was turned away before executing (``budget_exceeded``)
+    identity: RequestIdentity | None = None  # who it was for, when the client or its key said
 
 
 @dataclass(slots=True)
@@ -107,6 +110,12 @@ class Observation:
     attempts: list[AttemptObservation] = field(default_factory=list)
     # executed on cooling endpoints because every one that could serve was cooling
     panic: bool = False
+    # `RequestIdentity`'s fields (defaults: observations spooled before they existed decode)
+    team: str | None = None
+    client_request_id: str | None = None
+    user: str | None = None
+    metadata: dict[str, str] | None = None
+    tags: list[str] = field(default_factory=list)
 
 
 def observe(r: RequestRecord) -> Observation:
@@ -140,7 +149,20 @@ def observe(r: RequestRecord) -> Observation:
         cost=endpoint.request_cost(r.tokens_in, r.tokens_out) if endpoint else None,
         attempts=[_attempt(r.endpoints.get(a.endpoint_id), a) for a in attempts],
         panic=outcome is not None and outcome.panic,
+        **_identity(r.identity),
     )
+
+
+def _identity(identity: RequestIdentity | None) -> dict[str, Any]:
+    if identity is None:
+        return {}
+    return {
+        "team": identity.team,
+        "client_request_id": identity.client_request_id,
+        "user": identity.user,
+        "metadata": identity.metadata,
+        "tags": list(identity.tags),
+    }
 
 
 def _attempt(endpoint: Endpoint | None, a: Attempt) -> AttemptObservation:
