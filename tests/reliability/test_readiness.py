@@ -48,7 +48,7 @@ def test_readyz_is_unready_while_the_database_is_cut_and_recovers(
 
             proxy.cut()
             within(lambda: _ready(gateway)[0] == 503, 10.0)
-            status, body = _ready(gateway)
+            _status, body = _ready(gateway)
             assert body["status"] == "unready"
             [database] = [p for p in body["problems"] if p["check"] == "database"]
             assert database["detail"].startswith("the database does not answer SELECT 1")
@@ -57,7 +57,8 @@ def test_readyz_is_unready_while_the_database_is_cut_and_recovers(
             assert str(proxy.port) not in json.dumps(body)
             _, full = _ready(gateway, "rca-test")
             [detail] = [p["detail"] for p in full["problems"] if p["check"] == "database"]
-            assert detail.startswith(database["detail"] + ": ") and str(proxy.port) in detail
+            assert detail.startswith(database["detail"] + ": ")
+            assert str(proxy.port) in detail
             assert _chat(gateway) == 200  # serving goes on: records wait in the spool
             assert call("GET", f"{gateway.base_url}/livez").status_code == 200
 
