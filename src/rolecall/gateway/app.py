@@ -132,6 +132,7 @@ def create_app(
     limiter = FailedAuthLimiter(settings.auth_failure_limit, settings.auth_failure_window_s)
     keys = KeyChecker(services.storage.keys, limiter)
     services.node.feed.subscribe(KEYS, lambda _: keys.refresh())
+    readiness = Readiness(services)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> Any:
@@ -139,6 +140,7 @@ def create_app(
         await services.start()
         yield
         keys.stop()
+        readiness.close()
         await services.stop()
 
     routes = [
@@ -167,5 +169,5 @@ def create_app(
     )
     app.state.services = services
     app.state.keys = keys
-    app.state.readiness = Readiness(services)
+    app.state.readiness = readiness
     return GatewayApp(services, keys, app)

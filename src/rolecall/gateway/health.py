@@ -161,10 +161,11 @@ class Readiness:
             ),
             Probe("records", self._records, failure="the spool cannot be read", fix=RECORDS_FIX),
         ]
-        url = services.settings.redis_url
-        if url:
-            client = sync_client(url)
-            ping = _timed("redis", client.ping, "degraded")
+        self._redis = (
+            sync_client(services.settings.redis_url) if services.settings.redis_url else None
+        )
+        if self._redis is not None:
+            ping = _timed("redis", self._redis.ping, "degraded")
             self._probes.append(
                 Probe(
                     "redis",
@@ -174,6 +175,11 @@ class Readiness:
                     severity="degraded",
                 )
             )
+
+    def close(self) -> None:
+        """Close the Redis connection the probe holds (at shutdown)."""
+        if self._redis is not None:
+            self._redis.close()
 
     async def report(self, *, full: bool = False) -> tuple[int, dict[str, Any]]:
         """(HTTP status, body) of ``/readyz``; ``full``: with the errors' own text."""

@@ -224,7 +224,7 @@ READY: Final = obj(
     status={"enum": ["ready", "degraded", "unready"]},
     problems=_PROBLEMS,
     degraded=_PROBLEMS,
-    checks=array(obj("check", "ok", "severity", "detail")),
+    checks=array(obj("check", "ok", "on_failure", "detail")),
 )
 V1_OPERATIONS: Final = [
     Operation(

@@ -52,7 +52,7 @@ def time_param(request: Request, name: str, default: int) -> int:
     raw = (request.query_params.get(name) or "").strip()
     if not raw:
         return default
-    if raw.isdigit() and len(raw) <= 15:
+    if raw.isascii() and raw.isdigit() and len(raw) <= 15:
         return int(raw)
     try:
         when = datetime.fromisoformat(raw)

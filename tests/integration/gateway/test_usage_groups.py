@@ -134,6 +134,7 @@ def test_series_sum_to_the_totals_in_hours_and_days(
         ("bucket=hour&since=2020-01-01&until=2026-01-01", "since"),
         ("limit=-1", "limit"),
         ("until=12x", "until"),
+        ("until=%C2%B2", "until"),  # a digit, but not an ASCII one
     ],
 )
 def test_bad_usage_queries_are_400s_naming_the_parameter(
