@@ -34,7 +34,7 @@ from rolecall.gateway.responses import json_response
 from rolecall.services import Services
 from rolecall.storage.spool import backlog
 
-__all__ = ["Check", "Probe", "Readiness", "healthz", "livez", "readyz"]
+__all__ = ["Check", "Probe", "Readiness", "healthz", "livez", "readyz", "records_check"]
 
 PROBE_TTL_S: Final = 1.0
 PROBE_TIMEOUT_S: Final = 1.0
@@ -147,6 +147,21 @@ def _timed(name: str, action: Callable[[], object], severity: Severity) -> Calla
     return run
 
 
+def records_check(pending: int, oldest_ms: int | None, dropped: int, now_s: float) -> Check:
+    """The records check from the spool's backlog: ``pending`` bytes, the oldest appended at
+    ``oldest_ms``; ``dropped`` records so far because it was full (its lag tells whether it
+    still is)."""
+    lag_s = 0.0 if oldest_ms is None else max(0.0, now_s - oldest_ms / 1000)
+    detail = f"{pending} bytes waiting in the spool, the oldest for {lag_s:.1f} s"
+    if dropped:
+        detail += f"; {dropped} records dropped so far (spool full)"
+    if lag_s > RECORD_LAG_UNREADY_S:
+        return Check("records", False, detail, RECORDS_FIX)
+    if lag_s > RECORD_LAG_DEGRADED_S:
+        return Check("records", False, detail, RECORDS_FIX, "degraded")
+    return Check("records", True, detail)
+
+
 class Readiness:
     """The readiness checks of one process, built once per app."""
 
@@ -184,7 +199,7 @@ class Readiness:
     async def report(self, *, full: bool = False) -> tuple[int, dict[str, Any]]:
         """(HTTP status, body) of ``/readyz``; ``full``: with the errors' own text."""
         services = self._services
-        checks = [await probe.check() for probe in self._probes]
+        checks = list(await asyncio.gather(*(probe.check() for probe in self._probes)))
         checks += [self._endpoints(), *self._shared_state()]
         problems = [c.problem(full) for c in checks if not c.ok and c.severity == "unready"]
         degraded = [c.problem(full) for c in checks if not c.ok and c.severity == "degraded"]
@@ -208,15 +223,7 @@ class Readiness:
         if spool is None:
             return Check("records", True, "no spool (in-memory database): stored in-process")
         pending, oldest = backlog(spool.directory)
-        lag_s = 0.0 if oldest is None else max(0.0, time.time() - oldest / 1000)
-        detail = f"{pending} bytes waiting in the spool, the oldest for {lag_s:.1f} s"
-        if spool.dropped:
-            detail += f"; {spool.dropped} records dropped (spool full)"
-        if lag_s > RECORD_LAG_UNREADY_S or spool.dropped:
-            return Check("records", False, detail, RECORDS_FIX)
-        if lag_s > RECORD_LAG_DEGRADED_S:
-            return Check("records", False, detail, RECORDS_FIX, "degraded")
-        return Check("records", True, detail)
+        return records_check(pending, oldest, spool.dropped, time.time())
 
     def _endpoints(self) -> Check:
         now = time.time_ns() // 1_000_000
