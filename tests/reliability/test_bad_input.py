@@ -67,11 +67,12 @@ def test_deep_nesting_is_refused_not_a_500(gateway: Gateway, depth: int, where: 
             b'"text":"x","extra":' + _deep(depth) + b"}]}]}"
         )
     else:
-        raw = _body()[:-1] + b',"metadata":' + _deep(depth) + b"}"
+        # a field forwarded as it is (``metadata`` is checked, and kept by rolecall)
+        raw = _body()[:-1] + b',"prediction":' + _deep(depth) + b"}"
     status, payload = gateway.raw("/v1/chat/completions", raw, _auth(gateway))
     assert status == 400, payload
     assert payload["error"]["code"] == "invalid_json"
-    assert payload["error"]["param"] == ("messages" if where == "message part" else "metadata")
+    assert payload["error"]["param"] == ("messages" if where == "message part" else "prediction")
     assert "nest" in payload["error"]["message"]
 
 
@@ -142,11 +143,11 @@ def test_a_value_nested_to_the_encoders_limit_is_refused_where_it_would_be_forwa
     # a top-level field nested exactly 254 deep passed the check (made on the value alone) and
     # failed one level down in the upstream body: a 500
     for depth, expected in ((253, 200), (254, 400)):
-        raw = _body()[:-1] + b',"metadata":' + _deep(depth) + b"}"
+        raw = _body()[:-1] + b',"prediction":' + _deep(depth) + b"}"
         status, payload = gateway.raw("/v1/chat/completions", raw, _auth(gateway))
         assert status == expected, (depth, payload)
         if status == 400:
-            assert payload["error"]["param"] == "metadata"
+            assert payload["error"]["param"] == "prediction"
 
 
 SCHEMA_STATES = [

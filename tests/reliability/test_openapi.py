@@ -3,6 +3,8 @@ answers, and is served without credentials."""
 
 from __future__ import annotations
 
+import re
+
 from starlette.routing import Mount, Route
 
 from rolecall.gateway.chat_asgi import CHAT_PATH
@@ -15,7 +17,8 @@ def _mounted(gateway: Gateway) -> set[tuple[str, str]]:
     mounted = {("post", CHAT_PATH)}
     for route in gateway.app.app.routes:
         if isinstance(route, Route):
-            mounted |= {(m.lower(), route.path) for m in route.methods or () if m != "HEAD"}
+            path = re.sub(r"\{(\w+):\w+\}", r"{\1}", route.path)  # {id:path} is {id} there
+            mounted |= {(m.lower(), path) for m in route.methods or () if m != "HEAD"}
         elif isinstance(route, Mount):
             mounted.add(("get", f"{route.path}/{{path}}"))
         else:

@@ -133,8 +133,8 @@ async def request_detail(request: Request) -> Response:
     """Usage, spans (the waterfall), events, the fact row and the decision of one request."""
     services = services_of(request)
     await flush(services)
-    request_id = request.path_params["request_id"]
-    usage = services.storage.usage.for_request(request_id)
+    # by the record's id or the client's own x-request-id
+    request_id, usage = services.storage.usage.lookup(request.path_params["request_id"])
     if not usage:
         raise not_found("request")
     decision = services.storage.decisions.get(usage[0]["routing_decision_id"])
@@ -145,5 +145,6 @@ async def request_detail(request: Request) -> Response:
         "events": services.storage.traces.events_for(request_id),
         "decision": decision,
         "facts": services.storage.analytics.fact_for(request_id),
+        "identity": services.storage.usage.identity_for(request_id),
     }
     return reply(body)

@@ -1,5 +1,6 @@
 """The admin API under ``/api`` (admin token): endpoints, decisions, request records, cooldowns;
-gateway keys and their limits (`rolecall.gateway.keys_api`)."""
+gateway keys and their limits (`rolecall.gateway.keys_api`); usage per key, team, user and tag
+(`rolecall.gateway.usage_api`)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from rolecall.gateway import keys_api
+from rolecall.gateway import keys_api, usage_api
 from rolecall.gateway.context import services_of
 from rolecall.gateway.openapi import Operation, array, obj, page_params, query
 from rolecall.gateway.responses import json_response
@@ -69,11 +70,11 @@ async def decision(request: Request) -> Response:
 
 
 async def request_record(request: Request) -> Response:
-    """Everything stored for one request: spans, events and usage, joined by request id."""
+    """Everything stored for one request (by its id, or the client's ``x-request-id``): spans,
+    events, usage and who it was for."""
     services = services_of(request)
     await services.recorder.flushed()
-    request_id = request.path_params["request_id"]
-    usage = services.storage.usage.for_request(request_id)
+    request_id, usage = services.storage.usage.lookup(request.path_params["request_id"])
     if not usage:
         raise WireError(404, "no such request", code="not_found", kind="not_found_error")
     body = {
@@ -81,6 +82,7 @@ async def request_record(request: Request) -> Response:
         "usage": usage,
         "spans": services.storage.traces.spans_for(request_id),
         "events": services.storage.traces.events_for(request_id),
+        "identity": services.storage.usage.identity_for(request_id),
     }
     return json_response(orjson.dumps(body))
 
@@ -117,6 +119,7 @@ ROUTES = [
     ("/api/cooldowns", cooldowns, ["GET"]),
     ("/api/cooldowns/{endpoint_id}", clear_cooldown, ["DELETE"]),
     *keys_api.ROUTES,
+    *usage_api.ROUTES,
 ]
 
 COOLDOWN = obj("endpoint_id", "level", "until_ms", "remaining_ms", "reason", "failures")
@@ -148,7 +151,8 @@ OPERATIONS = [
     Operation(
         "get",
         "/api/requests/{request_id}",
-        "Everything stored for one request: usage, spans, events",
+        "Everything stored for one request (by its id or the client's x-request-id): usage, "
+        "spans, events, identity",
         "admin_token",
         obj("request_id", "usage", "spans", "events"),
         errors=(404,),
@@ -168,4 +172,5 @@ OPERATIONS = [
         obj("cleared", cleared={"type": "boolean"}),
     ),
     *keys_api.OPERATIONS,
+    *usage_api.OPERATIONS,
 ]

@@ -1,8 +1,9 @@
 """The ASGI application: routes, auth guards, and OpenAI-style errors for every failure.
 
 Routes are thin: each parses, calls one use case, renders. Auth: ``/v1/*`` takes a gateway API key
-(``Authorization: Bearer rc-...``), ``/api/*`` the admin token; ``/healthz`` and ``/openapi.json``
-are open. Chat
+(``Authorization: Bearer rc-...``), ``/api/*`` the admin token; ``/livez``, ``/healthz``,
+``/readyz`` (`rolecall.gateway.health`) and ``/openapi.json`` are open. Every answer carries
+``x-request-id`` (`rolecall.gateway.request_ids`). Chat
 completions, the proxied hot path, are served on raw ASGI (`rolecall.gateway.chat_asgi`); every
 other route by Starlette.
 """
@@ -28,6 +29,7 @@ from rolecall.gateway.auth import KeyChecker, bearer, same_secret
 from rolecall.gateway.chat_asgi import GatewayApp
 from rolecall.gateway.context import services_of
 from rolecall.gateway.failed_auth import FailedAuthLimiter
+from rolecall.gateway.health import Readiness, healthz, livez, readyz
 from rolecall.gateway.responses import json_response
 from rolecall.gateway.wire import WireError, error_body
 from rolecall.services import Services
@@ -81,25 +83,6 @@ def check_text_params(request: Request) -> None:
             raise WireError(400, f"'{name}' must not contain a NUL character", param=name)
 
 
-async def healthz(request: Request) -> Response:
-    body = {"status": "ok", "endpoints": len(services_of(request).routing.inventory.endpoints)}
-    return json_response(orjson.dumps(body))
-
-
-async def readyz(request: Request) -> Response:
-    """Readiness of this process as a member of the gateway: serving, and whether the shared
-    state (change notices, leadership, budget and rate-limit counters) works as configured or
-    degraded to polling or the database."""
-    services = services_of(request)
-    node = services.node.status()
-    changes = node["changes"]
-    ok = bool(changes["wakeups"]["ok"]) if isinstance(changes, dict) else True
-    limits = services.limits.status()  # counting where configured, or on the fallback
-    ok = ok and limits["enforcing"] and "fallback_since_ms" not in limits
-    body = {"status": "ready" if ok else "degraded", "node": node, "limits": limits}
-    return json_response(orjson.dumps(body))
-
-
 async def _wire_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, WireError)
     return json_response(exc.body(), exc.status, exc.headers)
@@ -149,6 +132,7 @@ def create_app(
     limiter = FailedAuthLimiter(settings.auth_failure_limit, settings.auth_failure_window_s)
     keys = KeyChecker(services.storage.keys, limiter)
     services.node.feed.subscribe(KEYS, lambda _: keys.refresh())
+    readiness = Readiness(services)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> Any:
@@ -156,15 +140,18 @@ def create_app(
         await services.start()
         yield
         keys.stop()
+        readiness.close()
         await services.stop()
 
     routes = [
+        Route("/livez", livez),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         openapi_route(
             [*openapi.V1_OPERATIONS, *admin.OPERATIONS, *bench_api.OPERATIONS, *extra_operations]
         ),
         Route("/v1/models", gateway_key(models.list_models)),
+        Route("/v1/models/{model_id:path}", gateway_key(models.retrieve_model)),
         Route("/v1/rolecall/discovery", gateway_key(models.discovery)),
         *[Route(path, admin_token(fn), methods=methods) for path, fn, methods in admin.ROUTES],
         *[Route(path, admin_token(fn), methods=methods) for path, fn, methods in bench_api.routes],
@@ -182,4 +169,5 @@ def create_app(
     )
     app.state.services = services
     app.state.keys = keys
+    app.state.readiness = readiness
     return GatewayApp(services, keys, app)

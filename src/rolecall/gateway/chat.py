@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import orjson
@@ -21,8 +21,17 @@ from rolecall.execution.secrets import error_reply_body, summarise
 from rolecall.execution.tracecontext import TraceContext
 from rolecall.gateway.availability import cooldown_ends, no_endpoint_answer, panic_order
 from rolecall.gateway.limits_gate import Gate, admit, cost_micros, refused_body
+from rolecall.gateway.request_ids import new_request_id
 from rolecall.gateway.targets import resolve_target, routing_request
-from rolecall.gateway.wire import WireError, error_body, parse_chat_request, usage_counts
+from rolecall.gateway.wire import (
+    ChatRequest,
+    WireError,
+    error_body,
+    parse_chat_request,
+    usage_counts,
+)
+from rolecall.gateway.wire_identity import NO_IDENTITY
+from rolecall.observe.identity import RequestIdentity
 from rolecall.observe.observation import RequestRecord, new_id
 from rolecall.routing import Decision
 from rolecall.services import Services
@@ -47,15 +56,34 @@ def body_too_large(limit: int) -> WireError:
     return WireError(413, f"request body exceeds {limit} bytes", code="request_too_large")
 
 
+def cost_text(usd: float) -> str:
+    """A USD amount as a plain decimal (no exponent), to a hundredth of a micro-dollar."""
+    return f"{usd:.8f}".rstrip("0").rstrip(".") or "0"
+
+
+def _identity(
+    chat: ChatRequest, key: ApiKeyRecord | None, client_request_id: str | None
+) -> RequestIdentity | None:
+    """Who the request is for; None when neither the client nor its key said (the usual case
+    costs no object)."""
+    team = key.team if key is not None else None
+    if team is None and client_request_id is None and chat.identity is NO_IDENTITY:
+        return None
+    return replace(chat.identity, team=team, client_request_id=client_request_id)
+
+
 async def chat_completions(
     services: Services,
     raw: bytes,
     request_headers: Mapping[str, str],
     app_id: str,
     key: ApiKeyRecord | None = None,
+    request_id: str | None = None,
+    client_request_id: str | None = None,
 ) -> ChatReply:
     """Serve one request (raises `WireError` for a request the gateway refuses) for ``app_id``
-    (the gateway key's id); ``key``'s limits, and the file's, apply.
+    (the gateway key's id); ``key``'s limits, and the file's, apply. ``request_id`` is the
+    record's id (new when None); ``client_request_id`` the client's own ``x-request-id``.
 
     The request takes one routing view and keeps it: routed, executed and recorded against the
     same inventory whatever the operator changes meanwhile.
@@ -67,7 +95,7 @@ async def chat_completions(
     view = services.routing.view
     inventory = view.inventory
     target = resolve_target(chat.model, inventory)
-    request_id = "req-" + new_id(12)
+    request_id = request_id or new_request_id()
     routing = routing_request(chat, target, inventory, request_id, app_id)
     learned = services.learned
     decision = view.router.decide(
@@ -97,6 +125,7 @@ async def chat_completions(
         parent_span_id=trace.parent_id,
         sampled=trace.sampled,
         body=chat.body,
+        identity=_identity(chat, key, client_request_id),
     )
     headers = {
         "x-rolecall-decision-id": decision.routing_decision_id,
@@ -147,6 +176,9 @@ async def chat_completions(
     record.ended_ms = _now_ms()
     _settle(services, gate, record, outcome)
     services.recorder.record(record)
+    cost = outcome.endpoint.request_cost(record.tokens_in, record.tokens_out)
+    if cost is not None:  # streamed answers have none: their cost is known after the headers
+        headers["x-rolecall-cost-usd"] = cost_text(cost)
     return ChatReply(200, headers, orjson.dumps(response))
 
 

@@ -18,6 +18,13 @@ from typing import Any, Final
 
 from rolecall.gateway.auth import KeyChecker
 from rolecall.gateway.chat import ChatReply, body_too_large, chat_completions
+from rolecall.gateway.request_ids import (
+    HEADER,
+    client_request_id,
+    incoming_id,
+    new_request_id,
+    tagged,
+)
 from rolecall.gateway.wire import WireError, error_body
 from rolecall.services import Services
 
@@ -38,7 +45,8 @@ SSE: Final = ((b"content-type", b"text/event-stream"), (b"cache-control", b"no-c
 
 
 class GatewayApp:
-    """Dispatches chat completions to `serve_chat`, everything else (and lifespan) to ``app``."""
+    """Dispatches chat completions to `serve_chat`, everything else (and lifespan) to ``app``;
+    every HTTP answer carries ``x-request-id`` (`rolecall.gateway.request_ids`)."""
 
     def __init__(self, services: Services, keys: KeyChecker, app: ASGIApp) -> None:
         self.services = services
@@ -46,39 +54,46 @@ class GatewayApp:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"] == CHAT_PATH:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+        elif scope["path"] == CHAT_PATH:
             await serve_chat(self.services, self.keys, scope, receive, send)
         else:
-            await self.app(scope, receive, send)
+            request_id = incoming_id(scope["headers"]) or new_request_id()
+            await self.app(scope, receive, tagged(send, request_id))
 
 
 async def serve_chat(
     services: Services, keys: KeyChecker, scope: Scope, receive: Receive, send: Send
 ) -> None:
+    headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+    client_id = client_request_id(headers.get("x-request-id"))
+    request_id = new_request_id()  # the record's id, whatever the client sent
+    tag = (HEADER, (client_id or request_id).encode("ascii"))
     try:
         if scope["method"] != "POST":
             raise WireError(405, "use POST for /v1/chat/completions", code="method_not_allowed")
-        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         key = None
         if services.settings.require_api_key:
             client = scope.get("client")
             key = keys.check(headers.get("authorization"), client[0] if client else "")
         raw = await _read_body(receive, services.settings.max_body_bytes)
         app_id = "default" if key is None else key.key_id
-        reply = await chat_completions(services, raw, headers, app_id, key)
+        reply = await chat_completions(
+            services, raw, headers, app_id, key, request_id=request_id, client_request_id=client_id
+        )
     except WireError as exc:
-        await _send_json(send, exc.status, exc.headers, exc.body())
+        await _send_json(send, exc.status, exc.headers, exc.body(), tag)
         return
     except Exception:  # never a stack trace on the wire; the log has it (never the body)
         log.exception("unexpected error on POST %s", CHAT_PATH)
-        await _send_json(
-            send, 500, {}, error_body("internal error; see the rolecall log", "server_error")
-        )
+        body = error_body("internal error; see the rolecall log", "server_error")
+        await _send_json(send, 500, {}, body, tag)
         return
     if reply.stream is None:
-        await _send_json(send, reply.status, reply.headers, reply.body)
+        await _send_json(send, reply.status, reply.headers, reply.body, tag)
     else:
-        await _send_stream(send, receive, reply)
+        await _send_stream(send, receive, reply, tag)
 
 
 async def _read_body(receive: Receive, limit: int) -> bytes:
@@ -121,17 +136,22 @@ def _raw_headers(headers: dict[str, str]) -> list[tuple[bytes, bytes]]:
     return [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
 
 
-async def _send_json(send: Send, status: int, headers: dict[str, str], body: bytes) -> None:
-    raw = [JSON, (b"content-length", str(len(body)).encode()), *_raw_headers(headers)]
+RawHeader = tuple[bytes, bytes]
+
+
+async def _send_json(
+    send: Send, status: int, headers: dict[str, str], body: bytes, tag: RawHeader
+) -> None:
+    raw = [JSON, (b"content-length", str(len(body)).encode()), tag, *_raw_headers(headers)]
     await send({"type": "http.response.start", "status": status, "headers": raw})
     await send({"type": "http.response.body", "body": body})
 
 
-async def _send_stream(send: Send, receive: Receive, reply: ChatReply) -> None:
+async def _send_stream(send: Send, receive: Receive, reply: ChatReply, tag: RawHeader) -> None:
     """Relay the SSE events; a client that disconnects stops the relay (and its upstream read)."""
     stream = reply.stream
     assert stream is not None
-    raw = [*SSE, *_raw_headers(reply.headers)]
+    raw = [*SSE, tag, *_raw_headers(reply.headers)]
     await send({"type": "http.response.start", "status": reply.status, "headers": raw})
     relay = asyncio.ensure_future(_relay(send, stream))
     gone = asyncio.ensure_future(_disconnected(receive))

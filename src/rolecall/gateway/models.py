@@ -1,4 +1,9 @@
-"""``GET /v1/models`` and the discovery endpoint: what clients can ask for, and safe limits."""
+"""``GET /v1/models``, ``GET /v1/models/{id}`` and the discovery endpoint: what clients can ask
+for, and safe limits.
+
+Ids are aliases, role ids and endpoint ids (which may hold dots and slashes, so the route takes
+the rest of the path); a ``rolecall/`` prefix is accepted as in a chat request's ``model``.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,7 @@ from starlette.responses import Response
 from rolecall.gateway.context import services_of
 from rolecall.gateway.responses import json_response
 from rolecall.gateway.targets import alias_ids, resolve_target
+from rolecall.gateway.wire import WireError, shown
 from rolecall.inventory.inventory import Endpoint
 
 
@@ -25,13 +31,34 @@ def _entry(model_id: str, kind: str, created: int) -> dict[str, Any]:
     }
 
 
-async def list_models(request: Request) -> Response:
+def _entries(request: Request) -> list[dict[str, Any]]:
     services = services_of(request)
     created = services.started_ms // 1000
+    inventory = services.routing.inventory
     data = [_entry(a, "alias", created) for a in alias_ids()]
-    data += [_entry(r, "role", created) for r in sorted(services.routing.inventory.roles)]
-    data += [_entry(e, "endpoint", created) for e in sorted(services.routing.inventory.endpoints)]
-    return json_response(orjson.dumps({"object": "list", "data": data}))
+    data += [_entry(r, "role", created) for r in sorted(inventory.roles)]
+    data += [_entry(e, "endpoint", created) for e in sorted(inventory.endpoints)]
+    return data
+
+
+async def list_models(request: Request) -> Response:
+    return json_response(orjson.dumps({"object": "list", "data": _entries(request)}))
+
+
+async def retrieve_model(request: Request) -> Response:
+    """One model object, or OpenAI's 404 (``model_not_found``) for an id nobody can ask for."""
+    asked = request.path_params["model_id"]
+    name = asked.removeprefix("rolecall/")
+    for entry in _entries(request):
+        if entry["id"] == name:
+            return json_response(orjson.dumps(entry))
+    raise WireError(
+        404,
+        f"The model {shown(asked)} does not exist: GET /v1/models lists the aliases, roles and "
+        "endpoints a request may name",
+        param="model",
+        code="model_not_found",
+    )
 
 
 async def discovery(request: Request) -> Response:

@@ -50,7 +50,15 @@ ERROR_TEXT: Final = {
     502: "every eligible upstream endpoint failed",
     503: "no endpoint can serve now (see Retry-After)",
 }
+REQUEST_ID: Final = {
+    "x-request-id": {
+        "schema": {"type": "string"},
+        "description": "the client's own x-request-id when sane (up to 128 of A-Z a-z 0-9 . _ : "
+        "-), else the gateway's (on chat completions: the record's request id)",
+    }
+}
 TRACE_HEADERS: Final = {
+    **REQUEST_ID,
     "x-rolecall-decision-id": {"schema": {"type": "string"}, "description": "the decision"},
     "x-rolecall-request-id": {"schema": {"type": "string"}, "description": "the request"},
 }
@@ -101,6 +109,8 @@ class Operation:
     errors: tuple[int, ...] = ()
     headers: dict[str, Any] = field(default_factory=dict)
     also: dict[str, Any] = field(default_factory=dict)  # other media types of the success body
+    # other statuses that are answers, not errors: status → (description, JSON schema)
+    answers: dict[int, tuple[str, dict[str, Any]]] = field(default_factory=dict)
 
     def path_params(self) -> list[dict[str, Any]]:
         names = [part[1:-1] for part in self.path.split("/") if part.startswith("{")]
@@ -114,6 +124,8 @@ def _responses(op: Operation) -> dict[str, Any]:
     if op.headers:
         success["headers"] = op.headers
     out: dict[str, Any] = {str(op.status): success}
+    for status, (text, schema) in op.answers.items():
+        out[str(status)] = {"description": text, "content": {op.media: {"schema": schema}}}
     statuses = set(op.errors) | ({401, 429} if op.auth != "none" else set())
     for status in sorted(statuses):
         error: dict[str, Any] = {
@@ -197,7 +209,23 @@ CHAT_HEADERS: Final = {
         "description": "the endpoint that answered",
     },
     "x-rolecall-model": {"schema": {"type": "string"}, "description": "its upstream model"},
+    "x-rolecall-cost-usd": {
+        "schema": {"type": "string"},
+        "description": "what the answer cost at the endpoint's prices (non-streamed answers of "
+        "priced endpoints only)",
+    },
 }
+_PROBLEMS: Final = array(obj("check", "detail", "fix"))
+READY: Final = obj(
+    "status",
+    "problems",
+    "degraded",
+    "checks",
+    status={"enum": ["ready", "degraded", "unready"]},
+    problems=_PROBLEMS,
+    degraded=_PROBLEMS,
+    checks=array(obj("check", "ok", "on_failure", "detail")),
+)
 V1_OPERATIONS: Final = [
     Operation(
         "post",
@@ -220,12 +248,27 @@ V1_OPERATIONS: Final = [
     ),
     Operation(
         "get",
+        "/v1/models/{model_id}",
+        "One alias, role or endpoint as an OpenAI model object",
+        "gateway_key",
+        MODEL_ENTRY,
+        errors=(404,),
+    ),
+    Operation(
+        "get",
         "/v1/rolecall/discovery",
         "Per alias and role: safe limits over the endpoints it can route to now",
         "gateway_key",
         obj(
             "object", "data", object={"const": "list"}, data=array(obj("id", "routable_endpoints"))
         ),
+    ),
+    Operation(
+        "get",
+        "/livez",
+        "Liveness: 200 while the process serves",
+        "none",
+        obj("status", status={"const": "alive"}),
     ),
     Operation(
         "get",
@@ -237,10 +280,11 @@ V1_OPERATIONS: Final = [
     Operation(
         "get",
         "/readyz",
-        "Readiness: serving, and whether shared state (change notices, leadership) is pushed or "
-        "degraded to polling",
+        "Readiness: 200 ready or degraded (serving on a fallback), 503 unready with the problems "
+        "(database, records, endpoints) and their fixes",
         "none",
-        obj("status", "node", status={"enum": ["ready", "degraded"]}, node={"type": "object"}),
+        READY,
+        answers={503: ("unready: the problems name the check, what was found and the fix", READY)},
     ),
     Operation(
         "get",

@@ -14,6 +14,9 @@ from typing import Any, Final
 
 import orjson
 
+from rolecall.gateway.wire_identity import NO_IDENTITY, IdentityError, parse_identity
+from rolecall.observe.identity import RequestIdentity
+
 ROLES: Final = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
 STRATEGIES: Final = frozenset(
     {"balanced", "quality", "latency", "cost", "high-quality", "low-latency", "low-cost"}
@@ -118,6 +121,8 @@ class ChatRequest:
     structured_output: bool
     hints: RoutingHints = field(default_factory=RoutingHints)
     max_tokens: int | None = None  # the output cap the client asked for
+    # ``user`` (forwarded upstream too), ``metadata`` (kept on the record, not forwarded), tags
+    identity: RequestIdentity = NO_IDENTITY
 
 
 def parse_chat_request(raw: bytes, headers: Mapping[str, str]) -> ChatRequest:
@@ -149,6 +154,7 @@ def parse_chat_request(raw: bytes, headers: Mapping[str, str]) -> ChatRequest:
     if response_format is not None and not isinstance(response_format, dict):
         raise WireError(400, "'response_format' must be an object", param="response_format")
     hints = _hints(body.pop("rolecall", None), headers)
+    identity = _identity(body)
     prompt_chars = _encoded_size(messages, "messages")
     prompt_chars += _encoded_size(tools, "tools") if tools else 0
     for key, value in body.items():  # what else is forwarded must encode too
@@ -170,6 +176,7 @@ def parse_chat_request(raw: bytes, headers: Mapping[str, str]) -> ChatRequest:
         structured_output=structured,
         hints=hints,
         max_tokens=max_tokens,
+        identity=identity,
     )
 
 
@@ -252,6 +259,17 @@ def _check_number(body: Mapping[str, Any], key: str, low: float, high: float) ->
         return
     if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
         raise WireError(400, f"'{key}' must be a number between {low} and {high}", param=key)
+
+
+def _identity(body: dict[str, Any]) -> RequestIdentity:
+    """``user`` and ``metadata``. ``metadata`` is removed from the body: it describes the request
+    to rolecall (records, usage by tag), and an upstream need not accept it."""
+    if "user" not in body and "metadata" not in body:
+        return NO_IDENTITY
+    try:
+        return parse_identity(body.get("user"), body.pop("metadata", None))
+    except IdentityError as exc:
+        raise WireError(400, exc.message, param=exc.param) from None
 
 
 def _hints(extension: Any, headers: Mapping[str, str]) -> RoutingHints:

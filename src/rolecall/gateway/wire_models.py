@@ -11,9 +11,17 @@ are forwarded upstream untouched (``extra="allow"``), as OpenAI's own parameters
 from __future__ import annotations
 
 import math
-from typing import Any, Final, Literal, TypeVar
+from typing import Annotated, Any, Final, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from rolecall.gateway.wire import (
     BUDGET_TEXT,
@@ -22,6 +30,16 @@ from rolecall.gateway.wire import (
     MAX_TOKENS_REPORTED,
     STRATEGIES,
     WireError,
+)
+from rolecall.gateway.wire_identity import (
+    MAX_METADATA_KEY_CHARS,
+    MAX_METADATA_PAIRS,
+    MAX_METADATA_VALUE_CHARS,
+    MAX_TAG_CHARS,
+    MAX_TAGS,
+    MAX_USER_CHARS,
+    TAGS_KEY,
+    split_tags,
 )
 
 Role = Literal["system", "developer", "user", "assistant", "tool", "function"]
@@ -35,6 +53,8 @@ HEADER_PREFIX: Final = "x-rolecall-"
 
 
 Body = TypeVar("Body", bound=BaseModel)
+MetadataKey = Annotated[str, StringConstraints(min_length=1, max_length=MAX_METADATA_KEY_CHARS)]
+MetadataValue = Annotated[str, StringConstraints(max_length=MAX_METADATA_VALUE_CHARS)]
 
 
 class ContentPart(BaseModel):
@@ -107,6 +127,23 @@ class ChatCompletionRequest(BaseModel):
     top_p: float | None = Field(None, ge=0, le=1)
     response_format: dict[str, Any] | None = None
     rolecall: RoutingOptions | None = None
+    user: str | None = Field(
+        None, max_length=MAX_USER_CHARS, description="the end user (usage per user); forwarded"
+    )
+    metadata: dict[MetadataKey, MetadataValue] | None = Field(
+        None,
+        max_length=MAX_METADATA_PAIRS,
+        description="kept on the request's record, not forwarded; 'tags' lists its usage tags, "
+        f"comma-separated (at most {MAX_TAGS} of at most {MAX_TAG_CHARS} characters)",
+    )
+
+    @field_validator("metadata")
+    @classmethod
+    def _tags(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+        tags = split_tags(value[TAGS_KEY]) if value and TAGS_KEY in value else ()
+        if len(tags) > MAX_TAGS or any(len(tag) > MAX_TAG_CHARS for tag in tags):
+            raise ValueError(f"'tags' lists at most {MAX_TAGS} tags of {MAX_TAG_CHARS} characters")
+        return value
 
 
 def header_name(option: str) -> str:

@@ -22,11 +22,13 @@ import orjson
 
 from rolecall.execution.executor import Attempt, Outcome
 from rolecall.inventory.inventory import Endpoint, endpoint_version
+from rolecall.observe.identity import RequestIdentity
 from rolecall.routing import Decision
 
 __all__ = [
     "AttemptObservation",
     "Observation",
+    "RequestIdentity",
     "RequestRecord",
     "decode_observations",
     "encode_observations",
@@ -65,6 +67,7 @@ class RequestRecord:
     parent_span_id: str | None = None
     sampled: bool = True
     body: Mapping[str, Any] | None = None  # the parsed request (its model and parameters)
+    identity: RequestIdentity | None = None  # who it was for, when the client or its key said
 
 
 @dataclass(slots=True)
@@ -124,6 +127,12 @@ class Observation:
     requested_model: str | None = None
     temperature: float | None = None
     max_tokens: int | None = None
+    # `RequestIdentity`'s fields (defaults: observations spooled before they existed decode)
+    team: str | None = None
+    client_request_id: str | None = None
+    user: str | None = None
+    metadata: dict[str, str] | None = None
+    tags: list[str] = field(default_factory=list)
 
 
 def observe(r: RequestRecord) -> Observation:
@@ -160,6 +169,7 @@ def observe(r: RequestRecord) -> Observation:
         parent_span_id=r.parent_span_id,
         sampled=r.sampled,
         **_asked(r.body),
+        **_identity(r.identity),
     )
 
 
@@ -179,6 +189,18 @@ def _asked(body: Mapping[str, Any] | None) -> dict[str, Any]:
 
 def _number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _identity(identity: RequestIdentity | None) -> dict[str, Any]:
+    if identity is None:
+        return {}
+    return {
+        "team": identity.team,
+        "client_request_id": identity.client_request_id,
+        "user": identity.user,
+        "metadata": identity.metadata,
+        "tags": list(identity.tags),
+    }
 
 
 def _attempt(endpoint: Endpoint | None, a: Attempt) -> AttemptObservation:

@@ -28,7 +28,8 @@ class RecordBatch:
     traces: list[dict[str, Any]] = field(default_factory=list)  # RequestTrace.row() each
     usage: list[dict[str, Any]] = field(default_factory=list)
     samples: list[Sample] = field(default_factory=list)
-    # {"request_id", "role_id", "task_type"}: what the router was asked, which usage events lack
+    # {"request_id", "role_id", "task_type"}: what the router was asked, which usage events
+    # lack; and who the request was for: "team", "user", "client_request_id", "metadata", "tags"
     requests: list[dict[str, Any]] = field(default_factory=list)
 
     def __len__(self) -> int:
@@ -41,7 +42,16 @@ def build_batch(observations: Iterable[Observation]) -> RecordBatch:
     rows = RecordBatch()
     for o in observations:
         rows.requests.append(
-            {"request_id": o.request_id, "role_id": o.role_id, "task_type": o.task_type}
+            {
+                "request_id": o.request_id,
+                "role_id": o.role_id,
+                "task_type": o.task_type,
+                "team": o.team,
+                "user": o.user,
+                "client_request_id": o.client_request_id,
+                "metadata": o.metadata,
+                "tags": o.tags,
+            }
         )
         rows.decisions.append((o.decision, o.decided_ms))
         usage = build_usage(o)

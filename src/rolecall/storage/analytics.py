@@ -51,6 +51,7 @@ from rolecall.storage.sql_analytics_tables import (
     sums_of,
 )
 from rolecall.storage.sql_tables import DECISIONS
+from rolecall.storage.usage_rollup import SqlUsageRollup, usage_rollup_rows
 
 __all__ = [
     "BINS_PER_E",
@@ -71,8 +72,9 @@ _ROLLUP_KEY: Final = ("bucket_ms", *(column for _, column in DIMENSION_COLUMNS))
 class SqlAnalytics:
     """Keeps `REQUEST_FACTS` and `REQUEST_ROLLUP` current and answers the console's slice queries."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, usage: SqlUsageRollup | None = None) -> None:
         self._db = db
+        self._usage = usage if usage is not None else SqlUsageRollup(db)
         # role/task of requests annotated before their usage was stored
         self._pending_context = Recent(MAX_PENDING)
         # built once: composing SQLAlchemy expressions costs more CPU than the write itself
@@ -82,10 +84,12 @@ class SqlAnalytics:
         self,
         events: Sequence[Mapping[str, Any]],
         decisions: Sequence[Mapping[str, Any]] = (),
+        identities: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
         """The fact rows and rollup increments of stored usage ``events``, in one transaction; a
         request already stored is neither inserted nor counted again. ``decisions``: artifacts
-        stored with them (the facts copy a few fields; others are read back)."""
+        stored with them (the facts copy a few fields; others are read back); ``identities``:
+        who each request was for, by request id (usage per team, user and tag)."""
         if not events:
             return
         with self._db.batch():
@@ -100,6 +104,9 @@ class SqlAnalytics:
                     rows[e["request_id"]] = row
             inserted = self._insert_facts(list(rows.values()))
             self._bump_rollup(rollup_rows(rows[i] for i in inserted))
+            apps = {str(e["request_id"]): e.get("app_id") for e in events}
+            who = identities or {}
+            self._usage.add(usage_rollup_rows((rows[i], apps[i], who.get(i)) for i in inserted))
 
     def _insert_facts(self, rows: Sequence[Mapping[str, Any]]) -> list[str]:
         """Insert fact rows, skipping requests already stored; the ids actually inserted."""

@@ -71,9 +71,11 @@ def write_batch(storage: SqlStorage, batch: RecordBatch) -> None:
         storage.traces.add_traces([RequestTrace.from_row(row) for row in batch.traces])
         if batch.requests:  # before the facts, so that each is written once, complete
             storage.analytics.annotate_requests(batch.requests)
-        storage.usage.add(batch.usage)
-        # the console's request facts, from the usage and decisions just stored
-        storage.analytics.add_facts(batch.usage, [d for d, _ in batch.decisions])
+        identities = {str(r["request_id"]): r for r in batch.requests}
+        storage.usage.add(batch.usage, identities)
+        # the console's request facts, and usage per key, team, user and tag, from the usage and
+        # decisions just stored
+        storage.analytics.add_facts(batch.usage, [d for d, _ in batch.decisions], identities)
         if batch.samples:
             storage.samples.add(batch.samples)
 

@@ -32,7 +32,7 @@ import orjson
 
 from rolecall.files import private_dir, write_private
 
-__all__ = ["Claim", "Spool", "SpoolReader"]
+__all__ = ["Claim", "Spool", "SpoolReader", "backlog"]
 
 log = logging.getLogger("rolecall.observe")
 
@@ -233,13 +233,7 @@ class SpoolReader:
             yield path, later or not _alive(self.directory / f"{writer}.lock")
 
     def _load(self) -> dict[str, int]:
-        try:
-            loaded = orjson.loads((self.directory / POSITIONS).read_bytes())
-        except (OSError, orjson.JSONDecodeError):
-            return {}
-        if not isinstance(loaded, dict):
-            return {}
-        return {str(k): v for k, v in loaded.items() if isinstance(v, int) and v >= 0}
+        return _positions(self.directory)
 
     def save(self, positions: dict[str, int], finished: list[str]) -> None:
         """Store positions (atomically: a reader killed meanwhile reads the old ones), then
@@ -290,6 +284,46 @@ class SpoolReader:
             max(0, path.stat().st_size - positions.get(path.name, 0))
             for path, _ in self._segments()
         )
+
+
+def _positions(directory: Path) -> dict[str, int]:
+    """How far the readers got in each segment, as last saved."""
+    try:
+        loaded = orjson.loads((directory / POSITIONS).read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return {}
+    if not isinstance(loaded, dict):
+        return {}
+    return {str(k): v for k, v in loaded.items() if isinstance(v, int) and v >= 0}
+
+
+def backlog(directory: Path) -> tuple[int, int | None]:
+    """What the spool holds that is not stored yet: (bytes, when the oldest of it was appended,
+    in epoch ms; None when nothing waits or its line is unreadable). Read-only and lock-free, so
+    any process may ask (readiness): positions as last saved, so a claim being stored counts."""
+    positions = _positions(directory)
+    pending, oldest = 0, None
+    for path in sorted(directory.glob(f"*{SUFFIX}")):
+        try:
+            size = path.stat().st_size
+        except FileNotFoundError:  # stored and deleted meanwhile
+            continue
+        start = positions.get(path.name, 0)
+        if size > start:
+            pending += size - start
+            oldest = oldest if oldest is not None else _stamp_at(path, start)
+    return pending, oldest
+
+
+def _stamp_at(path: Path, start: int) -> int | None:
+    """The append time of the line at ``start``."""
+    try:
+        with path.open("rb") as handle:
+            handle.seek(start)
+            stamp = handle.read(20).partition(b" ")[0]
+    except OSError:
+        return None
+    return int(stamp) if stamp.isdigit() else None
 
 
 def _read_from(path: Path, start: int, budget: int) -> tuple[bytes, bool]:

@@ -25,6 +25,7 @@ from rolecall.storage.samples import SqlSamples
 from rolecall.storage.sql_engine import create_storage_engine
 from rolecall.storage.traces import SqlTraces
 from rolecall.storage.usage import SqlUsage
+from rolecall.storage.usage_rollup import SqlUsageRollup
 
 __all__ = ["SqlStorage", "open_storage"]
 
@@ -42,7 +43,8 @@ class SqlStorage:
         self.decisions = SqlDecisions(self._db)
         self.traces = SqlTraces(self._db)
         self.usage = SqlUsage(self._db)
-        self.analytics = SqlAnalytics(self._db)
+        self.usage_rollup = SqlUsageRollup(self._db)  # usage per key, team, user and tag
+        self.analytics = SqlAnalytics(self._db, self.usage_rollup)
         self.keys = SqlApiKeys(self._db)
         self.cooldowns = SqlCooldowns(self._db)
         self.benchmarks = SqlBenchmarks(self._db)
@@ -71,6 +73,11 @@ class SqlStorage:
         if self.engine.dialect.name == "sqlite":
             with self.engine.connect() as connection:
                 connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+
+    def ping(self) -> None:
+        """``SELECT 1`` on a pooled connection: raises when the database cannot be reached."""
+        with self.engine.connect() as connection:
+            connection.exec_driver_sql("SELECT 1")
 
     def close(self) -> None:
         """Close every pooled connection; the storage must not be used afterwards."""

@@ -49,6 +49,9 @@ __all__ = [
     "ROLLUP_MS",
     "ROLLUP_SUMS",
     "SUMS",
+    "USAGE_DIMENSIONS",
+    "USAGE_ROLLUP",
+    "USAGE_ROLLUP_MS",
     "FactFilter",
     "Recent",
     "fact_row",
@@ -131,6 +134,29 @@ REQUEST_ROLLUP: Final = Table(
     PrimaryKeyConstraint(
         "bucket_ms", *(column for _, column in DIMENSION_COLUMNS), name="pk_request_rollup"
     ),
+    sqlite_with_rowid=False,
+)
+
+
+# Usage per key, team, user and tag (rolecall.storage.usage_rollup; migration 0007_identity): one
+# row per hour, dimension and value, so a month of spend per key reads a few hundred rows. A
+# request counts once in its key's row and its team's and user's when it has them, and once per
+# tag it lists.
+USAGE_DIMENSIONS: Final = ("key", "team", "user", "tag")
+USAGE_ROLLUP_MS: Final = 3_600_000
+USAGE_ROLLUP: Final = Table(
+    "usage_rollup",
+    METADATA,
+    Column("bucket_ms", BigInteger, nullable=False),
+    Column("dimension", Text, nullable=False),
+    Column("value", Text, nullable=False),
+    Column("requests", Integer, nullable=False),
+    Column("ok", Integer, nullable=False),
+    Column("tokens_in", BigInteger, nullable=False),
+    Column("tokens_out", BigInteger, nullable=False),
+    Column("cost_usd", Double, nullable=False),
+    Column("costed", Integer, nullable=False),
+    PrimaryKeyConstraint("dimension", "bucket_ms", "value", name="pk_usage_rollup"),
     sqlite_with_rowid=False,
 )
 

@@ -119,7 +119,14 @@ USAGE_EVENTS: Final = Table(
     Column("timestamp_ms", BigInteger, nullable=False),
     Column("artifact", JSON, nullable=False),
     Column("app_id", Text),  # the gateway key that made the request ("default" without keys)
+    # who the request was for (migration 0007_identity): the key's team then, the request's
+    # `user`, the client's `x-request-id` and the request's `metadata` (whose `tags` it lists)
+    Column("team", Text),
+    Column("user_id", Text),
+    Column("client_request_id", Text),
+    Column("request_metadata", JSON),
     Index("ix_usage_events_request_id", "request_id"),
+    Index("ix_usage_events_client_request_id", "client_request_id"),
     Index("ix_usage_events_endpoint_id_timestamp_ms", "endpoint_id", "timestamp_ms"),
     Index("ix_usage_events_timestamp_ms", "timestamp_ms"),
     Index("ix_usage_events_app_id_timestamp_ms", "app_id", "timestamp_ms"),

@@ -1,5 +1,7 @@
 """UsageEvent artifacts on SQL (`SqlUsage`): tokens, latency, cost and outcome per executed request,
-and what each gateway key (the event's ``app_id``) used.
+what each gateway key (the event's ``app_id``) used, and who each request was for (its key's team,
+``user``, the client's ``x-request-id`` and ``metadata``: columns beside the artifact, whose schema
+has no place for them).
 
 Insert-only: an event already stored (same event id) is kept as it was, so a retried or replayed
 batch is harmless. The console's request facts are written beside them by the record writer
@@ -14,10 +16,19 @@ from typing import Any, Final
 
 from sqlalchemy import func, select
 
+from rolecall.observe.identity import TAGS_KEY, split_tags
 from rolecall.storage.database import Artifact, Database, artifact_rows
 from rolecall.storage.sql_tables import USAGE_EVENTS
 
 __all__ = ["AppUsage", "SqlUsage"]
+
+# column → key of the identity the record writer passes (`rolecall.observe.rows.build_batch`)
+_IDENTITY_COLUMNS: Final = {
+    "team": "team",
+    "user_id": "user",
+    "client_request_id": "client_request_id",
+    "request_metadata": "metadata",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,12 +54,59 @@ class SqlUsage:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    def add(self, events: Sequence[Mapping[str, Any]]) -> None:
-        """Store usage events; one already stored (same event id) is kept as it was."""
+    def add(
+        self,
+        events: Sequence[Mapping[str, Any]],
+        identities: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> None:
+        """Store usage events; one already stored (same event id) is kept as it was.
+        ``identities``: who each request was for, by request id (``team``, ``user``,
+        ``client_request_id``, ``metadata``)."""
         rows = artifact_rows(events, _USAGE_COLUMNS, kind="usage-event")
+        known = identities or {}
         for row in rows:
             row["app_id"] = row["artifact"].get("app_id")
+            identity = known.get(row["request_id"]) or {}
+            for column, key in _IDENTITY_COLUMNS.items():
+                row[column] = identity.get(key)
         self._db.insert_new(USAGE_EVENTS, rows)
+
+    def lookup(self, any_id: str) -> tuple[str, list[Artifact]]:
+        """(request id, usage events) of the request with this id, or whose client sent this
+        ``x-request-id`` (the newest such request); no events when neither is stored."""
+        found = self.for_request(any_id)
+        if found:
+            return any_id, found
+        query = (
+            select(USAGE_EVENTS.c.request_id)
+            .where(USAGE_EVENTS.c.client_request_id == any_id)
+            .order_by(USAGE_EVENTS.c.timestamp_ms.desc())
+            .limit(1)
+        )
+        with self._db.read() as connection:
+            request_id = connection.execute(query).scalar_one_or_none()
+        return (any_id, []) if request_id is None else (request_id, self.for_request(request_id))
+
+    def identity_for(self, request_id: str) -> dict[str, Any]:
+        """Who the request was for, as stored: ``team``, ``user``, ``client_request_id``,
+        ``metadata`` and ``tags`` (None and empty when it was not said)."""
+        c = USAGE_EVENTS.c
+        query = (
+            select(c.team, c.user_id, c.client_request_id, c.request_metadata)
+            .where(c.request_id == request_id)
+            .limit(1)
+        )
+        with self._db.read() as connection:
+            row = connection.execute(query).one_or_none()
+        team, user, client_id, metadata = row if row is not None else (None,) * 4
+        tags = split_tags(metadata.get(TAGS_KEY, "")) if isinstance(metadata, dict) else ()
+        return {
+            "team": team,
+            "user": user,
+            "client_request_id": client_id,
+            "metadata": metadata,
+            "tags": list(tags),
+        }
 
     def by_app(self, since_ms: int, app_id: str | None = None) -> list[AppUsage]:
         """What each key (or only ``app_id``) used since ``since_ms``, most spent first; events

@@ -63,7 +63,18 @@ def test_rows_come_from_the_observation() -> None:
         "router.selection",
         "provider.prefill",
     ]
-    assert batch.requests == [{"request_id": "r1", "role_id": None, "task_type": "general.chat"}]
+    assert batch.requests == [
+        {
+            "request_id": "r1",
+            "role_id": None,
+            "task_type": "general.chat",
+            "team": None,
+            "user": None,
+            "client_request_id": None,
+            "metadata": None,
+            "tags": [],
+        }
+    ]
 
 
 def test_process_sink_stores_and_acknowledges(db_url: str, storage: SqlStorage) -> None:

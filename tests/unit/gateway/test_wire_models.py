@@ -43,6 +43,8 @@ VALID: dict[str, Any] = {
         "prefer_local": True,
         "deny_remote": False,
     },
+    "user": "alice",
+    "metadata": {"feature": "search", "tags": "prod,beta"},
 }
 SCALARS = st.one_of(
     st.none(),
@@ -66,6 +68,7 @@ PATHS = st.sampled_from(
     + [("messages", 1, "content", 0, key) for key in ("type", "text")]
     + [("tools", 0, "type"), ("tools", 0)]
     + [("rolecall", key) for key in [*EXTENSION_KEYS, "colour"]]
+    + [("metadata", key) for key in ("feature", "tags", "", "k" * 65)]
 )
 
 
@@ -148,3 +151,23 @@ def test_the_console_posture_model_names_every_routing_mode() -> None:
     from rolecall.operator.posture import modes_for
 
     assert set(get_args(Mode)) == set(modes_for(True))
+
+
+@pytest.mark.parametrize(
+    "identity",
+    [
+        {"user": "u" * 256},
+        {"user": "u" * 257},
+        {"metadata": {f"k{i}": "v" for i in range(16)}},
+        {"metadata": {f"k{i}": "v" for i in range(17)}},
+        {"metadata": {"k" * 64: "v" * 512}},
+        {"metadata": {"k": "v" * 513}},
+        {"metadata": {"tags": ",".join(f"t{i}" for i in range(16))}},
+        {"metadata": {"tags": ",".join(f"t{i}" for i in range(17))}},
+        {"metadata": {"tags": "a, " + "t" * 64}},
+        {"metadata": {"tags": "t" * 65}},
+    ],
+)
+def test_wire_and_models_agree_at_the_identity_limits(identity: dict[str, Any]) -> None:
+    body = {**VALID, **identity}
+    assert _accepts_wire(body) == _accepts_model(body), identity

@@ -8,6 +8,7 @@ import * as router from "./js/pages/router.js";
 import * as decision from "./js/pages/decision.js";
 import * as observe from "./js/pages/observe.js";
 import * as request from "./js/pages/request.js";
+import * as keys from "./js/pages/keys.js";
 import * as lab from "./js/pages/lab.js";
 import * as system from "./js/pages/system.js";
 
@@ -19,6 +20,7 @@ const NAV = [
   ["#/router/decisions", "Decisions", "sub"],
   ["#/observe", "Observe"],
   ["#/observe/routing", "Routing analytics", "sub"],
+  ["#/keys", "Keys"],
   ["#/lab", "Lab"],
   ["#/system", "System"],
 ];
@@ -34,6 +36,7 @@ const ROUTES = [
   [/^#\/observe$/, observe, "Observe → Requests"],
   [/^#\/observe\/routing$/, observe, "Observe → Routing"],
   [/^#\/observe\/requests\/(.+)$/, request, "Observe → Request"],
+  [/^#\/keys$/, keys, "Keys"],
   [/^#\/lab$/, lab, "Lab"],
   [/^#\/system$/, system, "System"],
 ];
