@@ -6,9 +6,12 @@ Every setting is documented in docs/configuration.md (a test checks this).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Final, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+LOG_LEVELS: Final = ("critical", "error", "warning", "info", "debug", "trace")
 
 
 class Settings(BaseSettings):
@@ -90,7 +93,21 @@ class Settings(BaseSettings):
         "size, while the database is down, new records are dropped with an error in the log; "
         "0 keeps records in memory only",
     )
-    log_level: str = Field(default="warning", description="uvicorn and rolecall log level")
+    log_level: str = Field(
+        default="warning",
+        description="uvicorn and rolecall log level: critical, error, warning, info (adds one "
+        "access line per request), debug or trace",
+    )
+    log_format: Literal["auto", "json", "text"] = Field(
+        default="auto",
+        description="log lines on stderr: json (one object a line), text, or auto (json unless "
+        "stderr is a terminal)",
+    )
+    metrics: bool = Field(default=True, description="serve Prometheus metrics at GET /metrics")
+    metrics_token: str | None = Field(
+        default=None,
+        description="when set, GET /metrics requires 'Authorization: Bearer <this token>'",
+    )
     client_header_timeout_s: float = Field(
         default=10.0,
         gt=0,
@@ -123,6 +140,14 @@ class Settings(BaseSettings):
     auth_failure_window_s: float = Field(
         default=10.0, gt=0, description="the window of auth_failure_limit"
     )
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.strip().lower()
+        if level not in LOG_LEVELS:
+            raise ValueError(f"expected one of {', '.join(LOG_LEVELS)}, got {value!r}")
+        return level
 
     @property
     def sqlite_url(self) -> str:

@@ -27,7 +27,7 @@ LAYERS: Final = (
     ("routing", "profiles"),
     ("inventory",),
     ("execution", "observe", "benchmark", "learned", "operator", "limits"),
-    ("providers", "storage", "cluster"),
+    ("providers", "storage", "cluster", "telemetry"),
     ("services",),
     ("gateway",),
     ("console",),

@@ -40,7 +40,7 @@ def run(
 ) -> None:
     """Start the local pool and the gateway; print the URLs, an API key and the admin token."""
     from rolecall.bootstrap import build_services
-    from rolecall.cli.serve import serve_services
+    from rolecall.cli.serve import serve_services, start_logging
     from rolecall.gateway.auth import ensure_default_key
     from rolecall.gateway.server import listening_sockets
     from rolecall.providers.local.inventory import ENDPOINT_PREFIX, local_inventory_entries
@@ -51,6 +51,7 @@ def run(
 
     given: dict[str, Any] = {"host": host, "port": port}
     settings = Settings(**{k: v for k, v in given.items() if v is not None})
+    start_logging(settings)
     names = [m.strip() for m in models.split(",") if m.strip()]
     holder: dict[str, Services] = {}
     if settings.workers > 1:  # the local pool's health marks and first benchmark are per process

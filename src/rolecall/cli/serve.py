@@ -42,6 +42,7 @@ def serve(
     settings = _settings(
         {"host": host, "port": port, "config": config, "data_dir": data_dir, "workers": workers}
     )
+    start_logging(settings)
     count = worker_count(settings)
     try:
         # before anything else: a port in use is one clear error, and nothing was started
@@ -70,6 +71,13 @@ def _settings(given: dict[str, Any]) -> Settings:
         )
         typer.echo(f"error: {problems}", err=True)
         raise typer.Exit(2) from None
+
+
+def start_logging(settings: Settings) -> None:
+    """This process's log handler, once, before anything logs (`rolecall.telemetry.logs`)."""
+    from rolecall.telemetry.logs import configure_logging
+
+    configure_logging(settings.log_level, settings.log_format)
 
 
 @contextmanager

@@ -1,8 +1,8 @@
 """The ASGI application: routes, auth guards, and OpenAI-style errors for every failure.
 
 Routes are thin: each parses, calls one use case, renders. Auth: ``/v1/*`` takes a gateway API key
-(``Authorization: Bearer rc-...``), ``/api/*`` the admin token; ``/healthz`` and ``/openapi.json``
-are open. Chat
+(``Authorization: Bearer rc-...``), ``/api/*`` the admin token; ``/healthz``, ``/openapi.json`` and
+``/metrics`` (unless ``ROLECALL_METRICS_TOKEN`` is set) are open. Chat
 completions, the proxied hot path, are served on raw ASGI (`rolecall.gateway.chat_asgi`); every
 other route by Starlette.
 """
@@ -23,7 +23,7 @@ from starlette.routing import BaseRoute, Route
 
 from rolecall import __version__
 from rolecall.cluster.sharing import KEYS
-from rolecall.gateway import admin, bench_api, models, openapi
+from rolecall.gateway import admin, bench_api, metrics_api, models, openapi
 from rolecall.gateway.auth import KeyChecker, bearer, same_secret
 from rolecall.gateway.chat_asgi import GatewayApp
 from rolecall.gateway.context import services_of
@@ -158,11 +158,19 @@ def create_app(
         keys.stop()
         await services.stop()
 
+    exported = services.metrics is not None  # GET /metrics, unless turned off
     routes = [
         Route("/healthz", healthz),
         Route("/readyz", readyz),
+        *([Route(metrics_api.PATH, metrics_api.metrics)] if exported else []),
         openapi_route(
-            [*openapi.V1_OPERATIONS, *admin.OPERATIONS, *bench_api.OPERATIONS, *extra_operations]
+            [
+                *openapi.V1_OPERATIONS,
+                *(metrics_api.OPERATIONS if exported else []),
+                *admin.OPERATIONS,
+                *bench_api.OPERATIONS,
+                *extra_operations,
+            ]
         ),
         Route("/v1/models", gateway_key(models.list_models)),
         Route("/v1/rolecall/discovery", gateway_key(models.discovery)),

@@ -30,6 +30,7 @@ __all__ = [
     "RequestRecord",
     "decode_observations",
     "encode_observations",
+    "final_endpoint_id",
     "new_id",
     "observe",
 ]
@@ -60,6 +61,7 @@ class RequestRecord:
     estimated_tokens_in: int = 0
     stream_error: str | None = None
     refusal: str | None = None  # why it was turned away before executing (``budget_exceeded``)
+    status: int = 200  # the HTTP status answered (a stream cut later still answered 200)
 
 
 @dataclass(slots=True)
@@ -114,7 +116,7 @@ def observe(r: RequestRecord) -> Observation:
     decision = r.decision
     asked = decision.context.request
     outcome = r.outcome
-    endpoint_id = _final_endpoint_id(r)
+    endpoint_id = final_endpoint_id(r)
     endpoint = r.endpoints.get(endpoint_id)
     attempts = [] if outcome is None else outcome.attempts
     return Observation(
@@ -158,7 +160,8 @@ def _attempt(endpoint: Endpoint | None, a: Attempt) -> AttemptObservation:
     )
 
 
-def _final_endpoint_id(r: RequestRecord) -> str:
+def final_endpoint_id(r: RequestRecord) -> str:
+    """The endpoint that answered, else the one tried last, else the one chosen ("none")."""
     outcome = r.outcome
     if outcome is not None and outcome.endpoint is not None:
         return outcome.endpoint.endpoint_id

@@ -1,0 +1,6 @@
+"""Telemetry adapters: what the gateway tells the outside about itself.
+
+Prometheus metrics (`prometheus`, `request_metrics`, `families`, `state`, `multiproc`) and
+structured logs (`logs`, `access_log`), both fed by the recorder's request listeners
+(`rolecall.observe.listeners`) and built by the composition root. See docs/operate.md.
+"""
