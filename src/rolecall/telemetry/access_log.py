@@ -5,14 +5,15 @@ id, key id, endpoint, model, status, latency, time to first token, tokens, cost,
 refusal, error class), and ``rolecall.gateway`` warnings for the failed upstream attempts, each
 fallback, a stream cut mid-way, and budget or rate-limit refusals. Lines carry ids, names, codes
 and numbers only: never a prompt, an answer, a key or an upstream's error text about a rejected
-request (which may quote the prompt). Records are made here without the caller lookup
-`Logger.info` does (`logging.Logger.findCaller` walks the stack), and formatted off the event loop
-(`rolecall.telemetry.logs`).
+request (which may quote the prompt). Records are made here without what `Logger.info` looks up
+for every record (the caller's frame, the thread's and process's names), and formatted off the
+event loop (`rolecall.telemetry.logs`).
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any, Final
 
 from rolecall.execution.executor import Outcome
@@ -26,9 +27,24 @@ ACCESS: Final = logging.getLogger("rolecall.access")
 EVENTS: Final = logging.getLogger("rolecall.gateway")
 
 
+# What every record of this module holds but its name, level, message, time and fields: made
+# once, so that a line costs no `logging.LogRecord.__init__` (the caller's file and the thread's
+# and process's names, looked up anew for every record).
+_TEMPLATE: Final = logging.LogRecord(__name__, logging.INFO, __file__, 0, "", (), None)
+
+
 def emit(logger: logging.Logger, level: int, message: str, fields: dict[str, Any]) -> None:
     """Log ``message`` with ``fields`` (the formatter adds them to the line)."""
-    record = logger.makeRecord(logger.name, level, "", 0, message, (), None)
+    record = logging.LogRecord.__new__(logging.LogRecord)
+    record.__dict__.update(_TEMPLATE.__dict__)
+    now = time.time()
+    record.name = logger.name
+    record.levelno = level
+    record.levelname = logging.getLevelName(level)
+    record.msg = message
+    record.created = now
+    record.msecs = (now - int(now)) * 1000
+    record.relativeCreated = _TEMPLATE.relativeCreated + (now - _TEMPLATE.created) * 1000
     record.fields = fields
     logger.handle(record)
 

@@ -49,10 +49,18 @@ QUEUE_LINES: Final = 10_000
 STOP_WAIT_S: Final = 5.0  # at exit, for the queued lines to be written
 
 
+_last_second: tuple[int, str] = (-1, "")  # the last second formatted, and its text
+
+
 def _timestamp(created: float) -> str:
     """ISO 8601 in UTC with milliseconds."""
-    millis = int(created * 1000) % 1000
-    return f"{time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime(created))}.{millis:03d}Z"
+    global _last_second
+    second, text = _last_second
+    if int(created) != second:
+        second = int(created)
+        text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        _last_second = (second, text)
+    return f"{text}.{int(created * 1000) % 1000:03d}Z"
 
 
 def _fields(record: logging.LogRecord) -> Mapping[str, Any]:
@@ -88,25 +96,34 @@ class TextFormatter(logging.Formatter):
 
 
 class _Handoff(QueueHandler):
-    """Puts records on the queue as they are: the listener's thread formats them (a record's
-    arguments are plain values, never changed after logging). A full queue drops the line."""
+    """Puts records on the queue as they are, without the handler's lock (the queue is
+    thread-safe): the listener's thread formats them (a record's arguments are plain values,
+    never changed after logging). Past `QUEUE_LINES` waiting, a line is dropped and counted."""
 
-    def __init__(self, lines: queue.Queue[logging.LogRecord]) -> None:
+    def __init__(self, lines: queue.SimpleQueue[logging.LogRecord | None]) -> None:
         super().__init__(lines)
+        self.lines = lines
         self.dropped = 0
+
+    def handle(self, record: logging.LogRecord) -> bool:
+        if not self.filter(record):
+            return False
+        self.enqueue(record)
+        return True
 
     def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
         return record
 
     def enqueue(self, record: logging.LogRecord) -> None:
-        try:
-            self.queue.put_nowait(record)
-        except queue.Full:
+        if self.lines.qsize() < QUEUE_LINES:
+            self.lines.put_nowait(record)
+        else:
             self.dropped += 1
 
 
 class _Writer(logging.StreamHandler):  # type: ignore[type-arg]
-    """stderr, on the listener's thread; says how many lines were dropped meanwhile."""
+    """stderr, on the listener's thread: flushed once the queue is empty (a burst of lines
+    is one write), and says how many lines were dropped meanwhile."""
 
     def __init__(self, stream: TextIO, handoff: _Handoff) -> None:
         super().__init__(stream)
@@ -126,19 +143,24 @@ class _Writer(logging.StreamHandler):  # type: ignore[type-arg]
                 }
             )
             self._said = dropped
-            super().emit(note)
-        super().emit(record)
+            self._write(note)
+        self._write(record)
+        if self._handoff.lines.empty():
+            self.flush()
+
+    def _write(self, record: logging.LogRecord) -> None:
+        try:
+            self.stream.write(self.format(record) + self.terminator)
+        except Exception:
+            self.handleError(record)
 
 
 class _Listener(QueueListener):
-    """Stops without hanging the process on a stuck stderr: the queued lines get
-    `STOP_WAIT_S` to be written, then the (daemon) thread is left behind."""
+    """Stops without hanging the process on a stuck stderr: the lines queued get `STOP_WAIT_S`
+    to be written, then the (daemon) thread is left behind."""
 
     def stop(self) -> None:
-        try:
-            self.queue.put(self._sentinel, timeout=STOP_WAIT_S)
-        except queue.Full:
-            return
+        self.enqueue_sentinel()
         if self._thread is not None:
             self._thread.join(STOP_WAIT_S)
             self._thread = None
@@ -172,7 +194,7 @@ def configure_logging(level: str, log_format: str, stream: TextIO | None = None)
     for previous in _installed:
         previous.stop()
     _installed.clear()
-    handoff = _Handoff(queue.Queue(QUEUE_LINES))
+    handoff = _Handoff(queue.SimpleQueue())
     writer = _Writer(out, handoff)
     writer.setFormatter(formatter)
     listener = _Listener(handoff.queue, writer)

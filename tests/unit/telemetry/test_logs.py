@@ -78,7 +78,7 @@ def test_a_stderr_that_stops_reading_never_blocks_the_caller(root_level: None) -
     reader = threading.Thread(target=_read_all, args=(read_end, chunks))
     reader.start()
     deadline = time.monotonic() + 30
-    while setup.handoff.queue.qsize() and time.monotonic() < deadline:
+    while setup.handoff.lines.qsize() and time.monotonic() < deadline:
         time.sleep(0.01)  # stderr reads again: the queue drains
     log.warning("after the flood")
     setup.stop()  # writes what is queued, then the writer thread ends
@@ -97,3 +97,14 @@ def _read_all(fd: int, into: list[bytes]) -> None:
     with os.fdopen(fd, "rb") as pipe:
         while chunk := pipe.read(65536):
             into.append(chunk)
+
+
+def test_the_log_level_setting_is_checked() -> None:
+    from pydantic import ValidationError
+
+    from rolecall.settings import Settings
+
+    assert Settings(log_level=" INFO ").log_level == "info"
+    with pytest.raises(ValidationError, match="log_level") as raised:
+        Settings(log_level="loud")
+    assert "expected one of critical, error, warning, info, debug, trace" in str(raised.value)
