@@ -156,8 +156,8 @@ def _over_budget(
 
 
 def _recorded(services: Services, record: RequestRecord, reply: ChatReply) -> ChatReply:
-    """Record a request answered with ``reply`` other than the usual 200 of an answer (its
-    status goes with the record)."""
+    """Record a request answered without an upstream's answer (a decision, a refusal, a
+    failure), with the status of ``reply``."""
     record.status = reply.status
     services.recorder.record(record)
     return reply
