@@ -75,9 +75,9 @@ def _settings(given: dict[str, Any]) -> Settings:
 
 def start_logging(settings: Settings) -> None:
     """This process's log handler, once, before anything logs (`rolecall.telemetry.logs`)."""
-    from rolecall.telemetry.logs import configure_logging
+    from rolecall.telemetry.logs import configure_logging, write_before_sigterm
 
-    configure_logging(settings.log_level, settings.log_format)
+    write_before_sigterm(configure_logging(settings.log_level, settings.log_format))
 
 
 @contextmanager

@@ -18,7 +18,9 @@ import atexit
 import logging
 import os
 import queue
+import signal
 import sys
+import threading
 import time
 from collections.abc import Mapping
 from logging.handlers import QueueHandler, QueueListener
@@ -34,6 +36,7 @@ __all__ = [
     "TextFormatter",
     "configure_from_environment",
     "configure_logging",
+    "write_before_sigterm",
 ]
 
 LOG_FORMATS: Final = ("auto", "json", "text")
@@ -206,6 +209,25 @@ def configure_logging(level: str, log_format: str, stream: TextIO | None = None)
     _installed.append(setup)
     atexit.register(setup.stop)
     return setup
+
+
+def write_before_sigterm(setup: LogSetup) -> None:
+    """At SIGTERM, write the queued lines before the process ends as SIGTERM ends it.
+
+    uvicorn shuts down on SIGTERM and then raises it again under the handler it found, which by
+    default ends the process at once: without this, the lines of the shutdown itself (and
+    anything queued) would be lost. A handler someone else installed is left alone."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        return
+
+    def written_then_ended(signum: int, frame: object) -> None:
+        setup.stop()
+        signal.signal(signum, signal.SIG_DFL)
+        signal.raise_signal(signum)
+
+    signal.signal(signal.SIGTERM, written_then_ended)
 
 
 def configure_from_environment() -> LogSetup:
