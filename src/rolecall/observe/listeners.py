@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from rolecall.observe.observation import RequestRecord
 
@@ -46,37 +46,41 @@ class RequestListener(Protocol):
 
 
 class Listeners:
-    """The recorder's listeners, told on the event loop once the current response is written
-    (the handler's task does not yield before sending it); outside an event loop, at once."""
+    """The recorder's listeners, told on the event loop once the current responses are written
+    (the handler's task does not yield before sending it): what the loop's turn collected, in
+    one callback. Outside an event loop (a script's thread), at once."""
 
     def __init__(self, listeners: Sequence[RequestListener]) -> None:
         self._listeners = tuple(listeners)
+        self._due: list[RequestRecord | TurnedAway] = []  # only the event loop touches it
 
     def recorded(self, record: RequestRecord) -> None:
-        self._soon(self._recorded, record)
+        self._soon(record)
 
     def turned_away(self, request: TurnedAway) -> None:
-        self._soon(self._turned_away, request)
+        self._soon(request)
 
-    @staticmethod
-    def _soon(tell: Callable[[Any], None], what: object) -> None:
+    def _soon(self, what: RequestRecord | TurnedAway) -> None:
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
-            tell(what)
-        else:
-            loop.call_soon(tell, what)
+            self._tell([what])
+            return
+        if not self._due:
+            loop.call_soon(self._tell_due)
+        self._due.append(what)
 
-    def _recorded(self, record: RequestRecord) -> None:
-        for listener in self._listeners:
-            try:
-                listener.recorded(record)
-            except Exception:  # telemetry never breaks serving; the log says what went wrong
-                log.exception("request listener %r failed", listener)
+    def _tell_due(self) -> None:
+        due, self._due = self._due, []
+        self._tell(due)
 
-    def _turned_away(self, request: TurnedAway) -> None:
+    def _tell(self, due: list[RequestRecord | TurnedAway]) -> None:
         for listener in self._listeners:
-            try:
-                listener.turned_away(request)
-            except Exception:
-                log.exception("request listener %r failed", listener)
+            for what in due:
+                try:
+                    if isinstance(what, TurnedAway):
+                        listener.turned_away(what)
+                    else:
+                        listener.recorded(what)
+                except Exception:  # telemetry never breaks serving; the log says what failed
+                    log.exception("request listener %r failed", listener)

@@ -50,6 +50,7 @@ LEVELS: Final = {
 }
 QUEUE_LINES: Final = 10_000
 STOP_WAIT_S: Final = 5.0  # at exit, for the queued lines to be written
+WRITE_EVERY_S: Final = 0.01  # stderr is written at most this often (what came meanwhile at once)
 
 
 _last_second: tuple[int, str] = (-1, "")  # the last second formatted, and its text
@@ -125,8 +126,9 @@ class _Handoff(QueueHandler):
 
 
 class _Writer(logging.StreamHandler):  # type: ignore[type-arg]
-    """stderr, on the listener's thread: flushed once the queue is empty (a burst of lines
-    is one write), and says how many lines were dropped meanwhile."""
+    """stderr, on the listener's thread: flushed once the queue is empty, then rests
+    `WRITE_EVERY_S` (a burst of lines is one write), and says how many lines were dropped
+    meanwhile."""
 
     def __init__(self, stream: TextIO, handoff: _Handoff) -> None:
         super().__init__(stream)
@@ -150,6 +152,9 @@ class _Writer(logging.StreamHandler):  # type: ignore[type-arg]
         self._write(record)
         if self._handoff.lines.empty():
             self.flush()
+            # lines come in batches: a thread woken (and a write made) per line would cost
+            # the event loop a context switch per request
+            time.sleep(WRITE_EVERY_S)
 
     def _write(self, record: logging.LogRecord) -> None:
         try:
