@@ -5,7 +5,8 @@
 the root logger gets a `QueueHandler` whose queue a `QueueListener` thread drains into stderr, so
 a slow or blocked stderr (a full pipe, a stalled log shipper) never blocks the event loop; past
 `QUEUE_LINES` waiting lines new ones are dropped and the count is said once stderr moves again.
-Records are formatted on that thread too. uvicorn's loggers propagate to the same handler.
+Records are formatted on that thread too, and written in batches. uvicorn's loggers propagate to
+the same handler.
 
 Formats (``ROLECALL_LOG_FORMAT``): ``json`` — ``ts``, ``level``, ``logger``, ``message``, then the
 record's ``fields`` (the access line's request facts) and ``exc`` for a traceback; ``text`` — the
