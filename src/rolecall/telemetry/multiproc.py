@@ -48,7 +48,7 @@ def use_directory() -> None:
     prometheus-client was imported before the environment named it."""
     from prometheus_client import values
 
-    if directory() is not None and not getattr(values.ValueClass, "_multiprocess", False):
+    if directory() is not None and values.ValueClass is values.MutexValue:
         values.ValueClass = values.MultiProcessValue()  # type: ignore[no-untyped-call]
 
 

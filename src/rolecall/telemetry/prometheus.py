@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from typing import Final
 
 from prometheus_client import CollectorRegistry, disable_created_metrics, generate_latest
-from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from rolecall.telemetry import multiproc
@@ -23,7 +23,9 @@ from rolecall.telemetry.state import StateCollector
 
 __all__ = ["CONTENT_TYPE", "PrometheusMetrics", "build_metrics"]
 
-CONTENT_TYPE = CONTENT_TYPE_LATEST
+# The text format every scraper reads (our names are plain ASCII, so the newer 1.0.0 format,
+# which differs in escaping other names, would be the same bytes under a label some refuse).
+CONTENT_TYPE: Final = "text/plain; version=0.0.4; charset=utf-8"
 
 
 class PrometheusMetrics:
