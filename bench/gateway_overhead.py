@@ -20,8 +20,13 @@ use; if it cannot be installed or started the run goes on without it. Prints fig
 
 Run: .venv/bin/python bench/gateway_overhead.py [--seconds 10] [--requests 2000] [--rounds 3]
      [--skip-litellm] [--skip-lean] [--json] [--no-pin] [--stream-seconds 5]
-     [--upstream fast|scripted] [--time-limit 900]
+     [--upstream fast|scripted] [--time-limit 900] [--telemetry]
      [--workers 1,2 [--databases sqlite,postgresql] [--pg-url URL] [--redis-url URL]]
+
+With ``--telemetry`` rolecall runs twice in the same run: with metrics and logs off
+(``ROLECALL_METRICS=false``, log level warning), then with Prometheus metrics on and a JSON
+access line per request written to its log file (``ROLECALL_LOG_LEVEL=info``,
+``ROLECALL_LOG_FORMAT=json``); what telemetry adds is printed: p50 at c=1 and req/s at c=64.
 
 With ``--workers`` rolecall runs once per worker count and database, all started side by side,
 and the c=64 runs interleave them round by round (`bench/gateway/scale.py`): the CPU per request
@@ -46,12 +51,20 @@ from typing import Any
 from gateway import paths, scale
 from gateway.loadgen import Generator, make_generator
 from gateway.measure import PathResult, measure
-from gateway.procs import BenchError, Deadline, Proc
+from gateway.procs import LOOPBACK, BenchError, Deadline, Proc, http
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_ADDED_P99_MS = 1.0
 TARGET_RPS_RATIO = 10.0
 LEAN = "lean pass-through"
+TELEMETRY_OFF = {"ROLECALL_METRICS": "false", "ROLECALL_LOG_LEVEL": "warning"}
+TELEMETRY_ON = {
+    "ROLECALL_METRICS": "true",
+    "ROLECALL_LOG_LEVEL": "info",
+    "ROLECALL_LOG_FORMAT": "json",
+}
+TARGET_TELEMETRY_P50_MS = 0.1  # added by metrics + access logs at c=1
+TARGET_TELEMETRY_RPS_LOSS = 0.10  # of req/s at c=64
 
 
 def parse_args() -> argparse.Namespace:
@@ -84,6 +97,11 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--pg-url", default=scale.PG_URL, help="PostgreSQL server for --databases")
     parser.add_argument("--redis-url", default=scale.REDIS_URL, help="Redis for PostgreSQL runs")
+    parser.add_argument(
+        "--telemetry",
+        action="store_true",
+        help="rolecall with metrics and JSON access logs off, then on: what they cost",
+    )
     return parser.parse_args()
 
 
@@ -106,13 +124,17 @@ def _measure_started(
     gen: Generator,
     args: Any,
     deadline: Deadline,
+    after: Callable[[PathResult, int], None] | None = None,
 ) -> Proc | None:
-    """Start a gateway, measure it and stop it; a start or measure that fails becomes the note.
-    The stopped process is returned (None if it never started) for its log."""
+    """Start a gateway, measure it (then ``after``, still running) and stop it; a start or
+    measure that fails becomes the note. The stopped process is returned (None if it never
+    started) for its log."""
     proc = None
     try:
         proc, port = start()
         measure(gen, result, port, up_port, model, proc, args, deadline)
+        if after is not None:
+            after(result, port)
     except BenchError as exc:
         result.note = f"not measured: {exc}"
     finally:
@@ -122,22 +144,103 @@ def _measure_started(
 
 
 def run_rolecall(
-    gen: Generator, args: Any, up_port: int, core: int | None, workdir: Path, deadline: Deadline
+    gen: Generator,
+    args: Any,
+    up_port: int,
+    core: int | None,
+    workdir: Path,
+    deadline: Deadline,
+    *,
+    name: str = "rolecall",
+    env: dict[str, str] | None = None,
 ) -> PathResult:
-    result = PathResult("rolecall")
+    result = PathResult(name)
     if not args.rolecall_bin.exists():
         result.note = f"not run: {args.rolecall_bin} not found"
         return result
+    ports: list[int] = []
 
     def start() -> tuple[Proc, int]:
-        proc, port, headers = paths.start_rolecall(args.rolecall_bin, up_port, core, workdir)
+        proc, port, headers = paths.start_rolecall(
+            args.rolecall_bin, up_port, core, workdir, name=name, env=env
+        )
         result.info = {k: v for k, v in headers.items() if k.lower().startswith("x-rolecall")}
+        ports.append(port)
         return proc, port
 
-    proc = _measure_started(result, start, "default", up_port, gen, args, deadline)
+    proc = _measure_started(result, start, "default", up_port, gen, args, deadline, _scraped)
     if proc is not None:
         result.info["log_tail"] = _log_after_banner(proc)
+        result.info["access_lines"] = str(_access_lines(proc))
     return result
+
+
+def _scraped(result: PathResult, port: int) -> None:
+    """(Before the gateway stops.) The requests its /metrics counted, when it serves them."""
+    try:
+        status, _, body = http(f"http://{LOOPBACK}:{port}/metrics")
+    except OSError:
+        return
+    if status == 200:
+        counted = sum(
+            float(line.rsplit(" ", 1)[1])
+            for line in body.decode().splitlines()
+            if line.startswith("rolecall_requests_total{")
+        )
+        result.info["metrics_requests"] = f"{counted:.0f}"
+
+
+def _access_lines(proc: Proc) -> int:
+    try:
+        text = proc.log_path.read_text(errors="replace")
+    except OSError:
+        return 0
+    return text.count('"logger":"rolecall.access"')
+
+
+def run_telemetry(
+    gen: Generator, args: Any, up_port: int, core: int | None, workdir: Path, deadline: Deadline
+) -> list[PathResult]:
+    """rolecall with telemetry off, then with metrics and JSON access logs on."""
+    off = run_rolecall(
+        gen,
+        args,
+        up_port,
+        core,
+        workdir,
+        deadline,
+        name="rolecall telemetry off",
+        env=TELEMETRY_OFF,
+    )
+    on = run_rolecall(
+        gen, args, up_port, core, workdir, deadline, name="rolecall telemetry on", env=TELEMETRY_ON
+    )
+    return [off, on]
+
+
+def print_telemetry(off: PathResult, on: PathResult, concurrency: int) -> None:
+    """What metrics and access logs add: p50 at c=1 and req/s at c=64, off vs on."""
+    if not (off.latency and on.latency and off.throughput and on.throughput):
+        print("telemetry: not measured (see the notes)")
+        return
+    print("telemetry (metrics + JSON access log) vs off, same run:")
+    for r in (off, on):
+        lat, thr = r.latency, r.throughput
+        assert lat is not None
+        assert thr is not None
+        print(
+            f"  {r.name:<24} added p50 @c=1 {lat.added_p50_ms:+.3f} ms, "
+            f"req/s @c={concurrency} {thr.rps:,.0f}, "
+            f"access lines {r.info.get('access_lines', '?')}, "
+            f"/metrics counted {r.info.get('metrics_requests', '—')} requests"
+        )
+    added = on.latency.added_p50_ms - off.latency.added_p50_ms
+    ratio = on.throughput.rps / off.throughput.rps if off.throughput.rps else float("nan")
+    print(
+        f"  telemetry adds {added:+.3f} ms p50 at c=1 (target ≤ {TARGET_TELEMETRY_P50_MS:g} ms); "
+        f"req/s on ÷ off at c={concurrency}: {ratio:.3f} "
+        f"(target ≥ {1 - TARGET_TELEMETRY_RPS_LOSS:.2f})"
+    )
 
 
 def run_lean(
@@ -315,6 +418,8 @@ def run(args: argparse.Namespace, stack: ExitStack, deadline: Deadline) -> None:
     lean = run_lean(gen, args, up_port, gw_core, workdir, deadline)
     if args.workers:
         rcs, meta["workers"] = scale.run_configs(gen, args, up_port, gw_core, workdir, deadline)
+    elif args.telemetry:
+        rcs = run_telemetry(gen, args, up_port, gw_core, workdir, deadline)
     else:
         rcs = [run_rolecall(gen, args, up_port, gw_core, workdir, deadline)]
     lite = run_litellm(gen, args, up_port, gw_core, workdir, deadline)
@@ -330,6 +435,9 @@ def report(results: list[PathResult], meta: dict[str, Any], args: argparse.Names
     print_ratios(r)
     if meta.get("workers"):
         scale.print_comparison(meta["workers"])
+    if args.telemetry and not args.workers:
+        off, on = by_name["rolecall telemetry off"], by_name["rolecall telemetry on"]
+        print_telemetry(off, on, args.concurrency)
     rc, lite = _rolecall(by_name), by_name["LiteLLM proxy"]
     if lite.info.get("version"):
         meta["litellm"] = lite.info["version"]

@@ -11,6 +11,7 @@ import asyncio
 import gc
 import logging
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any, Final
 
@@ -44,16 +45,20 @@ from rolecall.operator import Operator
 from rolecall.operator.overrides import overrides_file
 from rolecall.providers.local.models import MODELS
 from rolecall.providers.registry import UpstreamClients, adapters_for
-from rolecall.services import Services
+from rolecall.services import Lifecycle, Services
 from rolecall.settings import Settings
 from rolecall.storage.changes import SharedDoc
 from rolecall.storage.limit_counters import SqlLimitCounters
 from rolecall.storage.limit_store import ThreadedLimitStore
 from rolecall.storage.record_writer import WriterLink, is_in_memory, open_sink
 from rolecall.storage.spool import Spool
+from rolecall.storage.spool import backlog as spool_backlog
 from rolecall.storage.sql import SqlStorage, open_storage
 from rolecall.storage.writer import BackgroundWriter
+from rolecall.telemetry.access_log import AccessLog
 from rolecall.telemetry.otel_config import trace_export
+from rolecall.telemetry.prometheus import PrometheusMetrics, build_metrics
+from rolecall.telemetry.state import StateCollector
 
 __all__ = [
     "build_app",
@@ -107,12 +112,14 @@ def build_services(
         aggregation=writer_aggregation,
         export=export,
     )
+    metrics = _metrics(settings, routing, spool)
     recorder = Recorder(
         writer,
         sink,
         journal=spool,
         endpoint_facts=routing.all_endpoint_facts,
         on_profile=lambda profile: _share_profile(routing, node, profile),
+        listeners=[AccessLog()] if metrics is None else [metrics.requests, AccessLog()],
     )
     evidence = EvidenceIntake(
         storage.samples,
@@ -146,11 +153,28 @@ def build_services(
             span_per_attempt=export is not None,
         ),
         operator=operator,
-        bench=_bench_hub(settings, routing, storage, evidence, writer, recorder),
+        bench=_bench_hub(settings, routing, storage, evidence, writer, recorder, metrics),
         learned=learned,
         limits=_limiter(settings, scoped, storage),
         started_ms=time.time_ns() // 1_000_000,
+        metrics=metrics,
+        lifecycle=Lifecycle()
+        if metrics is None
+        else Lifecycle(on_start=[metrics.start], on_stop=[metrics.stop]),
     )
+
+
+def _metrics(
+    settings: Settings, routing: RoutingState, spool: Spool | None
+) -> PrometheusMetrics | None:
+    """This process's Prometheus metrics (None when turned off): what requests did, and the
+    cooldowns and the spool's backlog read at each scrape."""
+    if not settings.metrics:
+        return None
+    directory = None if spool is None else spool.directory
+    backlog = None if directory is None else partial(spool_backlog, directory)
+    state = StateCollector(routing.cooldowns, lambda: routing.inventory.endpoints, backlog)
+    return build_metrics(state)
 
 
 def _shared_overrides(doc: SharedDoc, legacy: dict[str, Any]) -> dict[str, Any]:
@@ -228,6 +252,7 @@ def _bench_hub(
     evidence: EvidenceIntake,
     writer: BackgroundWriter,
     recorder: Recorder,
+    metrics: PrometheusMetrics | None,
 ) -> BenchHub:
     return BenchHub(
         routing,
@@ -240,6 +265,7 @@ def _bench_hub(
         adapters=adapters_for,
         timeout_s=settings.upstream_timeout_s,
         local_model_sizes={name: m.size_bytes for name, m in MODELS.items()},
+        on_run=None if metrics is None else metrics.requests.bench_run,
     )
 
 

@@ -29,6 +29,7 @@ from rolecall.settings import Settings
 from rolecall.storage.spool import Spool
 from rolecall.storage.sql import SqlStorage
 from rolecall.storage.writer import BackgroundWriter
+from rolecall.telemetry.prometheus import PrometheusMetrics
 
 __all__ = ["Lifecycle", "Services"]
 
@@ -65,6 +66,7 @@ class Services:
     learned: LearnedMode | None
     limits: Limiter
     started_ms: int
+    metrics: PrometheusMetrics | None = None  # None: metrics turned off
     lifecycle: Lifecycle = field(default_factory=Lifecycle)
 
     async def start(self) -> None:

@@ -12,15 +12,16 @@ from __future__ import annotations
 import os
 from collections.abc import MutableMapping
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from dotenv import dotenv_values
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from rolecall.errors import SettingError
 
 ENV_FILE: Final = ".env"
+LOG_LEVELS: Final = ("critical", "error", "warning", "info", "debug", "trace")
 
 
 class Settings(BaseSettings):
@@ -102,7 +103,21 @@ class Settings(BaseSettings):
         "size, while the database is down, new records are dropped with an error in the log; "
         "0 keeps records in memory only",
     )
-    log_level: str = Field(default="warning", description="uvicorn and rolecall log level")
+    log_level: str = Field(
+        default="warning",
+        description="uvicorn and rolecall log level: critical, error, warning, info (adds one "
+        "access line per request), debug or trace",
+    )
+    log_format: Literal["auto", "json", "text"] = Field(
+        default="auto",
+        description="log lines on stderr: json (one object a line), text, or auto (json unless "
+        "stderr is a terminal)",
+    )
+    metrics: bool = Field(default=True, description="serve Prometheus metrics at GET /metrics")
+    metrics_token: str | None = Field(
+        default=None,
+        description="when set, GET /metrics requires 'Authorization: Bearer <this token>'",
+    )
     client_header_timeout_s: float = Field(
         default=10.0,
         gt=0,
@@ -140,6 +155,14 @@ class Settings(BaseSettings):
         description="OTLP/HTTP base URL (http://collector:4318) to export request traces to "
         "(the otel extra); unset: the standard OTEL_EXPORTER_OTLP_* variables, else no export",
     )
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.strip().lower()
+        if level not in LOG_LEVELS:
+            raise ValueError(f"expected one of {', '.join(LOG_LEVELS)}, got {value!r}")
+        return level
 
     @property
     def sqlite_url(self) -> str:

@@ -46,7 +46,7 @@ def test_every_api_route_is_documented() -> None:
     from rolecall.gateway import admin
 
     text = (DOCS / "gateway.md").read_text()
-    paths = ["/v1/chat/completions", "/v1/models", "/v1/rolecall/discovery", "/healthz"]
+    paths = ["/v1/chat/completions", "/v1/models", "/v1/rolecall/discovery", "/healthz", "/metrics"]
     paths += [path for path, _, _ in admin.ROUTES]
     missing = [p for p in paths if p not in text]
     assert missing == [], f"undocumented routes: {missing}"

@@ -111,7 +111,9 @@ class BenchHub:
         adapters: AdapterFactory,
         timeout_s: float,
         local_model_sizes: Mapping[str, int],
+        on_run: Callable[[str, str | None], object] | None = None,
     ) -> None:
+        """``on_run`` hears of each run started (mode, None) and ended (mode, status)."""
         self.routing = routing
         self.store = store
         self.samples = samples
@@ -125,6 +127,7 @@ class BenchHub:
         self.local_model_sizes = dict(local_model_sizes)
         self.progress: dict[str, RunProgress] = {}
         self.tasks: dict[str, asyncio.Task[str]] = {}
+        self.on_run = on_run
 
     @property
     def active_run(self) -> str | None:
@@ -240,6 +243,8 @@ class BenchHub:
         )
         self.progress[plan.run_id] = progress
         self.tasks[plan.run_id] = asyncio.get_running_loop().create_task(self._run(runner))
+        if self.on_run is not None:
+            self.on_run(plan.mode, None)
 
     async def _run(self, runner: BenchRunner) -> str:
         plan, store = runner.plan, self.store
@@ -257,6 +262,8 @@ class BenchHub:
             runner.progress.phase = "done"
             finished = _now_ms()
             store.update_run(plan.run_id, status=status, finished_ms=finished)
+            if self.on_run is not None:
+                self.on_run(plan.mode, status)
         await self.refresh(plan.endpoint_ids)
         return status
 

@@ -38,7 +38,7 @@ def run(
 ) -> None:
     """Start the local pool and the gateway; print the URLs, an API key and the admin token."""
     from rolecall.bootstrap import build_services
-    from rolecall.cli.serve import serve_services
+    from rolecall.cli.serve import serve_services, start_logging
     from rolecall.gateway.auth import ensure_default_key
     from rolecall.gateway.server import listening_sockets
     from rolecall.inventory.config import require_inventory_file
@@ -51,6 +51,7 @@ def run(
     settings = load_settings(host=host, port=port)
     if "config" in settings.model_fields_set:  # a file asked for must exist; rolecall.yaml may not
         require_inventory_file(settings.config, how="ROLECALL_CONFIG")
+    start_logging(settings)
     names = [m.strip() for m in models.split(",") if m.strip()]
     holder: dict[str, Services] = {}
     if settings.workers > 1:  # the local pool's health marks and first benchmark are per process

@@ -42,6 +42,7 @@ def serve(
         host=host, port=port, config=config, data_dir=data_dir, workers=workers
     )
     require_inventory_file(settings.config)  # without one the gateway has nothing to serve
+    start_logging(settings)
     count = worker_count(settings)
     # before anything else: a port in use is one clear error (rolecall.cli.failures), and
     # nothing was started
@@ -50,6 +51,13 @@ def serve(
         serve_workers(settings, sockets)
     else:
         _serve_one(settings, sockets)
+
+
+def start_logging(settings: Settings) -> None:
+    """This process's log handler, once, before anything logs (`rolecall.telemetry.logs`)."""
+    from rolecall.telemetry.logs import configure_logging, write_before_sigterm
+
+    write_before_sigterm(configure_logging(settings.log_level, settings.log_format))
 
 
 def _serve_one(settings: Settings, sockets: list[socket.socket]) -> None:

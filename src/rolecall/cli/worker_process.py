@@ -45,7 +45,9 @@ def serve_worker(
     _stop_with(supervisor)
     name_process("rolecall-worker")
     from rolecall.bootstrap import build_services
-    from rolecall.cli.serve import serve_services
+    from rolecall.cli.serve import serve_services, start_logging
+
+    start_logging(settings)
 
     try:
         services = build_services(settings, extra_inventory=extra_inventory, writer_link=link)

@@ -18,6 +18,8 @@ loop, engine or lock crosses a fork) that builds its own services.
   is replaced too; workers that had a channel to it store records themselves from then on.
 - SIGTERM or SIGINT stops the workers (each drains its requests and records), then the writer
   (it stores what the spool still holds).
+- Metrics: the workers keep theirs in files of one directory the supervisor empties at start, so
+  a scrape of any worker shows the whole gateway's (`rolecall.telemetry.multiproc`).
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from rolecall.settings import Settings
 from rolecall.storage.record_writer import READY as READY_FRAME
 from rolecall.storage.record_writer import START_TIMEOUT_S, WriterLink, is_in_memory
 from rolecall.storage.writer_process import send_channel, serve_shared
+from rolecall.telemetry import multiproc
 from rolecall.telemetry.otel_config import trace_export
 
 __all__ = ["GIVE_UP_AFTER", "Supervisor", "WorkersError", "worker_count"]
@@ -115,6 +118,8 @@ class Supervisor:
         """Supervise until stopped (0) or until the workers cannot be kept running (raises)."""
         with self._signals():
             try:
+                if self._settings.metrics:  # before any worker starts: they inherit where
+                    multiproc.prepare(self._settings.data_dir)
                 if self._settings.record_process:
                     self._start_writer()
                 self._start(self._slots[0])
@@ -224,6 +229,8 @@ class Supervisor:
         assert slot.process is not None
         process, slot.process = slot.process, None
         process.join()
+        if process.pid is not None:
+            multiproc.process_exited(process.pid)
         if slot.ready is not None:
             slot.ready.close()
             slot.ready = None

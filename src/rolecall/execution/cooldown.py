@@ -6,12 +6,14 @@ failures at once) enters cooldown at the next level of the schedule (the level c
 ejections keep coming within a day of the last one, and resets after a success). While cooling down
 it is routed around (``PROVIDER_OFFLINE`` with the time left). The book is held in memory for the
 hot path and persisted through a callback, so a restart keeps it and other processes `adopt` it.
+Entering and leaving a cooldown is logged (a warning) by the process where it happened.
 
 Owns `Cooldown` (one endpoint's place in the schedule, also the row storage keeps) and `CooldownBook`.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -21,6 +23,8 @@ from rolecall.checks import require_count, require_text
 from rolecall.execution.outliers import EjectionRule, FailureTrack
 
 __all__ = ["Cooldown", "CooldownBook"]
+
+log = logging.getLogger("rolecall.execution")
 
 SCHEDULE_MS: Final = (
     10 * 60_000,
@@ -143,6 +147,13 @@ class CooldownBook:
             )
             self._entries[endpoint_id] = entry
             self.version += 1
+        log.warning(
+            "endpoint %s cools down for %.0f s (level %d, after %s)",
+            endpoint_id,
+            (entry.until_ms - now_ms) / 1000,
+            level,
+            reason,
+        )
         if self._persist is not None:
             self._persist(entry)
         return entry
@@ -158,8 +169,11 @@ class CooldownBook:
         if endpoint_id not in self._entries:
             return
         with self._lock:
-            self._entries.pop(endpoint_id, None)
+            ended = self._entries.pop(endpoint_id, None)
             self.version += 1
+        if ended is not None:
+            how = "a request succeeded" if now_ms is not None else "cleared by the operator"
+            log.warning("endpoint %s is out of cooldown (%s)", endpoint_id, how)
         if self._forget is not None:
             self._forget(endpoint_id)
 

@@ -2,8 +2,9 @@
 
 Routes are thin: each parses, calls one use case, renders. Auth: ``/v1/*`` takes a gateway API key
 (``Authorization: Bearer rc-...``), ``/api/*`` the admin token; ``/livez``, ``/healthz``,
-``/readyz`` (`rolecall.gateway.health`) and ``/openapi.json`` are open. Every answer carries
-``x-request-id`` (`rolecall.gateway.request_ids`). Chat
+``/readyz`` (`rolecall.gateway.health`), ``/openapi.json`` and ``/metrics`` (unless
+``ROLECALL_METRICS_TOKEN`` is set) are open. Every answer carries ``x-request-id``
+(`rolecall.gateway.request_ids`). Chat
 completions, the proxied hot path, are served on raw ASGI (`rolecall.gateway.chat_asgi`); every
 other route by Starlette.
 """
@@ -24,7 +25,7 @@ from starlette.routing import BaseRoute, Route
 
 from rolecall import __version__
 from rolecall.cluster.sharing import KEYS
-from rolecall.gateway import admin, bench_api, models, openapi
+from rolecall.gateway import admin, bench_api, metrics_api, models, openapi
 from rolecall.gateway.auth import KeyChecker, bearer, same_secret
 from rolecall.gateway.chat_asgi import GatewayApp
 from rolecall.gateway.context import services_of
@@ -143,12 +144,20 @@ def create_app(
         readiness.close()
         await services.stop()
 
+    exported = services.metrics is not None  # GET /metrics, unless turned off
     routes = [
         Route("/livez", livez),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
+        *([Route(metrics_api.PATH, metrics_api.metrics)] if exported else []),
         openapi_route(
-            [*openapi.V1_OPERATIONS, *admin.OPERATIONS, *bench_api.OPERATIONS, *extra_operations]
+            [
+                *openapi.V1_OPERATIONS,
+                *(metrics_api.OPERATIONS if exported else []),
+                *admin.OPERATIONS,
+                *bench_api.OPERATIONS,
+                *extra_operations,
+            ]
         ),
         Route("/v1/models", gateway_key(models.list_models)),
         Route("/v1/models/{model_id:path}", gateway_key(models.retrieve_model)),

@@ -138,7 +138,7 @@ class KeyChecker:
     def refuse(self, client: str, message: str, code: str) -> NoReturn:
         """Count a failed check from ``client`` and raise its 401 or 429."""
         wait = self.limiter.failure(client)
-        if wait is not None:
+        if wait is not None:  # not logged: past the limit, a guesser fills no log
             raise WireError(
                 429,
                 f"too many failed authentication attempts from this address; retry in {wait} s",
@@ -146,6 +146,7 @@ class KeyChecker:
                 kind="rate_limit_error",
                 headers={"retry-after": str(wait)},
             )
+        log.warning("authentication failed from %s (%s)", client or "unknown address", code)
         raise WireError(401, message, code=code, kind="authentication_error")
 
 

@@ -139,11 +139,12 @@ async def chat_completions(
         )
     if target.scope == "decision_only" or not (decision.chosen_endpoint_id or panic):
         record.ended_ms = _now_ms()
-        services.recorder.record(record)
         if not decision.chosen_endpoint_id:
-            return _unavailable(services, decision, headers, record.ended_ms)
+            return _recorded(
+                services, record, _unavailable(services, decision, headers, record.ended_ms)
+            )
         body = {"object": "rolecall.decision", "decision": decision.to_artifact()}
-        return ChatReply(200, headers, orjson.dumps(body))
+        return _recorded(services, record, ChatReply(200, headers, orjson.dumps(body)))
     order = panic or (decision.chosen_endpoint_id, *decision.fallback_endpoint_ids)
     gate = await admit(services.limits, key, chat, decision, order, inventory.endpoints)
     if gate.decision is not None:
@@ -160,10 +161,11 @@ async def chat_completions(
     if not outcome.ok:
         services.limits.release(gate.admission)
         record.ended_ms = _now_ms()
-        services.recorder.record(record)
         if outcome.panic and outcome.failure and outcome.failure.falls_back:
-            return _unavailable(services, decision, headers, record.ended_ms)
-        return _failed(outcome, headers)
+            return _recorded(
+                services, record, _unavailable(services, decision, headers, record.ended_ms)
+            )
+        return _recorded(services, record, _failed(outcome, headers))
     assert outcome.endpoint is not None
     headers["x-rolecall-endpoint"] = outcome.endpoint.endpoint_id
     headers["x-rolecall-model"] = outcome.endpoint.model
@@ -189,8 +191,15 @@ def _over_budget(
     assert gate.refused is not None
     record.refusal = "budget_exceeded"
     record.ended_ms = _now_ms()
+    return _recorded(services, record, ChatReply(429, headers, refused_body(gate.refused, headers)))
+
+
+def _recorded(services: Services, record: RequestRecord, reply: ChatReply) -> ChatReply:
+    """Record a request answered without an upstream's answer (a decision, a refusal, a
+    failure), with the status of ``reply``."""
+    record.status = reply.status
     services.recorder.record(record)
-    return ChatReply(429, headers, refused_body(gate.refused, headers))
+    return reply
 
 
 def _settle(services: Services, gate: Gate, record: RequestRecord, outcome: Outcome) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from typing import Any, Final
 
@@ -26,6 +27,7 @@ from rolecall.gateway.request_ids import (
     tagged,
 )
 from rolecall.gateway.wire import WireError, error_body
+from rolecall.observe.listeners import TurnedAway
 from rolecall.services import Services
 
 log = logging.getLogger("rolecall.gateway")
@@ -66,6 +68,8 @@ class GatewayApp:
 async def serve_chat(
     services: Services, keys: KeyChecker, scope: Scope, receive: Receive, send: Send
 ) -> None:
+    started = time.perf_counter()
+    app_id = None  # known once the key is checked
     headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
     client_id = client_request_id(headers.get("x-request-id"))
     request_id = new_request_id()  # the record's id, whatever the client sent
@@ -77,23 +81,37 @@ async def serve_chat(
         if services.settings.require_api_key:
             client = scope.get("client")
             key = keys.check(headers.get("authorization"), client[0] if client else "")
-        raw = await _read_body(receive, services.settings.max_body_bytes)
         app_id = "default" if key is None else key.key_id
+        raw = await _read_body(receive, services.settings.max_body_bytes)
         reply = await chat_completions(
             services, raw, headers, app_id, key, request_id=request_id, client_request_id=client_id
         )
     except WireError as exc:
         await _send_json(send, exc.status, exc.headers, exc.body(), tag)
+        _turned_away(services, exc.status, exc.code, app_id, started)
         return
     except Exception:  # never a stack trace on the wire; the log has it (never the body)
         log.exception("unexpected error on POST %s", CHAT_PATH)
         body = error_body("internal error; see the rolecall log", "server_error")
         await _send_json(send, 500, {}, body, tag)
+        _turned_away(services, 500, "server_error", app_id, started)
         return
     if reply.stream is None:
         await _send_json(send, reply.status, reply.headers, reply.body, tag)
     else:
         await _send_stream(send, receive, reply, tag)
+
+
+def _turned_away(
+    services: Services, status: int, code: str | None, app_id: str | None, started: float
+) -> None:
+    """Tell the recorder's listeners of a request answered without a record; a 429 for a
+    caller whose key was accepted is a rate limit's refusal (before that, too many failed key
+    checks)."""
+    refused = status == 429 and app_id is not None and code == "rate_limit_exceeded"
+    elapsed = time.perf_counter() - started
+    turned = TurnedAway(status, code, app_id, elapsed, "rate_limit_exceeded" if refused else None)
+    services.recorder.turned_away(turned)
 
 
 async def _read_body(receive: Receive, limit: int) -> bytes:

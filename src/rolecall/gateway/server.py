@@ -88,6 +88,7 @@ def build_server(
         "host": settings.host,
         "port": settings.port,
         "log_level": settings.log_level,
+        "log_config": None,  # its loggers go to the process's handler (rolecall.telemetry.logs)
         "access_log": False,
         "lifespan": "on",
         "http": edge_protocol(state),

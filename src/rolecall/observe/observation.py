@@ -32,6 +32,7 @@ __all__ = [
     "RequestRecord",
     "decode_observations",
     "encode_observations",
+    "final_endpoint_id",
     "new_id",
     "observe",
 ]
@@ -68,6 +69,7 @@ class RequestRecord:
     sampled: bool = True
     body: Mapping[str, Any] | None = None  # the parsed request (its model and parameters)
     identity: RequestIdentity | None = None  # who it was for, when the client or its key said
+    status: int = 200  # the HTTP status answered (a stream cut later still answered 200)
 
 
 @dataclass(slots=True)
@@ -140,7 +142,7 @@ def observe(r: RequestRecord) -> Observation:
     decision = r.decision
     asked = decision.context.request
     outcome = r.outcome
-    endpoint_id = _final_endpoint_id(r)
+    endpoint_id = final_endpoint_id(r)
     endpoint = r.endpoints.get(endpoint_id)
     attempts = [] if outcome is None else outcome.attempts
     return Observation(
@@ -222,7 +224,8 @@ def _attempt(endpoint: Endpoint | None, a: Attempt) -> AttemptObservation:
     )
 
 
-def _final_endpoint_id(r: RequestRecord) -> str:
+def final_endpoint_id(r: RequestRecord) -> str:
+    """The endpoint that answered, else the one tried last, else the one chosen ("none")."""
     outcome = r.outcome
     if outcome is not None and outcome.endpoint is not None:
         return outcome.endpoint.endpoint_id

@@ -19,6 +19,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Final
 
+from rolecall.observe.listeners import Listeners, RequestListener, TurnedAway
 from rolecall.observe.loop_channel import LoopChannel
 from rolecall.observe.message import WriterMessage, reply_from_bytes
 from rolecall.observe.observation import RequestRecord, encode_observations, observe
@@ -51,6 +52,7 @@ class Recorder:
     profile); ``on_profile`` gets every profile that comes due. With a ``journal`` each
     observation is written there as soon as it is encoded (one write) and messages only tell
     the sink to store what the journal holds; a part the journal refuses travels in a message.
+    Each of ``listeners`` hears of every request (`rolecall.observe.listeners`).
     """
 
     def __init__(
@@ -61,8 +63,10 @@ class Recorder:
         journal: Journal | None = None,
         endpoint_facts: Callable[[], Mapping[str, tuple[str, str | None]]] = dict,
         on_profile: Callable[[ObservedPerformanceProfile], object] | None = None,
+        listeners: Sequence[RequestListener] = (),
     ) -> None:
         self._sink = sink
+        self._listeners = Listeners(listeners) if listeners else None
         self._writer = writer
         self._journal = journal
         self._journaled = False  # parts written to the journal since the last message
@@ -99,6 +103,8 @@ class Recorder:
         handler's task does not yield before sending it). Either way no thread competes with
         the request path for the GIL; the writer only hands the encoded observations over.
         """
+        if self._listeners is not None:
+            self._listeners.recorded(record)
         if self._journal is not None and self._journal_now(self._journal, record):
             return
         self._pending.append(record)
@@ -111,6 +117,11 @@ class Recorder:
             self._writer.submit(self._drain)
         else:
             loop.call_soon(self._observe_then_store)
+
+    def turned_away(self, request: TurnedAway) -> None:
+        """A request answered before it was routed: nothing is stored, the listeners hear of it."""
+        if self._listeners is not None:
+            self._listeners.turned_away(request)
 
     def _journal_now(self, journal: Journal, record: RequestRecord) -> bool:
         """Observe ``record`` and write it to ``journal`` now; False when the journal refused it

@@ -100,6 +100,7 @@ class Operator:
         with self._lock:
             self._data = self._store.load()
             self.routing.update(self._with_saved)
+        log.warning("routing overrides reloaded: another process saved posture or bindings")
 
     def _with_saved(self, inventory: Inventory) -> Inventory:
         posture = self._data.get("posture")

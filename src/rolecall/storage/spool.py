@@ -277,14 +277,6 @@ class SpoolReader:
             os.close(self._lock_fd)
             self._lock_fd = -1
 
-    def pending_bytes(self) -> int:
-        """Bytes in the spool not yet stored (an estimate: positions as last saved)."""
-        positions = self._load()
-        return sum(
-            max(0, path.stat().st_size - positions.get(path.name, 0))
-            for path, _ in self._segments()
-        )
-
 
 def _positions(directory: Path) -> dict[str, int]:
     """How far the readers got in each segment, as last saved."""

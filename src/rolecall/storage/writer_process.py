@@ -46,6 +46,7 @@ from rolecall.storage.record_writer import (
 )
 from rolecall.storage.spool import SpoolReader
 from rolecall.storage.sql import SqlStorage, open_storage
+from rolecall.telemetry.logs import configure_from_environment
 
 log = logging.getLogger("rolecall.observe")
 
@@ -130,6 +131,7 @@ def _serve(
     export: TraceExportFactory | None = None,
 ) -> None:
     name_process("rolecall-writer")
+    configure_from_environment()  # as the gateway that started it
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     storage = open_storage(url, migrate=False)  # the gateway migrated before starting us

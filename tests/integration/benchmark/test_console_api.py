@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from rolecall.benchmark.cases import builtin_suites
 from rolecall.providers.scripted import ScriptedUpstream
@@ -161,6 +163,7 @@ def test_quick_benchmark_changes_the_quality_decision(gateway: Gateway) -> None:
     status, again = _post(gw, "/api/bench/runs", body)
     second = again["run_id"]
     _wait(gw, second)
+    assert _bench_runs_metered(gw) == {"started": 2.0, "completed": 2.0}
     status, compared = gw.admin(f"/api/bench/compare?a={run_id}&b={second}")
     assert status == 200
     row = next(e for e in compared["endpoints"] if e["endpoint_id"] == "ep-expert")
@@ -177,6 +180,24 @@ def test_quick_benchmark_changes_the_quality_decision(gateway: Gateway) -> None:
     assert status == 200
     assert cleared == {"deleted_samples": 2 * len(QUICK)}
     assert gw.services.storage.samples.for_endpoint("ep-guesser", source="benchmark") == []
+
+
+def _bench_runs_metered(gw: Gateway) -> dict[str, float]:
+    """Benchmark runs started and completed (quick mode) in a scrape of ``GET /metrics``."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{gw.port}/metrics", timeout=10) as reply:
+        families = text_string_to_metric_families(reply.read().decode())
+    samples = [s for family in families for s in family.samples if s.labels.get("mode") == "quick"]
+    return {
+        "started": sum(
+            s.value for s in samples if s.name == "rolecall_benchmark_runs_started_total"
+        ),
+        "completed": sum(
+            s.value
+            for s in samples
+            if s.name == "rolecall_benchmark_runs_finished_total"
+            and s.labels["status"] == "completed"
+        ),
+    }
 
 
 def test_bad_requests_get_openai_style_errors(gateway: Gateway) -> None:
