@@ -135,8 +135,8 @@ OPERATIONS: Final = [
     ),
     _get(
         "/api/console/decisions/{decision_id}",
-        "A decision with its facts and evidence",
-        obj("decision", "facts", "evidence"),
+        "A decision with its request's facts and outcome, and evidence",
+        obj("decision", "facts", "outcome", "evidence"),
         errors=(404,),
     ),
     Operation(
@@ -155,10 +155,23 @@ OPERATIONS: Final = [
         params=[query("window", WINDOW), *FILTERS, *page_params()],
         errors=(400,),
     ),
+    Operation(
+        "get",
+        "/api/console/requests/stream",
+        "New requests of a slice as they are stored (Server-Sent Events)",
+        ADMIN,
+        {"type": "string"},
+        media="text/event-stream",
+        params=[
+            *FILTERS,
+            query("since_ms", {"type": "integer", "minimum": 0}),
+        ],
+        errors=(400,),
+    ),
     _get(
         "/api/console/requests/{request_id}",
-        "One request: usage, spans, events, decision, facts",
-        obj("request_id", "usage", "spans", "events"),
+        "One request: usage, spans, events, decision, facts, outcome",
+        obj("request_id", "usage", "spans", "events", "outcome"),
         errors=(404,),
     ),
     _get(

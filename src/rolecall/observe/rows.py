@@ -28,7 +28,8 @@ class RecordBatch:
     traces: list[dict[str, Any]] = field(default_factory=list)  # RequestTrace.row() each
     usage: list[dict[str, Any]] = field(default_factory=list)
     samples: list[Sample] = field(default_factory=list)
-    # {"request_id", "role_id", "task_type"}: what the router was asked, which usage events lack
+    # {"request_id", "role_id", "task_type", "executed"}: what the router was asked and whether
+    # the request ran on an upstream (not: refused, or decision-only), which usage events lack
     requests: list[dict[str, Any]] = field(default_factory=list)
 
     def __len__(self) -> int:
@@ -41,7 +42,12 @@ def build_batch(observations: Iterable[Observation]) -> RecordBatch:
     rows = RecordBatch()
     for o in observations:
         rows.requests.append(
-            {"request_id": o.request_id, "role_id": o.role_id, "task_type": o.task_type}
+            {
+                "request_id": o.request_id,
+                "role_id": o.role_id,
+                "task_type": o.task_type,
+                "executed": o.executed,
+            }
         )
         rows.decisions.append((o.decision, o.decided_ms))
         usage = build_usage(o)

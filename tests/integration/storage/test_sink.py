@@ -63,7 +63,9 @@ def test_rows_come_from_the_observation() -> None:
         "router.selection",
         "provider.prefill",
     ]
-    assert batch.requests == [{"request_id": "r1", "role_id": None, "task_type": "general.chat"}]
+    assert batch.requests == [
+        {"request_id": "r1", "role_id": None, "task_type": "general.chat", "executed": True}
+    ]
 
 
 def test_process_sink_stores_and_acknowledges(db_url: str, storage: SqlStorage) -> None:
