@@ -63,6 +63,15 @@ FILTERS: Final = [
 BINDINGS: Final = obj("roles", "endpoints", "cells", cells=array(obj("role_id", "endpoint_id")))
 POSTURE: Final = obj("strategy", "execution_scope", "compute_preference", "mode")
 ADMIN: Final = "admin_token"
+# one Server-Sent Event of the live tail: a request (a ledger row as JSON) or the end of the stream
+TAIL_EVENT: Final = {
+    "type": "object",
+    "properties": {
+        "event": {"type": "string", "enum": ["request", "end"]},
+        "data": {"type": "string", "description": "JSON: a ledger row, or {since_ms} to resume"},
+    },
+    "required": ["event", "data"],
+}
 
 
 def _get(path: str, summary: str, response: dict[str, Any], **kw: Any) -> Operation:
@@ -160,7 +169,7 @@ OPERATIONS: Final = [
         "/api/console/requests/stream",
         "New requests of a slice as they are stored (Server-Sent Events)",
         ADMIN,
-        {"type": "string"},
+        TAIL_EVENT,
         media="text/event-stream",
         params=[
             *FILTERS,
