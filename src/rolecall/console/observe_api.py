@@ -70,27 +70,12 @@ async def slice_analytics(
     """
     start, width, buckets = series_axis(now, span_ms, SERIES_BUCKETS)
     rollup = use_rollup(span_ms)
-    axis = (start, width)
-    calls: list[Callable[[], Any]] = [
-        lambda: groups(storage, slice_, ["endpoint"], span_ms, bucket=axis),
-        (lambda: groups(storage, slice_, [], span_ms, bucket=axis, histogram=True))
-        if rollup
-        else (lambda: storage.fact_histogram(slice_, bucket=axis)),
-    ]
-    if group_by != "endpoint":
-        calls.append(lambda: groups(storage, slice_, [group_by], span_ms))
-    cells, histograms, *grouped = await in_threads(*calls)
-    if rollup:
-        overall, per_bucket = _coarse_quantiles(histograms)
-    else:
-        overall, per_bucket = await asyncio.to_thread(_fine_quantiles, storage, slice_, histograms)
+    cells, grouped, overall, per_bucket = await _read(
+        storage, slice_, span_ms, (start, width), group_by
+    )
     totals = combine(cells)
     totals["latency_p50_ms"], totals["latency_p95_ms"] = overall[0.5], overall[0.95]
-    rows = [
-        {"value": value, **sums}
-        for value, sums in combine(grouped[0] if grouped else cells, group_by).items()
-    ]
-    rows.sort(key=lambda r: (-r["requests"], -r["decisions"], str(r["value"])))
+    breakdown = combine(grouped if grouped is not None else cells, group_by)
     return {
         "query": {**applied_filters(slice_), "group_by": group_by},
         "start_ms": start,
@@ -110,14 +95,45 @@ async def slice_analytics(
             for c in cells
             if c["requests"]
         ],
-        "breakdown": {"dimension": group_by, "rows": rows[:MAX_GROUPS], "groups": len(rows)},
-        "truncated": len(rows) > MAX_GROUPS,
+        **_breakdown(group_by, breakdown),
         "partial": {"cost": 0 < totals["costed"] < totals["executed"]},
         "unsupported": {"cost": totals["executed"] > 0 and totals["costed"] == 0},
     }
 
 
+def _breakdown(group_by: str, grouped: dict[Any, dict[str, Any]]) -> dict[str, Any]:
+    """The largest `MAX_GROUPS` groups (by requests, then decisions), and whether that is all."""
+    rows = [{"value": value, **sums} for value, sums in grouped.items()]
+    rows.sort(key=lambda r: (-r["requests"], -r["decisions"], str(r["value"])))
+    return {
+        "breakdown": {"dimension": group_by, "rows": rows[:MAX_GROUPS], "groups": len(rows)},
+        "truncated": len(rows) > MAX_GROUPS,
+    }
+
+
 Quantiles = dict[float, float | None]
+
+
+async def _read(
+    storage: SqlAnalytics, slice_: FactFilter, span_ms: int, axis: tuple[int, int], group_by: str
+) -> tuple[list[dict[str, Any]], Any, Quantiles, dict[int, Quantiles]]:
+    """The slice's bucket × endpoint sums, its ``group_by`` sums (None when by endpoint: the
+    same rows), and its latency quantiles overall and per bucket; the reads run concurrently."""
+    rollup = use_rollup(span_ms)
+    calls: list[Callable[[], Any]] = [
+        lambda: groups(storage, slice_, ["endpoint"], span_ms, bucket=axis),
+        (lambda: groups(storage, slice_, [], span_ms, bucket=axis, histogram=True))
+        if rollup
+        else (lambda: storage.fact_histogram(slice_, bucket=axis)),
+    ]
+    if group_by != "endpoint":
+        calls.append(lambda: groups(storage, slice_, [group_by], span_ms))
+    cells, histograms, *grouped = await in_threads(*calls)
+    if rollup:
+        overall, per_bucket = _coarse_quantiles(histograms)
+    else:
+        overall, per_bucket = await asyncio.to_thread(_fine_quantiles, storage, slice_, histograms)
+    return cells, grouped[0] if grouped else None, overall, per_bucket
 
 
 def _coarse_quantiles(rows: list[dict[str, Any]]) -> tuple[Quantiles, dict[int, Quantiles]]:

@@ -50,8 +50,9 @@ from rolecall.storage.sql_analytics_tables import (
     REQUEST_ROLLUP,
     ROLLUP_MS,
     Recent,
+    annotated_fact,
+    decision_facts,
     fact_row,
-    request_outcome,
     rollup_rows,
 )
 from rolecall.storage.sql_tables import DECISIONS
@@ -94,7 +95,7 @@ class SqlAnalytics:
         if not events:
             return
         with self._db.batch():
-            known = {str(d["routing_decision_id"]): _decision_facts(d) for d in decisions}
+            known = {str(d["routing_decision_id"]): decision_facts(d) for d in decisions}
             found = self._decisions_of({str(e["routing_decision_id"]) for e in events}, known)
             context = self._pending_context.take(str(e["request_id"]) for e in events)
             rows: dict[str, dict[str, Any]] = {}
@@ -142,7 +143,7 @@ class SqlAnalytics:
                 if fact is None:
                     self._pending_context.keep(str(r["request_id"]), context)
                     continue
-                new = _annotated(fact, context)
+                new = annotated_fact(fact, context)
                 if new != fact:
                     changed.append((fact, new))
             if changed:
@@ -387,24 +388,6 @@ class SqlAnalytics:
     def replay_inputs(self, *, limit: int) -> list[dict[str, Any]]:
         """See `rolecall.storage.analytics_pages.replay_inputs`."""
         return analytics_pages.replay_inputs(self._db, limit=limit)
-
-
-def _annotated(fact: Mapping[str, Any], context: Mapping[str, Any]) -> dict[str, Any]:
-    """A stored fact row with the annotations of ``context`` applied."""
-    new = {**fact, "role_id": context.get("role_id"), "task_type": context.get("task_type")}
-    if "executed" in context:
-        new["outcome"] = request_outcome(fact["error_class"], context["executed"])
-        if new["outcome"] not in ("served", "failed"):
-            new["cost_usd"] = None
-    return new
-
-
-def _decision_facts(decision: Mapping[str, Any]) -> dict[str, Any]:
-    policy = decision.get("policy_snapshot")
-    return {
-        "chosen_endpoint_id": decision.get("chosen_endpoint_id"),
-        "strategy": policy.get("strategy") if isinstance(policy, Mapping) else None,
-    }
 
 
 def _rollup_upsert(db: Database) -> Any:

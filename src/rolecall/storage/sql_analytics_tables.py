@@ -48,6 +48,8 @@ __all__ = [
     "ROLLUP_MS",
     "ROLLUP_SUMS",
     "Recent",
+    "annotated_fact",
+    "decision_facts",
     "fact_row",
     "fitted",
     "histogram_bin",
@@ -215,6 +217,25 @@ def fact_row(
         "tokens_out": int(usage.get("tokens_out") or 0),
         "cost_usd": None if cost is None or outcome not in EXECUTED else float(cost),
         "outcome": outcome,
+    }
+
+
+def annotated_fact(fact: Mapping[str, Any], context: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored fact row with the annotations of ``context`` applied."""
+    new = {**fact, "role_id": context.get("role_id"), "task_type": context.get("task_type")}
+    if "executed" in context:
+        new["outcome"] = request_outcome(fact["error_class"], context["executed"])
+        if new["outcome"] not in ("served", "failed"):
+            new["cost_usd"] = None
+    return new
+
+
+def decision_facts(decision: Mapping[str, Any]) -> dict[str, Any]:
+    """What the facts copy of a decision artifact."""
+    policy = decision.get("policy_snapshot")
+    return {
+        "chosen_endpoint_id": decision.get("chosen_endpoint_id"),
+        "strategy": policy.get("strategy") if isinstance(policy, Mapping) else None,
     }
 
 
