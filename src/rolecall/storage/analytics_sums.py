@@ -1,10 +1,11 @@
 """The console's slices and aggregates over `REQUEST_FACTS` and `REQUEST_ROLLUP`, as SQL expressions.
 
 Owns `FactFilter` (a slice: time window and equality filters on `DIMENSIONS`) and the additive
-sums both tables answer with the same names and the same meaning (`SUMS` on the facts,
-`ROLLUP_AGGREGATES` on the rollup, whose counters `rollup_rows` fills with that meaning): a
-sum of groups is the group of their union, so callers add per-bucket rows into totals and rows of
-the rollup to rows of the facts. Only executed requests (served or failed) carry latency, tokens,
+`SUMS` both tables answer with the same names and the same meaning: on the facts, plain sums per
+outcome (`FACT_AGGREGATES`) folded by `fold_outcomes`; on the rollup, the sums of the counters
+`rollup_rows` filled with that meaning (`ROLLUP_AGGREGATES`). A sum of groups is the group of
+their union, so callers add per-bucket rows into totals and rows of the rollup to rows of the
+facts. Only executed requests (served or failed) carry latency, tokens,
 cost, fallbacks and a latency-histogram entry; refusals and decision-only calls are counted, not
 measured (see `rolecall.storage.sql_analytics_tables`).
 """

@@ -254,7 +254,7 @@ def _empty_rollup_row(names: list[str], key: tuple[Any, ...]) -> dict[str, Any]:
 
 def rollup_rows(facts: Iterable[Mapping[str, Any]], sign: int = 1) -> list[dict[str, Any]]:
     """The rollup increments of ``facts`` (``sign=-1``: the decrements that take them out), with
-    the meaning `rolecall.storage.analytics_sums.SUMS` gives the same counters on the facts."""
+    the meaning `rolecall.storage.analytics_sums.fold_outcomes` gives the same sums of facts."""
     rows: dict[tuple[Any, ...], dict[str, Any]] = {}
     names = ["bucket_ms", *(column for _, column in DIMENSION_COLUMNS)]
     for fact in facts:
