@@ -88,7 +88,7 @@ def seed_gateway(tmp_path: Path) -> Iterator[Gateway]:
 
 @pytest.fixture
 def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1440, "height": 900}, color_scheme="dark")
+    context = browser.new_context(viewport=WIDE, color_scheme="dark")
     opened = context.new_page()
     errors: list[str] = []
     opened.on("pageerror", lambda exc: errors.append(f"page error: {exc}"))
@@ -101,6 +101,51 @@ def page(browser: Any) -> Iterator[Any]:
     opened.errors = errors
     yield opened
     context.close()
+
+
+NARROW = {"width": 390, "height": 844}  # a phone
+WIDE = {"width": 1440, "height": 900}
+# what sticks out: the page scrolls sideways, or a chart's text leaves its chart
+_OVERFLOW = """() => {
+  const doc = document.documentElement;
+  const out = [];
+  if (doc.scrollWidth > doc.clientWidth) {
+    const wide = [...document.querySelectorAll("body *")]
+      .filter((el) => el.getBoundingClientRect().right > doc.clientWidth + 0.5)
+      .slice(0, 5).map((el) => `${el.tagName.toLowerCase()}.${el.className}`);
+    out.push(`page ${doc.scrollWidth} px wide in ${doc.clientWidth}: ${wide.join(", ")}`);
+  }
+  for (const svg of document.querySelectorAll("svg.chart")) {
+    const box = svg.getBoundingClientRect();
+    for (const text of svg.querySelectorAll("text")) {
+      const r = text.getBoundingClientRect();
+      const cut = r.left < box.left - 0.5 || r.right > box.right + 0.5;
+      if (cut) out.push(`chart text cut: ${text.textContent}`);
+    }
+  }
+  return out;
+}"""
+
+
+def overflow(page: Any) -> list[str]:
+    """What does not fit the viewport: sideways scrolling, chart labels cut off."""
+    found: list[str] = page.evaluate(_OVERFLOW)
+    return found
+
+
+def at_narrow_width(page: Any, name: str) -> None:
+    """Show the page at 390 px: nothing may scroll sideways or be cut off; keep a
+    ``{name}-390`` screenshot. Back to 1440 px after."""
+    page.set_viewport_size(NARROW)
+    try:
+        page.wait_for_function("document.documentElement.clientWidth <= 390")
+        page.wait_for_timeout(200)  # charts redraw at their new width
+        assert overflow(page) == [], name
+        screenshot(page, f"{name}-390")
+    finally:
+        page.set_viewport_size(WIDE)
+        page.wait_for_timeout(100)
+    assert overflow(page) == [], name
 
 
 def screenshot(page: Any, name: str) -> None:

@@ -1,5 +1,6 @@
-"""Every console page renders real data without an error state or a script error, and the
-operator's edits (role bindings, cooldown clearing) reach the running runtime."""
+"""Every console page renders real data without an error state or a script error, at 1440 px
+and at 390 px (no sideways scrolling, no chart label cut off), and the operator's edits (role
+bindings, cooldown clearing) reach the running runtime."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import pytest
 from rolecall.learned.scaling import GROUPS
 from tests.integration.gateway.harness import Gateway
 
-from .conftest import screenshot
+from .conftest import at_narrow_width, screenshot
 from .test_seed_workflow import sign_in
 
 PAGES = [
@@ -82,10 +83,12 @@ def test_every_page_renders(page: Any, seed_gateway: Gateway) -> None:
             plot = page.locator("img[alt='Pool-scaling plot']")
             assert _loaded_width(plot) > 0  # the PNG came through the admin-only plot route
         screenshot(page, name)
+        at_narrow_width(page, name)
     page.goto(f"http://127.0.0.1:{gw.port}/#/dashboard")
     page.click("#theme")
     page.wait_for_selector("html[data-theme=light] .stat .value")
     screenshot(page, "dashboard-light")
+    at_narrow_width(page, "dashboard-light")
     assert not page.errors, page.errors
 
 

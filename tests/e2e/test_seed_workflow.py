@@ -9,7 +9,7 @@ from typing import Any
 
 from tests.integration.gateway.harness import ADMIN_TOKEN, Gateway
 
-from .conftest import screenshot
+from .conftest import at_narrow_width, screenshot
 
 BENCH_TIMEOUT_MS = 120_000
 
@@ -51,6 +51,7 @@ def test_seed_workflow(page: Any, seed_gateway: Gateway) -> None:
         assert re.fullmatch(r"\d\.\d{3}|–", score), score
     assert page.locator("text=Run history").count() == 1
     screenshot(page, "benchmark")
+    at_narrow_width(page, "benchmark")
 
     # Router: preview a strategy (what-if), then save it
     page.click("nav >> text=Router")
@@ -71,6 +72,7 @@ def test_seed_workflow(page: Any, seed_gateway: Gateway) -> None:
     endpoint = page.locator("#prompt-endpoint").inner_text()
     assert endpoint in ("local-smollm", "cloud-frontier")
     screenshot(page, "router")
+    at_narrow_width(page, "router")
 
     # its decision: same endpoint, eligibility table, policy snapshot with the saved strategy
     page.click("#prompt-decision-link")
@@ -79,6 +81,7 @@ def test_seed_workflow(page: Any, seed_gateway: Gateway) -> None:
     assert page.locator("text=Eligibility").count() >= 1
     assert '"strategy": "cost"' in page.locator("pre.json").inner_text()
     screenshot(page, "decision")
+    at_narrow_width(page, "decision")
 
     # Observe: the request detail and the ledger show the same endpoint
     page.click("#decision-request-link")
@@ -86,9 +89,11 @@ def test_seed_workflow(page: Any, seed_gateway: Gateway) -> None:
     assert page.locator("#request-endpoint").inner_text() == endpoint
     assert page.locator(".wf-row").count() >= 3
     screenshot(page, "request")
+    at_narrow_width(page, "request")
     page.click("nav >> text=Observe")
     page.wait_for_selector(".ledger-endpoint")
     assert page.locator(".ledger-endpoint").first.inner_text() == endpoint
     screenshot(page, "observe")
+    at_narrow_width(page, "observe")
 
     assert not [e for e in page.errors if "401" not in e], page.errors

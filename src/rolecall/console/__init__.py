@@ -17,7 +17,14 @@ from starlette.responses import FileResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from rolecall.console import models_api, observe_api, router_api, routing_analytics, system_api
+from rolecall.console import (
+    models_api,
+    observe_api,
+    router_api,
+    routing_analytics,
+    system_api,
+    tail,
+)
 from rolecall.console.api_spec import OPERATIONS
 from rolecall.console.common import Guard
 
@@ -49,6 +56,7 @@ API: Final = [
     ("/api/console/decisions/{decision_id}", router_api.decision_detail, ["GET"]),
     ("/api/console/prompt", router_api.prompt, ["POST"]),
     ("/api/console/requests", observe_api.ledger, ["GET"]),
+    ("/api/console/requests/stream", tail.stream, ["GET"]),  # before the {request_id} route
     ("/api/console/requests/{request_id}", observe_api.request_detail, ["GET"]),
     ("/api/console/analytics", observe_api.analytics, ["GET"]),
     ("/api/console/routing", routing_analytics.routing, ["GET"]),

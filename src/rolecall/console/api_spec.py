@@ -63,6 +63,15 @@ FILTERS: Final = [
 BINDINGS: Final = obj("roles", "endpoints", "cells", cells=array(obj("role_id", "endpoint_id")))
 POSTURE: Final = obj("strategy", "execution_scope", "compute_preference", "mode")
 ADMIN: Final = "admin_token"
+# one Server-Sent Event of the live tail: a request (a ledger row as JSON) or the end of the stream
+TAIL_EVENT: Final = {
+    "type": "object",
+    "properties": {
+        "event": {"type": "string", "enum": ["request", "end"]},
+        "data": {"type": "string", "description": "JSON: a ledger row, or {since_ms} to resume"},
+    },
+    "required": ["event", "data"],
+}
 
 
 def _get(path: str, summary: str, response: dict[str, Any], **kw: Any) -> Operation:
@@ -135,8 +144,8 @@ OPERATIONS: Final = [
     ),
     _get(
         "/api/console/decisions/{decision_id}",
-        "A decision with its facts and evidence",
-        obj("decision", "facts", "evidence"),
+        "A decision with its request's facts and outcome, and evidence",
+        obj("decision", "facts", "outcome", "evidence"),
         errors=(404,),
     ),
     Operation(
@@ -155,10 +164,23 @@ OPERATIONS: Final = [
         params=[query("window", WINDOW), *FILTERS, *page_params()],
         errors=(400,),
     ),
+    Operation(
+        "get",
+        "/api/console/requests/stream",
+        "New requests of a slice as they are stored (Server-Sent Events)",
+        ADMIN,
+        TAIL_EVENT,
+        media="text/event-stream",
+        params=[
+            *FILTERS,
+            query("since_ms", {"type": "integer", "minimum": 0}),
+        ],
+        errors=(400,),
+    ),
     _get(
         "/api/console/requests/{request_id}",
-        "One request: usage, spans, events, decision, facts",
-        obj("request_id", "usage", "spans", "events"),
+        "One request: usage, spans, events, decision, facts, outcome",
+        obj("request_id", "usage", "spans", "events", "outcome"),
         errors=(404,),
     ),
     _get(

@@ -16,7 +16,7 @@ from starlette.responses import Response
 
 from rolecall.gateway.wire import WireError
 from rolecall.services import Services
-from rolecall.storage.analytics import DIMENSIONS, FactFilter
+from rolecall.storage.analytics import DIMENSIONS, OUTCOMES, FactFilter
 
 Handler = Callable[[Request], Awaitable[Response]]
 Guard = Callable[[Handler], Handler]
@@ -47,8 +47,9 @@ def reply(body: Any, status: int = 200) -> Response:
     )
 
 
-def not_found(what: str) -> WireError:
-    return WireError(404, f"no such {what}", code="not_found", kind="not_found_error")
+def not_found(what: str, ident: str | None = None) -> WireError:
+    named = f" {ident!r}" if ident is not None else ""
+    return WireError(404, f"no such {what}{named}", code="not_found", kind="not_found_error")
 
 
 def window_ms(request: Request, default: str = "24h") -> tuple[str, int]:
@@ -62,7 +63,11 @@ def window_ms(request: Request, default: str = "24h") -> tuple[str, int]:
     return name, WINDOWS_MS[name]
 
 
-CLOSED_VALUES: Final = {"status": ("2xx", "4xx", "5xx"), "source": ("live_request", "benchmark")}
+CLOSED_VALUES: Final = {
+    "status": ("2xx", "4xx", "5xx"),
+    "source": ("live_request", "benchmark"),
+    "outcome": OUTCOMES,
+}
 
 
 def fact_filter(request: Request, *, since_ms: int | None) -> FactFilter:

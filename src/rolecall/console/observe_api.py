@@ -1,4 +1,4 @@
-"""Observe: the request ledger, slice analytics, request detail and routing analytics.
+"""Observe: the request ledger, slice analytics and request detail.
 
 Charts aggregate the whole slice in SQL (`rolecall.storage.analytics`); the ledger paginates.
 Each analytics answer carries the applied query, row counts and what is partial or truncated, so
@@ -24,12 +24,16 @@ from rolecall.console.common import (
     reply,
     window_ms,
 )
+from rolecall.console.outcomes import outcome_view
 from rolecall.console.slices import (
     add_histograms,
+    approx_quantile,
     coarse_quantile,
     combine,
     exact_quantiles,
+    groups,
     in_threads,
+    merge_fine,
     series_axis,
     use_rollup,
 )
@@ -38,6 +42,7 @@ from rolecall.gateway.wire import WireError, int_param
 from rolecall.storage.analytics import DIMENSIONS, FactFilter, SqlAnalytics
 
 MAX_GROUPS: Final = 50  # breakdown rows shown; more groups make the chart "truncated"
+QUANTILES: Final = (0.5, 0.95)
 
 
 async def ledger(request: Request) -> Response:
@@ -58,59 +63,117 @@ async def slice_analytics(
 ) -> dict[str, Any]:
     """Totals, latency quantiles, a time series, the routing split and one breakdown of a slice.
 
-    Series, split and totals all come from one bucket × endpoint grouping; the breakdown needs its
-    own only when it is not by endpoint. Windows of 6 hours and more read the 5-minute rollup
-    (quantiles then come from its coarse histogram and are marked approximate).
+    Series, split and totals all come from one bucket × endpoint grouping, quantiles (overall and
+    per bucket) from one per-bucket latency histogram; the breakdown needs its own grouping only
+    when it is not by endpoint. Windows of 6 hours and more read the 5-minute rollup for their
+    whole buckets (quantiles then come from its coarse histogram and are marked approximate).
     """
     start, width, buckets = series_axis(now, span_ms, SERIES_BUCKETS)
     rollup = use_rollup(span_ms)
-    if rollup:
-        # the histogram is summed apart: carrying 64 bins through the grouping costs more
-        calls: list[Callable[[], Any]] = [
-            lambda: storage.rollup_groups(slice_, ["endpoint"], bucket=(start, width)),
-            lambda: storage.rollup_groups(slice_, [], histogram=True),
-        ]
-        if group_by != "endpoint":
-            calls.append(lambda: storage.rollup_groups(slice_, [group_by]))
-        cells, overall, *grouped = await in_threads(*calls)
-        histogram = add_histograms(overall)
-        quantiles = {q: coarse_quantile(histogram, q) for q in (0.5, 0.95)}
-    else:
-        calls = [
-            lambda: storage.fact_groups(slice_, ["endpoint"], bucket=(start, width)),
-            lambda: exact_quantiles(storage, slice_, (0.5, 0.95)),
-        ]
-        if group_by != "endpoint":
-            calls.append(lambda: storage.fact_groups(slice_, [group_by]))
-        cells, quantiles, *grouped = await in_threads(*calls)
+    cells, grouped, overall, per_bucket = await _read(
+        storage, slice_, span_ms, (start, width), group_by
+    )
     totals = combine(cells)
-    totals["latency_p50_ms"], totals["latency_p95_ms"] = quantiles[0.5], quantiles[0.95]
-    series = [{"t": start + b * width, **v} for b, v in sorted(combine(cells, "bucket").items())]
-    split = [
-        {"t": start + c["bucket"] * width, "endpoint_id": c["endpoint"], "requests": c["requests"]}
-        for c in cells
-    ]
-    rows = [
-        {"value": value, **sums}
-        for value, sums in combine(grouped[0] if grouped else cells, group_by).items()
-    ]
-    rows.sort(key=lambda r: (-r["requests"], str(r["value"])))
+    totals["latency_p50_ms"], totals["latency_p95_ms"] = overall[0.5], overall[0.95]
+    breakdown = combine(grouped if grouped is not None else cells, group_by)
     return {
         "query": {**applied_filters(slice_), "group_by": group_by},
         "start_ms": start,
         "bucket_ms": width,
         "buckets": buckets,
-        "source": "rollup (5-minute sums)" if rollup else "request facts",
+        "source": "rollup (5-minute sums) and request facts" if rollup else "request facts",
         "quantiles_approximate": rollup,
         "rows": {"matched": totals["requests"], "aggregated": totals["requests"]},
         "totals": totals,
-        "series": series,
-        "split": split,
+        "series": _series(cells, per_bucket, start, width),
+        "split": [
+            {
+                "t": start + c["bucket"] * width,
+                "endpoint_id": c["endpoint"],
+                "requests": c["requests"],
+            }
+            for c in cells
+            if c["requests"]
+        ],
+        **_breakdown(group_by, breakdown),
+        "partial": {"cost": 0 < totals["costed"] < totals["executed"]},
+        "unsupported": {"cost": totals["executed"] > 0 and totals["costed"] == 0},
+    }
+
+
+def _breakdown(group_by: str, grouped: dict[Any, dict[str, Any]]) -> dict[str, Any]:
+    """The largest `MAX_GROUPS` groups (by requests, then decisions), and whether that is all."""
+    rows = [{"value": value, **sums} for value, sums in grouped.items()]
+    rows.sort(key=lambda r: (-r["requests"], -r["decisions"], str(r["value"])))
+    return {
         "breakdown": {"dimension": group_by, "rows": rows[:MAX_GROUPS], "groups": len(rows)},
         "truncated": len(rows) > MAX_GROUPS,
-        "partial": {"cost": 0 < totals["costed"] < totals["requests"]},
-        "unsupported": {"cost": totals["requests"] > 0 and totals["costed"] == 0},
     }
+
+
+Quantiles = dict[float, float | None]
+
+
+async def _read(
+    storage: SqlAnalytics, slice_: FactFilter, span_ms: int, axis: tuple[int, int], group_by: str
+) -> tuple[list[dict[str, Any]], Any, Quantiles, dict[int, Quantiles]]:
+    """The slice's bucket × endpoint sums, its ``group_by`` sums (None when by endpoint: the
+    same rows), and its latency quantiles overall and per bucket; the reads run concurrently."""
+    rollup = use_rollup(span_ms)
+    calls: list[Callable[[], Any]] = [
+        lambda: groups(storage, slice_, ["endpoint"], span_ms, bucket=axis),
+        (lambda: groups(storage, slice_, [], span_ms, bucket=axis, histogram=True))
+        if rollup
+        else (lambda: storage.fact_histogram(slice_, bucket=axis)),
+    ]
+    if group_by != "endpoint":
+        calls.append(lambda: groups(storage, slice_, [group_by], span_ms))
+    cells, histograms, *grouped = await in_threads(*calls)
+    if rollup:
+        overall, per_bucket = _coarse_quantiles(histograms)
+    else:
+        overall, per_bucket = await asyncio.to_thread(_fine_quantiles, storage, slice_, histograms)
+    return cells, grouped[0] if grouped else None, overall, per_bucket
+
+
+def _coarse_quantiles(rows: list[dict[str, Any]]) -> tuple[Quantiles, dict[int, Quantiles]]:
+    """p50/p95 overall and per bucket from the rollup's coarse histograms (± a few %)."""
+    by_bucket: dict[int, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_bucket.setdefault(row["bucket"], []).append(row)
+    per_bucket = {
+        b: {q: coarse_quantile(add_histograms(r), q) for q in QUANTILES}
+        for b, r in by_bucket.items()
+    }
+    overall = add_histograms(rows)
+    return {q: coarse_quantile(overall, q) for q in QUANTILES}, per_bucket
+
+
+def _fine_quantiles(
+    storage: SqlAnalytics, slice_: FactFilter, histograms: dict[int, list[tuple[int, int]]]
+) -> tuple[Quantiles, dict[int, Quantiles]]:
+    """Exact p50/p95 overall (two small queries) and per bucket approximately (±3%)."""
+    per_bucket = {b: {q: approx_quantile(h, q) for q in QUANTILES} for b, h in histograms.items()}
+    overall = exact_quantiles(storage, slice_, QUANTILES, merge_fine(histograms.values()))
+    return overall, per_bucket
+
+
+def _series(
+    cells: list[dict[str, Any]], quantiles: dict[int, Quantiles], start: int, width: int
+) -> list[dict[str, Any]]:
+    """One point per bucket with traffic: its sums, rates and latency quantiles."""
+    points = []
+    for b, sums in sorted(combine(cells, "bucket").items()):
+        q = quantiles.get(b, {})
+        points.append(
+            {
+                "t": start + b * width,
+                **sums,
+                "latency_p50_ms": q.get(0.5),
+                "latency_p95_ms": q.get(0.95),
+            }
+        )
+    return points
 
 
 async def analytics(request: Request) -> Response:
@@ -130,21 +193,25 @@ async def analytics(request: Request) -> Response:
 
 
 async def request_detail(request: Request) -> Response:
-    """Usage, spans (the waterfall), events, the fact row and the decision of one request."""
+    """Usage, spans (the waterfall), events, the fact row, the decision and the outcome of one
+    request."""
     services = services_of(request)
     await flush(services)
     # by the record's id or the client's own x-request-id
     request_id, usage = services.storage.usage.lookup(request.path_params["request_id"])
     if not usage:
-        raise not_found("request")
+        raise not_found("request", request_id)
     decision = services.storage.decisions.get(usage[0]["routing_decision_id"])
+    facts = services.storage.analytics.fact_for(request_id)
+    spans = services.storage.traces.spans_for(request_id)
     body = {
         "request_id": request_id,
         "usage": usage,
-        "spans": services.storage.traces.spans_for(request_id),
+        "spans": spans,
         "events": services.storage.traces.events_for(request_id),
         "decision": decision,
-        "facts": services.storage.analytics.fact_for(request_id),
+        "facts": facts,
+        "outcome": outcome_view(facts, usage[0], decision, spans),
         "identity": services.storage.usage.identity_for(request_id),
     }
     return reply(body)

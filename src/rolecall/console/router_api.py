@@ -11,6 +11,7 @@ from starlette.responses import Response
 
 from rolecall.console.api_spec import PostureRequest, PromptRequest
 from rolecall.console.common import flush, not_found, now_ms, reply
+from rolecall.console.outcomes import outcome_view
 from rolecall.errors import ConfigError
 from rolecall.gateway.chat import chat_completions
 from rolecall.gateway.context import services_of
@@ -135,10 +136,15 @@ async def decision_detail(request: Request) -> Response:
     if found is None:
         raise not_found("decision")
     ids = {s["endpoint_id"] for s in found.get("scored_candidates") or []}
+    request_id = str(found["request_id"])
+    facts = services.storage.analytics.fact_for(request_id)
+    usage = services.storage.usage.for_request(request_id)
+    spans = services.storage.traces.spans_for(request_id)
     return reply(
         {
             "decision": found,
-            "facts": services.storage.analytics.fact_for(str(found["request_id"])),
+            "facts": facts,
+            "outcome": outcome_view(facts, usage[0] if usage else None, found, spans),
             "evidence": {endpoint_id: _evidence(services, endpoint_id) for endpoint_id in ids},
         }
     )

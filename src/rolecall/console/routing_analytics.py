@@ -25,6 +25,7 @@ from rolecall.console.common import (
     window_ms,
 )
 from rolecall.console.slices import (
+    add_histograms,
     approx_quantile,
     coarse_quantile,
     combine,
@@ -38,6 +39,7 @@ from rolecall.gateway.context import services_of
 from rolecall.inventory.inventory import Endpoint
 from rolecall.protocol import ObservedPerformanceProfile
 from rolecall.services import Services
+from rolecall.storage.analytics import FactFilter, SqlAnalytics
 
 MIN_LIVE_REQUESTS: Final = 5  # fewer live requests than this say nothing about disagreement
 LATENCY_RATIO: Final = 2.0  # live p50 this many times off the routing p50 is a disagreement
@@ -67,7 +69,7 @@ def quality_leader(services: Services) -> tuple[Endpoint | None, str]:
 
 
 def cost_avoided(services: Services, totals: Mapping[str, Any]) -> dict[str, Any]:
-    """What successful requests cost (``totals`` of a 2xx slice), against their tokens priced on
+    """What served requests cost (``totals`` of a served slice), against their tokens priced on
     the leader."""
     leader, why = quality_leader(services)
     out: dict[str, Any] = {
@@ -101,7 +103,7 @@ async def routing(request: Request) -> Response:
     by_endpoint, by_strategy, succeeded = await in_threads(
         lambda: groups(storage, slice_, ["endpoint"], span),
         lambda: groups(storage, slice_, ["strategy"], span),
-        lambda: groups(storage, slice_.with_equals(status="2xx"), [], span),
+        lambda: groups(storage, slice_.with_equals(outcome="served"), [], span),
     )
     totals = combine(by_endpoint)
     volume = _ranked(combine(by_endpoint, "endpoint"))
@@ -118,8 +120,10 @@ async def routing(request: Request) -> Response:
 
 
 def _flags(profile: Mapping[str, Any] | None, live: Mapping[str, Any]) -> list[str]:
+    """What to check about one endpoint. Live figures are of requests that ran on it (refused
+    ones ran nowhere, decision-only calls are not traffic)."""
     flags = []
-    n = live["requests"]
+    n = live["executed"]
     if profile is None:
         flags.append("routing uses declared data only: no observed profile")
     if n < MIN_LIVE_REQUESTS:
@@ -131,7 +135,7 @@ def _flags(profile: Mapping[str, Any] | None, live: Mapping[str, Any]) -> list[s
     if p50 and live_p50 and not (1 / LATENCY_RATIO <= live_p50 / p50 <= LATENCY_RATIO):
         flags.append(f"latency disagrees: routing p50 {p50:.0f} ms, live p50 {live_p50:.0f} ms")
     failure = profile.get("failure_rate")
-    live_failure = 1 - live["ok"] / n
+    live_failure = live["failure_rate"]
     if failure is not None and abs(live_failure - failure) > FAILURE_GAP:
         flags.append(f"failure rate disagrees: routing {failure:.0%}, live {live_failure:.0%}")
     if live["fallbacks"]:
@@ -144,7 +148,7 @@ def _verdict(profile: Mapping[str, Any] | None, live: Mapping[str, Any], flags: 
     compare, else ``agrees``."""
     if any("disagrees:" in f for f in flags):
         return "disagrees"
-    if profile is None or live["requests"] < MIN_LIVE_REQUESTS:
+    if profile is None or live["executed"] < MIN_LIVE_REQUESTS:
         return "insufficient"
     return "agrees"
 
@@ -164,6 +168,25 @@ def _profile_view(profile: ObservedPerformanceProfile | None) -> dict[str, Any] 
     }
 
 
+async def _live_by_endpoint(
+    storage: SqlAnalytics, live_slice: FactFilter, span: int
+) -> tuple[list[dict[str, Any]], dict[str, float | None]]:
+    """Live sums per endpoint and their p50 latency (approximate: a per-group estimate)."""
+    if use_rollup(span):
+        rows = await asyncio.to_thread(
+            groups, storage, live_slice, ["endpoint"], span, histogram=True
+        )
+        coarse: dict[str, list[dict[str, Any]]] = {}
+        for row in rows:
+            coarse.setdefault(row["endpoint"], []).append(row)
+        return rows, {e: coarse_quantile(add_histograms(h), 0.5) for e, h in coarse.items()}
+    rows, fine = await in_threads(
+        lambda: storage.fact_groups(live_slice, ["endpoint"]),
+        lambda: storage.fact_histogram(live_slice, "endpoint"),
+    )
+    return rows, {e: approx_quantile(h, 0.5) for e, h in fine.items()}
+
+
 async def agreement(request: Request) -> Response:
     """Per endpoint: the routing profile beside live traffic in the slice, with flags."""
     services = services_of(request)
@@ -171,23 +194,13 @@ async def agreement(request: Request) -> Response:
     name, span = window_ms(request)
     base = fact_filter(request, since_ms=now_ms() - span)
     live_slice = base.with_equals(source="live_request")
-    storage = services.storage.analytics
-    if use_rollup(span):
-        rows = await asyncio.to_thread(
-            storage.rollup_groups, live_slice, ["endpoint"], histogram=True
-        )
-        p50 = {r["endpoint"]: coarse_quantile(r["histogram"], 0.5) for r in rows}
-    else:
-        rows, histograms = await in_threads(
-            lambda: storage.fact_groups(live_slice, ["endpoint"]),
-            lambda: storage.fact_histogram(live_slice, "endpoint"),
-        )
-        p50 = {e: approx_quantile(h, 0.5) for e, h in histograms.items()}
+    rows, p50 = await _live_by_endpoint(services.storage.analytics, live_slice, span)
     per_endpoint = combine(rows, "endpoint")
     out = []
     for endpoint_id in services.routing.inventory.endpoints:
         live = per_endpoint.get(endpoint_id) or finish(empty_sums())
         live["latency_p50_ms"] = p50.get(endpoint_id)
+        live["failure_rate"] = live["failed"] / live["executed"] if live["executed"] else None
         profile = _profile_view(services.routing.profiles.get(endpoint_id))
         flags = _flags(profile, live)
         out.append(

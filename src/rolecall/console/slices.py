@@ -3,7 +3,12 @@
 `rolecall.storage.analytics` returns sums per group; here they are added into coarser groups
 (buckets → totals, bucket × endpoint → split), finished into averages and rates, and latency
 quantiles are read from the bin histogram (exactly, with one small query per quantile, or
-approximately from the bins alone where a per-group estimate is enough).
+approximately from the bins alone where a per-group or per-bucket estimate is enough).
+
+Every window counts the same facts: short ones read them directly, long ones (`use_rollup`)
+read the 5-minute rollup for their whole buckets and the facts for the part before
+(`SqlAnalytics.window_groups`), so a request is in a 24-hour total exactly when it is in the
+1-hour total of the same moment, and counted the same way.
 """
 
 from __future__ import annotations
@@ -51,10 +56,13 @@ def combine(rows: Iterable[Mapping[str, Any]], key: str | None = None) -> Any:
 
 
 def finish(sums: dict[str, Any]) -> dict[str, Any]:
-    """Add the derived figures: average latency and success rate."""
-    n = sums["requests"]
-    sums["latency_avg_ms"] = sums["latency_sum_ms"] / n if n else None
+    """Add the derived figures: average latency (of executed requests), the success, error and
+    refusal rates (of requests; decision-only calls are none)."""
+    n, executed = sums["requests"], sums["executed"]
+    sums["latency_avg_ms"] = sums["latency_sum_ms"] / executed if executed else None
     sums["success_rate"] = sums["ok"] / n if n else None
+    sums["error_rate"] = sums["failed"] / n if n else None
+    sums["refusal_rate"] = sums["refused"] / n if n else None
     return sums
 
 
@@ -73,10 +81,25 @@ def _locate(histogram: Sequence[tuple[int, int]], rank: int) -> tuple[int, int] 
     return None
 
 
+def merge_fine(histograms: Iterable[Sequence[tuple[int, int]]]) -> list[tuple[int, int]]:
+    """Fine histograms (per bucket, say) added into one, in bin order."""
+    total: dict[int, int] = {}
+    for histogram in histograms:
+        for bin_, n in histogram:
+            total[bin_] = total.get(bin_, 0) + n
+    return sorted(total.items())
+
+
 def exact_quantiles(
-    storage: SqlAnalytics, slice_: FactFilter, quantiles: Sequence[float]
+    storage: SqlAnalytics,
+    slice_: FactFilter,
+    quantiles: Sequence[float],
+    histogram: Sequence[tuple[int, int]] | None = None,
 ) -> dict[float, float | None]:
-    histogram = storage.fact_histogram(slice_).get(None, [])
+    """Exact latency quantiles of the slice's executed requests (``histogram``: its fine
+    histogram, when the caller has it already)."""
+    if histogram is None:
+        histogram = storage.fact_histogram(slice_).get(None, [])
     count = sum(n for _, n in histogram)
     out: dict[float, float | None] = {}
     for q in quantiles:
@@ -139,9 +162,11 @@ def groups(
     dimensions: Sequence[str],
     span_ms: int,
     *,
+    bucket: tuple[int, int] | None = None,
     histogram: bool = False,
 ) -> list[dict[str, Any]]:
-    """Group sums from the source that suits the window (the rollup for long windows)."""
+    """Group sums of a window from the source that suits it (the rollup for long windows; with
+    ``histogram``, its coarse latency histograms, which only that source has)."""
     if use_rollup(span_ms):
-        return storage.rollup_groups(slice_, dimensions, histogram=histogram)
-    return storage.fact_groups(slice_, dimensions)
+        return storage.window_groups(slice_, dimensions, bucket=bucket, histogram=histogram)
+    return storage.fact_groups(slice_, dimensions, bucket=bucket, histogram=histogram)

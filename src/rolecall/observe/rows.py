@@ -28,8 +28,9 @@ class RecordBatch:
     traces: list[dict[str, Any]] = field(default_factory=list)  # RequestTrace.row() each
     usage: list[dict[str, Any]] = field(default_factory=list)
     samples: list[Sample] = field(default_factory=list)
-    # {"request_id", "role_id", "task_type"}: what the router was asked, which usage events
-    # lack; and who the request was for: "team", "user", "client_request_id", "metadata", "tags"
+    # {"request_id", "role_id", "task_type", "executed"}: what the router was asked and whether
+    # the request ran on an upstream (not: refused, or decision-only), which usage events lack;
+    # and who the request was for: "team", "user", "client_request_id", "metadata", "tags"
     requests: list[dict[str, Any]] = field(default_factory=list)
 
     def __len__(self) -> int:
@@ -46,6 +47,7 @@ def build_batch(observations: Iterable[Observation]) -> RecordBatch:
                 "request_id": o.request_id,
                 "role_id": o.role_id,
                 "task_type": o.task_type,
+                "executed": o.executed,
                 "team": o.team,
                 "user": o.user,
                 "client_request_id": o.client_request_id,

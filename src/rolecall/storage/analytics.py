@@ -1,12 +1,14 @@
 """Server-side aggregation and pagination for the operator console, on SQLite and PostgreSQL.
 
-Owns `SqlAnalytics`: the record writer hands it each batch's usage events (`add_facts`) and the
-requests' roles and tasks (`annotate_requests`), and it keeps the analytics tables of
-`rolecall.storage.sql_analytics_tables` in step (facts inserted, rollup sums incremented, in the
-writer's transaction); it answers the console's queries with plain SQL aggregates. Every aggregate is a
-sum, so callers add groups into coarser ones (per-bucket rows make the totals, per-endpoint rows
-the split), and a slice can be read from the facts (exact; short windows) or from the 5-minute
-rollup (long windows) with the same result shape.
+Owns `SqlAnalytics`: the record writer hands it each batch's usage events (`add_facts`) and what
+the gateway observed beside them — role, task, whether the request ran (`annotate_requests`) —
+and it keeps the analytics tables of `rolecall.storage.sql_analytics_tables` in step (facts
+inserted, rollup sums incremented, in the writer's transaction); it answers the console's queries
+with the plain SQL aggregates of `rolecall.storage.analytics_sums`. Every aggregate is a sum, so
+callers add groups into coarser ones (per-bucket rows make the totals, per-endpoint rows the
+split), and a window can be read from the facts (exact; short windows) or from the 5-minute
+rollup plus the facts of its first, partial bucket (`window_groups`; long windows) with the same
+result: both count the same facts.
 
 Speed: on SQLite both tables are clustered by time (``WITHOUT ROWID``), so a window is one
 sequential range; secondary indexes on low-cardinality columns are left out on purpose (following
@@ -20,35 +22,38 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
-from sqlalchemy import (
-    ColumnElement,
-    Select,
-    and_,
-    bindparam,
-    func,
-    select,
-    update,
-)
+from sqlalchemy import Select, bindparam, func, select, update
 
+from rolecall.storage import analytics_pages
+from rolecall.storage.analytics_sums import (
+    DIMENSIONS,
+    FACT_AGGREGATES,
+    FACT_HISTOGRAM_SUMS,
+    HISTOGRAM_SUMS,
+    IS_EXECUTED,
+    OUTCOME_KEY,
+    ROLLUP_AGGREGATES,
+    ROLLUP_DIMENSIONS,
+    SUMS,
+    FactFilter,
+    fold_outcomes,
+    group_keys,
+    sums_of,
+)
 from rolecall.storage.database import Database
 from rolecall.storage.sql_analytics_tables import (
     BINS_PER_E,
     DIMENSION_COLUMNS,
-    DIMENSIONS,
     HISTOGRAM_BINS,
-    HISTOGRAM_SUMS,
+    OUTCOMES,
     REQUEST_FACTS,
     REQUEST_ROLLUP,
-    ROLLUP_AGGREGATES,
-    ROLLUP_DIMENSIONS,
     ROLLUP_MS,
-    SUMS,
-    FactFilter,
     Recent,
+    annotated_fact,
+    decision_facts,
     fact_row,
-    group_keys,
     rollup_rows,
-    sums_of,
 )
 from rolecall.storage.sql_tables import DECISIONS
 from rolecall.storage.usage_rollup import SqlUsageRollup, usage_rollup_rows
@@ -57,6 +62,7 @@ __all__ = [
     "BINS_PER_E",
     "DIMENSIONS",
     "HISTOGRAM_BINS",
+    "OUTCOMES",
     "ROLLUP_MS",
     "SUMS",
     "FactFilter",
@@ -65,7 +71,7 @@ __all__ = [
 
 _F = REQUEST_FACTS.c
 _R = REQUEST_ROLLUP.c
-MAX_PENDING: Final = 10_000  # remembered role/task of requests not stored yet
+MAX_PENDING: Final = 10_000  # remembered annotations of requests not stored yet
 _ROLLUP_KEY: Final = ("bucket_ms", *(column for _, column in DIMENSION_COLUMNS))
 
 
@@ -75,7 +81,7 @@ class SqlAnalytics:
     def __init__(self, db: Database, usage: SqlUsageRollup | None = None) -> None:
         self._db = db
         self._usage = usage if usage is not None else SqlUsageRollup(db)
-        # role/task of requests annotated before their usage was stored
+        # annotations of requests made before their usage was stored
         self._pending_context = Recent(MAX_PENDING)
         # built once: composing SQLAlchemy expressions costs more CPU than the write itself
         self._rollup_upsert = _rollup_upsert(db)
@@ -93,15 +99,14 @@ class SqlAnalytics:
         if not events:
             return
         with self._db.batch():
-            known = {str(d["routing_decision_id"]): _decision_facts(d) for d in decisions}
+            known = {str(d["routing_decision_id"]): decision_facts(d) for d in decisions}
             found = self._decisions_of({str(e["routing_decision_id"]) for e in events}, known)
             context = self._pending_context.take(str(e["request_id"]) for e in events)
             rows: dict[str, dict[str, Any]] = {}
             for e in events:  # the first event of a request describes it
                 if e["request_id"] not in rows:
-                    row = fact_row(e, found.get(e["routing_decision_id"]))
-                    row.update(context.get(e["request_id"], {}))
-                    rows[e["request_id"]] = row
+                    decision = found.get(e["routing_decision_id"])
+                    rows[e["request_id"]] = fact_row(e, decision, context.get(e["request_id"]))
             inserted = self._insert_facts(list(rows.values()))
             self._bump_rollup(rollup_rows(rows[i] for i in inserted))
             apps = {str(e["request_id"]): e.get("app_id") for e in events}
@@ -125,12 +130,14 @@ class SqlAnalytics:
         return {str(row.request_id) for row in rows}
 
     def annotate_requests(self, rows: Sequence[Mapping[str, Any]]) -> None:
-        """Record ``role_id`` / ``task_type`` of requests from ``{"request_id", "role_id",
-        "task_type"}`` mappings (the router's request, which usage events do not carry).
+        """Record what the gateway observed of requests that usage events do not carry, from
+        ``{"request_id", "role_id", "task_type", "executed"?}`` mappings: the router's request
+        and whether the request ran on an upstream (which tells a decision-only call and a
+        refusal from a served request; see `request_outcome`).
 
         For a request whose facts are not stored yet they are kept (at most `MAX_PENDING`) and
         written with its fact row; that is the cheap order, so call this before `add_facts`.
-        Stored facts are updated and their rollup counts moved to the new role and task.
+        Stored facts are updated and their rollup counts moved with them.
         """
         if not rows:
             return
@@ -139,23 +146,36 @@ class SqlAnalytics:
             changed = []
             for r in rows:
                 fact = old.get(str(r["request_id"]))
-                new = {"role_id": r.get("role_id"), "task_type": r.get("task_type")}
+                context = {k: r.get(k) for k in ("role_id", "task_type", "executed") if k in r}
                 if fact is None:
-                    self._pending_context.keep(str(r["request_id"]), new)
-                elif (fact["role_id"], fact["task_type"]) != tuple(new.values()):
-                    changed.append((fact, {**fact, **new}))
+                    self._pending_context.keep(str(r["request_id"]), context)
+                    continue
+                new = annotated_fact(fact, context)
+                if new != fact:
+                    changed.append((fact, new))
             if changed:
                 self._move_facts(changed)
 
     def _move_facts(self, changed: Sequence[tuple[dict[str, Any], dict[str, Any]]]) -> None:
-        """Update stored facts to their new role and task, and their rollup counts with them."""
+        """Update stored facts to their new annotations, and their rollup counts with them."""
         statement = (
             update(REQUEST_FACTS)
             .where(_F.request_id == bindparam("rid"))
-            .values(role_id=bindparam("role"), task_type=bindparam("task"))
+            .values(
+                role_id=bindparam("role"),
+                task_type=bindparam("task"),
+                outcome=bindparam("outcome"),
+                cost_usd=bindparam("cost"),
+            )
         )
         params = [
-            {"rid": n["request_id"], "role": n["role_id"], "task": n["task_type"]}
+            {
+                "rid": n["request_id"],
+                "role": n["role_id"],
+                "task": n["task_type"],
+                "outcome": n["outcome"],
+                "cost": n["cost_usd"],
+            }
             for _, n in changed
         ]
         with self._db.begin() as connection:
@@ -202,23 +222,11 @@ class SqlAnalytics:
         self, slice_: FactFilter, *, limit: int, offset: int
     ) -> tuple[list[dict[str, Any]], int]:
         """One page of the ledger, newest first, and how many rows match the slice."""
-        keys, total = self._page_keys(slice_.apply(select(_F.request_id)), limit, offset)
+        keys, total = analytics_pages.page_keys(
+            self._db, slice_.apply(select(_F.request_id)), limit, offset
+        )
         rows = self.facts_for(keys)
         return [rows[k] for k in keys if k in rows], total
-
-    def _page_keys(self, query: Select[Any], limit: int, offset: int) -> tuple[list[str], int]:
-        """Request ids of one page (newest first) and the total: the skipped rows are walked
-        on the time key alone (an index-only scan on PostgreSQL), whole rows read for the page."""
-        if limit < 0 or offset < 0:
-            raise ValueError(f"limit and offset must be non-negative, got {limit} and {offset}")
-        counted = query.with_only_columns(func.count(), maintain_column_froms=True)
-        ordered = query.order_by(_F.timestamp_ms.desc(), _F.request_id.desc())
-        with self._db.read() as connection:
-            keys = [
-                str(k) for k in connection.execute(ordered.limit(limit).offset(offset)).scalars()
-            ]
-            total = int(connection.execute(counted).scalar_one())
-        return keys, total
 
     def fact_for(self, request_id: str) -> dict[str, Any] | None:
         """The fact row of one request, if stored."""
@@ -238,17 +246,22 @@ class SqlAnalytics:
         dimensions: Sequence[str] = (),
         *,
         bucket: tuple[int, int] | None = None,
+        histogram: bool = False,
     ) -> list[dict[str, Any]]:
         """`SUMS` from the facts per combination of ``dimensions`` (and of time bucket, when
-        ``bucket`` = (start_ms, width_ms) is given: key ``bucket`` = index from start)."""
+        ``bucket`` = (start_ms, width_ms) is given: key ``bucket`` = index from start); with
+        ``histogram``, each row also has the rollup's coarse ``histogram`` of its latencies."""
         keys = group_keys(DIMENSIONS, _F.timestamp_ms, dimensions, bucket)
-        labelled = [value.label(name) for name, value in SUMS.items()]
-        query = slice_.apply(select(*keys, *labelled).select_from(REQUEST_FACTS))
-        if keys:
-            query = query.group_by(*keys)
+        keys.append(_F.outcome.label(OUTCOME_KEY))
+        labelled = [value.label(name) for name, value in FACT_AGGREGATES.items()]
+        bins = (
+            [v.label(f"h{i:02d}") for i, v in enumerate(FACT_HISTOGRAM_SUMS)] if histogram else []
+        )
+        query = slice_.apply(select(*keys, *labelled, *bins).select_from(REQUEST_FACTS))
         names = [*dimensions, *(["bucket"] if bucket is not None else [])]
         with self._db.read() as connection:
-            return [sums_of(row, names) for row in connection.execute(query)]
+            rows = connection.execute(query.group_by(*keys))
+            return fold_outcomes(rows, names, histogram=histogram)
 
     def rollup_groups(
         self,
@@ -258,51 +271,107 @@ class SqlAnalytics:
         bucket: tuple[int, int] | None = None,
         histogram: bool = False,
     ) -> list[dict[str, Any]]:
-        """As `fact_groups`, from the 5-minute rollup (window edges widened to whole buckets);
-        with ``histogram``, each row also has ``histogram``: counts per coarse latency bin."""
+        """As `fact_groups`, from the 5-minute rollup (window edges widened to whole buckets)."""
         keys = group_keys(ROLLUP_DIMENSIONS, _R.bucket_ms, dimensions, bucket)
         labelled = [value.label(name) for name, value in ROLLUP_AGGREGATES.items()]
         bins = [v.label(f"h{i:02d}") for i, v in enumerate(HISTOGRAM_SUMS)] if histogram else []
         query = slice_.apply(
             select(*keys, *labelled, *bins).select_from(REQUEST_ROLLUP), rollup=True
         )
+        rows = self._grouped(query, keys, dimensions, bucket, histogram)
+        for row in rows:
+            for d in dimensions:
+                row[d] = row[d] or None  # the rollup keeps NULL as ''
+        return rows
+
+    def _grouped(
+        self,
+        query: Select[Any],
+        keys: Sequence[Any],
+        dimensions: Sequence[str],
+        bucket: tuple[int, int] | None,
+        histogram: bool,
+    ) -> list[dict[str, Any]]:
         if keys:
             query = query.group_by(*keys)
         names = [*dimensions, *(["bucket"] if bucket is not None else [])]
         out = []
         with self._db.read() as connection:
             for row in connection.execute(query):
-                sums = sums_of(row, names)
-                for d in dimensions:
-                    sums[d] = sums[d] or None  # the rollup keeps NULL as ''
+                mapping = row._mapping
+                sums = sums_of(mapping, names)
                 if histogram:
                     sums["histogram"] = [
-                        int(row._mapping[f"h{i:02d}"]) for i in range(HISTOGRAM_BINS)
+                        int(mapping[f"h{i:02d}"] or 0) for i in range(HISTOGRAM_BINS)
                     ]
                 out.append(sums)
         return out
 
+    def window_groups(
+        self,
+        slice_: FactFilter,
+        dimensions: Sequence[str] = (),
+        *,
+        bucket: tuple[int, int] | None = None,
+        histogram: bool = False,
+    ) -> list[dict[str, Any]]:
+        """The rows of `fact_groups` for exactly ``slice_``'s window (``until_ms`` open), read
+        mostly from the rollup: its whole 5-minute buckets from the rollup, the part of a bucket
+        before them from the facts. The rows of both are added up by the caller, whose totals are
+        then those of the facts: every window counts the same facts (the rollup is their sum)."""
+        since = slice_.since_ms
+        if slice_.until_ms is not None:
+            raise ValueError("window_groups reads a window up to now: until_ms must be None")
+        if since is None or since % ROLLUP_MS == 0:
+            return self.rollup_groups(slice_, dimensions, bucket=bucket, histogram=histogram)
+        whole = since - since % ROLLUP_MS + ROLLUP_MS
+        head = slice_.between(since, whole)
+        return [
+            *self.rollup_groups(
+                slice_.between(whole, None), dimensions, bucket=bucket, histogram=histogram
+            ),
+            *self.fact_groups(head, dimensions, bucket=bucket, histogram=histogram),
+        ]
+
     def fact_histogram(
-        self, slice_: FactFilter, dimension: str | None = None
+        self,
+        slice_: FactFilter,
+        dimension: str | None = None,
+        *,
+        bucket: tuple[int, int] | None = None,
     ) -> dict[Any, list[tuple[int, int]]]:
-        """(latency_bin, count) in bin order, per value of ``dimension`` (key None without one)."""
-        keys: list[Any] = [] if dimension is None else [DIMENSIONS[dimension].label("key")]
+        """(latency_bin, count) of executed requests in bin order, per value of ``dimension`` or
+        per time bucket (``bucket`` = (start_ms, width_ms): key = index from start); key None
+        without either."""
+        keys = group_keys(DIMENSIONS, _F.timestamp_ms, [dimension] if dimension else [], bucket)
         query = slice_.apply(select(*keys, _F.latency_bin, func.count().label("n")))
-        query = query.group_by(*keys, _F.latency_bin).order_by(*keys, _F.latency_bin)
+        query = query.where(IS_EXECUTED).group_by(*keys, _F.latency_bin)
+        query = query.order_by(*keys, _F.latency_bin)
         out: dict[Any, list[tuple[int, int]]] = {}
         with self._db.read() as connection:
             for row in connection.execute(query):
-                key = row.key if dimension is not None else None
+                key = row[0] if keys else None
                 out.setdefault(key, []).append((int(row.latency_bin), int(row.n)))
         return out
 
     def fact_latency_at(self, slice_: FactFilter, bin_: int, offset: int) -> float | None:
-        """The ``offset``-th smallest latency (0-based) within one latency bin of the slice."""
-        query = slice_.apply(select(_F.latency_ms)).where(_F.latency_bin == bin_)
+        """The ``offset``-th smallest latency (0-based) of executed requests within one latency
+        bin of the slice."""
+        query = slice_.apply(select(_F.latency_ms)).where(IS_EXECUTED, _F.latency_bin == bin_)
         query = query.order_by(_F.latency_ms).limit(1).offset(offset)
         with self._db.read() as connection:
             value = connection.execute(query).scalar_one_or_none()
         return None if value is None else float(value)
+
+    def recent_facts(
+        self, slice_: FactFilter, since_ms: int, *, limit: int
+    ) -> list[dict[str, Any]]:
+        """The newest ``limit`` fact rows of ``slice_`` at or after ``since_ms`` (by request
+        time), newest first: what a live tail polls for."""
+        query = slice_.apply(select(REQUEST_FACTS)).where(_F.timestamp_ms >= since_ms)
+        query = query.order_by(_F.timestamp_ms.desc(), _F.request_id.desc()).limit(limit)
+        with self._db.read() as connection:
+            return [dict(row._mapping) for row in connection.execute(query)]
 
     def decision_page(
         self,
@@ -313,57 +382,19 @@ class SqlAnalytics:
         strategy: str | None = None,
         outcome: str | None = None,
     ) -> tuple[list[dict[str, Any]], int]:
-        """Decisions of stored requests, newest first, filtered; and how many match.
-
-        Paged through the time-clustered facts (every gateway request stores its usage event and
-        so its fact row), then only the page's artifacts are read: deep pages stay cheap.
-        """
-        clauses: list[ColumnElement[bool]] = []
-        if endpoint_id:
-            clauses.append(_F.chosen_endpoint_id == endpoint_id)
-        if strategy:
-            clauses.append(_F.strategy == strategy)
-        if outcome == "no_endpoint":
-            clauses.append(_F.chosen_endpoint_id == "")
-        elif outcome == "routed":
-            clauses.append(_F.chosen_endpoint_id != "")
-        query = select(_F.request_id)
-        if clauses:
-            query = query.where(and_(*clauses))
-        keys, total = self._page_keys(query, limit, offset)
-        wanted = select(DECISIONS.c.request_id, DECISIONS.c.created_ms, DECISIONS.c.artifact)
-        with self._db.read() as connection:
-            found = {
-                row.request_id: row
-                for row in connection.execute(wanted.where(DECISIONS.c.request_id.in_(keys)))
-            }
-        items = [
-            {"created_ms": int(found[k].created_ms), **dict(found[k].artifact)}
-            for k in keys
-            if k in found
-        ]
-        return items, total
+        """See `rolecall.storage.analytics_pages.decision_page`."""
+        return analytics_pages.decision_page(
+            self._db,
+            limit=limit,
+            offset=offset,
+            endpoint_id=endpoint_id,
+            strategy=strategy,
+            outcome=outcome,
+        )
 
     def replay_inputs(self, *, limit: int) -> list[dict[str, Any]]:
-        """The newest ``limit`` requests as the what-if preview replays them: role, task, tokens
-        and the decision's policy snapshot (read alone, not the whole artifact)."""
-        snapshot = DECISIONS.c.artifact["policy_snapshot"].label("policy_snapshot")
-        query = (
-            select(_F.request_id, _F.role_id, _F.task_type, _F.tokens_in, _F.tokens_out, snapshot)
-            .join(DECISIONS, DECISIONS.c.routing_decision_id == _F.routing_decision_id)
-            .order_by(_F.timestamp_ms.desc(), _F.request_id.desc())
-            .limit(limit)
-        )
-        with self._db.read() as connection:
-            return [dict(row._mapping) for row in connection.execute(query)]
-
-
-def _decision_facts(decision: Mapping[str, Any]) -> dict[str, Any]:
-    policy = decision.get("policy_snapshot")
-    return {
-        "chosen_endpoint_id": decision.get("chosen_endpoint_id"),
-        "strategy": policy.get("strategy") if isinstance(policy, Mapping) else None,
-    }
+        """See `rolecall.storage.analytics_pages.replay_inputs`."""
+        return analytics_pages.replay_inputs(self._db, limit=limit)
 
 
 def _rollup_upsert(db: Database) -> Any:

@@ -60,6 +60,7 @@ def test_rollup_rows_add_and_take_back() -> None:
         "tokens_out": 4,
         "cost_usd": None,
         "source": "live_request",
+        "outcome": "served",
     }
     (added,) = rollup_rows([fact, fact])
     assert added["bucket_ms"] == 10 * ROLLUP_MS
@@ -70,11 +71,46 @@ def test_rollup_rows_add_and_take_back() -> None:
     assert removed[f"h{histogram_bin(12.0):02d}"] == -1
 
 
+def test_refusals_and_decisions_are_counted_not_measured() -> None:
+    """A refused request is a request, never a fallback, with no latency; a decision-only call
+    is no request at all."""
+    base = {
+        "timestamp_ms": 7 * ROLLUP_MS,
+        "endpoint_id": "none",
+        "chosen_endpoint_id": "",
+        "status_family": "4xx",
+        "latency_ms": 1.0,
+        "tokens_in": 0,
+        "tokens_out": 0,
+        "cost_usd": None,
+    }
+    refused, decided = rollup_rows(
+        [
+            base | {"outcome": "refused"},
+            base
+            | {
+                "outcome": "decision_only",
+                "endpoint_id": "a",
+                "chosen_endpoint_id": "a",
+                "status_family": "2xx",
+            },
+        ]
+    )
+    assert (refused["requests"], refused["refused"], refused["fallbacks"]) == (1, 1, 0)
+    assert (refused["executed"], refused["latency_sum_ms"], sum_bins(refused)) == (0, 0.0, 0)
+    assert (decided["requests"], decided["decisions"], decided["ok"]) == (0, 1, 0)
+    assert sum_bins(decided) == 0
+
+
+def sum_bins(row: dict[str, object]) -> int:
+    return sum(int(row[f"h{i:02d}"]) for i in range(HISTOGRAM_BINS))  # type: ignore[call-overload]
+
+
 def test_combine_sums_groups_and_finishes() -> None:
     rows = [
-        {"endpoint": "a", "requests": 2, "ok": 1, "latency_sum_ms": 30.0} | _zeros(),
-        {"endpoint": "a", "requests": 1, "ok": 1, "latency_sum_ms": 10.0} | _zeros(),
-        {"endpoint": "b", "requests": 0, "ok": 0, "latency_sum_ms": 0.0} | _zeros(),
+        {"endpoint": "a", "requests": 2, "ok": 1, "latency_sum_ms": 30.0, "executed": 2} | _zeros(),
+        {"endpoint": "a", "requests": 1, "ok": 1, "latency_sum_ms": 10.0, "executed": 1} | _zeros(),
+        {"endpoint": "b", "requests": 0, "ok": 0, "latency_sum_ms": 0.0, "executed": 0} | _zeros(),
     ]
     total = combine(rows)
     assert (total["requests"], total["success_rate"]) == (3, pytest.approx(2 / 3))
@@ -85,7 +121,8 @@ def test_combine_sums_groups_and_finishes() -> None:
 
 
 def _zeros() -> dict[str, float]:
-    return {k: 0 for k in ("cost_usd", "costed", "tokens_in", "tokens_out", "fallbacks")}
+    names = ("failed", "refused", "decisions", "cost_usd", "costed", "tokens_in", "tokens_out")
+    return {k: 0 for k in (*names, "fallbacks")}
 
 
 def test_series_axis_uses_whole_rollup_buckets_for_long_windows() -> None:

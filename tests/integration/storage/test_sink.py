@@ -68,6 +68,7 @@ def test_rows_come_from_the_observation() -> None:
             "request_id": "r1",
             "role_id": None,
             "task_type": "general.chat",
+            "executed": True,
             "team": None,
             "user": None,
             "client_request_id": None,

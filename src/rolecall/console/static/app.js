@@ -51,9 +51,16 @@ function renderNav(hash) {
   }));
 }
 
+// narrow screens: the sidebar is a menu the topbar's button opens; any navigation closes it
+function setNavOpen(open) {
+  document.getElementById("shell").classList.toggle("nav-open", open);
+  document.getElementById("nav-toggle").setAttribute("aria-expanded", String(open));
+}
+
 async function route() {
   const hash = location.hash || "#/dashboard";
   if (!location.hash) { location.replace("#/dashboard"); return; }
+  setNavOpen(false);
   renderNav(hash);
   if (cleanup) { cleanup(); cleanup = null; }
   const page = document.getElementById("page");
@@ -115,6 +122,9 @@ function init() {
   document.getElementById("theme").addEventListener("click", () =>
     applyTheme(document.documentElement.dataset.theme === "light" ? "dark" : "light"));
   document.getElementById("logout").addEventListener("click", () => { auth.clear(); showLogin(); });
+  document.getElementById("nav-toggle").addEventListener("click", () =>
+    setNavOpen(!document.getElementById("shell").classList.contains("nav-open")));
+  document.getElementById("nav").addEventListener("click", (e) => { if (e.target.closest("a")) setNavOpen(false); });
   document.getElementById("login-form").addEventListener("submit", signIn);
   setUnauthorizedHandler(() => { auth.clear(); showLogin("Your session ended; sign in again."); });
   window.addEventListener("hashchange", () => { if (auth.token()) route(); });

@@ -71,17 +71,20 @@ export function card(title, body, tools) {
 export function table(columns, rows, { onRow, rowClass, empty = "No rows" } = {}) {
   if (!rows.length) return stateBox("empty", empty);
   const head = h("tr", {}, columns.map((c) => h("th", { class: c.num ? "num" : "", scope: "col" }, c.label)));
-  const body = rows.map((row) => {
-    const tr = h("tr", { class: [onRow ? "clickable" : "", rowClass ? rowClass(row) : ""].join(" ").trim() },
-      columns.map((c) => h("td", { class: c.num ? "num" : c.wrap ? "wrap" : "" }, c.render ? c.render(row) : row[c.key] ?? "–")));
-    if (onRow) {
-      tr.tabIndex = 0;
-      tr.addEventListener("click", () => onRow(row));
-      tr.addEventListener("keydown", (e) => { if (e.key === "Enter") onRow(row); });
-    }
-    return tr;
-  });
+  const body = rows.map((row) => tableRow(columns, row, { onRow, rowClass }));
   return h("div", { class: "table-wrap" }, h("table", {}, h("thead", {}, head), h("tbody", {}, body)));
+}
+
+// One body row of `table` (a live view inserts rows into a table already shown).
+export function tableRow(columns, row, { onRow, rowClass } = {}) {
+  const tr = h("tr", { class: [onRow ? "clickable" : "", rowClass ? rowClass(row) : ""].join(" ").trim() },
+    columns.map((c) => h("td", { class: c.num ? "num" : c.wrap ? "wrap" : "" }, c.render ? c.render(row) : row[c.key] ?? "–")));
+  if (onRow) {
+    tr.tabIndex = 0;
+    tr.addEventListener("click", () => onRow(row));
+    tr.addEventListener("keydown", (e) => { if (e.key === "Enter") onRow(row); });
+  }
+  return tr;
 }
 
 // Explicit chart/table states: loading, refreshing, empty, unsupported, partial, truncated, error.
@@ -136,6 +139,12 @@ export function json(value) {
 
 export function statusBadge(family) {
   return badge(family, family === "2xx" ? "ok" : family === "4xx" ? "warn" : "bad");
+}
+
+// served / failed / refused / decision only, as the server counts them
+const OUTCOME_KINDS = { served: "ok", failed: "bad", refused: "warn", decision_only: "info" };
+export function outcomeBadge(outcome) {
+  return badge(outcome === "decision_only" ? "decision only" : outcome || "–", OUTCOME_KINDS[outcome] || "");
 }
 
 export function meter(value, { low, high } = {}) {

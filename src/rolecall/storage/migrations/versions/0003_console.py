@@ -115,7 +115,7 @@ def downgrade() -> None:
 
 def _backfill() -> None:
     """Facts and rollup sums for every usage event already stored (a request's first event)."""
-    from rolecall.storage.sql_analytics_tables import fact_row, rollup_rows
+    from rolecall.storage.sql_analytics_tables import fact_row, fitted, rollup_rows
 
     bind = op.get_bind()
     meta = sa.MetaData()
@@ -132,24 +132,32 @@ def _backfill() -> None:
         )
         .order_by(usage.c.timestamp_ms, usage.c.event_id)
     )
-    seen: set[str] = set()
     batch: list[dict[str, Any]] = []
-    for artifact, chosen, strategy in bind.execute(query).all():
-        data = dict(artifact)
-        if data["request_id"] in seen:
-            continue
-        seen.add(data["request_id"])
-        batch.append(fact_row(data, {"chosen_endpoint_id": chosen, "strategy": strategy}))
+    for data, decision in _stored_inputs(bind, query):
+        batch.append(fact_row(data, decision))
         if len(batch) >= _BATCH:
             _write(bind, facts, batch)
             batch = []
     _write(bind, facts, batch)
-    # the rollup is summed from the facts once they are all in (one row per bucket and key)
-    rows = rollup_rows(dict(r._mapping) for r in bind.execute(sa.select(facts)))
+    # the rollup is summed from the facts once they are all in (one row per bucket and key);
+    # rows built by later builders are cut to this revision's columns (0008 rebuilds it)
+    rows = fitted(rollup_rows(fact_row(a, d) for a, d in _stored_inputs(bind, query)), rollup)
     for first in range(0, len(rows), _BATCH):
         bind.execute(rollup.insert(), rows[first : first + _BATCH])
 
 
+def _stored_inputs(bind: Any, query: Any) -> Any:
+    """(usage artifact, decision facts) of each request's first usage event, again."""
+    seen: set[str] = set()
+    for artifact, chosen, strategy in bind.execute(query).all():
+        data = dict(artifact)
+        if data["request_id"] not in seen:
+            seen.add(data["request_id"])
+            yield data, {"chosen_endpoint_id": chosen, "strategy": strategy}
+
+
 def _write(bind: Any, facts: sa.Table, batch: list[dict[str, Any]]) -> None:
+    from rolecall.storage.sql_analytics_tables import fitted
+
     if batch:
-        bind.execute(facts.insert(), batch)
+        bind.execute(facts.insert(), fitted(batch, facts))

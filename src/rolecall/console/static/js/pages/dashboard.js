@@ -2,10 +2,14 @@
 import { api, query } from "../api.js";
 import { WINDOWS, charts, stats } from "../analytics.js";
 import { clear, fmt, h, segmented, stateBox } from "../ui.js";
+import { remember, restore } from "../urlstate.js";
 
-let windowName = "24h";
+const DEFAULTS = { window: "24h" };
 
 export async function render({ page, tools }) {
+  // the window lives in the URL (#/dashboard?window=1h): a reload keeps it
+  const state = restore(DEFAULTS);
+  let windowName = WINDOWS.includes(state.window) ? state.window : DEFAULTS.window;
   const body = h("div", { class: "page-body" });
   const status = h("span", { class: "muted", role: "status", dataset: { state: "loading" } });
   const load = async (refreshing = false) => {
@@ -23,7 +27,12 @@ export async function render({ page, tools }) {
       status.textContent = "";
     }
   };
-  const drawTools = () => clear(tools, status, segmented("Time window", WINDOWS, windowName, (w) => { windowName = w; drawTools(); load(); }));
+  const drawTools = () => clear(tools, status, segmented("Time window", WINDOWS, windowName, (w) => {
+    windowName = w;
+    remember({ window: w }, DEFAULTS);
+    drawTools();
+    load();
+  }));
   drawTools();
   clear(page, body);
   await load();

@@ -1,6 +1,7 @@
 // Router → Decision detail: eligibility with exclusion reasons, metric breakdown, fallbacks, policy, evidence.
 import { api } from "../api.js";
 import { groupedBars } from "../charts.js";
+import { outcomeRows } from "../outcome.js";
 import { badge, card, clear, fmt, h, json, kv, notice, table } from "../ui.js";
 
 const METRICS = ["quality", "latency", "throughput", "cost", "reliability", "preference"];
@@ -47,8 +48,9 @@ export async function render({ page, params }) {
   const summary = kv([
     ["Decision", h("span", { class: "mono" }, d.routing_decision_id)],
     ["Request", facts ? h("a", { class: "mono", id: "decision-request-link", href: `#/observe/requests/${encodeURIComponent(d.request_id)}` }, d.request_id) : h("span", { class: "mono" }, d.request_id)],
-    ["Chosen endpoint", d.chosen_endpoint_id ? h("b", { class: "mono", id: "decision-chosen" }, d.chosen_endpoint_id) : badge("no eligible endpoint", "bad")],
-    ["Executed on", facts ? h("span", { class: "mono" }, facts.endpoint_id, facts.endpoint_id !== d.chosen_endpoint_id ? " (fallback)" : "") : "–"],
+    ["Chosen endpoint", d.chosen_endpoint_id ? h("b", { class: "mono", id: "decision-chosen" }, d.chosen_endpoint_id) : badge(res.outcome?.error_class === "budget_exceeded" ? "none: every candidate over budget" : "no eligible endpoint", "bad")],
+    // what the request became: served or failed where, refused and why, or a decision-only call
+    ...outcomeRows(res.outcome, "decision-executed"),
     ["Fallback order", d.fallback_endpoint_ids.length ? h("ol", {}, d.fallback_endpoint_ids.map((e) => h("li", { class: "mono" }, e))) : "none"],
     ["Strategy", d.policy_snapshot.strategy],
     ["Selection reasons", d.selection_reasons.map((r) => badge(r, "info"))],

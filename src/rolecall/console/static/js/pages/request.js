@@ -1,6 +1,8 @@
-// Observe → Request detail: trace waterfall, usage and the routing decision of one request.
+// Observe → Request detail: what became of the request, its trace waterfall, usage and decision.
 import { api } from "../api.js";
-import { badge, card, clear, fmt, h, json, kv, statusBadge, table } from "../ui.js";
+import { badge, card, clear, fmt, h, json, kv, stateBox, table } from "../ui.js";
+import { outcomeRows } from "../outcome.js";
+import { searchForm } from "../search.js";
 
 function waterfall(spans) {
   if (!spans.length) return h("p", { class: "muted" }, "No spans recorded.");
@@ -20,27 +22,32 @@ function waterfall(spans) {
 }
 
 export async function render({ page, params }) {
-  const r = await api(`/api/console/requests/${encodeURIComponent(params[0])}`);
+  let r;
+  try {
+    r = await api(`/api/console/requests/${encodeURIComponent(params[0])}`);
+  } catch (err) {
+    if (err.status !== 404) throw err;
+    clear(page, card("Request not found", h("div", { class: "grid" },
+      stateBox("empty", `No request with id ${params[0]} is stored (yet): ids are the x-rolecall-request-id header of a response.`),
+      searchForm(params[0]))));
+    return null;
+  }
   const u = r.usage[0];
   const f = r.facts;
   const d = r.decision;
   clear(page,
     h("div", { class: "grid g2" },
       card("Request", kv([
-        ["Request", h("span", { class: "mono" }, r.request_id)],
-        ["Executed on", h("b", { class: "mono", id: "request-endpoint" }, u.endpoint_id)],
+        ["Request", h("span", { class: "mono", id: "request-id" }, r.request_id)],
+        ...outcomeRows(r.outcome, "request-endpoint"),
         ["Model", u.model_id], ["Provider", u.provider_kind],
         ["Source", u.sample_source || "live_request"], ["App", u.app_id],
-        ["Status", f ? h("span", {}, statusBadge(f.status_family), u.error_class ? ` ${u.error_class}` : "") : u.error_class || "ok"],
         ["Role · operation", f ? `${f.role_id || "–"} · ${f.task_type || "–"}` : "–"],
-        ["Latency", fmt.ms(u.latency_ms)],
-        ["Tokens in · out", `${fmt.int(u.tokens_in)} · ${fmt.int(u.tokens_out)}`],
-        ["Cost", u.cost_actual !== undefined ? fmt.usd(u.cost_actual) : u.cost_estimate !== undefined ? `${fmt.usd(u.cost_estimate)} (estimate)` : "–"],
         ["Time", fmt.time(u.timestamp_ms)],
       ])),
       card("Decision", d ? kv([
         ["Decision", h("a", { class: "mono", href: `#/router/decisions/${encodeURIComponent(d.routing_decision_id)}` }, d.routing_decision_id)],
-        ["Chosen", h("span", { class: "mono" }, d.chosen_endpoint_id || "none")],
+        ["Chosen", h("span", { class: "mono", id: "request-chosen" }, d.chosen_endpoint_id || "none")],
         ["Fallbacks", d.fallback_endpoint_ids.join(" › ") || "none"],
         ["Strategy", d.policy_snapshot.strategy],
         ["Reasons", d.selection_reasons.map((x) => badge(x, "info"))],

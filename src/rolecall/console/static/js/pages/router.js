@@ -1,6 +1,7 @@
 // Router: posture with what-if preview, candidates per role, prompt box, decisions with filters.
 import { api, query } from "../api.js";
 import { badge, card, clear, fmt, h, notice, range, select, stateBox, table, toast } from "../ui.js";
+import { remember, restore } from "../urlstate.js";
 
 function delta(v, format, betterUp) {
   if (v === null || v === undefined) return "–";
@@ -117,11 +118,14 @@ function promptCard() {
     h("div", { class: "row" }, h("label", { for: "prompt-model" }, "Model / alias / role"), model, send), out));
 }
 
-const filters = { endpoint: "", strategy: "", outcome: "", offset: 0 };
+const DECISION_FILTERS = { endpoint: "", strategy: "", outcome: "", offset: 0 };
+const filters = { ...DECISION_FILTERS };
 
 function decisionsCard(endpoints, pageSize) {
+  Object.assign(filters, restore(DECISION_FILTERS)); // filters and page live in the URL
   const out = h("div", {});
   const load = async () => {
+    remember(filters, DECISION_FILTERS);
     clear(out, stateBox("loading"));
     try {
       const res = await api(`/api/console/decisions${query({ ...filters, limit: pageSize })}`);
