@@ -51,6 +51,7 @@ from typing import Any
 from gateway import paths, scale
 from gateway.loadgen import Generator, make_generator
 from gateway.measure import PathResult, measure
+from gateway.otlp_sink import OtlpSink
 from gateway.procs import LOOPBACK, BenchError, Deadline, Proc, http
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -201,7 +202,8 @@ def _access_lines(proc: Proc) -> int:
 def run_telemetry(
     gen: Generator, args: Any, up_port: int, core: int | None, workdir: Path, deadline: Deadline
 ) -> list[PathResult]:
-    """rolecall with telemetry off, then with metrics and JSON access logs on."""
+    """rolecall with telemetry off, then with metrics, JSON access logs and OpenTelemetry export
+    to a loopback receiver on."""
     off = run_rolecall(
         gen,
         args,
@@ -212,9 +214,13 @@ def run_telemetry(
         name="rolecall telemetry off",
         env=TELEMETRY_OFF,
     )
-    on = run_rolecall(
-        gen, args, up_port, core, workdir, deadline, name="rolecall telemetry on", env=TELEMETRY_ON
-    )
+    with OtlpSink() as sink:
+        env = {**TELEMETRY_ON, "ROLECALL_OTEL_ENDPOINT": sink.url}
+        on = run_rolecall(
+            gen, args, up_port, core, workdir, deadline, name="rolecall telemetry on", env=env
+        )
+    on.info["otlp_posts"] = str(sink.posts)
+    on.info["otlp_bytes"] = f"{sink.bytes:,}"
     return [off, on]
 
 
@@ -223,7 +229,7 @@ def print_telemetry(off: PathResult, on: PathResult, concurrency: int) -> None:
     if not (off.latency and on.latency and off.throughput and on.throughput):
         print("telemetry: not measured (see the notes)")
         return
-    print("telemetry (metrics + JSON access log) vs off, same run:")
+    print("telemetry (metrics + JSON access log + OTLP export) vs off, same run:")
     for r in (off, on):
         lat, thr = r.latency, r.throughput
         assert lat is not None
@@ -234,6 +240,10 @@ def print_telemetry(off: PathResult, on: PathResult, concurrency: int) -> None:
             f"access lines {r.info.get('access_lines', '?')}, "
             f"/metrics counted {r.info.get('metrics_requests', '—')} requests"
         )
+    print(
+        f"  OTLP receiver: {on.info.get('otlp_posts', '0')} exports, "
+        f"{on.info.get('otlp_bytes', '0')} bytes"
+    )
     added = on.latency.added_p50_ms - off.latency.added_p50_ms
     ratio = on.throughput.rps / off.throughput.rps if off.throughput.rps else float("nan")
     print(

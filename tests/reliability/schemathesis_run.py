@@ -34,6 +34,7 @@ CHECKS: Final = [
     response_schema_conformance,
 ]
 CHAT: Final = "/v1/chat/completions"
+TAIL: Final = "/api/console/requests/stream"
 
 
 @dataclass(slots=True)
@@ -56,6 +57,8 @@ def examples_for(method: str, path: str, scale: int) -> int:
     """Cases per operation: the proxied chat route most, routes with a body more than the rest."""
     if path == CHAT:
         return 50 * scale
+    if path == TAIL:  # each case holds a live tail open for its whole life (15 s)
+        return 1
     return (8 if method in ("POST", "PUT") else 3) * scale
 
 

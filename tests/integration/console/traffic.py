@@ -15,7 +15,8 @@ import openai
 from rolecall.gateway.auth import create_api_key
 from rolecall.limits.policy import LimitSpec
 from rolecall.providers.scripted import ScriptedUpstream
-from tests.integration.gateway.harness import Gateway, openai_provider
+from tests.integration.console.conftest import console_inventory
+from tests.integration.gateway.harness import Gateway
 
 FALLBACK = "please fall back"  # the local model fails it: the remote one serves it
 FAIL_ALL = "please fail everywhere"  # both models fail it
@@ -36,23 +37,8 @@ COOLED_S = 1.0
 
 
 def outcomes_inventory(local: Any, remote: Any) -> dict[str, Any]:
-    return {
-        "providers": {
-            "home": openai_provider(local.base_url, local=True),
-            "cloud": openai_provider(remote.base_url, local=False),
-        },
-        "endpoints": [
-            {"provider": "home", "model": "small", "id": "local-small", "tools": True},
-            {
-                "provider": "cloud",
-                "model": "large",
-                "id": "cloud-large",
-                "tools": True,
-                "price": {"input_per_1m": 3.0, "output_per_1m": 15.0},
-            },
-        ],
-        "routing": {"strategy": "balanced"},
-    }
+    """The console tests' pool (a free local endpoint, a priced remote one)."""
+    return console_inventory(local, remote)
 
 
 @contextmanager
