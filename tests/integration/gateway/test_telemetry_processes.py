@@ -108,10 +108,12 @@ def test_one_json_access_line_per_request_and_never_the_prompt(tmp_path: Path) -
     assert uvicorn[-1].startswith("Finished server process")
 
 
-def test_two_workers_one_scrape_counts_every_request(tmp_path: Path, db_url: str) -> None:
+def test_two_workers_one_scrape_counts_every_request(tmp_path: Path, pg_url: str) -> None:
+    # workers share one record writer the same way on both databases: PostgreSQL, the
+    # deployment workers are for
     env = {"ROLECALL_WORKERS": "2", **INFO_JSON}
     with scripted_upstream() as upstream:
-        gateway = GatewayProcess(tmp_path, upstream.base_url, db_url, env=env).start()
+        gateway = GatewayProcess(tmp_path, upstream.base_url, pg_url, env=env).start()
         try:
             result = load(gateway.base_url, concurrency=8, seconds=2.0)
             made = sum(result.statuses.values())

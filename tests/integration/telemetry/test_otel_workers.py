@@ -18,7 +18,9 @@ pytestmark = pytest.mark.slow
 REQUESTS = 12
 
 
-def test_the_shared_writer_exports_each_request_once(tmp_path: Path, db_url: str) -> None:
+def test_the_shared_writer_exports_each_request_once(tmp_path: Path, pg_url: str) -> None:
+    # workers share one record writer the same way on both databases: PostgreSQL, the
+    # deployment workers are for
     with scripted_upstream() as upstream, OtlpReceiver() as receiver:
         env = {
             "ROLECALL_WORKERS": "2",
@@ -26,7 +28,7 @@ def test_the_shared_writer_exports_each_request_once(tmp_path: Path, db_url: str
             "OTEL_BSP_SCHEDULE_DELAY": "100",
             "OTEL_SERVICE_NAME": "gateway-under-test",
         }
-        gateway = GatewayProcess(tmp_path, upstream.base_url, db_url, env=env).start()
+        gateway = GatewayProcess(tmp_path, upstream.base_url, pg_url, env=env).start()
         try:
             client = openai.OpenAI(base_url=f"{gateway.base_url}/v1", api_key="unused")
             traces = [f"{n + 1:032x}" for n in range(REQUESTS)]
