@@ -5,7 +5,10 @@ run (direct; a lean uvicorn + aiohttp pass-through, the floor of any Python gate
 rolecall; LiteLLM), by the method of shared/spec/gateway-anchor.md: latency at concurrency 1 (N
 sequential requests after a warm-up; p50 and p99) and sustained requests/s at concurrency 64
 (fixed duration after a warm-up, errors counted), plus CPU per request of the gateway process
-and, optionally, a streaming row.
+and, optionally, a streaming row. The same rolecall process is then measured through its other
+front doors (the Responses API and the Anthropic Messages API, `bench/gateway/doors.py`), in rounds
+interleaved with chat, so what a translating door adds shows beside the chat row
+(``--skip-doors`` leaves them out).
 Latency is reported as time added over the direct path, in rounds (``--rounds``, as the anchor's
 "two rounds"): each round measures the direct path and then the gateway, and the round's added
 p50/p99 is the difference; the table gives the median round and the range. On a VM a burst of
@@ -19,7 +22,7 @@ else bench/gateway/pygen.py. LiteLLM is installed into ~/.cache/rolecall-bench/l
 use; if it cannot be installed or started the run goes on without it. Prints figures, never pass/fail.
 
 Run: .venv/bin/python bench/gateway_overhead.py [--seconds 10] [--requests 2000] [--rounds 3]
-     [--skip-litellm] [--skip-lean] [--json] [--no-pin] [--stream-seconds 5]
+     [--skip-litellm] [--skip-lean] [--skip-doors] [--json] [--no-pin] [--stream-seconds 5]
      [--upstream fast|scripted] [--time-limit 900] [--telemetry]
      [--workers 1,2 [--databases sqlite,postgresql] [--pg-url URL] [--redis-url URL]]
 
@@ -49,6 +52,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway import paths, scale
+from gateway.doors import DoorRounds, measure_doors, print_doors
 from gateway.loadgen import Generator, make_generator
 from gateway.measure import PathResult, measure
 from gateway.otlp_sink import OtlpSink
@@ -79,6 +83,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=64, help="connections for req/s")
     parser.add_argument("--stream-seconds", type=float, default=5.0, help="0 skips the stream row")
     parser.add_argument("--skip-litellm", action="store_true")
+    parser.add_argument(
+        "--skip-doors",
+        action="store_true",
+        help="skip the Responses and Messages rows (same rolecall, other front doors)",
+    )
     parser.add_argument(
         "--skip-lean", action="store_true", help="skip the lean pass-through (the floor)"
     )
@@ -154,7 +163,9 @@ def run_rolecall(
     *,
     name: str = "rolecall",
     env: dict[str, str] | None = None,
+    doors: DoorRounds | None = None,
 ) -> PathResult:
+    """Measure rolecall; with ``doors``, also its other front doors while the same process runs."""
     result = PathResult(name)
     if not args.rolecall_bin.exists():
         result.note = f"not run: {args.rolecall_bin} not found"
@@ -169,7 +180,12 @@ def run_rolecall(
         ports.append(port)
         return proc, port
 
-    proc = _measure_started(result, start, "default", up_port, gen, args, deadline, _scraped)
+    def after(result: PathResult, port: int) -> None:
+        _scraped(result, port)
+        if doors is not None:
+            measure_doors(doors, gen, port, up_port, args, deadline)
+
+    proc = _measure_started(result, start, "default", up_port, gen, args, deadline, after)
     if proc is not None:
         result.info["log_tail"] = _log_after_banner(proc)
         result.info["access_lines"] = str(_access_lines(proc))
@@ -431,7 +447,10 @@ def run(args: argparse.Namespace, stack: ExitStack, deadline: Deadline) -> None:
     elif args.telemetry:
         rcs = run_telemetry(gen, args, up_port, gw_core, workdir, deadline)
     else:
-        rcs = [run_rolecall(gen, args, up_port, gw_core, workdir, deadline)]
+        doors = None if args.skip_doors else DoorRounds()
+        rcs = [run_rolecall(gen, args, up_port, gw_core, workdir, deadline, doors=doors)]
+        if doors is not None and doors.rounds:
+            meta["doors"] = doors
     lite = run_litellm(gen, args, up_port, gw_core, workdir, deadline)
     report([direct, lean, *rcs, lite], meta, args)
 
@@ -445,6 +464,10 @@ def report(results: list[PathResult], meta: dict[str, Any], args: argparse.Names
     print_ratios(r)
     if meta.get("workers"):
         scale.print_comparison(meta["workers"])
+    doors = meta.pop("doors", None)
+    if doors is not None:
+        print_doors(doors, args.concurrency)
+        meta["doors"] = doors.as_dict()
     if args.telemetry and not args.workers:
         off, on = by_name["rolecall telemetry off"], by_name["rolecall telemetry on"]
         print_telemetry(off, on, args.concurrency)

@@ -18,9 +18,9 @@ from typing import Any, Final
 from rolecall.benchmark.service import BenchHub
 from rolecall.cluster.aggregation import writer_aggregation
 from rolecall.cluster.changes import ChangeFeed
-from rolecall.cluster.node import build_node
+from rolecall.cluster.node import Node, build_node
 from rolecall.cluster.redis_limits import RedisLimitStore
-from rolecall.cluster.sharing import COOLDOWN, OVERRIDES_DOC, share_state
+from rolecall.cluster.sharing import COOLDOWN, OVERRIDES_DOC, SAMPLES, share_state
 from rolecall.cluster.sharing import share_profile as _share_profile
 from rolecall.console import OPERATIONS as CONSOLE_OPERATIONS
 from rolecall.console import console_routes
@@ -35,6 +35,7 @@ from rolecall.gateway.chat_asgi import GatewayApp
 from rolecall.inventory.config import load_inventory_file
 from rolecall.inventory.inventory import Inventory
 from rolecall.inventory.load import check_provider_keys, configured_inventory
+from rolecall.learned.difficulty import LearnedDifficulty
 from rolecall.learned.mode import LearnedMode
 from rolecall.limits.failover import FailoverStore
 from rolecall.limits.service import Limiter
@@ -43,6 +44,9 @@ from rolecall.observe.evidence import EvidenceIntake
 from rolecall.observe.recorder import Recorder
 from rolecall.operator import Operator
 from rolecall.operator.overrides import overrides_file
+from rolecall.planning.ceilings import CeilingBook
+from rolecall.planning.planner import Planner
+from rolecall.protocol import ObservedPerformanceProfile
 from rolecall.providers.local.models import MODELS
 from rolecall.providers.registry import UpstreamClients, adapters_for
 from rolecall.services import Lifecycle, Services
@@ -51,6 +55,7 @@ from rolecall.storage.changes import SharedDoc
 from rolecall.storage.limit_counters import SqlLimitCounters
 from rolecall.storage.limit_store import ThreadedLimitStore
 from rolecall.storage.record_writer import WriterLink, is_in_memory, open_sink
+from rolecall.storage.response_book import DELETED, ResponseBook
 from rolecall.storage.spool import Spool
 from rolecall.storage.spool import backlog as spool_backlog
 from rolecall.storage.sql import SqlStorage, open_storage
@@ -92,6 +97,8 @@ def build_services(
     routing = RoutingState(inventory, _cooldowns(settings, storage, writer, node.feed))
     for profile in storage.profiles.all():
         routing.publish_profile(profile)
+    ceilings = CeilingBook(routing, storage.samples, inventory.routing.difficulty.ceilings)
+    ceilings.refresh()
     overrides = SharedDoc(
         storage.shared_docs, OVERRIDES_DOC, on_save=lambda: node.feed.publish("overrides")
     )
@@ -125,10 +132,17 @@ def build_services(
         storage.samples,
         storage.profiles,
         facts=routing.endpoint_facts,
-        publish=lambda profile: _share_profile(routing, node, profile, samples=True),
+        publish=lambda profile: _benchmarked(routing, node, ceilings, profile),
         live=recorder.observe_stored,
     )
     share_state(node, routing, operator, storage, recorder)
+    node.feed.subscribe(SAMPLES, ceilings.refresh)  # another process stored benchmark results
+    responses = ResponseBook(
+        storage.responses,
+        publish=lambda key: node.feed.publish(DELETED, key),
+        settled=recorder.flushed,
+    )
+    node.feed.subscribe(DELETED, responses.forget)
     upstreams = UpstreamClients(
         settings.upstream_timeout_s,
         connect_timeout_s=settings.upstream_connect_timeout_s,
@@ -156,12 +170,38 @@ def build_services(
         bench=_bench_hub(settings, routing, storage, evidence, writer, recorder, metrics),
         learned=learned,
         limits=_limiter(settings, scoped, storage),
+        responses=responses,
+        planner=Planner.build(
+            inventory.routing, upstreams, _learned_difficulty(settings, inventory)
+        ),
+        ceilings=ceilings,
         started_ms=time.time_ns() // 1_000_000,
         metrics=metrics,
         lifecycle=Lifecycle()
         if metrics is None
         else Lifecycle(on_start=[metrics.start], on_stop=[metrics.stop]),
     )
+
+
+def _learned_difficulty(settings: Settings, inventory: Inventory) -> LearnedDifficulty | None:
+    """The trained difficulty classifier ``routing.difficulty`` names (classifier: learned); a
+    relative path is relative to the config file."""
+    config = inventory.routing.difficulty
+    if config.classifier != "learned" or config.artifact is None:
+        return None
+    path = config.artifact
+    if not path.is_absolute():
+        path = settings.config.parent / path
+    return LearnedDifficulty.load(path, f"{settings.config}: routing.difficulty.artifact")
+
+
+def _benchmarked(
+    routing: RoutingState, node: Node, ceilings: CeilingBook, profile: ObservedPerformanceProfile
+) -> None:
+    """A profile refreshed from benchmark results stored here: publish it, and re-derive the
+    endpoint's difficulty ceiling (only benchmark samples carry a difficulty bucket)."""
+    _share_profile(routing, node, profile, samples=True)
+    ceilings.refresh([profile.endpoint_id])
 
 
 def _metrics(

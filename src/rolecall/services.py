@@ -24,8 +24,11 @@ from rolecall.observe.evidence import EvidenceIntake
 from rolecall.observe.ports import Sink
 from rolecall.observe.recorder import Recorder
 from rolecall.operator import Operator
+from rolecall.planning.ceilings import CeilingBook
+from rolecall.planning.planner import Planner
 from rolecall.providers.registry import UpstreamClients
 from rolecall.settings import Settings
+from rolecall.storage.response_book import ResponseBook
 from rolecall.storage.spool import Spool
 from rolecall.storage.sql import SqlStorage
 from rolecall.storage.writer import BackgroundWriter
@@ -65,6 +68,9 @@ class Services:
     bench: BenchHub
     learned: LearnedMode | None
     limits: Limiter
+    responses: ResponseBook  # the Responses API's stored responses
+    planner: Planner  # the routing modes' planners (difficulty, controller, hybrid)
+    ceilings: CeilingBook  # difficulty ceilings derived from benchmark evidence
     started_ms: int
     metrics: PrometheusMetrics | None = None  # None: metrics turned off
     lifecycle: Lifecycle = field(default_factory=Lifecycle)

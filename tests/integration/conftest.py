@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -73,20 +74,27 @@ def pg_database_url() -> Iterator[URL]:
         admin.dispose()
 
 
-@pytest.fixture
-def pg_url(pg_database_url: URL) -> Iterator[str]:
-    """A URL whose connections work in a fresh, empty schema of the session database."""
+@contextmanager
+def _fresh_schema(database_url: URL) -> Iterator[str]:
+    """A URL whose connections work in a fresh, empty schema of ``database_url``."""
     schema = f"t_{secrets.token_hex(6)}"
-    admin = create_engine(pg_database_url, isolation_level="AUTOCOMMIT")
+    admin = create_engine(database_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    scoped = pg_database_url.update_query_dict({"options": f"-csearch_path={schema}"})
+    scoped = database_url.update_query_dict({"options": f"-csearch_path={schema}"})
     try:
         yield scoped.render_as_string(hide_password=False)
     finally:
         with admin.connect() as connection:
             connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+@pytest.fixture
+def pg_url(pg_database_url: URL) -> Iterator[str]:
+    """A URL whose connections work in a fresh, empty schema of the session database."""
+    with _fresh_schema(pg_database_url) as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -96,6 +104,25 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite:///{tmp_path / 'data' / 'rolecall.db'}"
     url: str = request.getfixturevalue("pg_url")
     return url
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def module_db_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """`db_url` shared by a module's tests (a migrated database costs seconds): for servers
+    those tests share because none of them changes what another one checks."""
+    if request.param == "sqlite":
+        folder = request.getfixturevalue("tmp_path_factory").mktemp("module-db")
+        yield f"sqlite:///{folder / 'data' / 'rolecall.db'}"
+        return
+    url: str = request.getfixturevalue("module_pg_url")
+    yield url
+
+
+@pytest.fixture(scope="module")
+def module_pg_url(pg_database_url: URL) -> Iterator[str]:
+    """`pg_url` shared by a module's tests: a fresh schema for the module."""
+    with _fresh_schema(pg_database_url) as url:
+        yield url
 
 
 @pytest.fixture

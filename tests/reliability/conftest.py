@@ -19,10 +19,17 @@ from typing import Any
 import pytest
 
 from rolecall.providers.scripted import ScriptedUpstream
-from tests.integration.conftest import db_url, pg_database_url, pg_url
+from tests.integration.conftest import (
+    db_url,
+    module_db_url,
+    module_pg_url,
+    pg_database_url,
+    pg_url,
+)
 from tests.integration.gateway.harness import Gateway, openai_provider
 
-__all__ = ["db_url", "pg_database_url", "pg_url"]  # the integration suite's database fixtures
+# the integration suite's database fixtures
+__all__ = ["db_url", "module_db_url", "module_pg_url", "pg_database_url", "pg_url"]
 
 
 class CraftedUpstream:
@@ -76,6 +83,14 @@ class CraftedUpstream:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
+
+    def reset(self) -> None:
+        """Back to a fresh upstream's script, for the next test of a module sharing it."""
+        with self._lock:
+            self.reply, self.stream, self.status = None, [], 200
+            self.echo_headers, self.plan, self.fail_rate = False, [], 0.0
+            self.requests.clear()
+            self.usage = None
 
     def next_fault(self, request: dict[str, Any]) -> dict[str, Any] | None:
         with self._lock:
@@ -229,3 +244,43 @@ def gateway(db_url: str, tmp_path: Path) -> Iterator[Gateway]:
             yield gw
     finally:
         upstream.stop()
+
+
+def _module_home(database_url: str, factory: pytest.TempPathFactory) -> Path:
+    """The gateway's folder: on SQLite the one holding the database's data directory (as with
+    the function-scoped fixtures), else a new one."""
+    sqlite = database_url.removeprefix("sqlite:///")
+    return Path(sqlite).parents[1] if sqlite != database_url else factory.mktemp("gw")
+
+
+@pytest.fixture(scope="module")
+def shared_gateway(
+    module_db_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Gateway]:
+    """`gateway`, once per module and backend (a gateway costs seconds to build), for modules
+    whose tests only send what changes nothing another test checks (refusals, say)."""
+    upstream = ScriptedUpstream.start_in_thread({"models": {"m": {"answer": "ok"}}})
+    home = _module_home(module_db_url, tmp_path_factory)
+    try:
+        with Gateway(single_endpoint(upstream.base_url), module_db_url, home) as gw:
+            yield gw
+    finally:
+        upstream.stop()
+
+
+@pytest.fixture(scope="module")
+def shared_crafted() -> Iterator[CraftedUpstream]:
+    upstream = CraftedUpstream()
+    yield upstream
+    upstream.close()
+
+
+@pytest.fixture(scope="module")
+def shared_crafted_gateway(
+    shared_crafted: CraftedUpstream, module_db_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Gateway]:
+    """`crafted_gateway`, once per module and backend; take `shared_crafted` with it (reset
+    before each test) for the upstream."""
+    home = _module_home(module_db_url, tmp_path_factory)
+    with Gateway(single_endpoint(shared_crafted.base_url), module_db_url, home) as gw:
+        yield gw

@@ -37,6 +37,7 @@ class TcpProxy:
 
     def stop(self) -> None:
         self.cut()
+        self._call(self._settle())  # every forwarding task ends, every socket is closed
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=5)
         self._loop.close()
@@ -74,11 +75,25 @@ class TcpProxy:
         if server is not None:
             await server.wait_closed()
 
+    async def _settle(self) -> None:
+        """Cancel what still forwards and let the aborted transports close (an abort closes its
+        socket on the loop's next turn: stopping the loop first would leak it)."""
+        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.sleep(0)
+
     async def _forward(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._writers.add(writer)  # a cut while connecting upstream closes it too
         try:
             up_reader, up_writer = await asyncio.open_connection(*self.target)
         except OSError:
+            self._writers.discard(writer)
             writer.transport.abort()
+            return
+        if writer.transport.is_closing():  # cut meanwhile
+            up_writer.transport.abort()
             return
         self.accepted += 1
         self._writers.update((writer, up_writer))

@@ -5,16 +5,24 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from starlette.routing import Mount, Route
 
 from rolecall.gateway.chat_asgi import CHAT_PATH
 from tests.integration.gateway.harness import Gateway
 
 
+@pytest.fixture
+def gateway(shared_gateway: Gateway) -> Gateway:
+    """One gateway per backend: these tests only read its document and its routes."""
+    return shared_gateway
+
+
 def _mounted(gateway: Gateway) -> set[tuple[str, str]]:
     """(method, path) of every route of the served app: the Starlette routes, the static mount,
-    and chat completions (served on raw ASGI before Starlette)."""
-    mounted = {("post", CHAT_PATH)}
+    and the front doors (chat completions and the routes translated to it, served on raw ASGI
+    before Starlette)."""
+    mounted = {("post", path) for path in gateway.app.doors}
     for route in gateway.app.app.routes:
         if isinstance(route, Route):
             path = re.sub(r"\{(\w+):\w+\}", r"{\1}", route.path)  # {id:path} is {id} there
@@ -52,3 +60,30 @@ def test_the_document_names_auth_errors_and_routing_headers(gateway: Gateway) ->
     assert document["paths"]["/healthz"]["get"]["security"] == []
     request = document["components"]["schemas"]["ChatCompletionRequest"]
     assert set(request["required"]) == {"model", "messages"}
+
+
+def test_the_embeddings_operation(gateway: Gateway) -> None:
+    _, document = gateway.raw("/openapi.json", None, {})
+    embeddings = document["paths"]["/v1/embeddings"]["post"]
+    assert embeddings["security"] == [{"gatewayKey": []}]
+    assert {p["name"] for p in embeddings["parameters"]} >= {"x-rolecall-role", "x-rolecall-task"}
+    schema = embeddings["requestBody"]["content"]["application/json"]["schema"]
+    assert schema["$ref"].endswith("/EmbeddingsRequest")
+    request = document["components"]["schemas"]["EmbeddingsRequest"]
+    assert set(request["required"]) == {"model", "input"}
+    assert request["properties"]["encoding_format"]["anyOf"][0]["enum"] == ["float", "base64"]
+    assert {"x-rolecall-decision-id", "x-rolecall-endpoint"} <= set(
+        embeddings["responses"]["200"]["headers"]
+    )
+
+
+def test_the_anthropic_routes_document_anthropic_errors(gateway: Gateway) -> None:
+    _, document = gateway.raw("/openapi.json", None, {})
+    anthropic = {"$ref": "#/components/schemas/AnthropicErrorResponse"}
+    for path in ("/v1/messages", "/v1/messages/count_tokens"):
+        responses = document["paths"][path]["post"]["responses"]
+        for status in ("400", "401", "404", "413"):
+            assert responses[status]["content"]["application/json"]["schema"] == anthropic
+    completions = document["paths"]["/v1/completions"]["post"]["responses"]["400"]
+    assert completions["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorResponse")
+    assert "AnthropicErrorResponse" in document["components"]["schemas"]

@@ -22,6 +22,19 @@ BAD_USAGE = [
 ]
 
 
+@pytest.fixture
+def crafted(shared_crafted: CraftedUpstream) -> CraftedUpstream:
+    """The module's upstream, as fresh: each test scripts it, then reads its own request's
+    record (by id), so one gateway per backend serves the whole module."""
+    shared_crafted.reset()
+    return shared_crafted
+
+
+@pytest.fixture
+def crafted_gateway(crafted: CraftedUpstream, shared_crafted_gateway: Gateway) -> Gateway:
+    return shared_crafted_gateway
+
+
 def _completion(usage: Any) -> dict[str, Any]:
     return {
         "id": "c-1",

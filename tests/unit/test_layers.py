@@ -26,7 +26,7 @@ LAYERS: Final = (
     ("protocol",),
     ("routing", "profiles"),
     ("inventory",),
-    ("execution", "observe", "benchmark", "learned", "operator", "limits"),
+    ("execution", "observe", "benchmark", "learned", "operator", "limits", "planning"),
     ("providers", "storage", "cluster", "telemetry"),
     ("services",),
     ("gateway",),

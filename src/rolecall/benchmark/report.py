@@ -3,7 +3,9 @@
 `build_report` turns a stored run and its results into the console/CLI report: per endpoint the
 quality overall and per difficulty bucket with 95% intervals (the same math as observed profiles,
 `rolecall.profiles.benchmark_quality`), failures, latency p50/p95, tokens/s, cost per case and
-locality; judge facts (overlap, self-preference); and `recommend`'s answer to the seed's questions
+locality, and the difficulty ceiling that quality supports (`rolecall.profiles.ceilings`: a bucket
+with too few cases for one says so in its ``note``); judge facts (overlap, self-preference); and
+`recommend`'s answer to the seed's questions
 (should the quality leader, the fastest or the cheapest healthy endpoint win, or is balanced right;
 which endpoints should leave the pool). `compare_runs` pairs two runs case by case per endpoint.
 """
@@ -16,6 +18,7 @@ from typing import Any, Final
 
 from rolecall.benchmark.results import BenchPairRecord, BenchResultRecord, BenchRunRecord
 from rolecall.benchmark.stats import paired_permutation_p
+from rolecall.inventory.modes import CeilingConfig
 from rolecall.profiles import (
     DIFFICULTY_BUCKETS,
     BucketQuality,
@@ -23,6 +26,7 @@ from rolecall.profiles import (
     benchmark_quality,
     percentile,
 )
+from rolecall.profiles.ceilings import derive_ceiling
 
 __all__ = ["build_report", "compare_runs", "recommend"]
 
@@ -30,7 +34,9 @@ FAILURE_LIMIT: Final = 0.3  # an endpoint failing more often than this should le
 SPREAD: Final = 0.5  # "meaningful" latency/cost spread: the best is at most half the worst
 
 
-def _quality(results: Sequence[BenchResultRecord], mode: str) -> dict[str, Any]:
+def _quality(
+    results: Sequence[BenchResultRecord], mode: str, ceilings: CeilingConfig
+) -> dict[str, Any]:
     samples = [
         Sample(
             r.endpoint_id,
@@ -48,9 +54,17 @@ def _quality(results: Sequence[BenchResultRecord], mode: str) -> dict[str, Any]:
     quality = benchmark_quality(samples)
     if quality is None:
         return {"overall": None, "buckets": {}}
+    evidence = derive_ceiling(
+        quality.buckets, min_samples=ceilings.min_samples, min_quality=ceilings.min_quality
+    )
+    buckets = {name: _interval(q) for name, q in quality.buckets.items()}
+    for name, entry in buckets.items():
+        if evidence.verdicts.get(name, "").startswith("too few samples"):
+            entry["note"] = f"{evidence.verdicts[name]}: too few for a difficulty ceiling"
     return {
         "overall": _interval(quality.overall),
-        "buckets": {name: _interval(q) for name, q in quality.buckets.items()},
+        "buckets": buckets,
+        "ceiling": evidence.to_json(),
     }
 
 
@@ -64,7 +78,10 @@ def _interval(q: BucketQuality) -> dict[str, Any]:
 
 
 def _endpoint_entry(
-    endpoint_id: str, results: list[BenchResultRecord], run: BenchRunRecord
+    endpoint_id: str,
+    results: list[BenchResultRecord],
+    run: BenchRunRecord,
+    ceilings: CeilingConfig,
 ) -> dict[str, Any]:
     meta = (run.config.get("endpoint_meta") or {}).get(endpoint_id, {})
     graded = [r for r in results if r.status == "graded"]
@@ -76,7 +93,7 @@ def _endpoint_entry(
     return {
         "endpoint_id": endpoint_id,
         "local": bool(meta.get("local", False)),
-        "quality": _quality(results, run.mode),
+        "quality": _quality(results, run.mode, ceilings),
         "cases": len(results),
         "graded": len(graded),
         "skipped": len(results) - len(attempted),
@@ -132,12 +149,19 @@ def _judge_facts(
 
 
 def build_report(
-    run: BenchRunRecord, results: Sequence[BenchResultRecord], pairs: Sequence[BenchPairRecord] = ()
+    run: BenchRunRecord,
+    results: Sequence[BenchResultRecord],
+    pairs: Sequence[BenchPairRecord] = (),
+    *,
+    ceilings: CeilingConfig | None = None,
 ) -> dict[str, Any]:
+    """``ceilings``: the rule a bucket's quality sets a difficulty ceiling by (defaults: the
+    ``routing.difficulty.ceilings`` defaults)."""
+    rule = ceilings or CeilingConfig()
     by_endpoint: dict[str, list[BenchResultRecord]] = {e: [] for e in run.endpoints}
     for r in results:
         by_endpoint.setdefault(r.endpoint_id, []).append(r)
-    endpoints = [_endpoint_entry(e, rs, run) for e, rs in by_endpoint.items()]
+    endpoints = [_endpoint_entry(e, rs, run, rule) for e, rs in by_endpoint.items()]
     return {
         "run_id": run.run_id,
         "mode": run.mode,

@@ -155,17 +155,22 @@ class BenchHub:
         if mode not in ("quick", "full"):
             raise BenchError(f"mode: expected 'quick' or 'full', got {mode!r}", param="mode")
         inventory = self.routing.inventory
-        chosen = (
-            list(endpoints)
-            if endpoints
-            else [e for e, ep in inventory.endpoints.items() if ep.enabled]
-        )
+        chosen = list(endpoints) if endpoints else _chat_endpoints(inventory)
         unknown = [e for e in chosen if e not in inventory.endpoints]
         if unknown:
             raise BenchError(
                 f"endpoints: unknown endpoint(s) {unknown} (known: {sorted(inventory.endpoints)})",
                 param="endpoints",
             )
+        # the cases are chat: an embeddings-only endpoint named (the console names them all)
+        # is left out, and a list of nothing else is refused
+        embedders = [e for e in chosen if inventory.endpoints[e].embeddings_only]
+        if embedders and len(embedders) == len(chosen):
+            raise BenchError(
+                f"endpoints: {embedders} serve embeddings only; the benchmark's cases are chat",
+                param="endpoints",
+            )
+        chosen = [e for e in chosen if e not in embedders]
         if not chosen:
             raise BenchError(
                 "endpoints: no endpoint to benchmark; configure endpoints first", param="endpoints"
@@ -314,7 +319,8 @@ class BenchHub:
         record = store.get_run(run_id)
         if record is None:
             raise BenchError(f"no benchmark run {run_id!r}", status=404)
-        return build_report(record, store.results(run_id), store.pairs(run_id))
+        ceilings = self.routing.inventory.routing.difficulty.ceilings
+        return build_report(record, store.results(run_id), store.pairs(run_id), ceilings=ceilings)
 
     def list_runs(self, limit: int = 100) -> list[dict[str, Any]]:
         out = []
@@ -370,6 +376,7 @@ def default_judge(inventory: Inventory, local_model_sizes: Mapping[str, int]) ->
     coder judges well against a reference, smaller models are at chance), else none (the
     heuristic grades open-ended cases)."""
     enabled = [(e, ep) for e, ep in inventory.endpoints.items() if ep.enabled]
+    enabled = [(e, ep) for e, ep in enabled if not ep.embeddings_only]
     remote = [e for e, ep in enabled if not ep.is_local]
     if remote:
         return remote[0]
@@ -384,8 +391,7 @@ async def run_quick_benchmark_if_no_evidence(hub: BenchHub) -> str | None:
     For ``rolecall run``'s first start: returns None when some endpoint already has benchmark
     evidence, when there is no endpoint, or when a run is already active.
     """
-    inventory = hub.routing.inventory
-    endpoints = [e for e, ep in inventory.endpoints.items() if ep.enabled]
+    endpoints = _chat_endpoints(hub.routing.inventory)
     if not endpoints:
         return None
     for endpoint_id in endpoints:
@@ -394,3 +400,9 @@ async def run_quick_benchmark_if_no_evidence(hub: BenchHub) -> str | None:
     if hub.active_run is not None:
         return None
     return await hub.start(hub.plan("quick", endpoints, hub.default_judge()))
+
+
+def _chat_endpoints(inventory: Inventory) -> list[str]:
+    """The enabled endpoints a benchmark runs on by default: those that chat (an embeddings-only
+    endpoint cannot answer a case)."""
+    return [e for e, ep in inventory.endpoints.items() if ep.enabled and not ep.embeddings_only]

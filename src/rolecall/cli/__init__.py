@@ -13,7 +13,19 @@ from typing import Annotated
 import typer
 
 from rolecall import __version__
-from rolecall.cli import bench, conformance, demo, endpoints, keys, lab, route, run, serve, upstream
+from rolecall.cli import (
+    bench,
+    config,
+    conformance,
+    demo,
+    endpoints,
+    keys,
+    lab,
+    route,
+    run,
+    serve,
+    upstream,
+)
 from rolecall.providers.local.cli_local import local_app
 
 app = typer.Typer(
@@ -32,6 +44,7 @@ endpoints.register(app)
 run.register(app)
 demo.register(app)
 lab.register(app)
+config.register(app)
 app.add_typer(local_app, name="local")
 
 

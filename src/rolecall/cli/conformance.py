@@ -14,6 +14,14 @@ def register(app: typer.Typer) -> None:
 
 def conformance(
     cases_dir: Annotated[Path, typer.Argument(help="Folder of router case JSON files")],
+    exact_details: Annotated[
+        bool,
+        typer.Option(
+            "--exact-details",
+            help="Write role-model's detail text per exclusion code and compare details exactly, "
+            "as role-model's own harness does.",
+        ),
+    ] = False,
 ) -> None:
     """Route every case in a folder and compare with its expectations; exit 1 on any mismatch."""
     import orjson
@@ -35,10 +43,11 @@ def conformance(
             out.print(f"[red]ERROR[/] {path.name}: {exc}", markup=True, highlight=False)
             failed += 1
             continue
-        decision = Router(case.policy).decide(
+        router = Router(case.policy, detail_texts="role-model" if exact_details else None)
+        decision = router.decide(
             case.request, case.candidates, case.roles, case.tasks, case.bindings
         )
-        problems = conformance_problems(decision, case.expected or {})
+        problems = conformance_problems(decision, case.expected or {}, exact_details=exact_details)
         if problems:
             failed += 1
             out.print(f"[red]FAIL[/] {path.name}: " + "; ".join(problems), highlight=False)

@@ -124,6 +124,32 @@ def train(
     typer.echo(json.dumps(summary))
 
 
+@lab_app.command("train-difficulty")
+def train_difficulty(
+    out: Annotated[Path, typer.Option("--out", help="artifact file to write (.json)")] = Path(
+        "difficulty.json"
+    ),
+    suite: Annotated[
+        list[Path] | None,
+        typer.Option("--suite", help="a suite file of labelled cases (repeatable)"),
+    ] = None,
+    builtin: Annotated[
+        bool, typer.Option(help="train on the built-in benchmark suites' cases too")
+    ] = True,
+    folds: Annotated[int, typer.Option(min=2, max=20, help="cross-validation folds")] = 5,
+) -> None:
+    """Train the difficulty mode's learned classifier on labelled benchmark cases (each case's
+    bucket) and print its cross-validated agreement beside the rubric's."""
+    from rolecall.benchmark.cases import builtin_suites, load_suite
+    from rolecall.learned.difficulty import labelled_cases, train
+
+    with _errors():
+        suites = [*(builtin_suites() if builtin else []), *(load_suite(p) for p in suite or [])]
+        model, report = train(labelled_cases(suites), folds=folds)
+        out.write_text(json.dumps(model.artifact, indent=1) + "\n")
+    typer.echo(json.dumps({"artifact": str(out), **report}))
+
+
 @lab_app.command("evaluate")
 def evaluate(
     train: TrainOption,

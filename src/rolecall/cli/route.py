@@ -19,6 +19,13 @@ def route(
     explain_: Annotated[
         bool, typer.Option("--explain", help="Print a readable table instead of JSON.")
     ] = False,
+    exact_details: Annotated[
+        bool,
+        typer.Option(
+            "--exact-details",
+            help="Exclusion details in role-model's canonical text (one per code).",
+        ),
+    ] = False,
 ) -> None:
     """Route one request: read a case file and print the RouterDecision as JSON."""
     import orjson
@@ -41,9 +48,8 @@ def route(
     except ConfigError as exc:
         typer.echo(f"error: {exc.source}: {exc.path}: {exc.message}", err=True)
         raise typer.Exit(2) from None
-    decision = Router(case.policy).decide(
-        case.request, case.candidates, case.roles, case.tasks, case.bindings
-    )
+    router = Router(case.policy, detail_texts="role-model" if exact_details else None)
+    decision = router.decide(case.request, case.candidates, case.roles, case.tasks, case.bindings)
     if explain_:
         Console().print(explain(decision))
     else:

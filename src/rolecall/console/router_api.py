@@ -77,12 +77,29 @@ async def preview(request: Request) -> Response:
     inputs = await asyncio.to_thread(services.storage.analytics.replay_inputs, limit=limit)
     await asyncio.to_thread(case_replays)  # loads the built-in suites once, off the loop
     view, base = services.routing.view, services.operator.base_policy
-    return reply(preview_posture(view, base, proposed, replays_from(inputs), now_ms()))
+    replays = replays_from(inputs)
+    return reply(
+        preview_posture(view, base, proposed, replays, now_ms(), services.ceilings.estimates)
+    )
 
 
 async def candidates(request: Request) -> Response:
-    """The current ranking for each role (and for unroled traffic), with exclusions."""
-    return reply(role_rankings(services_of(request).routing.view, now_ms()))
+    """The current ranking for each role (and for unroled traffic), with exclusions, and each
+    endpoint's difficulty ceiling (declared, or derived with each bucket's verdict)."""
+    services = services_of(request)
+    now = now_ms()
+    body = role_rankings(services.routing.view, now)
+    derived = services.ceilings.describe()
+    body["ceilings"] = [
+        {
+            "endpoint_id": c.endpoint_id,
+            "max_difficulty": c.max_difficulty,
+            "source": c.ceiling_source,
+            "evidence": derived.get(c.endpoint_id),
+        }
+        for c in services.routing.view.candidates(now)
+    ]
+    return reply(body)
 
 
 def _decision_row(item: dict[str, Any]) -> dict[str, Any]:
@@ -143,6 +160,7 @@ async def decision_detail(request: Request) -> Response:
     return reply(
         {
             "decision": found,
+            "plan": services.storage.decisions.plan(request.path_params["decision_id"]),
             "facts": facts,
             "outcome": outcome_view(facts, usage[0] if usage else None, found, spans),
             "evidence": {endpoint_id: _evidence(services, endpoint_id) for endpoint_id in ids},

@@ -11,13 +11,14 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from rolecall.execution.batching import embed_batched
 from rolecall.execution.cooldown import CooldownBook
 from rolecall.execution.failures import COOL_AT_ONCE, UpstreamFailure
-from rolecall.execution.ports import Upstreams, UpstreamStream
+from rolecall.execution.ports import Adapter, Upstreams, UpstreamStream
 from rolecall.execution.tracecontext import TraceContext, new_span_id
 from rolecall.inventory.inventory import Endpoint
 from rolecall.routing import Decision
@@ -100,6 +101,30 @@ class Executor:
         chose nothing because every endpoint that could serve is cooling down, so try these
         (least recently failed first) rather than fail the request. ``trace``: the request's
         trace context, which every attempt carries upstream."""
+        return await self._execute(decision, endpoints, panic, trace, _chat_call(body, stream))
+
+    async def embed(
+        self,
+        decision: Decision,
+        body: Mapping[str, Any],
+        endpoints: Mapping[str, Endpoint],
+        *,
+        panic: Sequence[str] = (),
+        trace: TraceContext | None = None,
+    ) -> Outcome:
+        """Execute an embeddings ``decision`` as `run` does a chat one: ``body["input"]`` (a list)
+        goes to each endpoint in its batches (`rolecall.execution.batching`); the merged reply
+        is the outcome's ``response``."""
+        return await self._execute(decision, endpoints, panic, trace, _embed_call(body))
+
+    async def _execute(
+        self,
+        decision: Decision,
+        endpoints: Mapping[str, Endpoint],
+        panic: Sequence[str],
+        trace: TraceContext | None,
+        call: Call,
+    ) -> Outcome:
         outcome = Outcome()
         chosen = decision.chosen_endpoint_id
         order: Sequence[str] = (chosen, *decision.fallback_endpoint_ids) if chosen else ()
@@ -108,7 +133,7 @@ class Executor:
             outcome.panic = True
         for endpoint_id in order:
             endpoint = endpoints[endpoint_id]
-            done = await self._try_endpoint(endpoint, body, stream, outcome, trace)
+            done = await self._try_endpoint(endpoint, call, outcome, trace)
             if done:
                 return outcome
         if outcome.failure is None:
@@ -121,16 +146,10 @@ class Executor:
         self._cooldowns.failed(endpoint_id, "stream_truncated", now)
 
     async def _try_endpoint(
-        self,
-        endpoint: Endpoint,
-        body: Mapping[str, Any],
-        stream: bool,
-        outcome: Outcome,
-        trace: TraceContext | None,
+        self, endpoint: Endpoint, call: Call, outcome: Outcome, trace: TraceContext | None
     ) -> bool:
         """One endpoint with at most one retry; True when the request is finished (ok or terminal)."""
         adapter = self._upstreams.adapter(endpoint.provider.kind)
-        payload = {**body, "model": endpoint.model}
         endpoint_id = endpoint.endpoint_id
         for retry in (False, True):
             span_id = new_span_id() if trace is not None and self._span_per_attempt else None
@@ -138,11 +157,7 @@ class Executor:
             attempt = Attempt(endpoint_id, now_ms(), 0, retry, span_id=span_id)
             outcome.attempts.append(attempt)
             try:
-                if stream:
-                    outcome.stream = await adapter.stream(endpoint.provider, payload, headers)
-                    attempt.first_byte_ms = now_ms()
-                else:
-                    outcome.response = await adapter.complete(endpoint.provider, payload, headers)
+                await call(adapter, endpoint, headers, outcome, attempt)
             except UpstreamFailure as failure:
                 attempt.ended_ms = now_ms()
                 attempt.failure = failure
@@ -183,3 +198,39 @@ class Executor:
         else:
             wait = self._rng.randint(policy.backoff_min_ms, policy.backoff_max_ms)
         return wait if outcome.waited_ms + wait <= policy.budget_ms else None
+
+
+# one attempt's upstream call: it stores the answer on the outcome (and a stream's first byte on
+# the attempt), or raises `UpstreamFailure`
+Call = Callable[[Adapter, Endpoint, "Mapping[str, str] | None", Outcome, Attempt], Awaitable[None]]
+
+
+def _chat_call(body: Mapping[str, Any], stream: bool) -> Call:
+    async def call(
+        adapter: Adapter,
+        endpoint: Endpoint,
+        headers: Mapping[str, str] | None,
+        outcome: Outcome,
+        attempt: Attempt,
+    ) -> None:
+        payload = {**body, "model": endpoint.model}
+        if stream:
+            outcome.stream = await adapter.stream(endpoint.provider, payload, headers)
+            attempt.first_byte_ms = now_ms()
+        else:
+            outcome.response = await adapter.complete(endpoint.provider, payload, headers)
+
+    return call
+
+
+def _embed_call(body: Mapping[str, Any]) -> Call:
+    async def call(
+        adapter: Adapter,
+        endpoint: Endpoint,
+        headers: Mapping[str, str] | None,
+        outcome: Outcome,
+        attempt: Attempt,
+    ) -> None:
+        outcome.response = await embed_batched(adapter, endpoint, body, headers)
+
+    return call

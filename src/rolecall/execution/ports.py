@@ -46,6 +46,16 @@ class Adapter(Protocol):
         headers: Mapping[str, str] | None = None,
     ) -> UpstreamStream: ...
 
+    async def embed(
+        self,
+        provider: ProviderConfig,
+        body: Mapping[str, Any],
+        headers: Mapping[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """One OpenAI embeddings call (``body["input"]`` a list); the reply has a ``data`` list.
+        A provider kind without embeddings raises an ``invalid_request`` failure saying so."""
+        ...
+
 
 class Upstreams(Protocol):
     """The adapters of a running process: one per provider kind, over the pooled session."""

@@ -5,13 +5,15 @@ from its policy), the candidate pool (observed profiles, offline marks) and the 
 Every change of inventory, posture or bindings goes through `update` (or `swap`), which builds the
 next view under a lock and publishes it with one assignment, so a request that took a view keeps
 routing and executing on one consistent inventory whatever changes meanwhile. Observed profiles
-reach the router through `publish_profile`, cooldowns through the book.
+reach the router through `publish_profile`, derived difficulty ceilings through `set_ceilings`,
+cooldowns through the book.
 """
 
 from __future__ import annotations
 
 import functools
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -19,12 +21,13 @@ from rolecall.execution.cooldown import CooldownBook
 from rolecall.execution.pool import CandidatePool
 from rolecall.inventory.inventory import (
     Inventory,
+    detail_texts_of,
     endpoint_version,
     membership_revision_for,
     unset_targets,
 )
 from rolecall.protocol import ObservedPerformanceProfile
-from rolecall.routing import Candidate, Router
+from rolecall.routing import Candidate, RecencyDecay, Router
 
 __all__ = ["EndpointFacts", "RoutingState", "RoutingView"]
 
@@ -44,6 +47,24 @@ class RoutingView:
     def candidates(self, now_ms: int) -> list[Candidate]:
         """The router's candidates for this view's endpoints, with current evidence and status."""
         return self._pool.candidates(self.inventory, now_ms)
+
+
+def recency_decay_of(inventory: Inventory) -> RecencyDecay | None:
+    """The router's decay settings from ``routing.observed_data.recency_decay`` (None: off)."""
+    config = inventory.routing.observed_data.recency_decay
+    if not config.enabled:
+        return None
+    return RecencyDecay(
+        quality_s=config.quality_s,
+        latency_s=config.latency_s,
+        throughput_s=config.throughput_s,
+        cost_s=config.cost_s,
+        reliability_s=config.reliability_s,
+    )
+
+
+def _wall_clock_ms() -> int:
+    return time.time_ns() // 1_000_000
 
 
 class RoutingState:
@@ -86,11 +107,16 @@ class RoutingState:
         return view
 
     def _router(self, inventory: Inventory) -> Router:
-        """The router of a view: the targets the file leaves unset come from the pool."""
+        """The router of a view: the targets the file leaves unset come from the pool; with
+        ``routing.observed_data.recency_decay`` on, metrics decay at the wall clock's time."""
+        decay = recency_decay_of(inventory)
         return Router(
             inventory.policy,
             pool_targets=functools.partial(self._pool.derived_targets, inventory),
             unset_targets=unset_targets(inventory.routing),
+            detail_texts=detail_texts_of(inventory.routing),
+            recency_decay=decay,
+            clock=None if decay is None else _wall_clock_ms,
         )
 
     def swap(self, inventory: Inventory) -> RoutingView:
@@ -110,6 +136,11 @@ class RoutingState:
 
     def set_offline(self, endpoint_id: str, offline: bool) -> None:
         self._pool.set_offline(endpoint_id, offline)
+
+    def set_ceilings(self, ceilings: Mapping[str, str | None]) -> None:
+        """Route on derived difficulty ceilings (endpoint id → easy/medium/hard, None clears);
+        an endpoint's declared ``max_difficulty`` still wins (docs/routing.md §Difficulty)."""
+        self._pool.set_ceilings(ceilings)
 
     def is_offline(self, endpoint_id: str) -> bool:
         """Whether a health check marked the endpoint offline (a cooldown is not that)."""

@@ -69,6 +69,18 @@ async def decision(request: Request) -> Response:
     return json_response(orjson.dumps(found))
 
 
+async def decision_plan(request: Request) -> Response:
+    """How a decision's routing mode planned it (difficulty, controller, arbitration); 404 when
+    the decision is unknown, ``{"plan": null}`` when its mode planned nothing."""
+    services = services_of(request)
+    await services.recorder.flushed()
+    decision_id = request.path_params["decision_id"]
+    if services.storage.decisions.get(decision_id) is None:
+        raise WireError(404, "no such decision", code="not_found", kind="not_found_error")
+    plan = services.storage.decisions.plan(decision_id)
+    return json_response(orjson.dumps({"routing_decision_id": decision_id, "plan": plan}))
+
+
 async def request_record(request: Request) -> Response:
     """Everything stored for one request (by its id, or the client's ``x-request-id``): spans,
     events, usage and who it was for."""
@@ -115,6 +127,7 @@ ROUTES = [
     ("/api/endpoints", endpoints, ["GET"]),
     ("/api/decisions", decisions, ["GET"]),
     ("/api/decisions/{decision_id}", decision, ["GET"]),
+    ("/api/decisions/{decision_id}/plan", decision_plan, ["GET"]),
     ("/api/requests/{request_id}", request_record, ["GET"]),
     ("/api/cooldowns", cooldowns, ["GET"]),
     ("/api/cooldowns/{endpoint_id}", clear_cooldown, ["DELETE"]),
@@ -146,6 +159,16 @@ OPERATIONS = [
         "One routing decision",
         "admin_token",
         obj("routing_decision_id"),
+        errors=(404,),
+    ),
+    Operation(
+        "get",
+        "/api/decisions/{decision_id}/plan",
+        "How the decision's routing mode planned it: the classified difficulty and its "
+        "signals, the controller's directives (applied, rejected), the hybrid arbitration, each "
+        "candidate's difficulty advisory; null for the baseline and learned modes",
+        "admin_token",
+        obj("routing_decision_id", "plan"),
         errors=(404,),
     ),
     Operation(

@@ -25,10 +25,22 @@ from starlette.routing import BaseRoute, Route
 
 from rolecall import __version__
 from rolecall.cluster.sharing import KEYS
-from rolecall.gateway import admin, bench_api, metrics_api, models, openapi
+from rolecall.gateway import (
+    admin,
+    bench_api,
+    completions,
+    downstream,
+    messages,
+    metrics_api,
+    models,
+    openapi,
+    responses_api,
+    responses_spec,
+)
 from rolecall.gateway.auth import KeyChecker, bearer, same_secret
-from rolecall.gateway.chat_asgi import GatewayApp
+from rolecall.gateway.chat_asgi import CHAT_DOOR, FrontDoor, GatewayApp
 from rolecall.gateway.context import services_of
+from rolecall.gateway.embeddings import EMBEDDINGS_DOOR
 from rolecall.gateway.failed_auth import FailedAuthLimiter
 from rolecall.gateway.health import Readiness, healthz, livez, readyz
 from rolecall.gateway.responses import json_response
@@ -41,6 +53,15 @@ Guard = Callable[[Handler], Handler]
 # more routes served by the same app behind the same guards (the console): given the admin-token
 # guard, they return their routes; mounted last, so they may serve '/'
 ExtraRoutes = Callable[[Guard], list[BaseRoute]]
+# the proxied POST routes, served on raw ASGI (`rolecall.gateway.chat_asgi`)
+DOORS: tuple[FrontDoor, ...] = (
+    CHAT_DOOR,
+    responses_api.RESPONSES_DOOR,
+    messages.MESSAGES_DOOR,
+    messages.COUNT_TOKENS_DOOR,
+    completions.COMPLETIONS_DOOR,
+    EMBEDDINGS_DOOR,
+)
 
 
 def gateway_key(handler: Handler) -> Handler:
@@ -49,7 +70,8 @@ def gateway_key(handler: Handler) -> Handler:
         request.state.app_id = "default"
         if services.settings.require_api_key:
             keys: KeyChecker = request.app.state.keys
-            keys.check(request.headers.get("authorization"), _client(request))
+            key = keys.check(request.headers.get("authorization"), _client(request))
+            request.state.app_id = key.key_id
         return await handler(request)
 
     return guarded
@@ -153,6 +175,9 @@ def create_app(
         openapi_route(
             [
                 *openapi.V1_OPERATIONS,
+                *responses_spec.OPERATIONS,
+                *messages.OPERATIONS,
+                *completions.OPERATIONS,
                 *(metrics_api.OPERATIONS if exported else []),
                 *admin.OPERATIONS,
                 *bench_api.OPERATIONS,
@@ -162,6 +187,8 @@ def create_app(
         Route("/v1/models", gateway_key(models.list_models)),
         Route("/v1/models/{model_id:path}", gateway_key(models.retrieve_model)),
         Route("/v1/rolecall/discovery", gateway_key(models.discovery)),
+        Route(downstream.PATH, gateway_key(downstream.downstream_openai)),
+        *[Route(path, gateway_key(fn), methods=m) for path, fn, m in responses_api.ROUTES],
         *[Route(path, admin_token(fn), methods=methods) for path, fn, methods in admin.ROUTES],
         *[Route(path, admin_token(fn), methods=methods) for path, fn, methods in bench_api.routes],
         *(extra_routes(admin_token) if extra_routes is not None else []),
@@ -179,4 +206,4 @@ def create_app(
     app.state.services = services
     app.state.keys = keys
     app.state.readiness = readiness
-    return GatewayApp(services, keys, app)
+    return GatewayApp(services, keys, app, DOORS)

@@ -8,8 +8,9 @@ framework: `rolecall.gateway.chat_asgi` serves it (and the console's test prompt
 
 from __future__ import annotations
 
+import logging
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -20,7 +21,8 @@ from rolecall.execution.failures import UpstreamFailure
 from rolecall.execution.secrets import error_reply_body, summarise
 from rolecall.execution.tracecontext import TraceContext
 from rolecall.gateway.availability import cooldown_ends, no_endpoint_answer, panic_order
-from rolecall.gateway.limits_gate import Gate, admit, cost_micros, refused_body
+from rolecall.gateway.decide import decide
+from rolecall.gateway.limits_gate import Estimate, Gate, admit, cost_micros, refused_body
 from rolecall.gateway.request_ids import new_request_id
 from rolecall.gateway.targets import resolve_target, routing_request
 from rolecall.gateway.wire import (
@@ -31,15 +33,25 @@ from rolecall.gateway.wire import (
     usage_counts,
 )
 from rolecall.gateway.wire_identity import NO_IDENTITY
+from rolecall.gateway.wire_intent import RESPONSE_HEADER as INTENT_HEADER
+from rolecall.inventory.config import ExecutionScope
 from rolecall.observe.identity import RequestIdentity
 from rolecall.observe.observation import RequestRecord, new_id
 from rolecall.routing import Decision
 from rolecall.services import Services
 from rolecall.storage.keys import ApiKeyRecord
 
+log = logging.getLogger("rolecall.gateway")
+
 
 def _now_ms() -> int:
     return time.time_ns() // 1_000_000
+
+
+# What a door stores with an answered request's records (the Responses door's stored response):
+# called with the completion (None for a stream that finished) right before the request is
+# recorded, so that it reaches the spool with the records, before the answer's last bytes.
+Keep = Callable[[Mapping[str, Any] | None], dict[str, Any] | None]
 
 
 @dataclass(slots=True)
@@ -61,15 +73,15 @@ def cost_text(usd: float) -> str:
     return f"{usd:.8f}".rstrip("0").rstrip(".") or "0"
 
 
-def _identity(
-    chat: ChatRequest, key: ApiKeyRecord | None, client_request_id: str | None
+def request_identity(
+    identity: RequestIdentity, key: ApiKeyRecord | None, client_request_id: str | None
 ) -> RequestIdentity | None:
-    """Who the request is for; None when neither the client nor its key said (the usual case
-    costs no object)."""
+    """Who a request is for (what its body said, its key's team, the client's request id); None
+    when neither the client nor its key said (the usual case costs no object)."""
     team = key.team if key is not None else None
-    if team is None and client_request_id is None and chat.identity is NO_IDENTITY:
+    if team is None and client_request_id is None and identity is NO_IDENTITY:
         return None
-    return replace(chat.identity, team=team, client_request_id=client_request_id)
+    return replace(identity, team=team, client_request_id=client_request_id)
 
 
 async def chat_completions(
@@ -88,26 +100,37 @@ async def chat_completions(
     The request takes one routing view and keeps it: routed, executed and recorded against the
     same inventory whatever the operator changes meanwhile.
     """
-    started = _now_ms()
     if len(raw) > services.settings.max_body_bytes:
         raise body_too_large(services.settings.max_body_bytes)
     chat = parse_chat_request(raw, request_headers)
+    return await run_chat(
+        services, chat, request_headers, app_id, key, request_id, client_request_id
+    )
+
+
+async def run_chat(
+    services: Services,
+    chat: ChatRequest,
+    request_headers: Mapping[str, str],
+    app_id: str,
+    key: ApiKeyRecord | None = None,
+    request_id: str | None = None,
+    client_request_id: str | None = None,
+    keep: Keep | None = None,
+) -> ChatReply:
+    """Route, execute and record a checked chat request: the one path every front door takes
+    (`chat_completions` here; the Responses, Messages and completions doors translate to a
+    `ChatRequest` first and translate the reply back). A streamed reply's events are
+    ``b"data: <chunk JSON>\n\n"`` each, an error event if the stream was cut, then
+    ``b"data: [DONE]\n\n"``. ``keep`` (see `Keep`) hears of a successful answer only."""
+    started = _now_ms()
     view = services.routing.view
     inventory = view.inventory
     target = resolve_target(chat.model, inventory)
     request_id = request_id or new_request_id()
-    routing = routing_request(chat, target, inventory, request_id, app_id)
-    learned = services.learned
-    decision = view.router.decide(
-        routing,
-        view.candidates(started),
-        inventory.roles.values(),
-        inventory.tasks.values(),
-        inventory.bindings,
-        quality_estimates=learned.estimates(chat.body["messages"])
-        if learned is not None and inventory.routing.mode == "learned"
-        else None,
-    )
+    routing, intent = routing_request(chat, target, inventory, request_id, app_id)
+    decided = await decide(services, view, chat, target, routing, intent, started)
+    decision = decided.decision
     trace = TraceContext.inbound(
         request_headers.get("traceparent"), request_headers.get("tracestate"), new_id(16)
     )
@@ -125,58 +148,49 @@ async def chat_completions(
         parent_span_id=trace.parent_id,
         sampled=trace.sampled,
         body=chat.body,
-        identity=_identity(chat, key, client_request_id),
+        identity=request_identity(chat.identity, key, client_request_id),
     )
     headers = {
         "x-rolecall-decision-id": decision.routing_decision_id,
         "x-rolecall-request-id": request_id,
     }
-    panic: list[str] = []
-    if not decision.chosen_endpoint_id and target.scope != "decision_only":
-        routing_state = services.routing
-        panic = panic_order(
-            decision.eligibility, routing_state.cooldowns, routing_state.is_offline, _now_ms()
-        )
-    if target.scope == "decision_only" or not (decision.chosen_endpoint_id or panic):
-        record.ended_ms = _now_ms()
-        if not decision.chosen_endpoint_id:
-            return _recorded(
-                services, record, _unavailable(services, decision, headers, record.ended_ms)
-            )
-        body = {"object": "rolecall.decision", "decision": decision.to_artifact()}
-        return _recorded(services, record, ChatReply(200, headers, orjson.dumps(body)))
-    order = panic or (decision.chosen_endpoint_id, *decision.fallback_endpoint_ids)
-    gate = await admit(services.limits, key, chat, decision, order, inventory.endpoints)
-    if gate.decision is not None:
-        decision = record.decision = gate.decision
-        panic = list(gate.order) if panic and gate.order is not None else panic
+    if intent is not None:
+        headers[INTENT_HEADER] = intent.header()
+    if decided.plan_report is not None:
+        record.plan = decided.plan_report
+        headers.update(decided.headers)
+    unexecuted, panic = not_executed(services, record, target.scope, headers)
+    if unexecuted is not None:
+        return unexecuted
+    gate, panic = await admitted(services, key, chat, record, panic)
     if gate.refused is not None:
-        return _over_budget(services, record, gate, headers)
+        return over_budget_reply(services, record, gate, headers)
     outcome = await services.executor.run(
-        decision, chat.body, inventory.endpoints, stream=chat.stream, panic=panic, trace=trace
+        record.decision,
+        chat.body,
+        inventory.endpoints,
+        stream=chat.stream,
+        panic=panic,
+        trace=trace,
     )
     record.outcome = outcome
     if outcome.panic:
         headers["x-rolecall-panic"] = "true"
     if not outcome.ok:
-        services.limits.release(gate.admission)
-        record.ended_ms = _now_ms()
-        if outcome.panic and outcome.failure and outcome.failure.falls_back:
-            return _recorded(
-                services, record, _unavailable(services, decision, headers, record.ended_ms)
-            )
-        return _recorded(services, record, _failed(outcome, headers))
+        return failure_reply(services, gate, record, outcome, headers)
     assert outcome.endpoint is not None
     headers["x-rolecall-endpoint"] = outcome.endpoint.endpoint_id
     headers["x-rolecall-model"] = outcome.endpoint.model
     if outcome.stream is not None:
-        return ChatReply(200, headers, stream=_relay(services, record, outcome, gate))
+        return ChatReply(200, headers, stream=_relay(services, record, outcome, gate, keep))
     response = outcome.response or {}
     tokens_in, tokens_out = usage_counts(response.get("usage"))
     record.tokens_in = tokens_in or chat.prompt_tokens_estimate
     record.tokens_out = tokens_out or 0
     record.ended_ms = _now_ms()
-    _settle(services, gate, record, outcome)
+    settle(services, gate, record, outcome)
+    if keep is not None:
+        record.stored_response = _kept(keep, response)
     services.recorder.record(record)
     cost = outcome.endpoint.request_cost(record.tokens_in, record.tokens_out)
     if cost is not None:  # streamed answers have none: their cost is known after the headers
@@ -184,17 +198,83 @@ async def chat_completions(
     return ChatReply(200, headers, orjson.dumps(response))
 
 
-def _over_budget(
+def _kept(keep: Keep, completion: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """What ``keep`` returns; a door's failure there costs what it keeps, never the record."""
+    try:
+        return keep(completion)
+    except Exception:
+        log.exception("a front door failed to keep its answer; the request is recorded without")
+        return None
+
+
+def not_executed(
+    services: Services, record: RequestRecord, scope: ExecutionScope, headers: dict[str, str]
+) -> tuple[ChatReply | None, list[str]]:
+    """(The recorded answer of a request nothing executes, the panic order). Nothing executes
+    under ``decision_only`` (the decision is the answer) or when no endpoint was chosen and none
+    is merely cooling (503 or 400). The panic order is empty unless every endpoint that could
+    serve is cooling down."""
+    decision = record.decision
+    panic: list[str] = []
+    if not decision.chosen_endpoint_id and scope != "decision_only":
+        state = services.routing
+        panic = panic_order(decision.eligibility, state.cooldowns, state.is_offline, _now_ms())
+    if scope != "decision_only" and (decision.chosen_endpoint_id or panic):
+        return None, panic
+    record.ended_ms = _now_ms()
+    if not decision.chosen_endpoint_id:
+        reply = _unavailable(services, decision, headers, record.ended_ms)
+    else:
+        body = {"object": "rolecall.decision", "decision": decision.to_artifact()}
+        reply = ChatReply(200, headers, orjson.dumps(body))
+    return recorded(services, record, reply), panic
+
+
+async def admitted(
+    services: Services,
+    key: ApiKeyRecord | None,
+    request: Estimate,
+    record: RequestRecord,
+    panic: list[str],
+) -> tuple[Gate, list[str]]:
+    """The request's limits checked on its chain (or the panic order): the gate, and the panic
+    order it leaves. A gate that moved the request down its chain replaces the record's
+    decision."""
+    decision = record.decision
+    order = panic or (decision.chosen_endpoint_id, *decision.fallback_endpoint_ids)
+    gate = await admit(services.limits, key, request, decision, order, record.endpoints)
+    if gate.decision is not None:
+        record.decision = gate.decision
+        panic = list(gate.order) if panic and gate.order is not None else panic
+    return gate, panic
+
+
+def failure_reply(
+    services: Services, gate: Gate, record: RequestRecord, outcome: Outcome, headers: dict[str, str]
+) -> ChatReply:
+    """A failed outcome, its reservation released and recorded: 503/400 when it ran on cooling
+    endpoints and they failed as an outage would, else the failure's own answer."""
+    services.limits.release(gate.admission)
+    record.ended_ms = _now_ms()
+    failure = outcome.failure
+    if outcome.panic and failure is not None and failure.falls_back:
+        reply = _unavailable(services, record.decision, headers, record.ended_ms)
+    else:
+        reply = _failed(outcome, headers)
+    return recorded(services, record, reply)
+
+
+def over_budget_reply(
     services: Services, record: RequestRecord, gate: Gate, headers: dict[str, str]
 ) -> ChatReply:
     """The 429 of a request no candidate's budget could take, recorded with its decision."""
     assert gate.refused is not None
     record.refusal = "budget_exceeded"
     record.ended_ms = _now_ms()
-    return _recorded(services, record, ChatReply(429, headers, refused_body(gate.refused, headers)))
+    return recorded(services, record, ChatReply(429, headers, refused_body(gate.refused, headers)))
 
 
-def _recorded(services: Services, record: RequestRecord, reply: ChatReply) -> ChatReply:
+def recorded(services: Services, record: RequestRecord, reply: ChatReply) -> ChatReply:
     """Record a request answered without an upstream's answer (a decision, a refusal, a
     failure), with the status of ``reply``."""
     record.status = reply.status
@@ -202,7 +282,7 @@ def _recorded(services: Services, record: RequestRecord, reply: ChatReply) -> Ch
     return reply
 
 
-def _settle(services: Services, gate: Gate, record: RequestRecord, outcome: Outcome) -> None:
+def settle(services: Services, gate: Gate, record: RequestRecord, outcome: Outcome) -> None:
     """Settle the request's reservation at the tokens it used, priced on the endpoint that
     answered (in the background)."""
     if gate.admission is None or outcome.endpoint is None:
@@ -212,18 +292,19 @@ def _settle(services: Services, gate: Gate, record: RequestRecord, outcome: Outc
 
 
 async def _relay(
-    services: Services, record: RequestRecord, outcome: Outcome, gate: Gate
+    services: Services, record: RequestRecord, outcome: Outcome, gate: Gate, keep: Keep | None
 ) -> AsyncIterator[bytes]:
     """Relay the upstream SSE stream (it has produced its first content token). A stream cut
     after that — an upstream error, a reset, an idle timeout, garbage, or an end without a
     finish reason — ends with a ``stream_truncated`` error event, is recorded as failed and
-    counts towards the endpoint's cooldown."""
+    counts towards the endpoint's cooldown. ``keep`` hears of a stream relayed to its end
+    (not of one cut, nor of one the client left)."""
     stream = outcome.stream
     assert stream is not None
     assert outcome.endpoint is not None
     strip = stream.strip_usage
     chunks = 0
-    finished = False
+    finished = relayed = False
     cause = ""
     try:
         for payload in (*stream.held, stream.first):
@@ -236,6 +317,7 @@ async def _relay(
                 continue
             finished = finished or _finishes(payload)
             yield b"data: " + payload + b"\n\n"
+        relayed = finished
         if not finished:
             cause = "ended without a finish reason"
     except UpstreamFailure as failure:
@@ -252,7 +334,9 @@ async def _relay(
         if not record.tokens_in:
             record.tokens_in = record.estimated_tokens_in
         record.ended_ms = _now_ms()
-        _settle(services, gate, record, outcome)
+        settle(services, gate, record, outcome)
+        if keep is not None and relayed:
+            record.stored_response = _kept(keep, None)
         services.recorder.record(record)
     if cause:
         message = f"upstream stream {cause} after {chunks} chunks"

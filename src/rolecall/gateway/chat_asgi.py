@@ -1,11 +1,12 @@
-"""The gateway's ASGI entry: ``/v1/chat/completions`` served on raw ASGI, the rest by Starlette.
+"""The gateway's ASGI entry: the proxied front doors served on raw ASGI, the rest by Starlette.
 
-Every proxied request takes this path, so it skips what the admin and console routes use —
-Starlette's request and response objects, routing, and its two exception middlewares — which cost
-more per request than routing the request did. Behaviour matches the Starlette routes: the same
-key check, OpenAI-style error objects for every refusal (405, 413, 401, 4xx from the wire checks),
-a 500 without details for anything unexpected (its message and traceback go to the log), and
-SSE streams that stop relaying when the client goes away.
+A front door (`FrontDoor`) is a POST route that answers with a `ChatReply`: chat completions, and
+the doors that translate to it. Every proxied request takes this path, so it skips what the admin
+and console routes use — Starlette's request and response objects, routing, and its two exception
+middlewares — which cost more per request than routing the request did. Behaviour matches the
+Starlette routes: the same key check, error objects for every refusal (405, 413, 401, 4xx from the
+wire checks), a 500 without details for anything unexpected (its message and traceback go to the
+log), and SSE streams that stop relaying when the client goes away.
 """
 
 from __future__ import annotations
@@ -14,11 +15,18 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, MutableMapping
+from dataclasses import dataclass
 from typing import Any, Final
 
 from rolecall.gateway.auth import KeyChecker
-from rolecall.gateway.chat import ChatReply, body_too_large, chat_completions
+from rolecall.gateway.chat import (
+    ChatReply,
+    Keep,
+    body_too_large,
+    chat_completions,
+    run_chat,
+)
 from rolecall.gateway.request_ids import (
     HEADER,
     client_request_id,
@@ -26,9 +34,10 @@ from rolecall.gateway.request_ids import (
     new_request_id,
     tagged,
 )
-from rolecall.gateway.wire import WireError, error_body
+from rolecall.gateway.wire import ChatRequest, WireError
 from rolecall.observe.listeners import TurnedAway
 from rolecall.services import Services
+from rolecall.storage.keys import ApiKeyRecord
 
 log = logging.getLogger("rolecall.gateway")
 
@@ -46,27 +55,106 @@ JSON: Final = (b"content-type", b"application/json")
 SSE: Final = ((b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache"))
 
 
-class GatewayApp:
-    """Dispatches chat completions to `serve_chat`, everything else (and lifespan) to ``app``;
-    every HTTP answer carries ``x-request-id`` (`rolecall.gateway.request_ids`)."""
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who sent a request: ``app_id`` is its gateway key's id (``default`` without keys),
+    ``request_id`` the record's id, ``client_request_id`` the client's own ``x-request-id``."""
 
-    def __init__(self, services: Services, keys: KeyChecker, app: ASGIApp) -> None:
+    app_id: str
+    key: ApiKeyRecord | None
+    request_id: str
+    client_request_id: str | None
+
+
+# (services, body bytes, lower-cased request headers, caller) -> the reply; raises WireError
+DoorHandler = Callable[[Services, bytes, Mapping[str, str], Caller], Awaitable[ChatReply]]
+
+
+async def run_chat_for(
+    services: Services,
+    chat: ChatRequest,
+    headers: Mapping[str, str],
+    caller: Caller,
+    keep: Keep | None = None,
+) -> ChatReply:
+    """`run_chat` for ``caller``: what a door that translates to chat calls."""
+    return await run_chat(
+        services,
+        chat,
+        headers,
+        caller.app_id,
+        caller.key,
+        caller.request_id,
+        caller.client_request_id,
+        keep,
+    )
+
+
+def openai_error(error: WireError) -> bytes:
+    return error.body()
+
+
+@dataclass(frozen=True, slots=True)
+class FrontDoor:
+    """A proxied POST route: its handler, and how its errors are written (OpenAI's error object
+    unless the door speaks another wire format)."""
+
+    path: str
+    serve: DoorHandler
+    render_error: Callable[[WireError], bytes] = openai_error
+
+
+async def _chat_door(
+    services: Services, raw: bytes, headers: Mapping[str, str], caller: Caller
+) -> ChatReply:
+    return await chat_completions(
+        services,
+        raw,
+        headers,
+        caller.app_id,
+        caller.key,
+        request_id=caller.request_id,
+        client_request_id=caller.client_request_id,
+    )
+
+
+CHAT_DOOR: Final = FrontDoor(CHAT_PATH, _chat_door)
+
+
+class GatewayApp:
+    """Dispatches each front door's path to `serve_door`, everything else (and lifespan) to
+    ``app``; every HTTP answer carries ``x-request-id`` (`rolecall.gateway.request_ids`)."""
+
+    def __init__(
+        self,
+        services: Services,
+        keys: KeyChecker,
+        app: ASGIApp,
+        doors: tuple[FrontDoor, ...] = (CHAT_DOOR,),
+    ) -> None:
         self.services = services
         self.keys = keys
         self.app = app
+        self.doors = {door.path: door for door in doors}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        door = self.doors.get(scope["path"]) if scope["type"] == "http" else None
+        if door is not None:
+            await serve_door(self.services, self.keys, door, scope, receive, send)
+        elif scope["type"] != "http":
             await self.app(scope, receive, send)
-        elif scope["path"] == CHAT_PATH:
-            await serve_chat(self.services, self.keys, scope, receive, send)
         else:
             request_id = incoming_id(scope["headers"]) or new_request_id()
             await self.app(scope, receive, tagged(send, request_id))
 
 
-async def serve_chat(
-    services: Services, keys: KeyChecker, scope: Scope, receive: Receive, send: Send
+async def serve_door(
+    services: Services,
+    keys: KeyChecker,
+    door: FrontDoor,
+    scope: Scope,
+    receive: Receive,
+    send: Send,
 ) -> None:
     started = time.perf_counter()
     app_id = None  # known once the key is checked
@@ -76,23 +164,23 @@ async def serve_chat(
     tag = (HEADER, (client_id or request_id).encode("ascii"))
     try:
         if scope["method"] != "POST":
-            raise WireError(405, "use POST for /v1/chat/completions", code="method_not_allowed")
+            raise WireError(405, f"use POST for {door.path}", code="method_not_allowed")
         key = None
         if services.settings.require_api_key:
             client = scope.get("client")
-            key = keys.check(headers.get("authorization"), client[0] if client else "")
+            key = keys.check(_credential(headers), client[0] if client else "")
         app_id = "default" if key is None else key.key_id
         raw = await _read_body(receive, services.settings.max_body_bytes)
-        reply = await chat_completions(
-            services, raw, headers, app_id, key, request_id=request_id, client_request_id=client_id
-        )
+        reply = await door.serve(services, raw, headers, Caller(app_id, key, request_id, client_id))
     except WireError as exc:
-        await _send_json(send, exc.status, exc.headers, exc.body(), tag)
+        await _send_json(send, exc.status, exc.headers, door.render_error(exc), tag)
         _turned_away(services, exc.status, exc.code, app_id, started)
         return
     except Exception:  # never a stack trace on the wire; the log has it (never the body)
-        log.exception("unexpected error on POST %s", CHAT_PATH)
-        body = error_body("internal error; see the rolecall log", "server_error")
+        log.exception("unexpected error on POST %s", door.path)
+        body = door.render_error(
+            WireError(500, "internal error; see the rolecall log", kind="server_error")
+        )
         await _send_json(send, 500, {}, body, tag)
         _turned_away(services, 500, "server_error", app_id, started)
         return
@@ -100,6 +188,15 @@ async def serve_chat(
         await _send_json(send, reply.status, reply.headers, reply.body, tag)
     else:
         await _send_stream(send, receive, reply, tag)
+
+
+def _credential(headers: Mapping[str, str]) -> str | None:
+    """The ``Authorization`` header, or Anthropic's ``x-api-key`` taken as a bearer token (the
+    anthropic SDK and Claude Code send the key there)."""
+    authorization = headers.get("authorization")
+    if authorization is None and "x-api-key" in headers:
+        return f"Bearer {headers['x-api-key']}"
+    return authorization
 
 
 def _turned_away(

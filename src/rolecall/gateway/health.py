@@ -9,8 +9,11 @@ notices by polling, limit counters in SQL; records late), else 200 ``ready``. Ea
 its check, what was found and the fix.
 
 Blocking probes (the database, Redis, the spool on disk) run off the event loop, one at a time
-per probe, and their answer is kept `PROBE_TTL_S`, so a scrape storm costs one query a second; a
-probe that does not answer within `PROBE_TIMEOUT_S` counts as failed.
+per probe, and their answer is kept `PROBE_TTL_S`, so a scrape storm costs one query a second.
+While a probe refreshes, its previous answer stands until the refresh has run `PROBE_TIMEOUT_S`:
+a storm never waits on a refresh (a busy event loop could not deliver the answer in time and
+would turn a healthy database into a burst of 503s); a probe that has not answered within
+`PROBE_TIMEOUT_S` of its start counts as failed.
 """
 
 from __future__ import annotations
@@ -105,21 +108,27 @@ class Probe:
         self._last: Check | None = None
         self._at = -math.inf
         self._running: asyncio.Future[Check] | None = None
+        self._started = -math.inf  # when the run under way began
 
     async def check(self) -> Check:
-        if self._last is not None and time.monotonic() - self._at < self._ttl_s:
+        now = time.monotonic()
+        if self._last is not None and now - self._at < self._ttl_s:
             return self._last
         running = self._running
         if running is None:
             running = asyncio.get_running_loop().run_in_executor(None, self._run_safely)
             running.add_done_callback(self._finished)
-            self._running = running
+            self._running, self._started = running, now
+        waited = now - self._started
+        recent = now - self._at < self._ttl_s + self._timeout_s
+        if self._last is not None and recent and waited < self._timeout_s:
+            return self._last  # a refresh is under way; the previous answer stands meanwhile
         try:
-            result = await asyncio.wait_for(asyncio.shield(running), self._timeout_s)
+            return await asyncio.wait_for(asyncio.shield(running), self._timeout_s - waited)
         except TimeoutError:
             result = self.failed(f"{self._failure}: no answer within {self._timeout_s:g} s")
-        self._last, self._at = result, time.monotonic()
-        return result
+            self._last, self._at = result, time.monotonic()
+            return result
 
     def failed(self, detail: str, private: str = "") -> Check:
         return Check(self.name, False, detail, self._fix, self._severity, private)
@@ -133,8 +142,10 @@ class Probe:
             text = summarise(lines[0], limit=DETAIL_CHARS) if lines else ""
             return self.failed(f"{self._failure} ({type(cause).__name__})", text)
 
-    def _finished(self, _: asyncio.Future[Check]) -> None:
+    def _finished(self, run: asyncio.Future[Check]) -> None:
         self._running = None
+        if not run.cancelled():  # the answer as it came, even after a timeout was reported
+            self._last, self._at = run.result(), time.monotonic()
 
 
 def _timed(name: str, action: Callable[[], object], severity: Severity) -> Callable[[], Check]:

@@ -13,9 +13,9 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, Protocol
 
-from rolecall.gateway.wire import ChatRequest, WireError, error_body
+from rolecall.gateway.wire import WireError, error_body
 from rolecall.inventory.inventory import Endpoint
 from rolecall.limits.charges import usd_micros
 from rolecall.limits.service import Admission, Caller, Limiter, Refused
@@ -40,10 +40,20 @@ class Gate:
 NO_GATE: Final = Gate()
 
 
+class Estimate(Protocol):
+    """What a request is reserved for: a chat request, or an embeddings one (no output)."""
+
+    @property
+    def prompt_tokens_estimate(self) -> int: ...
+
+    @property
+    def max_tokens(self) -> int | None: ...
+
+
 async def admit(
     limiter: Limiter,
     key: ApiKeyRecord | None,
-    chat: ChatRequest,
+    chat: Estimate,
     decision: Decision,
     order: Sequence[str],
     endpoints: Mapping[str, Endpoint],

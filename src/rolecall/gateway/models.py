@@ -1,13 +1,13 @@
-"""``GET /v1/models``, ``GET /v1/models/{id}`` and the discovery endpoint: what clients can ask
-for, and safe limits.
+"""``GET /v1/models``, ``GET /v1/models/{id}`` and ``/v1/rolecall/discovery``: what clients can
+ask for, with each name's posture and the limits safe for its pool (`rolecall.gateway.model_pools`).
 
-Ids are aliases, role ids and endpoint ids (which may hold dots and slashes, so the route takes
-the rest of the path); a ``rolecall/`` prefix is accepted as in a chat request's ``model``.
+Ids are configured aliases, fixed posture aliases, endpoint ids, roles and upstream model names
+(ids may hold dots and slashes, so the route takes the rest of the path); a ``rolecall/`` or
+``role-model/`` prefix is accepted as in a chat request's ``model``.
 """
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import orjson
@@ -15,89 +15,62 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from rolecall.gateway.context import services_of
+from rolecall.gateway.model_pools import Listed, Pools, find_listed, limits, listed_names, posture
 from rolecall.gateway.responses import json_response
-from rolecall.gateway.targets import alias_ids, resolve_target
 from rolecall.gateway.wire import WireError, shown
-from rolecall.inventory.inventory import Endpoint
 
 
-def _entry(model_id: str, kind: str, created: int) -> dict[str, Any]:
+def model_entry(listed: Listed, pools: Pools, created: int) -> dict[str, Any]:
+    """One OpenAI model object; ``rolecall`` says what the name is, routes with and can take."""
+    inventory = pools.view.inventory
+    alias = inventory.aliases.get(listed.name) if listed.kind == "alias" else None
     return {
-        "id": model_id,
+        "id": listed.name,
         "object": "model",
         "created": created,
         "owned_by": "rolecall",
-        "rolecall": {"kind": kind},
+        "rolecall": {
+            "kind": listed.kind,
+            "posture": posture(listed.target, inventory, alias.description if alias else None),
+            "limits": limits(pools.pool(listed.target)),
+        },
     }
 
 
-def _entries(request: Request) -> list[dict[str, Any]]:
-    services = services_of(request)
-    created = services.started_ms // 1000
-    inventory = services.routing.inventory
-    data = [_entry(a, "alias", created) for a in alias_ids()]
-    data += [_entry(r, "role", created) for r in sorted(inventory.roles)]
-    data += [_entry(e, "endpoint", created) for e in sorted(inventory.endpoints)]
-    return data
+def _created(request: Request) -> int:
+    return services_of(request).started_ms // 1000
 
 
 async def list_models(request: Request) -> Response:
-    return json_response(orjson.dumps({"object": "list", "data": _entries(request)}))
+    pools = Pools(services_of(request).routing.view)
+    created = _created(request)
+    data = [model_entry(n, pools, created) for n in listed_names(pools.view.inventory)]
+    return json_response(orjson.dumps({"object": "list", "data": data}))
 
 
 async def retrieve_model(request: Request) -> Response:
     """One model object, or OpenAI's 404 (``model_not_found``) for an id nobody can ask for."""
     asked = request.path_params["model_id"]
-    name = asked.removeprefix("rolecall/")
-    for entry in _entries(request):
-        if entry["id"] == name:
-            return json_response(orjson.dumps(entry))
-    raise WireError(
-        404,
-        f"The model {shown(asked)} does not exist: GET /v1/models lists the aliases, roles and "
-        "endpoints a request may name",
-        param="model",
-        code="model_not_found",
-    )
+    pools = Pools(services_of(request).routing.view)
+    listed = find_listed(pools.view.inventory, asked)
+    if listed is None:
+        raise WireError(
+            404,
+            f"The model {shown(asked)} does not exist: GET /v1/models lists the aliases, roles, "
+            "endpoints and model names a request may name",
+            param="model",
+            code="model_not_found",
+        )
+    return json_response(orjson.dumps(model_entry(listed, pools, _created(request))))
 
 
 async def discovery(request: Request) -> Response:
-    """Per alias and role: conservative aggregate limits over the endpoints it can route to now."""
-    services = services_of(request)
-    now = time.time_ns() // 1_000_000
-    routable = {c.endpoint_id for c in services.routing.candidates(now) if c.status == "active"}
-    endpoints = [
-        e for e in services.routing.inventory.endpoints.values() if e.endpoint_id in routable
-    ]
+    """Per alias, posture and role: the conservative limits over the endpoints it can route to
+    now (the same figures ``/v1/models`` carries, flat)."""
+    pools = Pools(services_of(request).routing.view)
     out = []
-    for model_id in [*alias_ids(), *sorted(services.routing.inventory.roles)]:
-        target = resolve_target(model_id, services.routing.inventory)
-        pool = [e for e in endpoints if _in_scope(e, target.scope)]
-        out.append({"id": model_id, "execution_scope": target.scope, **_limits(pool)})
+    for listed in listed_names(pools.view.inventory):
+        if listed.kind in ("alias", "posture", "role"):
+            entry = {"id": listed.name, "kind": listed.kind, "execution_scope": listed.target.scope}
+            out.append(entry | limits(pools.pool(listed.target)))
     return json_response(orjson.dumps({"object": "list", "data": out}))
-
-
-def _in_scope(endpoint: Endpoint, scope: str) -> bool:
-    if scope == "local_only":
-        return endpoint.is_local
-    if scope == "remote_only":
-        return not endpoint.is_local
-    return True
-
-
-def _limits(pool: list[Endpoint]) -> dict[str, Any]:
-    """Limits safe for every endpoint in the pool (minimums), and what at least one offers."""
-    if not pool:
-        return {"routable_endpoints": 0}
-    outputs = [e.max_output_tokens for e in pool if e.max_output_tokens]
-    return {
-        "routable_endpoints": len(pool),
-        "context_window": min(e.declared.max_context_tokens for e in pool),
-        "max_output_tokens": min(outputs) if outputs else None,
-        "input_modalities": sorted(set.intersection(*(set(e.declared.modalities) for e in pool))),
-        "tools": all(e.declared.tool_calling.supported for e in pool),
-        "tools_available": any(e.declared.tool_calling.supported for e in pool),
-        "endpoints": [
-            {"endpoint_id": e.endpoint_id, "model": e.model, "local": e.is_local} for e in pool
-        ],
-    }

@@ -16,6 +16,7 @@ from typing import Any, Final, Literal
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from rolecall.gateway.embeddings_models import EmbeddingsRequest
 from rolecall.gateway.wire_models import ChatCompletionRequest, routing_headers
 
 Auth = Literal["gateway_key", "admin_token", "none"]
@@ -36,6 +37,21 @@ ERROR_SCHEMA: Final = {
                 "code": {"type": ["string", "null"]},
             },
         }
+    },
+}
+# the Anthropic Messages routes answer errors in Anthropic's shape (`rolecall.gateway.messages_wire`)
+ANTHROPIC_ERROR_REF: Final = {"$ref": "#/components/schemas/AnthropicErrorResponse"}
+ANTHROPIC_ERROR_SCHEMA: Final = {
+    "type": "object",
+    "description": "Anthropic-style error object: the message names the field and the fix",
+    "required": ["type", "error"],
+    "properties": {
+        "type": {"const": "error"},
+        "error": {
+            "type": "object",
+            "required": ["type", "message"],
+            "properties": {"type": {"type": "string"}, "message": {"type": "string"}},
+        },
     },
 }
 ERROR_TEXT: Final = {
@@ -111,6 +127,7 @@ class Operation:
     also: dict[str, Any] = field(default_factory=dict)  # other media types of the success body
     # other statuses that are answers, not errors: status → (description, JSON schema)
     answers: dict[int, tuple[str, dict[str, Any]]] = field(default_factory=dict)
+    error: dict[str, Any] = field(default_factory=lambda: ERROR_REF)  # the error body's schema
 
     def path_params(self) -> list[dict[str, Any]]:
         names = [part[1:-1] for part in self.path.split("/") if part.startswith("{")]
@@ -130,7 +147,7 @@ def _responses(op: Operation) -> dict[str, Any]:
     for status in sorted(statuses):
         error: dict[str, Any] = {
             "description": ERROR_TEXT[status],
-            "content": {"application/json": {"schema": ERROR_REF}},
+            "content": {"application/json": {"schema": op.error}},
         }
         if status in (429, 503):
             error["headers"] = {"retry-after": {"schema": {"type": "string"}}}
@@ -178,7 +195,11 @@ def document(operations: Iterable[Operation], version: str) -> dict[str, Any]:
         },
         "paths": paths,
         "components": {
-            "schemas": {**defs.get("$defs", {}), "ErrorResponse": ERROR_SCHEMA},
+            "schemas": {
+                **defs.get("$defs", {}),
+                "ErrorResponse": ERROR_SCHEMA,
+                "AnthropicErrorResponse": ANTHROPIC_ERROR_SCHEMA,
+            },
             "securitySchemes": {
                 "gatewayKey": {
                     "type": "http",
@@ -195,7 +216,56 @@ def document(operations: Iterable[Operation], version: str) -> dict[str, Any]:
     }
 
 
-MODEL_ENTRY: Final = obj("id", "object", id={"type": "string"}, object={"const": "model"})
+LIMITS: Final = obj(
+    "routable_endpoints",
+    routable_endpoints={"type": "integer"},
+    context_window={"type": "integer"},
+    max_output_tokens={"type": ["integer", "null"]},
+    input_modalities=array({"type": "string"}),
+    tools={"type": "boolean"},
+    structured_output={"type": "boolean"},
+)
+MODEL_ENTRY: Final = obj(
+    "id",
+    "object",
+    "rolecall",
+    id={"type": "string"},
+    object={"const": "model"},
+    rolecall=obj(
+        "kind",
+        "posture",
+        "limits",
+        kind={"enum": ["alias", "posture", "endpoint", "role", "model"]},
+        posture=obj("execution_scope", "mode", "strategy"),
+        limits=LIMITS,
+    ),
+)
+DOWNSTREAM: Final = obj(
+    "contractVersion",
+    "kind",
+    "providerId",
+    "baseUrl",
+    "authentication",
+    "models",
+    "setup",
+    contractVersion={"const": "role-model.downstream.openai.v1"},
+    kind={"const": "openai-compatible"},
+    baseUrl={"type": "string"},
+    authentication=obj("type", "required", type={"const": "bearer"}, required={"type": "boolean"}),
+    models=array(
+        obj(
+            "id",
+            "object",
+            "type",
+            "limits",
+            "piMapping",
+            id={"type": "string"},
+            type={"enum": ["alias", "model", "endpoint"]},
+            limits=obj("safeContextWindow", "safeMaxOutputTokens"),
+        )
+    ),
+    setup=obj("recommendedModel", "notes"),
+)
 CHAT_REPLY: Final = {
     "type": "object",
     "description": "the upstream's chat completion, or a rolecall.decision for decision-only",
@@ -209,10 +279,36 @@ CHAT_HEADERS: Final = {
         "description": "the endpoint that answered",
     },
     "x-rolecall-model": {"schema": {"type": "string"}, "description": "its upstream model"},
+    "x-rolecall-intent": {
+        "schema": {"type": "string"},
+        "description": "when the request carried role_model.intent: JSON of what was used "
+        "(role, task, capabilities) and what was ignored and why",
+    },
     "x-rolecall-cost-usd": {
         "schema": {"type": "string"},
         "description": "what the answer cost at the endpoint's prices (non-streamed answers of "
         "priced endpoints only)",
+    },
+}
+EMBEDDINGS_REPLY: Final = {
+    "type": "object",
+    "description": "a list of embeddings in input order (usage: the input tokens), or a "
+    "rolecall.decision for decision-only",
+    "required": ["object"],
+    "properties": {
+        "object": {"type": "string"},
+        "data": array(
+            obj(
+                "object",
+                "index",
+                "embedding",
+                object={"const": "embedding"},
+                index={"type": "integer"},
+                embedding={"type": ["array", "string"]},
+            )
+        ),
+        "model": {"type": ["string", "null"]},
+        "usage": obj("prompt_tokens", "total_tokens"),
     },
 }
 _PROBLEMS: Final = array(obj("check", "detail", "fix"))
@@ -240,16 +336,28 @@ V1_OPERATIONS: Final = [
         also={"text/event-stream": {"schema": {"type": "string"}}},
     ),
     Operation(
+        "post",
+        "/v1/embeddings",
+        "Route and execute an embeddings request (endpoints that declare embeddings.text)",
+        "gateway_key",
+        EMBEDDINGS_REPLY,
+        params=routing_headers(),
+        body=EmbeddingsRequest,
+        errors=(400, 404, 413, 502, 503),
+        headers=CHAT_HEADERS,
+    ),
+    Operation(
         "get",
         "/v1/models",
-        "Aliases, roles and endpoints a request may name as its model",
+        "Aliases, postures, endpoints, roles and upstream model names a request may name as "
+        "its model, each with its posture and conservative limits",
         "gateway_key",
         obj("object", "data", object={"const": "list"}, data=array(MODEL_ENTRY)),
     ),
     Operation(
         "get",
         "/v1/models/{model_id}",
-        "One alias, role or endpoint as an OpenAI model object",
+        "One alias, posture, endpoint, role or model name as an OpenAI model object",
         "gateway_key",
         MODEL_ENTRY,
         errors=(404,),
@@ -257,11 +365,19 @@ V1_OPERATIONS: Final = [
     Operation(
         "get",
         "/v1/rolecall/discovery",
-        "Per alias and role: safe limits over the endpoints it can route to now",
+        "Per alias, posture and role: safe limits over the endpoints it can route to now",
         "gateway_key",
         obj(
             "object", "data", object={"const": "list"}, data=array(obj("id", "routable_endpoints"))
         ),
+    ),
+    Operation(
+        "get",
+        "/api/role-model/downstream/openai",
+        "role-model's downstream discovery contract: base URL, authentication, and each model "
+        "name with capability metadata and conservative limits (takes a gateway key)",
+        "gateway_key",
+        DOWNSTREAM,
     ),
     Operation(
         "get",

@@ -15,6 +15,8 @@ from typing import Any, Final
 import orjson
 
 from rolecall.gateway.wire_identity import NO_IDENTITY, IdentityError, parse_identity
+from rolecall.gateway.wire_intent import Intent, IntentError, parse_intent
+from rolecall.inventory.aliases import ROUTING_MODES
 from rolecall.observe.identity import RequestIdentity
 
 ROLES: Final = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
@@ -22,7 +24,7 @@ STRATEGIES: Final = frozenset(
     {"balanced", "quality", "latency", "cost", "high-quality", "low-latency", "low-cost"}
 )
 EXTENSION_KEYS: Final = frozenset(
-    {"strategy", "role", "task", "budget", "prefer_local", "deny_remote"}
+    {"strategy", "mode", "role", "task", "budget", "prefer_local", "deny_remote"}
 )
 # an amount in an ``x-rolecall-budget`` header: plain decimal digits (no exponent, no nan/inf)
 BUDGET_TEXT: Final = re.compile(r"[0-9]{1,15}(\.[0-9]{1,15})?")
@@ -102,6 +104,7 @@ class RoutingHints:
     """Per-request routing flags (headers ``x-rolecall-*`` or the body's ``rolecall`` object)."""
 
     strategy: str | None = None
+    mode: str | None = None  # a routing mode (checked against what the inventory can run later)
     role: str | None = None
     task: str | None = None
     budget: float | None = None
@@ -123,9 +126,12 @@ class ChatRequest:
     max_tokens: int | None = None  # the output cap the client asked for
     # ``user`` (forwarded upstream too), ``metadata`` (kept on the record, not forwarded), tags
     identity: RequestIdentity = NO_IDENTITY
+    # role-model's advisory intent (``role_model``, not forwarded; `rolecall.gateway.wire_intent`)
+    intent: Intent | None = None
 
 
-def parse_chat_request(raw: bytes, headers: Mapping[str, str]) -> ChatRequest:
+def json_object(raw: bytes) -> dict[str, Any]:
+    """A request body as a JSON object, or the 400 that says why it is not one."""
     try:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
@@ -134,6 +140,18 @@ def parse_chat_request(raw: bytes, headers: Mapping[str, str]) -> ChatRequest:
         ) from None
     if not isinstance(body, dict):
         raise WireError(400, "request body must be a JSON object", code="invalid_json")
+    return body
+
+
+def parse_chat_request(raw: bytes, headers: Mapping[str, str]) -> ChatRequest:
+    return chat_request(json_object(raw), headers)
+
+
+def chat_request(body: dict[str, Any], headers: Mapping[str, str]) -> ChatRequest:
+    """A chat-completions body checked and read for routing. The other front doors (Responses,
+    Anthropic Messages, legacy completions) translate their bodies to this shape and come here,
+    so every request is checked and routed the same way. ``body`` is taken over (the ``rolecall``
+    and ``role_model`` extensions and ``metadata`` are removed from it)."""
     model = body.get("model")
     if not isinstance(model, str) or not model:
         raise WireError(400, "'model' is required and must be a non-empty string", param="model")
@@ -153,13 +171,14 @@ def parse_chat_request(raw: bytes, headers: Mapping[str, str]) -> ChatRequest:
     response_format = body.get("response_format")
     if response_format is not None and not isinstance(response_format, dict):
         raise WireError(400, "'response_format' must be an object", param="response_format")
-    hints = _hints(body.pop("rolecall", None), headers)
-    identity = _identity(body)
-    prompt_chars = _encoded_size(messages, "messages")
-    prompt_chars += _encoded_size(tools, "tools") if tools else 0
+    hints = routing_hints(body.pop("rolecall", None), headers)
+    intent = _intent(body.pop("role_model", None), headers)
+    identity = body_identity(body)
+    prompt_chars = encoded_size(messages, "messages")
+    prompt_chars += encoded_size(tools, "tools") if tools else 0
     for key, value in body.items():  # what else is forwarded must encode too
         if key not in ("messages", "tools") and isinstance(value, dict | list):
-            _encoded_size(value, key)
+            encoded_size(value, key)
     prompt_tokens = prompt_chars // CHARS_PER_TOKEN + 1
     structured = isinstance(response_format, dict) and response_format.get("type") in (
         "json_object",
@@ -177,10 +196,11 @@ def parse_chat_request(raw: bytes, headers: Mapping[str, str]) -> ChatRequest:
         hints=hints,
         max_tokens=max_tokens,
         identity=identity,
+        intent=intent,
     )
 
 
-def _encoded_size(value: Any, param: str | None) -> int:
+def encoded_size(value: Any, param: str | None) -> int:
     """Length of ``value`` encoded as it is forwarded upstream and recorded. The JSON parser accepts
     deeper nesting than the encoder writes: a value nested past the encoder's limit is refused here
     rather than failing later. Upstream, the value sits one level down in the body object, so it
@@ -261,7 +281,7 @@ def _check_number(body: Mapping[str, Any], key: str, low: float, high: float) ->
         raise WireError(400, f"'{key}' must be a number between {low} and {high}", param=key)
 
 
-def _identity(body: dict[str, Any]) -> RequestIdentity:
+def body_identity(body: dict[str, Any]) -> RequestIdentity:
     """``user`` and ``metadata``. ``metadata`` is removed from the body: it describes the request
     to rolecall (records, usage by tag), and an upstream need not accept it."""
     if "user" not in body and "metadata" not in body:
@@ -272,7 +292,14 @@ def _identity(body: dict[str, Any]) -> RequestIdentity:
         raise WireError(400, exc.message, param=exc.param) from None
 
 
-def _hints(extension: Any, headers: Mapping[str, str]) -> RoutingHints:
+def _intent(extension: Any, headers: Mapping[str, str]) -> Intent | None:
+    try:
+        return parse_intent(extension, headers)
+    except IntentError as exc:
+        raise WireError(400, exc.message, param=exc.param) from None
+
+
+def routing_hints(extension: Any, headers: Mapping[str, str]) -> RoutingHints:
     if extension is None:
         extension = {}
     if not isinstance(extension, dict):
@@ -287,6 +314,7 @@ def _hints(extension: Any, headers: Mapping[str, str]) -> RoutingHints:
         )
     hints = RoutingHints()
     hints.strategy = _strategy(_option(extension, headers, "strategy")[0])
+    hints.mode = _mode(_option(extension, headers, "mode")[0])
     hints.role = _text(_option(extension, headers, "role")[0], "role")
     hints.task = _text(_option(extension, headers, "task")[0], "task")
     hints.budget = _budget(*_option(extension, headers, "budget"))
@@ -311,6 +339,16 @@ def _strategy(value: Any) -> str | None:
             400,
             f"unknown strategy {shown(value)}; use one of {sorted(STRATEGIES)}",
             param="rolecall.strategy",
+        )
+    return value
+
+
+def _mode(value: Any) -> str | None:
+    if value is not None and (not isinstance(value, str) or value not in ROUTING_MODES):
+        raise WireError(
+            400,
+            f"unknown routing mode {shown(value)}; use one of {list(ROUTING_MODES)}",
+            param="rolecall.mode",
         )
     return value
 

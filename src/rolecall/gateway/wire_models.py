@@ -41,6 +41,7 @@ from rolecall.gateway.wire_identity import (
     TAGS_KEY,
     split_tags,
 )
+from rolecall.inventory.aliases import ROUTING_MODES, RoutingMode
 
 Role = Literal["system", "developer", "user", "assistant", "tool", "function"]
 Strategy = Literal[
@@ -97,6 +98,9 @@ class RoutingOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True)
     strategy: Strategy | None = None
+    mode: RoutingMode | None = Field(
+        None, description="the routing mode (planner) for this request; one the gateway can run"
+    )
     role: str | None = Field(None, min_length=1, description="a role id to route within")
     task: str | None = Field(None, min_length=1, description="a task type id")
     budget: float | None = Field(None, ge=0, description="the most to spend on this request, USD")
@@ -111,12 +115,52 @@ class RoutingOptions(BaseModel):
         return value
 
 
+Texts = str | list[str]
+
+
+class IntentAlternative(BaseModel):
+    model_config = ConfigDict(extra="allow", strict=True)
+    role: str | None = None
+    role_hint_id: str | None = None
+    task: str | None = None
+    task_type: str | None = None
+
+
+class RoleModelIntent(BaseModel):
+    """role-model's advisory intent (rolecall.gateway.wire_intent): unknown fields and values
+    are ignored and reported in ``x-rolecall-intent``; either spelling of a field is read."""
+
+    model_config = ConfigDict(extra="allow", strict=True)
+    role: str | None = None
+    role_hint_id: str | None = None
+    task: str | None = None
+    task_type: str | None = None
+    capabilities: Texts | None = None
+    preferred_capabilities: Texts | None = None
+    modalities: Texts | None = None
+    required_modalities: Texts | None = None
+    tool_classes: Texts | None = None
+    confidence: float | None = Field(None, ge=0, le=1, allow_inf_nan=False)
+    evidence: Texts | None = None
+    alternatives: list[IntentAlternative] | None = None
+
+
+class RoleModelExtension(BaseModel):
+    """The ``role_model`` object of role-model's clients; never forwarded upstream."""
+
+    model_config = ConfigDict(extra="allow", strict=True)
+    contract_version: int | str | None = None
+    intent: RoleModelIntent | None = None
+
+
 class ChatCompletionRequest(BaseModel):
     """``POST /v1/chat/completions``: what the gateway checks before routing."""
 
     model_config = ConfigDict(extra="allow", strict=True)
     model: str = Field(
-        min_length=1, description="an alias (default, baseline, ...), a role or an endpoint id"
+        min_length=1,
+        description="a configured alias, a posture (default, baseline, ...), an endpoint id, a "
+        "role or an upstream model name",
     )
     messages: list[ChatMessage] = Field(min_length=1)
     stream: bool = False
@@ -127,6 +171,7 @@ class ChatCompletionRequest(BaseModel):
     top_p: float | None = Field(None, ge=0, le=1)
     response_format: dict[str, Any] | None = None
     rolecall: RoutingOptions | None = None
+    role_model: RoleModelExtension | None = None
     user: str | None = Field(
         None, max_length=MAX_USER_CHARS, description="the end user (usage per user); forwarded"
     )
@@ -154,6 +199,7 @@ def routing_headers() -> list[dict[str, Any]]:
     """The ``x-rolecall-*`` headers as OpenAPI header parameters (values are strings on the wire)."""
     schemas: dict[str, dict[str, Any]] = {
         "strategy": {"type": "string", "enum": sorted(STRATEGIES)},
+        "mode": {"type": "string", "enum": list(ROUTING_MODES)},
         "role": {"type": "string", "minLength": 1},
         "task": {"type": "string", "minLength": 1},
         "budget": {"type": "string", "pattern": f"^{BUDGET_TEXT.pattern}$"},

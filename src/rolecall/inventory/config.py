@@ -16,15 +16,37 @@ from pathlib import Path
 from typing import Any, Final, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+)
 
 from rolecall.errors import ConfigError
+from rolecall.inventory.aliases import (
+    CONTROLLER_MODES,
+    AliasConfig,
+    RoleModelAliasConfig,
+    check_aliases,
+    merged_aliases,
+)
+from rolecall.inventory.aliases import ExecutionScope as ExecutionScope
+from rolecall.inventory.aliases import RoutingMode as RoutingMode
+from rolecall.inventory.baseline import baseline_roles, baseline_tasks
+from rolecall.inventory.modes import (
+    ControllerConfig,
+    Difficulty,
+    DifficultyConfig,
+    ObservedDataConfig,
+)
 from rolecall.inventory.variables import UnsetVariable, expand_variables, key_path
 from rolecall.protocol import RoleBinding, RoleDefinition, TaskDefinition
 from rolecall.routing.policy import PolicySnapshot, validate_policy
 
 ProviderKind = Literal["openai_compatible", "anthropic", "ollama", "llamacpp"]
-ExecutionScope = Literal["hybrid", "local_only", "remote_only", "decision_only"]
 ENV_REFERENCE: Final = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
 
 
@@ -85,6 +107,11 @@ class EndpointConfig(_Strict):
     quantization: str | None = None
     runtime_version: str | None = None
     enabled: bool = True
+    # embeddings: the most inputs one upstream call carries (a longer input array is split)
+    batch_size: int | None = Field(default=None, ge=1)
+    # the hardest requests it should get in the difficulty and hybrid modes; None: derived from
+    # its benchmark quality per bucket (rolecall.inventory.modes.CeilingConfig)
+    max_difficulty: Difficulty | None = None
 
 
 class LearnedConfig(_Strict):
@@ -99,9 +126,12 @@ class RoutingConfig(_Strict):
     strategy: Literal["balanced", "quality", "latency", "cost"] = "balanced"
     execution_scope: ExecutionScope = "hybrid"
     compute_preference: Literal["auto", "local", "remote", "hybrid"] = "auto"
-    # baseline: quality from profiles; learned: a per-prompt estimate from ``learned`` overrides it
-    mode: Literal["baseline", "learned"] = "baseline"
+    # which planner runs before the router's choice (rolecall.inventory.aliases.RoutingMode)
+    mode: RoutingMode = "baseline"
     learned: LearnedConfig | None = None
+    difficulty: DifficultyConfig = Field(default_factory=DifficultyConfig)
+    controller: ControllerConfig | None = None
+    observed_data: ObservedDataConfig = Field(default_factory=ObservedDataConfig)
     policy: dict[str, Any] = Field(default_factory=dict)  # extra RoutingPolicy fields
 
 
@@ -116,12 +146,20 @@ class InventoryConfig(_Strict):
     # budgets and rate limits per team, role and for everyone: checked (with key-path errors)
     # by rolecall.limits.spec, a layer above the inventory
     limits: dict[str, Any] = Field(default_factory=dict)
+    # public model names → routing postures (rolecall.inventory.aliases); ``model_aliases`` is
+    # role-model's shape of the same
+    aliases: dict[str, AliasConfig] = Field(default_factory=dict)
+    model_aliases: dict[str, RoleModelAliasConfig] = Field(default_factory=dict)
     # ``${VAR}`` references to variables that were not set when the file was read
     _unset: tuple[UnsetVariable, ...] = PrivateAttr(default=())
 
     @property
     def unset_variables(self) -> tuple[UnsetVariable, ...]:
         return self._unset
+
+    def all_aliases(self, source: str = "rolecall.yaml") -> dict[str, AliasConfig]:
+        """``aliases`` and ``model_aliases`` as one mapping (a name in both is an error)."""
+        return merged_aliases(self.aliases, self.model_aliases, source)
 
 
 def parse_inventory(
@@ -151,8 +189,37 @@ def parse_inventory(
     config._unset = unset
     _check_references(config, source)
     _check_learned(config, source)
+    _check_controller(config, source)
     _check_policies(config, source)
+    _check_aliases(config, source)
     return config
+
+
+def _check_controller(config: InventoryConfig, source: str) -> None:
+    if config.routing.mode in CONTROLLER_MODES and config.routing.controller is None:
+        raise ConfigError(
+            source,
+            "routing.controller",
+            f"mode {config.routing.mode!r} needs a routing-controller endpoint: add "
+            "'controller: {endpoint_id: <an endpoint id>}' under routing",
+        )
+
+
+def _check_aliases(config: InventoryConfig, source: str) -> None:
+    """Each alias names roles, tasks and endpoints the inventory has (the baseline roles and
+    tasks count), and only runnable modes."""
+    sections = dict.fromkeys(config.aliases, "aliases")
+    sections |= dict.fromkeys(config.model_aliases, "model_aliases")
+    check_aliases(
+        config.all_aliases(source),
+        sections,
+        roles={r.role_id: r.task_types_supported for r in [*baseline_roles(), *config.roles]},
+        tasks={t.task_type for t in baseline_tasks()} | {t.task_type for t in config.tasks},
+        endpoints={endpoint_id_of(e): e.model for e in config.endpoints},
+        learned=config.routing.learned is not None,
+        controller=config.routing.controller is not None,
+        source=source,
+    )
 
 
 def _check_policies(config: InventoryConfig, source: str) -> None:

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, cast
 from urllib.parse import urlparse
 
+from rolecall.inventory.aliases import AliasConfig
 from rolecall.inventory.baseline import baseline_roles, baseline_tasks
 from rolecall.inventory.catalog import Catalog
 from rolecall.inventory.config import (
@@ -23,6 +24,7 @@ from rolecall.inventory.config import (
     RoutingConfig,
     endpoint_id_of,
 )
+from rolecall.inventory.modes import Difficulty
 from rolecall.profiles import membership_revision
 from rolecall.protocol import (
     DeclaredCapabilityProfile,
@@ -33,6 +35,7 @@ from rolecall.protocol import (
     TaskDefinition,
     ToolCalling,
 )
+from rolecall.routing.detail_texts import DETAIL_TEXTS, DetailTexts
 from rolecall.routing.policy import (
     LATENCY_MAX_MS,
     LATENCY_TARGET_MS,
@@ -43,6 +46,8 @@ from rolecall.routing.policy import (
 
 LOOPBACK_HOSTS: Final = frozenset({"127.0.0.1", "localhost", "::1", "[::1]", "0.0.0.0"})
 DEFAULT_CONTEXT_WINDOW: Final = 8192
+# keys of ``routing.policy`` that configure the router rather than the protocol's RoutingPolicy
+ROUTER_OPTIONS: Final = frozenset({"detail_texts"})
 # A general chat LLM can attempt these; benchmarks then measure how well it does.
 TEXT_CAPABILITIES: Final = (
     "text.chat",
@@ -53,6 +58,9 @@ TEXT_CAPABILITIES: Final = (
     "code.edit",
     "json.schema_adherence",
 )
+EMBEDDINGS_CAPABILITY: Final = "embeddings.text"
+# provider kinds whose API has no embeddings: the capability is not theirs to declare
+NO_EMBEDDINGS: Final = frozenset({"anthropic"})
 _PROVIDER_KINDS: Final = {
     "openai_compatible": "remote_openai_compat",
     "anthropic": "anthropic",
@@ -76,6 +84,14 @@ class Endpoint:
     output_per_1m: float | None = None
     max_output_tokens: int | None = None
     enabled: bool = True
+    batch_size: int | None = None  # embeddings: the most inputs per upstream call
+    max_difficulty: Difficulty | None = None  # declared difficulty ceiling (None: derived)
+
+    @property
+    def embeddings_only(self) -> bool:
+        """Whether the endpoint serves embeddings and nothing else (it cannot chat)."""
+        capabilities = self.declared.capabilities
+        return bool(capabilities) and all(c.startswith("embeddings.") for c in capabilities)
 
     @property
     def cost_per_1k_tokens(self) -> float | None:
@@ -99,6 +115,29 @@ class Inventory:
     routing: RoutingConfig
     policy: RoutingPolicy | None = None
     problems: tuple[str, ...] = field(default=())
+    # the operator's public model names (``aliases`` and ``model_aliases``)
+    aliases: Mapping[str, AliasConfig] = field(default_factory=dict)
+    # upstream model name → the endpoints serving it, built on first use; a changed inventory is
+    # a new object (``dataclasses.replace``) and builds its own
+    _by_model: dict[str, tuple[str, ...]] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
+
+    def serving(self, model: str) -> tuple[str, ...]:
+        """The ids of the endpoints whose upstream model is ``model`` (exactly)."""
+        index = self._by_model
+        if index is None:
+            built: dict[str, list[str]] = {}
+            for endpoint in self.endpoints.values():
+                built.setdefault(endpoint.model, []).append(endpoint.endpoint_id)
+            index = {name: tuple(ids) for name, ids in built.items()}
+            object.__setattr__(self, "_by_model", index)  # a cache, not a change of state
+        return index.get(model, ())
+
+    def model_names(self) -> list[str]:
+        """Every upstream model name an endpoint serves, sorted."""
+        self.serving("")
+        return sorted(self._by_model or ())
 
 
 def is_loopback(base_url: str) -> bool:
@@ -133,6 +172,7 @@ def build_inventory(config: InventoryConfig, catalog: Catalog | None = None) -> 
         routing=config.routing,
         policy=policy_for(config.routing),
         problems=tuple(_problems(config, roles)),
+        aliases=config.all_aliases(),
     )
 
 
@@ -163,6 +203,8 @@ def _resolve_endpoint(
     modalities = spec.modalities or (list(entry.modalities) if entry and entry.modalities else None)
     modalities = modalities or ["text"]
     capabilities = spec.capabilities or _default_capabilities(tools, modalities)
+    if provider.kind in NO_EMBEDDINGS:  # reported by `_problems`; never routed embeddings
+        capabilities = [c for c in capabilities if c != EMBEDDINGS_CAPABILITY]
     context = spec.context_window or (entry.context_window if entry else None)
     identity = EndpointIdentity(
         endpoint_id=endpoint_id,
@@ -180,7 +222,7 @@ def _resolve_endpoint(
         modalities=modalities,
         max_context_tokens=context or DEFAULT_CONTEXT_WINDOW,
         tool_calling=ToolCalling(supported=tools, style="openai" if tools else "none"),
-        supports_embeddings="embeddings.text" in capabilities,
+        supports_embeddings=EMBEDDINGS_CAPABILITY in capabilities,
     )
     price_in = spec.price.input_per_1m if spec.price else (entry.input_per_1m if entry else None)
     price_out = spec.price.output_per_1m if spec.price else (entry.output_per_1m if entry else None)
@@ -196,6 +238,8 @@ def _resolve_endpoint(
         output_per_1m=price_out,
         max_output_tokens=spec.max_output_tokens or (entry.max_output_tokens if entry else None),
         enabled=spec.enabled,
+        batch_size=spec.batch_size,
+        max_difficulty=spec.max_difficulty,
     )
 
 
@@ -231,8 +275,17 @@ def policy_for(routing: RoutingConfig) -> RoutingPolicy:
         },
     }
     for key, value in routing.policy.items():
+        if key in ROUTER_OPTIONS:
+            continue
         base[key] = {**base[key], **value} if isinstance(base.get(key), dict) else value
     return RoutingPolicy.model_validate(base)
+
+
+def detail_texts_of(routing: RoutingConfig) -> DetailTexts | None:
+    """``routing.policy.detail_texts`` (checked with the file), or None when the file leaves it
+    to the router's default."""
+    value = routing.policy.get("detail_texts")
+    return cast(DetailTexts, value) if value in DETAIL_TEXTS else None
 
 
 def unset_targets(routing: RoutingConfig) -> frozenset[TargetField]:
@@ -252,6 +305,13 @@ def _problems(config: InventoryConfig, roles: Mapping[str, RoleDefinition]) -> l
         for role_id in spec.roles or ():
             if role_id not in roles:
                 problems.append(f"endpoints[{i}].roles: unknown role {role_id!r}")
+        kind = config.providers[spec.provider].kind
+        if kind in NO_EMBEDDINGS and EMBEDDINGS_CAPABILITY in (spec.capabilities or ()):
+            problems.append(
+                f"endpoints[{i}].capabilities: provider kind {kind!r} has no embeddings API; "
+                f"{EMBEDDINGS_CAPABILITY!r} is ignored (declare it on an OpenAI-compatible "
+                "endpoint)"
+            )
     problems += [str(unset) for unset in config.unset_variables]
     learned = config.routing.learned
     if learned is not None:
@@ -261,7 +321,24 @@ def _problems(config: InventoryConfig, roles: Mapping[str, RoleDefinition]) -> l
                 f"routing.learned.models: {endpoint_id!r} is not a configured endpoint; "
                 "its learned estimates are ignored"
             )
-    return problems
+    return problems + _mode_problems(config)
+
+
+def _mode_problems(config: InventoryConfig) -> list[str]:
+    """Endpoints the planners name that this file does not configure (a generated local pool
+    may still bring them; otherwise the planner falls back as documented)."""
+    known = {endpoint_id_of(spec) for spec in config.endpoints}
+    routing = config.routing
+    named = {
+        "routing.controller.endpoint_id": routing.controller and routing.controller.endpoint_id,
+        "routing.difficulty.endpoint_id": routing.difficulty.endpoint_id,
+    }
+    return [
+        f"{where}: {endpoint_id!r} is not an endpoint of this file; unless the local pool serves "
+        "it, the planner falls back (docs/routing.md §Routing modes)"
+        for where, endpoint_id in named.items()
+        if endpoint_id and endpoint_id not in known
+    ]
 
 
 def endpoint_version(identity: EndpointIdentity) -> str:

@@ -70,6 +70,11 @@ class RequestRecord:
     body: Mapping[str, Any] | None = None  # the parsed request (its model and parameters)
     identity: RequestIdentity | None = None  # who it was for, when the client or its key said
     status: int = 200  # the HTTP status answered (a stream cut later still answered 200)
+    # the routing mode's plan (difficulty, controller, hybrid): stored beside the decision
+    plan: dict[str, Any] | None = None
+    # the Responses door's stored response (`StoredResponse.row()`: plain JSON-able values),
+    # stored in the request's transaction so that it is as durable as its records
+    stored_response: dict[str, Any] | None = None
 
 
 @dataclass(slots=True)
@@ -135,6 +140,8 @@ class Observation:
     user: str | None = None
     metadata: dict[str, str] | None = None
     tags: list[str] = field(default_factory=list)
+    plan: dict[str, Any] | None = None  # the routing mode's plan (`RequestRecord.plan`)
+    stored_response: dict[str, Any] | None = None  # `RequestRecord.stored_response`
 
 
 def observe(r: RequestRecord) -> Observation:
@@ -170,6 +177,8 @@ def observe(r: RequestRecord) -> Observation:
         panic=outcome is not None and outcome.panic,
         parent_span_id=r.parent_span_id,
         sampled=r.sampled,
+        plan=r.plan,
+        stored_response=r.stored_response,
         **_asked(r.body),
         **_identity(r.identity),
     )

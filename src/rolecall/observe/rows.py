@@ -25,6 +25,7 @@ class RecordBatch:
     """The rows built from one message's observed requests: every list may be empty."""
 
     decisions: list[tuple[dict[str, Any], int]] = field(default_factory=list)
+    plans: dict[str, dict[str, Any]] = field(default_factory=dict)  # by routing_decision_id
     traces: list[dict[str, Any]] = field(default_factory=list)  # RequestTrace.row() each
     usage: list[dict[str, Any]] = field(default_factory=list)
     samples: list[Sample] = field(default_factory=list)
@@ -56,6 +57,8 @@ def build_batch(observations: Iterable[Observation]) -> RecordBatch:
             }
         )
         rows.decisions.append((o.decision, o.decided_ms))
+        if o.plan is not None:
+            rows.plans[str(o.decision["routing_decision_id"])] = o.plan
         usage = build_usage(o)
         rows.usage.append(usage)
         samples = build_samples(o)

@@ -80,7 +80,8 @@ class Operator:
     ) -> None:
         """``saved``: the store's content when the caller already read it."""
         self.routing = routing
-        self.modes = modes_for(learned_loaded)
+        controller = routing.inventory.routing.controller is not None
+        self.modes = modes_for(learned_loaded, controller)
         # as configured in rolecall.yaml, less the configured scope (each posture sets its own)
         self.base_policy = configured_policy(routing.inventory.routing)
         self._store = store

@@ -7,8 +7,10 @@ import dataclasses
 from typing import Any, Final, Literal, get_args
 
 from rolecall.errors import ConfigError
+from rolecall.inventory.aliases import ROUTING_MODES
 from rolecall.inventory.config import ExecutionScope, RoutingConfig
 from rolecall.inventory.inventory import Inventory, new_binding, policy_for
+from rolecall.inventory.modes import unavailable_modes
 from rolecall.protocol import RoutingPolicy
 
 Strategy = Literal["balanced", "quality", "latency", "cost"]
@@ -16,16 +18,16 @@ Compute = Literal["auto", "local", "remote", "hybrid"]
 STRATEGIES: Final = get_args(Strategy)
 SCOPES: Final = get_args(ExecutionScope)
 COMPUTE: Final = get_args(Compute)
-# routing modes: this runtime's (baseline; learned when a trained router is loaded) and the
-# reference product's others, listed so the operator sees they are not available here
-OTHER_MODES: Final = ("controller", "difficulty", "hybrid")
+MODE_NEEDS: Final = unavailable_modes(learned=False, controller=False)
 BINDING_CHOICES: Final = ("active", "disabled", "auto")
 POSTURE_KEYS: Final = frozenset({"strategy", "execution_scope", "compute_preference", "mode"})
 
 
-def modes_for(learned_loaded: bool) -> dict[str, bool]:
-    """Each routing mode and whether this runtime can use it."""
-    return {"baseline": True, "learned": learned_loaded, **dict.fromkeys(OTHER_MODES, False)}
+def modes_for(learned_loaded: bool, controller: bool) -> dict[str, bool]:
+    """Each routing mode and whether this runtime can use it (``learned`` needs a loaded
+    router, ``controller`` and ``hybrid`` a controller endpoint)."""
+    missing = unavailable_modes(learned=learned_loaded, controller=controller)
+    return {mode: mode not in missing for mode in ROUTING_MODES}
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -59,7 +61,10 @@ def parse_posture(body: dict[str, Any], current: Posture, modes: dict[str, bool]
     if not modes[mode]:
         usable = ", ".join(m for m, ok in modes.items() if ok)
         raise ConfigError(
-            "posture", "mode", f"routing mode {mode!r} is not available here; use {usable}"
+            "posture",
+            "mode",
+            f"routing mode {mode!r} needs {MODE_NEEDS.get(mode, 'what is not configured')}; "
+            f"configure it in rolecall.yaml or use {usable}",
         )
     return Posture(
         strategy=_choice(body, "strategy", STRATEGIES, current.strategy),

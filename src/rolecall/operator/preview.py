@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Final
 
@@ -21,9 +21,13 @@ from rolecall.inventory.baseline import DEFAULT_TASK
 from rolecall.inventory.inventory import Inventory
 from rolecall.operator.posture import Posture, current_posture, posture_policy
 from rolecall.protocol import RoutingPolicy
-from rolecall.routing import Candidate, Router, RoutingRequest
+from rolecall.routing import Candidate, QualityEstimate, Router, RoutingRequest
+from rolecall.routing.difficulty import classify, signals_of
+from rolecall.routing.request import DIFFICULTIES, Difficulty
 
 DEFAULT_TOKENS: Final = (500, 200)  # (in, out) priced when a request recorded no tokens
+# a difficulty → each endpoint's judged quality there (`planning.ceilings.CeilingBook.estimates`)
+BucketQuality = Callable[[str], Mapping[str, QualityEstimate]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +36,9 @@ class Replay:
 
     request: RoutingRequest
     tokens: tuple[int, int]
+    # the difficulty it was classified (a request routed in a classifying mode, or a benchmark
+    # case by the rubric); None: unknown, and a classifying mode replays it without a ceiling
+    difficulty: Difficulty | None = None
 
 
 def replays_from(inputs: Iterable[Mapping[str, Any]]) -> list[Replay]:
@@ -50,7 +57,14 @@ def replays_from(inputs: Iterable[Mapping[str, Any]]) -> list[Replay]:
             deny_endpoints=tuple(snap.get("deny_endpoints") or ()),
         )
         tokens = (int(row.get("tokens_in") or 0), int(row.get("tokens_out") or 0))
-        out.append(Replay(request, tokens if any(tokens) else DEFAULT_TOKENS))
+        difficulty = row.get("difficulty")
+        out.append(
+            Replay(
+                request,
+                tokens if any(tokens) else DEFAULT_TOKENS,
+                difficulty if difficulty in DIFFICULTIES else None,
+            )
+        )
     return out
 
 
@@ -74,8 +88,16 @@ def case_replays() -> tuple[list[Replay], str | None]:
                 requested_role_id=case.role,
                 needs_tools=bool(case.tools),
             )
-            out.append(Replay(request, (max(1, text // 4), case.max_tokens)))
+            difficulty = _classified(case.messages, len(case.tools or ()), request)
+            out.append(Replay(request, (max(1, text // 4), case.max_tokens), difficulty))
     return out, None
+
+
+def _classified(messages: Sequence[Any], tools: int, request: RoutingRequest) -> Difficulty:
+    """A case's difficulty as the rubric classifies it (as a live request would be)."""
+    plain = [{"role": m.role, "content": m.content} for m in messages]
+    signals = signals_of(plain, tools=tools, role=request.requested_role_id, task=request.task_type)
+    return classify(signals).difficulty
 
 
 def _scoped(request: RoutingRequest, inventory: Inventory, scope: str) -> RoutingRequest:
@@ -97,6 +119,7 @@ def _kind(r: RoutingRequest) -> tuple[Any, ...]:
         r.needs_tools,
         r.allow_endpoints,
         r.deny_endpoints,
+        r.difficulty,
     )
 
 
@@ -107,18 +130,30 @@ def _route_all(
     scope: str,
     candidates: Sequence[Candidate],
     live: Router | None,
+    mode: str = "baseline",
+    by_bucket: BucketQuality | None = None,
 ) -> list[dict[str, Any]]:
     # the live router's pool targets apply to the replays too, so they compare like for like
     router = Router(policy) if live is None else live.with_policy(policy)
     # requests with the same routing inputs get the same decision: route each kind once
     winners: dict[tuple[Any, ...], tuple[str, float | None, float | None]] = {}
     out: list[dict[str, Any]] = []
+    classifying = mode in CLASSIFYING_MODES
     for replay in replays:
-        kind = _kind(replay.request)
+        asked = replay.request
+        if classifying and replay.difficulty is not None:
+            asked = replace(asked, difficulty=replay.difficulty)
+        kind = _kind(asked)
         if kind not in winners:
-            request = _scoped(replace(replay.request, request_id="whatif"), inv, scope)
+            request = _scoped(replace(asked, request_id="whatif"), inv, scope)
+            estimates = by_bucket(request.difficulty) if by_bucket and request.difficulty else None
             d = router.decide(
-                request, candidates, inv.roles.values(), inv.tasks.values(), inv.bindings
+                request,
+                candidates,
+                inv.roles.values(),
+                inv.tasks.values(),
+                inv.bindings,
+                quality_estimates=estimates,
             )
             best = d.ranked[0] if d.ranked else None
             winners[kind] = (
@@ -160,9 +195,11 @@ def compare(
     proposed: Posture,
     candidates: Sequence[Candidate],
     live: Router | None = None,
+    by_bucket: BucketQuality | None = None,
 ) -> dict[str, Any]:
     """How routing ``replays`` changes from ``current`` to ``proposed`` (with ``live``'s derived
-    targets when given: the router of the view the candidates come from)."""
+    targets when given: the router of the view the candidates come from; ``by_bucket``: the
+    quality a classified replay is scored on, as in the gateway)."""
     before = _route_all(
         inventory,
         replays,
@@ -170,6 +207,8 @@ def compare(
         current.execution_scope,
         candidates,
         live,
+        current.mode,
+        by_bucket,
     )
     after = _route_all(
         inventory,
@@ -178,6 +217,8 @@ def compare(
         proposed.execution_scope,
         candidates,
         live,
+        proposed.mode,
+        by_bucket,
     )
     moves = Counter(
         (a["endpoint"] or "(none)", b["endpoint"] or "(none)")
@@ -187,6 +228,7 @@ def compare(
     now, then = _summary(before), _summary(after)
     return {
         "replayed": len(replays),
+        "classified": dict(Counter(r.difficulty or "unknown" for r in replays).most_common()),
         "moved": sum(moves.values()),
         "moves": [{"from": f, "to": t, "count": n} for (f, t), n in moves.most_common()],
         "current": now,
@@ -197,10 +239,18 @@ def compare(
     }
 
 
-LEARNED_NOTE: Final = (
-    "the learned mode's per-prompt estimates are not replayed (prompts are not stored): "
-    "replays score quality from the endpoints' profiles"
-)
+MODE_NOTES: Final = {
+    "learned": "the learned mode's per-prompt estimates are not replayed (prompts are not "
+    "stored): replays score quality from the endpoints' profiles",
+    "difficulty": "stored requests replay with the difficulty they were classified when they "
+    "were routed in a classifying mode (the others, 'unknown' under 'classified', replay "
+    "without a ceiling); benchmark cases are classified by the rubric",
+    "controller": "the controller is not asked again (it costs a call per request): "
+    "controller replays route as baseline",
+    "hybrid": "hybrid replays use the classified difficulty without the controller (it is not "
+    "asked again)",
+}
+CLASSIFYING_MODES: Final = frozenset({"difficulty", "hybrid"})
 
 
 def preview(
@@ -209,21 +259,24 @@ def preview(
     proposed: Posture,
     replays: Sequence[Replay],
     now_ms: int,
+    by_bucket: BucketQuality | None = None,
 ) -> dict[str, Any]:
     """The what-if body: ``replays`` (recent requests) and the built-in benchmark cases routed
     under the current posture of ``view`` and under ``proposed``, on one set of candidates."""
     current = current_posture(view.inventory)
     candidates = view.candidates(now_ms)
     live = view.router
-    body = compare(view.inventory, replays, base_policy, current, proposed, candidates, live)
+    inv = view.inventory
+    body = compare(inv, replays, base_policy, current, proposed, candidates, live, by_bucket)
     cases, why_not = case_replays()
     body["benchmark_cases"] = (
-        compare(view.inventory, cases, base_policy, current, proposed, candidates, live)
+        compare(inv, cases, base_policy, current, proposed, candidates, live, by_bucket)
         if cases
         else {"replayed": 0, "unavailable": why_not or "no benchmark cases"}
     )
-    if "learned" in (proposed.mode, current.mode):
-        body["note"] = LEARNED_NOTE
+    notes = [note for mode, note in MODE_NOTES.items() if mode in (proposed.mode, current.mode)]
+    if notes:
+        body["note"] = "; ".join(notes)
     body["proposed_posture"] = proposed.to_dict()
     body["source"] = "recent stored requests"
     return body

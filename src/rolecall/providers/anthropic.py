@@ -240,6 +240,21 @@ class AnthropicAdapter:
             strip_usage=False,  # usage rides on the finish chunk, as Anthropic reports it
         )
 
+    async def embed(
+        self,
+        provider: ProviderConfig,
+        body: Mapping[str, Any],
+        headers: Mapping[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """Anthropic has no embeddings API. The inventory never lets an Anthropic endpoint
+        declare ``embeddings.text``, so the router does not pick one; this is the last guard."""
+        raise UpstreamFailure(
+            "invalid_request",
+            400,
+            "provider kind 'anthropic' has no embeddings API; route embeddings to an "
+            "OpenAI-compatible endpoint that declares 'embeddings.text'",
+        )
+
 
 async def _openai_chunks(events: AsyncIterator[bytes], model: str) -> AsyncIterator[bytes]:
     """Anthropic stream events → OpenAI chat.completion.chunk payloads."""

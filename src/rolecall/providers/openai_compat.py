@@ -279,7 +279,8 @@ def has_content(event: bytes) -> bool:
 
 
 class OpenAICompatAdapter:
-    """Sends chat-completion bodies to ``{base_url}/chat/completions``."""
+    """Sends chat-completion bodies to ``{base_url}/chat/completions``, embeddings bodies to
+    ``{base_url}/embeddings``."""
 
     def __init__(self, session: aiohttp.ClientSession, timeouts: Timeouts) -> None:
         self._session = session
@@ -290,6 +291,7 @@ class OpenAICompatAdapter:
         provider: ProviderConfig,
         body: Mapping[str, Any],
         extra: Mapping[str, str] | None = None,
+        path: str = "/chat/completions",
     ) -> upstream_call:
         headers = {"content-type": "application/json"}
         if extra:
@@ -297,7 +299,7 @@ class OpenAICompatAdapter:
         key = resolve_api_key(provider)
         if key:
             headers["authorization"] = f"Bearer {key}"
-        url = f"{provider.base_url}/chat/completions"
+        url = f"{provider.base_url}{path}"
         timeouts = self._timeouts.for_provider(provider)
         return upstream_call(self._session, url, body, headers, timeouts)
 
@@ -310,6 +312,17 @@ class OpenAICompatAdapter:
         parsed = await post_json(self._call(provider, body, headers))
         if not isinstance(parsed, dict) or not isinstance(parsed.get("choices"), list):
             raise UpstreamFailure("bad_response", 200, "upstream response has no choices")
+        return parsed
+
+    async def embed(
+        self,
+        provider: ProviderConfig,
+        body: Mapping[str, Any],
+        headers: Mapping[str, str] | None = None,
+    ) -> dict[str, Any]:
+        parsed = await post_json(self._call(provider, body, headers, "/embeddings"))
+        if not isinstance(parsed, dict) or not isinstance(parsed.get("data"), list):
+            raise UpstreamFailure("bad_response", 200, "upstream embeddings response has no data")
         return parsed
 
     async def stream(

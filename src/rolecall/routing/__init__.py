@@ -8,6 +8,7 @@ from rolecall.routing.candidate import (
     parse_candidate,
 )
 from rolecall.routing.cases import RoutingCase, conformance_problems, load_case
+from rolecall.routing.decay import RecencyDecay
 from rolecall.routing.decision import Decision
 from rolecall.routing.eligibility import RULES, Rule
 from rolecall.routing.metrics import METRICS, Scored
@@ -28,6 +29,7 @@ __all__ = [
     "Evidence",
     "PolicySnapshot",
     "QualityEstimate",
+    "RecencyDecay",
     "Router",
     "RoutingCase",
     "RoutingRequest",

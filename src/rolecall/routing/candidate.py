@@ -20,6 +20,9 @@ from rolecall.protocol import (
     ProtocolModel,
 )
 from rolecall.protocol.validation import load_model
+from rolecall.routing.request import DIFFICULTIES
+
+CEILING_SOURCES: Final = ("declared", "derived")
 
 # Candidate status → exclusion code (None = routable).
 STATUS_EXCLUSIONS: Final[Mapping[str, str | None]] = {
@@ -122,7 +125,8 @@ class Candidate:
 
     ``catalog_cost_per_1k_tokens`` is the declared (catalog or configured) price used when no cost was
     observed; ``throughput_penalty`` multiplies the throughput metric (0 excludes the endpoint);
-    ``policy_denied`` is an operator deny marker.
+    ``policy_denied`` is an operator deny marker; ``max_difficulty`` is the difficulty ceiling
+    (docs/routing.md §Difficulty) and ``ceiling_source`` where it came from.
     """
 
     identity: EndpointIdentity
@@ -134,6 +138,8 @@ class Candidate:
     catalog_cost_per_1k_tokens: float | None = None
     throughput_penalty: float | None = None
     policy_denied: bool = False
+    max_difficulty: str | None = None  # the hardest request it should get (easy/medium/hard)
+    ceiling_source: str | None = None  # "declared" (configured) or "derived" (benchmark quality)
     endpoint_id: str = field(init=False)
     is_local: bool = field(init=False)
     capabilities: frozenset[str] = field(init=False)
@@ -182,7 +188,7 @@ def parse_candidate(data: Mapping[str, Any], where: str) -> Candidate:
     """Build a `Candidate` from the conformance-case shape ``{identity, declared, observed?, status}``.
 
     Also accepts ``runtimeEligibility`` (flags), ``routingSignals``, ``catalogCostPer1kTokens``,
-    ``throughputPenalty`` and ``policyDenied``.
+    ``throughputPenalty``, ``policyDenied``, ``maxDifficulty`` and ``ceilingSource``.
     """
     if not isinstance(data, Mapping):
         raise ConfigError("candidate", where, "expected a JSON object")
@@ -213,7 +219,25 @@ def parse_candidate(data: Mapping[str, Any], where: str) -> Candidate:
         catalog_cost_per_1k_tokens=data.get("catalogCostPer1kTokens"),
         throughput_penalty=data.get("throughputPenalty"),
         policy_denied=bool(data.get("policyDenied", False)),
+        max_difficulty=_difficulty(data.get("maxDifficulty"), f"{where}.maxDifficulty"),
+        ceiling_source=_ceiling_source(data.get("ceilingSource"), f"{where}.ceilingSource"),
     )
+
+
+def _difficulty(value: Any, where: str) -> str | None:
+    return _one_of(value, DIFFICULTIES, where)
+
+
+def _ceiling_source(value: Any, where: str) -> str | None:
+    return _one_of(value, CEILING_SOURCES, where)
+
+
+def _one_of(value: Any, choices: tuple[str, ...], where: str) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str) and value in choices:
+        return value
+    raise ConfigError("candidate", where, f"expected one of {list(choices)}, got {value!r}")
 
 
 _M = TypeVar("_M", bound=ProtocolModel)

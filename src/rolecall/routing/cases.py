@@ -4,7 +4,7 @@ A case is ``{name?, input: {request, candidates, roleDefinitions?, taskDefinitio
 policy?}, expected?}`` as in the role-model conformance cases (``make conformance``). Conformance
 means: the chosen endpoint and the fallback list are equal; every expected selection reason is
 present; every expected eligibility entry is present with the same ``eligible`` flag and exclusion
-codes.
+codes; with ``exact_details`` (role-model's own harness), also the same ``detail`` texts.
 """
 
 from __future__ import annotations
@@ -95,8 +95,12 @@ def _model(model: type[_M], data: Any, where: str, source: str) -> _M:
     return load_nested(model, data, where, source)
 
 
-def conformance_problems(decision: Decision, expected: Mapping[str, Any]) -> list[str]:
-    """Every way the decision departs from the case's expectations (empty when it conforms)."""
+def conformance_problems(
+    decision: Decision, expected: Mapping[str, Any], *, exact_details: bool = False
+) -> list[str]:
+    """Every way the decision departs from the case's expectations (empty when it conforms);
+    ``exact_details`` also compares each exclusion's ``detail`` text, as role-model's harness
+    does (route with ``detail_texts="role-model"`` to match it)."""
     problems: list[str] = []
     want_chosen = expected.get("chosen_endpoint_id", "")
     if decision.chosen_endpoint_id != want_chosen:
@@ -123,4 +127,16 @@ def conformance_problems(decision: Decision, expected: Mapping[str, Any]) -> lis
         want = [e["code"] for e in entry.get("exclusions", [])]
         if (not codes) != bool(entry["eligible"]) or codes != want:
             problems.append(f"{eid}: exclusions {codes}, expected {want}")
+        elif exact_details:
+            problems += _detail_problems(eid, actual[eid], entry.get("exclusions", []))
     return problems
+
+
+def _detail_problems(
+    endpoint_id: str, actual: Sequence[tuple[str, str]], expected: Sequence[Mapping[str, Any]]
+) -> list[str]:
+    return [
+        f"{endpoint_id}: {code} detail {detail!r}, expected {want.get('detail')!r}"
+        for (code, detail), want in zip(actual, expected, strict=True)
+        if "detail" in want and detail != want["detail"]
+    ]

@@ -15,6 +15,7 @@ from rolecall.protocol import RoleBinding, RoleDefinition, TaskDefinition
 
 if TYPE_CHECKING:
     from rolecall.routing.eligibility import CompiledRules
+from rolecall.routing.decay import RecencyDecay
 from rolecall.routing.policy import PolicySnapshot, resolve_policy
 from rolecall.routing.request import RoutingRequest
 from rolecall.routing.targets import PoolTargets, fill_targets
@@ -37,6 +38,7 @@ class RoutingContext:
     rules: tuple[CompiledRules, CompiledRules] = ((), ())  # see eligibility.active_rules
     metric_key: tuple[float, ...] = ()  # the policy targets the evidence metrics depend on
     modality_set: frozenset[str] = frozenset()  # the policy's required modalities, as a set
+    recency: tuple[RecencyDecay, int] | None = None  # decay and the decision's time (ms), if on
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +68,7 @@ def build_context(
     bindings: Iterable[RoleBinding],
     cache: PostureCache | None = None,
     pool: PoolTargets | None = None,
+    recency: tuple[RecencyDecay, int] | None = None,
 ) -> RoutingContext:
     role_id = request.requested_role_id
     role = None if role_id is None else next((r for r in roles if r.role_id == role_id), None)
@@ -94,10 +97,11 @@ def build_context(
         role_bindings,
         posture.required,
         posture.preferred_extra,
-        bool(locality or posture.preferred_extra or role_bindings),
+        bool(locality or posture.preferred_extra or role_bindings or request.preferred_endpoints),
         posture.rules,
         posture.metric_key,
         frozenset(policy.required_modalities),
+        recency,
     )
 
 

@@ -16,6 +16,7 @@ from typing import Final
 from rolecall.protocol import ExclusionCode
 from rolecall.routing.candidate import STATUS_EXCLUSIONS, Candidate, cost_estimate
 from rolecall.routing.context import RoutingContext
+from rolecall.routing.difficulty import ceiling_exceeded
 
 Check = Callable[[Candidate, RoutingContext], "str | None"]
 
@@ -76,6 +77,17 @@ def _policy_deny_remote(c: Candidate, ctx: RoutingContext) -> str | None:
     if ctx.policy.allow_remote or c.is_local:
         return None
     return "Remote endpoints are denied by routing policy."
+
+
+def _difficulty_ceiling(c: Candidate, ctx: RoutingContext) -> str | None:
+    difficulty = ctx.request.difficulty
+    if not ceiling_exceeded(c.max_difficulty, difficulty):
+        return None
+    source = f" ({c.ceiling_source})" if c.ceiling_source else ""
+    return (
+        f"Difficulty ceiling '{c.max_difficulty}'{source} is below the request's difficulty "
+        f"'{difficulty}'."
+    )
 
 
 def _binding_status(status: str, detail: str) -> Check:
@@ -241,6 +253,14 @@ RULES: Final[tuple[Rule, ...]] = (
         _policy_deny_remote,
         lambda x: not x.policy.allow_remote,
     ),
+    # the difficulty mode's exclusion: the schema's codes are a closed set, so it reports as
+    # POLICY_DENY_ENDPOINT and its name and detail say which policy
+    Rule(
+        "difficulty_ceiling",
+        "POLICY_DENY_ENDPOINT",
+        _difficulty_ceiling,
+        lambda x: x.request.difficulty is not None,
+    ),
     Rule(
         "role_binding_inactive",
         "ROLE_BINDING_INACTIVE",
@@ -299,6 +319,10 @@ RULES: Final[tuple[Rule, ...]] = (
     ),
 )
 """The rules in evaluation order; `tests/unit/routing/test_eligibility.py` checks they cover the schema."""
+
+REFINEMENTS: Final[frozenset[str]] = frozenset({"difficulty_ceiling"})
+"""Rules that report an existing schema code under a name of their own (every other rule is named
+after its code, one rule per code)."""
 
 
 CompiledRules = tuple[tuple[Check, ExclusionCode], ...]

@@ -17,6 +17,7 @@ from typing import Any, Final, Literal
 
 from rolecall.routing.candidate import Candidate, QualityEstimate, cost_estimate, effective_latency
 from rolecall.routing.context import RoutingContext
+from rolecall.routing.decay import pulled
 from rolecall.routing.policy import PolicySnapshot
 
 MetricName = Literal["quality", "latency", "throughput", "cost", "reliability", "preference"]
@@ -81,20 +82,29 @@ class Scored:
 _QUALITY_BIT: Final = 1
 _METRIC_CACHE_SIZE: Final = 8  # target sets kept per candidate
 _PREFERENCE_BIT: Final = 1 << 5
+# what a measured metric decays toward, in `METRICS` order (rolecall.routing.decay)
+_NEUTRALS: Final = (NEUTRAL, NEUTRAL, NEUTRAL, NEUTRAL, RELIABILITY_NEUTRAL)
 
 
-def score_candidate(c: Candidate, ctx: RoutingContext, estimate: QualityEstimate | None) -> Scored:
+def score_candidate(
+    c: Candidate,
+    ctx: RoutingContext,
+    estimate: QualityEstimate | None,
+    static: tuple[Any, ...] | None = None,
+) -> Scored:
     """Score one eligible candidate on the six metrics, in `METRICS` order.
 
     The evidence-based metrics do not depend on the request, only on the policy's targets, so they
-    are computed once per candidate and target set and cached on the candidate.
+    are computed once per candidate and target set and cached on the candidate (unless ``static``
+    gives them: `score_recent`).
     """
-    cache = c.metric_cache
-    static = cache.get(ctx.metric_key)
     if static is None:
-        if len(cache) >= _METRIC_CACHE_SIZE:  # derived targets move with the pool: drop old sets
-            cache.clear()
-        static = cache[ctx.metric_key] = _evidence_metrics(c, ctx)
+        cache = c.metric_cache
+        static = cache.get(ctx.metric_key)
+        if static is None:
+            if len(cache) >= _METRIC_CACHE_SIZE:  # derived targets move with the pool: drop old
+                cache.clear()
+            static = cache[ctx.metric_key] = _evidence_metrics(c, ctx)
     q, qs, lat, ls, thr, ts, cst, cs, rel, rs, eff, mask = static
     if estimate is not None:
         q, qs = _clamp(estimate.value), MEASURED
@@ -109,9 +119,45 @@ def score_candidate(c: Candidate, ctx: RoutingContext, estimate: QualityEstimate
     return Scored(c, (q, lat, thr, cst, rel, pref), (qs, ls, ts, cs, rs, ps), eff, mask)
 
 
-def _evidence_metrics(c: Candidate, ctx: RoutingContext) -> tuple[Any, ...]:
-    """The request-independent metrics (all but preference), cached per candidate and targets."""
-    p = ctx.policy
+def score_recent(c: Candidate, ctx: RoutingContext, estimate: QualityEstimate | None) -> Scored:
+    """`score_candidate` under recency decay (``ctx.recency`` set). Decayed values move with the
+    decision's time, so they bypass the per-candidate cache; undated evidence does not decay."""
+    weights = recency_weights(c, ctx)
+    static = None if weights is None else _evidence_metrics(c, ctx, weights)
+    return score_candidate(c, ctx, estimate, static)
+
+
+def recency_weights(c: Candidate, ctx: RoutingContext) -> tuple[float, ...] | None:
+    """The decay weight ``w`` of each evidence metric now, or None (decay off, or undated)."""
+    ev = c.evidence
+    if ctx.recency is None or ev is None or ev.measured_at_ms is None:
+        return None
+    decay, now_ms = ctx.recency
+    return decay.weights(now_ms - ev.measured_at_ms)
+
+
+def _evidence_metrics(
+    c: Candidate, ctx: RoutingContext, weights: tuple[float, ...] | None = None
+) -> tuple[Any, ...]:
+    """The request-independent metrics (all but preference): observed, decayed by ``weights``
+    when given, then the throughput penalty (a runtime rule with its own expiry, not evidence)."""
+    q, qs, lat, ls, thr, ts, cst, cs, rel, rs, eff = _observed(c, ctx.policy)
+    sources = (qs, ls, ts, cs, rs)
+    if weights is not None:
+        q, lat, thr, cst, rel = (
+            pulled(value, neutral, w) if source is MEASURED else value
+            for value, neutral, w, source in zip(
+                (q, lat, thr, cst, rel), _NEUTRALS, weights, sources, strict=True
+            )
+        )
+    if ts is MEASURED and c.throughput_penalty is not None:
+        thr = _clamp(thr * c.throughput_penalty)
+    mask = sum(1 << i for i, src in enumerate(sources) if src is DEFAULT)
+    return (q, qs, lat, ls, thr, ts, cst, cs, rel, rs, eff, mask)
+
+
+def _observed(c: Candidate, p: PolicySnapshot) -> tuple[Any, ...]:
+    """The five evidence metrics as measured (or declared, or defaulted), with their sources."""
     ev = c.evidence
     if ev is not None and ev.judge_score is not None:
         q, qs = ev.judge_score, MEASURED
@@ -127,10 +173,7 @@ def _evidence_metrics(c: Candidate, ctx: RoutingContext) -> tuple[Any, ...]:
     else:
         eff, lat, ls = UNKNOWN_LATENCY_MS, NEUTRAL, DEFAULT
     if ev is not None and ev.tokens_per_sec is not None:
-        thr = _clamp(log1p(ev.tokens_per_sec) / log1p(p.throughput_target_tps or 1.0))
-        if c.throughput_penalty is not None:
-            thr = _clamp(thr * c.throughput_penalty)
-        ts = MEASURED
+        thr, ts = _clamp(log1p(ev.tokens_per_sec) / log1p(p.throughput_target_tps or 1.0)), MEASURED
     else:
         thr, ts = NEUTRAL, DEFAULT
     cost = cost_estimate(c)
@@ -144,8 +187,7 @@ def _evidence_metrics(c: Candidate, ctx: RoutingContext) -> tuple[Any, ...]:
         rel, rs = _clamp(1.0 - ev.failure_rate), MEASURED
     else:
         rel, rs = RELIABILITY_NEUTRAL, DEFAULT
-    mask = sum(1 << i for i, src in enumerate((qs, ls, ts, cs, rs)) if src is DEFAULT)
-    return (q, qs, lat, ls, thr, ts, cst, cs, rel, rs, eff, mask)
+    return (q, qs, lat, ls, thr, ts, cst, cs, rel, rs, eff)
 
 
 def locality_delta(c: Candidate, ctx: RoutingContext) -> float:
@@ -176,11 +218,23 @@ def preference(c: Candidate, ctx: RoutingContext) -> tuple[float, str]:
         delta += AFFINITY_BONUS
     if s.cache_affinity:
         delta += AFFINITY_BONUS
-    if s.routing_model_rank is not None:
-        delta += max(0.0, ROUTING_RANK_BONUS - ROUTING_RANK_STEP * s.routing_model_rank)
+    rank = routing_rank(c, ctx)
+    if rank is not None:
+        delta += max(0.0, ROUTING_RANK_BONUS - ROUTING_RANK_STEP * rank)
     if delta == 0.0:
         return NEUTRAL, DEFAULT
     return _clamp(NEUTRAL + delta), DECLARED
+
+
+def routing_rank(c: Candidate, ctx: RoutingContext) -> int | None:
+    """The better of a routing model's rank signal and the candidate's index in the request's
+    ``preferred_endpoints`` (both earn the same bonus); None when neither ranks it."""
+    rank = c.signals.routing_model_rank
+    preferred = ctx.request.preferred_endpoints
+    if preferred and c.endpoint_id in preferred:
+        index = preferred.index(c.endpoint_id)
+        rank = index if rank is None else min(rank, index)
+    return rank
 
 
 RAW_EVIDENCE: Final[Mapping[MetricName, tuple[str, ...]]] = {
@@ -226,7 +280,30 @@ def metric_raw(
         raw["targets_from"] = p.target_source("cost_target")
     elif metric == "preference":
         raw.update(_preference_raw(c, ctx))
+    if ctx.recency is not None and not (metric == "quality" and estimate is not None):
+        raw.update(_recency_raw(metric, c, ctx))
     return raw
+
+
+def _recency_raw(metric: MetricName, c: Candidate, ctx: RoutingContext) -> dict[str, Any]:
+    """How far recency decay pulled a measured metric: its evidence's age, the half-life, the
+    weight ``w``, the value as observed and as decayed (before any throughput penalty)."""
+    ev, recency, i = c.evidence, ctx.recency, METRICS.index(metric)
+    if recency is None or ev is None or ev.measured_at_ms is None or metric == "preference":
+        return {}
+    observed = _observed(c, ctx.policy)
+    if observed[2 * i + 1] is not MEASURED:
+        return {}
+    decay, now_ms = recency
+    age_ms = now_ms - ev.measured_at_ms
+    w = decay.weights(age_ms)[i]
+    return {
+        "evidence_age_ms": age_ms,
+        "halflife_s": decay.halflives[i],
+        "recency_weight": w,
+        "observed_value": observed[2 * i],
+        "decayed_value": pulled(observed[2 * i], _NEUTRALS[i], w),
+    }
 
 
 def _latency_targets_from(p: PolicySnapshot) -> str:
@@ -254,4 +331,7 @@ def _preference_raw(c: Candidate, ctx: RoutingContext) -> dict[str, Any]:
         raw["cache_affinity"] = True
     if s.routing_model_rank is not None:
         raw["routing_model_rank"] = s.routing_model_rank
+    preferred = ctx.request.preferred_endpoints
+    if c.endpoint_id in preferred:
+        raw["preferred_endpoint_rank"] = preferred.index(c.endpoint_id)
     return raw

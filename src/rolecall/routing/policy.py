@@ -15,6 +15,7 @@ from typing import Any, Final, Literal, cast
 
 from rolecall.errors import ConfigError
 from rolecall.protocol import RoutingPolicy
+from rolecall.routing.detail_texts import DETAIL_TEXTS, DetailTexts
 from rolecall.routing.request import (
     BUDGET_MODES,
     COMPUTE_PREFERENCES,
@@ -77,6 +78,9 @@ class PolicySnapshot:
     open_targets: frozenset[TargetField] = _ALL_OPEN
     # per TARGET_FIELDS entry: POLICY, POOL or REFERENCE
     target_sources: tuple[str, ...] = (REFERENCE,) * 4
+    # the text of exclusion details (rolecall.routing.detail_texts); not a RoutingPolicy field of
+    # the protocol, so it stays out of the decision's policy_snapshot
+    detail_texts: DetailTexts = "rolecall"
 
     def target_source(self, name: TargetField) -> str:
         return self.target_sources[TARGET_FIELDS.index(name)]
@@ -195,6 +199,7 @@ _SCALARS: Final[Mapping[str, tuple[type, tuple[str, ...] | None]]] = {
     "compute_preference": (str, COMPUTE_PREFERENCES),
     "budget_mode": (str, BUDGET_MODES),
     "prefer_local": (bool, None),
+    "detail_texts": (str, DETAIL_TEXTS),
 }
 _DENY_LISTS: Final = ("deny_endpoints", "deny_provider_kinds")
 _ALLOW_LISTS: Final = ("allow_endpoints", "allow_provider_kinds")

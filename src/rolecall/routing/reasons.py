@@ -6,7 +6,7 @@ from typing import Final
 
 from rolecall.protocol import SelectionReason
 from rolecall.routing.context import RoutingContext
-from rolecall.routing.metrics import Scored, locality_delta
+from rolecall.routing.metrics import Scored, locality_delta, routing_rank
 
 HIGH_QUALITY_THRESHOLD: Final = 0.75
 
@@ -25,7 +25,8 @@ def candidate_reasons(s: Scored, ctx: RoutingContext) -> list[SelectionReason]:
         reasons.append("CONTINUITY_AFFINITY_APPLIED")
     if c.signals.cache_affinity:
         reasons.append("CACHE_AFFINITY_APPLIED")
-    if c.signals.routing_model_rank is not None and c.signals.routing_model_rank < 3:
+    rank = routing_rank(c, ctx)  # a routing model's signal or the request's preferred_endpoints
+    if rank is not None and rank < 3:
         reasons.append("ROUTING_MODEL_PREFERENCE_APPLIED")
     if policy.strategy == "cost" or policy.budget_mode == "advisory":
         reasons.append("BUDGET_OPTIMIZATION")

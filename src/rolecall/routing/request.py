@@ -16,6 +16,10 @@ from rolecall.errors import ConfigError
 Strategy = Literal["balanced", "quality", "latency", "cost"]
 ComputePreference = Literal["auto", "local", "remote", "hybrid"]
 BudgetMode = Literal["strict", "advisory", "disabled"]
+# how hard a request is for a model (docs/routing.md §Difficulty); the same words as
+# rolecall.inventory.modes, which sits a layer above and may import these
+Difficulty = Literal["easy", "medium", "hard"]
+DIFFICULTIES: Final[tuple[Difficulty, ...]] = ("easy", "medium", "hard")
 
 STRATEGY_ALIASES: Final[Mapping[str, Strategy]] = {
     "balanced": "balanced",
@@ -58,6 +62,10 @@ class RoutingRequest:
     allow_endpoints: tuple[str, ...] = ()
     deny_provider_kinds: tuple[str, ...] = ()
     allow_provider_kinds: tuple[str, ...] = ()
+    # endpoint ids in a routing model's order of preference (the controller mode's directive):
+    # rank i gets the routing-model bonus in the preference metric
+    preferred_endpoints: tuple[str, ...] = ()
+    difficulty: Difficulty | None = None  # the difficulty mode's classification, if any
 
     def posture(self) -> tuple[object, ...]:
         """Every field that shapes the effective policy (not ids, not the context size)."""
@@ -78,6 +86,8 @@ class RoutingRequest:
             self.allow_endpoints,
             self.deny_provider_kinds,
             self.allow_provider_kinds,
+            self.preferred_endpoints,
+            self.difficulty,
         )
 
 
@@ -103,6 +113,8 @@ _FIELDS: Final[tuple[tuple[str, str, str], ...]] = (
     ("allow_endpoints", "allowEndpoints", "strs"),
     ("deny_provider_kinds", "denyProviderKinds", "strs"),
     ("allow_provider_kinds", "allowProviderKinds", "strs"),
+    ("preferred_endpoints", "preferredEndpoints", "strs"),
+    ("difficulty", "difficulty", "difficulty"),
 )
 
 
@@ -140,7 +152,7 @@ def _convert(kind: str, value: Any, where: str) -> Any:  # noqa: C901 - one bran
         if value not in STRATEGY_ALIASES:
             raise fail(f"one of {sorted(STRATEGY_ALIASES)}")
         return STRATEGY_ALIASES[value]
-    choices = COMPUTE_PREFERENCES if kind == "compute" else BUDGET_MODES
+    choices = {"compute": COMPUTE_PREFERENCES, "difficulty": DIFFICULTIES}.get(kind, BUDGET_MODES)
     if value not in choices:
         raise fail(f"one of {list(choices)}")
     return value

@@ -16,9 +16,11 @@ from typing import Final
 from rolecall.protocol import RoleBinding, RoleDefinition, RoutingPolicy, TaskDefinition
 from rolecall.routing.candidate import Candidate, QualityEstimate
 from rolecall.routing.context import PostureCache, build_context
+from rolecall.routing.decay import RecencyDecay
 from rolecall.routing.decision import Decision
+from rolecall.routing.detail_texts import DetailTexts, role_model_details
 from rolecall.routing.eligibility import Exclusions
-from rolecall.routing.metrics import Scored, score_candidate
+from rolecall.routing.metrics import Scored, score_candidate, score_recent
 from rolecall.routing.policy import PolicySnapshot, TargetField, snapshot_from_policy
 from rolecall.routing.ranking import rank
 from rolecall.routing.reasons import winner_reasons
@@ -37,7 +39,12 @@ class Router:
     ``policy`` is the operator's base posture; a policy passed to `decide` replaces it for that call.
     ``pool_targets`` returns the current pool's derived targets (cheaply: it is called once per
     decision); they fill the targets no policy set, including ``unset_targets``, which ``policy``
-    carries only because the protocol requires a ``targets`` object.
+    carries only because the protocol requires a ``targets`` object. ``detail_texts`` chooses the
+    exclusion details of every decision (rolecall.routing.detail_texts); None leaves it to the
+    policy (``detail_texts`` of a policy or a role's overrides, default rolecall's own).
+    ``recency_decay`` pulls measured metrics toward neutral as their evidence ages, at the time
+    `decide` is given (``now_ms``) or else reads from ``clock`` (ms); without a decay or a time,
+    nothing decays (rolecall.routing.decay).
     """
 
     def __init__(
@@ -46,8 +53,14 @@ class Router:
         *,
         pool_targets: Callable[[], PoolTargets] | None = None,
         unset_targets: Collection[TargetField] = (),
+        detail_texts: DetailTexts | None = None,
+        recency_decay: RecencyDecay | None = None,
+        clock: Callable[[], int] | None = None,
     ) -> None:
         self._unset = frozenset(unset_targets)
+        self._decay = recency_decay
+        self._clock = clock
+        self._detail_texts = detail_texts
         self._base = snapshot_from_policy(policy).reopen_targets(self._unset)
         self._pool_targets = pool_targets
         self._policy_cache: dict[int, tuple[RoutingPolicy, PolicySnapshot]] = {}
@@ -55,7 +68,14 @@ class Router:
 
     def with_policy(self, policy: RoutingPolicy) -> Router:
         """A router for another base policy with the same pool and unset targets (what-if)."""
-        return Router(policy, pool_targets=self._pool_targets, unset_targets=self._unset)
+        return Router(
+            policy,
+            pool_targets=self._pool_targets,
+            unset_targets=self._unset,
+            detail_texts=self._detail_texts,
+            recency_decay=self._decay,
+            clock=self._clock,
+        )
 
     def targets(self) -> PoolTargets | None:
         """The pool's derived targets now (``None``: this router has no pool)."""
@@ -71,25 +91,31 @@ class Router:
         policy: RoutingPolicy | None = None,
         *,
         quality_estimates: Mapping[str, QualityEstimate] | None = None,
+        now_ms: int | None = None,
     ) -> Decision:
         """Route one request. "No eligible endpoint" is a valid decision, never an exception."""
         pool = None if self._pool_targets is None else self._pool_targets()
+        recency = None if self._decay is None else self._recency(now_ms)
         ctx = build_context(
-            request, self._snapshot(policy), roles, tasks, bindings, self._postures, pool
+            request, self._snapshot(policy), roles, tasks, bindings, self._postures, pool, recency
         )
         estimates = quality_estimates or _NO_ESTIMATES
         estimate = estimates.get if estimates else _no_estimate
         plain_rules, stateful_rules = ctx.rules
+        canonical = (self._detail_texts or ctx.policy.detail_texts) == "role-model"
         eligibility: list[tuple[str, Exclusions]] = []
         scored: list[Scored] = []
         # local names: this loop runs once per candidate on every request
-        add_entry, add_scored, score = eligibility.append, scored.append, score_candidate
+        add_entry, add_scored = eligibility.append, scored.append
+        score = score_candidate if recency is None else score_recent
         for c in candidates:
             exclusions: Exclusions = ()
             for check, code in stateful_rules if c.has_state else plain_rules:
                 detail = check(c, ctx)
                 if detail is not None:
                     exclusions += ((code, detail),)
+            if exclusions and canonical:
+                exclusions = role_model_details(exclusions)
             add_entry((c.endpoint_id, exclusions))
             if not exclusions:
                 add_scored(score(c, ctx, estimate(c.endpoint_id)))
@@ -111,6 +137,11 @@ class Router:
             scoring_version=SCORING_VERSION,
             estimates=estimates,
         )
+
+    def _recency(self, now_ms: int | None) -> tuple[RecencyDecay, int] | None:
+        if now_ms is None and self._clock is not None:
+            now_ms = self._clock()
+        return None if now_ms is None or self._decay is None else (self._decay, now_ms)
 
     def _snapshot(self, policy: RoutingPolicy | None) -> PolicySnapshot:
         if policy is None:

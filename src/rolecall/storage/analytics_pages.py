@@ -74,11 +74,22 @@ def decision_page(
 
 
 def replay_inputs(db: Database, *, limit: int) -> list[dict[str, Any]]:
-    """The newest ``limit`` requests as the what-if preview replays them: role, task, tokens
-    and the decision's policy snapshot (read alone, not the whole artifact)."""
+    """The newest ``limit`` requests as the what-if preview replays them: role, task, tokens,
+    the decision's policy snapshot (read alone, not the whole artifact) and the difficulty its
+    routing mode classified it (None when its mode classified nothing)."""
     snapshot = DECISIONS.c.artifact["policy_snapshot"].label("policy_snapshot")
+    # the difficulty a planned request routed with (None: it was routed without one)
+    difficulty = DECISIONS.c.plan["routed_difficulty"].as_string().label("difficulty")
     query = (
-        select(_F.request_id, _F.role_id, _F.task_type, _F.tokens_in, _F.tokens_out, snapshot)
+        select(
+            _F.request_id,
+            _F.role_id,
+            _F.task_type,
+            _F.tokens_in,
+            _F.tokens_out,
+            snapshot,
+            difficulty,
+        )
         .join(DECISIONS, DECISIONS.c.routing_decision_id == _F.routing_decision_id)
         .order_by(_F.timestamp_ms.desc(), _F.request_id.desc())
         .limit(limit)

@@ -17,7 +17,9 @@ from rolecall.storage.sql_tables import DECISIONS
 __all__ = ["SqlDecisions"]
 
 
-def _decision_row(decision: Mapping[str, Any], created_ms: int) -> dict[str, Any]:
+def _decision_row(
+    decision: Mapping[str, Any], created_ms: int, plan: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     (row,) = artifact_rows(
         [decision],
         {"routing_decision_id": "routing_decision_id", "request_id": "request_id"},
@@ -27,6 +29,7 @@ def _decision_row(decision: Mapping[str, Any], created_ms: int) -> dict[str, Any
     row["chosen_endpoint_id"] = decision.get("chosen_endpoint_id")
     row["strategy"] = policy.get("strategy") if isinstance(policy, Mapping) else None
     row["created_ms"] = created_ms
+    row["plan"] = plan
     return row
 
 
@@ -42,11 +45,29 @@ class SqlDecisions:
             DECISIONS, [_decision_row(decision, created_ms)], key=["routing_decision_id"]
         )
 
-    def put_many(self, decisions: Sequence[tuple[Mapping[str, Any], int]]) -> None:
-        """Many decisions (artifact, created_ms) in one transaction."""
+    def put_many(
+        self,
+        decisions: Sequence[tuple[Mapping[str, Any], int]],
+        plans: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> None:
+        """Many decisions (artifact, created_ms) in one transaction, with the plans of those
+        that had one (by ``routing_decision_id``)."""
         if decisions:
-            rows = [_decision_row(d, created_ms) for d, created_ms in decisions]
+            plans = plans or {}
+            rows = [
+                _decision_row(d, created_ms, plans.get(str(d.get("routing_decision_id"))))
+                for d, created_ms in decisions
+            ]
             self._db.upsert(DECISIONS, rows, key=["routing_decision_id"])
+
+    def plan(self, routing_decision_id: str) -> Artifact | None:
+        """The routing mode's plan of a decision (None: none was made, or no such decision)."""
+        query = select(DECISIONS.c.plan).where(
+            DECISIONS.c.routing_decision_id == routing_decision_id
+        )
+        with self._db.read() as connection:
+            plan = connection.execute(query).scalar_one_or_none()
+        return None if plan is None else dict(plan)
 
     def get(self, routing_decision_id: str) -> Artifact | None:
         """The decision artifact, if stored."""

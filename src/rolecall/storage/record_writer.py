@@ -67,7 +67,7 @@ READY: Final = b"ready"  # the writer process's first frame
 def write_batch(storage: SqlStorage, batch: RecordBatch) -> None:
     """Write one batch in one transaction, whatever its size."""
     with storage.batch():
-        storage.decisions.put_many(batch.decisions)
+        storage.decisions.put_many(batch.decisions, batch.plans)
         storage.traces.add_traces([RequestTrace.from_row(row) for row in batch.traces])
         if batch.requests:  # before the facts, so that each is written once, complete
             storage.analytics.annotate_requests(batch.requests)
@@ -83,10 +83,11 @@ def write_batch(storage: SqlStorage, batch: RecordBatch) -> None:
 def store_observed(
     storage: SqlStorage, parts: Sequence[bytes], export: TraceExport | None = None
 ) -> list[Sample]:
-    """Store the requests observed in ``parts`` in one transaction, each once: a request whose
-    records are stored already (a spool replayed after a crash) is skipped. The live samples
-    stored; the stored requests' traces go to ``export`` after the commit. A part that cannot
-    be decoded is skipped with an error in the log."""
+    """Store the requests observed in ``parts`` in one transaction, each once and with its
+    stored response if it has one: a request whose records are stored already (a spool
+    replayed after a crash) is skipped. The live samples stored; the stored requests' traces
+    go to ``export`` after the commit. A part that cannot be decoded is skipped with an error
+    in the log."""
     observations = [o for part in parts for o in _decoded(part)]
     if not observations:
         return []
@@ -96,6 +97,10 @@ def store_observed(
         batch = build_batch(new)
         if len(batch):
             write_batch(storage, batch)
+        # the Responses door's stored responses, with the records of the requests they answered
+        kept = [o.stored_response for o in new if o.stored_response is not None]
+        if kept:
+            storage.responses.add_rows(kept)
     if export is not None and new:
         export.export(new, batch.traces)
     return batch.samples

@@ -21,6 +21,7 @@ from rolecall.storage.decisions import SqlDecisions
 from rolecall.storage.keys import SqlApiKeys
 from rolecall.storage.migrate import migrate as run_migrations
 from rolecall.storage.profiles import SqlProfiles
+from rolecall.storage.responses import SqlResponses
 from rolecall.storage.samples import SqlSamples
 from rolecall.storage.sql_engine import create_storage_engine
 from rolecall.storage.traces import SqlTraces
@@ -51,6 +52,7 @@ class SqlStorage:
         self.changes = SqlChanges(self._db)
         self.shared_docs = SqlSharedDocs(self._db)
         self.job_runs = SqlJobRuns(self._db)
+        self.responses = SqlResponses(self._db)  # the Responses API's stored responses
 
     @property
     def engine(self) -> Engine:

@@ -92,6 +92,7 @@ DECISIONS: Final = Table(
     Column("strategy", Text),
     Column("created_ms", BigInteger, nullable=False),
     Column("artifact", JSON, nullable=False),
+    Column("plan", JSON),  # the routing mode's plan (migration 0010); null: nothing planned
     Index("ix_decisions_request_id", "request_id"),
     Index("ix_decisions_created_ms", "created_ms"),
     Index("ix_decisions_chosen_endpoint_id_created_ms", "chosen_endpoint_id", "created_ms"),

@@ -30,6 +30,7 @@ Value = str | int | float | bool | Sequence[str]
 Kind = Literal["server", "client", "internal"]
 MS: Final = 1_000_000  # nanoseconds
 OPERATION: Final = "chat"
+EMBEDDINGS: Final = "embeddings"  # the operation of a request for an embeddings task
 # provider kinds (as configured) as gen_ai.provider.name: an OpenAI-compatible server is "openai",
 # as the conventions name whatever is spoken to through the OpenAI API; others keep their kind
 PROVIDERS: Final = {"openai_compatible": "openai"}
@@ -109,7 +110,7 @@ def _request_span(o: Observation, trace: Mapping[str, Any], span_id: str) -> Spa
     attrs.update(_prefixed(rolecall))
     events = tuple(_event(e) for e in trace.get("events", ()))
     return SpanRecord(
-        f"{OPERATION} {o.requested_model}" if o.requested_model else OPERATION,
+        f"{_operation(o)} {o.requested_model}" if o.requested_model else _operation(o),
         span_id,
         o.parent_span_id,
         "server",
@@ -149,7 +150,7 @@ def _attempt_span(o: Observation, a: AttemptObservation, index: int, parent_id: 
     }
     attrs.update(_prefixed(rolecall))
     return SpanRecord(
-        f"{OPERATION} {a.model}" if a.model else OPERATION,
+        f"{_operation(o)} {a.model}" if a.model else _operation(o),
         a.span_id or new_id(),
         parent_id,
         "client",
@@ -186,8 +187,12 @@ def _event(event: Mapping[str, Any]) -> EventRecord:
     )
 
 
+def _operation(o: Observation) -> str:
+    return EMBEDDINGS if o.task_type.startswith("embeddings.") else OPERATION
+
+
 def _gen_ai(model: str | None, o: Observation) -> dict[str, Value]:
-    attrs: dict[str, Value] = {"gen_ai.operation.name": OPERATION}
+    attrs: dict[str, Value] = {"gen_ai.operation.name": _operation(o)}
     _put(attrs, "gen_ai.request.model", model)
     _put(attrs, "gen_ai.request.temperature", o.temperature)
     _put(attrs, "gen_ai.request.max_tokens", o.max_tokens)

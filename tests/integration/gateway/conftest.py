@@ -63,3 +63,23 @@ def gateway(upstream_a: Any, upstream_b: Any, db_url: str, tmp_path: Path) -> It
         inventory(upstream_a, upstream_b), db_url, tmp_path, cooldown_consecutive_failures=2
     ) as gw:
         yield gw
+
+
+@pytest.fixture(scope="module")
+def shared_gateway(
+    module_db_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Gateway]:
+    """`gateway`, started once per module and backend (a gateway costs seconds to build: its
+    migrated database, its record writer process). Only for tests that send what leaves
+    nothing another test of the module checks: refusals, lookups of their own records."""
+    a = ScriptedUpstream.start_in_thread({"models": {"model-a": FAST, "model-c": SLOW}})
+    b = ScriptedUpstream.start_in_thread({"models": {"model-b": SLOW}})
+    # on SQLite the database sits in the gateway's data directory, as with `gateway`
+    sqlite = module_db_url.removeprefix("sqlite:///")
+    home = Path(sqlite).parents[1] if sqlite != module_db_url else tmp_path_factory.mktemp("gw")
+    try:
+        with Gateway(inventory(a, b), module_db_url, home, cooldown_consecutive_failures=2) as gw:
+            yield gw
+    finally:
+        a.stop()
+        b.stop()

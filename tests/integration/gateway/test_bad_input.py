@@ -10,6 +10,13 @@ import pytest
 from .harness import Gateway
 
 
+@pytest.fixture
+def gateway(shared_gateway: Gateway) -> Gateway:
+    """One gateway for the module and backend: these requests are refused (or, for the key
+    revoked, answered before), so none changes what another test checks."""
+    return shared_gateway
+
+
 def _auth(gw: Gateway) -> dict[str, str]:
     return {"authorization": f"Bearer {gw.api_key}"}
 

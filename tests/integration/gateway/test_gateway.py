@@ -1,7 +1,8 @@
 """End to end: the official openai SDK against a real `rolecall` gateway over scripted upstreams.
 
 Runs on SQLite and PostgreSQL (the ``db_url`` fixture). ep-a is cheaper, so the cost strategy picks it
-and ep-b is the fallback.
+and ep-b is the fallback. Tests that fail no endpoint, change no script and count nothing but their
+own requests share one gateway per backend (``shared_gateway``); the others get their own.
 """
 
 from __future__ import annotations
@@ -32,13 +33,13 @@ def _chat(gw: Gateway, **kwargs: Any) -> Any:
     return raw.headers, raw.parse()
 
 
-def test_sync_request_routes_and_reports(gateway: Gateway) -> None:
-    headers, completion = _chat(gateway)
+def test_sync_request_routes_and_reports(shared_gateway: Gateway) -> None:
+    headers, completion = _chat(shared_gateway)
     assert completion.choices[0].message.content == "fast answer"
     assert completion.model == "model-a"
     assert headers["x-rolecall-endpoint"] == "ep-a"
     decision_id = headers["x-rolecall-decision-id"]
-    status, decision = gateway.admin(f"/api/decisions/{decision_id}")
+    status, decision = shared_gateway.admin(f"/api/decisions/{decision_id}")
     assert status == 200
     validate_artifact("router-decision", decision)
     assert decision["chosen_endpoint_id"] == "ep-a"
@@ -119,9 +120,9 @@ def test_live_samples_update_the_observed_profile(gateway: Gateway) -> None:
     assert observed["ep-a"]["failure_rate"] == 0
 
 
-def test_async_client(gateway: Gateway) -> None:
+def test_async_client(shared_gateway: Gateway) -> None:
     async def run() -> list[str]:
-        client = gateway.async_client()
+        client = shared_gateway.async_client()
         results = await asyncio.gather(
             *(client.chat.completions.create(model="default", messages=HELLO) for _ in range(5))
         )
@@ -309,11 +310,11 @@ def test_stream_cut_after_first_token_ends_with_an_error_event(
     assert "".join(received)  # the first tokens did arrive before the clean error
 
 
-def test_models_and_discovery(gateway: Gateway) -> None:
-    ids = {m.id for m in gateway.client().models.list()}
+def test_models_and_discovery(shared_gateway: Gateway) -> None:
+    ids = {m.id for m in shared_gateway.client().models.list()}
     assert {"default", "baseline.local-only", "general.chat", "coder.patch", "ep-a", "ep-b"} <= ids
-    status, body = gateway.raw(
-        "/v1/rolecall/discovery", None, {"authorization": f"Bearer {gateway.api_key}"}
+    status, body = shared_gateway.raw(
+        "/v1/rolecall/discovery", None, {"authorization": f"Bearer {shared_gateway.api_key}"}
     )
     assert status == 200
     default = next(d for d in body["data"] if d["id"] == "default")
@@ -323,37 +324,39 @@ def test_models_and_discovery(gateway: Gateway) -> None:
     assert local_only["routable_endpoints"] == 0
 
 
-def test_model_selects_endpoint_or_role(gateway: Gateway) -> None:
-    headers, _completion = _chat(gateway, model="ep-b")
+def test_model_selects_endpoint_or_role(shared_gateway: Gateway) -> None:
+    headers, _completion = _chat(shared_gateway, model="ep-b")
     assert headers["x-rolecall-endpoint"] == "ep-b"
-    headers, _ = _chat(gateway, model="general.chat")
-    _status, decision = gateway.admin(f"/api/decisions/{headers['x-rolecall-decision-id']}")
+    headers, _ = _chat(shared_gateway, model="general.chat")
+    _status, decision = shared_gateway.admin(f"/api/decisions/{headers['x-rolecall-decision-id']}")
     assert "ROLE_POLICY_APPLIED" in decision["selection_reasons"]
 
 
-def test_per_request_strategy_header(gateway: Gateway) -> None:
-    client = gateway.client(default_headers={"x-rolecall-strategy": "quality"})
+def test_per_request_strategy_header(shared_gateway: Gateway) -> None:
+    client = shared_gateway.client(default_headers={"x-rolecall-strategy": "quality"})
     raw = client.chat.completions.with_raw_response.create(model="default", messages=HELLO)
-    _status, decision = gateway.admin(f"/api/decisions/{raw.headers['x-rolecall-decision-id']}")
+    _status, decision = shared_gateway.admin(
+        f"/api/decisions/{raw.headers['x-rolecall-decision-id']}"
+    )
     assert decision["policy_snapshot"]["strategy"] == "quality"
 
 
-def test_decision_only_scope(gateway: Gateway, upstream_a: Any) -> None:
-    status, body = gateway.raw(
+def test_decision_only_scope(shared_gateway: Gateway) -> None:
+    status, body = shared_gateway.raw(
         "/v1/chat/completions",
         b'{"model":"default.decision-only","messages":[{"role":"user","content":"hi"}]}',
-        {"authorization": f"Bearer {gateway.api_key}"},
+        {"authorization": f"Bearer {shared_gateway.api_key}"},
     )
     assert status == 200
     assert body["object"] == "rolecall.decision"
     validate_artifact("router-decision", body["decision"])
 
 
-def test_local_only_scope_has_no_endpoint(gateway: Gateway) -> None:
-    status, body = gateway.raw(
+def test_local_only_scope_has_no_endpoint(shared_gateway: Gateway) -> None:
+    status, body = shared_gateway.raw(
         "/v1/chat/completions",
         b'{"model":"default.local-only","messages":[{"role":"user","content":"hi"}]}',
-        {"authorization": f"Bearer {gateway.api_key}"},
+        {"authorization": f"Bearer {shared_gateway.api_key}"},
     )
     assert status == 400
     assert body["error"]["code"] == "no_eligible_endpoint"

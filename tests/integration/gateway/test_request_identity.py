@@ -22,6 +22,13 @@ from .harness import ADMIN_TOKEN, Gateway, openai_provider
 HELLO = [{"role": "user", "content": "hello"}]
 
 
+@pytest.fixture
+def gateway(shared_gateway: Gateway) -> Gateway:
+    """One gateway for the module and backend: every test looks up only the records of its own
+    requests (by the ids they were answered with), and none fails an endpoint."""
+    return shared_gateway
+
+
 def _get(gw: Gateway, path: str, headers: dict[str, str]) -> tuple[int, Any, Any]:
     """(status, headers, JSON body) of a GET."""
     request = urllib.request.Request(f"http://127.0.0.1:{gw.port}{path}", headers=headers)

@@ -10,7 +10,6 @@ budget that allows 10 requests admits exactly 10.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -21,10 +20,14 @@ from tests.integration.limits.replicas import PER_REQUEST_MICRO_USD, Replicas, b
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(params=["redis", "postgresql"])
-def group(request: pytest.FixtureRequest, pg_url: str, tmp_path: Path) -> Iterator[Replicas]:
+# module scope: two replicas take seconds to start, and each test makes a key of its own (the
+# limits counted are that key's alone), so the tests share them
+@pytest.fixture(scope="module", params=["redis", "postgresql"])
+def group(
+    request: pytest.FixtureRequest, module_pg_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Replicas]:
     redis_url = reachable_redis() if request.param == "redis" else None
-    with replicas(tmp_path, pg_url, redis_url) as started:
+    with replicas(tmp_path_factory.mktemp("replicas"), module_pg_url, redis_url) as started:
         yield started
 
 

@@ -204,3 +204,93 @@ def test_killed_server_falls_back_and_comes_back(pool: tuple[Gateway, Supervisor
         model=SLOW_ID, messages=PROMPT, max_tokens=8
     )
     assert raw.headers["x-rolecall-endpoint"] == SLOW_ID
+
+
+EASY = [{"role": "user", "content": "Classify the sentiment as positive or negative: 'I love it.'"}]
+HARD = [
+    {
+        "role": "user",
+        "content": "Solve step by step: a tank holds 120 litres and loses 15% each hour while a "
+        "pump adds 9 litres per hour. How many litres are left after 3 hours? Then write a "
+        "Python function tank(h) that returns the amount after h hours, and prove it is right.",
+    }
+]
+
+
+def _bucket_samples(gw: Gateway, endpoint_id: str, scores: dict[str, float]) -> list[Sample]:
+    inventory = gw.services.routing.inventory
+    version = endpoint_version(inventory.endpoints[endpoint_id].identity)
+    revision = membership_revision_for(inventory, endpoint_id)
+    now = int(time.time() * 1000)
+    return [
+        Sample(
+            endpoint_id,
+            version,
+            "benchmark",
+            now - i,
+            900.0,
+            judge_score=score,
+            difficulty_bucket=bucket,  # type: ignore[arg-type]
+            membership_revision=revision,
+        )
+        for bucket, score in scores.items()
+        for i in range(6)
+    ]
+
+
+def test_difficulty_mode_on_real_models_follows_derived_ceilings(
+    pool: tuple[Gateway, Supervisor],
+) -> None:
+    """Benchmark evidence per bucket gives the fast model a derived ceiling of easy: hard work
+    goes past it to the slower model, easy work stays on it (the latency strategy's pick)."""
+    gw, _ = pool
+    gw.services.storage.samples.add(
+        _bucket_samples(gw, FAST_ID, {"easy": 0.9, "medium": 0.1, "hard": 0.0})
+        + _bucket_samples(gw, SLOW_ID, {"easy": 0.95, "medium": 0.9, "hard": 0.8})
+    )
+    gw.services.ceilings.refresh([FAST_ID, SLOW_ID])
+    client = gw.client(default_headers={"x-rolecall-strategy": "latency"})
+    answers = {}
+    for name, messages in (("easy", EASY), ("hard", HARD)):
+        raw = client.chat.completions.with_raw_response.create(
+            model="difficulty", messages=messages, max_tokens=16, temperature=0
+        )
+        assert raw.parse().choices[0].message.content  # real inference answered
+        answers[name] = raw.headers
+    assert answers["easy"]["x-rolecall-difficulty"] == "easy"
+    assert answers["hard"]["x-rolecall-difficulty"] == "hard"
+    assert answers["hard"]["x-rolecall-endpoint"] == SLOW_ID
+    decision = _decision(gw, answers["hard"])
+    [fast] = [e for e in decision["eligibility"] if e["endpoint_id"] == FAST_ID]
+    assert "Difficulty ceiling 'easy' (derived)" in fast["exclusions"][0]["detail"]
+    assert answers["easy"]["x-rolecall-endpoint"] == FAST_ID
+
+
+def test_a_real_model_as_routing_controller_answers_in_constrained_json(
+    pool: tuple[Gateway, Supervisor], tmp_path: Any
+) -> None:
+    """The fast local model is the routing controller of a hybrid gateway: llama.cpp turns the
+    directives' schema into a grammar, so its answer parses whatever it says."""
+    _, supervisor = pool
+    inventory = {
+        "routing": {
+            "mode": "hybrid",
+            "controller": {"endpoint_id": FAST_ID, "timeout_ms": 60_000, "max_tokens": 160},
+        }
+    }
+    extra = local_inventory_entries(supervisor.status())
+    with Gateway(
+        inventory, f"sqlite:///{tmp_path / 'db.sqlite'}", tmp_path, extra_inventory=extra
+    ) as gw:
+        raw = gw.client().chat.completions.with_raw_response.create(
+            model="default", messages=EASY, max_tokens=8, temperature=0
+        )
+        status, body = gw.admin(f"/api/decisions/{raw.headers['x-rolecall-decision-id']}/plan")
+    assert status == 200
+    plan = body["plan"]
+    assert plan["mode"] == "hybrid"
+    controller = plan["controller"]
+    assert controller["status"] in ("ok", "invalid"), controller  # it answered, in time
+    assert controller["endpoint_id"] == FAST_ID
+    assert plan["arbitration"]["dominant"] in ("difficulty", "controller", "aligned")
+    assert raw.headers["x-rolecall-dominant-signal"] == plan["arbitration"]["dominant"]

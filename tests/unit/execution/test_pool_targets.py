@@ -121,3 +121,19 @@ def test_a_posture_change_keeps_the_pool_targets() -> None:
     policy = decide(routing).context.policy
     assert policy.strategy == "cost"
     assert policy.target_source("latency_target_ms") == "pool"
+
+
+def test_an_embedder_does_not_move_the_chat_targets() -> None:
+    data = copy.deepcopy(CONFIG)
+    embedder = {
+        "provider": "home",
+        "model": "e",
+        "id": "embed",
+        "capabilities": ["embeddings.text"],
+    }
+    data["endpoints"].append(embedder)
+    routing = RoutingState(configured_inventory(parse_inventory(data, "t.yaml")), CooldownBook())
+    for endpoint_id, latency in {**LATENCIES, "embed": 8.0}.items():
+        assert routing.publish_profile(profile(routing, endpoint_id, latency))
+    policy = decide(routing).context.policy
+    assert (policy.latency_target_ms, policy.latency_max_ms) == (5000.0, 18000.0)  # as without it

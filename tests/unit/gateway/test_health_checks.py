@@ -55,15 +55,27 @@ def test_a_probe_answers_once_per_ttl_fails_slow_runs_and_names_errors() -> None
         seen = list(await asyncio.gather(*(probe.check() for _ in range(20))))
         assert len(runs) == 1  # a storm of checks ran the probe once
         await asyncio.sleep(0.25)
-        slow = await probe.check()  # the second run hangs: no answer within the timeout
+        stale = await probe.check()  # the second run starts and hangs; the answer stands
+        await asyncio.sleep(0.05)
+        assert stale is seen[0]
+        assert len(runs) == 2
+        await asyncio.sleep(0.3)
+        slow = await probe.check()  # the second run has not answered within the timeout
         again = await probe.check()  # within the ttl: the same answer, no new run
         release.set()
-        await asyncio.sleep(0.3)
+        await asyncio.sleep(0.1)
+        late = await probe.check()  # the hung run's answer, as it came at last
+        await asyncio.sleep(0.25)
+        refreshing = await probe.check()  # the third run starts; the late answer stands
+        await asyncio.sleep(0.1)
         failed = await probe.check()
-        return [*seen[:1], slow, again, failed]
+        assert refreshing is late
+        return [*seen[:1], slow, again, late, failed]
 
-    first, slow, again, failed = asyncio.run(scenario())
+    first, slow, again, late, failed = asyncio.run(scenario())
     assert first.ok
+    assert late.ok
+    assert late is not first
     assert (slow.ok, slow.detail) == (False, "the db does not answer: no answer within 0.3 s")
     assert again is slow
     assert len(runs) == 3

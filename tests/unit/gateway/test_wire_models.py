@@ -45,7 +45,33 @@ VALID: dict[str, Any] = {
     },
     "user": "alice",
     "metadata": {"feature": "search", "tags": "prod,beta"},
+    "role_model": {
+        "contract_version": 1,
+        "intent": {
+            "role_hint_id": "coder",
+            "task_type": "coder.edit",
+            "preferred_capabilities": ["code.write"],
+            "required_modalities": ["text"],
+            "tool_classes": ["shell.execute"],
+            "confidence": 0.5,
+            "evidence": ["fix signal"],
+            "alternatives": [{"role_hint_id": "coder", "task_type": "coder.test.write"}],
+            "taxonomy_version": "1.0.0-alpha.1",
+        },
+    },
 }
+INTENT_KEYS = [
+    "role",
+    "role_hint_id",
+    "task",
+    "task_type",
+    "capabilities",
+    "modalities",
+    "confidence",
+    "evidence",
+    "alternatives",
+    "colour",
+]
 SCALARS = st.one_of(
     st.none(),
     st.booleans(),
@@ -69,6 +95,9 @@ PATHS = st.sampled_from(
     + [("tools", 0, "type"), ("tools", 0)]
     + [("rolecall", key) for key in [*EXTENSION_KEYS, "colour"]]
     + [("metadata", key) for key in ("feature", "tags", "", "k" * 65)]
+    + [("role_model", key) for key in ("intent", "contract_version", "extra")]
+    + [("role_model", "intent", key) for key in INTENT_KEYS]
+    + [("role_model", "intent", "alternatives", 0, key) for key in ("role_hint_id", "task")]
 )
 
 
@@ -150,7 +179,7 @@ def test_the_console_posture_model_names_every_routing_mode() -> None:
     from rolecall.console.api_spec import Mode
     from rolecall.operator.posture import modes_for
 
-    assert set(get_args(Mode)) == set(modes_for(True))
+    assert set(get_args(Mode)) == set(modes_for(True, True))
 
 
 @pytest.mark.parametrize(

@@ -133,3 +133,25 @@ def test_learned_models_must_map_at_least_one_endpoint() -> None:
     with pytest.raises(ConfigError) as err:
         parse_inventory({"routing": {"mode": "learned", "learned": {"artifact": "r.npz"}}})
     assert err.value.path == "routing.learned.models"
+
+
+@pytest.mark.parametrize("mode", ["controller", "hybrid"])
+def test_a_controller_mode_without_a_controller_names_the_key(mode: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        parse_inventory({"routing": {"mode": mode}})
+    assert err.value.path == "routing.controller"
+    assert "endpoint_id" in str(err.value)
+
+
+def test_the_difficulty_settings_name_what_a_classifier_needs() -> None:
+    with pytest.raises(ConfigError) as err:
+        parse_inventory({"routing": {"difficulty": {"classifier": "endpoint"}}})
+    assert err.value.path.startswith("routing.difficulty")
+    assert "endpoint_id" in str(err.value)
+    with pytest.raises(ConfigError) as err:
+        parse_inventory(
+            {"endpoints": [], "routing": {"mode": "difficulty"}}
+            | {"routing": {"difficulty": {"fallback_difficulty": "extreme"}}}
+        )
+    assert "fallback_difficulty" in err.value.path
+    assert parse_inventory({"routing": {"mode": "difficulty"}}).routing.mode == "difficulty"

@@ -22,8 +22,9 @@ from rolecall.operator.posture import (
 from tests.unit.operator.builders import inventory
 
 CURRENT = Posture("balanced", "hybrid", "auto", "baseline")
-BASELINE_ONLY = modes_for(learned_loaded=False)
-WITH_LEARNED = modes_for(learned_loaded=True)
+BASELINE_ONLY = modes_for(learned_loaded=False, controller=False)
+WITH_LEARNED = modes_for(learned_loaded=True, controller=False)
+EVERY_MODE = modes_for(learned_loaded=True, controller=True)
 NOT_A_STRING: list[Any] = [["cost"], {"cost": True}, None, 3, 2.5, True]
 
 
@@ -31,12 +32,13 @@ def test_modes_say_which_this_runtime_can_run() -> None:
     assert BASELINE_ONLY == {
         "baseline": True,
         "learned": False,
+        "difficulty": True,
         "controller": False,
-        "difficulty": False,
         "hybrid": False,
     }
     assert WITH_LEARNED["learned"] is True
-    assert [m for m, ok in WITH_LEARNED.items() if ok] == ["baseline", "learned"]
+    assert [m for m, ok in WITH_LEARNED.items() if ok] == ["baseline", "learned", "difficulty"]
+    assert all(EVERY_MODE.values())
 
 
 def test_an_empty_body_keeps_the_current_posture() -> None:
@@ -94,18 +96,30 @@ def test_a_value_outside_the_choices_lists_them(key: str, value: str) -> None:
     assert repr(value) in info.value.message
 
 
-@pytest.mark.parametrize("mode", ["learned", "controller", "difficulty", "hybrid"])
-def test_a_mode_this_runtime_cannot_run_is_refused(mode: str) -> None:
+@pytest.mark.parametrize(
+    ("mode", "needs"),
+    [
+        ("learned", "routing.learned"),
+        ("controller", "routing.controller.endpoint_id"),
+        ("hybrid", "routing.controller.endpoint_id"),
+    ],
+)
+def test_a_mode_this_runtime_cannot_run_is_refused(mode: str, needs: str) -> None:
     with pytest.raises(ConfigError) as info:
         parse_posture({"mode": mode}, CURRENT, BASELINE_ONLY)
     assert info.value.path == "mode"
-    assert "not available here" in info.value.message
-    assert info.value.message.endswith("use baseline")
+    assert needs in info.value.message
+    assert info.value.message.endswith("use baseline, difficulty")
+
+
+def test_difficulty_runs_everywhere_and_the_controller_modes_with_a_controller() -> None:
+    assert parse_posture({"mode": "difficulty"}, CURRENT, BASELINE_ONLY).mode == "difficulty"
+    assert parse_posture({"mode": "hybrid"}, CURRENT, EVERY_MODE).mode == "hybrid"
 
 
 def test_learned_is_accepted_once_loaded() -> None:
     assert parse_posture({"mode": "learned"}, CURRENT, WITH_LEARNED).mode == "learned"
-    with pytest.raises(ConfigError, match="use baseline, learned"):
+    with pytest.raises(ConfigError, match="use baseline, learned, difficulty"):
         parse_posture({"mode": "controller"}, CURRENT, WITH_LEARNED)
 
 

@@ -13,13 +13,13 @@ from rolecall.inventory.baseline import DEFAULT_TASK
 from rolecall.operator.posture import Posture, current_posture
 from rolecall.operator.preview import (
     DEFAULT_TOKENS,
-    LEARNED_NOTE,
+    MODE_NOTES,
     case_replays,
     compare,
     preview,
     replays_from,
 )
-from tests.unit.operator.builders import NOW, profile_for, state
+from tests.unit.operator.builders import NOW, config, profile_for, state
 
 BALANCED = Posture("balanced", "hybrid", "auto")
 COST = Posture("cost", "hybrid", "auto")
@@ -188,6 +188,33 @@ def test_the_learned_note_appears_when_a_mode_is_learned(learned_in: str) -> Non
     else:
         proposed = dataclasses.replace(BALANCED, mode="learned")
     body = preview(routing.view, routing.inventory.policy, proposed, [], NOW)
-    assert body["note"] == LEARNED_NOTE
+    assert body["note"] == MODE_NOTES["learned"]
     assert body["replayed"] == 0
     assert body["moved"] == 0
+
+
+def test_a_difficulty_mode_replays_classified_requests_against_the_ceilings() -> None:
+    """Cost sends everything to the unpriced local endpoint; with a ceiling of 'easy' on it, the
+    difficulty mode moves the replays classified harder (stored with their difficulty, or a
+    benchmark case the rubric classifies) to the remote, and leaves unclassified ones alone."""
+    data = config()
+    data["endpoints"][0]["max_difficulty"] = "easy"
+    routing = state(data)
+    view = routing.view
+    rows = [
+        {"request_id": "hard", "difficulty": "hard"},
+        {"request_id": "easy", "difficulty": "easy"},
+        {"request_id": "old", "difficulty": None},  # routed before a classifying mode
+        {"request_id": "odd", "difficulty": "extreme"},  # not a difficulty: unknown
+    ]
+    replays = replays_from(rows)
+    assert [r.difficulty for r in replays] == ["hard", "easy", None, None]
+    difficulty = Posture("cost", "hybrid", "auto", "difficulty")
+    body = preview(view, view.inventory.policy, difficulty, replays, NOW)
+    assert body["classified"] == {"unknown": 2, "hard": 1, "easy": 1}
+    assert body["moves"] == [{"from": "local", "to": "remote", "count": 1}]
+    assert "difficulty" in body["note"]
+    cases = body["benchmark_cases"]
+    assert set(cases["classified"]) == {"easy", "medium", "hard"}
+    moved = sum(m["count"] for m in cases["moves"])
+    assert moved == cases["classified"]["medium"] + cases["classified"]["hard"]

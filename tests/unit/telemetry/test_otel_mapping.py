@@ -99,3 +99,20 @@ def test_provider_names() -> None:
     assert provider_name("anthropic") == "anthropic"
     assert provider_name("llamacpp") == "llamacpp"
     assert provider_name(None) is None
+
+
+def test_an_embeddings_request_is_the_embeddings_operation() -> None:
+    attempt = AttemptObservation(
+        "ep-a", "v1", None, 1_002, 1_010, False, model="embed-x", provider_kind="llamacpp"
+    )
+    o = _observation(
+        task_type="embeddings.text",
+        role_id="embedder",
+        requested_model="default",
+        attempts=[attempt],
+        tokens_out=0,
+    )
+    root, client = _spans(o)[:2]
+    assert (root.name, client.name) == ("embeddings default", "embeddings embed-x")
+    assert root.attributes["gen_ai.operation.name"] == "embeddings"
+    assert client.attributes["gen_ai.usage.input_tokens"] == 7

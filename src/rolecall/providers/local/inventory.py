@@ -2,7 +2,8 @@
 
 Each server becomes one ``llamacpp`` provider (its loopback base URL) and one endpoint carrying
 the registry's honest claims (context window served, tools, capabilities, quantization, runtime
-version). Local inference is not free: its price per token is the hardware's hourly price spread
+version); an embedding model's endpoint is bound to the ``embedder`` role alone, with its batch
+size. Local inference is not free: its price per token is the hardware's hourly price spread
 over the measured decode speed, ``hourly_usd / (tokens_per_sec * 3600) * 1e6`` per million tokens,
 the same for input and output (the registry's spec figure stands in until a speed is measured).
 """
@@ -16,6 +17,7 @@ from rolecall.providers.local.models import RUNTIME_PACKAGE, RUNTIME_VERSION, ge
 from rolecall.providers.local.supervisor import ServerStatus
 
 DEFAULT_HOURLY_USD: Final = 0.10
+EMBEDDER_ROLE: Final = "embedder"
 PROVIDER_PREFIX: Final = "local-"
 ENDPOINT_PREFIX: Final = "local."
 
@@ -55,18 +57,22 @@ def local_inventory_entries(
         speed = server.tokens_per_sec or model.tokens_per_sec_hint
         price = price_per_1m(speed, hourly_usd)
         providers[provider] = {"kind": "llamacpp", "base_url": server.base_url, "local": True}
-        endpoints.append(
-            {
-                "id": f"{ENDPOINT_PREFIX}{model.name}",
-                "provider": provider,
-                "model": model.name,
-                "capabilities": list(model.capabilities),
-                "modalities": ["text"],
-                "context_window": model.context_window,
-                "tools": model.tools,
-                "price": {"input_per_1m": price, "output_per_1m": price},
-                "quantization": model.quantization,
-                "runtime_version": f"{RUNTIME_PACKAGE}-{RUNTIME_VERSION}",
-            }
-        )
+        endpoint: dict[str, Any] = {
+            "id": f"{ENDPOINT_PREFIX}{model.name}",
+            "provider": provider,
+            "model": model.name,
+            "capabilities": list(model.capabilities),
+            "modalities": ["text"],
+            "context_window": model.context_window,
+            "tools": model.tools,
+            "price": {"input_per_1m": price, "output_per_1m": price},
+            "quantization": model.quantization,
+            "runtime_version": f"{RUNTIME_PACKAGE}-{RUNTIME_VERSION}",
+        }
+        if model.kind == "embedding":  # bound to the embedder role only; no output tokens
+            endpoint["roles"] = [EMBEDDER_ROLE]
+            endpoint["price"] = {"input_per_1m": price, "output_per_1m": 0.0}
+            if model.batch_size is not None:
+                endpoint["batch_size"] = model.batch_size
+        endpoints.append(endpoint)
     return {"providers": providers, "endpoints": endpoints}

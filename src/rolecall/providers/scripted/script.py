@@ -49,7 +49,8 @@ class Failure(_Strict):
 
 class ModelScript(_Strict):
     """How one model answers. ``latency_ms`` is the time before the first byte; ``tokens_per_sec``
-    paces streamed chunks (None: no pacing); ``tool_calls`` are OpenAI-shaped."""
+    paces streamed chunks (None: no pacing); ``tool_calls`` are OpenAI-shaped; ``dimensions`` and
+    ``max_inputs`` shape its embeddings (``POST /v1/embeddings``)."""
 
     answer: str = "ok"
     latency_ms: float = Field(default=0.0, ge=0)
@@ -58,6 +59,10 @@ class ModelScript(_Strict):
     fail: Failure | None = None
     tool_calls: list[dict[str, Any]] | None = None
     usage: bool = True
+    # embeddings: the vectors' length (a request's ``dimensions`` wins), and the most inputs
+    # one request may carry (more: a 400, as a provider's batch limit)
+    dimensions: int = Field(default=8, ge=1, le=4096)
+    max_inputs: int | None = Field(default=None, ge=1)
 
 
 class Rule(_Strict):

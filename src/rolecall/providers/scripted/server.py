@@ -1,7 +1,8 @@
 """The scripted upstream's HTTP app (aiohttp.web): routes, failure injection and SSE streaming.
 
-Routes: ``POST /v1/chat/completions`` (OpenAI), ``POST /v1/messages`` (Anthropic), ``GET /v1/models``,
-``GET /health``, and the control routes ``PUT /_script``, ``GET /_stats``, ``POST /_reset``.
+Routes: ``POST /v1/chat/completions`` and ``POST /v1/embeddings`` (OpenAI), ``POST /v1/messages``
+(Anthropic), ``GET /v1/models``, ``GET /health``, and the control routes ``PUT /_script``,
+``GET /_stats``, ``POST /_reset``.
 Handlers parse the request, ask `UpstreamState.plan` what to do, then `_play` it: wait the
 latency, inject the failure if one fires, answer as JSON or as a paced event stream. The two wire
 formats differ only in their `Reply`: the JSON body, the SSE framing (how a stream starts, carries
@@ -19,6 +20,7 @@ import orjson
 from aiohttp import web
 
 from . import anthropic_wire, openai_wire
+from .embeddings_wire import EmbeddingsReply, InputError, inputs_of
 from .engine import Plan, UpstreamState
 from .script import Failure, Script, ScriptError, load_script
 from .tokens import last_user_text, prompt_tokens, send_offsets
@@ -218,6 +220,42 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     return await _play(request, state, plan, OpenAIReply(completion, include_usage), stream=stream)
 
 
+class OpenAIEmbeddingsReply(EmbeddingsReply):
+    def error(self, status: int, message: str) -> web.Response:
+        return openai_error(status, message)
+
+
+async def embeddings(request: web.Request) -> web.StreamResponse:
+    """``POST /v1/embeddings``: deterministic vectors (`embeddings_wire`); a rule's
+    ``prompt_contains`` matches any text input, and the model's ``fail`` applies as on chat."""
+    state = request.app[STATE]
+    if not _bearer_ok(request, state.script.require_auth):
+        return openai_error(401, "Incorrect API key provided (scripted upstream).")
+    body = await _json_object(request)
+    if body is None or not isinstance(body.get("model"), str):
+        return openai_error(400, "the body must be a JSON object with a string 'model'")
+    model = body["model"]
+    state.record_request(model, request.headers, body, stream=False)
+    try:
+        inputs = inputs_of(body.get("input"))
+    except InputError as exc:
+        return openai_error(400, str(exc))
+    plan = state.plan(model, " ".join(item for item in inputs if isinstance(item, str)))
+    if plan is None:
+        state.record_not_found(model)
+        return openai_error(404, f"The model '{model}' does not exist (scripted upstream).")
+    script = plan.script
+    if script.max_inputs is not None and len(inputs) > script.max_inputs:
+        message = f"'input' holds {len(inputs)} inputs; at most {script.max_inputs} per request"
+        return openai_error(400, message)
+    dimensions = body.get("dimensions")
+    if not isinstance(dimensions, int) or isinstance(dimensions, bool) or dimensions < 1:
+        dimensions = script.dimensions
+    encoding = "base64" if body.get("encoding_format") == "base64" else "float"
+    reply = OpenAIEmbeddingsReply(model, inputs, dimensions, encoding, script.usage)
+    return await _play(request, state, plan, reply, stream=False)
+
+
 def _anthropic_auth_error(request: web.Request, token: str | None) -> str | None:
     key = request.headers.get("x-api-key")
     if not key:
@@ -289,6 +327,7 @@ def build_app(script: Script) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY_BYTES)
     app[STATE] = UpstreamState(script)
     app.router.add_post("/v1/chat/completions", chat_completions)
+    app.router.add_post("/v1/embeddings", embeddings)
     app.router.add_post("/v1/messages", messages)
     app.router.add_get("/v1/models", list_models)
     app.router.add_get("/health", health)

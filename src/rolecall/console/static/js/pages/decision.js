@@ -41,6 +41,37 @@ function flatMetricNotes(d) {
   return warnings.length ? h("div", { class: "grid", id: "decision-flat-metrics" }, warnings.map((w) => notice(w))) : null;
 }
 
+// How the routing mode planned the request before the router ran (difficulty, controller,
+// hybrid): the classification and its signals, the controller's directives, the arbitration and
+// each candidate's difficulty advisory. Null in the baseline and learned modes.
+function planCard(plan) {
+  if (!plan) return null;
+  const rows = [["Routing mode", h("b", { id: "plan-mode" }, plan.mode)]];
+  const d = plan.difficulty;
+  if (d) {
+    const why = Object.entries(d.contributions || {}).map(([k, v]) => `${k} ${v > 0 ? "+" : ""}${+Number(v).toFixed(2)}`).join(", ");
+    rows.push(["Classified", h("span", {}, badge(d.difficulty, d.difficulty === "hard" ? "bad" : d.difficulty === "medium" ? "warn" : "ok"), " ", h("span", { class: "muted" }, `${d.source} ${d.version}, score ${fmt.num(d.score, 2)}${why ? ` (${why})` : ""}`))]);
+  }
+  if (plan.routed_difficulty) rows.push(["Routed as", h("b", { id: "plan-difficulty" }, plan.routed_difficulty)]);
+  const c = plan.controller;
+  if (c) {
+    rows.push(["Controller", h("span", {}, badge(c.status, c.status === "ok" ? "ok" : "warn"), " ", h("span", { class: "muted" }, c.detail || ""))]);
+    if (c.applied && Object.keys(c.applied).length) rows.push(["Directives applied", json(c.applied)]);
+    if (c.rejected?.length) rows.push(["Directives rejected", h("ul", {}, c.rejected.map((r) => h("li", {}, h("span", { class: "mono" }, r.field), ": ", r.why)))]);
+  }
+  const a = plan.arbitration;
+  if (a) rows.push(["Dominant signal", h("span", {}, h("span", { id: "plan-dominant" }, badge(a.dominant, "info")), " ", h("span", { class: "muted" }, a.why))]);
+  const advisories = plan.advisories?.length
+    ? table([
+        { key: "endpoint_id", label: "Endpoint", render: (r) => h("span", { class: "mono" }, r.endpoint_id) },
+        { key: "max_difficulty", label: "Ceiling", render: (r) => r.max_difficulty || "none" },
+        { key: "source", label: "From", render: (r) => r.source || "–" },
+        { key: "verdict", label: "Verdict", render: (r) => badge(r.verdict, r.verdict === "within" ? "ok" : r.verdict === "no ceiling" ? "info" : "bad") },
+      ], plan.advisories)
+    : null;
+  return card("Routing mode plan", h("div", { id: "decision-plan" }, kv(rows), advisories));
+}
+
 export async function render({ page, params }) {
   const res = await api(`/api/console/decisions/${encodeURIComponent(params[0])}`);
   const d = res.decision;
@@ -67,6 +98,7 @@ export async function render({ page, params }) {
   clear(page,
     flatMetricNotes(d),
     h("div", { class: "grid g2" }, card("Decision", summary), card("Metric breakdown", groups.length ? groupedBars(METRICS, groups, { label: "metric values per candidate" }) : h("p", { class: "muted" }, "No candidate was eligible."))),
+    planCard(res.plan),
     card("Eligibility", eligibility),
     card("Metric values and the evidence behind them", breakdownTable(d, res.evidence)),
     card("Policy snapshot", json(d.policy_snapshot)));

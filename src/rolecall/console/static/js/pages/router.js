@@ -82,7 +82,19 @@ function flatNotice(data) {
 }
 
 function candidatesView(data) {
-  return h("div", { class: "grid" }, targetsLine(data.targets), flatNotice(data), candidatesTable(data));
+  return h("div", { class: "grid" }, targetsLine(data.targets), flatNotice(data), candidatesTable(data), ceilingsTable(data.ceilings || []));
+}
+
+// Each endpoint's difficulty ceiling (the difficulty and hybrid modes exclude it from harder
+// requests): declared in rolecall.yaml, or derived from its benchmark quality per bucket.
+function ceilingsTable(rows) {
+  const verdicts = (ev) => (ev ? Object.entries(ev.verdicts).map(([b, v]) => `${b}: ${v}`).join("; ") : "no benchmark evidence");
+  return h("div", { id: "difficulty-ceilings" }, h("h3", {}, "Difficulty ceilings"), table([
+    { key: "endpoint_id", label: "Endpoint", render: (r) => h("span", { class: "mono" }, r.endpoint_id) },
+    { key: "max_difficulty", label: "Ceiling", render: (r) => (r.max_difficulty ? badge(r.max_difficulty, r.max_difficulty === "hard" ? "ok" : "warn") : h("span", { class: "muted" }, "none")) },
+    { key: "source", label: "From", render: (r) => r.source || "–" },
+    { key: "evidence", label: "Benchmark buckets", wrap: true, render: (r) => h("span", { class: "muted", title: r.evidence?.why || "" }, verdicts(r.evidence)) },
+  ], rows, { empty: "No endpoints" }));
 }
 
 function candidatesTable(data) {
