@@ -42,6 +42,21 @@ MAX_HELD: Final = 64
 LARGE_BODY: Final = 1024 * 1024
 
 
+def llamacpp_body(body: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``body`` as a llama.cpp server takes it: a ``json_schema`` response format becomes
+    ``{"type": "json_object", "schema": ...}``, the form both llama.cpp's own server and
+    llama-cpp-python's turn into a grammar (the latter refuses ``json_schema`` with a 500)."""
+    fmt = body.get("response_format")
+    if not isinstance(fmt, dict) or fmt.get("type") != "json_schema":
+        return body
+    spec = fmt.get("json_schema")
+    schema = spec.get("schema") if isinstance(spec, dict) else None
+    translated: dict[str, Any] = {"type": "json_object"}
+    if isinstance(schema, dict):
+        translated["schema"] = schema
+    return {**body, "response_format": translated}
+
+
 def resolve_api_key(provider: ProviderConfig) -> str | None:
     """Read the key from the environment variable the inventory references (never stored)."""
     if provider.api_key is None:
@@ -299,6 +314,8 @@ class OpenAICompatAdapter:
         key = resolve_api_key(provider)
         if key:
             headers["authorization"] = f"Bearer {key}"
+        if provider.kind == "llamacpp" and path == "/chat/completions":
+            body = llamacpp_body(body)
         url = f"{provider.base_url}{path}"
         timeouts = self._timeouts.for_provider(provider)
         return upstream_call(self._session, url, body, headers, timeouts)

@@ -290,7 +290,7 @@ def test_a_real_model_as_routing_controller_answers_in_constrained_json(
     plan = body["plan"]
     assert plan["mode"] == "hybrid"
     controller = plan["controller"]
-    assert controller["status"] in ("ok", "invalid"), controller  # it answered, in time
-    assert controller["endpoint_id"] == FAST_ID
+    assert controller["status"] in ("ok", "invalid"), str(controller)  # it answered, in time
+    assert controller["endpointId"] == FAST_ID
     assert plan["arbitration"]["dominant"] in ("difficulty", "controller", "aligned")
     assert raw.headers["x-rolecall-dominant-signal"] == plan["arbitration"]["dominant"]
