@@ -41,6 +41,7 @@ from rolecall.limits.failover import FailoverStore
 from rolecall.limits.service import Limiter
 from rolecall.limits.spec import ScopedLimits, parse_limits_section
 from rolecall.observe.evidence import EvidenceIntake
+from rolecall.observe.feedback import Answered, FeedbackDesk
 from rolecall.observe.recorder import Recorder
 from rolecall.operator import Operator
 from rolecall.operator.overrides import overrides_file
@@ -52,6 +53,7 @@ from rolecall.providers.registry import UpstreamClients, adapters_for
 from rolecall.services import Lifecycle, Services
 from rolecall.settings import Settings
 from rolecall.storage.changes import SharedDoc
+from rolecall.storage.feedback import answered_request
 from rolecall.storage.limit_counters import SqlLimitCounters
 from rolecall.storage.limit_store import ThreadedLimitStore
 from rolecall.storage.record_writer import WriterLink, is_in_memory, open_sink
@@ -134,6 +136,7 @@ def build_services(
         facts=routing.endpoint_facts,
         publish=lambda profile: _benchmarked(routing, node, ceilings, profile),
         live=recorder.observe_stored,
+        reload=recorder.reload_samples,
     )
     share_state(node, routing, operator, storage, recorder)
     node.feed.subscribe(SAMPLES, ceilings.refresh)  # another process stored benchmark results
@@ -171,6 +174,7 @@ def build_services(
         learned=learned,
         limits=_limiter(settings, scoped, storage),
         responses=responses,
+        feedback=_feedback_desk(storage, routing, evidence),
         planner=Planner.build(
             inventory.routing, upstreams, _learned_difficulty(settings, inventory)
         ),
@@ -180,6 +184,24 @@ def build_services(
         lifecycle=Lifecycle()
         if metrics is None
         else Lifecycle(on_start=[metrics.start], on_stop=[metrics.stop]),
+    )
+
+
+def _feedback_desk(
+    storage: SqlStorage, routing: RoutingState, evidence: EvidenceIntake
+) -> FeedbackDesk:
+    """Feedback looks requests up in the usage records and refreshes profiles like evidence."""
+
+    def lookup(any_id: str) -> Answered | None:
+        request_id, events = storage.usage.lookup(any_id)
+        return answered_request(events, request_id)
+
+    def version(endpoint_id: str) -> str | None:
+        facts = routing.endpoint_facts(endpoint_id)
+        return None if facts is None else facts[0]
+
+    return FeedbackDesk(
+        storage.feedback, lookup=lookup, version=version, evidence_changed=evidence.changed
     )
 
 

@@ -21,6 +21,7 @@ from rolecall.execution.state import RoutingState
 from rolecall.learned.mode import LearnedMode
 from rolecall.limits.service import Limiter
 from rolecall.observe.evidence import EvidenceIntake
+from rolecall.observe.feedback import FeedbackDesk
 from rolecall.observe.ports import Sink
 from rolecall.observe.recorder import Recorder
 from rolecall.operator import Operator
@@ -69,6 +70,7 @@ class Services:
     learned: LearnedMode | None
     limits: Limiter
     responses: ResponseBook  # the Responses API's stored responses
+    feedback: FeedbackDesk  # feedback on answered requests, into quality evidence
     planner: Planner  # the routing modes' planners (difficulty, controller, hybrid)
     ceilings: CeilingBook  # difficulty ceilings derived from benchmark evidence
     started_ms: int

@@ -83,7 +83,7 @@ async def decision_plan(request: Request) -> Response:
 
 async def request_record(request: Request) -> Response:
     """Everything stored for one request (by its id, or the client's ``x-request-id``): spans,
-    events, usage and who it was for."""
+    events, usage, who it was for and the feedback on it."""
     services = services_of(request)
     await services.recorder.flushed()
     request_id, usage = services.storage.usage.lookup(request.path_params["request_id"])
@@ -95,6 +95,7 @@ async def request_record(request: Request) -> Response:
         "spans": services.storage.traces.spans_for(request_id),
         "events": services.storage.traces.events_for(request_id),
         "identity": services.storage.usage.identity_for(request_id),
+        "feedback": [r.to_json() for r in services.storage.feedback.for_request(request_id)],
     }
     return json_response(orjson.dumps(body))
 
@@ -175,7 +176,7 @@ OPERATIONS = [
         "get",
         "/api/requests/{request_id}",
         "Everything stored for one request (by its id or the client's x-request-id): usage, "
-        "spans, events, identity",
+        "spans, events, identity, feedback",
         "admin_token",
         obj("request_id", "usage", "spans", "events"),
         errors=(404,),

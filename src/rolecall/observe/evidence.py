@@ -1,9 +1,12 @@
-"""Benchmark evidence into routing: the one use case that stores samples and refreshes profiles.
+"""Benchmark evidence and feedback into routing: the one use case that stores samples and
+refreshes profiles.
 
 Owns `EvidenceIntake`. Graded benchmark cases arrive as samples (`add`): they are stored in the
 caller's transaction and fed to the live profiles; when a run ends or its results are cleared,
 `refresh` re-aggregates the endpoints' profiles from every stored sample (stale benchmark samples,
 of another membership revision, set aside by aggregation), stores them and publishes them.
+Feedback is stored by its own store (`rolecall.observe.feedback`); `changed` then refreshes the
+endpoints' profiles and has the live profiles re-read their samples.
 """
 
 from __future__ import annotations
@@ -34,12 +37,14 @@ class EvidenceIntake:
         facts: Callable[[str], tuple[str, str | None] | None],
         publish: Callable[[ObservedPerformanceProfile], object],
         live: Callable[[Sequence[Sample]], object] | None = None,
+        reload: Callable[[list[str]], object] | None = None,
     ) -> None:
         self._samples = samples
         self._profiles = profiles
         self._facts = facts
         self._publish = publish
         self._live = live
+        self._reload = reload
 
     def add(self, samples: Sequence[Sample]) -> None:
         """Store ``samples`` (in the transaction open on this thread, if any) and feed them to
@@ -48,6 +53,13 @@ class EvidenceIntake:
         self._samples.add(items)
         if self._live is not None and items:
             self._live(items)
+
+    def changed(self, endpoint_ids: list[str]) -> None:
+        """Samples of these endpoints were stored outside `add` (feedback): refresh their
+        profiles now and have the live profiles re-read them."""
+        self.refresh(endpoint_ids)
+        if self._reload is not None:
+            self._reload(endpoint_ids)
 
     def refresh(self, endpoint_ids: Iterable[str]) -> dict[str, ObservedPerformanceProfile]:
         """Re-aggregate, store and publish the profiles of ``endpoint_ids`` from every stored

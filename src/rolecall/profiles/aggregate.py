@@ -19,7 +19,11 @@ the order of the samples. Rules beyond the spec's one-liners, and why:
   (the schema requires both fields; ``sample_size`` and ``confidence_score`` still tell the truth).
 * ``judge_score`` is the benchmark quality (see `rolecall.profiles.quality`). Live samples with a
   judge score (shadow judging) count only when there is no benchmark judge score at all: benchmark
-  grading is the controlled measurement, live judging the fallback. ``quality_score`` mirrors it.
+  grading is the controlled measurement, live judging the fallback. Feedback scores are blended in
+  at a lower weight (`judged_quality`). ``quality_score`` mirrors it.
+* Feedback samples carry a score and nothing else: latency, throughput, cost and failure rates are
+  computed without them (a thumbs-up is not a request that succeeded); they count as live
+  evidence in ``sources``, confidence and freshness.
 * ``currency`` is ``"USD"`` exactly when ``cost_per_1k_tokens_est`` is present; the per-request
   ``cost_usd`` of samples has no field in the profile and is not aggregated here.
 """
@@ -32,7 +36,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from rolecall.profiles.quality import BucketQuality, benchmark_quality, score_quality
+from rolecall.profiles.quality import BucketQuality, JudgedQuality, judged_quality
 from rolecall.profiles.samples import Sample
 from rolecall.protocol import MeasurementWindow, ObservedPerformanceProfile, SampleSources
 
@@ -148,7 +152,8 @@ class ProfileAggregate:
     """An observed profile and the evidence behind it.
 
     ``bucket_quality`` maps each difficulty bucket with judged benchmark samples to its quality;
-    ``quality_interval`` is the 95% interval of the profile's ``judge_score`` (None without one).
+    ``quality_interval`` is the 95% interval of the profile's ``judge_score`` (None without one);
+    ``feedback_quality`` the feedback scores' own mean and interval (None without feedback).
     """
 
     profile: ObservedPerformanceProfile
@@ -156,6 +161,7 @@ class ProfileAggregate:
     quality_interval: BucketQuality | None
     stale_samples: int
     foreign_samples: int
+    feedback_quality: BucketQuality | None = None
 
 
 def _latency_percentiles(samples: Sequence[Sample]) -> tuple[float, float]:
@@ -175,14 +181,6 @@ def _failure_rates(samples: Sequence[Sample]) -> tuple[float, dict[str, float] |
     return failures / total, {name: counts[name] / total for name in sorted(counts)}
 
 
-def _quality(samples: Sequence[Sample]) -> tuple[BucketQuality | None, dict[str, BucketQuality]]:
-    bench = benchmark_quality(samples)
-    if bench is not None:
-        return bench.overall, bench.buckets
-    live = [s.judge_score for s in samples if s.judge_score is not None]
-    return (score_quality(live) if live else None), {}
-
-
 def _median_of(samples: Sequence[Sample], field: Callable[[Sample], float | None]) -> float | None:
     """The median of one optional numeric field over the samples that have it."""
     values = [v for s in samples if (v := field(s)) is not None]
@@ -191,12 +189,14 @@ def _median_of(samples: Sequence[Sample], field: Callable[[Sample], float | None
 
 def _build_profile(
     usable: Sequence[Sample], endpoint_id: str, endpoint_version: str, now_ms: int
-) -> tuple[ObservedPerformanceProfile, BucketQuality | None, dict[str, BucketQuality]]:
+) -> tuple[ObservedPerformanceProfile, JudgedQuality | None]:
     timestamps = [s.timestamp_ms for s in usable]
-    p50, p95 = _latency_percentiles(usable)
-    failure_rate, error_class_rates = _failure_rates(usable)
-    quality, buckets = _quality(usable)
-    cost = _median_of(usable, lambda s: s.cost_per_1k_tokens)
+    measured = [s for s in usable if s.source != "feedback"]
+    p50, p95 = _latency_percentiles(measured)
+    failure_rate, error_class_rates = _failure_rates(measured)
+    judged = judged_quality(usable)
+    quality = None if judged is None else judged.overall
+    cost = _median_of(measured, lambda s: s.cost_per_1k_tokens)
     benchmark = sum(1 for s in usable if s.source == "benchmark")
     profile = ObservedPerformanceProfile(
         endpoint_id=endpoint_id,
@@ -217,12 +217,12 @@ def _build_profile(
         confidence_score=confidence_score(len(usable)),
         judge_score=None if quality is None else quality.mean,
         quality_score=None if quality is None else quality.mean,
-        tokens_per_sec=_median_of(usable, lambda s: s.tokens_per_sec),
-        cold_start_ms=_median_of(usable, lambda s: s.cold_start_ms),
+        tokens_per_sec=_median_of(measured, lambda s: s.tokens_per_sec),
+        cold_start_ms=_median_of(measured, lambda s: s.cold_start_ms),
         cost_per_1k_tokens_est=cost,
         currency=None if cost is None else "USD",
     )
-    return profile, quality, buckets
+    return profile, judged
 
 
 def aggregate_profile(
@@ -248,13 +248,12 @@ def aggregate_profile(
     )
     if not partition.usable:
         return None
-    profile, quality, buckets = _build_profile(
-        partition.usable, endpoint_id, endpoint_version, now_ms
-    )
+    profile, judged = _build_profile(partition.usable, endpoint_id, endpoint_version, now_ms)
     return ProfileAggregate(
         profile=profile,
-        bucket_quality=buckets,
-        quality_interval=quality,
+        bucket_quality={} if judged is None else judged.buckets,
+        quality_interval=None if judged is None else judged.overall,
         stale_samples=partition.stale_samples,
         foreign_samples=partition.foreign_samples,
+        feedback_quality=None if judged is None else judged.feedback,
     )

@@ -12,6 +12,14 @@ Owns `BucketQuality`, `BenchmarkQuality`, `benchmark_quality` and `score_quality
   [0, 1]. A Wilson interval does not apply to continuous scores. With fewer than two scores the
   spread is unknown, so the interval is the whole range [0, 1].
 
+Feedback (samples of source ``feedback``: a client's or operator's score of one answer) joins
+the judged quality with ``FEEDBACK_WEIGHT`` per score — half a benchmark case, because the
+answers people rate are not a random draw and a score is one person's reading — in a
+sample-weighted mean with the judged quality (benchmark, or live-judged where no benchmark
+judged), whose variance is Σ (w_g/W)²·SE_g² over the two. Feedback alone is the quality when
+nothing else judged the endpoint. Per-bucket qualities stay the benchmark's: feedback has no
+difficulty.
+
 Standard errors: a plain group has SE² = s²/n (s the sample standard deviation); the hard blend
 has SE² = (SE_full² + SE_quick²)/4, unknown if either part is; the overall has
 SE² = Σ (n_b/N)²·SE_b², where a group of one score borrows the sample variance of all the scores
@@ -28,10 +36,22 @@ from typing import Final
 
 from rolecall.profiles.samples import DIFFICULTY_BUCKETS, Sample
 
-__all__ = ["Z_95", "BenchmarkQuality", "BucketQuality", "benchmark_quality", "score_quality"]
+__all__ = [
+    "FEEDBACK_WEIGHT",
+    "Z_95",
+    "BenchmarkQuality",
+    "BucketQuality",
+    "JudgedQuality",
+    "benchmark_quality",
+    "judged_quality",
+    "score_quality",
+]
 
 Z_95: Final[float] = 1.96
 """The two-sided 95% standard-normal quantile used for the quality intervals."""
+
+FEEDBACK_WEIGHT: Final[float] = 0.5
+"""How much one feedback score counts against one judged case (see the module docstring)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +165,56 @@ def benchmark_quality(samples: Iterable[Sample]) -> BenchmarkQuality | None:
 
     Live samples and benchmark samples without a judge score are ignored.
     """
+    resolved = _benchmark_group(samples)
+    if resolved is None:
+        return None
+    return BenchmarkQuality(_interval(resolved[0]), resolved[1])
+
+
+@dataclass(frozen=True, slots=True)
+class JudgedQuality:
+    """An endpoint's quality from every judged source: ``overall`` (what routing uses), the
+    benchmark's per-bucket qualities, and the feedback's own quality (None without feedback)."""
+
+    overall: BucketQuality
+    buckets: dict[str, BucketQuality]
+    feedback: BucketQuality | None
+
+
+def judged_quality(
+    samples: Sequence[Sample], *, feedback_weight: float = FEEDBACK_WEIGHT
+) -> JudgedQuality | None:
+    """Benchmark (or else live-judged) quality with feedback blended in; None when nothing has a
+    score (rules in the module docstring)."""
+    bench = _benchmark_group(samples)
+    buckets = bench[1] if bench is not None else {}
+    judged = bench[0] if bench is not None else None
+    if judged is None:
+        live = _scores(s for s in samples if s.source == "live_request")
+        judged = _group(live) if live else None
+    scores = _scores(s for s in samples if s.source == "feedback")
+    feedback = _group(scores) if scores else None
+    if feedback is None:
+        return None if judged is None else JudgedQuality(_interval(judged), buckets, None)
+    overall = feedback if judged is None else _weighted(judged, feedback, feedback_weight)
+    return JudgedQuality(_interval(overall), buckets, _interval(feedback))
+
+
+def _weighted(judged: _Group, feedback: _Group, weight: float) -> _Group:
+    """The mean of two groups, each score of ``feedback`` counting ``weight``."""
+    w_judged, w_feedback = float(judged.samples), weight * feedback.samples
+    total = w_judged + w_feedback
+    mean = (w_judged * judged.mean + w_feedback * feedback.mean) / total
+    count = judged.samples + feedback.samples
+    if judged.var_of_mean is None or feedback.var_of_mean is None:
+        return _Group(mean, None, count)
+    var = (w_judged / total) ** 2 * judged.var_of_mean
+    var += (w_feedback / total) ** 2 * feedback.var_of_mean
+    return _Group(mean, var, count)
+
+
+def _benchmark_group(samples: Iterable[Sample]) -> tuple[_Group, dict[str, BucketQuality]] | None:
+    """The overall benchmark group and the per-bucket qualities; None without judged cases."""
     judged = [s for s in samples if s.source == "benchmark" and s.judge_score is not None]
     groups: list[_Group] = []
     used: list[float] = []
@@ -161,5 +231,4 @@ def benchmark_quality(samples: Iterable[Sample]) -> BenchmarkQuality | None:
         used.extend(unbucketed)
     if not groups:
         return None
-    overall = _combine(groups, _sample_variance(used))
-    return BenchmarkQuality(_interval(overall), buckets)
+    return _combine(groups, _sample_variance(used)), buckets

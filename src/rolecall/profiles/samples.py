@@ -21,12 +21,13 @@ __all__ = [
     "SampleSourceName",
 ]
 
-SampleSourceName = Literal["benchmark", "live_request"]
+SampleSourceName = Literal["benchmark", "live_request", "feedback"]
 DifficultyBucket = Literal["easy", "medium", "hard"]
 BenchmarkMode = Literal["quick", "full"]
 
-SAMPLE_SOURCES: Final[tuple[SampleSourceName, ...]] = ("benchmark", "live_request")
-"""Where a sample came from: a graded benchmark case or a request served live."""
+SAMPLE_SOURCES: Final[tuple[SampleSourceName, ...]] = ("benchmark", "live_request", "feedback")
+"""Where a sample came from: a graded benchmark case, a request served live, or feedback on an
+answered request (a score only: it measures quality, not latency, cost or failures)."""
 
 DIFFICULTY_BUCKETS: Final[tuple[DifficultyBucket, ...]] = ("easy", "medium", "hard")
 """Benchmark case difficulty buckets, easiest first."""

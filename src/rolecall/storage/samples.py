@@ -1,6 +1,8 @@
-"""Benchmark and live samples on SQL (`SqlSamples`): the input of profile aggregation.
+"""Benchmark, live and feedback samples on SQL (`SqlSamples`): the input of profile aggregation.
 
 A sample is stored as one column per `Sample` field; a call appends its samples in one transaction.
+Feedback samples are not stored here: they are the scored rows of the feedback table, read with
+the rest (`rolecall.storage.feedback`), because a giver's new feedback replaces its old one.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from sqlalchemy import ColumnElement, delete, select, true
 
 from rolecall.profiles.samples import Sample
 from rolecall.storage.database import Database
+from rolecall.storage.feedback import feedback_samples
 from rolecall.storage.sql_tables import SAMPLES
 
 __all__ = ["SAMPLE_FIELDS", "SqlSamples"]
@@ -37,7 +40,15 @@ class SqlSamples:
     def for_endpoint(
         self, endpoint_id: str, *, since_ms: int | None = None, source: str | None = None
     ) -> list[Sample]:
-        """Samples of one endpoint, oldest first, at or after ``since_ms``, of ``source``."""
+        """Samples of one endpoint, oldest first, at or after ``since_ms``, of ``source``
+        (feedback included unless another source is asked for)."""
+        stored = [] if source == "feedback" else self._stored(endpoint_id, since_ms, source)
+        if source not in (None, "feedback"):
+            return stored
+        scored = feedback_samples(self._db, endpoint_id, since_ms=since_ms)
+        return sorted([*stored, *scored], key=lambda s: s.timestamp_ms) if scored else stored
+
+    def _stored(self, endpoint_id: str, since_ms: int | None, source: str | None) -> list[Sample]:
         condition = SAMPLES.c.endpoint_id == endpoint_id
         if since_ms is not None:
             condition &= SAMPLES.c.timestamp_ms >= since_ms
@@ -51,7 +62,8 @@ class SqlSamples:
             return [Sample(**row) for row in connection.execute(query).mappings()]
 
     def delete(self, endpoint_id: str | None = None, *, source: str | None = None) -> int:
-        """Delete the matching samples (every sample when no filter is given); return how many."""
+        """Delete the matching stored samples (every one when no filter is given; feedback is
+        not a stored sample and stays); return how many."""
         condition: ColumnElement[bool] = true()
         if endpoint_id is not None:
             condition &= SAMPLES.c.endpoint_id == endpoint_id

@@ -18,6 +18,7 @@ from rolecall.storage.changes import SqlChanges, SqlJobRuns, SqlSharedDocs
 from rolecall.storage.cooldowns import SqlCooldowns
 from rolecall.storage.database import Database
 from rolecall.storage.decisions import SqlDecisions
+from rolecall.storage.feedback import SqlFeedback
 from rolecall.storage.keys import SqlApiKeys
 from rolecall.storage.migrate import migrate as run_migrations
 from rolecall.storage.profiles import SqlProfiles
@@ -53,6 +54,7 @@ class SqlStorage:
         self.shared_docs = SqlSharedDocs(self._db)
         self.job_runs = SqlJobRuns(self._db)
         self.responses = SqlResponses(self._db)  # the Responses API's stored responses
+        self.feedback = SqlFeedback(self._db)  # feedback on answered requests
 
     @property
     def engine(self) -> Engine:

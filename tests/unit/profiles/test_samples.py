@@ -14,7 +14,7 @@ from .builders import sample
 
 
 def test_constants() -> None:
-    assert SAMPLE_SOURCES == ("benchmark", "live_request")
+    assert SAMPLE_SOURCES == ("benchmark", "live_request", "feedback")
     assert DIFFICULTY_BUCKETS == ("easy", "medium", "hard")
     assert BENCHMARK_MODES == ("quick", "full")
 
