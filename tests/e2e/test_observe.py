@@ -5,6 +5,7 @@ and every page at 390 px."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -197,4 +198,18 @@ def test_every_page_fits_390_px(page: Any, observed: tuple[Gateway, Sent]) -> No
     page.locator("nav.sidebar >> text=Routing analytics").click()
     page.wait_for_selector("text=Router vs Observe")
     assert not page.locator("nav.sidebar").is_visible()
+    assert not page.errors, page.errors
+
+
+def test_feedback_shows_on_the_request_page(page: Any, observed: tuple[Gateway, Sent]) -> None:
+    gw, sent = observed
+    [served] = sent.ids["served"][:1]
+    body = json.dumps({"request_id": served, "score": 0.25, "label": "too terse"}).encode()
+    status, answer = gw.raw("/v1/feedback", body, {"authorization": f"Bearer {gw.api_key}"})
+    assert status == 200, answer
+    sign_in(page, gw)
+    goto(page, gw, f"#/observe/requests/{served}")
+    row = shown(page, "#request-feedback tbody tr")
+    assert "0.25" in row
+    assert "too terse" in row
     assert not page.errors, page.errors

@@ -193,8 +193,8 @@ async def analytics(request: Request) -> Response:
 
 
 async def request_detail(request: Request) -> Response:
-    """Usage, spans (the waterfall), events, the fact row, the decision and the outcome of one
-    request."""
+    """Usage, spans (the waterfall), events, the fact row, the decision, the outcome and the
+    feedback of one request."""
     services = services_of(request)
     await flush(services)
     # by the record's id or the client's own x-request-id
@@ -213,5 +213,6 @@ async def request_detail(request: Request) -> Response:
         "facts": facts,
         "outcome": outcome_view(facts, usage[0], decision, spans),
         "identity": services.storage.usage.identity_for(request_id),
+        "feedback": [r.to_json() for r in services.storage.feedback.for_request(request_id)],
     }
     return reply(body)

@@ -53,6 +53,13 @@ export async function render({ page, params }) {
         ["Reasons", d.selection_reasons.map((x) => badge(x, "info"))],
         ["Evidence", d.used_measured ? badge("measured", "ok") : badge("declared only")],
       ]) : h("p", { class: "muted" }, "The decision was not stored."))),
+    card("Feedback", h("div", { id: "request-feedback" }, table([
+      { key: "giver", label: "From", render: (x) => h("span", { class: "mono" }, x.giver) },
+      { key: "score", label: "Score", render: (x) => (x.score == null ? "–" : fmt.num(x.score, 2)) },
+      { key: "label", label: "Label", render: (x) => x.label || "–" },
+      { key: "comment", label: "Comment", render: (x) => x.comment || "–" },
+      { key: "updated_ms", label: "When", render: (x) => fmt.time(x.updated_ms) },
+    ], r.feedback || [], { empty: "No feedback: POST /v1/feedback with this request id gives some" }))),
     card("Trace waterfall", waterfall(r.spans)),
     card("Events", table([
       { key: "timestamp_ms", label: "Time", render: (e) => fmt.clock(e.timestamp_ms) },
