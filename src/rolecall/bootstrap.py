@@ -34,7 +34,9 @@ from rolecall.gateway.auth import load_admin_token
 from rolecall.gateway.chat_asgi import GatewayApp
 from rolecall.inventory.config import load_inventory_file
 from rolecall.inventory.inventory import Inventory
+from rolecall.inventory.live_quality import ShadowJudgingConfig
 from rolecall.inventory.load import check_provider_keys, configured_inventory
+from rolecall.judging.shadow import ShadowJudge
 from rolecall.learned.difficulty import LearnedDifficulty
 from rolecall.learned.mode import LearnedMode
 from rolecall.limits.failover import FailoverStore
@@ -151,6 +153,7 @@ def build_services(
         connect_timeout_s=settings.upstream_connect_timeout_s,
         idle_timeout_s=settings.upstream_idle_timeout_s,
     )
+    shadow = _shadow_judge(inventory.routing.shadow_judging, upstreams, routing, storage, evidence)
     return Services(
         settings=settings,
         admin_token=load_admin_token(settings.data_dir, settings.admin_token),
@@ -175,15 +178,40 @@ def build_services(
         limits=_limiter(settings, scoped, storage),
         responses=responses,
         feedback=_feedback_desk(storage, routing, evidence),
+        shadow=shadow,
         planner=Planner.build(
             inventory.routing, upstreams, _learned_difficulty(settings, inventory)
         ),
         ceilings=ceilings,
         started_ms=time.time_ns() // 1_000_000,
         metrics=metrics,
-        lifecycle=Lifecycle()
-        if metrics is None
-        else Lifecycle(on_start=[metrics.start], on_stop=[metrics.stop]),
+        lifecycle=Lifecycle(
+            on_start=[shadow.start, *([] if metrics is None else [metrics.start])],
+            on_stop=[shadow.stop, *([] if metrics is None else [metrics.stop])],
+        ),
+    )
+
+
+def _shadow_judge(
+    config: ShadowJudgingConfig,
+    upstreams: UpstreamClients,
+    routing: RoutingState,
+    storage: SqlStorage,
+    evidence: EvidenceIntake,
+) -> ShadowJudge:
+    """Shadow judging over the current inventory; grades go in as evidence does."""
+
+    def version(endpoint_id: str) -> str | None:
+        facts = routing.endpoint_facts(endpoint_id)
+        return None if facts is None else facts[0]
+
+    return ShadowJudge(
+        config,
+        upstreams,
+        endpoints=lambda: routing.view.inventory.endpoints,
+        versions=version,
+        store=evidence.add,
+        spent=partial(storage.samples.spent, "live_judged"),
     )
 
 

@@ -18,6 +18,7 @@ from rolecall.benchmark.service import BenchHub
 from rolecall.cluster.node import Node
 from rolecall.execution.executor import Executor
 from rolecall.execution.state import RoutingState
+from rolecall.judging.shadow import ShadowJudge
 from rolecall.learned.mode import LearnedMode
 from rolecall.limits.service import Limiter
 from rolecall.observe.evidence import EvidenceIntake
@@ -71,6 +72,7 @@ class Services:
     limits: Limiter
     responses: ResponseBook  # the Responses API's stored responses
     feedback: FeedbackDesk  # feedback on answered requests, into quality evidence
+    shadow: ShadowJudge  # a share of live answers graded after they were served
     planner: Planner  # the routing modes' planners (difficulty, controller, hybrid)
     ceilings: CeilingBook  # difficulty ceilings derived from benchmark evidence
     started_ms: int

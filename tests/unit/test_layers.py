@@ -26,7 +26,7 @@ LAYERS: Final = (
     ("protocol",),
     ("routing", "profiles"),
     ("inventory",),
-    ("execution", "observe", "benchmark", "learned", "operator", "limits", "planning"),
+    ("execution", "observe", "benchmark", "learned", "operator", "limits", "planning", "judging"),
     ("providers", "storage", "cluster", "telemetry"),
     ("services",),
     ("gateway",),

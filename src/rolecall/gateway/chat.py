@@ -192,6 +192,7 @@ async def run_chat(
     if keep is not None:
         record.stored_response = _kept(keep, response)
     services.recorder.record(record)
+    services.shadow.offer(record, response)
     cost = outcome.endpoint.request_cost(record.tokens_in, record.tokens_out)
     if cost is not None:  # streamed answers have none: their cost is known after the headers
         headers["x-rolecall-cost-usd"] = cost_text(cost)

@@ -36,6 +36,7 @@ from rolecall.inventory.aliases import (
 from rolecall.inventory.aliases import ExecutionScope as ExecutionScope
 from rolecall.inventory.aliases import RoutingMode as RoutingMode
 from rolecall.inventory.baseline import baseline_roles, baseline_tasks
+from rolecall.inventory.live_quality import ShadowJudgingConfig
 from rolecall.inventory.modes import (
     ControllerConfig,
     Difficulty,
@@ -132,6 +133,7 @@ class RoutingConfig(_Strict):
     difficulty: DifficultyConfig = Field(default_factory=DifficultyConfig)
     controller: ControllerConfig | None = None
     observed_data: ObservedDataConfig = Field(default_factory=ObservedDataConfig)
+    shadow_judging: ShadowJudgingConfig = Field(default_factory=ShadowJudgingConfig)
     policy: dict[str, Any] = Field(default_factory=dict)  # extra RoutingPolicy fields
 
 
@@ -190,6 +192,7 @@ def parse_inventory(
     _check_references(config, source)
     _check_learned(config, source)
     _check_controller(config, source)
+    _check_shadow_judging(config, source)
     _check_policies(config, source)
     _check_aliases(config, source)
     return config
@@ -202,6 +205,25 @@ def _check_controller(config: InventoryConfig, source: str) -> None:
             "routing.controller",
             f"mode {config.routing.mode!r} needs a routing-controller endpoint: add "
             "'controller: {endpoint_id: <an endpoint id>}' under routing",
+        )
+
+
+def _check_shadow_judging(config: InventoryConfig, source: str) -> None:
+    shadow = config.routing.shadow_judging
+    path = "routing.shadow_judging.judge_endpoint_id"
+    if shadow.share > 0 and shadow.judge_endpoint_id is None:
+        raise ConfigError(
+            source,
+            path,
+            f"share is {shadow.share:g} but no judge is named: add 'judge_endpoint_id: <an "
+            "endpoint id>' (an endpoint not in the pool it grades judges it fairest)",
+        )
+    known = {endpoint_id_of(e) for e in config.endpoints}
+    if shadow.judge_endpoint_id is not None and shadow.judge_endpoint_id not in known:
+        raise ConfigError(
+            source,
+            path,
+            f"unknown endpoint {shadow.judge_endpoint_id!r} (known: {', '.join(sorted(known))})",
         )
 
 

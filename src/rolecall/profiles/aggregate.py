@@ -21,9 +21,10 @@ the order of the samples. Rules beyond the spec's one-liners, and why:
   judge score (shadow judging) count only when there is no benchmark judge score at all: benchmark
   grading is the controlled measurement, live judging the fallback. Feedback scores are blended in
   at a lower weight (`judged_quality`). ``quality_score`` mirrors it.
-* Feedback samples carry a score and nothing else: latency, throughput, cost and failure rates are
-  computed without them (a thumbs-up is not a request that succeeded); they count as live
-  evidence in ``sources``, confidence and freshness.
+* Feedback and shadow-judged samples carry a score and nothing else (`QUALITY_ONLY_SOURCES`):
+  latency, throughput, cost and failure rates are computed without them (a thumbs-up is not a
+  request that succeeded, a judge's failure not the endpoint's); they count as live evidence in
+  ``sources``, confidence and freshness.
 * ``currency`` is ``"USD"`` exactly when ``cost_per_1k_tokens_est`` is present; the per-request
   ``cost_usd`` of samples has no field in the profile and is not aggregated here.
 """
@@ -37,7 +38,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from rolecall.profiles.quality import BucketQuality, JudgedQuality, judged_quality
-from rolecall.profiles.samples import Sample
+from rolecall.profiles.samples import QUALITY_ONLY_SOURCES, Sample
 from rolecall.protocol import MeasurementWindow, ObservedPerformanceProfile, SampleSources
 
 __all__ = [
@@ -153,7 +154,8 @@ class ProfileAggregate:
 
     ``bucket_quality`` maps each difficulty bucket with judged benchmark samples to its quality;
     ``quality_interval`` is the 95% interval of the profile's ``judge_score`` (None without one);
-    ``feedback_quality`` the feedback scores' own mean and interval (None without feedback).
+    ``feedback_quality`` and ``live_judged_quality`` those scores' own mean and interval (None
+    without any).
     """
 
     profile: ObservedPerformanceProfile
@@ -162,6 +164,7 @@ class ProfileAggregate:
     stale_samples: int
     foreign_samples: int
     feedback_quality: BucketQuality | None = None
+    live_judged_quality: BucketQuality | None = None
 
 
 def _latency_percentiles(samples: Sequence[Sample]) -> tuple[float, float]:
@@ -191,7 +194,7 @@ def _build_profile(
     usable: Sequence[Sample], endpoint_id: str, endpoint_version: str, now_ms: int
 ) -> tuple[ObservedPerformanceProfile, JudgedQuality | None]:
     timestamps = [s.timestamp_ms for s in usable]
-    measured = [s for s in usable if s.source != "feedback"]
+    measured = [s for s in usable if s.source not in QUALITY_ONLY_SOURCES]
     p50, p95 = _latency_percentiles(measured)
     failure_rate, error_class_rates = _failure_rates(measured)
     judged = judged_quality(usable)
@@ -256,4 +259,5 @@ def aggregate_profile(
         stale_samples=partition.stale_samples,
         foreign_samples=partition.foreign_samples,
         feedback_quality=None if judged is None else judged.feedback,
+        live_judged_quality=None if judged is None else judged.live_judged,
     )

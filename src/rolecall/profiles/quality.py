@@ -12,12 +12,14 @@ Owns `BucketQuality`, `BenchmarkQuality`, `benchmark_quality` and `score_quality
   [0, 1]. A Wilson interval does not apply to continuous scores. With fewer than two scores the
   spread is unknown, so the interval is the whole range [0, 1].
 
-Feedback (samples of source ``feedback``: a client's or operator's score of one answer) joins
-the judged quality with ``FEEDBACK_WEIGHT`` per score — half a benchmark case, because the
-answers people rate are not a random draw and a score is one person's reading — in a
-sample-weighted mean with the judged quality (benchmark, or live-judged where no benchmark
-judged), whose variance is Σ (w_g/W)²·SE_g² over the two. Feedback alone is the quality when
-nothing else judged the endpoint. Per-bucket qualities stay the benchmark's: feedback has no
+Live evidence joins the judged quality (benchmark, or inline live judge scores where no
+benchmark judged) in a weighted mean whose variance is Σ (w_g/W)²·SE_g² over the groups:
+shadow-judged answers (source ``live_judged``: a judge endpoint's reference-free grade of a
+served answer) at ``LIVE_JUDGED_WEIGHT`` each — half a benchmark case, because a rubric without
+a reference answer is a looser measurement — and feedback (source ``feedback``: a client's or
+operator's score of one answer) at ``FEEDBACK_WEIGHT`` each — half a case, because the answers
+people rate are not a random draw and a score is one person's reading. Either alone is the
+quality when nothing else judged the endpoint. Per-bucket qualities stay the benchmark's: feedback has no
 difficulty.
 
 Standard errors: a plain group has SE² = s²/n (s the sample standard deviation); the hard blend
@@ -38,6 +40,7 @@ from rolecall.profiles.samples import DIFFICULTY_BUCKETS, Sample
 
 __all__ = [
     "FEEDBACK_WEIGHT",
+    "LIVE_JUDGED_WEIGHT",
     "Z_95",
     "BenchmarkQuality",
     "BucketQuality",
@@ -52,6 +55,9 @@ Z_95: Final[float] = 1.96
 
 FEEDBACK_WEIGHT: Final[float] = 0.5
 """How much one feedback score counts against one judged case (see the module docstring)."""
+
+LIVE_JUDGED_WEIGHT: Final[float] = 0.5
+"""How much one shadow-judged live answer counts against one judged benchmark case."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,42 +180,65 @@ def benchmark_quality(samples: Iterable[Sample]) -> BenchmarkQuality | None:
 @dataclass(frozen=True, slots=True)
 class JudgedQuality:
     """An endpoint's quality from every judged source: ``overall`` (what routing uses), the
-    benchmark's per-bucket qualities, and the feedback's own quality (None without feedback)."""
+    benchmark's per-bucket qualities, and the feedback's and the live judge's own qualities
+    (None without any)."""
 
     overall: BucketQuality
     buckets: dict[str, BucketQuality]
     feedback: BucketQuality | None
+    live_judged: BucketQuality | None = None
 
 
 def judged_quality(
-    samples: Sequence[Sample], *, feedback_weight: float = FEEDBACK_WEIGHT
+    samples: Sequence[Sample],
+    *,
+    feedback_weight: float = FEEDBACK_WEIGHT,
+    live_judged_weight: float = LIVE_JUDGED_WEIGHT,
 ) -> JudgedQuality | None:
-    """Benchmark (or else live-judged) quality with feedback blended in; None when nothing has a
-    score (rules in the module docstring)."""
+    """Benchmark (or else live-judged-inline) quality with shadow-judged and feedback scores
+    blended in; None when nothing has a score (rules in the module docstring)."""
     bench = _benchmark_group(samples)
     buckets = bench[1] if bench is not None else {}
     judged = bench[0] if bench is not None else None
     if judged is None:
-        live = _scores(s for s in samples if s.source == "live_request")
-        judged = _group(live) if live else None
-    scores = _scores(s for s in samples if s.source == "feedback")
-    feedback = _group(scores) if scores else None
-    if feedback is None:
-        return None if judged is None else JudgedQuality(_interval(judged), buckets, None)
-    overall = feedback if judged is None else _weighted(judged, feedback, feedback_weight)
-    return JudgedQuality(_interval(overall), buckets, _interval(feedback))
+        inline = _scores(s for s in samples if s.source == "live_request")
+        judged = _group(inline) if inline else None
+    live = _scores(s for s in samples if s.source == "live_judged")
+    scored = _scores(s for s in samples if s.source == "feedback")
+    live_group = _group(live) if live else None
+    feedback = _group(scored) if scored else None
+    parts = [
+        (group, weight)
+        for group, weight in (
+            (judged, 1.0),
+            (live_group, live_judged_weight),
+            (feedback, feedback_weight),
+        )
+        if group is not None
+    ]
+    if not parts:
+        return None
+    overall = parts[0][0] if len(parts) == 1 else _weighted(parts)
+    return JudgedQuality(
+        _interval(overall),
+        buckets,
+        None if feedback is None else _interval(feedback),
+        None if live_group is None else _interval(live_group),
+    )
 
 
-def _weighted(judged: _Group, feedback: _Group, weight: float) -> _Group:
-    """The mean of two groups, each score of ``feedback`` counting ``weight``."""
-    w_judged, w_feedback = float(judged.samples), weight * feedback.samples
-    total = w_judged + w_feedback
-    mean = (w_judged * judged.mean + w_feedback * feedback.mean) / total
-    count = judged.samples + feedback.samples
-    if judged.var_of_mean is None or feedback.var_of_mean is None:
+def _weighted(parts: Sequence[tuple[_Group, float]]) -> _Group:
+    """The mean of several groups, each score of a group counting its weight."""
+    weights = [weight * group.samples for group, weight in parts]
+    total = math.fsum(weights)
+    mean = math.fsum(w * group.mean for w, (group, _) in zip(weights, parts, strict=True)) / total
+    count = sum(group.samples for group, _ in parts)
+    if any(group.var_of_mean is None for group, _ in parts):
         return _Group(mean, None, count)
-    var = (w_judged / total) ** 2 * judged.var_of_mean
-    var += (w_feedback / total) ** 2 * feedback.var_of_mean
+    var = math.fsum(
+        (w / total) ** 2 * (group.var_of_mean or 0.0)
+        for w, (group, _) in zip(weights, parts, strict=True)
+    )
     return _Group(mean, var, count)
 
 

@@ -21,13 +21,22 @@ __all__ = [
     "SampleSourceName",
 ]
 
-SampleSourceName = Literal["benchmark", "live_request", "feedback"]
+SampleSourceName = Literal["benchmark", "live_request", "feedback", "live_judged"]
 DifficultyBucket = Literal["easy", "medium", "hard"]
 BenchmarkMode = Literal["quick", "full"]
 
-SAMPLE_SOURCES: Final[tuple[SampleSourceName, ...]] = ("benchmark", "live_request", "feedback")
-"""Where a sample came from: a graded benchmark case, a request served live, or feedback on an
-answered request (a score only: it measures quality, not latency, cost or failures)."""
+SAMPLE_SOURCES: Final[tuple[SampleSourceName, ...]] = (
+    "benchmark",
+    "live_request",
+    "feedback",
+    "live_judged",
+)
+"""Where a sample came from: a graded benchmark case, a request served live, feedback on an
+answered request, or a judge's grade of a served answer (shadow judging). The last two are
+quality only: they measure no latency, cost or failure of the endpoint."""
+
+QUALITY_ONLY_SOURCES: Final[frozenset[str]] = frozenset({"feedback", "live_judged"})
+"""Sources whose samples carry a score and nothing about the request itself."""
 
 DIFFICULTY_BUCKETS: Final[tuple[DifficultyBucket, ...]] = ("easy", "medium", "hard")
 """Benchmark case difficulty buckets, easiest first."""

@@ -11,7 +11,7 @@ import dataclasses
 from collections.abc import Sequence
 from typing import Any, Final
 
-from sqlalchemy import ColumnElement, delete, select, true
+from sqlalchemy import ColumnElement, delete, func, select, true
 
 from rolecall.profiles.samples import Sample
 from rolecall.storage.database import Database
@@ -60,6 +60,15 @@ class SqlSamples:
         )
         with self._db.read() as connection:
             return [Sample(**row) for row in connection.execute(query).mappings()]
+
+    def spent(self, source: str, since_ms: int) -> float:
+        """The USD the samples of ``source`` recorded since ``since_ms`` cost (a shadow judge's
+        calls, counted by every process on the database)."""
+        query = select(func.coalesce(func.sum(SAMPLES.c.cost_usd), 0.0)).where(
+            (SAMPLES.c.source == source) & (SAMPLES.c.timestamp_ms >= since_ms)
+        )
+        with self._db.read() as connection:
+            return float(connection.execute(query).scalar_one())
 
     def delete(self, endpoint_id: str | None = None, *, source: str | None = None) -> int:
         """Delete the matching stored samples (every one when no filter is given; feedback is

@@ -14,7 +14,7 @@ from .builders import sample
 
 
 def test_constants() -> None:
-    assert SAMPLE_SOURCES == ("benchmark", "live_request", "feedback")
+    assert SAMPLE_SOURCES == ("benchmark", "live_request", "feedback", "live_judged")
     assert DIFFICULTY_BUCKETS == ("easy", "medium", "hard")
     assert BENCHMARK_MODES == ("quick", "full")
 
