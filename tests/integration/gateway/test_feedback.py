@@ -21,10 +21,10 @@ def _feedback(gw: Gateway, body: dict[str, Any], key: str | None = None) -> tupl
     return gw.raw("/v1/feedback", json.dumps(body).encode(), headers)
 
 
-def _ask(gw: Gateway, **extra: Any) -> Any:
+def _ask(gw: Gateway, model: str = "default", **extra: Any) -> Any:
     with gw.client() as client:
         return client.chat.completions.with_raw_response.create(
-            model="default", messages=[{"role": "user", "content": "hi"}], max_tokens=4, **extra
+            model=model, messages=[{"role": "user", "content": "hi"}], max_tokens=4, **extra
         )
 
 
