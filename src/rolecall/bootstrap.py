@@ -20,7 +20,7 @@ from rolecall.cluster.aggregation import writer_aggregation
 from rolecall.cluster.changes import ChangeFeed
 from rolecall.cluster.node import Node, build_node
 from rolecall.cluster.redis_limits import RedisLimitStore
-from rolecall.cluster.sharing import COOLDOWN, OVERRIDES_DOC, SAMPLES, share_state
+from rolecall.cluster.sharing import ALARMS, COOLDOWN, OVERRIDES_DOC, SAMPLES, share_state
 from rolecall.cluster.sharing import share_profile as _share_profile
 from rolecall.console import OPERATIONS as CONSOLE_OPERATIONS
 from rolecall.console import console_routes
@@ -36,6 +36,7 @@ from rolecall.inventory.config import load_inventory_file
 from rolecall.inventory.inventory import Inventory
 from rolecall.inventory.live_quality import ShadowJudgingConfig
 from rolecall.inventory.load import check_provider_keys, configured_inventory
+from rolecall.judging.drift_watch import ALARMS_DOC, DriftWatch
 from rolecall.judging.shadow import ShadowJudge
 from rolecall.learned.difficulty import LearnedDifficulty
 from rolecall.learned.mode import LearnedMode
@@ -132,6 +133,7 @@ def build_services(
         on_profile=lambda profile: _share_profile(routing, node, profile),
         listeners=[AccessLog()] if metrics is None else [metrics.requests, AccessLog()],
     )
+    drift = _drift_watch(storage, routing, node)
     evidence = EvidenceIntake(
         storage.samples,
         storage.profiles,
@@ -139,6 +141,7 @@ def build_services(
         publish=lambda profile: _benchmarked(routing, node, ceilings, profile),
         live=recorder.observe_stored,
         reload=recorder.reload_samples,
+        watch=drift.check,
     )
     share_state(node, routing, operator, storage, recorder)
     node.feed.subscribe(SAMPLES, ceilings.refresh)  # another process stored benchmark results
@@ -179,6 +182,7 @@ def build_services(
         responses=responses,
         feedback=_feedback_desk(storage, routing, evidence),
         shadow=shadow,
+        drift=drift,
         planner=Planner.build(
             inventory.routing, upstreams, _learned_difficulty(settings, inventory)
         ),
@@ -190,6 +194,22 @@ def build_services(
             on_stop=[shadow.stop, *([] if metrics is None else [metrics.stop])],
         ),
     )
+
+
+def _drift_watch(storage: SqlStorage, routing: RoutingState, node: Node) -> DriftWatch:
+    """Drift alarms kept in a shared document; every process applies them when told."""
+
+    def version(endpoint_id: str) -> str | None:
+        facts = routing.endpoint_facts(endpoint_id)
+        return None if facts is None else facts[0]
+
+    doc = SharedDoc(storage.shared_docs, ALARMS_DOC, on_save=lambda: node.feed.publish(ALARMS))
+    drift = DriftWatch(
+        storage.samples.for_endpoint, doc, version=version, demote=routing.set_demotions
+    )
+    drift.apply()
+    node.feed.subscribe(ALARMS, lambda _: drift.apply())
+    return drift
 
 
 def _shadow_judge(
@@ -263,7 +283,12 @@ def _metrics(
         return None
     directory = None if spool is None else spool.directory
     backlog = None if directory is None else partial(spool_backlog, directory)
-    state = StateCollector(routing.cooldowns, lambda: routing.inventory.endpoints, backlog)
+    state = StateCollector(
+        routing.cooldowns,
+        lambda: routing.inventory.endpoints,
+        backlog,
+        demoted=lambda: routing.demotions,
+    )
     return build_metrics(state)
 
 

@@ -8,7 +8,9 @@
 - `SAMPLES` (endpoint), when benchmark evidence was stored (the CLI, the console, another
   replica): the others' live profiles re-read the endpoint's samples;
 - `KEYS`, when a key was created, revoked or changed: the gateway's key cache reloads
-  (`rolecall.gateway.app`).
+  (`rolecall.gateway.app`);
+- `ALARMS`, when a drift alarm was raised or cleared: the others re-apply the shared alarms
+  document's demotions (`rolecall.judging.drift_watch`).
 
 The durable state is always stored before its notice is published, so whoever reads the notice
 reads the new state.
@@ -26,6 +28,7 @@ from rolecall.protocol import ObservedPerformanceProfile
 from rolecall.storage.sql import SqlStorage
 
 __all__ = [
+    "ALARMS",
     "COOLDOWN",
     "KEYS",
     "LIVE_SAMPLES",
@@ -43,6 +46,7 @@ PROFILE: Final = "profile"
 SAMPLES: Final = "samples"
 LIVE_SAMPLES: Final = "live-samples"  # only record writers read these (`cluster.aggregation`)
 KEYS: Final = "keys"
+ALARMS: Final = "alarms"
 OVERRIDES_DOC: Final = "operator-overrides"
 
 

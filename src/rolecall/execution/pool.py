@@ -37,6 +37,7 @@ class CandidatePool:
         self._ready: dict[str, Candidate] = {}
         self._offline: set[str] = set()
         self._ceilings: dict[str, str] = {}  # derived difficulty ceilings (profiles.ceilings)
+        self._demoted: dict[str, str] = {}  # endpoint → why an open drift alarm demoted it
         # bumped whenever evidence or the inventory changes: derived targets are recomputed
         self._generation = 0
         self._targets: tuple[Inventory, int, PoolTargets] | None = None
@@ -83,6 +84,19 @@ class CandidatePool:
             else:
                 self._ceilings[endpoint_id] = ceiling
             self._ready.pop(endpoint_id, None)
+
+    def set_demotions(self, demoted: Mapping[str, str]) -> None:
+        """Demote exactly these endpoints (endpoint → why); the others are demoted no longer."""
+        changed = set(self._demoted.items()) ^ set(demoted.items())
+        self._demoted = dict(demoted)
+        for endpoint_id in {endpoint_id for endpoint_id, _ in changed}:
+            self._ready.pop(endpoint_id, None)
+        if changed:
+            self._generation += 1
+
+    @property
+    def demotions(self) -> Mapping[str, str]:
+        return self._demoted
 
     @property
     def ceilings(self) -> Mapping[str, str]:
@@ -172,6 +186,7 @@ class CandidatePool:
             throughput_penalty=penalty,
             max_difficulty=ceiling,
             ceiling_source=ceiling_source,
+            demoted=self._demoted.get(endpoint.endpoint_id),
         )
 
     def _ceiling(self, endpoint: Endpoint) -> tuple[str | None, str | None]:

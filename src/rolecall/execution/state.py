@@ -6,7 +6,7 @@ Every change of inventory, posture or bindings goes through `update` (or `swap`)
 next view under a lock and publishes it with one assignment, so a request that took a view keeps
 routing and executing on one consistent inventory whatever changes meanwhile. Observed profiles
 reach the router through `publish_profile`, derived difficulty ceilings through `set_ceilings`,
-cooldowns through the book.
+drift alarms' demotions through `set_demotions`, cooldowns through the book.
 """
 
 from __future__ import annotations
@@ -141,6 +141,15 @@ class RoutingState:
         """Route on derived difficulty ceilings (endpoint id → easy/medium/hard, None clears);
         an endpoint's declared ``max_difficulty`` still wins (docs/routing.md §Difficulty)."""
         self._pool.set_ceilings(ceilings)
+
+    def set_demotions(self, demoted: Mapping[str, str]) -> None:
+        """Route with exactly these endpoints demoted (endpoint → the alarm's summary): their
+        quality metric scores 0 until the alarm is cleared (docs/profiles.md §Drift alarms)."""
+        self._pool.set_demotions(demoted)
+
+    @property
+    def demotions(self) -> Mapping[str, str]:
+        return self._pool.demotions
 
     def is_offline(self, endpoint_id: str) -> bool:
         """Whether a health check marked the endpoint offline (a cooldown is not that)."""

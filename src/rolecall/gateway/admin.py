@@ -11,7 +11,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from rolecall.gateway import keys_api, usage_api
+from rolecall.gateway import alarms_api, keys_api, usage_api
 from rolecall.gateway.context import services_of
 from rolecall.gateway.openapi import Operation, array, obj, page_params, query
 from rolecall.gateway.responses import json_response
@@ -134,6 +134,7 @@ ROUTES = [
     ("/api/cooldowns/{endpoint_id}", clear_cooldown, ["DELETE"]),
     *keys_api.ROUTES,
     *usage_api.ROUTES,
+    *alarms_api.ROUTES,
 ]
 
 COOLDOWN = obj("endpoint_id", "level", "until_ms", "remaining_ms", "reason", "failures")
@@ -197,4 +198,5 @@ OPERATIONS = [
     ),
     *keys_api.OPERATIONS,
     *usage_api.OPERATIONS,
+    *alarms_api.OPERATIONS,
 ]

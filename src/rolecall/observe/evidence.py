@@ -6,7 +6,9 @@ caller's transaction and fed to the live profiles; when a run ends or its result
 `refresh` re-aggregates the endpoints' profiles from every stored sample (stale benchmark samples,
 of another membership revision, set aside by aggregation), stores them and publishes them.
 Feedback is stored by its own store (`rolecall.observe.feedback`); `changed` then refreshes the
-endpoints' profiles and has the live profiles re-read their samples.
+endpoints' profiles and has the live profiles re-read their samples. ``watch`` (the drift alarms,
+`rolecall.judging.drift_watch`) hears of every endpoint whose live quality evidence or benchmark
+changed here.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from collections.abc import Callable, Iterable, Sequence
 from rolecall.observe.ports import ProfileStore, SampleStore
 from rolecall.observe.profile_refresh import EndpointFacts, store_profile
 from rolecall.profiles import Sample
+from rolecall.profiles.samples import QUALITY_ONLY_SOURCES
 from rolecall.protocol import ObservedPerformanceProfile
 
 __all__ = ["EvidenceIntake"]
@@ -38,6 +41,7 @@ class EvidenceIntake:
         publish: Callable[[ObservedPerformanceProfile], object],
         live: Callable[[Sequence[Sample]], object] | None = None,
         reload: Callable[[list[str]], object] | None = None,
+        watch: Callable[[list[str]], object] | None = None,
     ) -> None:
         self._samples = samples
         self._profiles = profiles
@@ -45,6 +49,7 @@ class EvidenceIntake:
         self._publish = publish
         self._live = live
         self._reload = reload
+        self._watch = watch
 
     def add(self, samples: Sequence[Sample]) -> None:
         """Store ``samples`` (in the transaction open on this thread, if any) and feed them to
@@ -53,6 +58,9 @@ class EvidenceIntake:
         self._samples.add(items)
         if self._live is not None and items:
             self._live(items)
+        watched = sorted({s.endpoint_id for s in items if s.source in QUALITY_ONLY_SOURCES})
+        if self._watch is not None and watched:
+            self._watch(watched)
 
     def changed(self, endpoint_ids: list[str]) -> None:
         """Samples of these endpoints were stored outside `add` (feedback): refresh their
@@ -66,6 +74,7 @@ class EvidenceIntake:
         sample; the new profile per endpoint (unknown endpoints and those without a usable sample
         are left out)."""
         out = {}
+        endpoint_ids = list(endpoint_ids)
         for endpoint_id in endpoint_ids:
             facts = self._facts(endpoint_id)
             if facts is None:
@@ -75,4 +84,6 @@ class EvidenceIntake:
             if profile is not None:
                 self._publish(profile)
                 out[endpoint_id] = profile
+        if self._watch is not None:  # a finished benchmark may clear a drift alarm
+            self._watch(endpoint_ids)
         return out

@@ -126,7 +126,9 @@ class Candidate:
     ``catalog_cost_per_1k_tokens`` is the declared (catalog or configured) price used when no cost was
     observed; ``throughput_penalty`` multiplies the throughput metric (0 excludes the endpoint);
     ``policy_denied`` is an operator deny marker; ``max_difficulty`` is the difficulty ceiling
-    (docs/routing.md §Difficulty) and ``ceiling_source`` where it came from.
+    (docs/routing.md §Difficulty) and ``ceiling_source`` where it came from; ``demoted`` says
+    why an open quality-drift alarm demoted it (its quality metric scores 0, so it ranks behind
+    every endpoint that is not, yet still serves as a fallback).
     """
 
     identity: EndpointIdentity
@@ -140,6 +142,7 @@ class Candidate:
     policy_denied: bool = False
     max_difficulty: str | None = None  # the hardest request it should get (easy/medium/hard)
     ceiling_source: str | None = None  # "declared" (configured) or "derived" (benchmark quality)
+    demoted: str | None = None  # why a drift alarm demoted it: its quality metric scores 0
     endpoint_id: str = field(init=False)
     is_local: bool = field(init=False)
     capabilities: frozenset[str] = field(init=False)

@@ -106,7 +106,7 @@ def score_candidate(
                 cache.clear()
             static = cache[ctx.metric_key] = _evidence_metrics(c, ctx)
     q, qs, lat, ls, thr, ts, cst, cs, rel, rs, eff, mask = static
-    if estimate is not None:
+    if estimate is not None and c.demoted is None:
         q, qs = _clamp(estimate.value), MEASURED
         mask &= ~_QUALITY_BIT
     if ctx.preference_inputs or c.has_signals:
@@ -159,7 +159,9 @@ def _evidence_metrics(
 def _observed(c: Candidate, p: PolicySnapshot) -> tuple[Any, ...]:
     """The five evidence metrics as measured (or declared, or defaulted), with their sources."""
     ev = c.evidence
-    if ev is not None and ev.judge_score is not None:
+    if c.demoted is not None:  # an open drift alarm: measured, and bad
+        q, qs = 0.0, MEASURED
+    elif ev is not None and ev.judge_score is not None:
         q, qs = ev.judge_score, MEASURED
     elif ev is not None and ev.quality_score is not None:
         q, qs = ev.quality_score, MEASURED
@@ -260,9 +262,8 @@ def metric_raw(
             value = getattr(ev, name)
             if value is not None:
                 raw[name] = value
-    if metric == "quality" and estimate is not None:
-        raw["predicted_quality"] = estimate.value
-        raw["predictor"] = estimate.source_id
+    if metric == "quality":
+        raw.update(_quality_raw(c, estimate))
     elif metric == "latency" and "latency_ms_p50" in raw:
         raw["effective_latency_ms"] = effective_latency(ev.latency_ms_p50, ev.latency_ms_p95)  # type: ignore[union-attr, arg-type]
         raw["latency_target_ms"] = p.latency_target_ms
@@ -283,6 +284,15 @@ def metric_raw(
     if ctx.recency is not None and not (metric == "quality" and estimate is not None):
         raw.update(_recency_raw(metric, c, ctx))
     return raw
+
+
+def _quality_raw(c: Candidate, estimate: QualityEstimate | None) -> dict[str, Any]:
+    """Why quality is not the evidence's: a drift alarm's demotion, or a learned estimate."""
+    if c.demoted is not None:
+        return {"demoted": c.demoted}
+    if estimate is not None:
+        return {"predicted_quality": estimate.value, "predictor": estimate.source_id}
+    return {}
 
 
 def _recency_raw(metric: MetricName, c: Candidate, ctx: RoutingContext) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""Gauges read at scrape time: endpoint cooldowns and the record spool's backlog.
+"""Gauges read at scrape time: endpoint cooldowns and drift-alarm demotions, and the record
+spool's backlog.
 
 Nothing here is updated per request. Cooldowns come from the routing state's cooldown book, which
 every worker shares (cooldowns reach it from the others' notices), so any worker's scrape shows
@@ -9,7 +10,7 @@ is the host's.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
@@ -35,27 +36,31 @@ class StateCollector(Collector):
         cooldowns: CooldownBook,
         endpoints: Callable[[], Iterable[str]],
         spool: SpoolBacklog | None = None,
+        demoted: Callable[[], Mapping[str, str]] = dict,
     ) -> None:
         self._cooldowns = cooldowns
         self._endpoints = endpoints
         self._spool = spool
+        self._demoted = demoted
 
     def describe(self) -> Iterator[GaugeMetricFamily]:
         yield from self._families()
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         now = _now_ms()
-        active, remaining, level = self._families()[:3]
+        active, remaining, level, demotion = self._families()[:4]
+        demoted = self._demoted()
         for endpoint_id in sorted(self._endpoints()):
+            demotion.add_metric([endpoint_id], 1 if endpoint_id in demoted else 0)
             cooldown = self._cooldowns.active(endpoint_id, now)
             active.add_metric([endpoint_id], 0 if cooldown is None else 1)
             left = 0.0 if cooldown is None else (cooldown.until_ms - now) / 1000
             remaining.add_metric([endpoint_id], left)
             if cooldown is not None:
                 level.add_metric([endpoint_id], cooldown.level)
-        yield from (active, remaining, level)
+        yield from (active, remaining, level, demotion)
         if self._spool is not None:
-            pending, lag = self._families()[3:]
+            pending, lag = self._families()[4:]
             pending_bytes, oldest_ms = self._spool()
             pending.add_metric([], pending_bytes)
             lag.add_metric([], 0.0 if oldest_ms is None else max(0.0, (now - oldest_ms) / 1000))
@@ -77,6 +82,12 @@ class StateCollector(Collector):
             GaugeMetricFamily(
                 "rolecall_endpoint_cooldown_level",
                 "Step of the cooldown schedule of a cooling endpoint (0: the first, 10 min)",
+                labels=endpoint,
+            ),
+            GaugeMetricFamily(
+                "rolecall_endpoint_demoted",
+                "1 while an open quality-drift alarm demotes the endpoint (it ranks last on "
+                "quality), else 0",
                 labels=endpoint,
             ),
         ]

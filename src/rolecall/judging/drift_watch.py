@@ -1,0 +1,158 @@
+"""Drift alarms: each endpoint's live quality watched against its benchmark, and demotion.
+
+Owns `DriftWatch`. After live quality evidence of an endpoint is stored (a shadow judge's grade,
+feedback) `check` runs the CUSUM of `rolecall.profiles.drift` over the scores given since the
+endpoint's latest benchmark, against that benchmark's judged scores. An alarm is kept in a
+shared document (every process reads it, and is told when it changes) and demotes the endpoint:
+its quality metric scores 0 (`RoutingState.set_demotions`), so it ranks behind every endpoint
+that is not demoted yet still serves as a fallback. An alarm names the metric, the size of the
+shift, the evidence and the action to take; it stays open until a full benchmark of the endpoint
+finishes after it (the live stream then restarts from that benchmark) or an operator clears it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, Final, Protocol
+
+from rolecall.profiles import Sample
+from rolecall.profiles.drift import DEFAULT_PARAMS, DriftParams, quality_drift
+from rolecall.profiles.samples import QUALITY_ONLY_SOURCES
+
+__all__ = ["ALARMS_DOC", "AlarmDoc", "DriftWatch"]
+
+log = logging.getLogger("rolecall.judging")
+ALARMS_DOC: Final = "drift-alarms"
+HISTORY: Final = 50  # cleared alarms kept in the document
+
+
+class AlarmDoc(Protocol):
+    def load(self) -> dict[str, Any]: ...
+
+    def save(self, data: dict[str, Any]) -> None: ...
+
+
+class DriftWatch:
+    """Checks endpoints for quality drift, keeps the alarms and applies their demotions.
+
+    ``samples`` gives an endpoint's stored samples (blocking), ``version`` its current version
+    (None when it is gone), ``demote`` routes with exactly the endpoints given demoted.
+    """
+
+    def __init__(
+        self,
+        samples: Callable[[str], Sequence[Sample]],
+        doc: AlarmDoc,
+        *,
+        version: Callable[[str], str | None],
+        demote: Callable[[Mapping[str, str]], None],
+        params: DriftParams = DEFAULT_PARAMS,
+        clock_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000,
+    ) -> None:
+        self._samples = samples
+        self._doc = doc
+        self._version = version
+        self._demote = demote
+        self._params = params
+        self._clock_ms = clock_ms
+        self._lock = threading.Lock()
+
+    def check(self, endpoint_ids: Iterable[str]) -> list[dict[str, Any]]:
+        """Raise or clear the alarms of these endpoints; the alarms raised now."""
+        raised = []
+        for endpoint_id in sorted(set(endpoint_ids)):
+            alarm = self._check_one(endpoint_id)
+            if alarm is not None:
+                raised.append(alarm)
+        return raised
+
+    def alarms(self) -> dict[str, Any]:
+        """``{"open": {endpoint: alarm}, "cleared": [alarm, ...]}`` as stored."""
+        doc = self._doc.load()
+        return {"open": dict(doc.get("open") or {}), "cleared": list(doc.get("cleared") or [])}
+
+    def clear(self, endpoint_id: str, why: str) -> bool:
+        """Close the endpoint's open alarm (False when there is none)."""
+        with self._lock:
+            doc = self.alarms()
+            alarm = doc["open"].pop(endpoint_id, None)
+            if alarm is None:
+                return False
+            alarm |= {"cleared_ms": self._clock_ms(), "cleared_by": why}
+            doc["cleared"] = [alarm, *doc["cleared"]][:HISTORY]
+            self._doc.save(doc)
+        log.warning("drift alarm on %s cleared: %s", endpoint_id, why)
+        self.apply()
+        return True
+
+    def apply(self) -> None:
+        """Route with the stored open alarms' endpoints demoted (at start, and when another
+        process changed the alarms)."""
+        self._demote({eid: alarm["summary"] for eid, alarm in self.alarms()["open"].items()})
+
+    def _check_one(self, endpoint_id: str) -> dict[str, Any] | None:
+        version = self._version(endpoint_id)
+        if version is None:
+            return None
+        samples = [s for s in self._samples(endpoint_id) if s.endpoint_version == version]
+        bench = [s for s in samples if s.source == "benchmark" and s.judge_score is not None]
+        if not bench:
+            return None
+        since = max(s.timestamp_ms for s in bench)
+        opened = self.alarms()["open"].get(endpoint_id)
+        if opened is not None:
+            full = any(
+                s.benchmark_mode != "quick" and s.timestamp_ms > opened["opened_ms"] for s in bench
+            )
+            if full:
+                self.clear(endpoint_id, "a full benchmark finished after the alarm")
+            return None
+        live = [
+            s
+            for s in samples
+            if s.source in QUALITY_ONLY_SOURCES
+            and s.judge_score is not None
+            and s.timestamp_ms > since
+        ]
+        scores = [s.judge_score for s in live if s.judge_score is not None]
+        drift = quality_drift(
+            [s.judge_score for s in bench if s.judge_score is not None], scores, self._params
+        )
+        if drift is None or not drift.alarmed:
+            return None
+        return self._raise(endpoint_id, drift.to_json(), live)
+
+    def _raise(
+        self, endpoint_id: str, drift: dict[str, Any], live: Sequence[Sample]
+    ) -> dict[str, Any]:
+        sources = sorted({s.source for s in live})
+        run = drift["alarm_at"] - drift["run_start"] + 1
+        summary = (
+            f"quality drift alarm: live quality {drift['run_mean']:.2f} over the last {run} "
+            f"scores ({', '.join(sources)}) against {drift['baseline_mean']:.2f} benchmarked "
+            f"(a drop of {drift['shift']:.2f})"
+        )
+        alarm = {
+            "endpoint_id": endpoint_id,
+            "metric": "quality",
+            "opened_ms": self._clock_ms(),
+            "summary": summary,
+            "evidence": {**drift, "sources": sources},
+            "action": (
+                f"re-benchmark {endpoint_id} (rolecall bench run --full --endpoints "
+                f"{endpoint_id}); until then it ranks last on quality. If its model or deployment "
+                "changed on purpose, a full benchmark makes that the new baseline."
+            ),
+        }
+        with self._lock:
+            doc = self.alarms()
+            if endpoint_id in doc["open"]:
+                return doc["open"][endpoint_id]  # type: ignore[no-any-return]
+            doc["open"][endpoint_id] = alarm
+            self._doc.save(doc)
+        log.warning("drift alarm on %s: %s; demoted", endpoint_id, summary)
+        self.apply()
+        return alarm
