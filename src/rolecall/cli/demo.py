@@ -80,6 +80,30 @@ MIX: list[tuple[str, dict[str, Any]]] = [
 ]
 
 
+def _drift(runs: int) -> None:
+    from rolecall.cli.drift_demo import report, run_once
+
+    typer.echo(
+        "drift scenario: ep-a, ep-b, ep-c answer well, ep-b best benchmarked; shadow judging at "
+        "10% by ep-j; after 100 requests ep-b's answers turn wrong (latency unchanged)"
+    )
+    results = []
+    for i in range(1, runs + 1):
+        for degraded in (True, False):
+            result = run_once(degraded=degraded, before=100, after=1000)
+            results.append(result)
+            kind = "degraded" if degraded else "control "
+            moved = (
+                f"routed away after {result.requests_to_move} requests "
+                f"({result.seconds_to_move:.1f} s)"
+                if result.requests_to_move is not None
+                else ("alarm raised" if result.alarmed else "no alarm")
+            )
+            typer.echo(f"run {i} {kind}: {moved}; {result.judged} answers judged")
+    for line in report(results):
+        typer.echo(line)
+
+
 def register(app: typer.Typer) -> None:
     app.command("demo")(demo)
 
@@ -147,8 +171,22 @@ def demo(
     key: Annotated[str | None, typer.Option(help="API key (default: DATA_DIR/api_key)")] = None,
     rounds: Annotated[int, typer.Option(help="how many times to send the mix")] = 1,
     max_tokens: Annotated[int, typer.Option(help="max tokens per answer")] = 64,
+    drift: Annotated[
+        bool,
+        typer.Option(
+            "--drift",
+            help="run the drift scenario instead, on its own scripted endpoints (no gateway "
+            "needed): one endpoint silently degrades; see when it is detected and demoted",
+        ),
+    ] = False,
+    runs: Annotated[
+        int, typer.Option(help="--drift: degraded runs, and as many control runs", min=1)
+    ] = 1,
 ) -> None:
     """Send chat, code, reasoning, latency, cost and tool-use requests; summarise the routing."""
+    if drift:
+        _drift(runs)
+        return
     from rolecall.settings import load_settings
 
     settings = load_settings()
