@@ -1,5 +1,6 @@
 // Dashboard: requests, success, latency, cost and the routing split over time.
 import { api, query } from "../api.js";
+import { alarmsSlot } from "../alarms.js";
 import { WINDOWS, charts, stats } from "../analytics.js";
 import { clear, fmt, h, segmented, stateBox } from "../ui.js";
 import { remember, restore } from "../urlstate.js";
@@ -11,6 +12,7 @@ export async function render({ page, tools }) {
   const state = restore(DEFAULTS);
   let windowName = WINDOWS.includes(state.window) ? state.window : DEFAULTS.window;
   const body = h("div", { class: "page-body" });
+  const alarms = alarmsSlot();
   const status = h("span", { class: "muted", role: "status", dataset: { state: "loading" } });
   const load = async (refreshing = false) => {
     // a refresh keeps the charts on screen and says so; a first load replaces them
@@ -19,6 +21,7 @@ export async function render({ page, tools }) {
     status.textContent = refreshing ? "refreshing…" : "";
     try {
       const data = await api(`/api/console/analytics${query({ window: windowName })}`);
+      await alarms.refresh();
       clear(body, h("div", { class: "grid" }, stats(data), charts(data)));
       status.dataset.state = "populated";
       status.textContent = `updated ${fmt.clock(Date.now())}`;
@@ -34,7 +37,7 @@ export async function render({ page, tools }) {
     load();
   }));
   drawTools();
-  clear(page, body);
+  clear(page, alarms.slot, body);
   await load();
   const timer = setInterval(() => load(true), 15000);
   return () => clearInterval(timer);
