@@ -100,9 +100,19 @@ class Client:
         self._headers = {"authorization": f"Bearer {api_key}", "content-type": "application/json"}
 
     def chat(self, body: dict[str, Any]) -> Response:
-        self._connection.request(
-            "POST", f"{self._path}/chat/completions", json.dumps(body), self._headers
-        )
+        payload = json.dumps(body)
+        try:
+            self._connection.request(
+                "POST", f"{self._path}/chat/completions", payload, self._headers
+            )
+        except (BrokenPipeError, ConnectionResetError):
+            # the server closed the idle keep-alive connection (its keep-alive timeout passed
+            # while the test read the records): the request never left, so send it anew, as
+            # every HTTP client does with a stale pooled connection
+            self._connection.close()
+            self._connection.request(
+                "POST", f"{self._path}/chat/completions", payload, self._headers
+            )
         reply = self._connection.getresponse()
         text = reply.read().decode()
         headers = {k.lower(): v for k, v in reply.getheaders()}

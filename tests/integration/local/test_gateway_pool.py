@@ -242,7 +242,8 @@ def test_difficulty_mode_on_real_models_follows_derived_ceilings(
     pool: tuple[Gateway, Supervisor],
 ) -> None:
     """Benchmark evidence per bucket gives the fast model a derived ceiling of easy: hard work
-    goes past it to the slower model, easy work stays on it (the latency strategy's pick)."""
+    goes past it to the slower model, easy work may stay on it (which of the two the latency
+    strategy then picks is the live latencies' call, noisy on a loaded host)."""
     gw, _ = pool
     gw.services.storage.samples.add(
         _bucket_samples(gw, FAST_ID, {"easy": 0.9, "medium": 0.1, "hard": 0.0})
@@ -263,7 +264,10 @@ def test_difficulty_mode_on_real_models_follows_derived_ceilings(
     decision = _decision(gw, answers["hard"])
     [fast] = [e for e in decision["eligibility"] if e["endpoint_id"] == FAST_ID]
     assert "Difficulty ceiling 'easy' (derived)" in fast["exclusions"][0]["detail"]
-    assert answers["easy"]["x-rolecall-endpoint"] == FAST_ID
+    easy = _decision(gw, answers["easy"])
+    [fast_easy] = [e for e in easy["eligibility"] if e["endpoint_id"] == FAST_ID]
+    assert fast_easy["exclusions"] == []
+    assert FAST_ID in [c["endpoint_id"] for c in easy["scored_candidates"]]
 
 
 def test_a_real_model_as_routing_controller_answers_in_constrained_json(
