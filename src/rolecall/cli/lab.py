@@ -105,8 +105,9 @@ def import_(
 @lab_app.command("train")
 def train(
     records: Annotated[
-        Path, typer.Option("--records", help="canonical record file (its 'train' rows are used)")
-    ],
+        Path | None,
+        typer.Option("--records", help="canonical record file (its 'train' rows are used)"),
+    ] = None,
     router: Annotated[
         str, typer.Option("--router", help="router name (see 'rolecall lab routers')")
     ] = "rolecall",
@@ -114,14 +115,56 @@ def train(
         "router.npz"
     ),
     encoder: EncoderOption = "wordllama",
+    from_store: Annotated[
+        bool,
+        typer.Option(
+            "--from-store",
+            help="train on this deployment's own graded benchmark cases (the database), "
+            "evaluate against the best single endpoint on a held-out part, and write the "
+            "artifact only if it does no harm there",
+        ),
+    ] = False,
+    test_fraction: Annotated[
+        float, typer.Option(min=0.05, max=0.9, help="--from-store: share of cases held out")
+    ] = 0.25,
 ) -> None:
     """Train a router on records and save a deployable artifact."""
     from rolecall.learned.lab import train_artifact
 
+    if from_store == (records is not None):
+        typer.echo("error: give either --records FILE or --from-store", err=True)
+        raise typer.Exit(2)
+    if from_store:
+        _train_from_store(router, out, encoder, test_fraction)
+        return
+    assert records is not None
     with _errors(), _progress(1, "training") as step:
         step(router)
         summary = train_artifact(records, router, out, encoder, _cache_dir())
     typer.echo(json.dumps(summary))
+
+
+def _train_from_store(router: str, out: Path, encoder: str, test_fraction: float) -> None:
+    from rolecall.learned.lab import lab_dir, train_from_store
+    from rolecall.learned.store_records import bench_records
+    from rolecall.settings import load_settings
+    from rolecall.storage.sql import open_storage
+
+    settings = load_settings()
+    storage = open_storage(settings.effective_database_url)
+    try:
+        runs = storage.benchmarks.list_runs(limit=10_000)
+        rows = bench_records(runs, storage.benchmarks.results)
+    finally:
+        storage.close()
+    with _errors(), _progress(1, "training") as step:
+        step(router)
+        summary = train_from_store(
+            rows, router, out, lab_dir(settings.data_dir), encoder, _cache_dir(), test_fraction
+        )
+    typer.echo(json.dumps(summary))
+    if not summary["deployed"]:
+        typer.echo(f"not deployed: {summary['reason']}", err=True)
 
 
 @lab_app.command("train-difficulty")

@@ -114,6 +114,54 @@ def train_artifact(
     }
 
 
+def train_from_store(
+    rows: list[dict[str, Any]],
+    predictor: str,
+    out: Path,
+    work: Path,
+    encoder: str = DEFAULT_ENCODER,
+    cache_dir: Path | None = None,
+    test_fraction: float = 0.25,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Train ``predictor`` on the store's records (`rolecall.learned.store_records`), evaluate it
+    against the best single endpoint on a held-out part (hashed per prompt), and write the
+    artifact to ``out`` only if it does no harm there: its held-out quality is at least the best
+    single endpoint's, which is what routing on average quality gives."""
+    if not rows:
+        raise LabError("the store has no graded benchmark cases: run 'rolecall bench run' first")
+    records = work / "store-records.parquet"
+    total = write_records(importers.with_splits(iter(rows), test_fraction, seed), records)
+    train, test = load_matrix(records, "train"), load_matrix(records, "test")
+    if train.complete().n < 2 or test.complete().n < 1:
+        raise LabError(
+            f"{total} records are too few to hold some out: need prompts graded on every "
+            "endpoint in both parts (benchmark more cases, or every endpoint on the same cases)"
+        )
+    prepared = prepare(train, test, encoder, cache_dir)
+    results = evaluate(prepared, [predictor, "best_single"])
+    candidate, baseline = results[0]["mu_o"], results[1]["mu_o"]
+    summary: dict[str, Any] = {
+        "records": total,
+        "endpoints": prepared.train.models,
+        "n_train": prepared.train.n,
+        "n_test": prepared.test.n,
+        "router": predictor,
+        "held_out": {predictor: candidate, "best_single": baseline},
+        "best_single_endpoint": results[1]["best_single_model"],
+        "deployed": candidate >= baseline,
+    }
+    if not summary["deployed"]:
+        summary["reason"] = (
+            f"{predictor} scored {candidate:.3f} on the held-out cases against {baseline:.3f} for "
+            f"the best single endpoint: not deployed"
+        )
+        return summary
+    summary |= train_artifact(records, predictor, out, encoder, cache_dir)
+    summary["models"] = {endpoint: endpoint for endpoint in prepared.train.models}
+    return summary
+
+
 def run_evaluate(
     train: Path,
     test: Path,
