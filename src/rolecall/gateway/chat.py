@@ -307,13 +307,16 @@ async def _relay(
     chunks = 0
     finished = relayed = False
     cause = ""
+    graded = services.shadow.collector(record)  # a no-op unless the request is picked
     try:
         for payload in (*stream.held, stream.first):
             chunks += _account(record, payload)
             finished = finished or _finishes(payload)
+            graded.add(payload)
             yield b"data: " + payload + b"\n\n"
         async for payload in stream.rest:
             chunks += _account(record, payload)
+            graded.add(payload)
             if strip and b'"usage"' in payload and _usage_only(payload):
                 continue
             finished = finished or _finishes(payload)
@@ -339,6 +342,7 @@ async def _relay(
         if keep is not None and relayed:
             record.stored_response = _kept(keep, None)
         services.recorder.record(record)
+        graded.finish(relayed)
     if cause:
         message = f"upstream stream {cause} after {chunks} chunks"
         yield b"data: " + error_body(message, "upstream_error", code="stream_truncated") + b"\n\n"

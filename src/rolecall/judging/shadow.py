@@ -16,7 +16,9 @@ Rules, and why:
   at most one call each;
 * a call that fails or answers no valid grade still spent: it is stored as a ``live_judged``
   sample without a score (its error class says why), so the budget counts it;
-* a full queue drops the answer (``dropped``): grading is a sample, never a backlog.
+* a full queue drops the answer (``dropped``): grading is a sample, never a backlog;
+* a streamed answer is put together from its chunks (only for a picked request) and offered
+  once the stream finished; a stream that was cut is not graded.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
+import orjson
+
 from rolecall.execution.ports import Upstreams
 from rolecall.inventory.inventory import Endpoint
 from rolecall.inventory.live_quality import ShadowJudgingConfig
@@ -37,7 +41,14 @@ from rolecall.observe.observation import RequestRecord, final_endpoint_id
 from rolecall.planning.ask import ask_endpoint, estimate_tokens
 from rolecall.profiles import Sample
 
-__all__ = ["LiveAnswer", "ShadowJudge", "answer_text"]
+__all__ = [
+    "LiveAnswer",
+    "NoAnswer",
+    "ShadowJudge",
+    "StreamedAnswer",
+    "answer_text",
+    "delta_text",
+]
 
 log = logging.getLogger("rolecall.judging")
 DAY_MS: Final = 86_400_000
@@ -51,6 +62,21 @@ class LiveAnswer:
     endpoint_id: str
     conversation: tuple[Mapping[str, Any], ...]
     answer: str
+
+
+def delta_text(payload: bytes) -> str:
+    """The text a streamed chat chunk adds ("" for anything else)."""
+    if b'"content"' not in payload:
+        return ""
+    try:
+        chunk = orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        return ""
+    choices = chunk.get("choices") if isinstance(chunk, dict) else None
+    first = choices[0] if isinstance(choices, list) and choices else None
+    delta = first.get("delta") if isinstance(first, dict) else None
+    content = delta.get("content") if isinstance(delta, dict) else None
+    return content if isinstance(content, str) else ""
 
 
 def answer_text(response: Mapping[str, Any]) -> str:
@@ -97,17 +123,29 @@ class ShadowJudge:
     def active(self) -> bool:
         return self._config.share > 0 and self._config.judge_endpoint_id is not None
 
-    def offer(self, record: RequestRecord, response: Mapping[str, Any]) -> None:
-        """Queue an answered request for grading if it is picked (cheap; on the event loop)."""
+    def picks(self, record: RequestRecord) -> bool:
+        """Whether this request is among those graded (cheap: a hash; on the event loop)."""
         if not self.active or not sampled(record.request_id, self._config.share):
-            return
+            return False
         asked = record.decision.context.request
         config = self._config
-        if (config.roles and asked.requested_role_id not in config.roles) or (
-            config.tasks and asked.task_type not in config.tasks
-        ):
-            return
-        answer = answer_text(response)
+        return not (
+            (config.roles and asked.requested_role_id not in config.roles)
+            or (config.tasks and asked.task_type not in config.tasks)
+        )
+
+    def offer(self, record: RequestRecord, response: Mapping[str, Any]) -> None:
+        """Queue a non-streamed answer for grading if its request is picked."""
+        if self.picks(record):
+            self.offer_answer(record, answer_text(response))
+
+    def collector(self, record: RequestRecord) -> StreamedAnswer | NoAnswer:
+        """What a streamed answer's chunks go to: the picked ones are put together and offered
+        once the stream finished; the others cost a no-op call per chunk."""
+        return StreamedAnswer(self, record) if self.picks(record) else NO_ANSWER
+
+    def offer_answer(self, record: RequestRecord, answer: str) -> None:
+        """Queue a picked request's answer (a streamed one, put together by the caller)."""
         messages = (record.body or {}).get("messages")
         if not answer or not isinstance(messages, list):
             self.counts["no_text"] += 1
@@ -195,3 +233,33 @@ class ShadowJudge:
         )
         await asyncio.to_thread(self._store, [sample])
         return outcome
+
+
+class NoAnswer:
+    """The collector of a streamed answer that is not graded."""
+
+    def add(self, payload: bytes) -> None:
+        pass
+
+    def finish(self, relayed: bool) -> None:
+        pass
+
+
+NO_ANSWER: Final = NoAnswer()
+
+
+class StreamedAnswer:
+    """A picked request's streamed answer, put together chunk by chunk."""
+
+    def __init__(self, judge: ShadowJudge, record: RequestRecord) -> None:
+        self._judge = judge
+        self._record = record
+        self._parts: list[str] = []
+
+    def add(self, payload: bytes) -> None:
+        self._parts.append(delta_text(payload))
+
+    def finish(self, relayed: bool) -> None:
+        """Offer the answer of a stream relayed to its end (a cut one is not graded)."""
+        if relayed:
+            self._judge.offer_answer(self._record, "".join(self._parts))

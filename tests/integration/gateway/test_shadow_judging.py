@@ -117,3 +117,20 @@ def test_a_judge_never_grades_itself_and_stops_at_its_budget(
             _ask(gw, model="pool")
         _until(lambda: gw.services.shadow.counts["over_budget"] == 2)
         assert _judged(gw, "ep-a") == _judged(gw, "ep-b") == []
+
+
+def test_a_streamed_answer_is_put_together_and_graded(
+    upstreams: dict[str, Any], db_url: str, tmp_path: Path
+) -> None:
+    with Gateway(_inventory(upstreams), db_url, tmp_path) as gw:
+        _seed_benchmark(gw, {"ep-a": 0.8, "ep-b": 0.85})
+        with gw.client() as client:
+            stream = client.chat.completions.create(
+                model="pool", messages=[{"role": "user", "content": "hi"}], stream=True
+            )
+            text = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
+        assert text == "bad answer"
+        _until(lambda: len(_judged(gw, "ep-b")) == 1)
+        assert _judged(gw, "ep-b") == [pytest.approx(1 / 9)]
+        judge_body = upstreams["j"].stats()["models"]["judge"]["last_body"]
+        assert "ASSISTANT'S ANSWER\nbad answer" in judge_body["messages"][-1]["content"]
