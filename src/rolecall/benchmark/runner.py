@@ -42,7 +42,7 @@ __all__ = ["BenchRunner", "Commit", "RunPlan"]
 Commit = Callable[[BenchResultRecord, Sample | None], Awaitable[bool]]
 # pairwise comparisons per run (each costs two judge calls); a quick run is a regression signal
 # that must finish in minutes on CPU, so it only samples a few
-MAX_PAIRS: Final = {"quick": 3, "full": 60}
+MAX_PAIRS: Final = {"quick": 3, "full": 60, "canary": 0}  # a canary compares with history
 # a judge that disagrees with itself on every one of this many swapped pairs is position-biased:
 # asking it more only burns time, so the remaining pairs are decided by the graded scores
 BIAS_EVIDENCE_PAIRS: Final = 4

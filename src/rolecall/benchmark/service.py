@@ -152,7 +152,7 @@ class BenchHub:
         concurrency: int = 2,
     ) -> RunPlan:
         """Validate a run request against the inventory; `BenchError` names the bad field."""
-        if mode not in ("quick", "full"):
+        if mode not in ("quick", "full", "canary"):  # canary: chosen cases of the full suite
             raise BenchError(f"mode: expected 'quick' or 'full', got {mode!r}", param="mode")
         inventory = self.routing.inventory
         chosen = list(endpoints) if endpoints else _chat_endpoints(inventory)
@@ -182,7 +182,7 @@ class BenchHub:
             )
         if concurrency < 1:
             raise BenchError("concurrency: must be at least 1", param="concurrency")
-        items = select_cases(load_suites(suites), mode, case_ids)
+        items = select_cases(load_suites(suites), "quick" if mode == "quick" else "full", case_ids)
         if not items:
             raise BenchError(f"no {mode} cases selected: check --suite / case ids", param="suite")
         run_id = f"bench-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"

@@ -98,14 +98,23 @@ class DriftWatch:
         if version is None:
             return None
         samples = [s for s in self._samples(endpoint_id) if s.endpoint_version == version]
-        bench = [s for s in samples if s.source == "benchmark" and s.judge_score is not None]
+        # canaries are judged against the history themselves (`rolecall.judging.canaries`): they
+        # are not the baseline, and do not restart the live stream
+        bench = [
+            s
+            for s in samples
+            if s.source == "benchmark"
+            and s.judge_score is not None
+            and s.benchmark_mode != "canary"
+        ]
         if not bench:
             return None
         since = max(s.timestamp_ms for s in bench)
         opened = self.alarms()["open"].get(endpoint_id)
         if opened is not None:
             full = any(
-                s.benchmark_mode != "quick" and s.timestamp_ms > opened["opened_ms"] for s in bench
+                s.benchmark_mode in (None, "full") and s.timestamp_ms > opened["opened_ms"]
+                for s in bench
             )
             if full:
                 self.clear(endpoint_id, "a full benchmark finished after the alarm")
@@ -123,24 +132,26 @@ class DriftWatch:
         )
         if drift is None or not drift.alarmed:
             return None
-        return self._raise(endpoint_id, drift.to_json(), live)
-
-    def _raise(
-        self, endpoint_id: str, drift: dict[str, Any], live: Sequence[Sample]
-    ) -> dict[str, Any]:
         sources = sorted({s.source for s in live})
-        run = drift["alarm_at"] - drift["run_start"] + 1
+        evidence = drift.to_json()
+        run = int(evidence["alarm_at"] or 0) - int(evidence["run_start"] or 0) + 1
         summary = (
-            f"quality drift alarm: live quality {drift['run_mean']:.2f} over the last {run} "
-            f"scores ({', '.join(sources)}) against {drift['baseline_mean']:.2f} benchmarked "
-            f"(a drop of {drift['shift']:.2f})"
+            f"quality drift alarm: live quality {drift.run_mean:.2f} over the last {run} "
+            f"scores ({', '.join(sources)}) against {drift.baseline_mean:.2f} benchmarked "
+            f"(a drop of {drift.shift:.2f})"
         )
+        return self.raise_alarm(endpoint_id, "quality", summary, {**evidence, "sources": sources})
+
+    def raise_alarm(
+        self, endpoint_id: str, metric: str, summary: str, evidence: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Open an alarm on the endpoint (unless one is open) and demote it; the open alarm."""
         alarm = {
             "endpoint_id": endpoint_id,
-            "metric": "quality",
+            "metric": metric,
             "opened_ms": self._clock_ms(),
             "summary": summary,
-            "evidence": {**drift, "sources": sources},
+            "evidence": evidence,
             "action": (
                 f"re-benchmark {endpoint_id} (rolecall bench run --full --endpoints "
                 f"{endpoint_id}); until then it ranks last on quality. If its model or deployment "

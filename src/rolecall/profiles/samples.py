@@ -23,7 +23,7 @@ __all__ = [
 
 SampleSourceName = Literal["benchmark", "live_request", "feedback", "live_judged"]
 DifficultyBucket = Literal["easy", "medium", "hard"]
-BenchmarkMode = Literal["quick", "full"]
+BenchmarkMode = Literal["quick", "full", "canary"]
 
 SAMPLE_SOURCES: Final[tuple[SampleSourceName, ...]] = (
     "benchmark",
@@ -41,8 +41,9 @@ QUALITY_ONLY_SOURCES: Final[frozenset[str]] = frozenset({"feedback", "live_judge
 DIFFICULTY_BUCKETS: Final[tuple[DifficultyBucket, ...]] = ("easy", "medium", "hard")
 """Benchmark case difficulty buckets, easiest first."""
 
-BENCHMARK_MODES: Final[tuple[BenchmarkMode, ...]] = ("quick", "full")
-"""Benchmark suite modes: ``quick`` is a hard-case regression signal, ``full`` the whole suite."""
+BENCHMARK_MODES: Final[tuple[BenchmarkMode, ...]] = ("quick", "full", "canary")
+"""Benchmark suite modes: ``quick`` is a hard-case regression signal, ``full`` the whole suite,
+``canary`` a small scheduled subset of it (docs/profiles.md §Canaries)."""
 
 _NON_NEGATIVE_FIELDS: Final[tuple[str, ...]] = (
     "latency_ms",
