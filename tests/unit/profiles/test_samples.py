@@ -16,7 +16,7 @@ from .builders import sample
 def test_constants() -> None:
     assert SAMPLE_SOURCES == ("benchmark", "live_request", "feedback", "live_judged")
     assert DIFFICULTY_BUCKETS == ("easy", "medium", "hard")
-    assert BENCHMARK_MODES == ("quick", "full")
+    assert BENCHMARK_MODES == ("quick", "full", "canary")
 
 
 def test_valid_sample_is_frozen_and_slotted() -> None:
