@@ -36,6 +36,7 @@ from rolecall.inventory.config import load_inventory_file
 from rolecall.inventory.inventory import Inventory
 from rolecall.inventory.live_quality import ShadowJudgingConfig
 from rolecall.inventory.load import check_provider_keys, configured_inventory
+from rolecall.judging.canaries import Canaries
 from rolecall.judging.drift_watch import ALARMS_DOC, DriftWatch
 from rolecall.judging.shadow import ShadowJudge
 from rolecall.learned.difficulty import LearnedDifficulty
@@ -157,6 +158,16 @@ def build_services(
         idle_timeout_s=settings.upstream_idle_timeout_s,
     )
     shadow = _shadow_judge(inventory.routing.shadow_judging, upstreams, routing, storage, evidence)
+    bench = _bench_hub(settings, routing, storage, evidence, writer, recorder, metrics)
+    canaries = Canaries(
+        inventory.routing.canaries,
+        bench,
+        drift,
+        leading=lambda: node.leadership.leader,
+        runs=lambda limit: storage.benchmarks.list_runs(limit=limit),
+        results_of=storage.benchmarks.results,
+        base_dir=settings.config.parent,
+    )
     return Services(
         settings=settings,
         admin_token=load_admin_token(settings.data_dir, settings.admin_token),
@@ -176,13 +187,14 @@ def build_services(
             span_per_attempt=export is not None,
         ),
         operator=operator,
-        bench=_bench_hub(settings, routing, storage, evidence, writer, recorder, metrics),
+        bench=bench,
         learned=learned,
         limits=_limiter(settings, scoped, storage),
         responses=responses,
         feedback=_feedback_desk(storage, routing, evidence),
         shadow=shadow,
         drift=drift,
+        canaries=canaries,
         planner=Planner.build(
             inventory.routing, upstreams, _learned_difficulty(settings, inventory)
         ),
@@ -190,8 +202,8 @@ def build_services(
         started_ms=time.time_ns() // 1_000_000,
         metrics=metrics,
         lifecycle=Lifecycle(
-            on_start=[shadow.start, *([] if metrics is None else [metrics.start])],
-            on_stop=[shadow.stop, *([] if metrics is None else [metrics.stop])],
+            on_start=[shadow.start, canaries.start, *([] if metrics is None else [metrics.start])],
+            on_stop=[shadow.stop, canaries.stop, *([] if metrics is None else [metrics.stop])],
         ),
     )
 

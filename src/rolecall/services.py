@@ -18,6 +18,7 @@ from rolecall.benchmark.service import BenchHub
 from rolecall.cluster.node import Node
 from rolecall.execution.executor import Executor
 from rolecall.execution.state import RoutingState
+from rolecall.judging.canaries import Canaries
 from rolecall.judging.drift_watch import DriftWatch
 from rolecall.judging.shadow import ShadowJudge
 from rolecall.learned.mode import LearnedMode
@@ -75,6 +76,7 @@ class Services:
     feedback: FeedbackDesk  # feedback on answered requests, into quality evidence
     shadow: ShadowJudge  # a share of live answers graded after they were served
     drift: DriftWatch  # quality-drift alarms and the demotions they make
+    canaries: Canaries  # scheduled re-benchmarks of a few cases, against each endpoint's history
     planner: Planner  # the routing modes' planners (difficulty, controller, hybrid)
     ceilings: CeilingBook  # difficulty ceilings derived from benchmark evidence
     started_ms: int

@@ -36,7 +36,7 @@ from rolecall.inventory.aliases import (
 from rolecall.inventory.aliases import ExecutionScope as ExecutionScope
 from rolecall.inventory.aliases import RoutingMode as RoutingMode
 from rolecall.inventory.baseline import baseline_roles, baseline_tasks
-from rolecall.inventory.live_quality import ShadowJudgingConfig
+from rolecall.inventory.live_quality import CanaryConfig, ShadowJudgingConfig
 from rolecall.inventory.modes import (
     ControllerConfig,
     Difficulty,
@@ -134,6 +134,7 @@ class RoutingConfig(_Strict):
     controller: ControllerConfig | None = None
     observed_data: ObservedDataConfig = Field(default_factory=ObservedDataConfig)
     shadow_judging: ShadowJudgingConfig = Field(default_factory=ShadowJudgingConfig)
+    canaries: CanaryConfig = Field(default_factory=CanaryConfig)
     policy: dict[str, Any] = Field(default_factory=dict)  # extra RoutingPolicy fields
 
 
@@ -193,6 +194,7 @@ def parse_inventory(
     _check_learned(config, source)
     _check_controller(config, source)
     _check_shadow_judging(config, source)
+    _check_canaries(config, source)
     _check_policies(config, source)
     _check_aliases(config, source)
     return config
@@ -225,6 +227,22 @@ def _check_shadow_judging(config: InventoryConfig, source: str) -> None:
             path,
             f"unknown endpoint {shadow.judge_endpoint_id!r} (known: {', '.join(sorted(known))})",
         )
+
+
+def _check_canaries(config: InventoryConfig, source: str) -> None:
+    canaries = config.routing.canaries
+    known = {endpoint_id_of(e) for e in config.endpoints}
+    named = (
+        [("judge_endpoint_id", canaries.judge_endpoint_id)] if canaries.judge_endpoint_id else []
+    )
+    named += [(f"endpoints[{i}]", e) for i, e in enumerate(canaries.endpoints)]
+    for field, endpoint_id in named:
+        if endpoint_id not in known:
+            raise ConfigError(
+                source,
+                f"routing.canaries.{field}",
+                f"unknown endpoint {endpoint_id!r} (known: {', '.join(sorted(known))})",
+            )
 
 
 def _check_aliases(config: InventoryConfig, source: str) -> None:

@@ -1,14 +1,17 @@
-"""The ``routing.shadow_judging:`` settings, as written in ``rolecall.yaml``: which share of live
-answers a judge endpoint grades after the fact, for which roles and tasks, and what it may spend.
+"""The ``routing.shadow_judging:`` and ``routing.canaries:`` settings, as written in
+``rolecall.yaml``: which share of live answers a judge endpoint grades after the fact (for which
+roles and tasks, at what spend), and the scheduled re-benchmarks of a few cases per endpoint.
 
-Off by default (``share: 0``). What the values mean is in docs/profiles.md §Live quality.
+Both off by default. What the values mean is in docs/profiles.md §Live quality and §Canaries.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["ShadowJudgingConfig"]
+__all__ = ["CanaryConfig", "ShadowJudgingConfig"]
 
 
 class ShadowJudgingConfig(BaseModel):
@@ -29,3 +32,22 @@ class ShadowJudgingConfig(BaseModel):
     prompt_chars: int = Field(default=6000, ge=200, le=100_000)  # of the conversation shown
     answer_chars: int = Field(default=6000, ge=200, le=100_000)  # of the answer shown
     queue: int = Field(default=200, ge=1, le=100_000)  # answers waiting; more are not judged
+
+
+class CanaryConfig(BaseModel):
+    """Canaries: every ``every_s`` seconds (on one process of the deployment) ``per_bucket``
+    cases of each difficulty bucket, rotating through the suite, are run on each endpoint
+    (``endpoints``, or every chat endpoint) and compared with the same cases' scores in its
+    history; a large and significant drop demotes it like a drift alarm."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = False
+    every_s: float = Field(default=900, ge=1, le=7 * 86_400)
+    per_bucket: int = Field(default=2, ge=1, le=50)
+    endpoints: list[str] = Field(default_factory=list)
+    judge_endpoint_id: str | None = None  # default: the benchmark's default judge
+    suites: list[Path] = Field(default_factory=list)  # default: the built-in suites
+    max_usd_per_round: float = Field(default=0.05, ge=0, allow_inf_nan=False)
+    min_pairs: int = Field(default=4, ge=2, le=1000)  # cases compared before a verdict
+    drop: float = Field(default=0.2, gt=0, le=1)  # the mean fall that is worth an alarm

@@ -9,7 +9,9 @@ feedback, oldest first) are standardised, ``z = (μ₀ − x)/σ``, and accumula
 ``min_live`` live scores. The threshold is 8, not the textbook 4-5, because the baseline is an
 estimate from a few dozen benchmark cases and its error adds false alarms: on simulated 1-10
 judges (tests/unit/profiles/test_drift.py) about 1% of 100-score streams without a drop alarm,
-while a 0.4 drop is caught at the 5th score. Pure: no I/O, no clock.
+while a 0.4 drop is caught at the 5th score. `canary_drop` is the canaries' test: a scheduled
+subset of benchmark cases against the same cases' scores in the endpoint's history, paired.
+Pure: no I/O, no clock.
 """
 
 from __future__ import annotations
@@ -19,7 +21,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
-__all__ = ["DEFAULT_PARAMS", "Drift", "DriftParams", "quality_drift"]
+__all__ = [
+    "DEFAULT_PARAMS",
+    "CanaryVerdict",
+    "Drift",
+    "DriftParams",
+    "canary_drop",
+    "quality_drift",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,3 +115,44 @@ def quality_drift(
         run_start=run_start if alarm_at is not None else 1,
         run_mean=math.fsum(run) / len(run) if run else mean,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class CanaryVerdict:
+    """Canary scores against the same cases' scores in the endpoint's own history."""
+
+    alarmed: bool
+    pairs: int
+    mean_change: float  # canary minus history, averaged over the cases
+    t_statistic: float | None  # None when every change is the same (no spread)
+
+    def to_json(self) -> dict[str, float | int | bool | None]:
+        t = None if self.t_statistic is None else round(self.t_statistic, 3)
+        return {
+            "alarmed": self.alarmed,
+            "pairs": self.pairs,
+            "mean_change": round(self.mean_change, 4),
+            "t_statistic": t,
+        }
+
+
+def canary_drop(
+    pairs: Sequence[tuple[float, float]],
+    *,
+    min_pairs: int = 4,
+    drop: float = 0.2,
+    t_critical: float = 2.33,
+) -> CanaryVerdict | None:
+    """Whether canary scores fell below the history of the same cases: ``pairs`` are
+    (canary score, history score) per case. A drop is both large (the mean change at most
+    ``-drop``) and significant (a one-sided paired t-test at 1%: ``t`` at most ``-t_critical``;
+    with no spread at all, every case fell by the same amount, which a mean of ``-drop`` or
+    worse already shows). None with fewer than ``min_pairs`` pairs."""
+    if len(pairs) < min_pairs:
+        return None
+    changes = [canary - history for canary, history in pairs]
+    mean = math.fsum(changes) / len(changes)
+    variance = math.fsum((c - mean) ** 2 for c in changes) / (len(changes) - 1)
+    t = None if variance == 0 else mean / math.sqrt(variance / len(changes))
+    significant = t is None or t <= -t_critical
+    return CanaryVerdict(mean <= -drop and significant, len(pairs), mean, t)

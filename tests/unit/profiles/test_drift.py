@@ -55,3 +55,23 @@ def test_false_alarm_and_detection_rates_on_simulated_judges() -> None:
     assert false_alarms / runs <= 0.03, false_alarms
     assert detected / runs >= 0.99
     assert sorted(delays)[len(delays) // 2] <= 6  # median scores to detection
+
+
+def test_a_canary_drop_must_be_large_and_significant() -> None:
+    from rolecall.profiles.drift import canary_drop
+
+    fell = canary_drop([(0.0, 1.0)] * 4)
+    assert fell is not None
+    assert fell.alarmed
+    assert fell.t_statistic is None  # every case fell by the same amount
+    assert canary_drop([(0.0, 1.0)] * 3) is None  # too few cases
+    steady = canary_drop([(1.0, 1.0), (0.0, 0.0), (1.0, 0.0), (0.0, 1.0), (1.0, 1.0)])
+    assert steady is not None
+    assert not steady.alarmed
+    small = canary_drop([(0.9, 1.0)] * 10)  # certain, but only 0.1
+    assert small is not None
+    assert not small.alarmed
+    noisy = canary_drop([(0.0, 1.0), (1.0, 0.0), (0.0, 1.0), (0.0, 1.0), (1.0, 1.0)])
+    assert noisy is not None
+    assert noisy.mean_change <= -0.2
+    assert not noisy.alarmed  # large, but not significant on five noisy cases

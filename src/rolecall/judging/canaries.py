@@ -1,0 +1,166 @@
+"""Canaries: a few benchmark cases re-run on a schedule, compared with each endpoint's history.
+
+Owns `Canaries` and `rotating_cases`. Every ``every_s`` seconds, on the one process that leads
+the deployment's background work (`rolecall.cluster.leader`), a ``canary`` benchmark run takes
+``per_bucket`` cases of each difficulty bucket — a different slice each round, by the round's
+number, so the whole suite is covered over time and every replica would pick the same — and
+runs them on each endpoint through the process's `BenchHub` (graded as any run; its spend capped
+by ``max_usd_per_round``; skipped while another run is active). Then each endpoint's canary
+results since its latest non-canary run are paired with the same cases' latest scores before it,
+and `rolecall.profiles.drift.canary_drop` decides; a drop opens an alarm on the endpoint
+(`DriftWatch.raise_alarm`, metric ``canary``), which demotes it until a full benchmark.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, Final
+
+from rolecall.benchmark.cases import BenchCase, load_suites, select_cases
+from rolecall.benchmark.results import BenchResultRecord, BenchRunRecord
+from rolecall.benchmark.service import BenchError, BenchHub
+from rolecall.inventory.live_quality import CanaryConfig
+from rolecall.judging.drift_watch import DriftWatch
+from rolecall.profiles.drift import canary_drop
+
+__all__ = ["Canaries", "rotating_cases"]
+
+log = logging.getLogger("rolecall.judging")
+TICK_S: Final = 1.0
+HISTORY_RUNS: Final = 500  # the newest runs read for an endpoint's history
+
+
+def rotating_cases(
+    items: Sequence[tuple[str, BenchCase]], per_bucket: int, round_no: int
+) -> list[str]:
+    """``per_bucket`` case keys of each bucket, the ``round_no``-th slice of each (wrapping)."""
+    chosen: list[str] = []
+    for bucket in ("easy", "medium", "hard"):
+        keys = sorted(f"{suite}/{case.id}" for suite, case in items if case.bucket == bucket)
+        if not keys:
+            continue
+        start = (round_no * per_bucket) % len(keys)
+        chosen += [keys[(start + i) % len(keys)] for i in range(min(per_bucket, len(keys)))]
+    return chosen
+
+
+class Canaries:
+    """The canary schedule of one gateway process (it only runs while the process leads)."""
+
+    def __init__(
+        self,
+        config: CanaryConfig,
+        hub: BenchHub,
+        drift: DriftWatch,
+        *,
+        leading: Callable[[], bool],
+        runs: Callable[[int], Sequence[BenchRunRecord]],
+        results_of: Callable[[str], Sequence[BenchResultRecord]],
+        base_dir: Path,
+        tick_s: float = TICK_S,
+    ) -> None:
+        self._config = config
+        self._hub = hub
+        self._drift = drift
+        self._leading = leading
+        self._runs = runs
+        self._results_of = results_of
+        self._suites = [p if p.is_absolute() else base_dir / p for p in config.suites]
+        self._tick_s = tick_s
+        self._task: asyncio.Task[None] | None = None
+        self._next = 0.0
+        self.counts: Counter[str] = Counter()
+
+    async def start(self) -> None:
+        if self._config.enabled and self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._loop())
+
+    def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            self._task = None
+
+    async def _loop(self) -> None:
+        while True:
+            await asyncio.sleep(self._tick_s)
+            if not self._leading() or time.monotonic() < self._next:
+                continue
+            self._next = time.monotonic() + self._config.every_s
+            try:
+                await self.round()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.warning("a canary round failed", exc_info=True)
+                self.counts["failed"] += 1
+
+    async def round(self) -> dict[str, Any] | None:
+        """Run one canary round and judge it; None when it was skipped (another run active)."""
+        if self._hub.active_run is not None:
+            self.counts["skipped"] += 1
+            return None
+        config = self._config
+        suites = self._suites or None
+        round_no = int(time.time() // config.every_s)
+        cases = rotating_cases(
+            select_cases(load_suites(suites), "full"), config.per_bucket, round_no
+        )
+        try:
+            plan = self._hub.plan(
+                "canary",
+                config.endpoints or None,
+                config.judge_endpoint_id or self._hub.default_judge(),
+                suites,
+                cases,
+                config.max_usd_per_round,
+            )
+            run_id = await self._hub.start(plan)
+        except BenchError as exc:
+            log.warning("canary round not started: %s", exc)
+            self.counts["not_started"] += 1
+            return None
+        status = await self._hub.wait(run_id)
+        verdicts = await asyncio.to_thread(self.judge, list(plan.endpoint_ids))
+        self.counts["rounds"] += 1
+        return {"run_id": run_id, "status": status, "verdicts": verdicts}
+
+    def judge(self, endpoint_ids: Sequence[str]) -> dict[str, dict[str, Any] | None]:
+        """Each endpoint's canary verdict; opens an alarm on a drop (blocking: reads runs)."""
+        runs = sorted(self._runs(HISTORY_RUNS), key=lambda r: r.started_ms)
+        out: dict[str, dict[str, Any] | None] = {}
+        for endpoint_id in endpoint_ids:
+            pairs = self._pairs(endpoint_id, runs)
+            verdict = canary_drop(pairs, min_pairs=self._config.min_pairs, drop=self._config.drop)
+            out[endpoint_id] = None if verdict is None else verdict.to_json()
+            if verdict is not None and verdict.alarmed:
+                summary = (
+                    f"canary alarm: {verdict.pairs} canary cases scored {verdict.mean_change:+.2f} "
+                    "on average against the same cases in the endpoint's own history"
+                )
+                self._drift.raise_alarm(endpoint_id, "canary", summary, verdict.to_json())
+        return out
+
+    def _pairs(self, endpoint_id: str, runs: Sequence[BenchRunRecord]) -> list[tuple[float, float]]:
+        """(canary score, history score) of each case a canary ran since the endpoint's latest
+        non-canary run, against that case's latest score before it."""
+        history: dict[str, float] = {}
+        canary: dict[str, float] = {}
+        for run in runs:  # oldest first: later scores replace earlier ones
+            if endpoint_id not in run.endpoints:
+                continue
+            graded = {
+                r.case_key: float(r.score)
+                for r in self._results_of(run.run_id)
+                if r.endpoint_id == endpoint_id and r.status == "graded" and r.score is not None
+            }
+            if run.mode == "canary":
+                canary.update(graded)
+            else:
+                history.update(graded)
+                canary.clear()  # a new baseline: only canaries after it count
+        return [(score, history[key]) for key, score in canary.items() if key in history]
