@@ -16,11 +16,12 @@ from pathlib import Path
 from typing import Any, Final
 
 from rolecall.benchmark.service import BenchHub
+from rolecall.bootstrap.live_quality import drift_watch, feedback_desk, shadow_judge
 from rolecall.cluster.aggregation import writer_aggregation
 from rolecall.cluster.changes import ChangeFeed
 from rolecall.cluster.node import Node, build_node
 from rolecall.cluster.redis_limits import RedisLimitStore
-from rolecall.cluster.sharing import ALARMS, COOLDOWN, OVERRIDES_DOC, SAMPLES, share_state
+from rolecall.cluster.sharing import COOLDOWN, OVERRIDES_DOC, SAMPLES, share_state
 from rolecall.cluster.sharing import share_profile as _share_profile
 from rolecall.console import OPERATIONS as CONSOLE_OPERATIONS
 from rolecall.console import console_routes
@@ -34,18 +35,14 @@ from rolecall.gateway.auth import load_admin_token
 from rolecall.gateway.chat_asgi import GatewayApp
 from rolecall.inventory.config import load_inventory_file
 from rolecall.inventory.inventory import Inventory
-from rolecall.inventory.live_quality import ShadowJudgingConfig
 from rolecall.inventory.load import check_provider_keys, configured_inventory
 from rolecall.judging.canaries import Canaries
-from rolecall.judging.drift_watch import ALARMS_DOC, DriftWatch
-from rolecall.judging.shadow import ShadowJudge
 from rolecall.learned.difficulty import LearnedDifficulty
 from rolecall.learned.mode import LearnedMode
 from rolecall.limits.failover import FailoverStore
 from rolecall.limits.service import Limiter
 from rolecall.limits.spec import ScopedLimits, parse_limits_section
 from rolecall.observe.evidence import EvidenceIntake
-from rolecall.observe.feedback import Answered, FeedbackDesk
 from rolecall.observe.recorder import Recorder
 from rolecall.operator import Operator
 from rolecall.operator.overrides import overrides_file
@@ -57,7 +54,6 @@ from rolecall.providers.registry import UpstreamClients, adapters_for
 from rolecall.services import Lifecycle, Services
 from rolecall.settings import Settings
 from rolecall.storage.changes import SharedDoc
-from rolecall.storage.feedback import answered_request
 from rolecall.storage.limit_counters import SqlLimitCounters
 from rolecall.storage.limit_store import ThreadedLimitStore
 from rolecall.storage.record_writer import WriterLink, is_in_memory, open_sink
@@ -134,7 +130,7 @@ def build_services(
         on_profile=lambda profile: _share_profile(routing, node, profile),
         listeners=[AccessLog()] if metrics is None else [metrics.requests, AccessLog()],
     )
-    drift = _drift_watch(storage, routing, node)
+    drift = drift_watch(storage, routing, node)
     evidence = EvidenceIntake(
         storage.samples,
         storage.profiles,
@@ -157,7 +153,7 @@ def build_services(
         connect_timeout_s=settings.upstream_connect_timeout_s,
         idle_timeout_s=settings.upstream_idle_timeout_s,
     )
-    shadow = _shadow_judge(inventory.routing.shadow_judging, upstreams, routing, storage, evidence)
+    shadow = shadow_judge(inventory.routing.shadow_judging, upstreams, routing, storage, evidence)
     bench = _bench_hub(settings, routing, storage, evidence, writer, recorder, metrics)
     canaries = Canaries(
         inventory.routing.canaries,
@@ -191,7 +187,7 @@ def build_services(
         learned=learned,
         limits=_limiter(settings, scoped, storage),
         responses=responses,
-        feedback=_feedback_desk(storage, routing, evidence),
+        feedback=feedback_desk(storage, routing, evidence),
         shadow=shadow,
         drift=drift,
         canaries=canaries,
@@ -205,63 +201,6 @@ def build_services(
             on_start=[shadow.start, canaries.start, *([] if metrics is None else [metrics.start])],
             on_stop=[shadow.stop, canaries.stop, *([] if metrics is None else [metrics.stop])],
         ),
-    )
-
-
-def _drift_watch(storage: SqlStorage, routing: RoutingState, node: Node) -> DriftWatch:
-    """Drift alarms kept in a shared document; every process applies them when told."""
-
-    def version(endpoint_id: str) -> str | None:
-        facts = routing.endpoint_facts(endpoint_id)
-        return None if facts is None else facts[0]
-
-    doc = SharedDoc(storage.shared_docs, ALARMS_DOC, on_save=lambda: node.feed.publish(ALARMS))
-    drift = DriftWatch(
-        storage.samples.for_endpoint, doc, version=version, demote=routing.set_demotions
-    )
-    drift.apply()
-    node.feed.subscribe(ALARMS, lambda _: drift.apply())
-    return drift
-
-
-def _shadow_judge(
-    config: ShadowJudgingConfig,
-    upstreams: UpstreamClients,
-    routing: RoutingState,
-    storage: SqlStorage,
-    evidence: EvidenceIntake,
-) -> ShadowJudge:
-    """Shadow judging over the current inventory; grades go in as evidence does."""
-
-    def version(endpoint_id: str) -> str | None:
-        facts = routing.endpoint_facts(endpoint_id)
-        return None if facts is None else facts[0]
-
-    return ShadowJudge(
-        config,
-        upstreams,
-        endpoints=lambda: routing.view.inventory.endpoints,
-        versions=version,
-        store=evidence.add,
-        spent=partial(storage.samples.spent, "live_judged"),
-    )
-
-
-def _feedback_desk(
-    storage: SqlStorage, routing: RoutingState, evidence: EvidenceIntake
-) -> FeedbackDesk:
-    """Feedback looks requests up in the usage records and refreshes profiles like evidence."""
-
-    def lookup(any_id: str) -> Answered | None:
-        request_id, events = storage.usage.lookup(any_id)
-        return answered_request(events, request_id)
-
-    def version(endpoint_id: str) -> str | None:
-        facts = routing.endpoint_facts(endpoint_id)
-        return None if facts is None else facts[0]
-
-    return FeedbackDesk(
-        storage.feedback, lookup=lookup, version=version, evidence_changed=evidence.changed
     )
 
 
