@@ -58,6 +58,7 @@ def alarmed(tmp_path: Path) -> Iterator[Gateway]:
                     )
                     assert status == 200, answer
             assert "ep-a" in gw.services.routing.demotions
+            gw.last_decision = raw.headers["x-rolecall-decision-id"]  # type: ignore[attr-defined]
             yield gw
     finally:
         a.stop()
@@ -74,6 +75,15 @@ def test_the_dashboard_shows_an_alarm_and_clears_it(page: Any, alarmed: Gateway)
     assert "quality drift alarm" in text
     assert "re-benchmark ep-a" in text
     screenshot(page, "dashboard-drift-alarm")
+    # the decision of a scored request shows its feedback and the candidate's alarm
+    page.goto(f"http://127.0.0.1:{gw.port}/#/router/decisions/{gw.last_decision}")  # type: ignore[attr-defined]
+    live = page.locator("#decision-live")
+    live.wait_for()
+    assert "demoted: quality" in live.inner_text()
+    assert "5 scored, mean 0.00" in live.inner_text()
+    assert "0" in page.locator("#decision-feedback").inner_text()
+    page.goto(f"http://127.0.0.1:{gw.port}/#/dashboard")
+    alarm.wait_for()
     alarm.locator("button").click()
     page.wait_for_selector("#alarms", state="detached")
     assert gw.services.routing.demotions == {}

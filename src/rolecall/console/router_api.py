@@ -134,10 +134,15 @@ async def decisions(request: Request) -> Response:
     return reply({"data": [_decision_row(i) for i in items], "total": total})
 
 
-def _evidence(services: Services, endpoint_id: str) -> dict[str, Any]:
+def _evidence(
+    services: Services, endpoint_id: str, feedback: dict[str, Any], alarms: dict[str, Any]
+) -> dict[str, Any]:
     profile = services.routing.profiles.get(endpoint_id)
     endpoint = services.routing.inventory.endpoints.get(endpoint_id)
     return {
+        # live quality evidence now: the feedback on its answers and an open drift alarm
+        "feedback": feedback.get(endpoint_id),
+        "alarm": alarms.get(endpoint_id),
         "observed_profile": profile.to_artifact() if profile else None,
         "declared": endpoint.declared.to_artifact() if endpoint else None,
         "price_per_1m": {"input": endpoint.input_per_1m, "output": endpoint.output_per_1m}
@@ -157,13 +162,16 @@ async def decision_detail(request: Request) -> Response:
     facts = services.storage.analytics.fact_for(request_id)
     usage = services.storage.usage.for_request(request_id)
     spans = services.storage.traces.spans_for(request_id)
+    feedback = services.storage.feedback.summary(sorted(ids))
+    alarms = services.drift.alarms()["open"]
     return reply(
         {
             "decision": found,
             "plan": services.storage.decisions.plan(request.path_params["decision_id"]),
             "facts": facts,
             "outcome": outcome_view(facts, usage[0] if usage else None, found, spans),
-            "evidence": {endpoint_id: _evidence(services, endpoint_id) for endpoint_id in ids},
+            "evidence": {eid: _evidence(services, eid, feedback, alarms) for eid in ids},
+            "feedback": [r.to_json() for r in services.storage.feedback.for_request(request_id)],
         }
     )
 

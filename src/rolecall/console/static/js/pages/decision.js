@@ -72,6 +72,28 @@ function planCard(plan) {
   return card("Routing mode plan", h("div", { id: "decision-plan" }, kv(rows), advisories));
 }
 
+// Live quality evidence beside the decision: the feedback given on this request, and per
+// candidate the feedback on its answers and any open drift alarm (which demotes it).
+function liveCard(d, res) {
+  const rows = d.scored_candidates.map((c) => {
+    const ev = res.evidence[c.endpoint_id] || {};
+    const fb = ev.feedback;
+    return {
+      endpoint_id: c.endpoint_id,
+      feedback: fb ? `${fb.scored} scored, mean ${fmt.num(fb.mean_score, 2)} (${fb.feedback} in all)` : "none",
+      alarm: ev.alarm ? badge(`demoted: ${ev.alarm.metric}`, "bad") : "–",
+    };
+  });
+  const given = (res.feedback || []).map((x) => h("li", {}, h("span", { class: "mono" }, x.giver), `: ${x.score ?? "–"} ${x.label || ""} ${x.comment || ""}`));
+  return card("Live quality evidence", h("div", { id: "decision-live", class: "grid" },
+    table([
+      { key: "endpoint_id", label: "Endpoint", render: (r) => h("span", { class: "mono" }, r.endpoint_id) },
+      { key: "feedback", label: "Feedback on its answers" },
+      { key: "alarm", label: "Drift alarm" },
+    ], rows, { empty: "No candidate was scored" }),
+    given.length ? h("ul", { id: "decision-feedback" }, given) : h("p", { class: "muted" }, "No feedback on this request.")));
+}
+
 export async function render({ page, params }) {
   const res = await api(`/api/console/decisions/${encodeURIComponent(params[0])}`);
   const d = res.decision;
@@ -99,6 +121,7 @@ export async function render({ page, params }) {
     flatMetricNotes(d),
     h("div", { class: "grid g2" }, card("Decision", summary), card("Metric breakdown", groups.length ? groupedBars(METRICS, groups, { label: "metric values per candidate" }) : h("p", { class: "muted" }, "No candidate was eligible."))),
     planCard(res.plan),
+    liveCard(d, res),
     card("Eligibility", eligibility),
     card("Metric values and the evidence behind them", breakdownTable(d, res.evidence)),
     card("Policy snapshot", json(d.policy_snapshot)));
