@@ -112,13 +112,15 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _seed(services: Any) -> None:
-    """The scenario's benchmark baseline: ten judged cases per endpoint around `BASELINE`."""
+def seed_baseline(services: Any, endpoint_ids: list[str] | None = None) -> None:
+    """The scenario's benchmark baseline, as a full benchmark would leave it: ten judged cases
+    per endpoint (all three, or ``endpoint_ids``) around its `BASELINE` score."""
     from rolecall.profiles import Sample
 
     now = time.time_ns() // 1_000_000
     samples = []
-    for endpoint_id, score in BASELINE.items():
+    chosen = endpoint_ids or list(BASELINE)
+    for endpoint_id, score in ((e, BASELINE[e]) for e in chosen):
         version, revision = services.routing.endpoint_facts(endpoint_id)
         samples += [
             Sample(
@@ -135,7 +137,7 @@ def _seed(services: Any) -> None:
             for d in SPREAD
         ]
     services.evidence.add(samples)
-    services.evidence.refresh(list(BASELINE))
+    services.evidence.refresh(chosen)
 
 
 def _ask(port: int) -> str:
@@ -153,7 +155,7 @@ def run_once(*, degraded: bool, before: int, after: int) -> RunResult:
     """One scenario: ``before`` requests, the change (when ``degraded``), then up to ``after``
     requests until routing leaves the broken endpoint under an alarm."""
     with _world() as (services, upstreams, port):
-        _seed(services)
+        seed_baseline(services)
         for _ in range(before):
             _ask(port)
         if degraded:

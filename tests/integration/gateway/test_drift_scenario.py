@@ -15,15 +15,12 @@ from typing import Any
 
 import pytest
 
-from rolecall.profiles import Sample
+from rolecall.cli.drift_demo import seed_baseline
 from rolecall.providers.scripted import ScriptedUpstream
 
 from .harness import ADMIN_TOKEN, Gateway, openai_provider
 from .test_feedback import _ask
 from .test_shadow_judging import BAD, GOOD
-
-BENCH = {"ep-a": 0.84, "ep-b": 0.9, "ep-c": 0.8}  # ep-b is the best until it breaks
-SPREAD = (-0.1, -0.05, 0.0, 0.05, 0.1, -0.05, 0.0, 0.05, 0.0, 0.0)
 
 
 @pytest.fixture
@@ -74,26 +71,7 @@ def _config(pool: dict[str, Any]) -> dict[str, Any]:
 
 
 def _benchmark(gw: Gateway, endpoint_ids: list[str]) -> None:
-    now = time.time_ns() // 1_000_000
-    samples = []
-    for endpoint_id in endpoint_ids:
-        version, revision = gw.services.routing.endpoint_facts(endpoint_id)  # type: ignore[misc]
-        samples += [
-            Sample(
-                endpoint_id,
-                version,
-                "benchmark",
-                now,
-                40.0,
-                judge_score=BENCH[endpoint_id] + d,
-                difficulty_bucket="medium",
-                membership_revision=revision,
-                benchmark_mode="full",
-            )
-            for d in SPREAD
-        ]
-    gw.services.evidence.add(samples)
-    gw.services.evidence.refresh(endpoint_ids)
+    seed_baseline(gw.services, endpoint_ids)
 
 
 def _metrics(gw: Gateway) -> str:
