@@ -91,12 +91,12 @@ def test_a_silent_degradation_is_detected_demoted_and_routed_around(
 ) -> None:
     with Gateway(_config(pool), db_url, tmp_path) as gw:
         _benchmark(gw, ["ep-a", "ep-b", "ep-c"])
-        control = [_ask(gw, model="pool").headers["x-rolecall-endpoint"] for _ in range(120)]
+        control = [_ask(gw, model="pool").headers["x-rolecall-endpoint"] for _ in range(80)]
         assert control.count("ep-b") == len(control)
         time.sleep(1.0)  # the judge's grades of the control traffic are in
         assert _open_alarms(gw) == {}
         judged_before = gw.services.shadow.counts["judged"]
-        assert judged_before >= 3, gw.services.shadow.counts
+        assert judged_before >= 1, gw.services.shadow.counts  # 80 at 10%: none is a 2e-4 chance
 
         pool["b"].set_script({"models": {"model-b": {"answer": "bad answer", "latency_ms": 3}}})
         started, sent, moved = time.monotonic(), 0, None
