@@ -170,7 +170,7 @@ async def serve_door(
             client = scope.get("client")
             key = keys.check(_credential(headers), client[0] if client else "")
         app_id = "default" if key is None else key.key_id
-        raw = await _read_body(receive, services.settings.max_body_bytes)
+        raw = await read_body(receive, services.settings.max_body_bytes)
         reply = await door.serve(services, raw, headers, Caller(app_id, key, request_id, client_id))
     except WireError as exc:
         await _send_json(send, exc.status, exc.headers, door.render_error(exc), tag)
@@ -211,7 +211,7 @@ def _turned_away(
     services.recorder.turned_away(turned)
 
 
-async def _read_body(receive: Receive, limit: int) -> bytes:
+async def read_body(receive: Receive, limit: int) -> bytes:
     """The whole body, refused once it passes ``limit`` (never buffering more than that)."""
     chunks: list[bytes] = []
     size = 0

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from starlette.requests import Request
 from starlette.responses import Response
 
+from rolecall.gateway.chat_asgi import read_body
 from rolecall.gateway.context import services_of
 from rolecall.gateway.openapi import Operation, array, obj
 from rolecall.gateway.responses import json_response
@@ -33,6 +34,8 @@ T = TypeVar("T")
 MAX_LABEL: Final = 64
 MAX_COMMENT: Final = 4000
 MAX_ID: Final = 200
+# the largest body the fields allow, JSON-escaped, with room: a bigger one is refused unread
+MAX_BODY: Final = 64 * 1024
 
 
 class RequestFeedbackBody(BaseModel):
@@ -86,7 +89,7 @@ async def _give(request: Request, item: FeedbackIn, giver: str, owner: str | Non
 
 async def create_feedback(request: Request) -> Response:
     """``POST /v1/feedback``: feedback from the gateway key that made the request."""
-    body = parse_body(FeedbackBody, await request.body())
+    body = parse_body(FeedbackBody, await read_body(request.receive, MAX_BODY))
     app_id = request.state.app_id
     item = FeedbackIn(body.request_id, body.score, body.label, body.comment)
     return await _give(request, item, app_id, app_id)
@@ -94,7 +97,7 @@ async def create_feedback(request: Request) -> Response:
 
 async def admin_feedback(request: Request) -> Response:
     """``POST /api/requests/{request_id}/feedback``: an operator's feedback on any request."""
-    body = parse_body(RequestFeedbackBody, await request.body())
+    body = parse_body(RequestFeedbackBody, await read_body(request.receive, MAX_BODY))
     item = FeedbackIn(request.path_params["request_id"], body.score, body.label, body.comment)
     return await _give(request, item, ADMIN_GIVER, None)
 

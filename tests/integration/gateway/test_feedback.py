@@ -140,7 +140,11 @@ def test_bad_feedback_bodies_are_named(shared_gateway: Gateway) -> None:
         status, answer = _feedback(shared_gateway, body)
         assert status == 400, (body, answer)
         assert answer["error"]["param"] == param, (body, answer)
-    status, answer = shared_gateway.raw(
-        "/v1/feedback", b"[1, 2", {"authorization": f"Bearer {shared_gateway.api_key}"}
-    )
+    auth = {"authorization": f"Bearer {shared_gateway.api_key}"}
+    status, answer = shared_gateway.raw("/v1/feedback", b"[1, 2", auth)
     assert status == 400, answer
+    # a body far past what the fields allow is refused without being kept in memory
+    huge = json.dumps({"request_id": "r", "comment": "x" * 200_000}).encode()
+    status, answer = shared_gateway.raw("/v1/feedback", huge, auth)
+    assert status == 413, answer
+    assert answer["error"]["code"] == "request_too_large"
