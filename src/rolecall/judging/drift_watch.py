@@ -64,7 +64,11 @@ class DriftWatch:
         """Raise or clear the alarms of these endpoints; the alarms raised now."""
         raised = []
         for endpoint_id in sorted(set(endpoint_ids)):
-            alarm = self._check_one(endpoint_id)
+            try:
+                alarm = self._check_one(endpoint_id)
+            except Exception:  # the evidence that called is stored: a failed check costs the check
+                log.warning("drift check of %s failed", endpoint_id, exc_info=True)
+                continue
             if alarm is not None:
                 raised.append(alarm)
         return raised
