@@ -9,7 +9,7 @@ export function judgeView(report) {
   const f = report.judge_facts || {};
   if (!report.judge) {
     return h("div", { id: "bench-judge-facts" },
-      h("p", {}, "No judge: ", h("b", {}, "graders only"), ` — ${fmt.int(f.heuristic_cases)} open-ended cases scored by the judge-free heuristic.`));
+      h("p", {}, "No judge: ", h("b", {}, "graders only"), ` — ${fmt.int(f.heuristic_cases)} open-ended case(s) scored by the judge-free heuristic.`));
   }
   const rows = [
     ["Judge", h("span", { class: "mono" }, report.judge)],
@@ -63,10 +63,11 @@ function casesView(rows) {
 // The whole detail of one run, opened from the run history.
 export function runDetail(report, onClose) {
   const skipped = report.cases.filter((c) => c.status === "skipped").length;
-  return card(`Run ${report.run_id}`, h("div", { class: "grid", id: "bench-run-detail" },
+  return card(`Run ${report.run_id}`, h("div", { id: "bench-run-detail" },
     h("div", { class: "row spread" },
       h("span", {}, badge(report.status, report.status === "completed" ? "ok" : "bad"), ` ${report.mode} · ${fmt.time(report.started_ms)} · ${fmt.int(report.cases_done)} / ${fmt.int(report.cases_total)} cases`),
       h("button", { type: "button", onclick: onClose }, "Close")),
+    report.status === "cancelled" ? notice(`Cancelled: the ${report.cases_done} case(s) graded before the cancel are kept as evidence`) : null,
     skipped ? notice(`${skipped} case(s) skipped: see "Why" below`) : null,
     h("h3", {}, "Judge"), judgeView(report),
     h("h3", {}, "Pairwise"), pairwiseView(report.pairwise || []),

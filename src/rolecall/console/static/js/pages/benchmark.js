@@ -95,8 +95,10 @@ function compareView(runs) {
   const out = h("div", {});
   const ids = runs.filter((r) => r.status === "completed").map((r) => [r.run_id, `${r.run_id} (${r.mode}, ${fmt.time(r.started_ms)})`]);
   if (ids.length < 2) return stateBox("empty", "Compare needs two completed runs");
-  const a = h("select", { id: "cmp-a" }, ids.map(([v, t], i) => h("option", { value: v, selected: i === 1 }, t)));
-  const b = h("select", { id: "cmp-b" }, ids.map(([v, t], i) => h("option", { value: v, selected: i === 0 }, t)));
+  // a run's label is wider than a phone: the select shrinks to the screen and cuts the label
+  const fit = { maxWidth: "100%" };
+  const a = h("select", { id: "cmp-a", style: fit }, ids.map(([v, t], i) => h("option", { value: v, selected: i === 1 }, t)));
+  const b = h("select", { id: "cmp-b", style: fit }, ids.map(([v, t], i) => h("option", { value: v, selected: i === 0 }, t)));
   const go = async () => {
     try {
       const res = await api(`/api/bench/compare${query({ a: a.value, b: b.value })}`);
