@@ -96,6 +96,7 @@ def test_benchmark_page_walk(page: Any, bench_gateway: Gateway) -> None:
 
     # a judged run where the judge is also a candidate
     _start(page, ["ep-expert", "ep-judge"], "ep-judge")
+    assert "judge its own answers" in page.locator("#bench-judge-overlap").inner_text()
     page.wait_for_selector("#bench-history tbody tr:nth-child(3)", timeout=RUN_MS)
     _finish(page)
     facts = page.locator("#bench-judge-facts")

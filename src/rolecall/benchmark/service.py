@@ -99,7 +99,8 @@ class BenchHub:
             (
                 rid
                 for rid, task in self.tasks.items()
-                if not task.done() and self.progress[rid].status == "running"
+                # a cancelled run counts until it has stopped: no second run overlaps its end
+                if not task.done() and self.progress[rid].status in ("running", "cancelling")
             ),
             None,
         )

@@ -13,20 +13,25 @@ function runSetup(suites, endpoints, onStart) {
   const boxes = endpoints.map((e) => {
     const id = `bench-ep-${e.endpoint_id}`;
     const box = h("input", { type: "checkbox", id, checked: state.selected.has(e.endpoint_id),
-      onchange: (ev) => (ev.target.checked ? state.selected.add(e.endpoint_id) : state.selected.delete(e.endpoint_id)) });
+      onchange: (ev) => { ev.target.checked ? state.selected.add(e.endpoint_id) : state.selected.delete(e.endpoint_id); drawOverlap(); } });
     return h("span", { class: "row" }, box, h("label", { for: id }, e.endpoint_id, e.local ? " (local)" : ""));
   });
-  const judge = h("select", { id: "bench-judge", onchange: (ev) => (state.judge = ev.target.value) },
+  // said before the run starts: a judge that is also a candidate grades its own answers
+  const overlap = h("span", { class: "muted", id: "bench-judge-overlap" });
+  const drawOverlap = () => { overlap.textContent = state.judge && state.selected.has(state.judge) ? `${state.judge} is also benchmarked: it will judge its own answers (marked self-judging)` : ""; };
+  const judge = h("select", { id: "bench-judge", onchange: (ev) => { state.judge = ev.target.value; drawOverlap(); } },
     h("option", { value: "" }, "no judge (graders only)"),
     endpoints.map((e) => h("option", { value: e.endpoint_id, selected: state.judge === e.endpoint_id }, e.endpoint_id)));
   const modeBox = h("span", {});
   const drawMode = () => clear(modeBox, segmented("Benchmark mode", ["quick", "full"], state.mode, (m) => { state.mode = m; drawMode(); }),
     h("span", { class: "muted" }, ` ${fmt.int(counts[state.mode])} cases per endpoint`));
   drawMode();
+  drawOverlap();
   return h("div", { class: "grid" },
     h("div", { class: "row" }, h("b", {}, "Endpoints"), boxes),
     h("div", { class: "row" }, h("label", { for: "bench-judge" }, "Judge"), judge, h("b", {}, "Mode"), modeBox,
       h("button", { type: "button", class: "primary", id: "bench-start", onclick: onStart }, "Start benchmark")),
+    overlap,
     h("p", { class: "muted" }, `Suites: ${suites.suites.map((s) => `${s.name} (${s.cases} cases, ${s.quick_cases} quick)`).join(", ") || "none"}`));
 }
 
