@@ -47,10 +47,13 @@ MIN_LOCAL_JUDGE_BYTES: Final = 1_000_000_000  # Qwen2.5-Coder-1.5B Q4_K_M is 1.1
 class BenchError(RolecallError):
     """A benchmark request that cannot be served; ``status`` is the HTTP status that fits."""
 
-    def __init__(self, message: str, *, status: int = 400, param: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, status: int = 400, param: str | None = None, code: str | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.param = param
+        self.code = code
 
 
 def _now_ms() -> int:
@@ -265,7 +268,9 @@ class BenchHub:
         if task is None or task.done() or self.progress[run_id].status != "running":
             if self.store.get_run(run_id) is None:
                 raise BenchError(f"no benchmark run {run_id!r}", status=404)
-            raise BenchError(f"benchmark run {run_id} is not running", status=409)
+            raise BenchError(
+                f"benchmark run {run_id} is not running", status=409, code="run_not_running"
+            )
         self.cancelling.add(run_id)
         self.progress[run_id].status = "cancelling"
         task.get_loop().call_soon_threadsafe(task.cancel)

@@ -50,7 +50,7 @@ def _wire(exc: BenchError | SuiteError) -> WireError:
     if isinstance(exc, SuiteError):
         return WireError(400, str(exc), param="suite", code="invalid_suite")
     kind = {404: "not_found_error", 409: "conflict_error"}.get(exc.status, "invalid_request_error")
-    code = {404: "not_found", 409: "run_active"}.get(exc.status)
+    code = exc.code or {404: "not_found", 409: "run_active"}.get(exc.status)
     return WireError(exc.status, str(exc), param=exc.param, code=code, kind=kind)
 
 

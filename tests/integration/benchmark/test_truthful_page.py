@@ -176,6 +176,6 @@ def test_a_running_benchmark_can_be_cancelled(gateway: Gateway) -> None:
     samples = gw.services.storage.samples.for_endpoint("ep-slow", source="benchmark")
     assert len(samples) == stored["cases_done"]
     status, again = gw.raw(f"/api/bench/runs/{run_id}/cancel", b"", ADMIN)
-    assert (status, again["error"]["code"]) == (409, "run_active")
+    assert (status, again["error"]["code"]) == (409, "run_not_running")
     # the pool is free again
     assert _run(gw, body | {"endpoints": ["ep-guesser"]})["status"] == "completed"
