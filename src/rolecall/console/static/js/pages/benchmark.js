@@ -160,8 +160,14 @@ export async function render({ page }) {
       toast(`Cancelling ${runId}: the cases already graded are kept`);
     } catch (err) { toast(err.message, true); }
   };
+  // the cards and the judge are re-read only when some run's status or stored cases changed (a
+  // clear, here or elsewhere, changes the counts too): the summary reads every recent run
+  let seen = null;
   const refresh = async () => {
-    const [{ runs }, summary] = await Promise.all([api("/api/bench/runs"), api("/api/bench/summary")]);
+    const { runs } = await api("/api/bench/runs");
+    const signature = JSON.stringify(runs.map((r) => [r.run_id, r.status, r.cases_done]));
+    const changed = signature !== seen;
+    seen = signature;
     const active = runs.find((r) => r.status === "running");
     if (active) {
       const p = await api(`/api/bench/runs/${encodeURIComponent(active.run_id)}/progress`);
@@ -169,9 +175,11 @@ export async function render({ page }) {
     } else {
       clear(progress, h("span", { class: "muted" }, "No run in progress."));
     }
-    clear(resultsBox, results(summary, clearData, openRun));
-    const latest = runs.find((r) => r.status !== "running");
-    clear(judgeBox, latest ? judgeView(await api(`/api/bench/runs/${encodeURIComponent(latest.run_id)}`)) : stateBox("empty", "No run yet"));
+    if (changed) {
+      clear(resultsBox, results(await api("/api/bench/summary"), clearData, openRun));
+      const latest = runs.find((r) => r.status !== "running");
+      clear(judgeBox, latest ? judgeView(await api(`/api/bench/runs/${encodeURIComponent(latest.run_id)}`)) : stateBox("empty", "No run yet"));
+    }
     clear(historyBox, history(runs, openRun));
     if (!compareBox.childNodes.length || !active) clear(compareBox, compareView(runs));
     return active;
