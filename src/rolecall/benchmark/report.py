@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from statistics import fmean
 from typing import Any, Final
 
+from rolecall.benchmark.detail import case_rows, suite_rows
 from rolecall.benchmark.results import BenchPairRecord, BenchResultRecord, BenchRunRecord
 from rolecall.benchmark.stats import paired_permutation_p
 from rolecall.inventory.modes import CeilingConfig
@@ -28,7 +29,7 @@ from rolecall.profiles import (
 )
 from rolecall.profiles.ceilings import derive_ceiling
 
-__all__ = ["build_report", "compare_runs", "recommend"]
+__all__ = ["build_report", "compare_runs", "endpoint_entry", "recommend"]
 
 FAILURE_LIMIT: Final = 0.3  # an endpoint failing more often than this should leave the pool
 SPREAD: Final = 0.5  # "meaningful" latency/cost spread: the best is at most half the worst
@@ -77,13 +78,17 @@ def _interval(q: BucketQuality) -> dict[str, Any]:
     }
 
 
-def _endpoint_entry(
+def endpoint_entry(
     endpoint_id: str,
     results: list[BenchResultRecord],
-    run: BenchRunRecord,
+    *,
+    local: bool,
+    mode: str,
     ceilings: CeilingConfig,
 ) -> dict[str, Any]:
-    meta = (run.config.get("endpoint_meta") or {}).get(endpoint_id, {})
+    """One endpoint's card over ``results`` (at most one per case): quality, failures, speed, cost.
+
+    ``distinct_cases`` is what the confidence rests on: a case graded twice is one case."""
     graded = [r for r in results if r.status == "graded"]
     attempted = [r for r in results if r.status != "skipped"]
     latencies = [r.latency_ms for r in graded if r.latency_ms is not None]
@@ -92,9 +97,10 @@ def _endpoint_entry(
     failures = len(attempted) - len(graded)
     return {
         "endpoint_id": endpoint_id,
-        "local": bool(meta.get("local", False)),
-        "quality": _quality(results, run.mode, ceilings),
+        "local": local,
+        "quality": _quality(results, mode, ceilings),
         "cases": len(results),
+        "distinct_cases": len({r.case_key for r in graded}),
         "graded": len(graded),
         "skipped": len(results) - len(attempted),
         "failures": failures,
@@ -117,7 +123,15 @@ def _judge_facts(
       head-to-heads, against how often its graded case score was the higher one.
     """
     judge = run.judge_id
-    facts: dict[str, Any] = {"endpoint_id": judge, "overlap": bool(run.config.get("judge_overlap"))}
+    judged = [r for r in results if r.detail.get("method") == "judge"]
+    facts: dict[str, Any] = {
+        "endpoint_id": judge,
+        "overlap": bool(run.config.get("judge_overlap")),
+        # what the judge actually did: a judge named but never reached grades nothing
+        "judged_cases": len(judged),
+        "self_graded_cases": sum(bool(r.detail.get("self_graded")) for r in judged),
+        "heuristic_cases": sum(r.detail.get("method") == "heuristic" for r in results),
+    }
     if judge is None or not facts["overlap"]:
         return facts
     gaps: dict[bool, list[float]] = {True: [], False: []}
@@ -161,7 +175,13 @@ def build_report(
     by_endpoint: dict[str, list[BenchResultRecord]] = {e: [] for e in run.endpoints}
     for r in results:
         by_endpoint.setdefault(r.endpoint_id, []).append(r)
-    endpoints = [_endpoint_entry(e, rs, run, rule) for e, rs in by_endpoint.items()]
+    meta = run.config.get("endpoint_meta") or {}
+    endpoints = [
+        endpoint_entry(
+            e, rs, local=bool(meta.get(e, {}).get("local")), mode=run.mode, ceilings=rule
+        )
+        for e, rs in by_endpoint.items()
+    ]
     return {
         "run_id": run.run_id,
         "mode": run.mode,
@@ -174,6 +194,8 @@ def build_report(
         "endpoints": endpoints,
         "judge_facts": _judge_facts(run, results, pairs),
         "pairwise": [p.detail for p in pairs],
+        "suites": suite_rows(results),
+        "cases": case_rows(results),
         "recommendation": recommend(endpoints),
     }
 
@@ -216,8 +238,11 @@ def recommend(entries: list[dict[str, Any]]) -> dict[str, Any]:
     healthy = [e for e in entries if e["endpoint_id"] not in leaving and e["graded"] > 0]
     reasons = [f"{e}: {why}; remove it from the pool" for e, why in leave]
     if len(healthy) < 2:
-        only = healthy[0]["endpoint_id"] if healthy else "none"
-        reasons.append(f"only one healthy endpoint ({only}): there is nothing to trade off yet")
+        if healthy:
+            only = healthy[0]["endpoint_id"]
+            reasons.append(f"only one healthy endpoint ({only}): there is nothing to trade off yet")
+        else:
+            reasons.append("no healthy endpoint measured yet: there is nothing to trade off")
         return {"strategy": "balanced", "reasons": reasons, "leave_pool": sorted(leaving)}
     ranked = sorted(healthy, key=_mean, reverse=True)
     leader, runner_up = ranked[0], ranked[1]

@@ -140,7 +140,7 @@ class BenchRunner:
         """Run (or finish) the plan; returns the final status."""
         stored = await asyncio.to_thread(self.store.results, self.plan.run_id)
         done = {(r.endpoint_id, r.case_key) for r in stored}
-        self.progress.done = len(done)
+        self.progress.done = self.progress.resumed_at = len(done)
         self.progress.failed = sum(r.status == "failed" for r in stored)
         self.progress.spent_usd = sum(r.cost_usd or 0.0 for r in stored)
         caller = EndpointCaller(

@@ -18,11 +18,13 @@ from pathlib import Path
 from typing import Any, Final
 
 from rolecall.benchmark.cases import load_suites, select_cases
+from rolecall.benchmark.commit import settle, writer_commit
+from rolecall.benchmark.pool import pool_summary
 from rolecall.benchmark.ports import BenchmarkStore
 from rolecall.benchmark.progress import RunProgress
 from rolecall.benchmark.report import build_report, compare_runs
-from rolecall.benchmark.results import BenchResultRecord, BenchRunRecord
-from rolecall.benchmark.runner import BenchRunner, Commit, RunPlan
+from rolecall.benchmark.results import BenchRunRecord
+from rolecall.benchmark.runner import BenchRunner, RunPlan
 from rolecall.errors import RolecallError
 from rolecall.execution.ports import AdapterFactory
 from rolecall.execution.state import RoutingState
@@ -30,7 +32,6 @@ from rolecall.inventory.inventory import Inventory
 from rolecall.observe.evidence import EvidenceIntake
 from rolecall.observe.ports import SampleStore, TaskQueue
 from rolecall.observe.recorder import Recorder
-from rolecall.profiles import Sample
 
 __all__ = [
     "BenchError",
@@ -46,53 +47,17 @@ MIN_LOCAL_JUDGE_BYTES: Final = 1_000_000_000  # Qwen2.5-Coder-1.5B Q4_K_M is 1.1
 class BenchError(RolecallError):
     """A benchmark request that cannot be served; ``status`` is the HTTP status that fits."""
 
-    def __init__(self, message: str, *, status: int = 400, param: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, status: int = 400, param: str | None = None, code: str | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.param = param
+        self.code = code
 
 
 def _now_ms() -> int:
     return time.time_ns() // 1_000_000
-
-
-def _settle(future: asyncio.Future[bool], value: bool | None, error: BaseException | None) -> None:
-    if future.done():
-        return
-    if error is not None:
-        future.set_exception(error)
-    else:
-        future.set_result(bool(value))
-
-
-def writer_commit(
-    store: BenchmarkStore,
-    evidence: EvidenceIntake,
-    writer: TaskQueue,
-    batch: Callable[[], AbstractContextManager[None]],
-) -> Commit:
-    """Commit a result and its sample in one transaction (``batch``) on the writer thread."""
-
-    async def commit(result: BenchResultRecord, sample: Sample | None) -> bool:
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[bool] = loop.create_future()
-
-        def write() -> None:
-            try:
-                with batch():
-                    new = store.put_result(result)
-                    if new and sample is not None:
-                        evidence.add([sample])
-            except Exception as exc:  # reported to the runner, which stops the run
-                loop.call_soon_threadsafe(_settle, future, None, exc)
-            else:
-                loop.call_soon_threadsafe(_settle, future, new, None)
-
-        if not writer.submit(write):
-            raise BenchError("the storage writer is closed", status=503)
-        return await future
-
-    return commit
 
 
 class BenchHub:
@@ -127,6 +92,7 @@ class BenchHub:
         self.local_model_sizes = dict(local_model_sizes)
         self.progress: dict[str, RunProgress] = {}
         self.tasks: dict[str, asyncio.Task[str]] = {}
+        self.cancelling: set[str] = set()  # runs the operator cancelled (not a shutdown)
         self.on_run = on_run
 
     @property
@@ -136,7 +102,8 @@ class BenchHub:
             (
                 rid
                 for rid, task in self.tasks.items()
-                if not task.done() and self.progress[rid].status == "running"
+                # a cancelled run counts until it has stopped: no second run overlaps its end
+                if not task.done() and self.progress[rid].status in ("running", "cancelling")
             ),
             None,
         )
@@ -257,14 +224,19 @@ class BenchHub:
         try:
             status = await runner.run()
         except asyncio.CancelledError:
-            status = "interrupted"
-            raise
+            if plan.run_id not in self.cancelling:
+                status = "interrupted"  # the process is stopping: `resume` can finish it
+                raise
+            # the operator's cancel: the cases committed so far stay (with their samples)
+            status = "cancelled"
+            asyncio.current_task().uncancel()  # type: ignore[union-attr]
         except Exception as exc:
             runner.progress.error = f"{type(exc).__name__}: {exc}"
             raise
         finally:
             runner.progress.status = status
             runner.progress.phase = "done"
+            runner.progress.ended = time.monotonic()
             finished = _now_ms()
             store.update_run(plan.run_id, status=status, finished_ms=finished)
             if self.on_run is not None:
@@ -282,13 +254,36 @@ class BenchHub:
             try:
                 self.evidence.refresh(ids)
             finally:
-                loop.call_soon_threadsafe(_settle, done, True, None)
+                loop.call_soon_threadsafe(settle, done, True, None)
 
         if self.writer.submit(work):
             await done
 
     def default_judge(self) -> str | None:
         return default_judge(self.routing.inventory, self.local_model_sizes)
+
+    def cancel(self, run_id: str) -> None:
+        """Stop an active run; it ends as ``cancelled`` keeping every case already committed."""
+        task = self.tasks.get(run_id)
+        if task is None or task.done() or self.progress[run_id].status != "running":
+            if self.store.get_run(run_id) is None:
+                raise BenchError(f"no benchmark run {run_id!r}", status=404)
+            raise BenchError(
+                f"benchmark run {run_id} is not running", status=409, code="run_not_running"
+            )
+        self.cancelling.add(run_id)
+        self.progress[run_id].status = "cancelling"
+        task.get_loop().call_soon_threadsafe(task.cancel)
+
+    def summary(self, limit: int = 100) -> dict[str, Any]:
+        """Every configured chat endpoint from its latest evidence across the last ``limit``
+        runs, and the advice over the whole pool (`rolecall.benchmark.pool`)."""
+        inventory = self.routing.inventory
+        pool = {e: inventory.endpoints[e].is_local for e in _chat_endpoints(inventory)}
+        runs = self.store.list_runs(limit=limit)
+        results = {r.run_id: self.store.results(r.run_id) for r in runs}
+        ceilings = inventory.routing.difficulty.ceilings
+        return pool_summary(pool, runs, results, ceilings=ceilings)
 
     async def wait(self, run_id: str) -> str:
         return await self.tasks[run_id]
@@ -312,6 +307,8 @@ class BenchHub:
             "current_case": None,
             "stalled": False,
             "status": record.status,
+            "elapsed_s": round(((record.finished_ms or _now_ms()) - record.started_ms) / 1000, 1),
+            "eta_s": None,
         }
 
     def report(self, run_id: str) -> dict[str, Any]:

@@ -6,10 +6,16 @@ OpenAI-style error objects (`WireError`). Contract (JSON bodies):
 
 * ``GET /api/bench/suites`` → ``{"suites": [{"name", "cases", "quick_cases", "tasks"}],
   "quick_cases", "full_cases"}``
-* ``POST /api/bench/runs`` ``{"mode", "endpoints", "judge"}`` → 202 ``{"run_id"}``
+* ``POST /api/bench/runs`` ``{"mode", "endpoints", "judge"}`` → 202 ``{"run_id"}``; ``judge``
+  absent: the default judge, ``null``: no judge at all (graders and the heuristic only)
 * ``GET /api/bench/runs`` → ``{"runs": [...]}`` newest first
 * ``GET /api/bench/runs/{run_id}`` → the run report
-* ``GET /api/bench/runs/{run_id}/progress`` → phase, counts, current endpoint/case, stalled
+* ``GET /api/bench/runs/{run_id}/progress`` → phase, counts, current endpoint/case, stalled,
+  ``elapsed_s`` and ``eta_s``
+* ``POST /api/bench/runs/{run_id}/cancel`` → 202; the run ends ``cancelled``, keeping the cases
+  (and their samples) committed before the cancel; 409 when it is not running
+* ``GET /api/bench/summary`` → every configured endpoint from its latest evidence across runs,
+  and the advice over the whole pool
 * ``GET /api/bench/compare?a=RUN&b=RUN`` → per-endpoint paired comparison
 * ``DELETE /api/bench/data?endpoint=ID`` → ``{"deleted_samples": N}``
 """
@@ -44,7 +50,7 @@ def _wire(exc: BenchError | SuiteError) -> WireError:
     if isinstance(exc, SuiteError):
         return WireError(400, str(exc), param="suite", code="invalid_suite")
     kind = {404: "not_found_error", 409: "conflict_error"}.get(exc.status, "invalid_request_error")
-    code = {404: "not_found", 409: "run_active"}.get(exc.status)
+    code = exc.code or {404: "not_found", 409: "run_active"}.get(exc.status)
     return WireError(exc.status, str(exc), param=exc.param, code=code, kind=kind)
 
 
@@ -73,7 +79,10 @@ class RunRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
     mode: Literal["quick", "full"] = "quick"
     endpoints: list[str] | None = Field(None, description="endpoint ids; null: every endpoint")
-    judge: str | None = Field(None, description="the judge's endpoint id; null: the default")
+    judge: str | None = Field(
+        None,
+        description="the judge's endpoint id; null: no judge (graders only); absent: the default",
+    )
 
 
 async def start_run(request: Request) -> Response:
@@ -81,8 +90,9 @@ async def start_run(request: Request) -> Response:
     mode, endpoints, judge = run.mode, run.endpoints, run.judge
     hub = _hub(request)
     try:
-        # the default judge: docs/protocol.md §Judge and benchmark evidence
-        if judge is None:
+        # absent picks the default judge (docs/protocol.md §Judge and benchmark evidence); an
+        # explicit null is the console's "no judge (graders only)" and must stay no judge
+        if "judge" not in run.model_fields_set:
             judge = hub.default_judge()
         plan = await asyncio.to_thread(hub.plan, mode, endpoints, judge)
         run_id = await hub.start(plan)
@@ -111,6 +121,16 @@ async def progress(request: Request) -> Response:
     return _ok(await _call(_hub(request).progress_of, request.path_params["run_id"]))
 
 
+async def cancel(request: Request) -> Response:
+    run_id = request.path_params["run_id"]
+    await _call(_hub(request).cancel, run_id)
+    return _ok({"run_id": run_id, "status": "cancelling"}, 202)
+
+
+async def summary(request: Request) -> Response:
+    return _ok(await _call(_hub(request).summary))
+
+
 async def compare(request: Request) -> Response:
     a, b = request.query_params.get("a"), request.query_params.get("b")
     for name, value in (("a", a), ("b", b)):
@@ -131,6 +151,8 @@ routes: list[tuple[str, Handler, list[str]]] = [
     ("/api/bench/runs", list_runs, ["GET"]),
     ("/api/bench/runs/{run_id}", show_run, ["GET"]),
     ("/api/bench/runs/{run_id}/progress", progress, ["GET"]),
+    ("/api/bench/runs/{run_id}/cancel", cancel, ["POST"]),
+    ("/api/bench/summary", summary, ["GET"]),
     ("/api/bench/compare", compare, ["GET"]),
     ("/api/bench/data", clear_data, ["DELETE"]),
 ]
@@ -176,6 +198,22 @@ OPERATIONS = [
         "admin_token",
         obj("run_id", "phase", run_id=RUN_ID),
         errors=(404,),
+    ),
+    Operation(
+        "post",
+        "/api/bench/runs/{run_id}/cancel",
+        "Cancel a running benchmark; cases committed so far are kept",
+        "admin_token",
+        obj("run_id", "status", run_id=RUN_ID),
+        status=202,
+        errors=(404, 409),
+    ),
+    Operation(
+        "get",
+        "/api/bench/summary",
+        "Each endpoint from its latest benchmark evidence across runs; advice over the pool",
+        "admin_token",
+        obj("endpoints", "recommendation", endpoints=array({"type": "object"})),
     ),
     Operation(
         "get",

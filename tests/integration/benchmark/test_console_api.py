@@ -131,7 +131,10 @@ def test_quick_benchmark_changes_the_quality_decision(gateway: Gateway) -> None:
         "current_case": progress["current_case"],
         "stalled": False,
         "status": "completed",
+        "elapsed_s": progress["elapsed_s"],
+        "eta_s": None,  # nothing left to estimate once the run ended
     }
+    assert progress["elapsed_s"] > 0
 
     status, report = gw.admin(f"/api/bench/runs/{run_id}")
     assert status == 200
