@@ -63,6 +63,7 @@ API: Final = [
     ("/api/console/agreement", routing_analytics.agreement, ["GET"]),
     ("/api/console/system", system_api.system, ["GET"]),
     ("/api/lab/results", system_api.lab_results, ["GET"]),
+    ("/api/lab/retrain", system_api.lab_retrain, ["POST"]),
     ("/api/lab/plots/{name}", system_api.lab_plot, ["GET"]),
 ]
 

@@ -8,6 +8,7 @@ from typing import Any, Final, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from rolecall.console.common import CLOSED_VALUES, WINDOWS_MS
+from rolecall.console.system_api import RetrainRequest
 from rolecall.gateway.openapi import Operation, array, obj, page_params, query
 from rolecall.inventory.config import ExecutionScope
 from rolecall.operator.posture import Compute, Strategy
@@ -210,6 +211,16 @@ OPERATIONS: Final = [
     ),
     _get("/api/console/system", "Readiness, storage, version", obj("version", "storage")),
     _get("/api/lab/results", "Lab result files", obj("results", "problems")),
+    Operation(
+        "post",
+        "/api/lab/retrain",
+        "Train a router on this deployment's graded benchmark cases; its artifact is kept only "
+        "if it does no harm on held-out cases",
+        ADMIN,
+        obj("kind", "deployed", "held_out"),
+        body=RetrainRequest,
+        errors=(400,),
+    ),
     Operation(
         "get",
         "/api/lab/plots/{name}",

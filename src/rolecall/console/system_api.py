@@ -6,21 +6,26 @@ prefix only, and the admin token never.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 from pathlib import Path
 from typing import Any, Final
 
 import orjson
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 
 from rolecall import __version__
 from rolecall.console.common import not_found, now_ms, reply
+from rolecall.errors import RolecallError
 from rolecall.gateway.context import services_of
+from rolecall.gateway.wire import WireError
+from rolecall.gateway.wire_models import parse_body
 from rolecall.storage.migrate import current_revision, head_revision
 
-LAB_FILE: Final = re.compile(r"^(evaluate|scale)-(\d+)\.json$")
+LAB_FILE: Final = re.compile(r"^(evaluate|scale|retrain)-(\d+)\.json$")
 LAB_PLOT: Final = re.compile(r"^scale-\d+\.png$")
 
 
@@ -123,3 +128,35 @@ async def lab_plot(request: Request) -> Response:
     if not LAB_PLOT.match(name) or not path.is_file():
         raise not_found("plot")
     return FileResponse(path, media_type="image/png", headers={"cache-control": "no-store"})
+
+
+class RetrainRequest(BaseModel):
+    """Which router to train on the store's graded cases, and the share held out."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+
+    router: str = Field(default="knn", min_length=1, max_length=40)
+    test_fraction: float = Field(default=0.25, ge=0.05, le=0.9)
+
+
+async def lab_retrain(request: Request) -> Response:
+    """Train a router on this deployment's graded benchmark cases; keep it only if it does no
+    harm on the held-out ones (`rolecall.learned.lab.retrain_from_store`, on a worker thread)."""
+    body = parse_body(RetrainRequest, await request.body())
+    services = services_of(request)
+
+    def work() -> dict[str, Any]:
+        from rolecall.learned.lab import retrain_from_store  # numpy and friends, when asked
+        from rolecall.learned.store_records import bench_records
+
+        store = services.storage.benchmarks
+        rows = bench_records(store.list_runs(limit=10_000), store.results)
+        return retrain_from_store(
+            Path(services.settings.data_dir), rows, body.router, body.test_fraction
+        )
+
+    try:
+        doc = await asyncio.to_thread(work)
+    except RolecallError as exc:  # too few cases, an unknown router
+        raise WireError(400, str(exc), param="router", code="cannot_train") from None
+    return reply(doc)

@@ -208,6 +208,25 @@ def save_evaluation(data_dir: Path, train: Path, test: Path, results: list[dict[
     return _write_json(lab_dir(data_dir) / f"evaluate-{created}.json", doc)
 
 
+def retrain_from_store(
+    data_dir: Path,
+    rows: list[dict[str, Any]],
+    predictor: str,
+    test_fraction: float = 0.25,
+) -> dict[str, Any]:
+    """`train_from_store` into the lab folder: the artifact as ``router-<ms>.npz`` (when it does
+    no harm) and the summary as ``retrain-<ms>.json``, which the console's Lab page lists."""
+    created = int(time.time() * 1000)
+    folder = lab_dir(data_dir)
+    out = folder / f"router-{created}.npz"
+    summary = train_from_store(
+        rows, predictor, out, folder, cache_dir=folder / "cache", test_fraction=test_fraction
+    )
+    doc = {"kind": "retrain", "created_ms": created, **summary}
+    _write_json(folder / f"retrain-{created}.json", doc)
+    return doc
+
+
 def save_scale(data_dir: Path, rows: list[dict[str, Any]]) -> Path:
     created = int(time.time() * 1000)
     folder = lab_dir(data_dir)

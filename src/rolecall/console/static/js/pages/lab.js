@@ -1,6 +1,6 @@
 // Lab: learned-router evaluations and the pool-scaling plot, read from DATA_DIR/lab/.
 import { api } from "../api.js";
-import { card, clear, fmt, h, notice, stateBox, table } from "../ui.js";
+import { card, clear, fmt, h, kv, notice, stateBox, table, toast } from "../ui.js";
 
 const num = (v) => {
   if (typeof v === "number") return Math.abs(v) >= 100 || Number.isInteger(v) ? String(Math.round(v)) : v.toFixed(3);
@@ -37,11 +37,50 @@ function scale(result) {
   return card(`Pool scaling · ${fmt.time(result.created_ms)}`, h("div", { class: "grid" }, img || notice("No plot file for this result"), table(columns, rows, { empty: "No rows" })));
 }
 
+function retrained(result) {
+  const held = result.held_out || {};
+  const rows = Object.entries(held).map(([name, mu]) => [name, num(mu)]);
+  const verdict = result.deployed
+    ? `kept: ${result.out} (routing.learned: artifact ${result.out}, models: each endpoint id to itself)`
+    : `not kept: ${result.reason}`;
+  return card(`Retrained from this deployment · ${fmt.time(result.created_ms)}`, h("div", { class: "grid retrain-result", dataset: { deployed: String(Boolean(result.deployed)) } },
+    h("p", {}, verdict),
+    kv([["Router", result.router], ["Records", num(result.records)], ["Held-out cases", num(result.n_test)], ...rows.map(([n, v]) => [`held-out quality · ${n}`, v])])));
+}
+
+function retrainForm(onDone) {
+  const router = h("select", { id: "retrain-router", "aria-label": "Router" },
+    ["knn", "rolecall", "linear", "mlp", "cluster"].map((r) => h("option", { value: r }, r)));
+  const button = h("button", { type: "submit" }, "Retrain");
+  const status = h("span", { class: "muted", role: "status" });
+  const form = h("form", { id: "retrain", class: "row" }, router, button, status);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    button.disabled = true;
+    status.textContent = "training on the stored benchmark results…";
+    try {
+      const doc = await api("/api/lab/retrain", { method: "POST", body: { router: router.value } });
+      toast(doc.deployed ? "Router trained and kept: it did no harm on held-out cases" : "Router trained but not kept: it would do harm");
+      onDone();
+    } catch (err) {
+      status.textContent = err.message;
+    } finally {
+      button.disabled = false;
+    }
+  });
+  return card("Retrain from your own benchmark results", h("div", { class: "grid" },
+    h("p", { class: "muted" }, "Trains a per-prompt router on every graded benchmark case stored here, evaluates it on held-out cases against the best single endpoint, and keeps it only if it does no harm there."),
+    form));
+}
+
 export async function render({ page }) {
   const res = await api("/api/lab/results");
   const evaluations = res.results.filter((r) => r.kind === "evaluate");
   const scales = res.results.filter((r) => r.kind === "scale");
+  const retrains = res.results.filter((r) => r.kind === "retrain");
   clear(page,
+    retrainForm(() => render({ page })),
+    ...retrains.map(retrained),
     res.problems.length ? card("Unreadable results", h("ul", {}, res.problems.map((p) => h("li", {}, p)))) : null,
     evaluations.length ? evaluations.map(evaluation) : card("Learned-router evaluations", stateBox("empty", `No evaluation yet: run 'rolecall lab evaluate' (results go to ${res.directory})`)),
     scales.length ? scales.map(scale) : card("Pool scaling", stateBox("empty", "No scaling run yet: run 'rolecall lab scale'")));
