@@ -39,5 +39,6 @@ def sample_for(
         error_class=EXECUTION_FAILED if result.status == "failed" else None,
         difficulty_bucket=result.bucket if result.bucket in ("easy", "medium", "hard") else None,  # type: ignore[arg-type]
         membership_revision=revision,
+        case_key=result.case_key,
         benchmark_mode="canary" if mode == "canary" else "quick" if mode == "quick" else "full",
     )

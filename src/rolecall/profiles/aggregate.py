@@ -25,6 +25,8 @@ the order of the samples. Rules beyond the spec's one-liners, and why:
   latency, throughput, cost and failure rates are computed without them (a thumbs-up is not a
   request that succeeded, a judge's failure not the endpoint's); they count as live evidence in
   ``sources``, confidence and freshness.
+* ``confidence_score`` counts independent measurements (`evidence_count`): a benchmark case
+  graded again, as repeated quick runs do, counts once, so 2 runs of 17 cases are 17, not 34.
 * ``currency`` is ``"USD"`` exactly when ``cost_per_1k_tokens_est`` is present; the per-request
   ``cost_usd`` of samples has no field in the profile and is not aggregated here.
 """
@@ -184,6 +186,14 @@ def _failure_rates(samples: Sequence[Sample]) -> tuple[float, dict[str, float] |
     return failures / total, {name: counts[name] / total for name in sorted(counts)}
 
 
+def evidence_count(samples: Sequence[Sample]) -> int:
+    """How many independent measurements the samples are: a benchmark case graded again (a
+    repeated quick run) counts once, every live sample counts."""
+    cases = {s.case_key for s in samples if s.source == "benchmark" and s.case_key is not None}
+    rest = sum(1 for s in samples if s.source != "benchmark" or s.case_key is None)
+    return len(cases) + rest
+
+
 def _median_of(samples: Sequence[Sample], field: Callable[[Sample], float | None]) -> float | None:
     """The median of one optional numeric field over the samples that have it."""
     values = [v for s in samples if (v := field(s)) is not None]
@@ -217,7 +227,7 @@ def _build_profile(
         failure_rate=failure_rate,
         error_class_rates=error_class_rates,
         freshness_score=freshness_score(now_ms - max(timestamps)),
-        confidence_score=confidence_score(len(usable)),
+        confidence_score=confidence_score(evidence_count(usable)),
         judge_score=None if quality is None else quality.mean,
         quality_score=None if quality is None else quality.mean,
         tokens_per_sec=_median_of(measured, lambda s: s.tokens_per_sec),

@@ -61,8 +61,9 @@ class Sample:
     ``error_class`` is ``None`` for a success and names the failure class otherwise; a benchmark
     case that failed to execute may still carry a ``judge_score`` (0). ``cost_per_1k_tokens`` is the
     sample's cost normalised per 1k tokens, ``cost_usd`` the absolute cost of that one request.
-    ``difficulty_bucket``, ``membership_revision`` and ``benchmark_mode`` describe benchmark samples
-    and are normally ``None`` on live ones. Invalid values raise `ValueError` naming the field.
+    ``difficulty_bucket``, ``membership_revision``, ``benchmark_mode`` and ``case_key`` describe
+    benchmark samples and are normally ``None`` on live ones. Invalid values raise `ValueError`
+    naming the field.
     """
 
     endpoint_id: str
@@ -79,6 +80,7 @@ class Sample:
     difficulty_bucket: DifficultyBucket | None = None
     membership_revision: str | None = None
     benchmark_mode: BenchmarkMode | None = None
+    case_key: str | None = None  # the benchmark case it graded ("suite/case id")
 
     def __post_init__(self) -> None:
         self._check_identity()

@@ -70,6 +70,7 @@ SAMPLES: Final = Table(
     Column("difficulty_bucket", Text),
     Column("membership_revision", Text),
     Column("benchmark_mode", Text),
+    Column("case_key", Text),  # the benchmark case a sample graded (migration 0012)
     Index("ix_samples_endpoint_id_timestamp_ms", "endpoint_id", "timestamp_ms"),
     Index("ix_samples_source", "source"),
 )

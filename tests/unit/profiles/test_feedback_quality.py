@@ -88,3 +88,20 @@ def test_bad_feedback_pulls_quality_down() -> None:
     assert before.profile.judge_score is not None
     assert after.profile.judge_score is not None
     assert after.profile.judge_score < before.profile.judge_score - 0.2
+
+
+def test_confidence_counts_a_case_graded_twice_once() -> None:
+    from rolecall.profiles.aggregate import confidence_score, evidence_count
+
+    def case(key: str) -> Sample:
+        return Sample("e", "v1", "benchmark", NOW - 5, 10.0, judge_score=0.5, case_key=key)
+
+    twice = [case(f"s/c{i}") for i in range(17)] * 2  # two quick runs over the same 17 cases
+    assert evidence_count(twice) == 17
+    assert evidence_count([*twice, live(5.0), feedback(1.0)]) == 19
+    legacy = [Sample("e", "v1", "benchmark", NOW, 10.0, judge_score=0.5)] * 3  # no case key
+    assert evidence_count(legacy) == 3
+    aggregate = aggregate_profile(twice, endpoint_id="e", endpoint_version="v1", now_ms=NOW)
+    assert aggregate is not None
+    assert aggregate.profile.sample_size == 34
+    assert aggregate.profile.confidence_score == confidence_score(17)
