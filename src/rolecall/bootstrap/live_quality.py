@@ -27,13 +27,12 @@ __all__ = ["drift_watch", "feedback_desk", "shadow_judge"]
 def drift_watch(storage: SqlStorage, routing: RoutingState, node: Node) -> DriftWatch:
     """Drift alarms kept in a shared document; every process applies them when told."""
 
-    def version(endpoint_id: str) -> str | None:
-        facts = routing.endpoint_facts(endpoint_id)
-        return None if facts is None else facts[0]
-
     doc = SharedDoc(storage.shared_docs, ALARMS_DOC, on_save=lambda: node.feed.publish(ALARMS))
     drift = DriftWatch(
-        storage.samples.for_endpoint, doc, version=version, demote=routing.set_demotions
+        storage.samples.for_endpoint,
+        doc,
+        version=routing.endpoint_version,
+        demote=routing.set_demotions,
     )
     drift.apply()
     node.feed.subscribe(ALARMS, lambda _: drift.apply())
@@ -49,15 +48,11 @@ def shadow_judge(
 ) -> ShadowJudge:
     """Shadow judging over the current inventory; grades go in as evidence does."""
 
-    def version(endpoint_id: str) -> str | None:
-        facts = routing.endpoint_facts(endpoint_id)
-        return None if facts is None else facts[0]
-
     return ShadowJudge(
         config,
         upstreams,
         endpoints=lambda: routing.view.inventory.endpoints,
-        versions=version,
+        versions=routing.endpoint_version,
         store=evidence.add,
         spent=partial(storage.samples.spent, "live_judged"),
     )
@@ -72,10 +67,9 @@ def feedback_desk(
         request_id, events = storage.usage.lookup(any_id)
         return answered_request(events, request_id)
 
-    def version(endpoint_id: str) -> str | None:
-        facts = routing.endpoint_facts(endpoint_id)
-        return None if facts is None else facts[0]
-
     return FeedbackDesk(
-        storage.feedback, lookup=lookup, version=version, evidence_changed=evidence.changed
+        storage.feedback,
+        lookup=lookup,
+        version=routing.endpoint_version,
+        evidence_changed=evidence.changed,
     )

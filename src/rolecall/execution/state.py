@@ -160,6 +160,11 @@ class RoutingState:
         samples: benchmark samples graded under other bindings or identity are stale evidence."""
         return self.all_endpoint_facts().get(endpoint_id)
 
+    def endpoint_version(self, endpoint_id: str) -> str | None:
+        """The version of a configured endpoint (None for one the inventory no longer has)."""
+        facts = self.endpoint_facts(endpoint_id)
+        return None if facts is None else facts[0]
+
     def all_endpoint_facts(self) -> Mapping[str, EndpointFacts]:
         """`endpoint_facts` of every endpoint: the same mapping until the inventory changes."""
         inventory = self._view.inventory
