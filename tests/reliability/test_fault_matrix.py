@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.integration.gateway.harness import Gateway, free_port, openai_provider
+from tests.integration.gateway.harness import Gateway, openai_provider, refusing_port
 
 from .conftest import CraftedUpstream
 
@@ -354,9 +354,16 @@ def test_streams_ask_for_usage_and_relay_it_only_when_the_client_did(rig: Rig) -
 
 def test_a_refused_connection_is_retried_then_falls_back(db_url: str, tmp_path: Path) -> None:
     backup = upstream("backup")
-    closed = f"http://127.0.0.1:{free_port()}/v1"
     try:
-        with Gateway(inventory(closed, [backup.base_url]), db_url, tmp_path, **TIMEOUTS) as gw:
+        with (
+            refusing_port() as port,
+            Gateway(
+                inventory(f"http://127.0.0.1:{port}/v1", [backup.base_url]),
+                db_url,
+                tmp_path,
+                **TIMEOUTS,
+            ) as gw,
+        ):
             reply = gw.client().chat.completions.with_raw_response.create(
                 model="default", messages=[{"role": "user", "content": "hi"}]
             )

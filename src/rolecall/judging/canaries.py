@@ -17,7 +17,7 @@ import asyncio
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
 
@@ -132,9 +132,10 @@ class Canaries:
     def judge(self, endpoint_ids: Sequence[str]) -> dict[str, dict[str, Any] | None]:
         """Each endpoint's canary verdict; opens an alarm on a drop (blocking: reads runs)."""
         runs = sorted(self._runs(HISTORY_RUNS), key=lambda r: r.started_ms)
+        results = {run.run_id: self._results_of(run.run_id) for run in runs}  # read once
         out: dict[str, dict[str, Any] | None] = {}
         for endpoint_id in endpoint_ids:
-            pairs = self._pairs(endpoint_id, runs)
+            pairs = self._pairs(endpoint_id, runs, results)
             verdict = canary_drop(pairs, min_pairs=self._config.min_pairs, drop=self._config.drop)
             out[endpoint_id] = None if verdict is None else verdict.to_json()
             if verdict is not None and verdict.alarmed:
@@ -145,7 +146,12 @@ class Canaries:
                 self._drift.raise_alarm(endpoint_id, "canary", summary, verdict.to_json())
         return out
 
-    def _pairs(self, endpoint_id: str, runs: Sequence[BenchRunRecord]) -> list[tuple[float, float]]:
+    @staticmethod
+    def _pairs(
+        endpoint_id: str,
+        runs: Sequence[BenchRunRecord],
+        results: Mapping[str, Sequence[BenchResultRecord]],
+    ) -> list[tuple[float, float]]:
         """(canary score, history score) of each case a canary ran since the endpoint's latest
         non-canary run, against that case's latest score before it."""
         history: dict[str, float] = {}
@@ -155,7 +161,7 @@ class Canaries:
                 continue
             graded = {
                 r.case_key: float(r.score)
-                for r in self._results_of(run.run_id)
+                for r in results.get(run.run_id, ())
                 if r.endpoint_id == endpoint_id and r.status == "graded" and r.score is not None
             }
             if run.mode == "canary":

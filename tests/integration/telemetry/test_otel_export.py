@@ -13,7 +13,7 @@ import pytest
 
 from rolecall.providers.scripted import ScriptedUpstream
 from tests.integration.gateway.conftest import FAST, SLOW, inventory
-from tests.integration.gateway.harness import Gateway, free_port
+from tests.integration.gateway.harness import Gateway, refusing_port
 
 from .otlp_receiver import OtlpReceiver, ReceivedSpan
 
@@ -250,9 +250,11 @@ def test_an_unsampled_trace_is_propagated_but_not_exported(
 def test_a_receiver_that_is_down_costs_nothing_on_the_wire(
     upstream_a: Any, upstream_b: Any, db_url: str, tmp_path: Path
 ) -> None:
-    nobody = f"http://127.0.0.1:{free_port()}"  # nothing listens there
     config = inventory(upstream_a, upstream_b)
-    with Gateway(config, db_url, tmp_path, otel_endpoint=nobody) as gw:
+    with (
+        refusing_port() as port,  # nothing listens there
+        Gateway(config, db_url, tmp_path, otel_endpoint=f"http://127.0.0.1:{port}") as gw,
+    ):
         for _ in range(3):
             headers, completion = _chat(gw, f"00-{CALLER_TRACE}-{CALLER_SPAN}-01")
             assert completion.choices[0].message.content == "fast answer"

@@ -65,7 +65,7 @@ def test_canaries_after_the_latest_full_run_are_paired_with_its_scores() -> None
         ],
     }
     canaries, alarms = _canaries(runs, results)
-    pairs = canaries._pairs("ep", runs)
+    pairs = canaries._pairs("ep", runs, results)
     assert sorted(pairs) == [(0.0, 1.0), (0.0, 1.0)]  # a against full-2, b against full-1
     verdicts = canaries.judge(["ep"])
     assert verdicts["ep"] is not None
