@@ -20,6 +20,7 @@ from rolecall.execution.executor import Executor
 from rolecall.execution.state import RoutingState
 from rolecall.judging.canaries import Canaries
 from rolecall.judging.drift_watch import DriftWatch
+from rolecall.judging.service_drift import ServiceDrift
 from rolecall.judging.shadow import ShadowJudge
 from rolecall.learned.mode import LearnedMode
 from rolecall.limits.service import Limiter
@@ -76,6 +77,7 @@ class Services:
     feedback: FeedbackDesk  # feedback on answered requests, into quality evidence
     shadow: ShadowJudge  # a share of live answers graded after they were served
     drift: DriftWatch  # quality-drift alarms and the demotions they make
+    service_drift: ServiceDrift  # failure-rate and throughput drift alarms (they demote nothing)
     canaries: Canaries  # scheduled re-benchmarks of a few cases, against each endpoint's history
     planner: Planner  # the routing modes' planners (difficulty, controller, hybrid)
     ceilings: CeilingBook  # difficulty ceilings derived from benchmark evidence

@@ -16,7 +16,14 @@ from pathlib import Path
 from typing import Any, Final
 
 from rolecall.benchmark.service import BenchHub
-from rolecall.bootstrap.live_quality import drift_watch, feedback_desk, shadow_judge
+from rolecall.bootstrap.live_quality import (
+    canary_rounds,
+    drift_watch,
+    feedback_desk,
+    prompt_retention,
+    service_watch,
+    shadow_judge,
+)
 from rolecall.cluster.aggregation import writer_aggregation
 from rolecall.cluster.changes import ChangeFeed
 from rolecall.cluster.node import Node, build_node
@@ -36,7 +43,7 @@ from rolecall.gateway.chat_asgi import GatewayApp
 from rolecall.inventory.config import load_inventory_file
 from rolecall.inventory.inventory import Inventory
 from rolecall.inventory.load import check_provider_keys, configured_inventory
-from rolecall.judging.canaries import Canaries
+from rolecall.judging.drift_watch import DriftWatch
 from rolecall.learned.difficulty import LearnedDifficulty
 from rolecall.learned.mode import LearnedMode
 from rolecall.limits.failover import FailoverStore
@@ -121,7 +128,8 @@ def build_services(
         aggregation=writer_aggregation,
         export=export,
     )
-    metrics = _metrics(settings, routing, spool)
+    drift = drift_watch(storage, routing, node)
+    metrics = _metrics(settings, routing, spool, drift)
     recorder = Recorder(
         writer,
         sink,
@@ -130,7 +138,6 @@ def build_services(
         on_profile=lambda profile: _share_profile(routing, node, profile),
         listeners=[AccessLog()] if metrics is None else [metrics.requests, AccessLog()],
     )
-    drift = drift_watch(storage, routing, node)
     evidence = EvidenceIntake(
         storage.samples,
         storage.profiles,
@@ -142,6 +149,7 @@ def build_services(
     )
     share_state(node, routing, operator, storage, recorder)
     node.feed.subscribe(SAMPLES, ceilings.refresh)  # another process stored benchmark results
+    prompt_retention(storage, routing, node)  # captured prompts leave with age
     responses = ResponseBook(
         storage.responses,
         publish=lambda key: node.feed.publish(DELETED, key),
@@ -155,15 +163,8 @@ def build_services(
     )
     shadow = shadow_judge(inventory.routing.shadow_judging, upstreams, routing, storage, evidence)
     bench = _bench_hub(settings, routing, storage, evidence, writer, recorder, metrics)
-    canaries = Canaries(
-        inventory.routing.canaries,
-        bench,
-        drift,
-        leading=lambda: node.leadership.leader,
-        runs=lambda limit: storage.benchmarks.list_runs(limit=limit),
-        results_of=storage.benchmarks.results,
-        base_dir=settings.config.parent,
-    )
+    service_drift = service_watch(drift, storage, routing, node)
+    canaries = canary_rounds(inventory.routing.canaries, bench, drift, storage, node, settings)
     return Services(
         settings=settings,
         admin_token=load_admin_token(settings.data_dir, settings.admin_token),
@@ -190,6 +191,7 @@ def build_services(
         feedback=feedback_desk(storage, routing, evidence),
         shadow=shadow,
         drift=drift,
+        service_drift=service_drift,
         canaries=canaries,
         planner=Planner.build(
             inventory.routing, upstreams, _learned_difficulty(settings, inventory)
@@ -198,8 +200,8 @@ def build_services(
         started_ms=time.time_ns() // 1_000_000,
         metrics=metrics,
         lifecycle=Lifecycle(
-            on_start=[shadow.start, canaries.start, *([] if metrics is None else [metrics.start])],
-            on_stop=[shadow.stop, canaries.stop, *([] if metrics is None else [metrics.stop])],
+            on_start=[s.start for s in (shadow, canaries, service_drift, metrics) if s],
+            on_stop=[s.stop for s in (shadow, canaries, service_drift, metrics) if s],
         ),
     )
 
@@ -226,7 +228,7 @@ def _benchmarked(
 
 
 def _metrics(
-    settings: Settings, routing: RoutingState, spool: Spool | None
+    settings: Settings, routing: RoutingState, spool: Spool | None, drift: DriftWatch
 ) -> PrometheusMetrics | None:
     """This process's Prometheus metrics (None when turned off): what requests did, and the
     cooldowns and the spool's backlog read at each scrape."""
@@ -239,6 +241,7 @@ def _metrics(
         lambda: routing.inventory.endpoints,
         backlog,
         demoted=lambda: routing.demotions,
+        alarms=lambda: drift.open_alarms,
     )
     return build_metrics(state)
 

@@ -1,4 +1,5 @@
-"""The composition root's builders of live quality: feedback, shadow judging, drift alarms.
+"""The composition root's builders of live quality: feedback, shadow judging, drift alarms,
+and the retention of captured prompts.
 
 Each builds one `rolecall.judging` or `rolecall.observe` use case over the storage and the
 routing state the root already built (`rolecall.bootstrap.build_services` calls them in order).
@@ -6,22 +7,36 @@ routing state the root already built (`rolecall.bootstrap.build_services` calls 
 
 from __future__ import annotations
 
+import time
 from functools import partial
 
-from rolecall.cluster.node import Node
+from rolecall.benchmark.service import BenchHub
+from rolecall.cluster.node import RETENTION_EVERY_S, Node
 from rolecall.cluster.sharing import ALARMS
 from rolecall.execution.state import RoutingState
-from rolecall.inventory.live_quality import ShadowJudgingConfig
+from rolecall.inventory.live_quality import CanaryConfig, ShadowJudgingConfig
+from rolecall.judging.canaries import Canaries
 from rolecall.judging.drift_watch import ALARMS_DOC, DriftWatch
+from rolecall.judging.service_drift import ServiceDrift
 from rolecall.judging.shadow import ShadowJudge
 from rolecall.observe.evidence import EvidenceIntake
 from rolecall.observe.feedback import Answered, FeedbackDesk
 from rolecall.providers.registry import UpstreamClients
+from rolecall.settings import Settings
 from rolecall.storage.changes import SharedDoc
 from rolecall.storage.feedback import answered_request
 from rolecall.storage.sql import SqlStorage
 
-__all__ = ["drift_watch", "feedback_desk", "shadow_judge"]
+__all__ = [
+    "canary_rounds",
+    "drift_watch",
+    "feedback_desk",
+    "prompt_retention",
+    "service_watch",
+    "shadow_judge",
+]
+
+DAY_MS = 86_400_000
 
 
 def drift_watch(storage: SqlStorage, routing: RoutingState, node: Node) -> DriftWatch:
@@ -72,4 +87,52 @@ def feedback_desk(
         lookup=lookup,
         version=routing.endpoint_version,
         evidence_changed=evidence.changed,
+    )
+
+
+def prompt_retention(storage: SqlStorage, routing: RoutingState, node: Node) -> None:
+    """Captured prompts older than ``routing.prompt_capture.keep_days`` are deleted by the
+    leading process, every `RETENTION_EVERY_S`; also while capture is off, so that prompts
+    kept before it was turned off still go."""
+
+    def prune() -> None:
+        keep_ms = int(routing.view.inventory.routing.prompt_capture.keep_days * DAY_MS)
+        storage.prompts.prune(time.time_ns() // 1_000_000 - keep_ms)
+
+    node.leadership.every("prune-captured-prompts", RETENTION_EVERY_S, prune)
+
+
+def service_watch(
+    drift: DriftWatch, storage: SqlStorage, routing: RoutingState, node: Node
+) -> ServiceDrift:
+    """Failure-rate and throughput sweeps of the current inventory, while this process leads."""
+
+    return ServiceDrift(
+        drift,
+        storage.samples.for_endpoint,
+        endpoints=lambda: routing.view.inventory.endpoints,
+        version=routing.endpoint_version,
+        leading=lambda: node.leadership.leader,
+    )
+
+
+def canary_rounds(
+    config: CanaryConfig,
+    bench: BenchHub,
+    drift: DriftWatch,
+    storage: SqlStorage,
+    node: Node,
+    settings: Settings,
+) -> Canaries:
+    """Canary runs through this process's benchmark hub, while it leads; suite paths are
+    relative to the config file."""
+
+    return Canaries(
+        config,
+        bench,
+        drift,
+        leading=lambda: node.leadership.leader,
+        runs=lambda limit: storage.benchmarks.list_runs(limit=limit),
+        results_of=storage.benchmarks.results,
+        base_dir=settings.config.parent,
     )

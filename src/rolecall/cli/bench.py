@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from rolecall.cli.bench_view import console, num, print_report
 from rolecall.errors import RolecallError
 
 if TYPE_CHECKING:
@@ -51,10 +52,20 @@ def _hub(config: Path | None, data_dir: Path | None) -> Iterator[BenchHub]:
     try:
         yield services.bench
     except RolecallError as exc:
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(f"error: {exc}{_hint(exc)}", err=True)
         raise typer.Exit(2) from None
     finally:
         asyncio.run(services.stop())  # drains queued writes, then closes storage
+
+
+def _hint(exc: RolecallError) -> str:
+    """The fix for a run id that names no run (the hub's 404s name a run unless they name an
+    endpoint): the command that lists the runs."""
+    from rolecall.benchmark.service import BenchError
+
+    if isinstance(exc, BenchError) and exc.status == 404 and exc.param != "endpoint":
+        return "; 'rolecall bench list' shows the stored runs"
+    return ""
 
 
 def _local_pool(data_dir: Path) -> dict[str, Any] | None:
@@ -168,7 +179,7 @@ def _finish(hub: BenchHub, run_id: str, status: str, as_json: bool) -> None:
     if as_json:
         typer.echo(json.dumps(report, indent=2))
     else:
-        _print_report(report)
+        print_report(report, elapsed_s=hub.progress_of(run_id)["elapsed_s"])
     if status != "completed":
         raise typer.Exit(1)
 
@@ -194,20 +205,28 @@ def list_runs(
             ", ".join(r["endpoints"]),
             f"{r['cases_done']}/{r['cases_total']}",
         )
-    _console().print(table)
+    console().print(table)
 
 
 @bench_app.command("show")
 def show(
-    run_id: str, config: ConfigOpt = None, data_dir: DataDirOpt = None, as_json: JsonOpt = False
+    run_id: str,
+    cases: Annotated[
+        bool, typer.Option("--cases", help="also one row per (case, endpoint), with why skipped")
+    ] = False,
+    config: ConfigOpt = None,
+    data_dir: DataDirOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
-    """The report of one run: quality by bucket, failures, latency, cost, recommended strategy."""
+    """One run in full: the judge used (self-judging and its measured bias), quality by endpoint
+    and suite, pairwise results, the recommended strategy; ``--json``: the console's run detail."""
     with _hub(config, data_dir) as hub:
         report = hub.report(run_id)
+        elapsed_s = hub.progress_of(run_id)["elapsed_s"]
     if as_json:
         typer.echo(json.dumps(report, indent=2))
     else:
-        _print_report(report)
+        print_report(report, elapsed_s=elapsed_s, cases=cases)
 
 
 @bench_app.command("compare")
@@ -230,13 +249,13 @@ def compare(
     for e in result["endpoints"]:
         table.add_row(
             e["endpoint_id"],
-            _num(e["a_mean"]),
-            _num(e["b_mean"]),
-            _num(e["delta"]),
+            num(e["a_mean"]),
+            num(e["b_mean"]),
+            num(e["delta"]),
             str(e["shared_cases"]),
-            _num(e["p_value"]),
+            num(e["p_value"]),
         )
-    _console().print(table)
+    console().print(table)
 
 
 @bench_app.command("clear")
@@ -254,60 +273,3 @@ def clear(
     with _hub(config, data_dir) as hub:
         deleted = hub.clear(endpoint)
     typer.echo(f"deleted {deleted} benchmark samples")
-
-
-def _num(value: float | None) -> str:
-    return "-" if value is None else f"{value:.3f}"
-
-
-def _console() -> Any:
-    from rich.console import Console
-
-    console = Console()
-    # piped output would wrap the table at 80 columns and truncate every cell
-    return console if console.is_terminal else Console(width=160)
-
-
-def _print_report(report: dict[str, Any]) -> None:
-    from rich.table import Table
-
-    console = _console()
-    judge = report["judge"] or "none"
-    console.print(f"run {report['run_id']} ({report['mode']}, {report['status']}), judge: {judge}")
-    table = Table("endpoint", "quality [95% CI]", "easy / medium / hard", "fail")
-    for title in ("p50 / p95 ms", "tok/s", "$/case"):
-        table.add_column(title, justify="right")
-    for e in report["endpoints"]:
-        quality = e["quality"]
-        buckets = [_bucket(quality["buckets"].get(b)) for b in ("easy", "medium", "hard")]
-        cost = e["cost_per_case_usd"]
-        table.add_row(
-            f"{e['endpoint_id']} ({'local' if e['local'] else 'remote'})",
-            _overall(quality["overall"]),
-            " / ".join(buckets),
-            str(e["failures"]),
-            f"{_ms(e['latency_ms_p50'])} / {_ms(e['latency_ms_p95'])}",
-            _ms(e["tokens_per_sec"]),
-            "-" if cost is None else f"{cost:.6f}",
-        )
-    console.print(table)
-    rec = report["recommendation"]
-    console.print(f"recommended strategy: [bold]{rec['strategy']}[/bold]")
-    for reason in rec["reasons"]:
-        console.print(f"  - {reason}")
-    if rec["leave_pool"]:
-        console.print(f"should leave the pool: {', '.join(rec['leave_pool'])}")
-
-
-def _ms(value: float | None) -> str:
-    return "-" if value is None else f"{value:.0f}"
-
-
-def _overall(q: dict[str, Any] | None) -> str:
-    if q is None:
-        return "-"
-    return f"{q['mean']:.2f} [{q['ci_low']:.2f}, {q['ci_high']:.2f}] n={q['samples']}"
-
-
-def _bucket(q: dict[str, Any] | None) -> str:
-    return "-" if q is None else f"{q['mean']:.2f}"

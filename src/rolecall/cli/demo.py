@@ -85,7 +85,8 @@ def _drift(runs: int) -> None:
 
     typer.echo(
         "drift scenario: ep-a, ep-b, ep-c answer well, ep-b best benchmarked; shadow judging at "
-        "10% by ep-j; after 100 requests ep-b's answers turn wrong (latency unchanged)"
+        "10% by ep-j and canaries every second (time compressed); traffic at up to 100 "
+        "requests/s; after 100 requests ep-b's answers turn wrong (latency unchanged)"
     )
     results = []
     for i in range(1, runs + 1):
@@ -99,7 +100,14 @@ def _drift(runs: int) -> None:
                 if result.requests_to_move is not None
                 else ("alarm raised" if result.alarmed else "no alarm")
             )
-            typer.echo(f"run {i} {kind}: {moved}; {result.judged} answers judged")
+            found = "" if result.signal is None else f" by a {result.signal} alarm"
+            canary = {True: "; canaries agree", False: "; canaries disagree", None: ""}[
+                result.canary_agrees
+            ]
+            typer.echo(
+                f"run {i} {kind}: {moved}{found}; {result.judged} answers judged, "
+                f"{result.canary_rounds} canary rounds{canary}"
+            )
     for line in report(results):
         typer.echo(line)
 

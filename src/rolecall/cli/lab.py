@@ -105,8 +105,12 @@ def import_(
 @lab_app.command("train")
 def train(
     records: Annotated[
-        Path | None,
-        typer.Option("--records", help="canonical record file (its 'train' rows are used)"),
+        list[Path] | None,
+        typer.Option(
+            "--records",
+            help="canonical record file (its 'train' rows are used); with --from-store, public "
+            "records (record files or source folders, repeatable) that join the training part",
+        ),
     ] = None,
     router: Annotated[
         str, typer.Option("--router", help="router name (see 'rolecall lab routers')")
@@ -131,40 +135,82 @@ def train(
     """Train a router on records and save a deployable artifact."""
     from rolecall.learned.lab import train_artifact
 
-    if from_store == (records is not None):
-        typer.echo("error: give either --records FILE or --from-store", err=True)
-        raise typer.Exit(2)
     if from_store:
-        _train_from_store(router, out, encoder, test_fraction)
+        _train_from_store(router, out, encoder, test_fraction, records or [])
         return
-    assert records is not None
+    if not records or len(records) > 1:
+        typer.echo("error: give one --records FILE, or --from-store [--records FILE]...", err=True)
+        raise typer.Exit(2)
     with _errors(), _progress(1, "training") as step:
         step(router)
-        summary = train_artifact(records, router, out, encoder, _cache_dir())
+        summary = train_artifact(records[0], router, out, encoder, _cache_dir())
     typer.echo(json.dumps(summary))
 
 
-def _train_from_store(router: str, out: Path, encoder: str, test_fraction: float) -> None:
-    from rolecall.learned.lab import lab_dir, train_from_store
-    from rolecall.learned.store_records import bench_records
-    from rolecall.settings import load_settings
+def _train_from_store(
+    router: str, out: Path, encoder: str, test_fraction: float, public: list[Path]
+) -> None:
+    """The store's records (benchmark results, and captured prompts' feedback and shadow grades)
+    and ``public`` ones (mapped to endpoints by model name) trained on, judged on held-out store
+    cases; the summary on stdout, why it was not deployed on stderr."""
+    from rolecall.learned.lab import lab_dir, run_models, train_from_store
+    from rolecall.learned.store_records import store_records
     from rolecall.storage.sql import open_storage
 
+    missing = [str(p) for p in public if not p.exists()]
+    if missing:
+        typer.echo(f"error: --records {missing[0]}: no such file or folder", err=True)
+        raise typer.Exit(2)
     settings = load_settings()
     storage = open_storage(settings.effective_database_url)
     try:
         runs = storage.benchmarks.list_runs(limit=10_000)
-        rows = bench_records(runs, storage.benchmarks.results)
+        rows = store_records(runs, storage.benchmarks.results, storage.prompts.outcomes())
     finally:
         storage.close()
     with _errors(), _progress(1, "training") as step:
+        # the inventory names endpoints no run recorded; what a run served wins for its scores
+        models = {**_inventory_models(settings.config), **run_models(runs)} if public else {}
         step(router)
         summary = train_from_store(
-            rows, router, out, lab_dir(settings.data_dir), encoder, _cache_dir(), test_fraction
+            rows,
+            router,
+            out,
+            lab_dir(settings.data_dir),
+            encoder,
+            _cache_dir(),
+            test_fraction,
+            public=public,
+            endpoint_models=models,
         )
     typer.echo(json.dumps(summary))
+    _report_public(summary.get("public"))
     if not summary["deployed"]:
         typer.echo(f"not deployed: {summary['reason']}", err=True)
+
+
+def _inventory_models(config: Path) -> dict[str, str]:
+    """Endpoint id → upstream model name from the inventory file, when there is one."""
+    if not config.is_file():
+        return {}
+    from rolecall.inventory.config import load_inventory_file
+    from rolecall.inventory.load import configured_inventory
+
+    inventory = configured_inventory(load_inventory_file(config))
+    return {endpoint_id: e.model for endpoint_id, e in inventory.endpoints.items()}
+
+
+def _report_public(public: dict[str, Any] | None) -> None:
+    if public is None:
+        return
+    _err.print(
+        f"public records: {public['records_joined']} of {public['records_read']} joined the "
+        f"training part ({public['prompts_joined']} prompts); {public['ignored_records']} ignored "
+        "(model served by no endpoint), "
+        f"{public['prompts_incomplete']} prompt(s) not scored for every endpoint",
+        highlight=False,
+        soft_wrap=True,  # one line, however narrow the terminal
+    )
 
 
 @lab_app.command("train-difficulty")

@@ -18,7 +18,7 @@ from rolecall.cluster.leader import FileLock, LeaderLock, Leadership, PostgresLo
 from rolecall.cluster.wakers import RedisWaker, libpq_url, waker_for
 from rolecall.storage.sql import SqlStorage
 
-__all__ = ["CHANGES_KEPT_S", "Node", "announce", "build_node"]
+__all__ = ["CHANGES_KEPT_S", "RETENTION_EVERY_S", "Node", "announce", "build_node"]
 
 CHANGES_KEPT_S: Final = 3600.0  # notices older than this are pruned (every reader is long past)
 RETENTION_EVERY_S: Final = 60.0

@@ -140,17 +140,18 @@ class RetrainRequest(BaseModel):
 
 
 async def lab_retrain(request: Request) -> Response:
-    """Train a router on this deployment's graded benchmark cases; keep it only if it does no
-    harm on the held-out ones (`rolecall.learned.lab.retrain_from_store`, on a worker thread)."""
+    """Train a router on this deployment's graded benchmark cases (and its scored live answers
+    whose prompts were captured); keep it only if it does no harm on the held-out ones
+    (`rolecall.learned.lab.retrain_from_store`, on a worker thread)."""
     body = parse_body(RetrainRequest, await request.body())
     services = services_of(request)
 
     def work() -> dict[str, Any]:
         from rolecall.learned.lab import retrain_from_store  # numpy and friends, when asked
-        from rolecall.learned.store_records import bench_records
+        from rolecall.learned.store_records import store_records
 
-        store = services.storage.benchmarks
-        rows = bench_records(store.list_runs(limit=10_000), store.results)
+        store, prompts = services.storage.benchmarks, services.storage.prompts
+        rows = store_records(store.list_runs(limit=10_000), store.results, prompts.outcomes())
         return retrain_from_store(
             Path(services.settings.data_dir), rows, body.router, body.test_fraction
         )

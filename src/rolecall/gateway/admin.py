@@ -83,7 +83,8 @@ async def decision_plan(request: Request) -> Response:
 
 async def request_record(request: Request) -> Response:
     """Everything stored for one request (by its id, or the client's ``x-request-id``): spans,
-    events, usage, who it was for and the feedback on it."""
+    events, usage, who it was for, the feedback on it and, only when prompt capture kept it,
+    its prompt."""
     services = services_of(request)
     await services.recorder.flushed()
     request_id, usage = services.storage.usage.lookup(request.path_params["request_id"])
@@ -97,6 +98,9 @@ async def request_record(request: Request) -> Response:
         "identity": services.storage.usage.identity_for(request_id),
         "feedback": [r.to_json() for r in services.storage.feedback.for_request(request_id)],
     }
+    prompt = services.storage.prompts.get(request_id)
+    if prompt is not None:
+        body["prompt"] = prompt.to_json()
     return json_response(orjson.dumps(body))
 
 
@@ -177,7 +181,7 @@ OPERATIONS = [
         "get",
         "/api/requests/{request_id}",
         "Everything stored for one request (by its id or the client's x-request-id): usage, "
-        "spans, events, identity, feedback",
+        "spans, events, identity, feedback, and its prompt when prompt capture kept it",
         "admin_token",
         obj("request_id", "usage", "spans", "events"),
         errors=(404,),

@@ -1,4 +1,5 @@
-"""The admin API of drift alarms: ``GET /api/alarms`` and ``DELETE /api/alarms/{endpoint_id}``.
+"""The admin API of drift alarms: ``GET /api/alarms``, ``DELETE /api/alarms/{endpoint_id}`` (the
+endpoint's demoting alarm) and ``DELETE /api/alarms/{endpoint_id}/{metric}`` (a warning).
 
 Thin handlers over `rolecall.judging.drift_watch.DriftWatch`, whose reads and writes of the
 shared alarms document run on a worker thread.
@@ -17,25 +18,29 @@ from rolecall.gateway.context import services_of
 from rolecall.gateway.openapi import Operation, array, obj
 from rolecall.gateway.responses import json_response
 from rolecall.gateway.wire import WireError
+from rolecall.judging.drift_watch import alarm_key
 
 __all__ = ["OPERATIONS", "ROUTES"]
 
 
 async def list_alarms(request: Request) -> Response:
-    """Open drift alarms by endpoint, and the recently cleared ones."""
+    """Open drift alarms by key (`alarm_key`), and the recently cleared ones."""
     alarms = await asyncio.to_thread(services_of(request).drift.alarms)
     return json_response(orjson.dumps(alarms))
 
 
 async def clear_alarm(request: Request) -> Response:
-    """Close an endpoint's open alarm: it is no longer demoted."""
+    """Close an endpoint's open alarm (its demoting one, or the one on ``metric``)."""
     endpoint_id = request.path_params["endpoint_id"]
+    metric = request.path_params.get("metric")
+    key = endpoint_id if metric is None else alarm_key(endpoint_id, metric)
     drift = services_of(request).drift
-    cleared = await asyncio.to_thread(drift.clear, endpoint_id, "cleared by an operator")
+    cleared = await asyncio.to_thread(drift.clear, key, "cleared by an operator")
     if not cleared:
+        what = "demoting drift alarm" if metric is None else f"{metric!r} drift alarm"
         raise WireError(
             404,
-            f"no open drift alarm on endpoint {endpoint_id!r}",
+            f"no open {what} on endpoint {endpoint_id!r}; GET /api/alarms lists the open ones",
             code="not_found",
             kind="not_found_error",
         )
@@ -45,15 +50,25 @@ async def clear_alarm(request: Request) -> Response:
 ROUTES: Final = [
     ("/api/alarms", list_alarms, ["GET"]),
     ("/api/alarms/{endpoint_id}", clear_alarm, ["DELETE"]),
+    ("/api/alarms/{endpoint_id}/{metric}", clear_alarm, ["DELETE"]),
 ]
 
-ALARM: Final = obj("endpoint_id", "metric", "opened_ms", "summary", "evidence", "action")
+ALARM: Final = obj(
+    "endpoint_id",
+    "metric",
+    "opened_ms",
+    "summary",
+    "evidence",
+    "action",
+    demotes={"type": "boolean"},
+)
 OPERATIONS: Final = [
     Operation(
         "get",
         "/api/alarms",
-        "Open quality-drift alarms by endpoint (each demotes its endpoint) and recently cleared "
-        "ones",
+        "Open drift alarms (quality and canary alarms, kept under their endpoint, demote it; "
+        "failure_rate and throughput alarms, kept under endpoint/metric, only warn) and "
+        "recently cleared ones",
         "admin_token",
         obj(
             "open",
@@ -65,7 +80,15 @@ OPERATIONS: Final = [
     Operation(
         "delete",
         "/api/alarms/{endpoint_id}",
-        "Clear an endpoint's open drift alarm (it is demoted no longer)",
+        "Clear an endpoint's open demoting drift alarm (it is demoted no longer)",
+        "admin_token",
+        obj("cleared", cleared={"type": "boolean"}),
+        errors=(404,),
+    ),
+    Operation(
+        "delete",
+        "/api/alarms/{endpoint_id}/{metric}",
+        "Clear an endpoint's open failure_rate or throughput drift alarm",
         "admin_token",
         obj("cleared", cleared={"type": "boolean"}),
         errors=(404,),

@@ -149,6 +149,7 @@ async def run_chat(
         sampled=trace.sampled,
         body=chat.body,
         identity=request_identity(chat.identity, key, client_request_id),
+        capture_chars=inventory.routing.prompt_capture.chars_for(request_id),
     )
     headers = {
         "x-rolecall-decision-id": decision.routing_decision_id,

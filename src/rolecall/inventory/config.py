@@ -36,7 +36,11 @@ from rolecall.inventory.aliases import (
 from rolecall.inventory.aliases import ExecutionScope as ExecutionScope
 from rolecall.inventory.aliases import RoutingMode as RoutingMode
 from rolecall.inventory.baseline import baseline_roles, baseline_tasks
-from rolecall.inventory.live_quality import CanaryConfig, ShadowJudgingConfig
+from rolecall.inventory.live_quality import (
+    CanaryConfig,
+    PromptCaptureConfig,
+    ShadowJudgingConfig,
+)
 from rolecall.inventory.modes import (
     ControllerConfig,
     Difficulty,
@@ -135,6 +139,8 @@ class RoutingConfig(_Strict):
     observed_data: ObservedDataConfig = Field(default_factory=ObservedDataConfig)
     shadow_judging: ShadowJudgingConfig = Field(default_factory=ShadowJudgingConfig)
     canaries: CanaryConfig = Field(default_factory=CanaryConfig)
+    # stores the prompts of live requests (off by default): docs/configuration.md
+    prompt_capture: PromptCaptureConfig = Field(default_factory=PromptCaptureConfig)
     policy: dict[str, Any] = Field(default_factory=dict)  # extra RoutingPolicy fields
 
 

@@ -1,17 +1,34 @@
-"""The ``routing.shadow_judging:`` and ``routing.canaries:`` settings, as written in
-``rolecall.yaml``: which share of live answers a judge endpoint grades after the fact (for which
-roles and tasks, at what spend), and the scheduled re-benchmarks of a few cases per endpoint.
+"""The ``routing.shadow_judging:``, ``routing.canaries:`` and ``routing.prompt_capture:``
+settings, as written in ``rolecall.yaml``: which share of live answers a judge endpoint grades
+after the fact (for which roles and tasks, at what spend), the scheduled re-benchmarks of a few
+cases per endpoint, and whether the prompts of live requests are kept (so that feedback and
+shadow grades can become learned-routing records). Owns `sampled`, the pick both shares use.
 
-Both off by default. What the values mean is in docs/profiles.md §Live quality and §Canaries.
+All off by default. What the values mean is in docs/profiles.md §Live quality and §Canaries and
+docs/configuration.md §Prompt capture.
 """
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["CanaryConfig", "ShadowJudgingConfig"]
+__all__ = ["CanaryConfig", "PromptCaptureConfig", "ShadowJudgingConfig", "sampled"]
+
+
+def sampled(request_id: str, share: float) -> bool:
+    """Whether the request is among the ``share`` picked: a hash of its id, so every replica
+    picks the same ones and a retry of the same id is picked again or not at all. Shadow
+    judging and prompt capture pick with the same hash, so a capture share at least the
+    judging share keeps the prompt of every answer the judge grades."""
+    if share <= 0:
+        return False
+    if share >= 1:
+        return True
+    digest = hashlib.blake2b(request_id.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**64 < share
 
 
 class ShadowJudgingConfig(BaseModel):
@@ -51,3 +68,21 @@ class CanaryConfig(BaseModel):
     max_usd_per_round: float = Field(default=0.05, ge=0, allow_inf_nan=False)
     min_pairs: int = Field(default=4, ge=2, le=1000)  # cases compared before a verdict
     drop: float = Field(default=0.2, gt=0, le=1)  # the mean fall that is worth an alarm
+
+
+class PromptCaptureConfig(BaseModel):
+    """Prompt capture: with ``enabled``, ``share`` of the answered requests (picked like shadow
+    judging's) have their prompt — the conversation as routed, flattened to text — stored with
+    their records, cut to ``max_chars``, and deleted ``keep_days`` after it was captured. Off by
+    default because it stores what users wrote."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = False
+    share: float = Field(default=1.0, ge=0, le=1, allow_inf_nan=False)
+    max_chars: int = Field(default=8000, ge=100, le=200_000)
+    keep_days: float = Field(default=30.0, gt=0, le=3650, allow_inf_nan=False)
+
+    def chars_for(self, request_id: str) -> int:
+        """How many characters of this request's prompt to keep (0: none)."""
+        return self.max_chars if self.enabled and sampled(request_id, self.share) else 0

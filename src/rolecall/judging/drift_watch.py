@@ -8,6 +8,11 @@ its quality metric scores 0 (`RoutingState.set_demotions`), so it ranks behind e
 that is not demoted yet still serves as a fallback. An alarm names the metric, the size of the
 shift, the evidence and the action to take; it stays open until a full benchmark of the endpoint
 finishes after it (the live stream then restarts from that benchmark) or an operator clears it.
+
+Quality and canary alarms are keyed by the endpoint and demote it. Alarms on how the endpoint
+serves (`rolecall.judging.service_drift`: failure rate, throughput) are keyed
+``endpoint/metric``, demote nothing (routing already weighs live latency and reliability) and
+close themselves once the endpoint's requests are back in line.
 """
 
 from __future__ import annotations
@@ -22,11 +27,20 @@ from rolecall.profiles import Sample
 from rolecall.profiles.drift import DEFAULT_PARAMS, DriftParams, quality_drift
 from rolecall.profiles.samples import QUALITY_ONLY_SOURCES
 
-__all__ = ["ALARMS_DOC", "AlarmDoc", "DriftWatch"]
+__all__ = ["ALARMS_DOC", "AlarmDoc", "DriftWatch", "alarm_key"]
 
 log = logging.getLogger("rolecall.judging")
 ALARMS_DOC: Final = "drift-alarms"
 HISTORY: Final = 50  # cleared alarms kept in the document
+
+
+DEMOTING: Final = frozenset({"quality", "canary"})
+
+
+def alarm_key(endpoint_id: str, metric: str) -> str:
+    """Where an alarm is kept: a demoting alarm under its endpoint (one per endpoint), any
+    other under ``endpoint/metric``."""
+    return endpoint_id if metric in DEMOTING else f"{endpoint_id}/{metric}"
 
 
 class AlarmDoc(Protocol):
@@ -59,6 +73,7 @@ class DriftWatch:
         self._params = params
         self._clock_ms = clock_ms
         self._lock = threading.Lock()
+        self.open_alarms: dict[str, Any] = {}  # as last applied: what `/metrics` reports
 
     def check(self, endpoint_ids: Iterable[str]) -> list[dict[str, Any]]:
         """Raise or clear the alarms of these endpoints; the alarms raised now."""
@@ -78,24 +93,32 @@ class DriftWatch:
         doc = self._doc.load()
         return {"open": dict(doc.get("open") or {}), "cleared": list(doc.get("cleared") or [])}
 
-    def clear(self, endpoint_id: str, why: str) -> bool:
-        """Close the endpoint's open alarm (False when there is none)."""
+    def clear(self, key: str, why: str) -> bool:
+        """Close the open alarm kept under ``key`` (`alarm_key`; False when there is none)."""
         with self._lock:
             doc = self.alarms()
-            alarm = doc["open"].pop(endpoint_id, None)
+            alarm = doc["open"].pop(key, None)
             if alarm is None:
                 return False
             alarm |= {"cleared_ms": self._clock_ms(), "cleared_by": why}
             doc["cleared"] = [alarm, *doc["cleared"]][:HISTORY]
             self._doc.save(doc)
-        log.warning("drift alarm on %s cleared: %s", endpoint_id, why)
+        log.warning("drift alarm %s cleared: %s", key, why)
         self.apply()
         return True
 
     def apply(self) -> None:
-        """Route with the stored open alarms' endpoints demoted (at start, and when another
+        """Route with the stored demoting alarms' endpoints demoted (at start, and when another
         process changed the alarms)."""
-        self._demote({eid: alarm["summary"] for eid, alarm in self.alarms()["open"].items()})
+        opened = self.alarms()["open"]
+        self.open_alarms = opened
+        self._demote(
+            {
+                alarm["endpoint_id"]: alarm["summary"]
+                for alarm in opened.values()
+                if alarm.get("demotes", True)
+            }
+        )
 
     def _check_one(self, endpoint_id: str) -> dict[str, Any] | None:
         version = self._version(endpoint_id)
@@ -147,27 +170,41 @@ class DriftWatch:
         return self.raise_alarm(endpoint_id, "quality", summary, {**evidence, "sources": sources})
 
     def raise_alarm(
-        self, endpoint_id: str, metric: str, summary: str, evidence: dict[str, Any]
+        self,
+        endpoint_id: str,
+        metric: str,
+        summary: str,
+        evidence: dict[str, Any],
+        action: str | None = None,
     ) -> dict[str, Any]:
-        """Open an alarm on the endpoint (unless one is open) and demote it; the open alarm."""
+        """Open an alarm on the endpoint's ``metric`` (unless one is open) and, for quality and
+        canaries, demote the endpoint; the open alarm."""
+        key = alarm_key(endpoint_id, metric)
+        demotes = metric in DEMOTING
         alarm = {
+            "key": key,
             "endpoint_id": endpoint_id,
             "metric": metric,
+            "demotes": demotes,
             "opened_ms": self._clock_ms(),
             "summary": summary,
             "evidence": evidence,
-            "action": (
-                f"re-benchmark {endpoint_id} (rolecall bench run --full --endpoints "
-                f"{endpoint_id}); until then it ranks last on quality. If its model or deployment "
-                "changed on purpose, a full benchmark makes that the new baseline."
-            ),
+            "action": action or _rebenchmark(endpoint_id),
         }
         with self._lock:
             doc = self.alarms()
-            if endpoint_id in doc["open"]:
-                return doc["open"][endpoint_id]  # type: ignore[no-any-return]
-            doc["open"][endpoint_id] = alarm
+            if key in doc["open"]:
+                return doc["open"][key]  # type: ignore[no-any-return]
+            doc["open"][key] = alarm
             self._doc.save(doc)
-        log.warning("drift alarm on %s: %s; demoted", endpoint_id, summary)
+        log.warning("drift alarm on %s: %s%s", endpoint_id, summary, "; demoted" * demotes)
         self.apply()
         return alarm
+
+
+def _rebenchmark(endpoint_id: str) -> str:
+    return (
+        f"re-benchmark {endpoint_id} (rolecall bench run --full --endpoints {endpoint_id}); "
+        "until then it ranks last on quality. If its model or deployment changed on purpose, a "
+        "full benchmark makes that the new baseline."
+    )

@@ -4,17 +4,18 @@ A live request has no reference answer, so the judge is asked how well the answe
 user asked: correct, on task, complete enough, clear, on a 1-10 scale that becomes 0-1 (a
 verdict from 1 to 10 is easier for small judges to give consistently than a fraction). The
 answer is JSON constrained by `SCHEMA`; anything else is no grade (counted, never guessed).
-Which requests are graded is `sampled`: a hash of the request id, so every replica picks the
-same ones and a retry of the same id is not graded twice.
+Which requests are graded is `sampled` (`rolecall.inventory.live_quality`, shared with prompt
+capture): a hash of the request id, so every replica picks the same ones and a retry of the same
+id is not graded twice.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
+from rolecall.inventory.live_quality import sampled
 from rolecall.planning.ask import cut, request_text
 from rolecall.routing.controller import strip_fence
 
@@ -61,13 +62,3 @@ def parse_grade(text: str) -> float | None:
     if isinstance(score, bool) or not isinstance(score, int | float) or not 1 <= score <= 10:
         return None
     return (float(score) - 1.0) / 9.0
-
-
-def sampled(request_id: str, share: float) -> bool:
-    """Whether the request is among the ``share`` graded (the same answer on every replica)."""
-    if share <= 0:
-        return False
-    if share >= 1:
-        return True
-    digest = hashlib.blake2b(request_id.encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big") / 2**64 < share

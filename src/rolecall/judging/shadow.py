@@ -4,7 +4,9 @@ Owns `ShadowJudge`. On the request path `offer` costs a hash and, for a picked r
 put: the answer waits in memory (never stored) for the one worker task, which asks the judge
 (`rolecall.planning.ask.ask_endpoint`, the rubric of `rolecall.judging.rubric`) and stores the
 grade as a ``live_judged`` sample of the endpoint that answered, through the evidence intake
-(the live profiles take it in, blended at `FEEDBACK_WEIGHT`: docs/profiles.md).
+(the live profiles take it in, blended at `FEEDBACK_WEIGHT`: docs/profiles.md). The sample names
+the request it graded: when prompt capture kept that request's prompt, the two make a
+learned-routing record (`rolecall.learned.store_records`).
 
 Rules, and why:
 
@@ -230,6 +232,7 @@ class ShadowJudge:
             cost_usd=judge.request_cost(asked.tokens_in, asked.tokens_out),
             judge_score=grade,
             error_class=None if grade is not None else f"judge_{outcome}",
+            request_id=item.request_id,  # a captured prompt and its grade make a learned record
         )
         await asyncio.to_thread(self._store, [sample])
         return outcome

@@ -2,23 +2,41 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rolecall.learned import importers
 from rolecall.learned.deploy import save_artifact
 from rolecall.learned.errors import LabError
 from rolecall.learned.evaluate import Prepared, evaluate, prepare
 from rolecall.learned.features import DEFAULT_ENCODER, FeatureSpace
-from rolecall.learned.matrix import ScoreMatrix, load_matrix
+from rolecall.learned.matrix import ScoreMatrix, load_matrix, normalise_prompt
 from rolecall.learned.predictors.base import create
 from rolecall.learned.records import validate, write_records
 from rolecall.learned.scaling import plot, scale
 
+if TYPE_CHECKING:
+    from rolecall.benchmark.results import BenchRunRecord
+
 Progress = Callable[[str], None] | None
+
+
+def source_rows(source: Path, fmt: str = "auto") -> tuple[str, Iterator[dict[str, Any]]]:
+    """The format of ``source`` (a source folder or a canonical record file) and its records."""
+    kind = importers.detect(source) if fmt == "auto" else fmt
+    if kind == "canonical":
+        return kind, _canonical_rows(source)
+    if kind in importers.IMPORTERS:
+        return kind, importers.IMPORTERS[kind](source)
+    raise LabError(
+        f"unknown format {fmt!r}; choose auto, canonical, {', '.join(importers.IMPORTERS)}"
+    )
 
 
 def import_records(
@@ -29,16 +47,7 @@ def import_records(
     Prompts without a split get one by hashing their text; the train and test parts are also written
     beside ``out`` as ``<stem>.train<suffix>`` and ``<stem>.test<suffix>``.
     """
-    kind = importers.detect(source) if fmt == "auto" else fmt
-    records: Iterator[dict[str, Any]]
-    if kind == "canonical":
-        records = _canonical_rows(source)
-    elif kind in importers.IMPORTERS:
-        records = importers.IMPORTERS[kind](source)
-    else:
-        raise LabError(
-            f"unknown format {fmt!r}; choose auto, canonical, {', '.join(importers.IMPORTERS)}"
-        )
+    kind, records = source_rows(source, fmt)
     total = write_records(importers.with_splits(records, test_fraction, seed), out)
     counts = {}
     for split in ("train", "test"):
@@ -123,15 +132,30 @@ def train_from_store(
     cache_dir: Path | None = None,
     test_fraction: float = 0.25,
     seed: int = 0,
+    *,
+    public: Sequence[Path] = (),
+    endpoint_models: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """Train ``predictor`` on the store's records (`rolecall.learned.store_records`), evaluate it
     against the best single endpoint on a held-out part (hashed per prompt), and write the
     artifact to ``out`` only if it does no harm there: its held-out quality is at least the best
-    single endpoint's, which is what routing on average quality gives."""
+    single endpoint's, which is what routing on average quality gives.
+
+    ``public``: record files or source folders (`source_rows`) whose records join the training
+    part only, their models mapped to the store's endpoints through ``endpoint_models``
+    (endpoint id → upstream model name, compared by `model_key`); the held-out part stays the
+    store's own cases, so "no harm" is judged on this deployment's traffic."""
     if not rows:
         raise LabError("the store has no graded benchmark cases: run 'rolecall bench run' first")
+    rows = list(importers.with_splits(iter(rows), test_fraction, seed))
+    tally = PublicTally()
+    joining: Iterable[dict[str, Any]] = ()
+    if public:
+        by_model = _endpoints_by_model(endpoint_models or {}, {r["model"] for r in rows})
+        held_out = {normalise_prompt(r["prompt"]) for r in rows if r["split"] == "test"}
+        joining = _public_rows(public, by_model, held_out, tally)  # streamed: files may be large
     records = work / "store-records.parquet"
-    total = write_records(importers.with_splits(iter(rows), test_fraction, seed), records)
+    total = write_records(itertools.chain(rows, joining), records)
     train, test = load_matrix(records, "train"), load_matrix(records, "test")
     if train.complete().n < 2 or test.complete().n < 1:
         raise LabError(
@@ -139,6 +163,17 @@ def train_from_store(
             "endpoint in both parts (benchmark more cases, or every endpoint on the same cases)"
         )
     prepared = prepare(train, test, encoder, cache_dir)
+    summary = _held_out_verdict(prepared, predictor, total)
+    if public:
+        summary["public"] = tally.summary(public, train, prepared.train_matrix)
+    if summary["deployed"]:
+        summary |= train_artifact(records, predictor, out, encoder, cache_dir)
+        summary["models"] = {endpoint: endpoint for endpoint in prepared.train.models}
+    return summary
+
+
+def _held_out_verdict(prepared: Prepared, predictor: str, total: int) -> dict[str, Any]:
+    """The predictor against the best single endpoint on the held-out cases, and the verdict."""
     results = evaluate(prepared, [predictor, "best_single"])
     candidate, baseline = results[0]["mu_o"], results[1]["mu_o"]
     summary: dict[str, Any] = {
@@ -156,10 +191,108 @@ def train_from_store(
             f"{predictor} scored {candidate:.3f} on the held-out cases against {baseline:.3f} for "
             f"the best single endpoint: not deployed"
         )
-        return summary
-    summary |= train_artifact(records, predictor, out, encoder, cache_dir)
-    summary["models"] = {endpoint: endpoint for endpoint in prepared.train.models}
     return summary
+
+
+# --- public records joining the store's training part ----------------------------------------
+
+PUBLIC_ID = "public/"  # prefix of a public record's prompt id: never a store case key
+IGNORED_MODELS_SHOWN = 20
+
+
+@dataclass
+class PublicTally:
+    """What became of the public records on their way into the training part."""
+
+    read: int = 0
+    unmatched: int = 0  # their model is no endpoint's
+    unmatched_models: set[str] = field(default_factory=set)
+    held_out_text: int = 0  # their prompt is one of the held-out store cases: dropped (leakage)
+    per_prompt: Counter[str] = field(default_factory=Counter)  # records kept, per prompt id
+
+    def summary(
+        self, sources: Sequence[Path], train: ScoreMatrix, used: ScoreMatrix
+    ) -> dict[str, Any]:
+        """Counts for the training summary; ``train`` is the training part as written, ``used``
+        its prompts every endpoint was scored on (the only ones a predictor trains on)."""
+        written = [p for p in train.prompt_ids if p.startswith(PUBLIC_ID)]
+        joined = [p for p in used.prompt_ids if p.startswith(PUBLIC_ID)]
+        return {
+            "sources": [str(s) for s in sources],
+            "records_read": self.read,
+            "records_joined": sum(self.per_prompt[p] for p in joined),
+            "prompts_joined": len(joined),
+            # a prompt some endpoint has no score for cannot train a full-matrix predictor
+            "prompts_incomplete": len(written) - len(joined),
+            "ignored_records": self.unmatched,
+            "ignored_models": sorted(self.unmatched_models)[:IGNORED_MODELS_SHOWN],
+            "dropped_held_out_overlap": self.held_out_text,
+        }
+
+
+def model_key(name: str) -> str:
+    """A model name as compared across sources: letter case and provider prefixes ignored
+    (``mistralai/Mixtral-8x7B`` is ``mixtral-8x7b``)."""
+    return name.strip().lower().rsplit("/", 1)[-1]
+
+
+def _endpoints_by_model(
+    endpoint_models: Mapping[str, str], endpoints: Iterable[str]
+) -> dict[str, list[str]]:
+    """Model key → the store's endpoints serving that model (several may serve one)."""
+    out: dict[str, list[str]] = {}
+    for endpoint_id in sorted(endpoints):
+        model = endpoint_models.get(endpoint_id)
+        if model:
+            out.setdefault(model_key(model), []).append(endpoint_id)
+    return out
+
+
+def _public_rows(
+    sources: Sequence[Path],
+    by_model: Mapping[str, list[str]],
+    held_out: set[str],
+    tally: PublicTally,
+) -> Iterator[dict[str, Any]]:
+    """Training records from public sources, one per (record, endpoint serving its model).
+
+    Public costs are left out: they are another deployment's prices, and the store's measured
+    costs are what this deployment pays."""
+    for source in sources:
+        for rec in source_rows(source)[1]:
+            tally.read += 1
+            endpoints = by_model.get(model_key(str(rec["model"])))
+            if not endpoints:
+                tally.unmatched += 1
+                tally.unmatched_models.add(str(rec["model"]))
+                continue
+            if normalise_prompt(str(rec["prompt"])) in held_out:
+                tally.held_out_text += 1
+                continue
+            prompt_id = f"{PUBLIC_ID}{rec['prompt_id']}"
+            tally.per_prompt[prompt_id] += 1
+            for endpoint_id in endpoints:
+                yield {
+                    "prompt_id": prompt_id,
+                    "prompt": rec["prompt"],
+                    "model": endpoint_id,
+                    "score": rec["score"],
+                    "cost_usd": None,
+                    "task": rec.get("task"),
+                    "split": "train",
+                    "source": "public",
+                }
+
+
+def run_models(runs: Iterable[BenchRunRecord]) -> dict[str, str]:
+    """Each endpoint's upstream model name as the benchmark runs recorded it (their config's
+    ``endpoint_meta``; the newest run wins): what public records' model names are matched to."""
+    out: dict[str, str] = {}
+    for run in sorted(runs, key=lambda r: r.started_ms):
+        for endpoint_id, meta in (run.config.get("endpoint_meta") or {}).items():
+            if isinstance(meta, dict) and meta.get("model"):
+                out[endpoint_id] = str(meta["model"])
+    return out
 
 
 def run_evaluate(

@@ -23,6 +23,7 @@ import orjson
 from rolecall.execution.executor import Attempt, Outcome
 from rolecall.inventory.inventory import Endpoint, endpoint_version
 from rolecall.observe.identity import RequestIdentity
+from rolecall.observe.prompt_capture import captured_prompt
 from rolecall.routing import Decision
 
 __all__ = [
@@ -75,6 +76,9 @@ class RequestRecord:
     # the Responses door's stored response (`StoredResponse.row()`: plain JSON-able values),
     # stored in the request's transaction so that it is as durable as its records
     stored_response: dict[str, Any] | None = None
+    # how many characters of the prompt to store with the records (0: none; prompt capture,
+    # `rolecall.observe.prompt_capture`): kept only if the request is answered
+    capture_chars: int = 0
 
 
 @dataclass(slots=True)
@@ -142,6 +146,7 @@ class Observation:
     tags: list[str] = field(default_factory=list)
     plan: dict[str, Any] | None = None  # the routing mode's plan (`RequestRecord.plan`)
     stored_response: dict[str, Any] | None = None  # `RequestRecord.stored_response`
+    captured_prompt: dict[str, Any] | None = None  # `prompt_capture.captured_prompt`'s row
 
 
 def observe(r: RequestRecord) -> Observation:
@@ -179,9 +184,18 @@ def observe(r: RequestRecord) -> Observation:
         sampled=r.sampled,
         plan=r.plan,
         stored_response=r.stored_response,
+        captured_prompt=_captured(r) if r.capture_chars else None,
         **_asked(r.body),
         **_identity(r.identity),
     )
+
+
+def _captured(r: RequestRecord) -> dict[str, Any] | None:
+    """The prompt of an answered request (feedback and grades score answers: a failed or cut
+    request's prompt would be kept for nothing)."""
+    if r.outcome is None or not r.outcome.ok or r.stream_error is not None or r.body is None:
+        return None
+    return captured_prompt(r.request_id, r.body.get("messages"), r.capture_chars, r.started_ms)
 
 
 def _asked(body: Mapping[str, Any] | None) -> dict[str, Any]:

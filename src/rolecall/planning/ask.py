@@ -19,6 +19,7 @@ from rolecall.benchmark.reply import parse_completion
 from rolecall.execution.failures import UpstreamFailure
 from rolecall.execution.ports import Upstreams
 from rolecall.inventory.inventory import Endpoint
+from rolecall.observe.prompt_capture import message_text
 
 AskStatus = Literal["ok", "timeout", "upstream_error"]
 CHARS_PER_TOKEN: Final = 4  # a rough count for estimates, before any tokenizer is at hand
@@ -49,17 +50,6 @@ def estimate_tokens(messages: Sequence[Mapping[str, Any]]) -> int:
     """A rough token count of chat messages (text over 4 characters, plus a few per message)."""
     chars = sum(len(message_text(m)) for m in messages)
     return chars // CHARS_PER_TOKEN + 4 * len(messages)
-
-
-def message_text(message: Mapping[str, Any]) -> str:
-    """A chat message's text: its string content, or its text parts joined (images skipped)."""
-    content = message.get("content")
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        parts = [p.get("text") for p in content if isinstance(p, Mapping)]
-        return "\n".join(p for p in parts if isinstance(p, str))
-    return ""
 
 
 def cut(text: str, limit: int) -> str:

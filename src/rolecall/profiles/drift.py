@@ -11,6 +11,9 @@ estimate from a few dozen benchmark cases and its error adds false alarms: on si
 judges (tests/unit/profiles/test_drift.py) about 1% of 100-score streams without a drop alarm,
 while a 0.4 drop is caught at the 5th score. `canary_drop` is the canaries' test: a scheduled
 subset of benchmark cases against the same cases' scores in the endpoint's history, paired.
+`failure_drift` watches the live failure rate (a Bernoulli CUSUM of each request's success
+against the benchmark's failure rate) and `throughput_drift` the live tokens per second (the
+same CUSUM as quality, on the logarithm, so a halving is one ``shift`` whatever the speed).
 Pure: no I/O, no clock.
 """
 
@@ -23,11 +26,16 @@ from typing import Final
 
 __all__ = [
     "DEFAULT_PARAMS",
+    "DEFAULT_RATE_PARAMS",
+    "THROUGHPUT_PARAMS",
     "CanaryVerdict",
     "Drift",
     "DriftParams",
+    "RateParams",
     "canary_drop",
+    "failure_drift",
     "quality_drift",
+    "throughput_drift",
 ]
 
 
@@ -41,6 +49,11 @@ class DriftParams:
 
 
 DEFAULT_PARAMS: Final = DriftParams()
+# a halving of tokens per second (ln 2 on the log scale); throughput varies with answer length,
+# so its spread is floored at a quarter of the log scale and a verdict waits for 20 requests
+THROUGHPUT_PARAMS: Final = DriftParams(
+    shift=math.log(2), threshold=8.0, min_baseline=8, min_live=20, min_sigma=0.25
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,3 +169,61 @@ def canary_drop(
     t = None if variance == 0 else mean / math.sqrt(variance / len(changes))
     significant = t is None or t <= -t_critical
     return CanaryVerdict(mean <= -drop and significant, len(pairs), mean, t)
+
+
+def throughput_drift(
+    baseline: Sequence[float], live: Sequence[float], params: DriftParams = THROUGHPUT_PARAMS
+) -> Drift | None:
+    """A fall of live tokens per second below the benchmark's, on the log scale (the shift and
+    means of the result are logarithms: ``exp(-shift)`` is the live share of the baseline)."""
+    logs = [math.log(x) for x in baseline if x > 0]
+    return quality_drift(logs, [math.log(x) for x in live if x > 0], params)
+
+
+@dataclass(frozen=True, slots=True)
+class RateParams:
+    rise: float = 0.1  # the rise in failure rate worth an alarm, at the least
+    threshold: float = 10.0  # the CUSUM interval on the log-likelihood ratio
+    min_live: int = 20  # requests needed before an alarm
+    floor: float = 0.02  # the least failure rate assumed for the baseline
+
+
+DEFAULT_RATE_PARAMS: Final = RateParams()
+
+
+def failure_drift(
+    baseline_failures: int,
+    baseline_n: int,
+    live_failed: Sequence[bool],
+    params: RateParams = DEFAULT_RATE_PARAMS,
+) -> Drift | None:
+    """Whether live requests fail more often than the benchmark's cases did: a Bernoulli CUSUM
+    of the log-likelihood ratio between the baseline rate ``p0`` (smoothed, floored) and the
+    alarming rate ``p1`` (double ``p0`` and at least ``rise`` above it). The result's means are
+    failure rates; its ``shift`` is negative for a rise. None with no baseline or no live."""
+    if baseline_n <= 0 or not live_failed:
+        return None
+    p0 = max((baseline_failures + 0.5) / (baseline_n + 1), params.floor)
+    p1 = min(0.99, max(2 * p0, p0 + params.rise))
+    up, down = math.log(p1 / p0), math.log((1 - p1) / (1 - p0))
+    statistic, alarm_at, run_start = 0.0, None, 1
+    for i, failed in enumerate(live_failed, start=1):
+        statistic = max(0.0, statistic + (up if failed else down))
+        if alarm_at is None and statistic == 0.0:
+            run_start = i + 1
+        if alarm_at is None and i >= params.min_live and statistic > params.threshold:
+            alarm_at = i
+    run = live_failed[run_start - 1 : alarm_at] if alarm_at is not None else live_failed
+    return Drift(
+        alarmed=alarm_at is not None,
+        statistic=statistic,
+        threshold=params.threshold,
+        baseline_mean=p0,
+        baseline_sigma=math.sqrt(p0 * (1 - p0)),
+        baseline_n=baseline_n,
+        live_mean=sum(live_failed) / len(live_failed),
+        live_n=len(live_failed),
+        alarm_at=alarm_at,
+        run_start=run_start if alarm_at is not None else 1,
+        run_mean=sum(run) / len(run) if run else p0,
+    )

@@ -62,7 +62,8 @@ class Sample:
     case that failed to execute may still carry a ``judge_score`` (0). ``cost_per_1k_tokens`` is the
     sample's cost normalised per 1k tokens, ``cost_usd`` the absolute cost of that one request.
     ``difficulty_bucket``, ``membership_revision``, ``benchmark_mode`` and ``case_key`` describe
-    benchmark samples and are normally ``None`` on live ones. Invalid values raise `ValueError`
+    benchmark samples and are normally ``None`` on live ones; ``request_id`` names the request a
+    ``live_judged`` sample graded. Invalid values raise `ValueError`
     naming the field.
     """
 
@@ -81,6 +82,9 @@ class Sample:
     membership_revision: str | None = None
     benchmark_mode: BenchmarkMode | None = None
     case_key: str | None = None  # the benchmark case it graded ("suite/case id")
+    # the live request it graded (shadow judging): joins the grade to the request's captured
+    # prompt, which makes a learned-routing record of it (`rolecall.learned.store_records`)
+    request_id: str | None = None
 
     def __post_init__(self) -> None:
         self._check_identity()

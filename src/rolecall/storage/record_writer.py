@@ -41,6 +41,7 @@ from rolecall.observe.profile_refresh import EndpointFacts, ProfileRefresher, Re
 from rolecall.observe.request_trace import RequestTrace
 from rolecall.observe.rows import build_batch
 from rolecall.profiles import Sample
+from rolecall.storage.request_extras import store_extras
 from rolecall.storage.spool import Claim, SpoolReader
 from rolecall.storage.sql import SqlStorage
 
@@ -84,7 +85,7 @@ def store_observed(
     storage: SqlStorage, parts: Sequence[bytes], export: TraceExport | None = None
 ) -> list[Sample]:
     """Store the requests observed in ``parts`` in one transaction, each once and with its
-    stored response if it has one: a request whose records are stored already (a spool
+    stored response and captured prompt if it has them: a request whose records are stored already (a spool
     replayed after a crash) is skipped. The live samples stored; the stored requests' traces
     go to ``export`` after the commit. A part that cannot be decoded is skipped with an error
     in the log."""
@@ -97,10 +98,7 @@ def store_observed(
         batch = build_batch(new)
         if len(batch):
             write_batch(storage, batch)
-        # the Responses door's stored responses, with the records of the requests they answered
-        kept = [o.stored_response for o in new if o.stored_response is not None]
-        if kept:
-            storage.responses.add_rows(kept)
+        store_extras(storage, new)  # stored responses and captured prompts, with their records
     if export is not None and new:
         export.export(new, batch.traces)
     return batch.samples

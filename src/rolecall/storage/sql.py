@@ -22,6 +22,7 @@ from rolecall.storage.feedback import SqlFeedback
 from rolecall.storage.keys import SqlApiKeys
 from rolecall.storage.migrate import migrate as run_migrations
 from rolecall.storage.profiles import SqlProfiles
+from rolecall.storage.prompts import SqlPrompts
 from rolecall.storage.responses import SqlResponses
 from rolecall.storage.samples import SqlSamples
 from rolecall.storage.sql_engine import create_storage_engine
@@ -55,6 +56,7 @@ class SqlStorage:
         self.job_runs = SqlJobRuns(self._db)
         self.responses = SqlResponses(self._db)  # the Responses API's stored responses
         self.feedback = SqlFeedback(self._db)  # feedback on answered requests
+        self.prompts = SqlPrompts(self._db)  # captured prompts (routing.prompt_capture)
 
     @property
     def engine(self) -> Engine:

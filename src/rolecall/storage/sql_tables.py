@@ -71,8 +71,10 @@ SAMPLES: Final = Table(
     Column("membership_revision", Text),
     Column("benchmark_mode", Text),
     Column("case_key", Text),  # the benchmark case a sample graded (migration 0012)
+    Column("request_id", Text),  # the live request a shadow grade graded (migration 0013)
     Index("ix_samples_endpoint_id_timestamp_ms", "endpoint_id", "timestamp_ms"),
     Index("ix_samples_source", "source"),
+    Index("ix_samples_request_id", "request_id"),
 )
 
 PROFILES: Final = Table(

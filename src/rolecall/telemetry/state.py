@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any
 
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
@@ -37,11 +38,13 @@ class StateCollector(Collector):
         endpoints: Callable[[], Iterable[str]],
         spool: SpoolBacklog | None = None,
         demoted: Callable[[], Mapping[str, str]] = dict,
+        alarms: Callable[[], Mapping[str, Mapping[str, Any]]] = dict,
     ) -> None:
         self._cooldowns = cooldowns
         self._endpoints = endpoints
         self._spool = spool
         self._demoted = demoted
+        self._alarms = alarms
 
     def describe(self) -> Iterator[GaugeMetricFamily]:
         yield from self._families()
@@ -59,8 +62,12 @@ class StateCollector(Collector):
             if cooldown is not None:
                 level.add_metric([endpoint_id], cooldown.level)
         yield from (active, remaining, level, demotion)
+        alarm = self._families()[4]
+        for opened in self._alarms().values():
+            alarm.add_metric([str(opened["endpoint_id"]), str(opened["metric"])], 1)
+        yield alarm
         if self._spool is not None:
-            pending, lag = self._families()[4:]
+            pending, lag = self._families()[5:]
             pending_bytes, oldest_ms = self._spool()
             pending.add_metric([], pending_bytes)
             lag.add_metric([], 0.0 if oldest_ms is None else max(0.0, (now - oldest_ms) / 1000))
@@ -89,6 +96,12 @@ class StateCollector(Collector):
                 "1 while an open quality-drift alarm demotes the endpoint (it ranks last on "
                 "quality), else 0",
                 labels=endpoint,
+            ),
+            GaugeMetricFamily(
+                "rolecall_drift_alarm_open",
+                "1 for each open drift alarm, by endpoint and metric (quality and canary alarms "
+                "demote the endpoint; failure_rate and throughput alarms only warn)",
+                labels=["endpoint", "metric"],
             ),
         ]
         if self._spool is not None:

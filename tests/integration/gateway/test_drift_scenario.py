@@ -1,11 +1,14 @@
 """The drift scenario end to end: three scripted endpoints, a judge grading 10% of answers after
-they are served, and one endpoint whose answers silently turn wrong (its latency unchanged). The
-drift alarm fires, the endpoint is demoted and routing moves away, and the alarm shows in the
-admin API, `/metrics` and the decision; a full re-benchmark clears it. Before the change, the
-same traffic raises no alarm."""
+they are served, canaries re-running a slice of a small suite every second (time compressed)
+against a full benchmark of it run from the CLI, and one endpoint whose answers silently turn
+wrong (its latency unchanged). An alarm fires, the endpoint is demoted and routing moves away,
+the canaries find the same drop, and the alarm shows in the admin API, `/metrics` and the
+decision; a full re-benchmark clears it. Before the change, the same traffic and canary rounds
+raise no alarm."""
 
 from __future__ import annotations
 
+import json
 import time
 import urllib.error
 import urllib.request
@@ -15,33 +18,37 @@ from typing import Any
 
 import pytest
 
-from rolecall.cli.drift_demo import seed_baseline
+from rolecall.cli.drift_demo import (
+    CANARY_CASES,
+    POOL,
+    degrade,
+    full_benchmark,
+    restore,
+    scripts,
+    seed_baseline,
+)
 from rolecall.providers.scripted import ScriptedUpstream
 
 from .harness import ADMIN_TOKEN, Gateway, openai_provider
 from .test_feedback import _ask
-from .test_shadow_judging import BAD, GOOD
 
 
 @pytest.fixture
 def pool() -> Iterator[dict[str, Any]]:
-    good = {"answer": "good answer", "latency_ms": 3}
-    handles = {
-        name: ScriptedUpstream.start_in_thread({"models": {f"model-{name}": good}})
-        for name in ("a", "b", "c")
-    }
-    handles["j"] = ScriptedUpstream.start_in_thread(
-        {
-            "models": {"judge": {"answer": GOOD}},
-            "rules": [{"prompt_contains": "bad answer", "answer": BAD}],
-        }
-    )
+    handles = {n: ScriptedUpstream.start_in_thread(s) for n, s in scripts().items()}
     yield handles
     for handle in handles.values():
         handle.stop()
 
 
-def _config(pool: dict[str, Any]) -> dict[str, Any]:
+@pytest.fixture
+def suite(tmp_path: Path) -> Path:
+    path = tmp_path / "canary-suite.jsonl"
+    path.write_text("".join(json.dumps(case) + "\n" for case in CANARY_CASES))
+    return path
+
+
+def _config(pool: dict[str, Any], suite: Path | None = None) -> dict[str, Any]:
     endpoints = [
         {
             "provider": n,
@@ -54,7 +61,7 @@ def _config(pool: dict[str, Any]) -> dict[str, Any]:
     endpoints.append(
         {
             "provider": "j",
-            "model": "judge",
+            "model": "model-j",
             "id": "ep-j",
             "price": {"input_per_1m": 5.0, "output_per_1m": 5.0},
         }
@@ -66,6 +73,20 @@ def _config(pool: dict[str, Any]) -> dict[str, Any]:
         "routing": {
             "strategy": "quality",
             "shadow_judging": {"share": 0.1, "judge_endpoint_id": "ep-j"},
+            **(
+                {}
+                if suite is None
+                else {
+                    "canaries": {
+                        "enabled": True,
+                        "every_s": 1,
+                        "per_bucket": 2,
+                        "endpoints": POOL,
+                        "suites": [str(suite)],
+                        "min_pairs": 4,
+                    }
+                }
+            ),
         },
     }
 
@@ -86,19 +107,32 @@ def _open_alarms(gw: Gateway) -> dict[str, Any]:
     return alarms["open"]  # type: ignore[no-any-return]
 
 
+def _rounds_after(gw: Gateway, rounds: int, timeout_s: float = 30) -> None:
+    deadline = time.monotonic() + timeout_s
+    while gw.services.canaries.counts["rounds"] < rounds and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert gw.services.canaries.counts["rounds"] >= rounds, gw.services.canaries.counts
+
+
 def test_a_silent_degradation_is_detected_demoted_and_routed_around(
-    pool: dict[str, Any], db_url: str, tmp_path: Path
+    pool: dict[str, Any], suite: Path, db_url: str, tmp_path: Path
 ) -> None:
-    with Gateway(_config(pool), db_url, tmp_path) as gw:
-        _benchmark(gw, ["ep-a", "ep-b", "ep-c"])
-        control = [_ask(gw, model="pool").headers["x-rolecall-endpoint"] for _ in range(80)]
+    with Gateway(_config(pool, suite), db_url, tmp_path) as gw:
+        full_benchmark(gw.settings.config, db_url, suite, tmp_path / "cli")
+        _benchmark(gw, POOL)
+        control = []
+        for _ in range(80):
+            control.append(_ask(gw, model="pool").headers["x-rolecall-endpoint"])
+            time.sleep(0.01)
         assert control.count("ep-b") == len(control)
-        time.sleep(1.0)  # the judge's grades of the control traffic are in
+        _rounds_after(gw, gw.services.canaries.counts["rounds"] + 2)  # canaries pass meanwhile
+        time.sleep(0.5)  # the judge's grades of the control traffic are in
         assert _open_alarms(gw) == {}
         judged_before = gw.services.shadow.counts["judged"]
         assert judged_before >= 1, gw.services.shadow.counts  # 80 at 10%: none is a 2e-4 chance
+        rounds = gw.services.canaries.counts["rounds"]
 
-        pool["b"].set_script({"models": {"model-b": {"answer": "bad answer", "latency_ms": 3}}})
+        degrade(pool["b"])
         started, sent, moved = time.monotonic(), 0, None
         while sent < 600 and moved is None:
             answered = _ask(gw, model="pool")
@@ -110,21 +144,38 @@ def test_a_silent_degradation_is_detected_demoted_and_routed_around(
         print(f"detected after {sent} requests, {elapsed:.1f} s")
 
         alarm = _open_alarms(gw)["ep-b"]
-        assert alarm["metric"] == "quality"
-        assert alarm["evidence"]["shift"] > 0.5
+        if alarm["metric"] == "quality":  # shadow judging was first (the usual case)
+            assert alarm["evidence"]["shift"] > 0.5
+        else:
+            assert alarm["metric"] == "canary"
+            assert alarm["evidence"]["mean_change"] <= -0.2  # the configured drop
         assert "re-benchmark ep-b" in alarm["action"]
+        # the canaries find the same drop, and only on ep-b, once a round has started after
+        # the change (the one in flight then may have run its cases before it)
+        _rounds_after(gw, rounds + 2)
+        verdicts = gw.services.canaries.judge(POOL)
+        assert verdicts["ep-b"] is not None, verdicts
+        assert verdicts["ep-b"]["alarmed"], verdicts
+        assert not any(verdicts[e] and verdicts[e]["alarmed"] for e in ("ep-a", "ep-c"))
         assert 'rolecall_endpoint_demoted{endpoint="ep-b"} 1.0' in _metrics(gw)
         status, decision = gw.admin(f"/api/decisions/{moved.headers['x-rolecall-decision-id']}")
         assert status == 200
         [b] = [c for c in decision["scored_candidates"] if c["endpoint_id"] == "ep-b"]
         quality = b["metric_breakdown"]["quality"]
         assert quality["value"] == 0.0
-        assert quality["raw"]["demoted"].startswith("quality drift alarm")
+        assert quality["raw"]["demoted"] == alarm["summary"]
 
-        pool["b"].set_script({"models": {"model-b": {"answer": "good answer", "latency_ms": 3}}})
-        _benchmark(gw, ["ep-b"])  # a full re-benchmark after the alarm clears it
-        assert _open_alarms(gw) == {}
+        restore(pool["b"])
+        # a full re-benchmark after the alarm, from the CLI, clears it in every process, and
+        # the canaries compare with it from then on
+        full_benchmark(gw.settings.config, db_url, suite, tmp_path / "cli", ["ep-b"])
+        deadline = time.monotonic() + 10
+        while gw.services.routing.demotions and time.monotonic() < deadline:
+            time.sleep(0.05)
         assert gw.services.routing.demotions == {}
+        assert _open_alarms(gw) == {}
+        _rounds_after(gw, gw.services.canaries.counts["rounds"] + 2)
+        assert _open_alarms(gw) == {}  # its canaries pass again
         assert 'rolecall_endpoint_demoted{endpoint="ep-b"} 0.0' in _metrics(gw)
         status, alarms = gw.admin("/api/alarms")
         assert alarms["cleared"][0]["cleared_by"] == "a full benchmark finished after the alarm"

@@ -133,6 +133,9 @@ def test_an_empty_store_says_what_to_do(
     result = CliRunner().invoke(app, ["lab", "train", "--from-store"])
     assert result.exit_code == 2
     assert "run 'rolecall bench run' first" in result.output
-    both = CliRunner().invoke(app, ["lab", "train", "--from-store", "--records", "x.jsonl"])
-    assert both.exit_code == 2
-    assert "either --records FILE or --from-store" in both.output
+    missing = CliRunner().invoke(app, ["lab", "train", "--from-store", "--records", "x.jsonl"])
+    assert missing.exit_code == 2
+    assert "--records x.jsonl: no such file or folder" in missing.output
+    neither = CliRunner().invoke(app, ["lab", "train"])
+    assert neither.exit_code == 2
+    assert "give one --records FILE, or --from-store" in neither.output

@@ -1,0 +1,186 @@
+"""Drift in how endpoints serve: live failure rates and throughput against the benchmark's.
+
+Owns `ServiceDrift`. Every ``every_s`` seconds, on the one process that leads the deployment's
+background work, each endpoint's live requests since its latest benchmark (of its current
+version; canaries are not a baseline) are tested against that benchmark: the failure rate by
+`rolecall.profiles.drift.failure_drift` (a client's invalid request is not the endpoint's
+failure) and tokens per second by `throughput_drift`. An alarm (`DriftWatch.raise_alarm`,
+metric ``failure_rate`` or ``throughput``) names the shift and the evidence and suggests an
+action, but demotes nothing: routing already weighs live reliability and latency, and a
+cooldown already takes a failing endpoint out. Once the requests since the alarm are back in
+line with the benchmark (the latest ``RECOVERY_WINDOW`` requests), the alarm closes itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Final
+
+from rolecall.judging.drift_watch import DriftWatch, alarm_key
+from rolecall.profiles import Sample
+from rolecall.profiles.drift import (
+    DEFAULT_RATE_PARAMS,
+    THROUGHPUT_PARAMS,
+    Drift,
+    failure_drift,
+    throughput_drift,
+)
+
+__all__ = ["ServiceDrift"]
+
+log = logging.getLogger("rolecall.judging")
+EVERY_S: Final = 30.0
+RECOVERY_WINDOW: Final = 40  # requests that must look like the benchmark again to close
+NOT_THE_ENDPOINTS: Final = frozenset({"invalid_request"})  # the client's fault
+
+
+class ServiceDrift:
+    """The periodic failure-rate and throughput checks of one gateway process.
+
+    ``samples(endpoint_id, since_ms=, source=)`` reads stored samples (blocking), ``endpoints``
+    lists the endpoints to watch, ``version`` gives an endpoint's current version.
+    """
+
+    def __init__(
+        self,
+        watch: DriftWatch,
+        samples: Callable[..., Sequence[Sample]],
+        *,
+        endpoints: Callable[[], Iterable[str]],
+        version: Callable[[str], str | None],
+        leading: Callable[[], bool],
+        every_s: float = EVERY_S,
+    ) -> None:
+        self._watch = watch
+        self._samples = samples
+        self._endpoints = endpoints
+        self._version = version
+        self._leading = leading
+        self._every_s = every_s
+        self._task: asyncio.Task[None] | None = None
+        self._closed_ms: dict[str, int] = {}  # when each alarm key last closed
+
+    async def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._loop())
+
+    def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            self._task = None
+
+    async def _loop(self) -> None:
+        while True:
+            await asyncio.sleep(self._every_s)
+            if not self._leading():
+                continue
+            try:
+                await asyncio.to_thread(self.sweep)
+            except Exception:  # a failed sweep costs that sweep, not the gateway
+                log.warning("a service drift sweep failed", exc_info=True)
+
+    def sweep(self) -> list[dict[str, Any]]:
+        """Check every endpoint once (blocking); the alarms raised now."""
+        self._closed_ms = {
+            alarm["key"]: int(alarm["cleared_ms"])
+            for alarm in reversed(self._watch.alarms()["cleared"])  # newest last: it wins
+            if "key" in alarm and "cleared_ms" in alarm
+        }
+        raised = []
+        for endpoint_id in sorted(set(self._endpoints())):
+            raised += self.check(endpoint_id)
+        return raised
+
+    def check(self, endpoint_id: str) -> list[dict[str, Any]]:
+        """Raise or close the endpoint's failure-rate and throughput alarms."""
+        version = self._version(endpoint_id)
+        if version is None:
+            return []
+        bench = [
+            s
+            for s in self._samples(endpoint_id, source="benchmark")
+            if s.endpoint_version == version and s.benchmark_mode != "canary"
+        ]
+        if not bench:
+            return []
+        since = max(s.timestamp_ms for s in bench) + 1
+        live = [
+            s
+            for s in self._samples(endpoint_id, since_ms=since, source="live_request")
+            if s.endpoint_version == version and s.error_class not in NOT_THE_ENDPOINTS
+        ]
+        raised = []
+        for metric, test in (("failure_rate", _failures), ("throughput", _throughput)):
+            key = alarm_key(endpoint_id, metric)
+            opened = self._watch.open_alarms.get(key)
+            if opened is not None:
+                self._maybe_close(opened, bench, live, test)
+                continue
+            # after an alarm closed, the stream restarts: its past is what the alarm was about
+            restart = self._closed_ms.get(key, 0)
+            drift = test(bench, [s for s in live if s.timestamp_ms > restart])
+            if drift is not None and drift.alarmed:
+                raised.append(self._raise(endpoint_id, metric, drift))
+        return raised
+
+    def _maybe_close(
+        self,
+        opened: dict[str, Any],
+        bench: Sequence[Sample],
+        live: Sequence[Sample],
+        test: Callable[[Sequence[Sample], Sequence[Sample]], Drift | None],
+    ) -> None:
+        # the latest requests since the alarm, not all of them: a long failing spell after
+        # the alarm opened must not keep it open once the endpoint is well again
+        recent = [s for s in live if s.timestamp_ms > opened["opened_ms"]][-RECOVERY_WINDOW:]
+        if len(recent) < RECOVERY_WINDOW:
+            return
+        drift = test(bench, recent)
+        if drift is not None and not drift.alarmed and drift.statistic == 0.0:
+            self._watch.clear(
+                opened["key"],
+                f"recovered: the latest {len(recent)} requests are in line with the benchmark",
+            )
+
+    def _raise(self, endpoint_id: str, metric: str, drift: Drift) -> dict[str, Any]:
+        evidence = drift.to_json()
+        if metric == "failure_rate":
+            summary = (
+                f"failure rate drift: {drift.run_mean:.0%} of the last requests failed "
+                f"against {drift.baseline_mean:.0%} in its benchmark"
+            )
+            action = (
+                f"look at {endpoint_id}'s recent errors (Observe, filtered by endpoint); routing "
+                "already counts its live failures and cools it down on repeated ones. If it "
+                "stays, take it out of its roles or re-benchmark it once fixed."
+            )
+        else:
+            share = math.exp(-drift.shift)
+            summary = (
+                f"throughput drift: {math.exp(drift.run_mean):.0f} tokens/s over the last "
+                f"requests, {share:.0%} of the {math.exp(drift.baseline_mean):.0f} benchmarked"
+            )
+            evidence |= {"share_of_baseline": round(share, 3)}
+            action = (
+                f"check {endpoint_id}'s deployment (load, hardware, quantisation). Routing "
+                "already weighs live latency; if speed matters more than quality for this "
+                "traffic, choose the latency strategy. A full benchmark makes the new speed "
+                "the baseline."
+            )
+        return self._watch.raise_alarm(endpoint_id, metric, summary, evidence, action)
+
+
+def _failures(bench: Sequence[Sample], live: Sequence[Sample]) -> Drift | None:
+    failed = sum(s.error_class is not None for s in bench)
+    live_failed = [s.error_class is not None for s in live]
+    return failure_drift(failed, len(bench), live_failed, DEFAULT_RATE_PARAMS)
+
+
+def _throughput(bench: Sequence[Sample], live: Sequence[Sample]) -> Drift | None:
+    def speeds(samples: Sequence[Sample]) -> list[float]:
+        return [s.tokens_per_sec for s in samples if s.tokens_per_sec]
+
+    return throughput_drift(speeds(bench), speeds(live), THROUGHPUT_PARAMS)
