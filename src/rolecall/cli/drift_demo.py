@@ -17,6 +17,7 @@ many control runs (no change) to measure the false-alarm rate.
 from __future__ import annotations
 
 import json
+import os
 import socket
 import statistics
 import subprocess
@@ -173,11 +174,11 @@ def full_benchmark(
     """The canaries' history: a full run of the suite from the CLI, as an operator would."""
     command = [sys.executable, "-m", "rolecall", "bench", "run", "--full", "--no-judge"]
     command += ["--suite", str(suite), "--endpoints", ",".join(endpoints), "--json"]
-    env = {
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ROLECALL_")}
+    env |= {
         "ROLECALL_CONFIG": str(config),
         "ROLECALL_DATA_DIR": str(data_dir),
         "ROLECALL_DATABASE_URL": database_url,
-        "PATH": "/usr/bin:/bin",
     }
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
     if done.returncode != 0:
@@ -267,10 +268,16 @@ def run_once(*, degraded: bool, before: int, after: int) -> RunResult:
                 moved_at = i
                 break
         seconds = time.monotonic() - started
-        agrees = _canary_verdict(services, rounds, 5.0) if degraded else None
+        agrees = _canary_verdict(services, rounds, 30.0) if degraded else None
         if not degraded:
             time.sleep(0.5)  # the last grades are in
-        opened = services.drift.alarms()["open"]
+        # the demoting alarms: a throughput warning (a loaded machine slows the scripted pool)
+        # demotes nothing and is not what the scenario is about
+        opened = {
+            key: alarm
+            for key, alarm in services.drift.alarms()["open"].items()
+            if alarm.get("demotes", True)
+        }
         return RunResult(
             degraded=degraded,
             alarmed=bool(opened),

@@ -19,6 +19,7 @@ from rolecall.gateway.openapi import Operation, array, obj
 from rolecall.gateway.responses import json_response
 from rolecall.gateway.wire import WireError
 from rolecall.judging.drift_watch import alarm_key
+from rolecall.judging.service_drift import METRICS as WARNING_METRICS
 
 __all__ = ["OPERATIONS", "ROUTES"]
 
@@ -30,9 +31,15 @@ async def list_alarms(request: Request) -> Response:
 
 
 async def clear_alarm(request: Request) -> Response:
-    """Close an endpoint's open alarm (its demoting one, or the one on ``metric``)."""
-    endpoint_id = request.path_params["endpoint_id"]
-    metric = request.path_params.get("metric")
+    """Close an endpoint's open alarm: its demoting one, or the one on a warning metric.
+
+    One route for both (``{target:path}``): endpoint ids may hold ``/`` (a model named
+    ``org/model``), so the last segment is a metric only when it names a warning metric."""
+    target = request.path_params["target"]
+    endpoint_id, _, last = target.rpartition("/")
+    metric = last if endpoint_id and last in WARNING_METRICS else None
+    if metric is None:
+        endpoint_id = target
     key = endpoint_id if metric is None else alarm_key(endpoint_id, metric)
     drift = services_of(request).drift
     cleared = await asyncio.to_thread(drift.clear, key, "cleared by an operator")
@@ -49,8 +56,7 @@ async def clear_alarm(request: Request) -> Response:
 
 ROUTES: Final = [
     ("/api/alarms", list_alarms, ["GET"]),
-    ("/api/alarms/{endpoint_id}", clear_alarm, ["DELETE"]),
-    ("/api/alarms/{endpoint_id}/{metric}", clear_alarm, ["DELETE"]),
+    ("/api/alarms/{target:path}", clear_alarm, ["DELETE"]),
 ]
 
 ALARM: Final = obj(

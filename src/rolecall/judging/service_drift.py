@@ -8,7 +8,9 @@ failure) and tokens per second by `throughput_drift`. An alarm (`DriftWatch.rais
 metric ``failure_rate`` or ``throughput``) names the shift and the evidence and suggests an
 action, but demotes nothing: routing already weighs live reliability and latency, and a
 cooldown already takes a failing endpoint out. Once the requests since the alarm are back in
-line with the benchmark (the latest ``RECOVERY_WINDOW`` requests), the alarm closes itself.
+line with the benchmark (the latest ``RECOVERY_WINDOW`` requests), the alarm closes itself; so
+does it when the endpoint leaves the inventory or has no benchmark of its current version. Only
+the last day of live requests is read.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Final
 
@@ -33,6 +36,8 @@ __all__ = ["ServiceDrift"]
 
 log = logging.getLogger("rolecall.judging")
 EVERY_S: Final = 30.0
+METRICS: Final = ("failure_rate", "throughput")
+WINDOW_MS: Final = 86_400_000  # the live evidence a sweep reads: the last day at most
 RECOVERY_WINDOW: Final = 40  # requests that must look like the benchmark again to close
 NOT_THE_ENDPOINTS: Final = frozenset({"invalid_request"})  # the client's fault
 
@@ -53,6 +58,7 @@ class ServiceDrift:
         version: Callable[[str], str | None],
         leading: Callable[[], bool],
         every_s: float = EVERY_S,
+        clock_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000,
     ) -> None:
         self._watch = watch
         self._samples = samples
@@ -60,6 +66,7 @@ class ServiceDrift:
         self._version = version
         self._leading = leading
         self._every_s = every_s
+        self._clock_ms = clock_ms
         self._task: asyncio.Task[None] | None = None
         self._closed_ms: dict[str, int] = {}  # when each alarm key last closed
 
@@ -90,14 +97,22 @@ class ServiceDrift:
             if "key" in alarm and "cleared_ms" in alarm
         }
         raised = []
-        for endpoint_id in sorted(set(self._endpoints())):
-            raised += self.check(endpoint_id)
+        known = set(self._endpoints())
+        for endpoint_id in sorted(known):
+            try:
+                raised += self.check(endpoint_id)
+            except Exception:  # one endpoint's unreadable evidence must not stop the others
+                log.warning("service drift check of %s failed", endpoint_id, exc_info=True)
+        for alarm in list(self._watch.open_alarms.values()):
+            if alarm.get("metric") in METRICS and alarm["endpoint_id"] not in known:
+                self._watch.clear(alarm["key"], "the endpoint is no longer configured")
         return raised
 
     def check(self, endpoint_id: str) -> list[dict[str, Any]]:
         """Raise or close the endpoint's failure-rate and throughput alarms."""
         version = self._version(endpoint_id)
         if version is None:
+            self._close_all(endpoint_id, "the endpoint is no longer configured")
             return []
         bench = [
             s
@@ -105,15 +120,18 @@ class ServiceDrift:
             if s.endpoint_version == version and s.benchmark_mode != "canary"
         ]
         if not bench:
+            self._close_all(endpoint_id, "no benchmark of the endpoint's current version")
             return []
-        since = max(s.timestamp_ms for s in bench) + 1
+        # live evidence since the benchmark, and of the last day at most: the sweep's reads
+        # stay bounded, and a long-past incident is not tested again
+        since = max(max(s.timestamp_ms for s in bench) + 1, self._clock_ms() - WINDOW_MS)
         live = [
             s
             for s in self._samples(endpoint_id, since_ms=since, source="live_request")
             if s.endpoint_version == version and s.error_class not in NOT_THE_ENDPOINTS
         ]
         raised = []
-        for metric, test in (("failure_rate", _failures), ("throughput", _throughput)):
+        for metric, test in zip(METRICS, (_failures, _throughput), strict=True):
             key = alarm_key(endpoint_id, metric)
             opened = self._watch.open_alarms.get(key)
             if opened is not None:
@@ -125,6 +143,11 @@ class ServiceDrift:
             if drift is not None and drift.alarmed:
                 raised.append(self._raise(endpoint_id, metric, drift))
         return raised
+
+    def _close_all(self, endpoint_id: str, why: str) -> None:
+        for metric in METRICS:
+            if alarm_key(endpoint_id, metric) in self._watch.open_alarms:
+                self._watch.clear(alarm_key(endpoint_id, metric), why)
 
     def _maybe_close(
         self,

@@ -205,6 +205,8 @@ def failure_drift(
         return None
     p0 = max((baseline_failures + 0.5) / (baseline_n + 1), params.floor)
     p1 = min(0.99, max(2 * p0, p0 + params.rise))
+    if p1 <= p0:  # the benchmark failed almost always: no worse rate to watch for
+        return None
     up, down = math.log(p1 / p0), math.log((1 - p1) / (1 - p0))
     statistic, alarm_at, run_start = 0.0, None, 1
     for i, failed in enumerate(live_failed, start=1):

@@ -102,9 +102,11 @@ def _metrics(gw: Gateway) -> str:
 
 
 def _open_alarms(gw: Gateway) -> dict[str, Any]:
+    """The open demoting alarms (a throughput warning, from a loaded machine slowing the
+    scripted pool, demotes nothing and is not what this scenario is about)."""
     status, alarms = gw.admin("/api/alarms")
     assert status == 200
-    return alarms["open"]  # type: ignore[no-any-return]
+    return {k: a for k, a in alarms["open"].items() if a.get("demotes", True)}
 
 
 def _rounds_after(gw: Gateway, rounds: int, timeout_s: float = 30) -> None:

@@ -11,6 +11,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import openai
 import pytest
@@ -32,32 +33,32 @@ def upstream() -> Iterator[Any]:
     handle.stop()
 
 
-def _config(upstream: Any) -> dict[str, Any]:
+def _config(upstream: Any, endpoint_id: str = "ep-a") -> dict[str, Any]:
     return {
         "providers": {"a": openai_provider(upstream.base_url, local=False)},
-        "endpoints": [{"provider": "a", "model": "model-a", "id": "ep-a"}],
+        "endpoints": [{"provider": "a", "model": "model-a", "id": endpoint_id}],
     }
 
 
-def _served(gw: Gateway, n: int) -> None:
+def _served(gw: Gateway, n: int, endpoint_id: str = "ep-a") -> None:
     for _ in range(n):
         with contextlib.suppress(openai.APIError):  # some of these tests are about failures
-            _ask(gw, model="ep-a")
+            _ask(gw, model=endpoint_id)
     assert gw.services.recorder.flush(10.0)
 
 
-def _benchmark_like_live(gw: Gateway) -> None:
+def _benchmark_like_live(gw: Gateway, endpoint_id: str = "ep-a") -> None:
     """A benchmark baseline as fast as the live traffic so far, and no failures: its samples
     are stored after the live ones, so the live window starts afresh."""
-    live = gw.services.storage.samples.for_endpoint("ep-a", source="live_request")
+    live = gw.services.storage.samples.for_endpoint(endpoint_id, source="live_request")
     speeds = [s.tokens_per_sec for s in live if s.tokens_per_sec]
     assert len(speeds) >= 10, live
-    version, revision = gw.services.routing.endpoint_facts("ep-a")  # type: ignore[misc]
+    version, revision = gw.services.routing.endpoint_facts(endpoint_id)  # type: ignore[misc]
     now = time.time_ns() // 1_000_000 + 1
     gw.services.evidence.add(
         [
             Sample(
-                "ep-a",
+                endpoint_id,
                 version,
                 "benchmark",
                 now,
@@ -93,7 +94,7 @@ def test_failures_open_a_warning_that_demotes_nothing_and_closes_on_recovery(
         watch = gw.services.service_drift
         _served(gw, 30)
         watch.sweep()
-        assert _open(gw) == {}  # healthy traffic: no alarm
+        assert "ep-a/failure_rate" not in _open(gw)  # healthy traffic: no failure alarm
 
         failing = {**FAST, "fail": {"kind": "status", "status": 500, "rate": 0.5}}
         upstream.set_script({"models": {"model-a": failing}, "seed": 7})
@@ -124,17 +125,22 @@ def test_failures_open_a_warning_that_demotes_nothing_and_closes_on_recovery(
 def test_a_slowdown_opens_a_throughput_alarm_an_operator_can_clear(
     upstream: Any, db_url: str, tmp_path: Path
 ) -> None:
-    with Gateway(_config(upstream), db_url, tmp_path) as gw:
-        _served(gw, 15)
-        _benchmark_like_live(gw)
+    endpoint_id = "org/model-a"  # ids may hold "/": the clear path must still find it
+    with Gateway(_config(upstream, endpoint_id), db_url, tmp_path) as gw:
+        _served(gw, 15, endpoint_id)
+        _benchmark_like_live(gw, endpoint_id)
         upstream.set_script({"models": {"model-a": {**FAST, "latency_ms": 200}}})
-        _served(gw, 25)
+        _served(gw, 25, endpoint_id)
         gw.services.service_drift.sweep()
-        alarm = _open(gw)["ep-a/throughput"]
+        alarm = _open(gw)[f"{endpoint_id}/throughput"]
         assert alarm["evidence"]["share_of_baseline"] < 0.5
         assert "latency strategy" in alarm["action"]
-        status, body = gw.admin("/api/alarms/ep-a/throughput", method="DELETE")
+        clear = f"/api/alarms/{quote(endpoint_id, safe='')}/throughput"  # as the console sends
+        status, body = gw.admin(clear, method="DELETE")
         assert (status, body) == (200, {"cleared": True})
-        status, body = gw.admin("/api/alarms/ep-a/throughput", method="DELETE")
+        status, body = gw.admin(clear, method="DELETE")
         assert status == 404
-        assert "GET /api/alarms lists the open ones" in str(body)
+        assert "no open 'throughput' drift alarm on endpoint 'org/model-a'" in str(body)
+        status, body = gw.admin(f"/api/alarms/{quote(endpoint_id, safe='')}", method="DELETE")
+        assert status == 404
+        assert "no open demoting drift alarm on endpoint 'org/model-a'" in str(body)
