@@ -107,7 +107,7 @@ def _endpoints_table(endpoints: list[dict[str, Any]]) -> Table:
         buckets = [_bucket(quality["buckets"].get(b)) for b in ("easy", "medium", "hard")]
         cost = e["cost_per_case_usd"]
         table.add_row(
-            f"{e['endpoint_id']} ({'local' if e['local'] else 'remote'})",
+            f"{escape(e['endpoint_id'])} ({'local' if e['local'] else 'remote'})",
             _overall(quality["overall"]),
             " / ".join(buckets),
             str(e["failures"]),
@@ -124,8 +124,8 @@ def _suites_table(rows: list[dict[str, Any]]) -> Table:
         table.add_column(title, justify="right")
     for r in rows:
         table.add_row(
-            r["suite"],
-            r["endpoint_id"],
+            escape(r["suite"]),
+            escape(r["endpoint_id"]),
             num(r["mean"]),
             str(r["graded"]),
             str(r["failed"]),
@@ -138,12 +138,12 @@ def _pairwise_table(pairs: list[dict[str, Any]]) -> Table:
     table = Table("case", "A", "B", "winner", "both orders agree", "decided by", title="pairwise")
     for p in pairs:
         table.add_row(
-            str(p.get("case_id", "")),
-            str(p.get("endpoint_a", "")),
-            str(p.get("endpoint_b", "")),
-            p.get("winner") or "tie",
+            escape(str(p.get("case_id", ""))),
+            escape(str(p.get("endpoint_a", ""))),
+            escape(str(p.get("endpoint_b", ""))),
+            escape(p.get("winner") or "tie"),
             "yes" if p.get("consistent") else "[red]no[/red]",
-            str(p.get("judge_id", "")),
+            escape(str(p.get("judge_id", ""))),
         )
     return table
 
@@ -155,9 +155,9 @@ def _cases_table(rows: list[dict[str, Any]], judge: str | None) -> Table:
     table.add_column("why", overflow="fold")
     for r in rows:
         table.add_row(
-            r["suite"],
-            r["case_id"],
-            r["endpoint_id"],
+            escape(r["suite"]),
+            escape(r["case_id"]),
+            escape(r["endpoint_id"]),
             r["bucket"] or "-",
             _status(r["status"]),
             num(r["score"]),

@@ -258,7 +258,7 @@ def _public_rows(
 
     Public costs are left out: they are another deployment's prices, and the store's measured
     costs are what this deployment pays."""
-    for source in sources:
+    for index, source in enumerate(sources):
         for rec in source_rows(source)[1]:
             tally.read += 1
             endpoints = by_model.get(model_key(str(rec["model"])))
@@ -269,7 +269,9 @@ def _public_rows(
             if normalise_prompt(str(rec["prompt"])) in held_out:
                 tally.held_out_text += 1
                 continue
-            prompt_id = f"{PUBLIC_ID}{rec['prompt_id']}"
+            # numbered by source: two sources that both number their prompts 0, 1, ... are
+            # different prompts
+            prompt_id = f"{PUBLIC_ID}{index}/{rec['prompt_id']}"
             tally.per_prompt[prompt_id] += 1
             for endpoint_id in endpoints:
                 yield {
