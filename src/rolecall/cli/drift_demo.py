@@ -42,20 +42,28 @@ SPREAD: Final = (-0.1, -0.05, 0.0, 0.05, 0.1, -0.05, 0.0, 0.05, 0.0, 0.0)
 POOL: Final = ["ep-a", "ep-b", "ep-c"]
 RATE: Final = 100  # requests a second, at most
 CANARY_EVERY_S: Final = 1.0
-CANARY_CASES: Final = [
-    {
-        "id": f"{bucket}-{i}",
-        "task": "text.classification",
-        "bucket": bucket,
-        "grader": "exact",
-        "reference": "good answer",
-        "messages": [{"role": "user", "content": f"Say it ({bucket} {i})."}],
-        "source": "rolecall drift demo",
-        "license": "Apache-2.0",
-    }
-    for bucket in ("easy", "medium", "hard")
-    for i in range(4)
-]
+
+
+def canary_cases(per_bucket: int, source: str = "rolecall drift demo") -> list[dict[str, Any]]:
+    """A small exact-graded suite: ``per_bucket`` cases in each difficulty bucket, each asking
+    for the scripted endpoints' "good answer"."""
+    return [
+        {
+            "id": f"{bucket}-{i}",
+            "task": "text.classification",
+            "bucket": bucket,
+            "grader": "exact",
+            "reference": "good answer",
+            "messages": [{"role": "user", "content": f"Say it ({bucket} {i})."}],
+            "source": source,
+            "license": "Apache-2.0",
+        }
+        for bucket in ("easy", "medium", "hard")
+        for i in range(per_bucket)
+    ]
+
+
+CANARY_CASES: Final = canary_cases(4)
 
 
 @dataclass

@@ -107,26 +107,42 @@ def quality_drift(
     variance = math.fsum((x - mean) ** 2 for x in baseline) / (len(baseline) - 1)
     sigma = max(math.sqrt(variance), params.min_sigma)
     k = params.shift / (2 * sigma)
+    steps = [(mean - score) / sigma - k for score in live]
+    return _cusum(steps, live, params.min_live, params.threshold, mean, sigma, len(baseline))
+
+
+def _cusum(
+    steps: Sequence[float],
+    live: Sequence[float],
+    min_live: int,
+    threshold: float,
+    baseline_mean: float,
+    baseline_sigma: float,
+    baseline_n: int,
+) -> Drift:
+    """A one-sided CUSUM of ``steps`` (one per live value, positive towards the alarm), never
+    below 0, alarming past ``threshold`` after ``min_live`` values; the run it rests on is the
+    live values since the statistic was last 0."""
     statistic, alarm_at, run_start = 0.0, None, 1
-    for i, score in enumerate(live, start=1):
-        statistic = max(0.0, statistic + (mean - score) / sigma - k)
+    for i, step in enumerate(steps, start=1):
+        statistic = max(0.0, statistic + step)
         if alarm_at is None and statistic == 0.0:
             run_start = i + 1
-        if alarm_at is None and i >= params.min_live and statistic > params.threshold:
+        if alarm_at is None and i >= min_live and statistic > threshold:
             alarm_at = i
     run = live[run_start - 1 : alarm_at] if alarm_at is not None else live
     return Drift(
         alarmed=alarm_at is not None,
         statistic=statistic,
-        threshold=params.threshold,
-        baseline_mean=mean,
-        baseline_sigma=sigma,
-        baseline_n=len(baseline),
+        threshold=threshold,
+        baseline_mean=baseline_mean,
+        baseline_sigma=baseline_sigma,
+        baseline_n=baseline_n,
         live_mean=math.fsum(live) / len(live),
         live_n=len(live),
         alarm_at=alarm_at,
         run_start=run_start if alarm_at is not None else 1,
-        run_mean=math.fsum(run) / len(run) if run else mean,
+        run_mean=math.fsum(run) / len(run) if run else baseline_mean,
     )
 
 
@@ -208,24 +224,7 @@ def failure_drift(
     if p1 <= p0:  # the benchmark failed almost always: no worse rate to watch for
         return None
     up, down = math.log(p1 / p0), math.log((1 - p1) / (1 - p0))
-    statistic, alarm_at, run_start = 0.0, None, 1
-    for i, failed in enumerate(live_failed, start=1):
-        statistic = max(0.0, statistic + (up if failed else down))
-        if alarm_at is None and statistic == 0.0:
-            run_start = i + 1
-        if alarm_at is None and i >= params.min_live and statistic > params.threshold:
-            alarm_at = i
-    run = live_failed[run_start - 1 : alarm_at] if alarm_at is not None else live_failed
-    return Drift(
-        alarmed=alarm_at is not None,
-        statistic=statistic,
-        threshold=params.threshold,
-        baseline_mean=p0,
-        baseline_sigma=math.sqrt(p0 * (1 - p0)),
-        baseline_n=baseline_n,
-        live_mean=sum(live_failed) / len(live_failed),
-        live_n=len(live_failed),
-        alarm_at=alarm_at,
-        run_start=run_start if alarm_at is not None else 1,
-        run_mean=sum(run) / len(run) if run else p0,
-    )
+    steps = [up if failed else down for failed in live_failed]
+    rates = [1.0 if failed else 0.0 for failed in live_failed]
+    sigma = math.sqrt(p0 * (1 - p0))
+    return _cusum(steps, rates, params.min_live, params.threshold, p0, sigma, baseline_n)

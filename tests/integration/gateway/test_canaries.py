@@ -15,26 +15,14 @@ from typing import Any
 import pytest
 
 from rolecall.benchmark.cases import load_suite
+from rolecall.cli.drift_demo import canary_cases
 from rolecall.judging.canaries import rotating_cases
 from rolecall.providers.scripted import ScriptedUpstream
 
 from .harness import Gateway, openai_provider
 from .test_shadow_judging import _until
 
-CASES = [
-    {
-        "id": f"{bucket}-{i}",
-        "task": "text.classification",
-        "bucket": bucket,
-        "grader": "exact",
-        "reference": "good answer",
-        "messages": [{"role": "user", "content": f"Say it ({bucket} {i})."}],
-        "source": "rolecall tests",
-        "license": "Apache-2.0",
-    }
-    for bucket in ("easy", "medium", "hard")
-    for i in range(2)
-]
+CASES = canary_cases(2, source="rolecall tests")
 
 
 @pytest.fixture
