@@ -4,7 +4,8 @@ Owns `ServiceDrift`. Every ``every_s`` seconds, on the one process that leads th
 background work, each endpoint's live requests since its latest benchmark (of its current
 version; canaries are not a baseline) are tested against that benchmark: the failure rate by
 `rolecall.profiles.drift.failure_drift` (a client's invalid request is not the endpoint's
-failure) and tokens per second by `throughput_drift`. An alarm (`DriftWatch.raise_alarm`,
+failure) and tokens per second by `throughput_drift` (answers of at least ``MIN_TOKENS``
+tokens only: a short answer's speed is the round trip's). An alarm (`DriftWatch.raise_alarm`,
 metric ``failure_rate`` or ``throughput``) names the shift and the evidence and suggests an
 action, but demotes nothing: routing already weighs live reliability and latency, and a
 cooldown already takes a failing endpoint out. Once the requests since the alarm are back in
@@ -38,6 +39,7 @@ log = logging.getLogger("rolecall.judging")
 EVERY_S: Final = 30.0
 METRICS: Final = ("failure_rate", "throughput")
 WINDOW_MS: Final = 86_400_000  # the live evidence a sweep reads: the last day at most
+MIN_TOKENS: Final = 32  # the shortest answer whose throughput counts
 RECOVERY_WINDOW: Final = 40  # requests that must look like the benchmark again to close
 NOT_THE_ENDPOINTS: Final = frozenset({"invalid_request"})  # the client's fault
 
@@ -204,6 +206,14 @@ def _failures(bench: Sequence[Sample], live: Sequence[Sample]) -> Drift | None:
 
 def _throughput(bench: Sequence[Sample], live: Sequence[Sample]) -> Drift | None:
     def speeds(samples: Sequence[Sample]) -> list[float]:
-        return [s.tokens_per_sec for s in samples if s.tokens_per_sec]
+        # only answers long enough that decoding, not the round trip, sets their speed: a few
+        # tokens' "speed" is the overhead's, and moves with the machine's load
+        return [
+            s.tokens_per_sec
+            for s in samples
+            if s.tokens_per_sec
+            and s.latency_ms
+            and s.tokens_per_sec * s.latency_ms / 1000 >= MIN_TOKENS
+        ]
 
     return throughput_drift(speeds(bench), speeds(live), THROUGHPUT_PARAMS)

@@ -22,8 +22,9 @@ from rolecall.providers.scripted import ScriptedUpstream
 from .harness import Gateway, openai_provider
 from .test_feedback import _ask
 
-# 10 ms per answer, so its throughput is the script's more than the machine's load
-FAST = {"answer": "a fine answer of several words", "latency_ms": 10}
+# 10 ms per answer of 60 words, so its throughput is the script's more than the machine's load
+# (and long enough to count: `service_drift.MIN_TOKENS`)
+FAST = {"answer": " ".join(["word"] * 60), "latency_ms": 10}
 
 
 @pytest.fixture
