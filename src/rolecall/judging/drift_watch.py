@@ -18,7 +18,6 @@ close themselves once the endpoint's requests are back in line.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Final, Protocol
@@ -46,7 +45,9 @@ def alarm_key(endpoint_id: str, metric: str) -> str:
 class AlarmDoc(Protocol):
     def load(self) -> dict[str, Any]: ...
 
-    def save(self, data: dict[str, Any]) -> None: ...
+    def change(
+        self, edit: Callable[[dict[str, Any]], dict[str, Any] | None]
+    ) -> dict[str, Any] | None: ...
 
 
 class DriftWatch:
@@ -72,7 +73,6 @@ class DriftWatch:
         self._demote = demote
         self._params = params
         self._clock_ms = clock_ms
-        self._lock = threading.Lock()
         self.open_alarms: dict[str, Any] = {}  # as last applied: what `/metrics` reports
 
     def check(self, endpoint_ids: Iterable[str]) -> list[dict[str, Any]]:
@@ -89,20 +89,25 @@ class DriftWatch:
         return raised
 
     def alarms(self) -> dict[str, Any]:
-        """``{"open": {endpoint: alarm}, "cleared": [alarm, ...]}`` as stored."""
-        doc = self._doc.load()
-        return {"open": dict(doc.get("open") or {}), "cleared": list(doc.get("cleared") or [])}
+        """``{"open": {key: alarm}, "cleared": [alarm, ...]}`` as stored."""
+        return _alarms(self._doc.load())
 
     def clear(self, key: str, why: str) -> bool:
         """Close the open alarm kept under ``key`` (`alarm_key`; False when there is none)."""
-        with self._lock:
-            doc = self.alarms()
+
+        def edit(stored: dict[str, Any]) -> dict[str, Any] | None:
+            doc = _alarms(stored)
             alarm = doc["open"].pop(key, None)
             if alarm is None:
-                return False
+                return None
             alarm |= {"cleared_ms": self._clock_ms(), "cleared_by": why}
             doc["cleared"] = [alarm, *doc["cleared"]][:HISTORY]
-            self._doc.save(doc)
+            return doc
+
+        # one read-edit-save across processes: a CLI clearing an alarm while the leader opens
+        # another must not bring the cleared one back
+        if self._doc.change(edit) is None:
+            return False
         log.warning("drift alarm %s cleared: %s", key, why)
         self.apply()
         return True
@@ -191,15 +196,25 @@ class DriftWatch:
             "evidence": evidence,
             "action": action or _rebenchmark(endpoint_id),
         }
-        with self._lock:
-            doc = self.alarms()
+        opened: dict[str, Any] = {}
+
+        def edit(stored: dict[str, Any]) -> dict[str, Any] | None:
+            doc = _alarms(stored)
             if key in doc["open"]:
-                return doc["open"][key]  # type: ignore[no-any-return]
+                opened.update(doc["open"][key])
+                return None
             doc["open"][key] = alarm
-            self._doc.save(doc)
+            return doc
+
+        if self._doc.change(edit) is None:
+            return opened
         log.warning("drift alarm on %s: %s%s", endpoint_id, summary, "; demoted" * demotes)
         self.apply()
         return alarm
+
+
+def _alarms(doc: dict[str, Any]) -> dict[str, Any]:
+    return {"open": dict(doc.get("open") or {}), "cleared": list(doc.get("cleared") or [])}
 
 
 def _rebenchmark(endpoint_id: str) -> str:

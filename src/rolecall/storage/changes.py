@@ -95,6 +95,9 @@ class SqlChanges:
             return int(result.rowcount)
 
 
+CHANGE_ATTEMPTS: Final = 20  # edits retried on another process's save before giving up
+
+
 class SqlSharedDocs:
     """Small JSON documents every process routes on, each with a revision."""
 
@@ -111,6 +114,40 @@ class SqlSharedDocs:
             return None
         body = orjson.loads(row[0])
         return (body if isinstance(body, dict) else {}), int(row[1])
+
+    def change(
+        self, name: str, edit: Callable[[dict[str, Any]], dict[str, Any] | None]
+    ) -> dict[str, Any] | None:
+        """Read, edit and save the document as one step across processes: ``edit`` gets the
+        stored document and returns the new one (None: no change). The save only goes in on the
+        revision it read; when another process saved meanwhile, the edit runs again on theirs.
+        The document saved, or None when ``edit`` changed nothing."""
+        for _ in range(CHANGE_ATTEMPTS):
+            found = self.get(name)
+            body, revision = found if found is not None else ({}, 0)
+            edited = edit(body)
+            if edited is None:
+                return None
+            if self._put_at(name, edited, revision):
+                return edited
+        raise RuntimeError(f"shared document {name!r} kept changing; the edit was not saved")
+
+    def _put_at(self, name: str, body: dict[str, Any], revision: int) -> bool:
+        encoded = orjson.dumps(body, option=orjson.OPT_SORT_KEYS).decode()
+        columns = SHARED_DOCS.c
+        with self._db.begin() as connection:
+            if revision == 0:  # never saved: whoever inserts first wins
+                row = {"name": name, "body": encoded, "revision": 1, "updated_ms": _now_ms()}
+                # RETURNING, not rowcount: psycopg reports -1 for ON CONFLICT DO NOTHING
+                statement = self._db.insert(SHARED_DOCS).on_conflict_do_nothing()
+                inserted = connection.execute(statement.returning(columns.name), row).first()
+                return inserted is not None
+            done = connection.execute(
+                update(SHARED_DOCS)
+                .where((columns.name == name) & (columns.revision == revision))
+                .values(body=encoded, revision=revision + 1, updated_ms=_now_ms())
+            ).rowcount
+            return bool(done)
 
     def put(self, name: str, body: dict[str, Any]) -> int:
         """Save the document; its new revision."""
@@ -183,3 +220,12 @@ class SharedDoc:
         self._docs.put(self._name, data)
         if self._on_save is not None:
             self._on_save()
+
+    def change(
+        self, edit: Callable[[dict[str, Any]], dict[str, Any] | None]
+    ) -> dict[str, Any] | None:
+        """`SqlSharedDocs.change` of this document, then ``on_save`` when it changed."""
+        saved = self._docs.change(self._name, edit)
+        if saved is not None and self._on_save is not None:
+            self._on_save()
+        return saved

@@ -5,7 +5,7 @@ demotes flag) still read."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from rolecall.judging.drift_watch import DriftWatch
@@ -22,8 +22,13 @@ class Doc:
     def load(self) -> dict[str, Any]:
         return dict(self.data)
 
-    def save(self, data: dict[str, Any]) -> None:
-        self.data = data
+    def change(
+        self, edit: Callable[[dict[str, Any]], dict[str, Any] | None]
+    ) -> dict[str, Any] | None:
+        edited = edit(dict(self.data))
+        if edited is not None:
+            self.data = edited
+        return edited
 
 
 def _bench(endpoint_id: str) -> list[Sample]:
