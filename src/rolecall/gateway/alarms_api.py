@@ -85,16 +85,9 @@ OPERATIONS: Final = [
     ),
     Operation(
         "delete",
-        "/api/alarms/{endpoint_id}",
-        "Clear an endpoint's open demoting drift alarm (it is demoted no longer)",
-        "admin_token",
-        obj("cleared", cleared={"type": "boolean"}),
-        errors=(404,),
-    ),
-    Operation(
-        "delete",
-        "/api/alarms/{endpoint_id}/{metric}",
-        "Clear an endpoint's open failure_rate or throughput drift alarm",
+        "/api/alarms/{target}",
+        "Clear an open drift alarm: target is an endpoint id (its demoting alarm) or "
+        "endpoint_id/metric (its failure_rate or throughput warning); ids may hold '/'",
         "admin_token",
         obj("cleared", cleared={"type": "boolean"}),
         errors=(404,),
