@@ -98,6 +98,10 @@ class Services:
                 callback()
             except Exception:  # shutdown continues whatever one step does
                 log.warning("shutdown step failed", exc_info=True)
+        try:
+            await self.bench.stop()  # a run in flight (a canary round) must not outlive its clients
+        except Exception:
+            log.warning("interrupting the benchmark runs failed", exc_info=True)
         await self.upstreams.close()
         await self.limits.close()  # settlements in flight first: they need the database
         self.sink.hurry()

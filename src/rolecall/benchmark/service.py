@@ -259,6 +259,15 @@ class BenchHub:
         if self.writer.submit(work):
             await done
 
+    async def stop(self) -> None:
+        """Interrupt the runs still executing (they end ``interrupted``, so `resume` can finish
+        them), before the upstream clients they use are closed under them."""
+        running = [task for task in self.tasks.values() if not task.done()]
+        for task in running:
+            task.cancel()
+        if running:
+            await asyncio.gather(*running, return_exceptions=True)
+
     def default_judge(self) -> str | None:
         return default_judge(self.routing.inventory, self.local_model_sizes)
 

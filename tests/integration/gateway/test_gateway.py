@@ -180,6 +180,7 @@ def test_fallback_on_each_failure_class(
     _status, cooldowns = gateway.admin("/api/cooldowns")
     assert [c["endpoint_id"] for c in cooldowns["data"]] == ["ep-a"]
     assert cooldowns["data"][0]["reason"] in FALLBACK
+    assert gateway.services.recorder.flush(10.0)  # the records are in (the writer may lag)
     status, record = gateway.admin(f"/api/requests/{headers['x-rolecall-request-id']}")
     assert status == 200
     prefill = [s for s in record["spans"] if s["span_type"] == "provider.prefill"]
