@@ -63,6 +63,9 @@ class ChangeFeed:
         self._watcher: threading.Thread | None = None
         self._floor = 0
         self._seen: set[int] = set()
+        # the watcher thread and a caller of `read_now` (a writer's aggregation, a test) must not
+        # both take the same notice as fresh: it would be delivered twice
+        self._reading = threading.RLock()
         self._gap_since: float | None = None
         self.delivered = 0  # notices handed to handlers (diagnostics)
         self.lag_ms = 0  # age of the newest notice delivered when it was read
@@ -91,8 +94,9 @@ class ChangeFeed:
 
     def skip_past(self) -> None:
         """Deliver only notices logged from now on (for a reader that calls `read_now` itself)."""
-        self._floor = self._changes.last_id()
-        self._seen.clear()
+        with self._reading:
+            self._floor = self._changes.last_id()
+            self._seen.clear()
 
     def _thread(self, name: str, target: Callable[[], None]) -> threading.Thread:
         thread = threading.Thread(target=target, name=f"rolecall-changes-{name}", daemon=True)
@@ -157,6 +161,10 @@ class ChangeFeed:
 
     def read_now(self) -> int:
         """Read the log past what was seen and deliver it now; how many notices were delivered."""
+        with self._reading:
+            return self._read_now()
+
+    def _read_now(self) -> int:
         fresh: list[Change] = []
         after = self._floor
         while True:
