@@ -200,8 +200,8 @@ def build_services(
         started_ms=time.time_ns() // 1_000_000,
         metrics=metrics,
         lifecycle=Lifecycle(
-            on_start=[s.start for s in (shadow, canaries, service_drift, metrics) if s],
-            on_stop=[s.stop for s in (shadow, canaries, service_drift, metrics) if s],
+            on_start=[s.start for s in (shadow, canaries, metrics) if s],
+            on_stop=[s.stop for s in (shadow, canaries, metrics) if s],
         ),
     )
 

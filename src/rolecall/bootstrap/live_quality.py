@@ -17,6 +17,7 @@ from rolecall.execution.state import RoutingState
 from rolecall.inventory.live_quality import CanaryConfig, ShadowJudgingConfig
 from rolecall.judging.canaries import Canaries
 from rolecall.judging.drift_watch import ALARMS_DOC, DriftWatch
+from rolecall.judging.service_drift import EVERY_S as SERVICE_DRIFT_EVERY_S
 from rolecall.judging.service_drift import ServiceDrift
 from rolecall.judging.shadow import ShadowJudge
 from rolecall.observe.evidence import EvidenceIntake
@@ -105,15 +106,16 @@ def prompt_retention(storage: SqlStorage, routing: RoutingState, node: Node) -> 
 def service_watch(
     drift: DriftWatch, storage: SqlStorage, routing: RoutingState, node: Node
 ) -> ServiceDrift:
-    """Failure-rate and throughput sweeps of the current inventory, while this process leads."""
+    """Failure-rate and throughput sweeps of the current inventory: a job of the leader."""
 
-    return ServiceDrift(
+    watch = ServiceDrift(
         drift,
         storage.samples.for_endpoint,
         endpoints=lambda: routing.view.inventory.endpoints,
         version=routing.endpoint_version,
-        leading=lambda: node.leadership.leader,
     )
+    node.leadership.every("service-drift", SERVICE_DRIFT_EVERY_S, watch.sweep)
+    return watch
 
 
 def canary_rounds(

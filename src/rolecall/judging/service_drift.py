@@ -1,7 +1,8 @@
 """Drift in how endpoints serve: live failure rates and throughput against the benchmark's.
 
-Owns `ServiceDrift`. Every ``every_s`` seconds, on the one process that leads the deployment's
-background work, each endpoint's live requests since its latest benchmark (of its current
+Owns `ServiceDrift`. Every ``EVERY_S`` seconds, as a job of the one process that leads the
+deployment's background work (`rolecall.cluster.leader.Leadership.every`, on its thread), each
+endpoint's live requests since its latest benchmark (of its current
 version; canaries are not a baseline) are tested against that benchmark: the failure rate by
 `rolecall.profiles.drift.failure_drift` (a client's invalid request is not the endpoint's
 failure) and tokens per second by `throughput_drift` (answers of at least ``MIN_TOKENS``
@@ -16,7 +17,6 @@ the last day of live requests is read.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import math
 import time
@@ -45,7 +45,7 @@ NOT_THE_ENDPOINTS: Final = frozenset({"invalid_request"})  # the client's fault
 
 
 class ServiceDrift:
-    """The periodic failure-rate and throughput checks of one gateway process.
+    """The failure-rate and throughput checks; `sweep` is the leader's periodic job.
 
     ``samples(endpoint_id, since_ms=, source=)`` reads stored samples (blocking), ``endpoints``
     lists the endpoints to watch, ``version`` gives an endpoint's current version.
@@ -58,38 +58,14 @@ class ServiceDrift:
         *,
         endpoints: Callable[[], Iterable[str]],
         version: Callable[[str], str | None],
-        leading: Callable[[], bool],
-        every_s: float = EVERY_S,
         clock_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000,
     ) -> None:
         self._watch = watch
         self._samples = samples
         self._endpoints = endpoints
         self._version = version
-        self._leading = leading
-        self._every_s = every_s
         self._clock_ms = clock_ms
-        self._task: asyncio.Task[None] | None = None
         self._closed_ms: dict[str, int] = {}  # when each alarm key last closed
-
-    async def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._loop())
-
-    def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            self._task = None
-
-    async def _loop(self) -> None:
-        while True:
-            await asyncio.sleep(self._every_s)
-            if not self._leading():
-                continue
-            try:
-                await asyncio.to_thread(self.sweep)
-            except Exception:  # a failed sweep costs that sweep, not the gateway
-                log.warning("a service drift sweep failed", exc_info=True)
 
     def sweep(self) -> list[dict[str, Any]]:
         """Check every endpoint once (blocking); the alarms raised now."""

@@ -67,7 +67,6 @@ class World:
             self._read,
             endpoints=lambda: list(self.endpoints),
             version=self.endpoints.get,
-            leading=lambda: True,
             clock_ms=lambda: NOW + 500,
         )
 
