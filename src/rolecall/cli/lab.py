@@ -26,6 +26,8 @@ TABLE_COLUMNS = ("mu_o", "v_b", "v_b_train", "gap_closed", "e_p", "apgr", "cpt50
 
 
 def register(app: typer.Typer) -> None:
+    from rolecall.cli import lab_validate  # noqa: F401  (registers `lab validate`)
+
     app.add_typer(lab_app, name="lab")
 
 

@@ -112,10 +112,10 @@ def _strip(arrays: Mapping[str, NDArray[Any]], prefix: str) -> dict[str, NDArray
 class LearnedQuality:
     """Per-prompt quality estimates from a trained predictor, keyed by endpoint id.
 
-    The estimate for a model is the predictor's predicted score in [0, 1]. Where the predictor shrinks
-    toward its best single model (only leaving it for a predicted gain above δ), that model's estimate
-    carries the same δ bonus (capped at 1), so the runtime's quality metric ranks the models exactly as
-    the trained predictor would.
+    The estimate for a model is the predictor's predicted score in [0, 1]. Where the predictor's
+    choice is not its top prediction (its guard keeps a task on the best single or the task's best
+    model), the chosen model's estimate is lifted just above the top (capped at 1), so the runtime's
+    quality metric ranks the models as the trained predictor chooses.
     """
 
     def __init__(self, predictor: Predictor, space: FeatureSpace, meta: Mapping[str, Any]) -> None:
@@ -140,12 +140,8 @@ class LearnedQuality:
         """Shrunk predicted scores (n prompts × the artifact's models)."""
         with self._threads.limit(limits=1, user_api="blas"):
             data = Dataset(self.space.transform(list(prompts)), self.models)
-            predicted = self.predictor.predict(data)
-        delta = float(getattr(self.predictor, "delta", 0.0))
-        if delta > 0:
-            b = self.predictor.best_index
-            predicted = predicted.copy()
-            predicted[:, b] = np.minimum(1.0, predicted[:, b] + delta)
+            ranked = getattr(self.predictor, "ranked", None)
+            predicted = ranked(data) if ranked is not None else self.predictor.predict(data)
         return np.clip(predicted, 0.0, 1.0)
 
     def check_models(self, endpoint_models: Mapping[str, str]) -> None:

@@ -32,40 +32,63 @@ class DenseEncoder(Protocol):
 
 
 class TfidfEncoder:
-    """Hashed word 1–2-grams with sublinear tf and idf weights learned on the training prompts.
+    """Hashed word 1–2-grams, plus (``chars``) character 1–3-grams within words, with sublinear tf
+    and idf weights learned on the training prompts.
 
-    Hashing keeps the state tiny and portable (only the idf vector is stored in an artifact).
+    Character n-grams are what makes the features work for scripts written without spaces: word
+    tokenisation sees a Chinese sentence as one token that never repeats, its characters do. The
+    word and character parts are normalised separately and weigh the same. Hashing keeps the state
+    tiny and portable (only the idf vector is stored in an artifact).
     """
 
     name = "tfidf"
 
-    def __init__(self, idf: NDArray[np.float32] | None = None) -> None:
+    def __init__(self, idf: NDArray[np.float32] | None = None, chars: bool = True) -> None:
         from sklearn.feature_extraction.text import HashingVectorizer  # type: ignore[import-untyped]
 
-        self._hasher = HashingVectorizer(
-            n_features=TFIDF_FEATURES,
-            ngram_range=(1, 2),
-            alternate_sign=False,
-            norm=None,
-            dtype=np.float32,
-        )
+        common = {"n_features": TFIDF_FEATURES, "alternate_sign": False, "norm": None}
+        self._hashers = [HashingVectorizer(ngram_range=(1, 2), dtype=np.float32, **common)]
+        if chars:
+            self._hashers.append(
+                HashingVectorizer(
+                    analyzer="char_wb", ngram_range=(1, 3), dtype=np.float32, **common
+                )
+            )
+        self.chars = chars
         self.idf = idf
 
+    @property
+    def kind(self) -> str:
+        return "words+chars" if self.chars else "words"
+
     def fit(self, prompts: Sequence[str]) -> TfidfEncoder:
-        counts = self._hasher.transform(prompts)
-        df = np.bincount(counts.indices, minlength=TFIDF_FEATURES).astype(np.float32)
-        self.idf = (np.log((1.0 + len(prompts)) / (1.0 + df)) + 1.0).astype(np.float32)
+        parts = []
+        for hasher in self._hashers:
+            counts = hasher.transform(prompts)
+            df = np.bincount(counts.indices, minlength=TFIDF_FEATURES).astype(np.float32)
+            parts.append(np.log((1.0 + len(prompts)) / (1.0 + df)) + 1.0)
+        self.idf = np.concatenate(parts).astype(np.float32)
         return self
 
     def encode(self, prompts: Sequence[str]) -> csr_matrix:
+        from scipy.sparse import hstack  # type: ignore[import-untyped]
         from sklearn.preprocessing import normalize  # type: ignore[import-untyped]
 
         if self.idf is None:
             raise LabError("the TF-IDF encoder must be fitted on training prompts first")
-        counts = self._hasher.transform(prompts)
-        counts.data = np.log1p(counts.data)
-        weighted = counts.multiply(self.idf[None, :]).tocsr()
-        return normalize(weighted, copy=False)
+        if len(self.idf) != TFIDF_FEATURES * len(self._hashers):
+            raise LabError(f"the TF-IDF weights do not fit the {self.kind} features")
+        parts = []
+        for i, hasher in enumerate(self._hashers):
+            counts = hasher.transform(prompts)
+            counts.data = np.log1p(counts.data)
+            idf = self.idf[i * TFIDF_FEATURES : (i + 1) * TFIDF_FEATURES]
+            parts.append(normalize(counts.multiply(idf[None, :]).tocsr(), copy=False))
+        if len(parts) == 1:
+            return parts[0]
+        joined = hstack(parts, format="csr", dtype=np.float32)
+        joined.data *= np.float32(1 / np.sqrt(len(parts)))  # unit length again
+        return joined
 
 
 class WordLlamaEncoder:

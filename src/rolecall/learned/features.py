@@ -18,11 +18,15 @@ DEFAULT_ENCODER = "wordllama"
 
 class FeatureSpace:
     def __init__(
-        self, encoder: str = DEFAULT_ENCODER, cache_dir: Path | None = None, cached: bool = True
+        self,
+        encoder: str = DEFAULT_ENCODER,
+        cache_dir: Path | None = None,
+        cached: bool = True,
+        chars: bool = True,
     ) -> None:
         self.encoder_name = encoder
         self.dense: DenseEncoder = dense_encoder(encoder, cache_dir, cached)
-        self.tfidf = TfidfEncoder()
+        self.tfidf = TfidfEncoder(chars=chars)
 
     def fit(self, prompts: Sequence[str]) -> FeatureSpace:
         self.tfidf.fit(prompts)
@@ -33,10 +37,13 @@ class FeatureSpace:
 
     def state(self) -> tuple[dict[str, Any], dict[str, NDArray[Any]]]:
         assert self.tfidf.idf is not None
-        return {"encoder": self.encoder_name}, {"tfidf_idf": self.tfidf.idf}
+        meta = {"encoder": self.encoder_name, "tfidf": self.tfidf.kind}
+        return meta, {"tfidf_idf": self.tfidf.idf}
 
     @classmethod
     def from_state(cls, meta: dict[str, Any], arrays: dict[str, NDArray[Any]]) -> FeatureSpace:
-        space = cls(str(meta["encoder"]), cached=False)  # serving: no per-prompt cache
+        # artifacts written before character n-grams have word features only
+        chars = meta.get("tfidf", "words") == "words+chars"
+        space = cls(str(meta["encoder"]), cached=False, chars=chars)  # serving: no per-prompt cache
         space.tfidf.idf = np.asarray(arrays["tfidf_idf"], dtype=np.float32)
         return space

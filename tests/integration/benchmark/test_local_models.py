@@ -31,6 +31,9 @@ from tests.integration.gateway.harness import Gateway, openai_provider
 
 from .scripting import WRONG, expert_rules
 
+# real llama.cpp inference takes every core: `make test` runs these after the rest, alone
+pytestmark = pytest.mark.local_models
+
 SMALL, JUDGE = "smollm2-135m", "qwen2.5-coder-0.5b"
 SMALL_ID, JUDGE_ID, EXPERT_ID = f"local.{SMALL}", f"local.{JUDGE}", "remote.expert"
 

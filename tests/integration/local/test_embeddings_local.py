@@ -39,6 +39,9 @@ from rolecall.providers.local.server import LocalServer, free_port
 from rolecall.providers.local.supervisor import RestartPolicy, Supervisor
 from tests.integration.gateway.harness import Gateway
 
+# real llama.cpp inference takes every core: `make test` runs these after the rest, alone
+pytestmark = pytest.mark.local_models
+
 NAME = "all-minilm-l6-v2"
 ENDPOINT = f"local.{NAME}"
 VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "cat", "sat", "dog", "##s", "ran"]

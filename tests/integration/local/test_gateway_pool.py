@@ -26,6 +26,9 @@ from rolecall.providers.local.server import LocalServer, free_port
 from rolecall.providers.local.supervisor import RestartPolicy, Supervisor
 from tests.integration.gateway.harness import Gateway
 
+# real llama.cpp inference takes every core: `make test` runs these after the rest, alone
+pytestmark = pytest.mark.local_models
+
 FAST, SLOW = "smollm2-135m", "qwen2.5-coder-0.5b"
 FAST_ID, SLOW_ID = f"local.{FAST}", f"local.{SLOW}"
 PROMPT = [{"role": "user", "content": "Name three colours."}]

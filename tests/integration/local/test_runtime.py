@@ -26,6 +26,9 @@ from rolecall.providers.local.pull import is_pulled, pull
 from rolecall.providers.local.server import LocalServer, free_port
 from rolecall.providers.local.supervisor import RestartPolicy, ServerState, Supervisor
 
+# real llama.cpp inference takes every core: `make test` runs these after the rest, alone
+pytestmark = pytest.mark.local_models
+
 NAMES = ["smollm2-135m", "qwen2.5-coder-0.5b"]
 
 

@@ -42,6 +42,7 @@ DEPLOYABLE = [
     "knn",
     "linear",
     "mf",
+    "mlc",
     "mlp",
     "random",
     "rolecall",

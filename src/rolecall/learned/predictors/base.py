@@ -136,4 +136,4 @@ def names() -> list[str]:
 
 def _load_builtin() -> None:
     # importing the modules registers their predictors (kept lazy: scikit-learn loads only when used)
-    from rolecall.learned.predictors import baselines, classic, ensemble, mf  # noqa: F401
+    from rolecall.learned.predictors import baselines, classic, ensemble, mf, mlc  # noqa: F401

@@ -18,7 +18,6 @@
 
 from __future__ import annotations
 
-import warnings
 from typing import Any, ClassVar
 
 import numpy as np
@@ -27,20 +26,24 @@ from numpy.typing import NDArray
 from rolecall.learned.matrix import kfold_indices
 from rolecall.learned.predictors.base import Choice, Dataset, Matrix, Predictor, register
 from rolecall.learned.predictors.classic import fit_logistic, sigmoid
+from rolecall.learned.predictors.tasks import (
+    MAX_PRIOR_FIT,
+    PROMPT,
+    TaskGuard,
+    TaskPrior,
+    task_labels,
+)
 
 Array = NDArray[Any]
 TAU_GRID = (0.02, 0.05, 0.1, 0.3)
 ALPHA_GRID = (1.0, 4.0, 16.0)
 DELTA_GRID = (0.0, 0.02, 0.05, 0.1, 0.2)
 NEVER = 1e9  # δ meaning "always the best single model"
-TASK_SHRINK = 10.0  # pseudo-prompts pulling a task's mean toward the global mean
-MIN_TASK_PROMPTS = 5
 MAX_KEYS = 10_000  # neighbour memory cap (a random subset beyond this)
 CV_PROMPTS = 8_000  # out-of-fold predictions for at most this many training prompts
-MAX_PRIOR_FIT = 30_000  # the task classifier learns from a random sample this large
-MAX_CLUSTER_FIT = 20_000  # k-means pseudo-tasks are fitted on a sample this large
 BLEND_GRID = (0.0, 0.25, 0.5, 0.75)  # weight of the per-model TF-IDF logistic predictions
 LOGIT_MAX_MODELS = 16  # the logistic component costs one fit per model: small pools only
+RANK_MARGIN = 1e-3  # the chosen model's serving estimate is at least this far above the rest
 
 
 def neighbours(
@@ -97,58 +100,6 @@ def combine(prior: Matrix, total: Matrix, weight: Matrix, alpha: float) -> Matri
     return np.asarray((alpha * prior + total) / (alpha + weight)[:, None], dtype=np.float64)
 
 
-class TaskPrior:
-    """P(task | prompt) from TF-IDF, times shrunk per-task mean scores. Inference is numpy only."""
-
-    def fit(self, features: Any, labels: NDArray[np.int64], y: Matrix) -> TaskPrior:
-        from sklearn.linear_model import SGDClassifier  # type: ignore[import-untyped]
-
-        classes = np.unique(labels)
-        self._coef_t: Array | None = None
-        self.means = self._task_means(labels, y, classes)
-        if len(classes) < 2:
-            self.coef = np.zeros((1, features.shape[1]), dtype=np.float32)
-            self.intercept = np.zeros(1)
-            return self
-        clf = SGDClassifier(loss="log_loss", alpha=1e-5, max_iter=5, tol=None, random_state=0)
-        sample = np.arange(len(labels))
-        if len(sample) > MAX_PRIOR_FIT:  # a random sample that still has every task in it
-            picked = np.random.default_rng(0).choice(len(sample), MAX_PRIOR_FIT, False)
-            firsts = np.unique(labels, return_index=True)[1]
-            sample = np.union1d(picked, firsts)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            clf.fit(features[sample], labels[sample])
-        coef = np.asarray(clf.coef_, dtype=np.float32)
-        self.coef = coef if len(classes) > 2 else np.vstack([-coef, coef]) / 2
-        self.intercept = np.asarray(clf.intercept_, dtype=np.float64)
-        if len(classes) == 2:
-            self.intercept = np.concatenate([-self.intercept, self.intercept]) / 2
-        return self
-
-    @staticmethod
-    def _task_means(labels: NDArray[np.int64], y: Matrix, classes: Array) -> Matrix:
-        overall = y.mean(axis=0)
-        rows = []
-        for c in classes:
-            part = y[labels == c]
-            rows.append((part.sum(axis=0) + TASK_SHRINK * overall) / (len(part) + TASK_SHRINK))
-        return np.stack(rows)
-
-    def proba(self, features: Any) -> Matrix:
-        coef_t = getattr(self, "_coef_t", None)
-        if coef_t is None:
-            # contiguous (features × tasks): sparse @ dense then touches only the prompt's n-grams
-            coef_t = self._coef_t = np.ascontiguousarray(self.coef.T)
-        logits = np.asarray(features @ coef_t, dtype=np.float64) + self.intercept
-        logits -= logits.max(axis=1, keepdims=True)
-        p = np.exp(logits)
-        return np.asarray(p / p.sum(axis=1, keepdims=True), dtype=np.float64)
-
-    def predict(self, features: Any) -> Matrix:
-        return self.proba(features) @ self.means
-
-
 class ModelLogits:
     """Per-model logistic regression on TF-IDF: word-level evidence of which model gets a prompt
     right (within-task structure the task prior cannot see). Inference is one sparse product."""
@@ -164,27 +115,6 @@ class ModelLogits:
 
     def predict(self, features: Any) -> Matrix:
         return sigmoid(np.asarray(features @ self.coef_t, dtype=np.float64) + self.intercept)
-
-
-def task_labels(train: Dataset, seed: int) -> NDArray[np.int64]:
-    """Task ids from the records' labels; without labels, k-means clusters of the embedding."""
-    tasks = train.tasks
-    counts: dict[str | None, int] = {}
-    for t in tasks:
-        counts[t] = counts.get(t, 0) + 1
-    usable = [t for t, c in counts.items() if t is not None and c >= MIN_TASK_PROMPTS]
-    if len(usable) >= 2:
-        index: dict[str | None, int] = {t: i for i, t in enumerate(sorted(usable))}
-        return np.asarray([index.get(t, len(index)) for t in tasks], dtype=np.int64)
-    from sklearn.cluster import KMeans  # type: ignore[import-untyped]
-
-    k = int(np.clip(train.n // 200, 1, 16))
-    if k < 2:
-        return np.zeros(train.n, dtype=np.int64)
-    dense = train.features.dense
-    sample = np.random.default_rng(seed).permutation(len(dense))[:MAX_CLUSTER_FIT]
-    km = KMeans(n_clusters=k, n_init=2, random_state=seed).fit(dense[sample])
-    return np.asarray(km.predict(dense), dtype=np.int64)
 
 
 @register
@@ -220,6 +150,7 @@ class RolecallPredictor(Predictor):
         self.word_logits = word_logits
         self.tau, self.alpha, self.delta = TAU_GRID[0], ALPHA_GRID[0], NEVER
         self.blend = 0.0
+        self.guard: TaskGuard | None = None
         self.logits: ModelLogits | None = None
         self.model_cost: Matrix | None = None
 
@@ -233,12 +164,18 @@ class RolecallPredictor(Predictor):
         # prompts, each predicted by a prior that did not see its fold
         evaluated = np.arange(n) if n <= CV_PROMPTS else np.sort(rng.choice(n, CV_PROMPTS, False))
         oof_prior = np.empty((len(evaluated), y.shape[1]))
+        oof_task = np.empty(len(evaluated), dtype=np.int64)
+        oof_task_best = np.empty(len(evaluated), dtype=np.int64)
         use_logits = self.word_logits and y.shape[1] <= LOGIT_MAX_MODELS
         oof_logits = np.empty_like(oof_prior) if use_logits else None
         for part in kfold_indices(len(evaluated), self.folds, self.seed):
             rest = np.setdiff1d(np.arange(n), evaluated[part])
             prior = TaskPrior().fit(sparse[rest], labels[rest], y[rest])
-            oof_prior[part] = prior.predict(sparse[evaluated[part]])
+            held = sparse[evaluated[part]]
+            oof_prior[part] = prior.predict(held)
+            position = prior.task_of(held)  # among the tasks this fold's prior knows
+            oof_task[part] = np.unique(labels[rest])[position]
+            oof_task_best[part] = prior.task_best()[position]
             if oof_logits is not None:
                 logits = ModelLogits().fit(sparse[rest], y[rest])
                 oof_logits[part] = logits.predict(sparse[evaluated[part]])
@@ -248,15 +185,16 @@ class RolecallPredictor(Predictor):
         pos = np.minimum(np.searchsorted(keep, evaluated), len(keep) - 1)
         self_pos = np.where(keep[pos] == evaluated, pos, -1)
         idx, sim = neighbours(train.features.dense[evaluated], self.keys, self.k, self_pos)
-        self._select(oof_prior, y[evaluated], idx, sim, oof_logits)
+        predicted = self._calibrate(oof_prior, y[evaluated], idx, sim, oof_logits)
+        tasks = np.searchsorted(np.unique(labels), oof_task)  # the full prior's task positions
+        self._guard(predicted, y[evaluated], tasks, oof_task_best)
         self.logits = ModelLogits().fit(sparse, y) if self.blend > 0 else None
         self.model_cost = train.model_cost
 
-    def _select(
+    def _calibrate(
         self, prior: Matrix, y: Matrix, idx: Array, sim: Array, logits: Matrix | None
-    ) -> None:
-        """Pick (τ, α), then the blend weight, by out-of-fold log-loss; then δ by out-of-fold routed
-        score (with the do-no-harm guard)."""
+    ) -> Matrix:
+        """Pick (τ, α), then the blend weight, by out-of-fold log-loss; the out-of-fold predictions."""
         best_loss = np.inf
         for tau in TAU_GRID:
             total, weight = evidence(self.values, idx, sim, tau)
@@ -270,22 +208,23 @@ class RolecallPredictor(Predictor):
             losses = {w: log_loss(y, (1 - w) * predicted + w * logits) for w in BLEND_GRID}
             self.blend = min(losses, key=lambda w: losses[w])
             predicted = (1 - self.blend) * predicted + self.blend * logits
-        rows = np.arange(len(y))
-        baseline = y[:, self.best_index]
-        best_gain, self.delta = 0.0, NEVER
-        for delta in DELTA_GRID:
-            gain = y[rows, self._shrunk(predicted, delta)] - baseline
-            se = gain.std() / np.sqrt(len(gain)) if len(gain) > 1 else np.inf
-            # do no harm: leave the best single model only for a gain clear of noise
-            mean = float(gain.mean())
-            if mean > best_gain and mean > self.z * se:
-                best_gain, self.delta = mean, delta
-        self.oof_gain = best_gain
+        return predicted
 
-    def _shrunk(self, predicted: Matrix, delta: float) -> Choice:
-        top = np.argmax(predicted, axis=1)
-        margin = predicted[np.arange(len(predicted)), top] - predicted[:, self.best_index]
-        return np.where(margin > delta, top, self.best_index).astype(np.int64)
+    def _guard(
+        self, predicted: Matrix, y: Matrix, tasks: NDArray[np.int64], task_best: Choice
+    ) -> None:
+        """δ (how far a prompt-level prediction must beat the task's best model) by out-of-fold
+        routed score; then, per task, which rule serves it (`TaskGuard`)."""
+        rows = np.arange(len(y))
+        base = y[rows, task_best]
+        gains = {
+            d: float(np.mean(y[rows, _shrunk(predicted, d, task_best)] - base)) for d in DELTA_GRID
+        }
+        self.delta = max(DELTA_GRID, key=lambda d: (gains[d], d))  # ties: the more cautious δ
+        single = np.full(len(y), self.best_index, dtype=np.int64)
+        choices = (single, task_best, _shrunk(predicted, self.delta, task_best))
+        self.guard = TaskGuard(self.z).fit(tasks, len(self.prior.means), y, choices)
+        self.oof_gain = float(np.mean(y[rows, self.guard.apply(tasks, choices)] - y[rows, single]))
 
     def predict(self, data: Dataset) -> Matrix:
         prior = self.prior.predict(data.features.sparse)
@@ -296,20 +235,51 @@ class RolecallPredictor(Predictor):
         return (1 - self.blend) * predicted + self.blend * self.logits.predict(data.features.sparse)
 
     def choose(self, data: Dataset) -> Choice:
-        predicted = self.predict(data)
+        return self._choose(data, self.predict(data))
+
+    def _choose(self, data: Dataset, predicted: Matrix) -> Choice:
         if self.willingness_to_pay is not None and self.model_cost is not None:
             utility = self.willingness_to_pay * predicted - self.model_cost[None, :]
             return np.asarray(np.argmax(utility, axis=1), dtype=np.int64)
-        return self._shrunk(predicted, self.delta)
+        if self.guard is None:  # an artifact from before the per-task guard
+            single = np.full(len(predicted), self.best_index, dtype=np.int64)
+            return _shrunk(predicted, self.delta, single)
+        return self.guard.apply(*self.rule_choices(data, predicted))
+
+    def rule_choices(
+        self, data: Dataset, predicted: Matrix | None = None
+    ) -> tuple[NDArray[np.int64], tuple[Choice, Choice, Choice]]:
+        """Each prompt's recognised task, and what each of the guard's rules would choose."""
+        if predicted is None:
+            predicted = self.predict(data)
+        tasks = self.prior.task_of(data.features.sparse)
+        task_best = self.prior.task_best()[tasks]
+        single = np.full(len(predicted), self.best_index, dtype=np.int64)
+        return tasks, (single, task_best, _shrunk(predicted, self.delta, task_best))
+
+    def ranked(self, data: Dataset) -> Matrix:
+        """Predicted scores in which the chosen model ranks first: the serving path's estimates, so
+        the runtime's quality metric ranks the models as this router chooses."""
+        predicted = np.clip(self.predict(data), 0.0, 1.0)
+        choice = self._choose(data, predicted)
+        rows = np.arange(len(predicted))
+        top = predicted.max(axis=1)
+        predicted[rows, choice] = np.minimum(1.0, top + RANK_MARGIN)
+        return predicted
 
     def probabilities(self, data: Dataset) -> Matrix:
-        """Predicted scores normalised to sum to one (one-hot when collapsed onto the best single)."""
+        """Predicted scores normalised to sum to one where a prompt-level choice is made; one-hot on
+        the choice where a fixed rule (best single, task best) serves the prompt's task."""
         predicted = np.maximum(self.predict(data), 1e-9)
-        if self.delta >= NEVER:  # collapsed onto the best single model
-            onehot = np.zeros_like(predicted)
-            onehot[:, self.best_index] = 1.0
-            return onehot
-        return np.asarray(predicted / predicted.sum(axis=1, keepdims=True), dtype=np.float64)
+        spread = predicted / predicted.sum(axis=1, keepdims=True)
+        choice = self._choose(data, predicted)
+        onehot = np.zeros_like(predicted)
+        onehot[np.arange(len(choice)), choice] = 1.0
+        if self.guard is None:
+            fixed = np.full(len(choice), self.delta >= NEVER)
+        else:
+            fixed = self.guard.rules[self.prior.task_of(data.features.sparse)] != PROMPT
+        return np.asarray(np.where(fixed[:, None], onehot, spread), dtype=np.float64)
 
     def state(self) -> tuple[dict[str, Any], dict[str, Array]]:
         meta = {
@@ -321,6 +291,7 @@ class RolecallPredictor(Predictor):
             "willingness_to_pay": self.willingness_to_pay,
         }
         arrays = {
+            "guard_rules": self.guard.rules,
             "prior_coef": self.prior.coef,
             "prior_intercept": self.prior.intercept,
             "prior_means": self.prior.means,
@@ -342,6 +313,10 @@ class RolecallPredictor(Predictor):
         self.prior = TaskPrior()
         self.prior.coef, self.prior.intercept = arrays["prior_coef"], arrays["prior_intercept"]
         self.prior.means = arrays["prior_means"]
+        self.guard = None
+        if "guard_rules" in arrays:
+            self.guard = TaskGuard(self.z)
+            self.guard.rules = np.asarray(arrays["guard_rules"], dtype=np.int64)
         self.keys, self.values = arrays["keys"], arrays["values"]
         self.model_cost = arrays.get("model_cost")
         self.blend, self.logits = float(meta.get("blend", 0.0)), None
@@ -363,3 +338,11 @@ class RolecallWordsPredictor(RolecallPredictor):
     def __init__(self, **params: Any) -> None:
         params.setdefault("word_logits", True)
         super().__init__(**params)
+
+
+def _shrunk(predicted: Matrix, delta: float, base: Choice) -> Choice:
+    """The predicted best model where it beats ``base`` (per prompt) by more than δ, else ``base``."""
+    top = np.argmax(predicted, axis=1)
+    rows = np.arange(len(predicted))
+    margin = predicted[rows, top] - predicted[rows, base]
+    return np.where(margin > delta, top, base).astype(np.int64)

@@ -1,0 +1,134 @@
+"""Task structure without task labels: Chinese and English multiple choice and math word problems,
+three models each best at one task. The router is never told the tasks; it must find them in the
+prompts (character n-grams for the Chinese ones) and give each its best model, while a task with
+no clear winner keeps the best single model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rolecall.learned.encoders import TfidfEncoder
+from rolecall.learned.evaluate import Prepared, evaluate, prepare
+from rolecall.learned.features import FeatureSpace
+from rolecall.learned.matrix import ScoreMatrix
+from rolecall.learned.predictors.base import create
+from rolecall.learned.predictors.tasks import RULES, TaskGuard
+
+MODELS = ["zh-strong", "en-strong", "math-strong"]
+ZH_SUBJECTS = ["中国历史", "古代文学", "地理知识", "法律常识", "医学基础", "经济原理"]
+ZH_STEMS = ["下列关于", "以下哪一项", "根据题意", "请选择正确的"]
+ZH_OPTIONS = ["正确", "错误", "不确定", "以上都对", "以上都不对", "无法判断"]
+EN_SUBJECTS = ["world history", "biology", "economics", "law", "physics", "philosophy"]
+NAMES = ["Alice", "Bob", "Chen", "Dana", "Emeka", "Farah"]
+ITEMS = ["apples", "pencils", "tickets", "books", "coins", "marbles"]
+# P(correct) per task (rows: zh, en, math) and model (columns)
+SKILL = np.array([[0.85, 0.35, 0.3], [0.4, 0.85, 0.45], [0.3, 0.45, 0.85]])
+
+
+def _prompt(task: int, rng: np.random.Generator) -> str:
+    if task == 0:
+        subject, stem = rng.choice(ZH_SUBJECTS), rng.choice(ZH_STEMS)
+        options = rng.choice(ZH_OPTIONS, 4, replace=False)
+        body = "".join(f"{k}. {o} " for k, o in zip("ABCD", options, strict=True))
+        return f"{stem}{subject}的说法，哪一个是正确的？ {body}答案："
+    if task == 1:
+        subject = rng.choice(EN_SUBJECTS)
+        a, b, c, d = rng.integers(1, 99, 4)
+        return (
+            f"The following is a multiple choice question about {subject}. Which statement "
+            f"holds? A. {a} B. {b} C. {c} D. {d} Answer:"
+        )
+    name, item = rng.choice(NAMES), rng.choice(ITEMS)
+    a, b = rng.integers(3, 90, 2)
+    return (
+        f"{name} has {a} {item} and buys {b} more, then gives away half of them. "
+        f"How many {item} does {name} have left? Think step by step."
+    )
+
+
+def _matrix(n: int, seed: int, skill: np.ndarray = SKILL) -> ScoreMatrix:
+    rng = np.random.default_rng(seed)
+    tasks = rng.integers(0, 3, n)
+    scores = (rng.random((n, 3)) < skill[tasks]).astype(float)
+    return ScoreMatrix(
+        prompt_ids=[f"s{seed}-{i}" for i in range(n)],
+        prompts=[_prompt(int(t), rng) for t in tasks],
+        models=list(MODELS),
+        scores=scores,
+        costs=np.full((n, 3), np.nan),
+        tasks=[None] * n,  # hidden: the router has to find the tasks itself
+        splits=[None] * n,
+    )
+
+
+def _task_of(prompt: str) -> int:
+    return 0 if "答案" in prompt else 1 if "multiple choice" in prompt else 2
+
+
+@pytest.fixture(scope="module")
+def mixed(tmp_path_factory: pytest.TempPathFactory) -> Prepared:
+    return prepare(_matrix(900, 1), _matrix(450, 2), cache_dir=tmp_path_factory.mktemp("c"))
+
+
+def test_character_ngrams_see_shared_chinese_text() -> None:
+    prompts = ["下列关于中国历史的说法", "以下哪一项是中国历史", "The weather is nice today"]
+    words = TfidfEncoder(chars=False).fit(prompts).encode(prompts)
+    both = TfidfEncoder().fit(prompts).encode(prompts)
+    # word tokens: each Chinese sentence is one token of its own, so the two share nothing
+    assert (words[0] @ words[1].T).toarray()[0, 0] == 0.0
+    related = (both[0] @ both[1].T).toarray()[0, 0]
+    assert related > 0.05
+    assert related > 5 * (both[0] @ both[2].T).toarray()[0, 0]
+
+
+def test_the_router_recovers_hidden_tasks_and_gives_each_its_best_model(mixed: Prepared) -> None:
+    rows = {r["router"]: r for r in evaluate(mixed, ["rolecall", "mlc", "best_single"])}
+    # a router told the tasks, picking each task's best model, would reach about 0.85
+    assert rows["rolecall"]["mu_o"] > 0.8, rows["rolecall"]
+    assert rows["rolecall"]["mu_o"] > rows["best_single"]["mu_o"] + 0.2
+    assert rows["mlc"]["mu_o"] > rows["best_single"]["mu_o"] + 0.15, rows["mlc"]
+    router = create("rolecall").fit(mixed.train)
+    chosen = router.choose(mixed.test)
+    truth = np.array([_task_of(p) for p in mixed.test_matrix.prompts])
+    assert np.mean(chosen == np.argmax(SKILL, axis=1)[truth]) > 0.9
+
+
+def test_a_task_without_a_clear_winner_keeps_the_best_single_model(tmp_path: Path) -> None:
+    # math is a near tie between two models and the best single model wins it: no rule beats it
+    skill = SKILL.copy()
+    skill[2] = [0.5, 0.52, 0.5]
+    data = prepare(_matrix(900, 3, skill), _matrix(450, 4, skill), cache_dir=tmp_path)
+    router = create("rolecall").fit(data.train)
+    assert router.guard is not None
+    tasks, choices = router.rule_choices(data.test)
+    chosen = router.choose(data.test)
+    math_rows = np.array([_task_of(p) == 2 for p in data.test_matrix.prompts])
+    rules = router.guard.rules[np.unique(tasks[math_rows])]
+    assert set(rules.tolist()) <= {RULES.index("best_single"), RULES.index("task_best")}
+    # wherever math keeps the best single model, the choice is exactly that model
+    single = router.guard.rules[tasks] == RULES.index("best_single")
+    assert (chosen[single] == router.best_index).all()
+    assert len(choices) == 3
+
+
+def test_guard_moves_only_for_a_clear_gain() -> None:
+    y = np.array([[1.0, 0.0]] * 30 + [[0.0, 1.0]] * 30)
+    tasks = np.array([0] * 30 + [1] * 30)
+    single = np.zeros(60, dtype=np.int64)
+    task_best = np.where(tasks == 1, 1, 0).astype(np.int64)
+    noisy = np.random.default_rng(0).integers(0, 2, 60).astype(np.int64)
+    guard = TaskGuard(z=1.64).fit(tasks, 2, y, (single, task_best, noisy))
+    # task 0: the task's best is the single model (no gain): stays; task 1: task best clearly wins
+    assert guard.rules.tolist() == [0, 1]
+    assert (guard.apply(tasks, (single, task_best, noisy)) == task_best).all()
+
+
+def test_artifacts_with_word_features_only_still_load(mixed: Prepared) -> None:
+    meta, arrays = mixed.space.state()
+    assert meta["tfidf"] == "words+chars"
+    old = FeatureSpace.from_state({"encoder": meta["encoder"]}, {"tfidf_idf": arrays["tfidf_idf"][: 2**18]})
+    assert old.tfidf.kind == "words"
+    assert old.transform(["a prompt"]).sparse.shape[1] == 2**18
