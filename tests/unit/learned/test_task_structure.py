@@ -114,16 +114,41 @@ def test_a_task_without_a_clear_winner_keeps_the_best_single_model(tmp_path: Pat
     assert len(choices) == 3
 
 
-def test_guard_moves_only_for_a_clear_gain() -> None:
-    y = np.array([[1.0, 0.0]] * 30 + [[0.0, 1.0]] * 30)
-    tasks = np.array([0] * 30 + [1] * 30)
+def test_guard_takes_the_pooled_rule_and_a_task_departs_only_where_it_clearly_loses() -> None:
+    # three tasks of 40 prompts; model 0 is the best single model. The prompt-level rule is right
+    # everywhere in tasks 0 and 1 and wrong everywhere in task 2, where model 0 is right.
+    tasks = np.repeat([0, 1, 2], 40)
+    y = np.zeros((120, 3))
+    y[tasks == 0, 1] = y[tasks == 1, 2] = y[tasks == 2, 0] = 1.0
+    y[:, 0] = np.maximum(y[:, 0], (np.arange(120) % 2) * (tasks != 2))  # model 0 right half the time
+    single = np.zeros(120, dtype=np.int64)
+    task_best = np.select([tasks == 0, tasks == 1], [1, 2], 0).astype(np.int64)
+    prompt = np.where(tasks == 2, 1, task_best).astype(np.int64)
+    guard = TaskGuard(z=1.64).fit(tasks, 3, y, (single, task_best, prompt))
+    assert guard.default == RULES.index("task_best")  # as good as the prompt rule, and surer
+    assert guard.rules.tolist() == [1, 1, 1]
+    # a prompt rule that is clearly better in every task but the last: the last departs from it
+    prompt_best = task_best.copy()
+    y2 = y.copy()
+    y2[tasks != 2, :] = 0.0
+    y2[tasks == 0, 2] = y2[tasks == 1, 1] = 1.0
+    prompt_best[tasks == 0], prompt_best[tasks == 1] = 2, 1
+    guard = TaskGuard(z=1.64).fit(tasks, 3, y2, (single, task_best, prompt_best))
+    assert guard.default == RULES.index("learned")
+    assert guard.rules.tolist()[:2] == [2, 2]
+    chosen = guard.apply(tasks, (single, task_best, prompt_best))
+    assert (y2[np.arange(120), chosen] == 1.0).all()
+
+
+def test_guard_stays_on_the_best_single_model_without_a_clear_gain() -> None:
+    rng = np.random.default_rng(0)
+    y = (rng.random((60, 2)) < [0.6, 0.55]).astype(float)
+    tasks = np.repeat([0, 1], 30)
     single = np.zeros(60, dtype=np.int64)
-    task_best = np.where(tasks == 1, 1, 0).astype(np.int64)
-    noisy = np.random.default_rng(0).integers(0, 2, 60).astype(np.int64)
-    guard = TaskGuard(z=1.64).fit(tasks, 2, y, (single, task_best, noisy))
-    # task 0: the task's best is the single model (no gain): stays; task 1: task best clearly wins
-    assert guard.rules.tolist() == [0, 1]
-    assert (guard.apply(tasks, (single, task_best, noisy)) == task_best).all()
+    noisy = rng.integers(0, 2, 60).astype(np.int64)
+    guard = TaskGuard(z=1.64).fit(tasks, 2, y, (single, noisy, noisy))
+    assert guard.default == RULES.index("best_single")
+    assert guard.rules.tolist() == [0, 0]
 
 
 def test_artifacts_with_word_features_only_still_load(mixed: Prepared) -> None:

@@ -26,13 +26,14 @@ MIN_TASK_PROMPTS = 5
 MAX_PRIOR_FIT = 30_000  # the task classifier learns from a random sample this large
 MAX_CLUSTER_FIT = 20_000  # task discovery clusters a sample this large
 CLUSTER_COUNTS = (2, 3, 4, 6, 8, 12, 16)
-MIN_CLUSTER_PROMPTS = 60  # on average per discovered task: fewer and a task's best model is noise
+MIN_CLUSTER_PROMPTS = 150  # on average per discovered task: fewer and a task's best model is noise
 SILHOUETTE_SAMPLE = 3_000
 SVD_COMPONENTS = 64
 
 # the per-task rules, simplest first: the guard only moves right for a clear gain
 SINGLE, TASK, PROMPT = 0, 1, 2
 RULES = ("best_single", "task_best", "learned")
+RULES_ORDER = (SINGLE, TASK, PROMPT)
 
 
 class TaskPrior:
@@ -153,13 +154,17 @@ class TaskGuard:
     """Per task: the best single model, the task's best model, or the prompt-level choice.
 
     Chosen on out-of-fold outcomes grouped by the task the classifier *predicts* (what serving
-    sees). A task moves from one rule to the next only when the paired gain within that task
-    exceeds ``z`` standard errors; a task with few out-of-fold prompts keeps the simplest rule.
+    sees). First over all prompts: of the rules whose paired gain over the best single model is
+    clear of ``z`` standard errors, the one with the best lower bound on that gain. That rule is every task's default, and a task departs
+    from it only for a rule clearly better *within that task* (a task where the prompt-level
+    choice clearly loses goes back to a fixed model). Pooling first keeps the power of all the
+    prompts: many small per-task gains add up to a clear one that no single task would show.
     """
 
     def __init__(self, z: float) -> None:
         self.z = z
         self.rules: NDArray[np.int64] = np.zeros(0, dtype=np.int64)
+        self.default = SINGLE
 
     def fit(
         self,
@@ -170,22 +175,35 @@ class TaskGuard:
     ) -> TaskGuard:
         rows = np.arange(len(y))
         outcomes = [y[rows, c] for c in choices]
-        self.rules = np.full(n_tasks, SINGLE, dtype=np.int64)
+        # of the rules clearly better than the best single model, the one with the best lower
+        # confidence bound on that gain
+        self.default, best = SINGLE, 0.0
+        for rule in (TASK, PROMPT):
+            bound = self._bound(outcomes[rule] - outcomes[SINGLE])
+            if bound > best:
+                self.default, best = rule, bound
+        self.rules = np.full(n_tasks, self.default, dtype=np.int64)
         for t in range(n_tasks):
             mask = tasks == t
-            current = SINGLE
-            for rule in (TASK, PROMPT):
-                if self._clear_gain(outcomes[rule][mask] - outcomes[current][mask]):
-                    current = rule
-            self.rules[t] = current
+            gains = {
+                r: float(np.mean(outcomes[r][mask] - outcomes[self.default][mask]))
+                for r in RULES_ORDER
+                if r != self.default and mask.any()
+            }
+            for rule in sorted(gains, key=lambda r: -gains[r]):
+                if self._clear_gain(outcomes[rule][mask] - outcomes[self.default][mask]):
+                    self.rules[t] = rule
+                    break
         return self
 
-    def _clear_gain(self, gain: Matrix) -> bool:
+    def _bound(self, gain: Matrix) -> float:
+        """The gain's lower confidence bound (mean − z standard errors)."""
         if len(gain) < 2:
-            return False
-        se = float(gain.std(ddof=1)) / np.sqrt(len(gain))
-        mean = float(gain.mean())
-        return mean > 0 and mean > self.z * se
+            return float("-inf")
+        return float(gain.mean()) - self.z * float(gain.std(ddof=1)) / np.sqrt(len(gain))
+
+    def _clear_gain(self, gain: Matrix) -> bool:
+        return self._bound(gain) > 0
 
     def apply(self, tasks: NDArray[np.int64], choices: tuple[Choice, Choice, Choice]) -> Choice:
         rule = self.rules[np.clip(tasks, 0, len(self.rules) - 1)]
