@@ -125,6 +125,9 @@ class LearnedConfig(_Strict):
     artifact: Path
     # endpoint id -> the model name the artifact was trained on
     models: dict[str, str] = Field(min_length=1)
+    # quality points per USD (RouterBench's λ): each model's estimate gives up its extra price over
+    # the cheapest model divided by this; the strategy weights apply on top (docs/learned.md)
+    willingness_to_pay: float | None = Field(default=None, gt=0)
 
 
 class RoutingConfig(_Strict):

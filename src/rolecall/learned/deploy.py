@@ -47,6 +47,9 @@ def save_artifact(
         "router_state": predictor_meta,
         "models": predictor.models,
         "best_index": predictor.best_index,
+        # mean cost per call of each model in the training records (0 where unknown): what the
+        # deployed mode's willingness to pay weighs
+        "model_cost": _model_cost(predictor),
         "features": space_meta,
         "created_ms": int(time.time() * 1000),
         **dict(info),
@@ -60,6 +63,13 @@ def save_artifact(
     tmp.write_bytes(buffer.getvalue())
     tmp.replace(path)  # never a half-written artifact under the final name
     return str(meta["artifact_id"])
+
+
+def _model_cost(predictor: Predictor) -> list[float] | None:
+    cost = getattr(predictor, "training_cost", None)
+    if cost is None or not np.any(np.asarray(cost) > 0):
+        return None
+    return [float(c) for c in cost]
 
 
 def _content_id(meta: Mapping[str, Any], arrays: Mapping[str, NDArray[Any]]) -> str:
@@ -118,10 +128,28 @@ class LearnedQuality:
     quality metric ranks the models as the trained predictor chooses.
     """
 
-    def __init__(self, predictor: Predictor, space: FeatureSpace, meta: Mapping[str, Any]) -> None:
+    def __init__(
+        self,
+        predictor: Predictor,
+        space: FeatureSpace,
+        meta: Mapping[str, Any],
+        willingness_to_pay: float | None = None,
+    ) -> None:
         self.predictor = predictor
         self.space = space
         self.meta = dict(meta)
+        self.willingness_to_pay = willingness_to_pay
+        self._cost_penalty: NDArray[np.float64] | None = None
+        if willingness_to_pay is not None:
+            cost = meta.get("model_cost")
+            if not cost:
+                raise ArtifactError(
+                    f"artifact {meta['artifact_id']} has no model costs, so a willingness to pay "
+                    "cannot be weighed: train it on records with cost_usd, or drop "
+                    "routing.learned.willingness_to_pay"
+                )
+            extra = np.asarray(cost, dtype=np.float64) - float(np.min(cost))
+            self._cost_penalty = extra / willingness_to_pay
         self.artifact_id = str(meta["artifact_id"])
         self.models = list(predictor.models)
         self.source_id = f"learned:{predictor.name}@{self.artifact_id}"
@@ -132,16 +160,21 @@ class LearnedQuality:
         self._threads = ThreadpoolController()
 
     @classmethod
-    def load(cls, path: Path | str) -> LearnedQuality:
+    def load(cls, path: Path | str, willingness_to_pay: float | None = None) -> LearnedQuality:
         predictor, space, meta = load_artifact(Path(path))
-        return cls(predictor, space, meta)
+        return cls(predictor, space, meta, willingness_to_pay)
 
     def predict(self, prompts: Sequence[str]) -> Matrix:
         """Shrunk predicted scores (n prompts × the artifact's models)."""
         with self._threads.limit(limits=1, user_api="blas"):
             data = Dataset(self.space.transform(list(prompts)), self.models)
-            ranked = getattr(self.predictor, "ranked", None)
-            predicted = ranked(data) if ranked is not None else self.predictor.predict(data)
+            if self._cost_penalty is not None:
+                # RouterBench's utility λ·P̂ − cost, in quality units and anchored at the cheapest
+                # model: each model gives up the quality its extra price is worth at λ
+                predicted = self.predictor.predict(data) - self._cost_penalty[None, :]
+            else:
+                ranked = getattr(self.predictor, "ranked", None)
+                predicted = ranked(data) if ranked is not None else self.predictor.predict(data)
         return np.clip(predicted, 0.0, 1.0)
 
     def check_models(self, endpoint_models: Mapping[str, str]) -> None:

@@ -71,7 +71,7 @@ class TfidfEncoder:
         return self
 
     def encode(self, prompts: Sequence[str]) -> csr_matrix:
-        from scipy.sparse import hstack  # type: ignore[import-untyped]
+        from scipy.sparse import hstack
         from sklearn.preprocessing import normalize  # type: ignore[import-untyped]
 
         if self.idf is None:

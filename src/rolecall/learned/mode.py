@@ -60,7 +60,7 @@ class LearnedMode:
                 "pip install 'rolecall[learned]'",
             ) from None
         try:
-            predictor = LearnedQuality.load(path)
+            predictor = LearnedQuality.load(path, config.willingness_to_pay)
             # a model name the router never saw would silently leave its endpoint unestimated
             predictor.check_models(config.models)
         except (ValueError, KeyError, OSError) as exc:

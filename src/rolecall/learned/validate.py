@@ -75,7 +75,9 @@ def load_shared(root: Path, work: Path, progress: Progress = None) -> list[Sourc
         test = records.with_name(f"{name}.test.parquet")
         out.append(Source(name, *lab.load_pair(train, test)))
     if not out:
-        raise LabError(f"no performance records under {root} (expected {', '.join(SHARED_SOURCES)})")
+        raise LabError(
+            f"no performance records under {root} (expected {', '.join(SHARED_SOURCES)})"
+        )
     return out
 
 
@@ -180,13 +182,16 @@ def guard_report(predictor: Predictor, prepared: Prepared) -> dict[str, Any] | N
         "rules": guard.summary(),
         "regret": regret / len(y),
         "always": {
-            name: float(outcomes[i].mean()) for i, name in enumerate(("best_single", "task_best", "learned"))
+            name: float(outcomes[i].mean())
+            for i, name in enumerate(("best_single", "task_best", "learned"))
         },
         "guarded": float(y[rows, chosen].mean()),
     }
 
 
-def leave_one_out(results: Sequence[dict[str, Any]], candidates: Sequence[str]) -> list[dict[str, Any]]:
+def leave_one_out(
+    results: Sequence[dict[str, Any]], candidates: Sequence[str]
+) -> list[dict[str, Any]]:
     """For each source, the candidate chosen on the others, and how it did on this one."""
     table = []
     for i, held in enumerate(results):

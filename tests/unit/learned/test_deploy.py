@@ -158,3 +158,34 @@ def test_an_artifact_needing_a_missing_encoder_is_a_clear_error(
         data.space.encoder_name = "wordllama"
     with pytest.raises(ValueError, match="encoder 'minilm' needs torch"):
         LearnedQuality.load(tmp_path / "m.npz")
+
+
+def test_willingness_to_pay_trades_quality_for_price(artifact: Path) -> None:
+    # 'chat' costs $0.002 a call and 'coder' $0.001 in the training records
+    meta = load_artifact(artifact)[2]
+    assert meta["model_cost"] == pytest.approx([0.002, 0.001])
+    plain = LearnedQuality.load(artifact)
+    # λ in quality points per USD: the extra $0.001 costs 1e-9 points, then a whole point
+    generous = LearnedQuality.load(artifact, willingness_to_pay=1e6)
+    stingy = LearnedQuality.load(artifact, willingness_to_pay=1e-3)
+    for text in (MATH, HISTORY):
+        ranked = plain.estimates(text, ENDPOINTS)
+        rich = generous.estimates(text, ENDPOINTS)
+        best = max(ranked, key=lambda e: ranked[e].value)
+        assert max(rich, key=lambda e: rich[e].value) == best
+        # the cheapest model keeps its estimate; the other gives up its extra price / λ
+        assert rich["ep-coder"].value == pytest.approx(plain.predict([text])[0][1], abs=2e-3)
+        cheap = stingy.estimates(text, ENDPOINTS)
+        assert cheap["ep-chat"].value == 0.0
+        assert max(cheap, key=lambda e: cheap[e].value) == "ep-coder"
+
+
+def test_willingness_to_pay_needs_an_artifact_with_costs(data: Prepared, tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    free = replace(data.train, model_cost=np.zeros(2))
+    path = tmp_path / "free.npz"
+    save_artifact(create("rolecall").fit(free), data.space, path, {})
+    assert load_artifact(path)[2]["model_cost"] is None
+    with pytest.raises(ArtifactError, match=r"no model costs.*willingness_to_pay"):
+        LearnedQuality.load(path, willingness_to_pay=100.0)

@@ -120,7 +120,9 @@ def test_guard_takes_the_pooled_rule_and_a_task_departs_only_where_it_clearly_lo
     tasks = np.repeat([0, 1, 2], 40)
     y = np.zeros((120, 3))
     y[tasks == 0, 1] = y[tasks == 1, 2] = y[tasks == 2, 0] = 1.0
-    y[:, 0] = np.maximum(y[:, 0], (np.arange(120) % 2) * (tasks != 2))  # model 0 right half the time
+    y[:, 0] = np.maximum(
+        y[:, 0], (np.arange(120) % 2) * (tasks != 2)
+    )  # model 0 right half the time
     single = np.zeros(120, dtype=np.int64)
     task_best = np.select([tasks == 0, tasks == 1], [1, 2], 0).astype(np.int64)
     prompt = np.where(tasks == 2, 1, task_best).astype(np.int64)
@@ -154,6 +156,8 @@ def test_guard_stays_on_the_best_single_model_without_a_clear_gain() -> None:
 def test_artifacts_with_word_features_only_still_load(mixed: Prepared) -> None:
     meta, arrays = mixed.space.state()
     assert meta["tfidf"] == "words+chars"
-    old = FeatureSpace.from_state({"encoder": meta["encoder"]}, {"tfidf_idf": arrays["tfidf_idf"][: 2**18]})
+    old = FeatureSpace.from_state(
+        {"encoder": meta["encoder"]}, {"tfidf_idf": arrays["tfidf_idf"][: 2**18]}
+    )
     assert old.tfidf.kind == "words"
     assert old.transform(["a prompt"]).sparse.shape[1] == 2**18

@@ -81,10 +81,12 @@ class Predictor:
         self.params = params
         self.models: list[str] = []
         self.best_index = 0
+        self.training_cost: Matrix | None = None  # mean cost per model in the training records
 
     def fit(self, train: Dataset) -> Predictor:
         self.models = list(train.models)
         self.best_index = int(np.argmax(np.mean(train.labels(), axis=0)))
+        self.training_cost = train.model_cost
         self._fit(train)
         return self
 

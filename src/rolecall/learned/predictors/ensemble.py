@@ -219,7 +219,10 @@ class RolecallPredictor(Predictor):
         base = y[rows, task_best]
         # the δ whose gain over the task's best model has the best lower confidence bound: a
         # larger δ departs less often, which costs a little mean but buys a steadier gain
-        bounds = {d: _lower_bound(y[rows, _shrunk(predicted, d, task_best)] - base, self.z) for d in DELTA_GRID}
+        bounds = {
+            d: _lower_bound(y[rows, _shrunk(predicted, d, task_best)] - base, self.z)
+            for d in DELTA_GRID
+        }
         self.delta = max(DELTA_GRID, key=lambda d: (bounds[d], d))  # ties: the more cautious δ
         single = np.full(len(y), self.best_index, dtype=np.int64)
         choices = (single, task_best, _shrunk(predicted, self.delta, task_best))
@@ -290,6 +293,7 @@ class RolecallPredictor(Predictor):
             "blend": self.blend,
             "willingness_to_pay": self.willingness_to_pay,
         }
+        assert self.guard is not None, "fit the router before saving it"
         arrays = {
             "guard_rules": self.guard.rules,
             "prior_coef": self.prior.coef,

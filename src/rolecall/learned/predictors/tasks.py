@@ -155,10 +155,11 @@ class TaskGuard:
 
     Chosen on out-of-fold outcomes grouped by the task the classifier *predicts* (what serving
     sees). First over all prompts: of the rules whose paired gain over the best single model is
-    clear of ``z`` standard errors, the one with the best lower bound on that gain. That rule is every task's default, and a task departs
-    from it only for a rule clearly better *within that task* (a task where the prompt-level
-    choice clearly loses goes back to a fixed model). Pooling first keeps the power of all the
-    prompts: many small per-task gains add up to a clear one that no single task would show.
+    clear of ``z`` standard errors, the one with the best lower bound on that gain. That rule is
+    every task's default, and a task departs from it only for a rule clearly better *within that
+    task* (a task where the prompt-level choice clearly loses goes back to a fixed model). Pooling
+    first keeps the power of all the prompts: many small per-task gains add up to a clear one that
+    no single task would show.
     """
 
     def __init__(self, z: float) -> None:
@@ -200,7 +201,7 @@ class TaskGuard:
         """The gain's lower confidence bound (mean − z standard errors)."""
         if len(gain) < 2:
             return float("-inf")
-        return float(gain.mean()) - self.z * float(gain.std(ddof=1)) / np.sqrt(len(gain))
+        return float(gain.mean()) - self.z * float(gain.std(ddof=1)) / float(np.sqrt(len(gain)))
 
     def _clear_gain(self, gain: Matrix) -> bool:
         return self._bound(gain) > 0
