@@ -149,6 +149,19 @@ def train(
     typer.echo(json.dumps(summary))
 
 
+def store_rows() -> tuple[list[Any], list[dict[str, Any]]]:
+    """This deployment's benchmark runs, and its learned-routing records (`store_records`)."""
+    from rolecall.learned.store_records import store_records
+    from rolecall.storage.sql import open_storage
+
+    storage = open_storage(load_settings().effective_database_url)
+    try:
+        runs = storage.benchmarks.list_runs(limit=10_000)
+        return runs, store_records(runs, storage.benchmarks.results, storage.prompts.outcomes())
+    finally:
+        storage.close()
+
+
 def _train_from_store(
     router: str, out: Path, encoder: str, test_fraction: float, public: list[Path]
 ) -> None:
@@ -156,20 +169,13 @@ def _train_from_store(
     and ``public`` ones (mapped to endpoints by model name) trained on, judged on held-out store
     cases; the summary on stdout, why it was not deployed on stderr."""
     from rolecall.learned.lab import lab_dir, run_models, train_from_store
-    from rolecall.learned.store_records import store_records
-    from rolecall.storage.sql import open_storage
 
     missing = [str(p) for p in public if not p.exists()]
     if missing:
         typer.echo(f"error: --records {missing[0]}: no such file or folder", err=True)
         raise typer.Exit(2)
     settings = load_settings()
-    storage = open_storage(settings.effective_database_url)
-    try:
-        runs = storage.benchmarks.list_runs(limit=10_000)
-        rows = store_records(runs, storage.benchmarks.results, storage.prompts.outcomes())
-    finally:
-        storage.close()
+    runs, rows = store_rows()
     with _errors(), _progress(1, "training") as step:
         # the inventory names endpoints no run recorded; what a run served wins for its scores
         models = {**_inventory_models(settings.config), **run_models(runs)} if public else {}

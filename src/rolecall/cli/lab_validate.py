@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from rolecall.cli.lab import EncoderOption, _errors, _fmt, _out, _progress, lab_app
+from rolecall.cli.lab import EncoderOption, _errors, _fmt, _out, _progress, lab_app, store_rows
 from rolecall.settings import load_settings
 
 DATA_HELP = "a folder laid out like ../shared/data (routellm/, llmrouter/, routerarena/)"
@@ -21,16 +21,21 @@ def validate(
     router: Annotated[
         str, typer.Option("--router", help="candidate routers (comma list)")
     ] = "rolecall,mlc,cluster,linear,knn,best_single",
+    from_store: Annotated[
+        bool, typer.Option("--from-store", help="add this deployment's records as a source")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print the whole report as JSON")] = False,
     encoder: EncoderOption = "wordllama",
 ) -> None:
     """Score candidate routers per held-out source and on mixed-task sets (tasks hidden)."""
+    from rolecall.learned.validate import store_source
     from rolecall.learned.validate import validate as run
 
     candidates = [c.strip() for c in router.split(",") if c.strip()]
     work = load_settings().data_dir / "lab" / "validate"
     with _errors(), _progress(None, "validating") as step:
-        report = run(data, work, candidates, encoder, progress=step)
+        store = store_source(store_rows()[1], work) if from_store else None
+        report = run(data, work, candidates, encoder, store, progress=step)
     if as_json:
         typer.echo(json.dumps(report))
         return

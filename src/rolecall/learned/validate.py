@@ -81,6 +81,21 @@ def load_shared(root: Path, work: Path, progress: Progress = None) -> list[Sourc
     return out
 
 
+def store_source(rows: list[dict[str, Any]], work: Path, test_fraction: float = 0.25) -> Source:
+    """This deployment's own records (`store_records`) as a source: cases split by a hash of
+    their text, as `lab train --from-store` splits them."""
+    from rolecall.learned import importers
+    from rolecall.learned.matrix import load_matrix
+    from rolecall.learned.records import write_records
+
+    if not rows:
+        raise LabError("the store has no graded benchmark cases: run 'rolecall bench run' first")
+    work.mkdir(parents=True, exist_ok=True)
+    records = work / "store.parquet"
+    write_records(importers.with_splits(iter(rows), test_fraction, 0), records)
+    return Source("store", load_matrix(records, "train"), load_matrix(records, "test"))
+
+
 def hide_tasks(matrix: ScoreMatrix) -> ScoreMatrix:
     return replace(matrix, tasks=[None] * matrix.n)
 
