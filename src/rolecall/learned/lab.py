@@ -319,10 +319,18 @@ def run_scale(
     cache_dir: Path | None = None,
     max_m: int | None = None,
     progress: Progress = None,
+    newcomer: Sequence[int] = (),
 ) -> list[dict[str, Any]]:
+    """The pool-scaling rows; with ``newcomer`` record counts, also `newcomer.newcomer_rows` (one
+    per model of the pool and count, group ``newcomer_<k>``) for the first predictor."""
     prepared = prepare(*load_pair(train, test), encoder, cache_dir)
     top = len(prepared.train.models) if max_m is None else min(max_m, len(prepared.train.models))
-    return scale(prepared, predictors, range(2, top + 1), progress=progress)
+    rows = scale(prepared, predictors, range(2, top + 1), progress=progress)
+    if newcomer:
+        from rolecall.learned.newcomer import newcomer_rows
+
+        rows += newcomer_rows(prepared, predictors[0], newcomer, progress=progress)
+    return rows
 
 
 def lab_dir(data_dir: Path) -> Path:

@@ -13,55 +13,11 @@ import pytest
 from rolecall.learned.encoders import TfidfEncoder
 from rolecall.learned.evaluate import Prepared, evaluate, prepare
 from rolecall.learned.features import FeatureSpace
-from rolecall.learned.matrix import ScoreMatrix
 from rolecall.learned.predictors.base import create
 from rolecall.learned.predictors.tasks import RULES, TaskGuard
 
-MODELS = ["zh-strong", "en-strong", "math-strong"]
-ZH_SUBJECTS = ["中国历史", "古代文学", "地理知识", "法律常识", "医学基础", "经济原理"]
-ZH_STEMS = ["下列关于", "以下哪一项", "根据题意", "请选择正确的"]
-ZH_OPTIONS = ["正确", "错误", "不确定", "以上都对", "以上都不对", "无法判断"]
-EN_SUBJECTS = ["world history", "biology", "economics", "law", "physics", "philosophy"]
-NAMES = ["Alice", "Bob", "Chen", "Dana", "Emeka", "Farah"]
-ITEMS = ["apples", "pencils", "tickets", "books", "coins", "marbles"]
-# P(correct) per task (rows: zh, en, math) and model (columns)
-SKILL = np.array([[0.85, 0.35, 0.3], [0.4, 0.85, 0.45], [0.3, 0.45, 0.85]])
-
-
-def _prompt(task: int, rng: np.random.Generator) -> str:
-    if task == 0:
-        subject, stem = rng.choice(ZH_SUBJECTS), rng.choice(ZH_STEMS)
-        options = rng.choice(ZH_OPTIONS, 4, replace=False)
-        body = "".join(f"{k}. {o} " for k, o in zip("ABCD", options, strict=True))
-        return f"{stem}{subject}的说法，哪一个是正确的？ {body}答案："
-    if task == 1:
-        subject = rng.choice(EN_SUBJECTS)
-        a, b, c, d = rng.integers(1, 99, 4)
-        return (
-            f"The following is a multiple choice question about {subject}. Which statement "
-            f"holds? A. {a} B. {b} C. {c} D. {d} Answer:"
-        )
-    name, item = rng.choice(NAMES), rng.choice(ITEMS)
-    a, b = rng.integers(3, 90, 2)
-    return (
-        f"{name} has {a} {item} and buys {b} more, then gives away half of them. "
-        f"How many {item} does {name} have left? Think step by step."
-    )
-
-
-def _matrix(n: int, seed: int, skill: np.ndarray = SKILL) -> ScoreMatrix:
-    rng = np.random.default_rng(seed)
-    tasks = rng.integers(0, 3, n)
-    scores = (rng.random((n, 3)) < skill[tasks]).astype(float)
-    return ScoreMatrix(
-        prompt_ids=[f"s{seed}-{i}" for i in range(n)],
-        prompts=[_prompt(int(t), rng) for t in tasks],
-        models=list(MODELS),
-        scores=scores,
-        costs=np.full((n, 3), np.nan),
-        tasks=[None] * n,  # hidden: the router has to find the tasks itself
-        splits=[None] * n,
-    )
+from .synthetic import SKILL
+from .synthetic import task_matrix as _matrix
 
 
 def _task_of(prompt: str) -> int:
