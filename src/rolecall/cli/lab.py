@@ -22,7 +22,18 @@ lab_app = typer.Typer(
 )
 _err = Console(stderr=True)
 
-TABLE_COLUMNS = ("mu_o", "v_b", "v_b_train", "gap_closed", "e_p", "apgr", "cpt50", "cpt80", "aiq")
+TABLE_COLUMNS = (
+    "mu_o",
+    "v_b",
+    "v_b_train",
+    "gap_closed",
+    "e_p",
+    "ece",
+    "apgr",
+    "cpt50",
+    "cpt80",
+    "aiq",
+)
 
 
 def register(app: typer.Typer) -> None:

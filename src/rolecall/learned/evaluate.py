@@ -123,6 +123,9 @@ def score_predictor(
         "best_single_test": float(np.max(mt.model_means(y))),
         "e_p": mt.selection_entropy(predictor.probabilities(test)),
         "choice_entropy": mt.choice_entropy(choice, y.shape[1]),
+        "ece": mt.calibration_error(predictor.predict(test), y)
+        if predictor.predicts_success
+        else None,
         "gain": mt.gain_over_best(mu, best_single),
         "gap_closed": mt.gap_closed(mu, best_single, oracle),
         "selection": {

@@ -112,6 +112,21 @@ def softmax(values: Matrix) -> Matrix:
     return np.asarray(exp / exp.sum(axis=1, keepdims=True), dtype=np.float64)
 
 
+def calibration_error(predicted: Matrix, scores: Matrix, bins: int = 10) -> float:
+    """Expected calibration error of predicted success probabilities against the scores, over
+    every (prompt, model) pair: Σ_b (n_b / N) · |mean predicted − mean score| in equal-width bins.
+    0 means a predicted 0.7 succeeds 70% of the time: the router knows when it does not know."""
+    p = np.clip(predicted.ravel(), 0.0, 1.0)
+    y = scores.ravel()
+    which = np.minimum((p * bins).astype(np.int64), bins - 1)
+    counts = np.bincount(which, minlength=bins)
+    gaps = np.abs(
+        np.bincount(which, weights=p, minlength=bins)
+        - np.bincount(which, weights=y, minlength=bins)
+    )
+    return float(gaps.sum() / max(len(p), 1)) if counts.any() else 0.0
+
+
 def gain_over_best(mu: float, best_single: float) -> float:
     return mu - best_single
 

@@ -111,3 +111,13 @@ def test_cost_quality_curve_follows_willingness_to_pay() -> None:
     curve = mt.cost_quality_curve(predicted, model_cost, scores, costs, [0.01, 10.0])
     # λ = 0.01: always the cheap model → cost 0.1, score 0.5; λ = 10: the better predicted one
     np.testing.assert_allclose(curve, [[0.1, 0.5], [0.55, 1.0]])
+
+
+def test_calibration_error_tells_a_calibrated_router_from_an_overconfident_one() -> None:
+    rng = np.random.default_rng(0)
+    p = rng.uniform(0, 1, (4000, 3))
+    y = (rng.random((4000, 3)) < p).astype(float)  # outcomes drawn at the predicted rates
+    assert mt.calibration_error(p, y) < 0.02
+    sure = np.where(p > 0.5, 1.0, 0.0)  # the same ranking, claimed with certainty
+    assert mt.calibration_error(sure, y) > 0.2
+    assert mt.calibration_error(np.full((2, 2), 0.5), np.array([[1.0, 0.0], [0.0, 1.0]])) == 0.0

@@ -76,6 +76,8 @@ class Predictor:
     name: ClassVar[str] = ""
     description: ClassVar[str] = ""
     deployable: ClassVar[bool] = True
+    # `predict` gives each model's probability of success (its calibration is then reported)
+    predicts_success: ClassVar[bool] = False
 
     def __init__(self, **params: Any) -> None:
         self.params = params

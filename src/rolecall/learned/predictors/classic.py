@@ -71,6 +71,7 @@ class KnnPredictor(Predictor):
     """PRknn: mean correctness of the k nearest training prompts (cosine), argmax."""
 
     name: ClassVar[str] = "knn"
+    predicts_success: ClassVar[bool] = True
     description: ClassVar[str] = "PRknn: k nearest training prompts (cosine, k=5)"
 
     def __init__(self, k: int = 5, **params: Any) -> None:
@@ -96,6 +97,7 @@ class LinearPredictor(Predictor):
     """LinearR: a linear layer d → m trained with a per-candidate logistic loss; argmax logit."""
 
     name: ClassVar[str] = "linear"
+    predicts_success: ClassVar[bool] = True
     description: ClassVar[str] = "LinearR: per-candidate logistic regression on the embedding"
 
     def __init__(self, c: float = 1.0, **params: Any) -> None:
@@ -128,6 +130,7 @@ class MlpPredictor(Predictor):
     """MLPR: d → 256 → 256 → m with ReLU and a per-candidate logistic loss; argmax logit."""
 
     name: ClassVar[str] = "mlp"
+    predicts_success: ClassVar[bool] = True
     description: ClassVar[str] = "MLPR: 2×256 ReLU MLP, multi-label logistic loss"
 
     def __init__(self, hidden: int = 256, epochs: int = 60, seed: int = 0, **params: Any) -> None:

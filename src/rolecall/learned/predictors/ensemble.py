@@ -120,6 +120,7 @@ class ModelLogits:
 @register
 class RolecallPredictor(Predictor):
     name: ClassVar[str] = "rolecall"
+    predicts_success: ClassVar[bool] = True
     description: ClassVar[str] = (
         "task prior + similarity evidence, shrunk toward the best single model"
     )
