@@ -150,3 +150,24 @@ def test_scale_table_json_and_plot(lab: Path) -> None:
     assert doc["rows"] == rows
     png = saved.parent / doc["plot"]
     assert png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_scale_reports_newcomers_known_from_a_few_records(lab: Path) -> None:
+    out = lab / "arena.parquet"
+    _run("import", str(DATA / "routerarena"), "--out", str(out))
+    train, test = str(lab / "arena.train.parquet"), str(lab / "arena.test.parquet")
+    args = ["scale", "--train", train, "--test", test, "--router", "knn", "--newcomer", "10,30"]
+    rows = json.loads(_run(*args, "--json"))
+    newcomers = [r for r in rows if "newcomer" in r]
+    assert {(r["newcomer"], r["k"]) for r in newcomers} == {
+        (m, k) for m in {r["newcomer"] for r in newcomers} for k in (10, 30)
+    }
+    assert len({r["newcomer"] for r in newcomers}) == 2  # RouterArena's two models in turn
+    for row in newcomers:
+        assert row["group"] == f"newcomer_{row['k']}"
+        assert {"without", "constant", "mu_o", "full_data", "oracle"} <= row.keys()
+        assert max(row["without"], row["mu_o"]) <= row["oracle"] + 1e-12
+    assert "known from k training prompts" in _run(*args)
+    bad = CliRunner().invoke(app, ["lab", *args[:-1], "ten"])
+    assert bad.exit_code == 2
+    assert "--newcomer" in bad.output
