@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 
-__all__ = ["CATCH_UP_NICENESS", "background", "lower", "normal"]
+__all__ = ["CATCH_UP_NICENESS", "background", "in_background", "lower", "normal"]
 
 NICENESS = 19
 # Background work that fell behind runs at normal scheduling but this much nicer than the
@@ -44,3 +44,11 @@ def normal(pid: int = 0) -> bool:
     except (AttributeError, OSError):
         return False
     return True
+
+
+def in_background() -> bool:
+    """Whether the calling thread runs at idle priority now (True where that cannot be told)."""
+    try:
+        return os.sched_getscheduler(0) == os.SCHED_IDLE
+    except (AttributeError, OSError):
+        return True

@@ -63,7 +63,11 @@ BEHIND_REQUESTS = 10_000
 # scheduling (niced: `priority.CATCH_UP_NICENESS`) until it has caught up, so records reach the
 # database within about a second at sustained load.
 BEHIND_S = 1.0
-CAUGHT_UP_S = 0.25  # ... and back to idle priority once they are this fresh again
+CAUGHT_UP_S = 0.25  # ... and back to idle priority once they are this fresh again ...
+# ... and it has run at normal priority for this long: a writer hurried by its gateway (or behind)
+# stays there through the burst. Back at idle priority after every message, a busy machine would
+# starve each next message until the gateway hurried it again, a second or more per message.
+HOLD_NORMAL_S = 5.0
 IDLE_CHECK_S = 1.0  # with nothing to do, the spool is still looked at this often
 PR_SET_NAME = 15  # linux/prctl.h
 
@@ -236,6 +240,7 @@ class _Writer:
         self.pending: dict[socket.socket, dict[str, ObservedPerformanceProfile]] = {}
         self.busy = False  # stored something since the last idle moment
         self.failing = False  # the last store failed (the database is down): try again soon
+        self.normal_since: float | None = None  # when this process last left idle priority
         self.collected = _collect_between_batches()
 
     def idle(self) -> None:
@@ -312,10 +317,17 @@ class _Writer:
         self.failing = False
         # between the two bounds the priority stays as it is (the gateway may have hurried us)
         lag_s = 0.0 if self.spool is None else self.spool.lag_s
+        now = time.monotonic()
         if lag_s > BEHIND_S:
             priority.normal()
-        elif lag_s < CAUGHT_UP_S:
+        if priority.in_background():
+            self.normal_since = None
+        elif self.normal_since is None:
+            self.normal_since = now  # hurried by the gateway, or behind just now
+        held = self.normal_since is not None and now - self.normal_since >= HOLD_NORMAL_S
+        if lag_s < CAUGHT_UP_S and held:
             priority.background()
+            self.normal_since = None
 
     def _failed(self, exc: Exception) -> None:
         if not self.failing:
