@@ -89,16 +89,17 @@ def newcomer_rows(
         known = [j for j in range(len(train.models)) if j != new]
         if progress:
             progress(f"newcomer {train.models[new]}")
-        base = create(router).fit(_columns(train, known))
-        base_predicted = base.predict(_columns(test, known))
-        base_choice = np.asarray(known)[base.choose(_columns(test, known))]
+        base = create(router).fit(train.columns(known))
+        known_test = test.columns(known)
+        base_predicted = base.predict(known_test)
+        base_choice = np.asarray(known)[base.choose(known_test)]
         for k in counts:
             if k >= train.n:
                 continue
             seen = np.sort(rng.choice(train.n, k, replace=False))
             scores = y_train[seen, new]
-            estimate = Newcomer(base).fit(_columns(train.rows(seen), known), scores)
-            per_prompt = estimate.predict(_columns(test, known))
+            estimate = Newcomer(base).fit(train.rows(seen).columns(known), scores)
+            per_prompt = estimate.predict(known_test)
             both = (base_choice, base_predicted)
             rows.append(
                 {
@@ -137,12 +138,6 @@ def _choose_c(x: Matrix, y: NDArray[np.float64], default: float) -> float:
             loss -= float(np.sum(y[part] * np.log(p) + (1 - y[part]) * np.log(1 - p)))
         losses[c] = loss
     return min(C_GRID, key=lambda c: (losses[c], c))
-
-
-def _columns(data: Dataset, cols: Sequence[int]) -> Dataset:
-    cost = None if data.model_cost is None else data.model_cost[list(cols)]
-    scores = None if data.scores is None else data.scores[:, list(cols)]
-    return Dataset(data.features, [data.models[j] for j in cols], scores, data.tasks, cost)
 
 
 def _with(

@@ -19,7 +19,7 @@ import numpy as np
 
 from rolecall.learned import metrics as mt
 from rolecall.learned.evaluate import Prepared
-from rolecall.learned.predictors.base import Dataset, create
+from rolecall.learned.predictors.base import create
 
 GROUPS = ("all_strong", "all_weak", "strong_to_weak")
 DRAWS = 1000
@@ -63,12 +63,6 @@ def select_group(train: np.ndarray, m: int, kind: str, seed: int = 0) -> list[in
     raise ValueError(f"unknown group kind {kind!r}; choose one of {', '.join(GROUPS)}")
 
 
-def _subset(data: Dataset, cols: Sequence[int]) -> Dataset:
-    cost = None if data.model_cost is None else data.model_cost[list(cols)]
-    scores = None if data.scores is None else data.scores[:, list(cols)]
-    return Dataset(data.features, [data.models[j] for j in cols], scores, data.tasks, cost)
-
-
 def scale(
     prepared: Prepared,
     predictors: Sequence[str],
@@ -83,7 +77,7 @@ def scale(
     for m in sizes or range(2, total + 1):
         for kind in groups:
             cols = select_group(y_train, m, kind)
-            train, test = _subset(prepared.train, cols), _subset(prepared.test, cols)
+            train, test = prepared.train.columns(cols), prepared.test.columns(cols)
             y = test.labels()
             best = mt.best_single_index(train.labels())
             for name in predictors:

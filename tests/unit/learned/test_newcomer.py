@@ -9,7 +9,6 @@ import pytest
 from rolecall.learned.evaluate import Prepared, prepare
 from rolecall.learned.newcomer import Newcomer, newcomer_rows
 from rolecall.learned.predictors.base import create
-from rolecall.learned.scaling import _subset
 
 from .synthetic import task_matrix
 
@@ -25,13 +24,13 @@ def _task(prompt: str) -> int:
 
 def test_sixty_records_place_a_new_model_where_it_is_strong(data: Prepared) -> None:
     # "math-strong" joins late: the router knows the other two; 60 of its outcomes are seen
-    known = _subset(data.train, [0, 1])
+    known = data.train.columns([0, 1])
     router = create("rolecall").fit(known)
     seen = np.random.default_rng(0).choice(data.train.n, 60, replace=False)
     newcomer = Newcomer(router).fit(
-        _subset(data.train.rows(seen), [0, 1]), data.train.labels()[seen, 2]
+        data.train.rows(seen).columns([0, 1]), data.train.labels()[seen, 2]
     )
-    estimate = newcomer.predict(_subset(data.test, [0, 1]))
+    estimate = newcomer.predict(data.test.columns([0, 1]))
     tasks = np.array([_task(p) for p in data.test_matrix.prompts])
     # higher on math than on either other task (few records: the penalty keeps it modest)
     means = [estimate[tasks == t].mean() for t in range(3)]

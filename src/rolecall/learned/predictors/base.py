@@ -8,7 +8,7 @@ pickle).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -62,6 +62,17 @@ class Dataset:
             None if self.scores is None else self.scores[idx],
             [self.tasks[i] for i in idx] if self.tasks else [],
             self.model_cost,
+        )
+
+    def columns(self, cols: Sequence[int]) -> Dataset:
+        """The same prompts with only the models ``cols`` (in that order)."""
+        keep = list(cols)
+        return Dataset(
+            self.features,
+            [self.models[j] for j in keep],
+            None if self.scores is None else self.scores[:, keep],
+            self.tasks,
+            None if self.model_cost is None else self.model_cost[keep],
         )
 
     def labels(self) -> Matrix:
