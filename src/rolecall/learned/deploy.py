@@ -66,7 +66,7 @@ def save_artifact(
 
 
 def _model_cost(predictor: Predictor) -> list[float] | None:
-    cost = getattr(predictor, "training_cost", None)
+    cost = predictor.training_cost
     if cost is None or not np.any(np.asarray(cost) > 0):
         return None
     return [float(c) for c in cost]

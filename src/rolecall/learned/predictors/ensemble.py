@@ -31,6 +31,7 @@ from rolecall.learned.predictors.tasks import (
     PROMPT,
     TaskGuard,
     TaskPrior,
+    lower_bound,
     task_labels,
 )
 
@@ -153,7 +154,6 @@ class RolecallPredictor(Predictor):
         self.blend = 0.0
         self.guard: TaskGuard | None = None
         self.logits: ModelLogits | None = None
-        self.model_cost: Matrix | None = None
 
     def _fit(self, train: Dataset) -> None:
         y, n = train.labels(), train.n
@@ -173,8 +173,9 @@ class RolecallPredictor(Predictor):
             rest = np.setdiff1d(np.arange(n), evaluated[part])
             prior = TaskPrior().fit(sparse[rest], labels[rest], y[rest])
             held = sparse[evaluated[part]]
-            oof_prior[part] = prior.predict(held)
-            position = prior.task_of(held)  # among the tasks this fold's prior knows
+            proba = prior.proba(held)
+            oof_prior[part] = proba @ prior.means
+            position = np.argmax(proba, axis=1)  # among the tasks this fold's prior knows
             oof_task[part] = np.unique(labels[rest])[position]
             oof_task_best[part] = prior.task_best()[position]
             if oof_logits is not None:
@@ -190,7 +191,6 @@ class RolecallPredictor(Predictor):
         tasks = np.searchsorted(np.unique(labels), oof_task)  # the full prior's task positions
         self._guard(predicted, y[evaluated], tasks, oof_task_best)
         self.logits = ModelLogits().fit(sparse, y) if self.blend > 0 else None
-        self.model_cost = train.model_cost
 
     def _calibrate(
         self, prior: Matrix, y: Matrix, idx: Array, sim: Array, logits: Matrix | None
@@ -221,7 +221,7 @@ class RolecallPredictor(Predictor):
         # the δ whose gain over the task's best model has the best lower confidence bound: a
         # larger δ departs less often, which costs a little mean but buys a steadier gain
         bounds = {
-            d: _lower_bound(y[rows, _shrunk(predicted, d, task_best)] - base, self.z)
+            d: lower_bound(y[rows, _shrunk(predicted, d, task_best)] - base, self.z)
             for d in DELTA_GRID
         }
         self.delta = max(DELTA_GRID, key=lambda d: (bounds[d], d))  # ties: the more cautious δ
@@ -231,41 +231,51 @@ class RolecallPredictor(Predictor):
         self.oof_gain = float(np.mean(y[rows, self.guard.apply(tasks, choices)] - y[rows, single]))
 
     def predict(self, data: Dataset) -> Matrix:
-        prior = self.prior.predict(data.features.sparse)
+        return self._estimate(data)[0]
+
+    def _estimate(self, data: Dataset) -> tuple[Matrix, NDArray[np.int64]]:
+        """Predicted scores, and each prompt's recognised task: one pass of the task classifier
+        serves both (the serving path needs both for every prompt)."""
+        proba = self.prior.proba(data.features.sparse)
+        tasks = np.asarray(np.argmax(proba, axis=1), dtype=np.int64)
         idx, sim = neighbours(data.features.dense, self.keys, self.k)
-        predicted = posterior(prior, self.values, idx, sim, self.tau, self.alpha)
-        if self.logits is None:
-            return predicted
-        return (1 - self.blend) * predicted + self.blend * self.logits.predict(data.features.sparse)
+        predicted = posterior(proba @ self.prior.means, self.values, idx, sim, self.tau, self.alpha)
+        if self.logits is not None:
+            predicted = (1 - self.blend) * predicted + self.blend * self.logits.predict(
+                data.features.sparse
+            )
+        return predicted, tasks
 
     def choose(self, data: Dataset) -> Choice:
-        return self._choose(data, self.predict(data))
+        return self._choose(*self._estimate(data))
 
-    def _choose(self, data: Dataset, predicted: Matrix) -> Choice:
-        if self.willingness_to_pay is not None and self.model_cost is not None:
-            utility = self.willingness_to_pay * predicted - self.model_cost[None, :]
+    def _choose(self, predicted: Matrix, tasks: NDArray[np.int64]) -> Choice:
+        if self.willingness_to_pay is not None and self.training_cost is not None:
+            utility = self.willingness_to_pay * predicted - self.training_cost[None, :]
             return np.asarray(np.argmax(utility, axis=1), dtype=np.int64)
         if self.guard is None:  # an artifact from before the per-task guard
             single = np.full(len(predicted), self.best_index, dtype=np.int64)
             return _shrunk(predicted, self.delta, single)
-        return self.guard.apply(*self.rule_choices(data, predicted))
+        return self.guard.apply(tasks, self._rules(predicted, tasks))
 
     def rule_choices(
-        self, data: Dataset, predicted: Matrix | None = None
+        self, data: Dataset
     ) -> tuple[NDArray[np.int64], tuple[Choice, Choice, Choice]]:
         """Each prompt's recognised task, and what each of the guard's rules would choose."""
-        if predicted is None:
-            predicted = self.predict(data)
-        tasks = self.prior.task_of(data.features.sparse)
+        predicted, tasks = self._estimate(data)
+        return tasks, self._rules(predicted, tasks)
+
+    def _rules(self, predicted: Matrix, tasks: NDArray[np.int64]) -> tuple[Choice, Choice, Choice]:
         task_best = self.prior.task_best()[tasks]
         single = np.full(len(predicted), self.best_index, dtype=np.int64)
-        return tasks, (single, task_best, _shrunk(predicted, self.delta, task_best))
+        return single, task_best, _shrunk(predicted, self.delta, task_best)
 
     def ranked(self, data: Dataset) -> Matrix:
         """Predicted scores in which the chosen model ranks first: the serving path's estimates, so
         the runtime's quality metric ranks the models as this router chooses."""
-        predicted = np.clip(self.predict(data), 0.0, 1.0)
-        choice = self._choose(data, predicted)
+        predicted, tasks = self._estimate(data)
+        predicted = np.clip(predicted, 0.0, 1.0)
+        choice = self._choose(predicted, tasks)
         rows = np.arange(len(predicted))
         top = predicted.max(axis=1)
         predicted[rows, choice] = np.minimum(1.0, top + RANK_MARGIN)
@@ -274,15 +284,16 @@ class RolecallPredictor(Predictor):
     def probabilities(self, data: Dataset) -> Matrix:
         """Predicted scores normalised to sum to one where a prompt-level choice is made; one-hot on
         the choice where a fixed rule (best single, task best) serves the prompt's task."""
-        predicted = np.maximum(self.predict(data), 1e-9)
+        estimated, tasks = self._estimate(data)
+        predicted = np.maximum(estimated, 1e-9)
         spread = predicted / predicted.sum(axis=1, keepdims=True)
-        choice = self._choose(data, predicted)
+        choice = self._choose(predicted, tasks)
         onehot = np.zeros_like(predicted)
         onehot[np.arange(len(choice)), choice] = 1.0
         if self.guard is None:
             fixed = np.full(len(choice), self.delta >= NEVER)
         else:
-            fixed = self.guard.rules[self.prior.task_of(data.features.sparse)] != PROMPT
+            fixed = self.guard.rules[tasks] != PROMPT
         return np.asarray(np.where(fixed[:, None], onehot, spread), dtype=np.float64)
 
     def state(self) -> tuple[dict[str, Any], dict[str, Array]]:
@@ -303,8 +314,8 @@ class RolecallPredictor(Predictor):
             "keys": self.keys,
             "values": self.values,
         }
-        if self.model_cost is not None:
-            arrays["model_cost"] = self.model_cost
+        if self.training_cost is not None:
+            arrays["model_cost"] = self.training_cost
         if self.logits is not None:
             arrays["logit_coef_t"] = self.logits.coef_t
             arrays["logit_intercept"] = self.logits.intercept
@@ -323,7 +334,7 @@ class RolecallPredictor(Predictor):
             self.guard = TaskGuard(self.z)
             self.guard.rules = np.asarray(arrays["guard_rules"], dtype=np.int64)
         self.keys, self.values = arrays["keys"], arrays["values"]
-        self.model_cost = arrays.get("model_cost")
+        self.training_cost = arrays.get("model_cost")
         self.blend, self.logits = float(meta.get("blend", 0.0)), None
         if "logit_coef_t" in arrays:
             self.logits = ModelLogits()
@@ -351,9 +362,3 @@ def _shrunk(predicted: Matrix, delta: float, base: Choice) -> Choice:
     rows = np.arange(len(predicted))
     margin = predicted[rows, top] - predicted[rows, base]
     return np.where(margin > delta, top, base).astype(np.int64)
-
-
-def _lower_bound(gain: Matrix, z: float) -> float:
-    if len(gain) < 2:
-        return float("-inf")
-    return float(gain.mean() - z * gain.std(ddof=1) / np.sqrt(len(gain)))

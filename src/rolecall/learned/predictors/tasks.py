@@ -84,12 +84,6 @@ class TaskPrior:
         p = np.exp(logits)
         return np.asarray(p / p.sum(axis=1, keepdims=True), dtype=np.float64)
 
-    def predict(self, features: Any) -> Matrix:
-        return self.proba(features) @ self.means
-
-    def task_of(self, features: Any) -> NDArray[np.int64]:
-        return np.asarray(np.argmax(self.proba(features), axis=1), dtype=np.int64)
-
     def task_best(self) -> NDArray[np.int64]:
         """Each task's best model on its (shrunk) training mean."""
         return np.asarray(np.argmax(self.means, axis=1), dtype=np.int64)
@@ -150,6 +144,13 @@ def cluster_view(data: Dataset, seed: int) -> NDArray[np.float32]:
     return np.hstack([dense, reduced]).astype(np.float32)
 
 
+def lower_bound(gain: Matrix, z: float) -> float:
+    """A paired gain's lower confidence bound: mean − z standard errors (−∞ below two values)."""
+    if len(gain) < 2:
+        return float("-inf")
+    return float(gain.mean()) - z * float(gain.std(ddof=1)) / float(np.sqrt(len(gain)))
+
+
 class TaskGuard:
     """Per task: the best single model, the task's best model, or the prompt-level choice.
 
@@ -180,7 +181,7 @@ class TaskGuard:
         # confidence bound on that gain
         self.default, best = SINGLE, 0.0
         for rule in (TASK, PROMPT):
-            bound = self._bound(outcomes[rule] - outcomes[SINGLE])
+            bound = lower_bound(outcomes[rule] - outcomes[SINGLE], self.z)
             if bound > best:
                 self.default, best = rule, bound
         self.rules = np.full(n_tasks, self.default, dtype=np.int64)
@@ -197,14 +198,8 @@ class TaskGuard:
                     break
         return self
 
-    def _bound(self, gain: Matrix) -> float:
-        """The gain's lower confidence bound (mean − z standard errors)."""
-        if len(gain) < 2:
-            return float("-inf")
-        return float(gain.mean()) - self.z * float(gain.std(ddof=1)) / float(np.sqrt(len(gain)))
-
     def _clear_gain(self, gain: Matrix) -> bool:
-        return self._bound(gain) > 0
+        return lower_bound(gain, self.z) > 0
 
     def apply(self, tasks: NDArray[np.int64], choices: tuple[Choice, Choice, Choice]) -> Choice:
         rule = self.rules[np.clip(tasks, 0, len(self.rules) - 1)]
