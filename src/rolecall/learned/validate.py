@@ -140,7 +140,6 @@ def mixes(sources: Sequence[Source]) -> list[Source]:
     if "llmrouter" in by_name:
         published = by_name["llmrouter"]
         out.append(Source("llmrouter (tasks hidden)", hide_tasks(published.train), published.test))
-        out.append(replace(published, name="llmrouter (tasks given)"))
     return out
 
 
@@ -265,6 +264,11 @@ def validate(
     cache = work / "cache"
     per_source = [score_source(s, candidates, encoder, cache, progress) for s in sources]
     mixed_sets = [score_source(s, candidates, encoder, cache, progress) for s in mixes(sources)]
+    # LLMRouter's published split is itself mixed: with its task labels given it is the source
+    # just scored, not a second evaluation
+    mixed_sets += [
+        {**r, "source": "llmrouter (tasks given)"} for r in per_source if r["source"] == "llmrouter"
+    ]
     return {
         "kind": "validate",
         "candidates": list(candidates),
