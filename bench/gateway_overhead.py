@@ -13,7 +13,9 @@ Latency is reported as time added over the direct path, in rounds (``--rounds``,
 "two rounds"): each round measures the direct path and then the gateway, and the round's added
 p50/p99 is the difference; the table gives the median round and the range. On a VM a burst of
 scheduling noise can move one run's p99 by milliseconds; the median round is not moved by one
-noisy round, and the range shows every round. With pinning, the upstream and the load
+noisy round, and the range shows every round. A second table gives the tail at c=1 as shares: of
+each path's requests, those slower than the direct path's p50 of the same round by more than 1 ms
+and by more than 5 ms (`bench/gateway/histogram.py`). With pinning, the upstream and the load
 generator share the first core and each gateway runs alone on the second; gateways run one at a
 time, each started fresh (rolecall: keys off, new data dir; LiteLLM: one worker, no database).
 
@@ -25,6 +27,7 @@ Run: .venv/bin/python bench/gateway_overhead.py [--seconds 10] [--requests 2000]
      [--skip-litellm] [--skip-lean] [--skip-doors] [--json] [--no-pin] [--stream-seconds 5]
      [--upstream fast|scripted] [--time-limit 900] [--telemetry]
      [--workers 1,2 [--databases sqlite,postgresql] [--pg-url URL] [--redis-url URL]]
+     [--slow-disk [--slow-disk-delay-ms 5]]
 
 With ``--telemetry`` rolecall runs twice in the same run: with metrics and logs off
 (``ROLECALL_METRICS=false``, log level warning), then with Prometheus metrics on and a JSON
@@ -34,12 +37,15 @@ access line per request written to its log file (``ROLECALL_LOG_LEVEL=info``,
 With ``--workers`` rolecall runs once per worker count and database, all started side by side,
 and the c=64 runs interleave them round by round (`bench/gateway/scale.py`): the CPU per request
 of every process (the workers and the record writer) is compared with one worker's, per round.
+
+With ``--slow-disk`` (root) rolecall's data directory is on an ext4 filesystem whose device delays
+every write (`bench/gateway/slow_disk.py`); the device's block-layer counters over rolecall's
+measured run are printed after the table.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import signal
@@ -52,24 +58,21 @@ from pathlib import Path
 from typing import Any
 
 from gateway import paths, scale
-from gateway.doors import DoorRounds, measure_doors, print_doors
+from gateway.doors import DoorRounds, measure_doors
 from gateway.loadgen import Generator, make_generator
 from gateway.measure import PathResult, measure
 from gateway.otlp_sink import OtlpSink
 from gateway.procs import LOOPBACK, BenchError, Deadline, Proc, http
+from gateway.report import LEAN, report
+from gateway.slow_disk import SlowDisk, io_delta, slow_disk
 
 ROOT = Path(__file__).resolve().parent.parent
-TARGET_ADDED_P99_MS = 1.0
-TARGET_RPS_RATIO = 10.0
-LEAN = "lean pass-through"
 TELEMETRY_OFF = {"ROLECALL_METRICS": "false", "ROLECALL_LOG_LEVEL": "warning"}
 TELEMETRY_ON = {
     "ROLECALL_METRICS": "true",
     "ROLECALL_LOG_LEVEL": "info",
     "ROLECALL_LOG_FORMAT": "json",
 }
-TARGET_TELEMETRY_P50_MS = 0.1  # added by metrics + access logs at c=1
-TARGET_TELEMETRY_RPS_LOSS = 0.10  # of req/s at c=64
 
 
 def parse_args() -> argparse.Namespace:
@@ -111,6 +114,14 @@ def parse_args() -> argparse.Namespace:
         "--telemetry",
         action="store_true",
         help="rolecall with metrics and JSON access logs off, then on: what they cost",
+    )
+    parser.add_argument(
+        "--slow-disk",
+        action="store_true",
+        help="rolecall's data dir on ext4 over a write-delayed device (nbdkit; needs root)",
+    )
+    parser.add_argument(
+        "--slow-disk-delay-ms", type=int, default=5, help="the device's delay per write (whole ms)"
     )
     return parser.parse_args()
 
@@ -171,16 +182,28 @@ def run_rolecall(
         result.note = f"not run: {args.rolecall_bin} not found"
         return result
     ports: list[int] = []
+    disk: SlowDisk | None = args.disk
+    io_before: dict[str, int] = {}
 
     def start() -> tuple[Proc, int]:
         proc, port, headers = paths.start_rolecall(
-            args.rolecall_bin, up_port, core, workdir, name=name, env=env
+            args.rolecall_bin,
+            up_port,
+            core,
+            workdir,
+            name=name,
+            env=env,
+            data_parent=args.data_parent,
         )
         result.info = {k: v for k, v in headers.items() if k.lower().startswith("x-rolecall")}
         ports.append(port)
+        if disk is not None:  # after the start: its migrations are not part of the run
+            io_before.update(disk.io())
         return proc, port
 
     def after(result: PathResult, port: int) -> None:
+        if disk is not None:  # before the doors: what the chat path's rounds wrote
+            result.disk = {**io_delta(io_before, disk.io()), "used_kib": disk.used_kib()}
         _scraped(result, port)
         if doors is not None:
             measure_doors(doors, gen, port, up_port, args, deadline)
@@ -240,35 +263,6 @@ def run_telemetry(
     return [off, on]
 
 
-def print_telemetry(off: PathResult, on: PathResult, concurrency: int) -> None:
-    """What metrics and access logs add: p50 at c=1 and req/s at c=64, off vs on."""
-    if not (off.latency and on.latency and off.throughput and on.throughput):
-        print("telemetry: not measured (see the notes)")
-        return
-    print("telemetry (metrics + JSON access log + OTLP export) vs off, same run:")
-    for r in (off, on):
-        lat, thr = r.latency, r.throughput
-        assert lat is not None
-        assert thr is not None
-        print(
-            f"  {r.name:<24} added p50 @c=1 {lat.added_p50_ms:+.3f} ms, "
-            f"req/s @c={concurrency} {thr.rps:,.0f}, "
-            f"access lines {r.info.get('access_lines', '?')}, "
-            f"/metrics counted {r.info.get('metrics_requests', '—')} requests"
-        )
-    print(
-        f"  OTLP receiver: {on.info.get('otlp_posts', '0')} exports, "
-        f"{on.info.get('otlp_bytes', '0')} bytes"
-    )
-    added = on.latency.added_p50_ms - off.latency.added_p50_ms
-    ratio = on.throughput.rps / off.throughput.rps if off.throughput.rps else float("nan")
-    print(
-        f"  telemetry adds {added:+.3f} ms p50 at c=1 (target ≤ {TARGET_TELEMETRY_P50_MS:g} ms); "
-        f"req/s on ÷ off at c={concurrency}: {ratio:.3f} "
-        f"(target ≥ {1 - TARGET_TELEMETRY_RPS_LOSS:.2f})"
-    )
-
-
 def run_lean(
     gen: Generator, args: Any, up_port: int, core: int | None, workdir: Path, deadline: Deadline
 ) -> PathResult:
@@ -307,110 +301,6 @@ def _log_after_banner(proc: Proc) -> str:
     return "\n".join(lines[-20:])
 
 
-def _ms(value: float | None) -> str:
-    return "—" if value is None else f"{value:.3f}"
-
-
-def _row(r: PathResult, direct: PathResult) -> list[str]:
-    lat, thr = r.latency, r.throughput
-    if lat is None or thr is None:
-        return [r.name, "—", "—", "—", "—", "—", "—", "—", r.note]
-    added = "—"
-    if r is not direct:
-        p99 = lat.added()[1]
-        added = f"{lat.added_p50_ms:+.3f} / {lat.added_p99_ms:+.3f}"
-        if len(p99) > 1:
-            added += f" ({min(p99):+.3f} to {max(p99):+.3f})"
-    stream = "—" if r.stream is None else f"{r.stream.rps:,.0f} ({r.stream.errors} err)"
-    cpu = "—" if r.cpu_ms_per_request is None else f"{r.cpu_ms_per_request:.3f}"
-    if r.cpu_alone_ms_per_request is not None:
-        cpu += f" ({r.cpu_alone_ms_per_request:.3f})"
-    errors = f"{lat.errors} + {thr.errors}"
-    return [
-        r.name,
-        _ms(lat.p50_ms),
-        _ms(lat.p99_ms),
-        added,
-        f"{thr.rps:,.0f}",
-        errors,
-        cpu,
-        stream,
-        f"n={lat.requests:,} @c=1, {thr.requests:,} @c=64",
-    ]
-
-
-def print_table(results: list[PathResult], concurrency: int) -> None:
-    head = [
-        "path",
-        "p50 ms",
-        "p99 ms",
-        "added p50 / p99 ms, median round (p99 range)",
-        f"req/s @{concurrency}",
-        "errors c1 + c64",
-        "CPU ms/req (without the writer)",
-        f"stream req/s @{concurrency}",
-        "notes",
-    ]
-    rows = [head] + [_row(r, results[0]) for r in results]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(head) - 1)]
-    for row in rows:
-        cells = [row[0].ljust(widths[0])]
-        cells += [row[i].rjust(widths[i]) for i in range(1, len(widths))]
-        print(" | ".join([*cells, row[-1]]))
-
-
-def _rolecall(results: dict[str, PathResult]) -> PathResult:
-    """The first rolecall row (one worker on SQLite, with --workers 1,...)."""
-    return next(r for name, r in results.items() if name.startswith("rolecall"))
-
-
-def ratios(results: dict[str, PathResult]) -> dict[str, float | None]:
-    rc, lite = _rolecall(results), results["LiteLLM proxy"]
-    lean = results[LEAN]
-    out: dict[str, float | None] = dict.fromkeys(
-        ("rps_ratio", "added_p50_ms", "added_p99_ms", "lean_added_p50_ms", "lean_added_p99_ms")
-    )
-    if rc.throughput and lite.throughput and lite.throughput.rps > 0:
-        out["rps_ratio"] = rc.throughput.rps / lite.throughput.rps
-    for prefix, path in (("", rc), ("lean_", lean)):
-        if path.latency and path.latency.rounds:
-            out[f"{prefix}added_p50_ms"] = path.latency.added_p50_ms
-            out[f"{prefix}added_p99_ms"] = path.latency.added_p99_ms
-            out[f"{prefix}added_p99_ms_max_round"] = max(path.latency.added()[1])
-    return out
-
-
-def print_ratios(r: dict[str, float | None]) -> None:
-    ratio = "n/a (LiteLLM not measured)" if r["rps_ratio"] is None else f"{r['rps_ratio']:.1f}x"
-    print(f"rolecall req/s ÷ LiteLLM req/s: {ratio}   (target ≥ {TARGET_RPS_RATIO:g}x)")
-    p99 = "n/a" if r["added_p99_ms"] is None else f"{r['added_p99_ms']:.3f} ms"
-    p50 = "n/a" if r["added_p50_ms"] is None else f"{r['added_p50_ms']:.3f} ms"
-    if r.get("added_p99_ms_max_round") is not None:
-        p99 += f" (median round; worst round {r['added_p99_ms_max_round']:.3f} ms)"
-    print(f"rolecall added p99 at c=1: {p99}   (target ≤ {TARGET_ADDED_P99_MS:g} ms)")
-    print(f"rolecall added p50 at c=1: {p50}")
-    if r["lean_added_p99_ms"] is not None and r["lean_added_p50_ms"] is not None:
-        print(
-            f"floor, {LEAN} (uvicorn + aiohttp, no gateway logic) added at c=1: "
-            f"p50 {r['lean_added_p50_ms']:.3f} / p99 {r['lean_added_p99_ms']:.3f} ms"
-        )
-
-
-def summary(results: list[PathResult], meta: dict[str, Any], r: dict[str, Any]) -> dict[str, Any]:
-    def one(p: PathResult) -> dict[str, Any]:
-        return {
-            "latency_c1": p.latency.as_dict() if p.latency else None,
-            "throughput": p.throughput.as_dict() if p.throughput else None,
-            "stream": p.stream.as_dict() if p.stream else None,
-            "cpu_ms_per_request": p.cpu_ms_per_request,
-            "cpu_alone_ms_per_request": p.cpu_alone_ms_per_request,
-            "note": p.note,
-        }
-
-    targets = {"added_p99_ms_max": TARGET_ADDED_P99_MS, "rps_ratio_min": TARGET_RPS_RATIO}
-    return {**meta, "paths": {p.name: one(p) for p in results}, "ratios": r, "targets": targets}
-
-
 def _version(name: str) -> str:
     try:
         return version(name)
@@ -426,6 +316,11 @@ def run(args: argparse.Namespace, stack: ExitStack, deadline: Deadline) -> None:
         args.upstream, args.rolecall_bin, load_core, workdir
     )
     stack.callback(upstream.stop)
+    # Where rolecall keeps its data (read by run_rolecall and scale through ``args``).
+    args.disk, args.data_parent = None, None
+    if args.slow_disk:
+        disk = stack.enter_context(slow_disk(workdir, args.slow_disk_delay_ms, load_core))
+        args.disk, args.data_parent = disk, disk.mount
     meta = {
         "upstream": up_label,
         "generator": gen.name,
@@ -437,6 +332,8 @@ def run(args: argparse.Namespace, stack: ExitStack, deadline: Deadline) -> None:
         "seconds": args.seconds,
         "concurrency": args.concurrency,
     }
+    if args.disk is not None:
+        meta["slow_disk"] = args.disk.description
     for key, value in meta.items():
         print(f"{key}: {value}")
     direct = PathResult("direct")
@@ -453,37 +350,6 @@ def run(args: argparse.Namespace, stack: ExitStack, deadline: Deadline) -> None:
             meta["doors"] = doors
     lite = run_litellm(gen, args, up_port, gw_core, workdir, deadline)
     report([direct, lean, *rcs, lite], meta, args)
-
-
-def report(results: list[PathResult], meta: dict[str, Any], args: argparse.Namespace) -> None:
-    print()
-    print_table(results, args.concurrency)
-    print()
-    by_name = {p.name: p for p in results}
-    r = ratios(by_name)
-    print_ratios(r)
-    if meta.get("workers"):
-        scale.print_comparison(meta["workers"])
-    doors = meta.pop("doors", None)
-    if doors is not None:
-        print_doors(doors, args.concurrency)
-        meta["doors"] = doors.as_dict()
-    if args.telemetry and not args.workers:
-        off, on = by_name["rolecall telemetry off"], by_name["rolecall telemetry on"]
-        print_telemetry(off, on, args.concurrency)
-    rc, lite = _rolecall(by_name), by_name["LiteLLM proxy"]
-    if lite.info.get("version"):
-        meta["litellm"] = lite.info["version"]
-    headers = {k: v for k, v in rc.info.items() if k != "log_tail"}
-    if headers:
-        print(f"rolecall response headers (sanity request): {headers}")
-    if rc.info.get("log_tail"):
-        print("rolecall log (after the banner):\n" + rc.info["log_tail"])
-    for p in results:
-        if p.note:
-            print(f"{p.name}: {p.note}")
-    if args.json:
-        print(json.dumps(summary(results, meta, r), indent=2))
 
 
 def _on_signal(signum: int, frame: Any) -> None:

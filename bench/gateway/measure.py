@@ -11,8 +11,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gateway import paths
+from gateway.histogram import median_us, share_over
 from gateway.loadgen import Generator, Load
 from gateway.procs import Deadline, Proc
+
+TAIL_ADDED_MS = (1.0, 5.0)  # the tail shares: requests slower than direct's p50 plus these
 
 
 @dataclass
@@ -49,6 +52,16 @@ class Latency:
         """The median round's added p99."""
         return self._median(lambda d, p: p.p99_ms - d.p99_ms)
 
+    def shares_over(self, added_ms: float) -> list[float]:
+        """Each round's share of this path's requests slower than the direct path's median in
+        the same round plus ``added_ms`` (rounds without a distribution are left out). The direct
+        row measures itself against its own median: the noise floor of the others."""
+        return [
+            share_over(p.hist, median_us(d.hist) + 1000 * added_ms)
+            for d, p in self.rounds
+            if d.hist and p.hist
+        ]
+
     @property
     def requests(self) -> int:
         return sum(p.requests for _, p in self.rounds)
@@ -56,6 +69,15 @@ class Latency:
     @property
     def errors(self) -> int:
         return sum(p.errors for _, p in self.rounds)
+
+    def _shares_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for ms in TAIL_ADDED_MS:
+            shares = self.shares_over(ms)
+            key = f"share_over_direct_p50_plus_{ms:g}ms"
+            out[key] = statistics.median(shares) if shares else None
+            out[f"{key}_rounds"] = shares
+        return out
 
     def as_dict(self) -> dict[str, Any]:
         p50, p99 = self.added()
@@ -66,6 +88,7 @@ class Latency:
             "errors": self.errors,
             "added_p50_ms_rounds": p50,
             "added_p99_ms_rounds": p99,
+            **self._shares_dict(),
             "rounds": [{"direct": d.as_dict(), "path": p.as_dict()} for d, p in self.rounds],
         }
 
@@ -80,6 +103,7 @@ class PathResult:
     cpu_alone_ms_per_request: float | None = None  # the gateway's processes without its writer
     note: str = ""
     info: dict[str, str] = field(default_factory=dict)
+    disk: dict[str, int] | None = None  # --slow-disk: the data disk's I/O over the measured run
 
 
 def measure(

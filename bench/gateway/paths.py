@@ -79,9 +79,11 @@ def start_rolecall(
     *,
     name: str = "rolecall",
     env: dict[str, str] | None = None,
+    data_parent: Path | None = None,
 ) -> tuple[Proc, int, dict[str, str]]:
-    """`rolecall serve` with keys disabled, a fresh data dir and one endpoint on the fake upstream
-    (``env`` adds settings: workers, a database URL)."""
+    """`rolecall serve` with keys disabled, a fresh data dir (under ``data_parent``, else
+    ``workdir``) and one endpoint on the fake upstream (``env`` adds settings: workers, a
+    database URL)."""
     port = free_port()
     config = workdir / "rolecall.yaml"
     config.write_text(
@@ -92,7 +94,7 @@ def start_rolecall(
         f"  - {{provider: up, model: {BENCH_MODEL}, id: ep-up, "
         "price: {input_per_1m: 1.0, output_per_1m: 2.0}}\n"
     )
-    data_dir = workdir / f"{name}-data".replace(" ", "-")
+    data_dir = (data_parent or workdir) / f"{name}-data".replace(" ", "-")
     data_dir.mkdir()
     environment = {
         **os.environ,
@@ -145,10 +147,10 @@ def ensure_litellm(venv: Path, timeout_s: float) -> str:
             tail = "\n".join(log.read_text(errors="replace").splitlines()[-15:])
             raise BenchError(f"LiteLLM install failed; the end of {log}:\n{tail}")
     code = "import importlib.metadata as m; print(m.version('litellm'))"
-    out = subprocess.run(
+    found = subprocess.run(
         [str(venv / "bin" / "python"), "-c", code], capture_output=True, text=True, check=False
     )
-    return out.stdout.strip() or "unknown version"
+    return found.stdout.strip() or "unknown version"
 
 
 def start_litellm(

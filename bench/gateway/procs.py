@@ -137,7 +137,8 @@ def http(
 
 
 def wait_ready(proc: Proc, url: str, body: dict[str, Any], timeout: float) -> dict[str, str]:
-    """Poll until a chat request through ``url`` answers 200 with "ok"; return its headers."""
+    """Poll until a chat request through ``url`` answers 200 with "ok"; return its headers.
+    A process that does not get there is stopped."""
     ends = time.monotonic() + timeout
     last = "no answer yet"
     while time.monotonic() < ends:
@@ -154,6 +155,8 @@ def wait_ready(proc: Proc, url: str, body: dict[str, Any], timeout: float) -> di
                 return headers
             last = f"HTTP {status}: {raw[:300]!r}"
         time.sleep(0.25)
+    # The caller never gets this process to stop, so it is stopped here (with what it spawned).
+    proc.stop()
     raise BenchError(
         f"{proc.name} not ready after {timeout:.0f} s ({last}); output:\n{proc.tail()}"
     )

@@ -1,6 +1,7 @@
 """The Python load generator (used when `wrk` is not available), run as its own process.
 
-Two modes, each printing one JSON line with requests, errors, duration_s, p50_ms and p99_ms:
+Two modes, each printing one JSON line with requests, errors, duration_s, p50_ms and p99_ms (and
+with ``--requests``, hist: every latency as [µs, count] pairs):
 ``--requests N`` sends N sequential requests on one connection (after ``--warmup`` seconds);
 ``--seconds S --connections C`` keeps C requests in flight for S seconds (after the warm-up).
 A request is an error unless it answers 200 and its whole body is read. Slower than `wrk`: at high
@@ -78,7 +79,7 @@ def percentile(sorted_values: list[float], q: float) -> float:
     return sorted_values[index]
 
 
-async def run(args: argparse.Namespace) -> dict[str, float]:
+async def run(args: argparse.Namespace) -> dict[str, object]:
     body = Path(args.body_file).read_bytes()
     connections = 1 if args.requests else args.connections
     timeout = aiohttp.ClientTimeout(total=args.timeout)
@@ -91,13 +92,25 @@ async def run(args: argparse.Namespace) -> dict[str, float]:
         else:
             tally, elapsed = await for_seconds(session, args.url, body, connections, args.seconds)
     lat = sorted(tally.latencies)
-    return {
+    result: dict[str, object] = {
         "requests": len(lat),
         "errors": tally.errors,
         "duration_s": elapsed,
         "p50_ms": percentile(lat, 50) * 1000,
         "p99_ms": percentile(lat, 99) * 1000,
     }
+    if args.requests:  # the c=1 runs: the whole distribution, as wrk's runs give it
+        result["hist"] = histogram(lat)
+    return result
+
+
+def histogram(latencies: list[float]) -> list[list[int]]:
+    """[µs, count] pairs, ascending: the shape of wrk's histogram (gateway/histogram.py)."""
+    counts: dict[int, int] = {}
+    for seconds in latencies:
+        us = round(seconds * 1e6)
+        counts[us] = counts.get(us, 0) + 1
+    return [[us, n] for us, n in sorted(counts.items())]
 
 
 def main() -> None:

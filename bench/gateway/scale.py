@@ -149,7 +149,13 @@ def _start_all(
             env = stack.enter_context(environment(config, args.pg_url, args.redis_url))
             print(f"[{result.name}] starting ...", flush=True)
             proc, port, headers = paths.start_rolecall(
-                args.rolecall_bin, up_port, core, workdir, name=config.slug, env=env
+                args.rolecall_bin,
+                up_port,
+                core,
+                workdir,
+                name=config.slug,
+                env=env,
+                data_parent=args.data_parent,
             )
         except BenchError as exc:
             result.note = f"not measured: {exc}"
