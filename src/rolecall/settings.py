@@ -22,6 +22,9 @@ from rolecall.errors import SettingError
 
 ENV_FILE: Final = ".env"
 LOG_LEVELS: Final = ("critical", "error", "warning", "info", "debug", "trace")
+# where the record writer runs: `rolecall.observe.priority.run_apart`
+Placement = frozenset[int] | Literal["auto", "shared"]
+MAX_CPUS: Final = 4096  # CPU numbers in a placement list stay below this
 
 
 class Settings(BaseSettings):
@@ -103,6 +106,18 @@ class Settings(BaseSettings):
         "size, while the database is down, new records are dropped with an error in the log; "
         "0 keeps records in memory only",
     )
+    spool_memory: bool = Field(
+        default=True,
+        description="gateways hand records to the spool through memory (a tmpfs such as "
+        "/dev/shm), which never waits on the disk; the writer moves what it cannot store to "
+        "disk; false appends to the spool on disk directly",
+    )
+    writer_cpus: str = Field(
+        default="auto",
+        description="CPUs the record writer process runs on: auto (those the gateway's CPU "
+        "affinity leaves out, when any: pin the gateway with taskset or a cpuset and the writer "
+        "takes another core), shared (the gateway's), or a CPU list such as 3 or 2-3",
+    )
     log_level: str = Field(
         default="warning",
         description="uvicorn and rolecall log level: critical, error, warning, info (adds one "
@@ -164,6 +179,16 @@ class Settings(BaseSettings):
             raise ValueError(f"expected one of {', '.join(LOG_LEVELS)}, got {value!r}")
         return level
 
+    @field_validator("writer_cpus")
+    @classmethod
+    def _placement(cls, value: str) -> str:
+        parse_cpus(value)
+        return value.strip().lower()
+
+    @property
+    def writer_placement(self) -> Placement:
+        return parse_cpus(self.writer_cpus)
+
     @property
     def sqlite_url(self) -> str:
         return f"sqlite:///{(self.data_dir / 'rolecall.db').resolve()}"
@@ -171,6 +196,29 @@ class Settings(BaseSettings):
     @property
     def effective_database_url(self) -> str:
         return self.database_url or self.sqlite_url
+
+
+def parse_cpus(text: str) -> Placement:
+    """A writer placement: ``auto``, ``shared`` or a CPU list (``3``, ``2-3,6``); ValueError
+    naming what is accepted otherwise."""
+    value = text.strip().lower()
+    if value == "auto":
+        return "auto"
+    if value == "shared":
+        return "shared"
+    cpus: set[int] = set()
+    try:
+        for part in value.split(","):
+            low, _, high = part.strip().partition("-")
+            first, last = int(low), int(high or low)
+            if first < 0 or last < first or last >= MAX_CPUS:
+                raise ValueError(part)
+            cpus.update(range(first, last + 1))
+    except ValueError:
+        raise ValueError(
+            f"expected auto, shared or a CPU list such as 3 or 2-3,6; got {text!r}"
+        ) from None
+    return frozenset(cpus)
 
 
 def load_settings(**given: Any) -> Settings:

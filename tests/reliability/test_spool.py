@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from rolecall.storage.spool import Spool, SpoolReader
+from rolecall.storage.spool import Spool
+from rolecall.storage.spool_reader import SpoolReader
 
 
 def _claim_all(reader: SpoolReader) -> list[bytes]:

@@ -65,8 +65,8 @@ from rolecall.storage.limit_counters import SqlLimitCounters
 from rolecall.storage.limit_store import ThreadedLimitStore
 from rolecall.storage.record_writer import WriterLink, is_in_memory, open_sink
 from rolecall.storage.response_book import DELETED, ResponseBook
-from rolecall.storage.spool import Spool
-from rolecall.storage.spool import backlog as spool_backlog
+from rolecall.storage.spool import Spool, handoff_tier
+from rolecall.storage.spool_reader import backlog as spool_backlog
 from rolecall.storage.sql import SqlStorage, open_storage
 from rolecall.storage.writer import BackgroundWriter
 from rolecall.telemetry.access_log import AccessLog
@@ -123,10 +123,11 @@ def build_services(
         settings.effective_database_url,
         storage,
         use_process=settings.record_process,
-        spool=None if spool is None else spool.directory,
+        spool=None if spool is None else spool.root,
         link=writer_link,
         aggregation=writer_aggregation,
         export=export,
+        placement=settings.writer_placement,
     )
     drift = drift_watch(storage, routing, node)
     metrics = _metrics(settings, routing, spool, drift)
@@ -234,7 +235,7 @@ def _metrics(
     cooldowns and the spool's backlog read at each scrape."""
     if not settings.metrics:
         return None
-    directory = None if spool is None else spool.directory
+    directory = None if spool is None else spool.root
     backlog = None if directory is None else partial(spool_backlog, directory)
     state = StateCollector(
         routing.cooldowns,
@@ -281,7 +282,10 @@ def spool_directory(settings: Settings) -> Path | None:
 
 def _spool(settings: Settings) -> Spool | None:
     directory = spool_directory(settings)
-    return None if directory is None else Spool(directory, max_bytes=settings.spool_max_bytes)
+    if directory is None:
+        return None
+    tier = handoff_tier(directory, memory=settings.spool_memory)
+    return Spool(tier, max_bytes=settings.spool_max_bytes, root=directory)
 
 
 def _read_configuration(

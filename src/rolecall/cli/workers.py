@@ -270,6 +270,7 @@ class Supervisor:
                 self._spool_dir,
                 writer_aggregation,
                 trace_export(self._settings.otel_endpoint),  # checked at start: prepare_shared
+                self._settings.writer_placement,
             ),
             name="rolecall-writer",
         )

@@ -35,7 +35,7 @@ from rolecall.gateway.auth import bearer, same_secret
 from rolecall.gateway.context import services_of
 from rolecall.gateway.responses import json_response
 from rolecall.services import Services
-from rolecall.storage.spool import backlog
+from rolecall.storage.spool_reader import backlog
 
 __all__ = ["Check", "Probe", "Readiness", "healthz", "livez", "readyz", "records_check"]
 
@@ -233,7 +233,7 @@ class Readiness:
         spool = self._services.spool
         if spool is None:
             return Check("records", True, "no spool (in-memory database): stored in-process")
-        pending, oldest = backlog(spool.directory)
+        pending, oldest = backlog(spool.root)
         return records_check(pending, oldest, spool.dropped, time.time())
 
     def _endpoints(self) -> Check:

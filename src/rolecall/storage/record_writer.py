@@ -41,8 +41,9 @@ from rolecall.observe.profile_refresh import EndpointFacts, ProfileRefresher, Re
 from rolecall.observe.request_trace import RequestTrace
 from rolecall.observe.rows import build_batch
 from rolecall.profiles import Sample
+from rolecall.settings import Placement
 from rolecall.storage.request_extras import store_extras
-from rolecall.storage.spool import Claim, SpoolReader
+from rolecall.storage.spool_reader import Claim, SpoolReader
 from rolecall.storage.sql import SqlStorage
 
 __all__ = [
@@ -109,13 +110,18 @@ def store_spooled(
 ) -> list[Sample]:
     """Store everything the spool holds, a claim per transaction; the live samples stored.
 
-    A database that cannot be reached raises and leaves the records in the spool; records the
-    database refuses (a bug, not an outage) are stored one part at a time and the refused ones
-    skipped, so one bad record never blocks the rest."""
+    A database that cannot be reached raises and leaves the records in the spool (moved from
+    memory to disk: `SpoolReader.spill`); records the database refuses (a bug, not an outage) are
+    stored one part at a time and the refused ones skipped, so one bad record never blocks the
+    rest."""
     samples: list[Sample] = []
     while (claim := spool.claim()) is not None:
         try:
             samples += _store_claim(storage, claim, export)
+        except Exception:
+            claim.release()
+            spool.spill()  # the database cannot take them: what waits in memory goes to disk
+            raise
         except BaseException:
             claim.release()
             raise
@@ -249,6 +255,8 @@ class InProcessSink:
     def close(self, timeout: float | None = None) -> None:
         if self._export is not None:
             self._export.close()
+        if self._spool is not None:
+            self._spool.tidy()
 
 
 @dataclass(frozen=True, slots=True)
@@ -278,10 +286,11 @@ class ProcessSink:
         link: WriterLink | None = None,
         aggregation: AggregationFactory | None = None,
         export: TraceExportFactory | None = None,
+        placement: Placement = "auto",
     ) -> None:
         """``aggregation`` builds, in the writer process, its place in the election of the one
         writer that aggregates live profiles (none: this writer always does); ``export`` its
-        trace exporter."""
+        trace exporter; ``placement`` the CPUs it runs on (`priority.run_apart`)."""
         self._fallback = InProcessSink(fallback, _reader(spool), export)
         self._facts: dict[str, tuple[str, str | None]] = {}  # every fact sent, for the fallback
         self._returned = threading.Condition()  # guards the socket and who holds it
@@ -289,7 +298,7 @@ class ProcessSink:
         self._process: BaseProcess | None = None  # the writer, when this sink started it
         self._at_exit: Callable[[], None] | None = None
         if link is None:
-            ours, self._process = _start_writer(url, spool, aggregation, export)
+            ours, self._process = _start_writer(url, spool, aggregation, export, placement)
             self._pid = self._process.pid
             # A sink nobody closed (a script, a test, a crashed start-up) must still let the
             # interpreter exit: multiprocessing joins its children at exit, and this child
@@ -388,6 +397,7 @@ def _start_writer(
     spool: Path | None,
     aggregation: AggregationFactory | None,
     export: TraceExportFactory | None,
+    placement: Placement,
 ) -> tuple[socket.socket, BaseProcess]:
     """This gateway's own record writer process, and the gateway's end of its socket."""
     from rolecall.storage import writer_process
@@ -397,7 +407,7 @@ def _start_writer(
     ours, theirs = socket.socketpair()
     process = context.Process(
         target=writer_process.serve,
-        args=(url, theirs, spool, aggregation, export),
+        args=(url, theirs, spool, aggregation, export, placement),
         name="rolecall-writer",
         daemon=True,
     )
@@ -426,6 +436,7 @@ def open_sink(
     link: WriterLink | None = None,
     aggregation: AggregationFactory | None = None,
     export: TraceExportFactory | None = None,
+    placement: Placement = "auto",
 ) -> InProcessSink | ProcessSink:
     """The writer-process sink when asked for and possible (over ``link`` when another process
     runs the writer), else the in-process one; either stores what ``spool`` (a `Spool`'s
@@ -433,7 +444,15 @@ def open_sink(
     if not use_process or is_in_memory(url):
         return InProcessSink(storage, _reader(spool), export)
     try:
-        return ProcessSink(url, storage, spool, link=link, aggregation=aggregation, export=export)
+        return ProcessSink(
+            url,
+            storage,
+            spool,
+            link=link,
+            aggregation=aggregation,
+            export=export,
+            placement=placement,
+        )
     except OSError as exc:
         log.warning("cannot start the record writer process (%s); writing in-process", exc)
         return InProcessSink(storage, _reader(spool), export)

@@ -1,48 +1,56 @@
-"""The record spool: answered requests' records on local disk until the database has them.
+"""The record spool: answered requests' records kept outside the process until the database has them.
 
 The gateway appends each encoded observation part to a segment file (`Spool.append`: one ``write``
-on an ``O_APPEND`` descriptor, no fsync: the page cache survives a killed process, and a machine
-crash is not what this guards against). The record writer reads what is new (`SpoolReader.claim`),
-stores it in one transaction, and only then moves its read positions on (`Claim.commit`); a writer
-or gateway killed in between leaves the records in the spool, and the next reader stores them
-again, where the database's request ids make the second store a no-op. So an answered request's
-record survives a killed gateway, a killed writer and a database outage.
+on an ``O_APPEND`` descriptor, no fsync: what is written survives a killed process). The record
+writer reads what is new (`rolecall.storage.spool_reader`), stores it in one transaction, and only
+then moves its read positions on; a writer or gateway killed in between leaves the records in the
+spool, and the next reader stores them again, where the database's request ids make the second
+store a no-op. So an answered request's record survives a killed gateway, a killed writer and a
+database outage.
 
-Layout of ``DATA_DIR/spool/``: per gateway process ``<writer>.lock`` (held locked for the process's
-life, so a reader can tell a dead writer's last segment is complete) and segments
-``<writer>.<seq>.spool``, each line ``<append ms> <part>``; ``positions.json`` holds how far the
-readers got in each segment and ``reader.lock`` serialises readers. A consumed segment that no
-writer appends to any more is deleted.
+Two tiers, so that the request path never waits on a disk. Gateways append to the *hand-off* tier:
+a private directory in memory (tmpfs, ``/dev/shm``) linked from the spool directory as `HANDOFF`.
+On a filesystem with a journal, an append that changes a file's size or times can wait for the
+journal's commit: milliseconds on a slow disk, while the writer's own commits keep the journal
+busy (docs/performance.md §Records off the request path). A tmpfs append is a copy into memory.
+What the writer cannot store (the database is down) it moves to the *durable* tier, the spool
+directory itself on disk, with an fsync (`Spool.sync`), so a long outage neither fills memory
+nor is lost with the machine. Without a usable tmpfs, or with ``ROLECALL_SPOOL_MEMORY=false``,
+gateways append to the durable tier directly.
+
+Layout of a tier: per appending process ``<writer>.lock`` (held locked for the process's life, so
+a reader can tell a dead writer's last segment is complete) and segments ``<writer>.<seq>.spool``,
+each line ``<append ms> <part>``; ``positions.json`` holds how far the readers got in each
+segment. ``reader.lock`` in the spool directory serialises readers. A consumed segment that no
+process appends to any more is deleted.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import logging
 import os
 import threading
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
-import orjson
-
 from rolecall.files import private_dir, write_private
 
-__all__ = ["Claim", "Spool", "SpoolReader", "backlog"]
+__all__ = ["HANDOFF", "Spool", "handoff_tier", "is_tmpfs", "tiers"]
 
 log = logging.getLogger("rolecall.observe")
 
 SEGMENT_BYTES: Final = 8 * 1024 * 1024  # a segment is closed for appends past this size
-CLAIM_BYTES: Final = 4 * 1024 * 1024  # at most this much per transaction of the writer
 RESCAN_S: Final = 1.0  # how often a spool over its bound looks again at what is left on disk
 WARN_EVERY_S: Final = 10.0  # a full spool says so at most this often
-LOCK_WAIT_S: Final = 2.0  # a reader waits this long for another reader, then tries later
 SUFFIX: Final = ".spool"
-POSITIONS: Final = "positions.json"
+HANDOFF: Final = "handoff"  # the spool directory's link to its hand-off tier in memory
+MEMORY_ROOT: Final = Path("/dev/shm")
+ORIGIN: Final = "origin"  # in a hand-off tier: the spool directory it belongs to
+_TIER_PREFIX: Final = f"rolecall-{os.getuid()}-"
 
 
 def _now_ms() -> int:
@@ -50,16 +58,23 @@ def _now_ms() -> int:
 
 
 class Spool:
-    """The gateway's side: appends parts to this process's current segment (thread-safe).
+    """One process's appends to one tier (thread-safe).
 
-    ``max_bytes`` bounds the whole directory: past it, while the database is down for long,
-    new records are dropped with an error in the log rather than filling the disk.
+    ``max_bytes`` bounds the whole spool, both tiers: past it, while the database is down for
+    long, new records are dropped with an error in the log rather than filling the disk.
     """
 
     def __init__(
-        self, directory: Path, *, max_bytes: int, segment_bytes: int = SEGMENT_BYTES
+        self,
+        directory: Path,
+        *,
+        max_bytes: int,
+        segment_bytes: int = SEGMENT_BYTES,
+        root: Path | None = None,
     ) -> None:
+        """Append to the tier ``directory`` of the spool ``root`` (default: the same)."""
         self.directory = private_dir(directory)
+        self.root = self.directory if root is None else root
         self._max_bytes = max_bytes
         self._segment_bytes = segment_bytes
         self._writer = f"{_now_ms():013d}-{os.getpid()}"
@@ -69,16 +84,18 @@ class Spool:
         self._seq = 0
         self._fd = -1
         self._size = 0
-        self._used = _spool_bytes(self.directory)  # bytes on disk at the last look, plus ours
+        self._new_segment = False  # created since the last `sync`: the directory needs one too
+        self._used = self._spooled()  # bytes in the spool at the last look, plus ours
         self._looked = time.monotonic()
         self._warned = 0.0
         self.dropped = 0
         self._open_segment()
 
-    def append(self, part: bytes) -> bool:
-        """Spool one part; True when the spool took charge of it (written, or dropped because
-        the spool is full), False when it could not be written (the caller keeps it)."""
-        line = b"%d %s\n" % (_now_ms(), part)
+    def append(self, part: bytes, stamp_ms: int | None = None) -> bool:
+        """Spool one part (appended now, or at ``stamp_ms`` when it moves from another tier);
+        True when the spool took charge of it (written, or dropped because the spool is full),
+        False when it could not be written (the caller keeps it)."""
+        line = b"%d %s\n" % (_now_ms() if stamp_ms is None else stamp_ms, part)
         with self._lock:
             if self._fd < 0:
                 return False
@@ -95,6 +112,20 @@ class Spool:
                 return self._failed("short write (disk full?)")
             self._size += written
             self._used += written
+            return True
+
+    def sync(self) -> bool:
+        """Make what was appended survive the machine (the writer, off the request path)."""
+        with self._lock:
+            try:
+                if self._fd >= 0:
+                    os.fsync(self._fd)
+                if self._new_segment:
+                    _sync_dir(self.directory)
+                    self._new_segment = False
+            except OSError as exc:
+                log.error("cannot sync the record spool (%s: %s)", type(exc).__name__, exc)
+                return False
             return True
 
     def close(self) -> None:
@@ -114,6 +145,7 @@ class Spool:
         path = self.directory / f"{self._writer}.{self._seq:06d}{SUFFIX}"
         self._fd = os.open(path, _APPEND, 0o600)
         self._size = 0
+        self._new_segment = True
 
     def _failed(self, why: str) -> bool:
         log.error("cannot append to the record spool (%s); records are kept in memory", why)
@@ -125,9 +157,15 @@ class Spool:
         """Whether the reader has freed enough since the last look (looked at once a second)."""
         now = time.monotonic()
         if now - self._looked >= RESCAN_S:
-            self._used = _spool_bytes(self.directory)
+            self._used = self._spooled()
             self._looked = now
         return self._used + needed <= self._max_bytes
+
+    def _spooled(self) -> int:
+        """What the spool holds: this tier and, appending to the hand-off tier, the durable one
+        (what the writer moved there during an outage)."""
+        durable = 0 if self.root == self.directory else _spool_bytes(self.root)
+        return _spool_bytes(self.directory) + durable
 
     def _drop(self) -> None:
         self.dropped += 1
@@ -147,192 +185,79 @@ _CREATE: Final = os.O_WRONLY | os.O_CREAT
 _APPEND: Final = os.O_WRONLY | os.O_CREAT | os.O_APPEND
 
 
-@dataclass(slots=True)
-class Claim:
-    """Records read from the spool, held under the reader lock until committed or released."""
+def handoff_tier(directory: Path, *, memory: bool, root: Path = MEMORY_ROOT) -> Path:
+    """Where gateways append the records of the spool in ``directory``: its hand-off tier in
+    memory when ``memory`` and ``root`` is a tmpfs this process may write, else ``directory``.
 
-    parts: list[bytes]
-    oldest_ms: int | None  # when the oldest of them was appended
-    more: bool  # the spool held more than one claim's worth
-    corrupt: int  # unreadable lines skipped
-    _reader: SpoolReader
-    _positions: dict[str, int] = field(default_factory=dict)
-    _finished: list[str] = field(default_factory=list)  # consumed segments nobody appends to
+    The tier is ``root/rolecall-<uid>-<hash of the directory>``, linked from ``directory`` as
+    `HANDOFF` (every process of one spool finds the same one; readers follow the link). A link
+    left by an earlier run is kept while its tier exists, even when ``memory`` is now off, so
+    what it holds is still stored; one whose tier is gone (a reboot) is replaced."""
+    directory = private_dir(directory)
+    link = directory / HANDOFF
+    if link.is_dir():
+        return link.resolve()
+    if not memory or not is_tmpfs(root):
+        return directory
+    _sweep(root)
+    origin = str(directory.resolve())
+    digest = hashlib.sha256(origin.encode()).hexdigest()[:16]
+    tier = private_dir(root / f"{_TIER_PREFIX}{digest}")
+    write_private(tier / ORIGIN, origin)
+    with contextlib.suppress(FileNotFoundError):
+        link.unlink()  # dangling: its tier went with a reboot
+    with contextlib.suppress(FileExistsError):  # another worker of this spool made it first
+        link.symlink_to(tier, target_is_directory=True)
+    return link.resolve()
 
-    def commit(self) -> None:
-        """The parts are stored: move the positions on, delete finished segments, unlock."""
+
+def _sweep(root: Path) -> None:
+    """Remove this user's hand-off tiers whose spool directory is gone (deleted with what it
+    held: nothing can store them any more) and that nobody appends to."""
+    for tier in root.glob(f"{_TIER_PREFIX}*"):
         try:
-            self._reader.save(self._positions, self._finished)
-        finally:
-            self._reader.unlock()
-
-    def release(self) -> None:
-        """The parts could not be stored: leave them for the next claim."""
-        self._reader.unlock()
-
-
-class SpoolReader:
-    """The record writer's side: claims what the spool holds beyond the stored positions."""
-
-    def __init__(self, directory: Path, *, claim_bytes: int = CLAIM_BYTES) -> None:
-        self.directory = private_dir(directory)
-        self._claim_bytes = claim_bytes
-        self._lock_fd = -1
-        self.lag_s = 0.0  # how long the oldest record of the last claim had waited
-
-    def claim(self) -> Claim | None:
-        """The next records to store (None when no other reader let go within `LOCK_WAIT_S`);
-        the claim must be committed or released."""
-        if not self._lock():
-            return None
-        try:
-            claim = self._read(self._load())
-        except BaseException:
-            self.unlock()
-            raise
-        oldest = claim.oldest_ms
-        self.lag_s = 0.0 if oldest is None else max(0.0, (_now_ms() - oldest) / 1000)
-        return claim
-
-    def _read(self, positions: dict[str, int]) -> Claim:
-        claim = Claim([], None, False, 0, self)
-        budget = self._claim_bytes
-        for segment, sealed in self._segments():
-            start = positions.get(segment.name, 0)
-            data, at_end = _read_from(segment, start, budget)
-            end = data.rfind(b"\n") + 1
-            for line in data[:end].splitlines():
-                self._take(line, claim)
-            claim._positions[segment.name] = start + end
-            budget -= end
-            if sealed and at_end:  # nobody appends to it any more and all of it was read
-                claim._finished.append(segment.name)
-                if data[end:]:  # a line torn by a failed write: unreadable, dropped with it
-                    claim.corrupt += 1
-            if budget <= 0:
-                claim.more = True
-                break
-        return claim
-
-    @staticmethod
-    def _take(line: bytes, claim: Claim) -> None:
-        stamp, _, part = line.partition(b" ")
-        if not stamp.isdigit() or not part:
-            claim.corrupt += 1
-            return
-        claim.parts.append(part)
-        if claim.oldest_ms is None:
-            claim.oldest_ms = int(stamp)
-
-    def _segments(self) -> Iterator[tuple[Path, bool]]:
-        """Segments in append order, each with whether its writer will never append to it again."""
-        paths = sorted(self.directory.glob(f"*{SUFFIX}"))
-        for index, path in enumerate(paths):
-            writer = path.name.split(".", 1)[0]
-            later = index + 1 < len(paths) and paths[index + 1].name.startswith(writer + ".")
-            yield path, later or not _alive(self.directory / f"{writer}.lock")
-
-    def _load(self) -> dict[str, int]:
-        return _positions(self.directory)
-
-    def save(self, positions: dict[str, int], finished: list[str]) -> None:
-        """Store positions (atomically: a reader killed meanwhile reads the old ones), then
-        delete the finished segments and the lock files of writers that left nothing."""
-        merged = {**self._load(), **positions}
-        for name in finished:
-            merged.pop(name, None)
-        write_private(self.directory / POSITIONS, orjson.dumps(merged).decode())
-        for name in finished:
-            with contextlib.suppress(FileNotFoundError):
-                (self.directory / name).unlink()
-        self._forget_dead_writers()
-
-    def _forget_dead_writers(self) -> None:
-        writers = {p.name.split(".", 1)[0] for p in self.directory.glob(f"*{SUFFIX}")}
-        for lock in self.directory.glob("*.lock"):
-            if lock.stem not in writers and lock.name != "reader.lock" and not _alive(lock):
-                with contextlib.suppress(FileNotFoundError):
-                    lock.unlink()
-
-    def _lock(self) -> bool:
-        if self._lock_fd < 0:
-            self._lock_fd = os.open(self.directory / "reader.lock", _CREATE, 0o600)
-        deadline = time.monotonic() + LOCK_WAIT_S
-        while True:
-            try:
-                fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    return False
-                time.sleep(0.01)
-            else:
-                return True
-
-    def unlock(self) -> None:
-        if self._lock_fd >= 0:
-            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
-
-    def close(self) -> None:
-        if self._lock_fd >= 0:
-            os.close(self._lock_fd)
-            self._lock_fd = -1
-
-
-def _positions(directory: Path) -> dict[str, int]:
-    """How far the readers got in each segment, as last saved."""
-    try:
-        loaded = orjson.loads((directory / POSITIONS).read_bytes())
-    except (OSError, orjson.JSONDecodeError):
-        return {}
-    if not isinstance(loaded, dict):
-        return {}
-    return {str(k): v for k, v in loaded.items() if isinstance(v, int) and v >= 0}
-
-
-def backlog(directory: Path) -> tuple[int, int | None]:
-    """What the spool holds that is not stored yet: (bytes, when the oldest of it was appended,
-    in epoch ms; None when nothing waits or its line is unreadable). Read-only and lock-free, so
-    any process may ask (readiness): positions as last saved, so a claim being stored counts."""
-    positions = _positions(directory)
-    pending, oldest = 0, None
-    for path in sorted(directory.glob(f"*{SUFFIX}")):
-        try:
-            size = path.stat().st_size
-        except FileNotFoundError:  # stored and deleted meanwhile
+            origin = Path((tier / ORIGIN).read_text())
+            if origin.is_dir() or any(alive(lock) for lock in tier.glob("*.lock")):
+                continue
+            for path in tier.iterdir():
+                path.unlink()
+            tier.rmdir()
+        except OSError:  # not ours, or changing meanwhile: left alone
             continue
-        start = positions.get(path.name, 0)
-        if size > start:
-            pending += size - start
-            oldest = oldest if oldest is not None else _stamp_at(path, start)
-    return pending, oldest
 
 
-def _stamp_at(path: Path, start: int) -> int | None:
-    """The append time of the line at ``start``."""
+def tiers(directory: Path) -> list[Path]:
+    """The spool's tiers in the order they are read: the durable one (``directory``: what was
+    moved there is the oldest) and then the hand-off tier in memory, when there is one."""
+    link = directory / HANDOFF
+    return [directory, link.resolve()] if link.is_dir() else [directory]
+
+
+def is_tmpfs(root: Path) -> bool:
+    """Whether ``root`` is a mounted tmpfs that this process may write to."""
+    if not os.access(root, os.W_OK | os.X_OK):
+        return False
     try:
-        with path.open("rb") as handle:
-            handle.seek(start)
-            stamp = handle.read(20).partition(b" ")[0]
+        mounts = Path("/proc/self/mounts").read_text()
     except OSError:
-        return None
-    return int(stamp) if stamp.isdigit() else None
+        return False
+    target = str(root.resolve())
+    return any(
+        fields[1] == target and fields[2] == "tmpfs"
+        for fields in (line.split() for line in mounts.splitlines())
+        if len(fields) > 2
+    )
 
 
-def _read_from(path: Path, start: int, budget: int) -> tuple[bytes, bool]:
-    """Up to ``budget`` bytes from ``start`` (at least one whole line even when it alone is
-    longer), and whether that reached the end of the file."""
+def _sync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
     try:
-        with path.open("rb") as handle:
-            handle.seek(start)
-            data = handle.read(max(budget, 0))
-            if b"\n" not in data:
-                data += handle.readline()
-            return data, handle.read(1) == b""
-    except FileNotFoundError:
-        return b"", True
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
-def _alive(lock: Path) -> bool:
+def alive(lock: Path) -> bool:
     """Whether a process holds ``lock`` (a writer that may still append)."""
     try:
         fd = os.open(lock, os.O_RDONLY)

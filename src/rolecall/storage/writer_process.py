@@ -37,6 +37,7 @@ from rolecall.observe.ports import (
 )
 from rolecall.observe.profile_refresh import ProfileRefresher, RefreshResult
 from rolecall.protocol import ObservedPerformanceProfile
+from rolecall.settings import Placement
 from rolecall.storage.record_writer import (
     READY,
     feed_profiles,
@@ -44,7 +45,7 @@ from rolecall.storage.record_writer import (
     store_and_refresh,
     store_spooled,
 )
-from rolecall.storage.spool import SpoolReader
+from rolecall.storage.spool_reader import SpoolReader
 from rolecall.storage.sql import SqlStorage, open_storage
 from rolecall.telemetry.logs import configure_from_environment
 
@@ -92,12 +93,14 @@ def serve(
     spool_dir: Path | None = None,
     aggregation: AggregationFactory | None = None,
     export: TraceExportFactory | None = None,
+    placement: Placement = "auto",
 ) -> None:
     """Answer the gateway's messages on ``sock`` (see `rolecall.observe.loop_channel`), one at a
     time, until the gateway closes its end; store what the spool in ``spool_dir`` holds with
     every message, at idle moments (a database that was down), and last of all. The stored
-    requests' traces go to the exporter ``export`` builds, if any."""
-    _serve(url, spool_dir, _Channels([sock], None), sock, aggregation, export)
+    requests' traces go to the exporter ``export`` builds, if any; ``placement`` says which CPUs
+    to run on (`priority.run_apart`)."""
+    _serve(url, spool_dir, _Channels([sock], None), sock, aggregation, export, placement)
 
 
 def serve_shared(
@@ -106,12 +109,13 @@ def serve_shared(
     spool_dir: Path | None = None,
     aggregation: AggregationFactory | None = None,
     export: TraceExportFactory | None = None,
+    placement: Placement = "auto",
 ) -> None:
     """The one record writer of several gateway processes (`rolecall serve --workers N`): each
     gateway's channel arrives over ``control`` (a descriptor passed by the supervisor that
     started them, `send_channel`) and is answered like `serve`'s; the profiles that come due go
     to every gateway. Ends once ``control`` is closed and every gateway has closed its end."""
-    _serve(url, spool_dir, _Channels([], control), control, aggregation, export)
+    _serve(url, spool_dir, _Channels([], control), control, aggregation, export, placement)
 
 
 def send_channel(control: socket.socket, channel: socket.socket) -> None:
@@ -133,8 +137,10 @@ def _serve(
     ready: socket.socket,
     aggregation: AggregationFactory | None,
     export: TraceExportFactory | None = None,
+    placement: Placement = "auto",
 ) -> None:
     name_process("rolecall-writer")
+    cpus = priority.run_apart(placement)  # before the first query: its page faults included
     configure_from_environment()  # as the gateway that started it
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
@@ -150,6 +156,8 @@ def _serve(
         # every core) could starve the start-up past the gateway's patience
         priority.lower(priority.CATCH_UP_NICENESS)  # what "normal" means for us from now on
         priority.background()
+        if cpus is not None:
+            log.debug("record writer on CPUs %s", ",".join(map(str, sorted(cpus))))
         writer.drain()  # what a gateway or writer killed earlier left in the spool
         while channels.open:
             readable = wait(channels.waitables(), IDLE_S if writer.busy else IDLE_CHECK_S)
@@ -169,6 +177,7 @@ def _serve(
         if writer.export is not None:
             writer.export.close()  # after the last records were stored
         if spool is not None:
+            spool.tidy()
             spool.close()
         storage.close()
 

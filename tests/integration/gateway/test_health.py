@@ -11,7 +11,8 @@ from typing import Any
 import aiohttp
 from sqlalchemy import event
 
-from rolecall.storage.spool import Spool, SpoolReader, backlog
+from rolecall.storage.spool import Spool
+from rolecall.storage.spool_reader import SpoolReader, backlog
 
 from .harness import Gateway
 
