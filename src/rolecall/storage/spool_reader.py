@@ -171,7 +171,13 @@ class SpoolReader:
             return
         try:
             tier = found[1]
-            if any(tier.glob(f"*{SUFFIX}")) or any(alive(lock) for lock in tier.glob("*.lock")):
+            if any(alive(lock) for lock in tier.glob("*.lock")):
+                return
+            left = self._read(tier, _positions(tier))
+            if left.parts:
+                return
+            self.save(tier, left._positions, left._finished)  # sealed and read: deleted
+            if any(tier.glob(f"*{SUFFIX}")):
                 return
             for path in tier.iterdir():
                 path.unlink()
