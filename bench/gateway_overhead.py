@@ -63,6 +63,7 @@ from gateway.loadgen import Generator, make_generator
 from gateway.measure import PathResult, measure
 from gateway.otlp_sink import OtlpSink
 from gateway.procs import LOOPBACK, BenchError, Deadline, Proc, http
+from gateway.record_lag import LagSampler
 from gateway.report import LEAN, report
 from gateway.slow_disk import SlowDisk, io_delta, slow_disk
 
@@ -184,6 +185,7 @@ def run_rolecall(
     ports: list[int] = []
     disk: SlowDisk | None = args.disk
     io_before: dict[str, int] = {}
+    lag = LagSampler(paths.rolecall_data_dir(workdir, name, args.data_parent))
 
     def start() -> tuple[Proc, int]:
         proc, port, headers = paths.start_rolecall(
@@ -199,9 +201,12 @@ def run_rolecall(
         ports.append(port)
         if disk is not None:  # after the start: its migrations are not part of the run
             io_before.update(disk.io())
+        lag.start()
         return proc, port
 
     def after(result: PathResult, port: int) -> None:
+        lag.stop()
+        result.info["record_lag"] = lag.summary()
         if disk is not None:  # before the doors: what the chat path's rounds wrote
             result.disk = {**io_delta(io_before, disk.io()), "used_kib": disk.used_kib()}
         _scraped(result, port)

@@ -94,7 +94,7 @@ def start_rolecall(
         f"  - {{provider: up, model: {BENCH_MODEL}, id: ep-up, "
         "price: {input_per_1m: 1.0, output_per_1m: 2.0}}\n"
     )
-    data_dir = (data_parent or workdir) / f"{name}-data".replace(" ", "-")
+    data_dir = rolecall_data_dir(workdir, name, data_parent)
     data_dir.mkdir()
     environment = {
         **os.environ,
@@ -113,6 +113,11 @@ def start_rolecall(
     proc = start(name.replace(" ", "-"), argv, workdir, environment)
     headers = wait_ready(proc, chat_url(port), chat_body("default"), timeout=60)
     return proc, port, headers
+
+
+def rolecall_data_dir(workdir: Path, name: str, data_parent: Path | None = None) -> Path:
+    """The data directory `start_rolecall` gives the gateway called ``name``."""
+    return (data_parent or workdir) / f"{name}-data".replace(" ", "-")
 
 
 def start_lean(upstream_port: int, core: int | None, workdir: Path) -> tuple[Proc, int]:

@@ -15,6 +15,10 @@ from gateway.slow_disk import describe_io
 
 TARGET_ADDED_P99_MS = 1.0
 TARGET_RPS_RATIO = 10.0
+TARGET_P99_OVER_LEAN_MS = 0.5  # rolecall's added p99 at c=1 over lean's, a normal disk ...
+TARGET_P99_OVER_LEAN_SLOW_DISK_MS = 1.0  # ... and with --slow-disk
+TARGET_P50_OVER_LEAN_MS = 0.15
+TARGET_LEAN_RPS_SHARE = 0.6  # of lean's req/s at c=64
 TARGET_TELEMETRY_P50_MS = 0.1  # added by metrics + access logs at c=1
 TARGET_TELEMETRY_RPS_LOSS = 0.10  # of req/s at c=64
 LEAN = "lean pass-through"
@@ -113,16 +117,45 @@ def ratios(results: dict[str, PathResult]) -> dict[str, float | None]:
     rc, lite = _rolecall(results), results["LiteLLM proxy"]
     lean = results[LEAN]
     out: dict[str, float | None] = dict.fromkeys(
-        ("rps_ratio", "added_p50_ms", "added_p99_ms", "lean_added_p50_ms", "lean_added_p99_ms")
+        (
+            "rps_ratio",
+            "lean_rps_share",
+            "added_p50_ms",
+            "added_p99_ms",
+            "lean_added_p50_ms",
+            "lean_added_p99_ms",
+        )
     )
     if rc.throughput and lite.throughput and lite.throughput.rps > 0:
         out["rps_ratio"] = rc.throughput.rps / lite.throughput.rps
+    if rc.throughput and lean.throughput and lean.throughput.rps > 0:
+        out["lean_rps_share"] = rc.throughput.rps / lean.throughput.rps
     for prefix, path in (("", rc), ("lean_", lean)):
         if path.latency and path.latency.rounds:
             out[f"{prefix}added_p50_ms"] = path.latency.added_p50_ms
             out[f"{prefix}added_p99_ms"] = path.latency.added_p99_ms
             out[f"{prefix}added_p99_ms_max_round"] = max(path.latency.added()[1])
     return out
+
+
+def print_against_lean(r: dict[str, float | None], slow_disk: bool) -> None:
+    """Rolecall against the lean pass-through of the same run, with the targets of the tail
+    issue: added p99 within `TARGET_P99_OVER_LEAN_MS` of lean's (more on a slow disk), added
+    p50 within `TARGET_P50_OVER_LEAN_MS`, and a share of lean's req/s at c=64."""
+    p50, p99 = r["added_p50_ms"], r["added_p99_ms"]
+    lean50, lean99 = r["lean_added_p50_ms"], r["lean_added_p99_ms"]
+    if p50 is None or p99 is None or lean50 is None or lean99 is None:
+        return
+    target99 = TARGET_P99_OVER_LEAN_SLOW_DISK_MS if slow_disk else TARGET_P99_OVER_LEAN_MS
+    print(
+        f"rolecall over lean at c=1: added p99 {p99 - lean99:+.3f} ms (target ≤ +{target99:g}), "
+        f"added p50 {p50 - lean50:+.3f} ms (target ≤ +{TARGET_P50_OVER_LEAN_MS:g})"
+    )
+    share = r["lean_rps_share"]
+    if share is not None:
+        print(
+            f"rolecall req/s ÷ lean req/s at c=64: {share:.2f} (target ≥ {TARGET_LEAN_RPS_SHARE:g})"
+        )
 
 
 def print_ratios(r: dict[str, float | None]) -> None:
@@ -195,6 +228,7 @@ def report(results: list[PathResult], meta: dict[str, Any], args: argparse.Names
     by_name = {p.name: p for p in results}
     r = ratios(by_name)
     print_ratios(r)
+    print_against_lean(r, args.slow_disk)
     if meta.get("workers"):
         scale.print_comparison(meta["workers"])
     doors = meta.pop("doors", None)
@@ -207,9 +241,11 @@ def report(results: list[PathResult], meta: dict[str, Any], args: argparse.Names
     rc, lite = _rolecall(by_name), by_name["LiteLLM proxy"]
     if lite.info.get("version"):
         meta["litellm"] = lite.info["version"]
-    headers = {k: v for k, v in rc.info.items() if k != "log_tail"}
+    headers = {k: v for k, v in rc.info.items() if k not in ("log_tail", "record_lag")}
     if headers:
         print(f"rolecall response headers (sanity request): {headers}")
+    if rc.info.get("record_lag"):
+        print(f"{rc.name} {rc.info['record_lag']}")
     if rc.disk is not None:
         print(f"{rc.name} data disk over its measured run: {describe_io(rc.disk)}")
     if rc.info.get("log_tail"):
