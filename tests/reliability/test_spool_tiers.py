@@ -4,6 +4,7 @@ bound counts both tiers, and tiers nobody can store any more are removed."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -156,3 +157,28 @@ def test_the_tier_is_private(spool_dir: Path) -> None:
     tier = handoff_tier(spool_dir, memory=True)
     assert os.stat(tier).st_mode & 0o777 == 0o700
     assert tier.name.startswith(f"rolecall-{os.getuid()}-")
+
+
+def test_a_tier_name_taken_by_someone_else_leaves_the_spool_on_disk(
+    spool_dir: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """/dev/shm is shared: a link or an open directory made first under the tier's name (it is
+    predictable) must not receive records."""
+    digest = hashlib.sha256(str(spool_dir.resolve()).encode()).hexdigest()[:16]
+    name = MEMORY_ROOT / f"rolecall-{os.getuid()}-{digest}"
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    name.symlink_to(elsewhere)
+    try:
+        assert handoff_tier(spool_dir, memory=True) == spool_dir
+        assert "not a private directory of ours" in caplog.text
+        name.unlink()
+        name.mkdir(mode=0o777)
+        os.chmod(name, 0o777)
+        assert handoff_tier(spool_dir, memory=True) == spool_dir
+        assert list(elsewhere.iterdir()) == []
+    finally:
+        if name.is_symlink():
+            name.unlink()
+        elif name.is_dir():
+            name.rmdir()

@@ -32,6 +32,7 @@ import fcntl
 import hashlib
 import logging
 import os
+import stat
 import threading
 import time
 from pathlib import Path
@@ -202,7 +203,17 @@ def handoff_tier(directory: Path, *, memory: bool, root: Path = MEMORY_ROOT) -> 
     _sweep(root)
     origin = str(directory.resolve())
     digest = hashlib.sha256(origin.encode()).hexdigest()[:16]
-    tier = private_dir(root / f"{_TIER_PREFIX}{digest}")
+    tier = root / f"{_TIER_PREFIX}{digest}"
+    try:
+        tier.mkdir(mode=0o700)
+    except FileExistsError:
+        pass
+    except OSError as exc:  # full, read-only: the disk tier it is
+        log.warning("record spool: cannot use %s (%s); appending on disk", root, exc)
+        return directory
+    if not _ours(tier):  # a shared directory: anyone could have made that name first
+        log.warning("record spool: %s is not a private directory of ours; appending on disk", tier)
+        return directory
     write_private(tier / ORIGIN, origin)
     with contextlib.suppress(FileNotFoundError):
         link.unlink()  # dangling: its tier went with a reboot
@@ -211,10 +222,21 @@ def handoff_tier(directory: Path, *, memory: bool, root: Path = MEMORY_ROOT) -> 
     return link.resolve()
 
 
+def _ours(tier: Path) -> bool:
+    """Whether ``tier`` is a real directory (not a link) of this user that only it can enter."""
+    try:
+        info = os.lstat(tier)
+    except OSError:
+        return False
+    return stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid() and info.st_mode & 0o077 == 0
+
+
 def _sweep(root: Path) -> None:
     """Remove this user's hand-off tiers whose spool directory is gone (deleted with what it
     held: nothing can store them any more) and that nobody appends to."""
     for tier in root.glob(f"{_TIER_PREFIX}*"):
+        if not _ours(tier):
+            continue
         try:
             origin = Path((tier / ORIGIN).read_text())
             if origin.is_dir() or any(alive(lock) for lock in tier.glob("*.lock")):
