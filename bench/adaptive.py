@@ -1,0 +1,209 @@
+"""Adaptive benchmarking on the shared per-prompt records: a fifth of the cases, the full ranking?
+
+For each source (RouteLLM MMLU and GSM8K, LLMRouter, RouterArena; the prompts every model was
+graded on) every model in turn plays a new endpoint. The other models' grades fit the item
+statistics (`rolecall.benchmark.items`: difficulty and discrimination, 2PL IRT); the endpoint then
+answers cases chosen one at a time, round-robin over strata (task × difficulty tercile), each the
+case of its stratum most informative at its current ability, up to a budget (``--budget``, a
+share of the suite). Its full-suite quality is estimated as its observed scores on the cases it
+answered plus the fitted model's predictions on the rest ("IRT"). Beside it, two samples of the
+same size: stratified (the same strata, cases allocated in proportion to their size, the strata's
+means weighted by size) and uniform random (the mean), each over ``--seeds`` repetitions (the
+median). Printed per source: cases used, the largest per-model quality error and Kendall's τ of
+the ranking against the full suite's. Targets (the adaptive-benchmarking issue): τ ≥ 0.9 and error ≤ 0.05 at
+≤ 20% of the cases. Prints figures, never pass/fail.
+
+Run: .venv/bin/python bench/adaptive.py [--data ../shared/data] [--budget 0.2] [--seeds 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.stats import kendalltau
+
+from rolecall.benchmark.items import ItemStats, ability, expected_score, fit_items, information
+from rolecall.learned import importers
+
+ROOT = Path(__file__).resolve().parent.parent
+TARGET_TAU = 0.9
+TARGET_ERROR = 0.05
+TARGET_BUDGET = 0.2
+
+Array = NDArray[np.float64]
+
+
+@dataclass
+class Source:
+    name: str
+    models: list[str]
+    tasks: list[str]  # per case
+    scores: Array  # cases × models, complete
+
+
+def sources(data: Path) -> Iterator[Source]:
+    """The shared sources as complete score matrices (RouteLLM split into MMLU and GSM8K)."""
+    records = {
+        "llmrouter": importers.llmrouter(data / "llmrouter"),
+        "routerarena": importers.routerarena(data / "routerarena"),
+        "routellm": importers.routellm(data / "routellm"),
+    }
+    for name, rows in records.items():
+        grouped: dict[str, list[dict[str, object]]] = defaultdict(list)
+        for row in rows:
+            task = str(row.get("task") or "")
+            key = "routellm-gsm8k" if task.startswith("gsm8k") else "routellm-mmlu"
+            grouped[key if name == "routellm" else name].append(row)
+        for key, group in grouped.items():
+            source = _matrix(key, group)
+            if source is not None:
+                yield source
+
+
+def _matrix(name: str, rows: list[dict[str, object]]) -> Source | None:
+    models = sorted({str(r["model"]) for r in rows})
+    index = {m: j for j, m in enumerate(models)}
+    cells: dict[str, dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
+    tasks: dict[str, str] = {}
+    for r in rows:
+        pid = str(r["prompt_id"])
+        cells[pid][index[str(r["model"])]].append(float(r["score"]))  # type: ignore[arg-type]
+        tasks[pid] = str(r.get("task") or "")
+    complete = [pid for pid, by_model in cells.items() if len(by_model) == len(models)]
+    if len(models) < 2 or not complete:
+        return None
+    scores = np.array(
+        [[np.mean(cells[pid][j]) for j in range(len(models))] for pid in sorted(complete)]
+    )
+    return Source(name, models, [tasks[pid] for pid in sorted(complete)], np.clip(scores, 0, 1))
+
+
+def strata(tasks: list[str], items: ItemStats) -> NDArray[np.int64]:
+    """Each case's stratum: its task × the tercile of its fitted difficulty."""
+    terciles = np.quantile(items.difficulty, [1 / 3, 2 / 3])
+    bucket = np.searchsorted(terciles, items.difficulty)
+    names = {t: k for k, t in enumerate(sorted(set(tasks)))}
+    out: NDArray[np.int64] = np.array([names[t] * 3 for t in tasks]) + bucket
+    return out
+
+
+def adaptive_estimate(
+    answers: Array, items: ItemStats, groups: NDArray[np.int64], budget: int
+) -> float:
+    """Answer ``budget`` cases, round-robin over the strata, each the most informative of its
+    stratum at the current ability; the full-suite estimate (observed + predicted)."""
+    tested = np.zeros(items.n, dtype=bool)
+    order = [g for g in np.unique(groups)]
+    theta = 0.0
+    picked: list[int] = []
+    turn = 0
+    while len(picked) < budget and len(picked) < items.n:
+        group = order[turn % len(order)]
+        turn += 1
+        candidates = np.flatnonzero((groups == group) & ~tested)
+        if candidates.size == 0:
+            if turn > len(order) * (budget + 1):
+                break
+            continue
+        best = candidates[np.argmax(information(theta, items.subset(candidates)))]
+        tested[best] = True
+        picked.append(int(best))
+        index = np.array(picked)
+        theta = ability(answers[index], items.subset(index)).theta
+    rest = np.flatnonzero(~tested)
+    predicted = expected_score(theta, items.subset(rest)) * rest.size if rest.size else 0.0
+    return float((answers[tested].sum() + predicted) / items.n)
+
+
+def stratified_estimate(
+    answers: Array, groups: NDArray[np.int64], budget: int, rng: np.random.Generator
+) -> float:
+    """A sample of ``budget`` cases allocated to the strata in proportion to their size (at
+    least one each), the strata's means weighted by their sizes."""
+    names, sizes = np.unique(groups, return_counts=True)
+    take = np.maximum(1, np.round(sizes / sizes.sum() * budget)).astype(int)
+    total = 0.0
+    for name, size, k in zip(names, sizes, take, strict=True):
+        members = np.flatnonzero(groups == name)
+        chosen = rng.choice(members, min(k, members.size), replace=False)
+        total += answers[chosen].mean() * size
+    return total / groups.size
+
+
+def evaluate(source: Source, share: float, seeds: int) -> dict[str, float]:
+    """Every model in turn the new endpoint: item statistics and strata from the others only."""
+    n, m = source.scores.shape
+    budget = max(1, round(share * n))
+    truth = source.scores.mean(axis=0)
+    adaptive = np.zeros(m)
+    groups = []
+    for j in range(m):
+        items, _ = fit_items(source.scores[:, [k for k in range(m) if k != j]])
+        groups.append(strata(source.tasks, items))
+        adaptive[j] = adaptive_estimate(source.scores[:, j], items, groups[j], budget)
+    random_tau, random_error, strat_tau, strat_error = [], [], [], []
+    for seed in range(seeds):
+        rng = np.random.default_rng(seed)
+        sample = rng.choice(n, budget, replace=False)
+        guess = source.scores[sample].mean(axis=0)
+        random_tau.append(_tau(guess, truth))
+        random_error.append(float(np.max(np.abs(guess - truth))))
+        strat = np.array(
+            [stratified_estimate(source.scores[:, j], groups[j], budget, rng) for j in range(m)]
+        )
+        strat_tau.append(_tau(strat, truth))
+        strat_error.append(float(np.max(np.abs(strat - truth))))
+    return {
+        "cases": n,
+        "models": m,
+        "budget": budget,
+        "tau": _tau(adaptive, truth),
+        "error": float(np.max(np.abs(adaptive - truth))),
+        "random_tau": statistics.median(random_tau),
+        "random_error": statistics.median(random_error),
+        "strat_tau": statistics.median(strat_tau),
+        "strat_error": statistics.median(strat_error),
+    }
+
+
+def _tau(a: Array, b: Array) -> float:
+    if len(a) < 2:
+        return float("nan")
+    value = kendalltau(a, b).statistic
+    return float(value) if value == value else 1.0  # all tied on both sides: the same ranking
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
+    parser.add_argument("--budget", type=float, default=TARGET_BUDGET, help="share of the cases")
+    parser.add_argument("--seeds", type=int, default=5, help="random-sample repetitions")
+    args = parser.parse_args()
+    print(f"budget: {args.budget:.0%} of each suite's cases per endpoint")
+    head = (
+        "source | models | cases | used | IRT τ / max error | stratified τ / max error"
+        " | random τ / max error | s"
+    )
+    print(head)
+    for source in sources(args.data):
+        started = time.perf_counter()
+        r = evaluate(source, args.budget, args.seeds)
+        print(
+            f"{source.name} | {r['models']:.0f} | {r['cases']:,.0f} | {r['budget']:,.0f} | "
+            f"{r['tau']:.3f} / {r['error']:.3f} | {r['strat_tau']:.3f} / {r['strat_error']:.3f}"
+            f" | {r['random_tau']:.3f} / {r['random_error']:.3f}"
+            f" | {time.perf_counter() - started:.1f}"
+        )
+    print(f"targets: τ ≥ {TARGET_TAU}, max error ≤ {TARGET_ERROR} at ≤ {TARGET_BUDGET:.0%}")
+
+
+if __name__ == "__main__":
+    main()
