@@ -5,7 +5,10 @@ bound counts both tiers, and tiers nobody can store any more are removed."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -182,3 +185,34 @@ def test_a_tier_name_taken_by_someone_else_leaves_the_spool_on_disk(
             name.unlink()
         elif name.is_dir():
             name.rmdir()
+
+
+def test_a_full_memory_tier_moves_the_gateway_to_disk_and_nothing_is_lost(
+    spool_dir: Path,
+) -> None:
+    """A real full filesystem, as the kernel reports it: the gateway process runs with a file
+    size limit (RLIMIT_FSIZE), so its memory segment fails part-way through a line. It appends
+    to the spool on disk from then on, the torn line is skipped, and every record is there."""
+    tier = handoff_tier(spool_dir, memory=True)
+    code = (
+        "import json, resource, signal, sys\n"
+        "from pathlib import Path\n"
+        "from rolecall.storage.spool import Spool\n"
+        "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (4000, 4000))\n"
+        f"spool = Spool(Path({str(tier)!r}), max_bytes=1 << 20, root=Path({str(spool_dir)!r}))\n"
+        "taken = [spool.append(b'[%03d]' % i + b' ' * 90) for i in range(60)]\n"
+        "print(json.dumps({'taken': taken, 'failed': spool.failed, 'on': str(spool.directory)}))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result == {"taken": [True] * 60, "failed": 0, "on": str(spool_dir)}
+    assert out.stderr.count("cannot append in memory") == 1
+    assert any(spool_dir.glob("*.spool"))  # some on disk
+    assert any(tier.glob("*.spool"))  # the rest in memory
+    reader = SpoolReader(spool_dir)
+    parts = _claim_all(reader)
+    reader.close()
+    assert sorted(p[:5] for p in parts) == [b"[%03d]" % i for i in range(60)]

@@ -89,7 +89,10 @@ class Spool:
         self._used = self._spooled()  # bytes in the spool at the last look, plus ours
         self._looked = time.monotonic()
         self._warned = 0.0
+        self._failed_logged = -WARN_EVERY_S
         self.dropped = 0
+        self.failed = 0  # appends that could not be written anywhere (kept in memory)
+        self._closed = False
         self._open_segment()
 
     def append(self, part: bytes, stamp_ms: int | None = None) -> bool:
@@ -98,22 +101,54 @@ class Spool:
         False when it could not be written (the caller keeps it)."""
         line = b"%d %s\n" % (_now_ms() if stamp_ms is None else stamp_ms, part)
         with self._lock:
-            if self._fd < 0:
+            if self._closed:
                 return False
             if self._used + len(line) > self._max_bytes and not self._room(len(line)):
                 self._drop()
                 return True
-            if self._size and self._size + len(line) > self._segment_bytes:
-                self._open_segment()
-            try:
-                written = os.write(self._fd, line)
-            except OSError as exc:
-                return self._failed(f"{type(exc).__name__}: {exc}")
-            if written != len(line):  # disk full: the torn line stays at the end of its segment
-                return self._failed("short write (disk full?)")
-            self._size += written
-            self._used += written
+            failure = self._write(line)
+            if failure is not None and self.directory != self.root and self._to_disk(failure):
+                failure = self._write(line)  # memory is full: the durable tier takes the rest
+            if failure is not None:
+                return self._failed(failure)
             return True
+
+    def _write(self, line: bytes) -> str | None:
+        """Append one line to the current segment (a new one past `segment_bytes`); why not,
+        when it could not."""
+        try:
+            if self._fd < 0 or (self._size and self._size + len(line) > self._segment_bytes):
+                self._open_segment()
+            written = os.write(self._fd, line)
+        except OSError as exc:
+            return f"{type(exc).__name__}: {exc}"
+        if written != len(line):  # full: the torn line stays at the end of its segment
+            return "short write (full?)"
+        self._size += written
+        self._used += written
+        return None
+
+    def _to_disk(self, why: str) -> bool:
+        """Append to the durable tier from now on (the hand-off tier's filesystem is full or
+        failing); False when that cannot be set up either. The hand-off segment is sealed: a
+        line torn there is skipped by the reader, and written again here."""
+        log.warning(
+            "record spool: cannot append in memory (%s); appending to %s on disk from now on",
+            why,
+            self.root,
+        )
+        try:
+            lock = os.open(private_dir(self.root) / f"{self._writer}.lock", _CREATE, 0o600)
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        except OSError as exc:
+            log.error("record spool: cannot append on disk either (%s)", exc)
+            return False
+        self.directory = self.root
+        os.close(self._lock_fd)  # unlocks the hand-off tier: its last segment is complete
+        self._lock_fd = lock
+        with contextlib.suppress(OSError):  # else the next append tries again
+            self._open_segment()
+        return True
 
     def sync(self) -> bool:
         """Make what was appended survive the machine (the writer, off the request path)."""
@@ -132,6 +167,7 @@ class Spool:
     def close(self) -> None:
         """Stop appending; what was written stays for the reader."""
         with self._lock:
+            self._closed = True
             if self._fd >= 0:
                 os.close(self._fd)
             self._fd = -1
@@ -142,6 +178,7 @@ class Spool:
     def _open_segment(self) -> None:
         if self._fd >= 0:
             os.close(self._fd)
+            self._fd = -1
         self._seq += 1
         path = self.directory / f"{self._writer}.{self._seq:06d}{SUFFIX}"
         self._fd = os.open(path, _APPEND, 0o600)
@@ -149,7 +186,16 @@ class Spool:
         self._new_segment = True
 
     def _failed(self, why: str) -> bool:
-        log.error("cannot append to the record spool (%s); records are kept in memory", why)
+        self.failed += 1
+        now = time.monotonic()
+        if now - self._failed_logged >= WARN_EVERY_S:  # not a line per request
+            self._failed_logged = now
+            log.error(
+                "cannot append to the record spool (%s); records are kept in memory "
+                "(%d appends failed so far)",
+                why,
+                self.failed,
+            )
         with contextlib.suppress(OSError):
             self._open_segment()  # a new segment, so a torn line is never followed by another
         return False
