@@ -118,6 +118,7 @@ def test_the_bound_counts_both_tiers(spool_dir: Path, caplog: pytest.LogCaptureF
     assert gateway.dropped == 1
     assert "record spool full" in caplog.text
     gateway.close()
+    assert len(_claim_all(SpoolReader(spool_dir))) == 2
 
 
 def test_tidy_removes_an_empty_tier_but_not_one_in_use(spool_dir: Path) -> None:
@@ -216,3 +217,24 @@ def test_a_full_memory_tier_moves_the_gateway_to_disk_and_nothing_is_lost(
     parts = _claim_all(reader)
     reader.close()
     assert sorted(p[:5] for p in parts) == [b"[%03d]" % i for i in range(60)]
+
+
+def test_a_memory_tier_that_fails_from_the_start_leaves_the_gateway_on_disk(
+    spool_dir: Path,
+) -> None:
+    """The tier cannot even be set up (no byte may be written: RLIMIT_FSIZE 0, as on a full
+    tmpfs): the gateway starts anyway, appending on disk."""
+    code = (
+        "import resource, signal\n"
+        "from pathlib import Path\n"
+        "from rolecall.storage.spool import open_spool\n"
+        "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))\n"
+        f"spool = open_spool(Path({str(spool_dir)!r}), memory=True, max_bytes=1 << 20)\n"
+        "print(spool.directory, spool.root)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert out.stdout.split() == [str(spool_dir), str(spool_dir)]
+    assert "cannot append in memory" in out.stderr

@@ -65,7 +65,7 @@ from rolecall.storage.limit_counters import SqlLimitCounters
 from rolecall.storage.limit_store import ThreadedLimitStore
 from rolecall.storage.record_writer import WriterLink, is_in_memory, open_sink
 from rolecall.storage.response_book import DELETED, ResponseBook
-from rolecall.storage.spool import Spool, handoff_tier
+from rolecall.storage.spool import Spool, open_spool
 from rolecall.storage.spool_reader import backlog as spool_backlog
 from rolecall.storage.sql import SqlStorage, open_storage
 from rolecall.storage.writer import BackgroundWriter
@@ -284,8 +284,7 @@ def _spool(settings: Settings) -> Spool | None:
     directory = spool_directory(settings)
     if directory is None:
         return None
-    tier = handoff_tier(directory, memory=settings.spool_memory)
-    return Spool(tier, max_bytes=settings.spool_max_bytes, root=directory)
+    return open_spool(directory, memory=settings.spool_memory, max_bytes=settings.spool_max_bytes)
 
 
 def _read_configuration(

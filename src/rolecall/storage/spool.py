@@ -40,7 +40,7 @@ from typing import Final
 
 from rolecall.files import private_dir, write_private
 
-__all__ = ["HANDOFF", "Spool", "handoff_tier", "is_tmpfs", "tiers"]
+__all__ = ["HANDOFF", "Spool", "handoff_tier", "is_tmpfs", "open_spool", "tiers"]
 
 log = logging.getLogger("rolecall.observe")
 
@@ -232,6 +232,18 @@ _CREATE: Final = os.O_WRONLY | os.O_CREAT
 _APPEND: Final = os.O_WRONLY | os.O_CREAT | os.O_APPEND
 
 
+def open_spool(directory: Path, *, memory: bool, max_bytes: int) -> Spool:
+    """A gateway's appends to the spool in ``directory``: to its hand-off tier in memory when
+    ``memory`` and the machine allows (`handoff_tier`), else, or when memory fails from the
+    start (a full tmpfs), to ``directory`` on disk."""
+    try:
+        tier = handoff_tier(directory, memory=memory)
+        return Spool(tier, max_bytes=max_bytes, root=directory)
+    except OSError as exc:
+        log.warning("record spool: cannot append in memory (%s); appending on disk", exc)
+        return Spool(directory, max_bytes=max_bytes)
+
+
 def handoff_tier(directory: Path, *, memory: bool, root: Path = MEMORY_ROOT) -> Path:
     """Where gateways append the records of the spool in ``directory``: its hand-off tier in
     memory when ``memory`` and ``root`` is a tmpfs this process may write, else ``directory``.
@@ -260,7 +272,12 @@ def handoff_tier(directory: Path, *, memory: bool, root: Path = MEMORY_ROOT) -> 
     if not _ours(tier):  # a shared directory: anyone could have made that name first
         log.warning("record spool: %s is not a private directory of ours; appending on disk", tier)
         return directory
-    write_private(tier / ORIGIN, origin)
+    try:
+        write_private(tier / ORIGIN, origin)
+    except OSError:
+        with contextlib.suppress(OSError):
+            tier.rmdir()  # nothing in it yet: not left behind for the sweep to puzzle over
+        raise
     with contextlib.suppress(FileNotFoundError):
         link.unlink()  # dangling: its tier went with a reboot
     with contextlib.suppress(FileExistsError):  # another worker of this spool made it first
