@@ -328,6 +328,12 @@ class BenchHub:
         ceilings = self.routing.inventory.routing.difficulty.ceilings
         return build_report(record, store.results(run_id), store.pairs(run_id), ceilings=ceilings)
 
+    def items(self) -> list[dict[str, Any]]:
+        """Every stored case's difficulty and discrimination (`item_report`)."""
+        from rolecall.benchmark.item_report import item_rows  # numpy's fit: only when asked
+
+        return item_rows(self.store)
+
     def list_runs(self, limit: int = 100) -> list[dict[str, Any]]:
         out = []
         for r in self.store.list_runs(limit=limit):

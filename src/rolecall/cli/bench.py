@@ -1,4 +1,4 @@
-"""`rolecall bench`: run, resume, list, show, compare and clear benchmark runs.
+"""`rolecall bench`: run, resume, list, show, compare and clear benchmark runs; the cases' statistics.
 
 Uses the same settings and inventory as `rolecall serve` (`Settings`, `build_services`); local model
 servers started by `rolecall local up` / `rolecall run` in the same data directory join the
@@ -254,6 +254,32 @@ def compare(
             num(e["delta"]),
             str(e["shared_cases"]),
             num(e["p_value"]),
+        )
+    console().print(table)
+
+
+@bench_app.command("items")
+def items(config: ConfigOpt = None, data_dir: DataDirOpt = None, as_json: JsonOpt = False) -> None:
+    """Each stored case's difficulty and discrimination (IRT, fitted on every endpoint's latest
+    result), hardest first; cases that told no endpoints apart are marked."""
+    with _hub(config, data_dir) as hub:
+        rows = hub.items()
+    if as_json:
+        typer.echo(json.dumps({"items": rows}, indent=2))
+        return
+    from rich.table import Table
+
+    table = Table("suite", "case", "task", "bucket", "endpoints", "mean", "difficulty", "discr.")
+    for r in rows:
+        table.add_row(
+            r["suite"],
+            r["case_id"] + ("" if r["separates"] else " (separates none)"),
+            r["task"],
+            r["bucket"],
+            str(r["endpoints"]),
+            num(r["mean_score"]),
+            num(r["difficulty"]),
+            num(r["discrimination"]),
         )
     console().print(table)
 

@@ -1,0 +1,80 @@
+"""Each stored benchmark case's statistics (`rolecall.benchmark.items`), for `rolecall bench items`.
+
+Per suite, every endpoint's latest result on each case counts once: a graded score as it is, a
+failed case as 0 (as the benchmark's reports count it), a skipped one not at all. Cases no two
+endpoints were graded on, or on which they all scored the same, are flagged: they did not tell
+the endpoints apart, and an adaptive run would spend nothing on them.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+import numpy as np
+
+from rolecall.benchmark.items import fit_items
+from rolecall.benchmark.ports import BenchmarkStore
+from rolecall.benchmark.results import BenchResultRecord
+
+__all__ = ["item_rows"]
+
+Case = tuple[str, str]  # (suite, case id)
+
+
+def item_rows(store: BenchmarkStore, limit: int = 1000) -> list[dict[str, Any]]:
+    """One row per case graded in the newest ``limit`` runs, by suite, hardest first."""
+    latest: dict[Case, dict[str, tuple[int, float]]] = defaultdict(dict)
+    facts: dict[Case, BenchResultRecord] = {}
+    for run in store.list_runs(limit=limit):
+        for result in store.results(run.run_id):
+            score = _score(result)
+            if score is None:
+                continue
+            case = (result.suite, result.case_id)
+            seen = latest[case].get(result.endpoint_id)
+            if seen is None or result.created_ms > seen[0]:
+                latest[case][result.endpoint_id] = (result.created_ms, score)
+                facts[case] = result
+    rows: list[dict[str, Any]] = []
+    for suite in sorted({suite for suite, _ in latest}):
+        rows += _suite_rows(suite, {c: e for c, e in latest.items() if c[0] == suite}, facts)
+    return rows
+
+
+def _score(result: BenchResultRecord) -> float | None:
+    if result.status == "failed":
+        return 0.0
+    if result.status != "graded" or result.score is None:
+        return None
+    return min(1.0, max(0.0, float(result.score)))
+
+
+def _suite_rows(
+    suite: str,
+    graded: dict[Case, dict[str, tuple[int, float]]],
+    facts: dict[Case, BenchResultRecord],
+) -> list[dict[str, Any]]:
+    cases = sorted(graded)
+    endpoints = sorted({e for by_endpoint in graded.values() for e in by_endpoint})
+    scores = np.full((len(cases), len(endpoints)), np.nan)
+    for i, case in enumerate(cases):
+        for j, endpoint in enumerate(endpoints):
+            if endpoint in graded[case]:
+                scores[i, j] = graded[case][endpoint][1]
+    items, _ = fit_items(scores)
+    rows = [
+        {
+            "suite": suite,
+            "case_id": case[1],
+            "task": facts[case].task,
+            "bucket": facts[case].bucket,
+            "endpoints": int(items.graded[i]),
+            "mean_score": float(np.nanmean(scores[i])),
+            "difficulty": round(float(items.difficulty[i]), 3),
+            "discrimination": round(float(items.discrimination[i]), 3),
+            "separates": not bool(items.flat[i]),
+        }
+        for i, case in enumerate(cases)
+    ]
+    return sorted(rows, key=lambda r: -r["difficulty"])
