@@ -13,16 +13,7 @@ import pytest
 
 from rolecall.storage.spool import Spool
 from rolecall.storage.spool_reader import SpoolReader
-
-
-def _claim_all(reader: SpoolReader) -> list[bytes]:
-    parts: list[bytes] = []
-    while (claim := reader.claim()) is not None:
-        parts += claim.parts
-        claim.commit()
-        if not claim.more:
-            break
-    return parts
+from tests.reliability.spool_claims import claim_all
 
 
 def test_appended_parts_are_claimed_once_in_order(tmp_path: Path) -> None:
@@ -30,10 +21,10 @@ def test_appended_parts_are_claimed_once_in_order(tmp_path: Path) -> None:
     for i in range(5):
         assert spool.append(b'[{"n":%d}]' % i)
     reader = SpoolReader(tmp_path / "spool")
-    assert _claim_all(reader) == [b'[{"n":%d}]' % i for i in range(5)]
-    assert _claim_all(reader) == []  # committed: not claimed again
+    assert claim_all(reader) == [b'[{"n":%d}]' % i for i in range(5)]
+    assert claim_all(reader) == []  # committed: not claimed again
     spool.append(b"[6]")
-    assert _claim_all(SpoolReader(tmp_path / "spool")) == [b"[6]"]  # a new reader too
+    assert claim_all(SpoolReader(tmp_path / "spool")) == [b"[6]"]  # a new reader too
 
 
 def test_a_released_claim_is_claimed_again(tmp_path: Path) -> None:
@@ -44,7 +35,7 @@ def test_a_released_claim_is_claimed_again(tmp_path: Path) -> None:
     assert claim is not None
     assert claim.parts == [b"[1]"]
     claim.release()  # the database was down
-    assert _claim_all(reader) == [b"[1]"]
+    assert claim_all(reader) == [b"[1]"]
 
 
 def test_segments_rotate_and_are_deleted_once_consumed(tmp_path: Path) -> None:
@@ -54,18 +45,18 @@ def test_segments_rotate_and_are_deleted_once_consumed(tmp_path: Path) -> None:
     segments = sorted((tmp_path / "spool").glob("*.spool"))
     assert len(segments) > 3
     reader = SpoolReader(tmp_path / "spool", claim_bytes=100)  # several claims
-    assert len(_claim_all(reader)) == 20
+    assert len(claim_all(reader)) == 20
     # every sealed segment is gone; the one still appended to stays
     assert len(list((tmp_path / "spool").glob("*.spool"))) == 1
     spool.close()
-    assert _claim_all(reader) == []
+    assert claim_all(reader) == []
     assert list((tmp_path / "spool").glob("*.spool")) == []  # its writer left: sealed
 
 
 def test_files_are_private(tmp_path: Path) -> None:
     spool = Spool(tmp_path / "spool", max_bytes=1 << 20)
     spool.append(b"[1]")
-    _claim_all(SpoolReader(tmp_path / "spool"))
+    claim_all(SpoolReader(tmp_path / "spool"))
     assert stat.S_IMODE((tmp_path / "spool").stat().st_mode) == 0o700
     for path in (tmp_path / "spool").iterdir():
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
@@ -112,6 +103,6 @@ def test_a_dead_writers_segments_are_replayed(tmp_path: Path) -> None:
         os._exit(0)
     os.waitpid(pid, 0)
     reader = SpoolReader(directory)
-    assert _claim_all(reader) == [b"[0]", b"[1]", b"[2]"]
+    assert claim_all(reader) == [b"[0]", b"[1]", b"[2]"]
     assert list(directory.glob("*.spool")) == []
     assert [p.name for p in directory.glob("*.lock")] == ["reader.lock"]

@@ -24,18 +24,9 @@ from rolecall.storage.spool import (
     tiers,
 )
 from rolecall.storage.spool_reader import SpoolReader, backlog
+from tests.reliability.spool_claims import claim_all
 
 pytestmark = pytest.mark.skipif(not is_tmpfs(MEMORY_ROOT), reason="no writable tmpfs at /dev/shm")
-
-
-def _claim_all(reader: SpoolReader) -> list[bytes]:
-    parts: list[bytes] = []
-    while (claim := reader.claim()) is not None:
-        parts += claim.parts
-        claim.commit()
-        if not claim.more:
-            break
-    return parts
 
 
 @pytest.fixture
@@ -59,7 +50,7 @@ def test_gateways_append_in_memory_and_the_reader_stores_both_tiers(spool_dir: P
         assert gateway.append(b"[%d]" % i)
     assert list(spool_dir.glob("*.spool")) == []  # nothing on disk
     assert backlog(spool_dir)[0] > 0
-    assert _claim_all(SpoolReader(spool_dir)) == [b"[0]", b"[1]", b"[2]"]
+    assert claim_all(SpoolReader(spool_dir)) == [b"[0]", b"[1]", b"[2]"]
     assert backlog(spool_dir) == (0, None)
     gateway.close()
 
@@ -78,7 +69,7 @@ def test_a_tier_left_by_an_earlier_run_is_stored_even_with_memory_off(spool_dir:
     earlier.append(b"[1]")
     earlier.close()
     assert handoff_tier(spool_dir, memory=False) == tier  # until what it holds is stored
-    assert _claim_all(SpoolReader(spool_dir)) == [b"[1]"]
+    assert claim_all(SpoolReader(spool_dir)) == [b"[1]"]
 
 
 def test_an_outage_moves_what_waits_in_memory_to_disk_with_its_times(spool_dir: Path) -> None:
@@ -118,7 +109,7 @@ def test_the_bound_counts_both_tiers(spool_dir: Path, caplog: pytest.LogCaptureF
     assert gateway.dropped == 1
     assert "record spool full" in caplog.text
     gateway.close()
-    assert len(_claim_all(SpoolReader(spool_dir))) == 2
+    assert len(claim_all(SpoolReader(spool_dir))) == 2
 
 
 def test_tidy_removes_an_empty_tier_but_not_one_in_use(spool_dir: Path) -> None:
@@ -131,7 +122,7 @@ def test_tidy_removes_an_empty_tier_but_not_one_in_use(spool_dir: Path) -> None:
     gateway.close()
     reader.tidy()
     assert tier.is_dir()  # it holds a record not stored yet
-    assert _claim_all(reader) == [b"[1]"]
+    assert claim_all(reader) == [b"[1]"]
     reader.tidy()
     assert not tier.exists()
     assert not (spool_dir / HANDOFF).exists()
@@ -214,7 +205,7 @@ def test_a_full_memory_tier_moves_the_gateway_to_disk_and_nothing_is_lost(
     assert any(spool_dir.glob("*.spool"))  # some on disk
     assert any(tier.glob("*.spool"))  # the rest in memory
     reader = SpoolReader(spool_dir)
-    parts = _claim_all(reader)
+    parts = claim_all(reader)
     reader.close()
     assert sorted(p[:5] for p in parts) == [b"[%03d]" % i for i in range(60)]
 

@@ -37,8 +37,10 @@ NICENESS = 19
 CATCH_UP_NICENESS = 10
 
 
-# ioprio_set(2): its system call number, and the classes and levels used here (linux/ioprio.h)
+# ioprio_set(2), ioprio_get(2): their system call numbers, and the classes and levels used here
+# (linux/ioprio.h)
 _IOPRIO_SET: Final = {"x86_64": 251, "aarch64": 30}.get(platform.machine())
+_IOPRIO_GET: Final = {"x86_64": 252, "aarch64": 31}.get(platform.machine())
 _IOPRIO_WHO_PROCESS: Final = 1
 _IOPRIO_CLASS_SHIFT: Final = 13
 _IOPRIO_CLASS_BE: Final = 2
@@ -87,11 +89,10 @@ def _io_priority(pid: int, value: int) -> None:
 
 def io_priority(pid: int = 0) -> int | None:
     """The disk priority of ``pid`` as ioprio_get(2) gives it (None where it cannot be read)."""
-    number = {"x86_64": 252, "aarch64": 31}.get(platform.machine())
-    if number is None:
+    if _IOPRIO_GET is None:
         return None
     try:
-        value = ctypes.CDLL(None, use_errno=True).syscall(number, _IOPRIO_WHO_PROCESS, pid)
+        value = ctypes.CDLL(None, use_errno=True).syscall(_IOPRIO_GET, _IOPRIO_WHO_PROCESS, pid)
     except (AttributeError, OSError):
         return None
     return None if value < 0 else int(value)

@@ -40,7 +40,17 @@ from typing import Final
 
 from rolecall.files import private_dir, write_private
 
-__all__ = ["HANDOFF", "Spool", "handoff_tier", "is_tmpfs", "open_spool", "tiers"]
+__all__ = [
+    "HANDOFF",
+    "Spool",
+    "appending",
+    "handoff_tier",
+    "is_tmpfs",
+    "now_ms",
+    "open_spool",
+    "remove_tier",
+    "tiers",
+]
 
 log = logging.getLogger("rolecall.observe")
 
@@ -54,7 +64,7 @@ ORIGIN: Final = "origin"  # in a hand-off tier: the spool directory it belongs t
 _TIER_PREFIX: Final = f"rolecall-{os.getuid()}-"
 
 
-def _now_ms() -> int:
+def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
@@ -78,7 +88,7 @@ class Spool:
         self.root = self.directory if root is None else root
         self._max_bytes = max_bytes
         self._segment_bytes = segment_bytes
-        self._writer = f"{_now_ms():013d}-{os.getpid()}"
+        self._writer = f"{now_ms():013d}-{os.getpid()}"
         self._lock = threading.Lock()
         self._lock_fd = os.open(self.directory / f"{self._writer}.lock", _CREATE, 0o600)
         fcntl.flock(self._lock_fd, fcntl.LOCK_EX)  # released by the kernel when we die
@@ -99,7 +109,7 @@ class Spool:
         """Spool one part (appended now, or at ``stamp_ms`` when it moves from another tier);
         True when the spool took charge of it (written, or dropped because the spool is full),
         False when it could not be written (the caller keeps it)."""
-        line = b"%d %s\n" % (_now_ms() if stamp_ms is None else stamp_ms, part)
+        line = b"%d %s\n" % (now_ms() if stamp_ms is None else stamp_ms, part)
         with self._lock:
             if self._closed:
                 return False
@@ -253,9 +263,9 @@ def handoff_tier(directory: Path, *, memory: bool, root: Path = MEMORY_ROOT) -> 
     left by an earlier run is kept while its tier exists, even when ``memory`` is now off, so
     what it holds is still stored; one whose tier is gone (a reboot) is replaced."""
     directory = private_dir(directory)
-    link = directory / HANDOFF
-    if link.is_dir():
-        return link.resolve()
+    found = tiers(directory)
+    if len(found) > 1:
+        return found[1]
     if not memory or not is_tmpfs(root):
         return directory
     _sweep(root)
@@ -278,6 +288,7 @@ def handoff_tier(directory: Path, *, memory: bool, root: Path = MEMORY_ROOT) -> 
         with contextlib.suppress(OSError):
             tier.rmdir()  # nothing in it yet: not left behind for the sweep to puzzle over
         raise
+    link = directory / HANDOFF
     with contextlib.suppress(FileNotFoundError):
         link.unlink()  # dangling: its tier went with a reboot
     with contextlib.suppress(FileExistsError):  # another worker of this spool made it first
@@ -302,13 +313,24 @@ def _sweep(root: Path) -> None:
             continue
         try:
             origin = Path((tier / ORIGIN).read_text())
-            if origin.is_dir() or any(alive(lock) for lock in tier.glob("*.lock")):
+            if origin.is_dir() or appending(tier):
                 continue
-            for path in tier.iterdir():
-                path.unlink()
-            tier.rmdir()
+            remove_tier(tier)
         except OSError:  # not ours, or changing meanwhile: left alone
             continue
+
+
+def appending(tier: Path) -> bool:
+    """Whether a live process appends to ``tier`` (holds one of its lock files)."""
+    return any(alive(lock) for lock in tier.glob("*.lock"))
+
+
+def remove_tier(tier: Path) -> None:
+    """Delete a hand-off tier and what is left in it (OSError when something is in use or
+    appears meanwhile: the caller leaves it)."""
+    for path in tier.iterdir():
+        path.unlink()
+    tier.rmdir()
 
 
 def tiers(directory: Path) -> list[Path]:

@@ -21,7 +21,16 @@ from typing import BinaryIO, Final
 import orjson
 
 from rolecall.files import private_dir, write_private
-from rolecall.storage.spool import HANDOFF, SUFFIX, Spool, alive, tiers
+from rolecall.storage.spool import (
+    HANDOFF,
+    SUFFIX,
+    Spool,
+    alive,
+    appending,
+    now_ms,
+    remove_tier,
+    tiers,
+)
 
 __all__ = ["Claim", "SpoolReader", "backlog"]
 
@@ -30,10 +39,6 @@ LOCK_WAIT_S: Final = 2.0  # a reader waits this long for another reader, then tr
 POSITIONS: Final = "positions.json"
 UNBOUNDED: Final = 1 << 62
 READ_CHUNK: Final = 64 * 1024  # the most one read of the spool copies (`_read_chunked`)
-
-
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 @dataclass(slots=True)
@@ -87,7 +92,7 @@ class SpoolReader:
             self.unlock()
             raise
         oldest = claim.oldest_ms
-        self.lag_s = 0.0 if oldest is None else max(0.0, (_now_ms() - oldest) / 1000)
+        self.lag_s = 0.0 if oldest is None else max(0.0, (now_ms() - oldest) / 1000)
         return claim
 
     def _first_claim(self) -> Claim:
@@ -172,7 +177,7 @@ class SpoolReader:
             return
         try:
             tier = found[1]
-            if any(alive(lock) for lock in tier.glob("*.lock")):
+            if appending(tier):
                 return
             left = self._read(tier, _positions(tier))
             if left.parts:
@@ -180,9 +185,7 @@ class SpoolReader:
             self.save(tier, left._positions, left._finished)  # sealed and read: deleted
             if any(tier.glob(f"*{SUFFIX}")):
                 return
-            for path in tier.iterdir():
-                path.unlink()
-            tier.rmdir()
+            remove_tier(tier)
             (self.directory / HANDOFF).unlink()
         except OSError:  # something appeared meanwhile: it stays
             return
