@@ -101,7 +101,7 @@ def adaptive_estimate(
     """Answer ``budget`` cases, round-robin over the strata, each the most informative of its
     stratum at the current ability; the full-suite estimate (observed + predicted)."""
     tested = np.zeros(items.n, dtype=bool)
-    order = [g for g in np.unique(groups)]
+    order = list(np.unique(groups))
     theta = 0.0
     picked: list[int] = []
     turn = 0
@@ -109,9 +109,7 @@ def adaptive_estimate(
         group = order[turn % len(order)]
         turn += 1
         candidates = np.flatnonzero((groups == group) & ~tested)
-        if candidates.size == 0:
-            if turn > len(order) * (budget + 1):
-                break
+        if candidates.size == 0:  # this stratum is used up; an untested case is in another
             continue
         best = candidates[np.argmax(information(theta, items.subset(candidates)))]
         tested[best] = True
