@@ -5,6 +5,6 @@ sandboxed code, LLM judge, pairwise), `client` (endpoint calls through rolecall'
 `runner` (asyncio over endpoints × cases, resumable), `results` (the stored records), `ports`,
 `evidence` (results → profile samples),
 `report` and `stats` (reports, strategy recommendation, paired comparison), `service` (the use
-cases the CLI and the console API call, and `run_quick_benchmark_if_no_evidence`). Nothing is
+cases the CLI and the console API call, and `benchmark_unmeasured`). Nothing is
 imported here, so ``rolecall.storage`` can use `results` and `ports` without loading the runner.
 """

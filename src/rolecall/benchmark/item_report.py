@@ -3,7 +3,7 @@
 Per suite, every endpoint's latest result on each case counts once: a graded score as it is, a
 failed case as 0 (as the benchmark's reports count it), a skipped one not at all. Cases no two
 endpoints were graded on, or on which they all scored the same, are flagged: they did not tell
-the endpoints apart, and an adaptive run would spend nothing on them.
+the endpoints apart, and an adaptive run takes them last.
 """
 
 from __future__ import annotations
@@ -17,14 +17,55 @@ from rolecall.benchmark.items import fit_items
 from rolecall.benchmark.ports import BenchmarkStore
 from rolecall.benchmark.results import BenchResultRecord
 
-__all__ = ["item_rows"]
+__all__ = ["case_stats", "endpoint_scores", "item_rows", "latest_scores"]
 
 Case = tuple[str, str]  # (suite, case id)
 
 
+Latest = dict[Case, dict[str, tuple[int, float]]]  # case → endpoint → (graded at, score)
+
+
 def item_rows(store: BenchmarkStore, limit: int = 1000) -> list[dict[str, Any]]:
     """One row per case graded in the newest ``limit`` runs, by suite, hardest first."""
-    latest: dict[Case, dict[str, tuple[int, float]]] = defaultdict(dict)
+    latest, facts = latest_scores(store, limit)
+    rows: list[dict[str, Any]] = []
+    for suite in sorted({suite for suite, _ in latest}):
+        rows += _suite_rows(suite, {c: e for c, e in latest.items() if c[0] == suite}, facts)
+    return rows
+
+
+def case_stats(store: BenchmarkStore, limit: int = 1000) -> dict[str, tuple[float, float, bool]]:
+    """(difficulty, discrimination, flat) of every stored case by its key (``suite/case_id``),
+    for an adaptive run's choices."""
+    latest, facts = latest_scores(store, limit)
+    out: dict[str, tuple[float, float, bool]] = {}
+    for suite in sorted({suite for suite, _ in latest}):
+        for row in _suite_rows(suite, {c: e for c, e in latest.items() if c[0] == suite}, facts):
+            key = f"{suite}/{row['case_id']}"
+            out[key] = (row["difficulty"], row["discrimination"], not row["separates"])
+    return out
+
+
+def endpoint_scores(
+    store: BenchmarkStore, endpoint_ids: list[str], limit: int = 1000
+) -> dict[str, dict[str, float]]:
+    """Each endpoint's latest score on every case it has one for (key ``suite/case_id``); an
+    endpoint with none is left out."""
+    latest, _ = latest_scores(store, limit)
+    out: dict[str, dict[str, float]] = {}
+    for (suite, case_id), by_endpoint in latest.items():
+        for endpoint in endpoint_ids:
+            if endpoint in by_endpoint:
+                out.setdefault(endpoint, {})[f"{suite}/{case_id}"] = by_endpoint[endpoint][1]
+    return out
+
+
+def latest_scores(
+    store: BenchmarkStore, limit: int = 1000
+) -> tuple[Latest, dict[Case, BenchResultRecord]]:
+    """Every endpoint's latest score per case over the newest ``limit`` runs, and a result of
+    each case (for its task and bucket)."""
+    latest: Latest = defaultdict(dict)
     facts: dict[Case, BenchResultRecord] = {}
     for run in store.list_runs(limit=limit):
         for result in store.results(run.run_id):
@@ -36,10 +77,7 @@ def item_rows(store: BenchmarkStore, limit: int = 1000) -> list[dict[str, Any]]:
             if seen is None or result.created_ms > seen[0]:
                 latest[case][result.endpoint_id] = (result.created_ms, score)
                 facts[case] = result
-    rows: list[dict[str, Any]] = []
-    for suite in sorted({suite for suite, _ in latest}):
-        rows += _suite_rows(suite, {c: e for c, e in latest.items() if c[0] == suite}, facts)
-    return rows
+    return latest, facts
 
 
 def _score(result: BenchResultRecord) -> float | None:
@@ -52,7 +90,7 @@ def _score(result: BenchResultRecord) -> float | None:
 
 def _suite_rows(
     suite: str,
-    graded: dict[Case, dict[str, tuple[int, float]]],
+    graded: Latest,
     facts: dict[Case, BenchResultRecord],
 ) -> list[dict[str, Any]]:
     cases = sorted(graded)

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from statistics import fmean
 from typing import Any, Final
 
+from rolecall.benchmark.adaptive_report import adaptive_summary
 from rolecall.benchmark.detail import case_rows, suite_rows
 from rolecall.benchmark.results import BenchPairRecord, BenchResultRecord, BenchRunRecord
 from rolecall.benchmark.stats import paired_permutation_p
@@ -197,6 +198,7 @@ def build_report(
         "suites": suite_rows(results),
         "cases": case_rows(results),
         "recommendation": recommend(endpoints),
+        "adaptive": adaptive_summary(run, results),
     }
 
 

@@ -18,15 +18,15 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import Any, Final
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Final
 
 from rolecall.benchmark.cases import BenchCase
 from rolecall.benchmark.client import EndpointCaller, NotAdmitted, case_body
 from rolecall.benchmark.graders import grade_case
 from rolecall.benchmark.graders.judge import CircuitBreaker, LlmJudge
 from rolecall.benchmark.graders.pairwise import compare_pair
+from rolecall.benchmark.plan import RunPlan
 from rolecall.benchmark.ports import BenchmarkStore
 from rolecall.benchmark.progress import RunProgress
 from rolecall.benchmark.reply import Reply
@@ -37,7 +37,10 @@ from rolecall.execution.ports import AdapterFactory
 from rolecall.inventory.inventory import Inventory, endpoint_version, membership_revision_for
 from rolecall.profiles import Sample
 
-__all__ = ["BenchRunner", "Commit", "RunPlan"]
+if TYPE_CHECKING:
+    from rolecall.benchmark.sampler import AdaptiveSampler
+
+__all__ = ["BenchRunner", "Commit"]
 
 Commit = Callable[[BenchResultRecord, Sample | None], Awaitable[bool]]
 # pairwise comparisons per run (each costs two judge calls); a quick run is a regression signal
@@ -53,60 +56,6 @@ def _now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-@dataclass(frozen=True)
-class RunPlan:
-    """What a run does; stored with the run so `resume` can finish it exactly."""
-
-    run_id: str
-    mode: str
-    endpoint_ids: tuple[str, ...]
-    judge_id: str | None
-    items: tuple[tuple[str, BenchCase], ...]
-    spend_cap_usd: float | None = None
-    concurrency: int = 2
-
-    @property
-    def overlap(self) -> bool:
-        return self.judge_id is not None and self.judge_id in self.endpoint_ids
-
-    @property
-    def total(self) -> int:
-        return len(self.items) * len(self.endpoint_ids)
-
-    def config(self, inventory: Inventory) -> dict[str, Any]:
-        endpoints = {
-            eid: {
-                "local": inventory.endpoints[eid].is_local,
-                "model": inventory.endpoints[eid].model,
-                "version": endpoint_version(inventory.endpoints[eid].identity),
-                "revision": membership_revision_for(inventory, eid),
-            }
-            for eid in self.endpoint_ids
-        }
-        return {
-            "endpoints": list(self.endpoint_ids),
-            "endpoint_meta": endpoints,
-            "judge": self.judge_id,
-            "judge_overlap": self.overlap,
-            "spend_cap_usd": self.spend_cap_usd,
-            "concurrency": self.concurrency,
-            "cases": [{"suite": s, "case": c.model_dump(mode="json")} for s, c in self.items],
-        }
-
-    @classmethod
-    def from_config(cls, run_id: str, mode: str, config: dict[str, Any]) -> RunPlan:
-        items = tuple((i["suite"], BenchCase.model_validate(i["case"])) for i in config["cases"])
-        return cls(
-            run_id=run_id,
-            mode=mode,
-            endpoint_ids=tuple(config["endpoints"]),
-            judge_id=config.get("judge"),
-            items=items,
-            spend_cap_usd=config.get("spend_cap_usd"),
-            concurrency=int(config.get("concurrency", 2)),
-        )
-
-
 class BenchRunner:
     def __init__(
         self,
@@ -120,6 +69,7 @@ class BenchRunner:
         timeout_s: float = 120.0,
     ) -> None:
         self.plan = plan
+        self.outcome: dict[str, Any] | None = None  # an adaptive run's, once it ended
         self.inventory = inventory
         self.store = store
         self.commit = commit
@@ -152,20 +102,79 @@ class BenchRunner:
         async with caller:
             self._start_preflight(caller)
             self.progress.set_phase("execution")
-            for wave in self._waves():
-                todo = [
-                    (e, s, c)
-                    for e in wave
-                    for s, c in self.plan.items
-                    if (e, f"{s}/{c.id}") not in done
-                ]
-                await asyncio.gather(*(self._case(caller, e, s, c) for e, s, c in todo))
+            if self.plan.adaptive is None:
+                await self._fixed(caller, done)
+            else:
+                await self._adaptive(caller, stored)
             await asyncio.gather(*self._probes.values())
             self.progress.set_phase("compare")
             await self._compare()
         self.progress.set_phase("done")
         self.progress.status = "completed"
         return "completed"
+
+    async def _fixed(self, caller: EndpointCaller, done: set[tuple[str, str]]) -> None:
+        """Every case on every endpoint, but those already stored."""
+        for wave in self._waves():
+            todo = [
+                (e, s, c)
+                for e in wave
+                for s, c in self.plan.items
+                if (e, f"{s}/{c.id}") not in done
+            ]
+            await asyncio.gather(*(self._case(caller, e, s, c) for e, s, c in todo))
+
+    async def _adaptive(self, caller: EndpointCaller, stored: list[BenchResultRecord]) -> None:
+        """Each endpoint answers the cases its sampler picks until it stops; the stored results
+        are replayed first, so a resumed run goes on where it was killed."""
+        from rolecall.benchmark.item_report import endpoint_scores  # numpy: only when adaptive
+        from rolecall.benchmark.sampler import AdaptiveSampler
+
+        assert self.plan.adaptive is not None
+        # the anchors' stored scores (by case key): endpoints compared with, not run
+        anchors = await asyncio.to_thread(endpoint_scores, self.store, list(self.plan.anchors))
+        sampler = AdaptiveSampler(
+            self.plan.slots(), self.plan.adaptive, self.plan.endpoint_ids, anchors
+        )
+        for result in stored:
+            sampler.record(result.endpoint_id, result.case_key, _measured(result))
+        cases = {f"{s}/{c.id}": (s, c) for s, c in self.plan.items}
+        try:
+            for wave in self._waves():
+                await asyncio.gather(*(self._walk(caller, sampler, e, cases) for e in wave))
+        finally:
+            self.outcome = sampler.outcome()
+
+    async def _walk(
+        self,
+        caller: EndpointCaller,
+        sampler: AdaptiveSampler,
+        endpoint_id: str,
+        cases: Mapping[str, tuple[str, BenchCase]],
+    ) -> None:
+        """One endpoint's adaptive walk, ``concurrency`` cases in flight."""
+        flying: set[asyncio.Future[BenchResultRecord]] = set()
+        try:
+            while True:
+                while len(flying) < self.plan.concurrency:
+                    key = sampler.next_case(endpoint_id)
+                    if key is None:
+                        break
+                    flying.add(asyncio.ensure_future(self._case(caller, endpoint_id, *cases[key])))
+                if not flying:
+                    return
+                finished, flying = await asyncio.wait(flying, return_when=asyncio.FIRST_COMPLETED)
+                for task in finished:
+                    result = task.result()
+                    sampler.record(endpoint_id, result.case_key, _measured(result))
+                    if self._down(endpoint_id) is not None:
+                        sampler.stop(endpoint_id, "preflight")
+                    elif self._admit() is not None:
+                        for other in self.plan.endpoint_ids:
+                            sampler.stop(other, "spend_cap")
+        finally:
+            for task in flying:
+                task.cancel()
 
     def _waves(self) -> list[list[str]]:
         """Everyone else first; the judge's own cases last when it is also graded."""
@@ -208,7 +217,7 @@ class BenchRunner:
 
     async def _case(
         self, caller: EndpointCaller, endpoint_id: str, suite: str, case: BenchCase
-    ) -> None:
+    ) -> BenchResultRecord:
         key = f"{suite}/{case.id}"
         endpoint = self.inventory.endpoints[endpoint_id]
         detail: dict[str, Any] = {"grader": case.grader}
@@ -232,7 +241,7 @@ class BenchRunner:
                 )
 
                 status, score = "graded", await self._grade(case, reply, endpoint_id, detail)
-        await self._commit(endpoint_id, suite, case, status, score, reply, detail)
+        return await self._commit(endpoint_id, suite, case, status, score, reply, detail)
 
     def _admit(self) -> str | None:
         """The spend cap, checked when a request has its slot; requests already in flight may
@@ -264,7 +273,7 @@ class BenchRunner:
         score: float | None,
         reply: Reply,
         detail: dict[str, Any],
-    ) -> None:
+    ) -> BenchResultRecord:
         endpoint = self.inventory.endpoints[endpoint_id]
         cost = (
             endpoint.request_cost(reply.tokens_in, reply.tokens_out) if status == "graded" else None
@@ -288,9 +297,12 @@ class BenchRunner:
             detail=detail,
         )
         version, revision = self._meta[endpoint_id]
-        sample = sample_for(result, version=version, revision=revision, mode=self.plan.mode)
+        # an adaptive run's cases are a miniature of the whole suite, not the quick hard subset
+        mode = "full" if self.plan.adaptive and self.plan.mode == "quick" else self.plan.mode
+        sample = sample_for(result, version=version, revision=revision, mode=mode)
         await self.commit(result, sample)
         self.progress.advance(endpoint_id=endpoint_id, case_key=result.case_key, status=status)
+        return result
 
     async def _compare(self) -> None:
         """Pairwise head-to-head on judge-graded cases answered by two or more endpoints."""
@@ -329,6 +341,14 @@ class BenchRunner:
             )
             await asyncio.to_thread(self.store.put_pair, record)
             self.progress.touch()
+
+
+def _measured(result: BenchResultRecord) -> float | None:
+    """What a result tells an adaptive run: a graded score, 0 for a failed case (as the reports
+    and profiles count it), nothing for a skipped one."""
+    if result.status == "failed":
+        return 0.0
+    return result.score if result.status == "graded" else None
 
 
 def _side(result: BenchResultRecord) -> tuple[str, str, float]:

@@ -14,17 +14,20 @@ import secrets
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Final
 
+from rolecall.benchmark.adaptive import AdaptiveSettings
 from rolecall.benchmark.cases import load_suites, select_cases
 from rolecall.benchmark.commit import settle, writer_commit
+from rolecall.benchmark.plan import RunPlan
 from rolecall.benchmark.pool import pool_summary
 from rolecall.benchmark.ports import BenchmarkStore
 from rolecall.benchmark.progress import RunProgress
 from rolecall.benchmark.report import build_report, compare_runs
 from rolecall.benchmark.results import BenchRunRecord
-from rolecall.benchmark.runner import BenchRunner, RunPlan
+from rolecall.benchmark.runner import BenchRunner
 from rolecall.errors import RolecallError
 from rolecall.execution.ports import AdapterFactory
 from rolecall.execution.state import RoutingState
@@ -36,8 +39,8 @@ from rolecall.observe.recorder import Recorder
 __all__ = [
     "BenchError",
     "BenchHub",
+    "benchmark_unmeasured",
     "default_judge",
-    "run_quick_benchmark_if_no_evidence",
     "writer_commit",
 ]
 
@@ -117,8 +120,15 @@ class BenchHub:
         case_ids: Iterable[str] | None = None,
         spend_cap_usd: float | None = None,
         concurrency: int = 2,
+        *,
+        adaptive: bool | None = None,
+        max_cases: int | None = None,
     ) -> RunPlan:
-        """Validate a run request against the inventory; `BenchError` names the bad field."""
+        """Validate a run request against the inventory; `BenchError` names the bad field.
+
+        ``adaptive`` (default: for quick runs) makes the whole suite the candidates and lets
+        each endpoint answer only what its ranking needs, up to ``max_cases`` (default for a
+        quick run: as many as the quick cases; for a full run: all)."""
         if mode not in ("quick", "full", "canary"):  # canary: chosen cases of the full suite
             raise BenchError(f"mode: expected 'quick' or 'full', got {mode!r}", param="mode")
         inventory = self.routing.inventory
@@ -149,18 +159,40 @@ class BenchHub:
             )
         if concurrency < 1:
             raise BenchError("concurrency: must be at least 1", param="concurrency")
-        items = select_cases(load_suites(suites), "quick" if mode == "quick" else "full", case_ids)
+        if max_cases is not None and max_cases < 1:
+            raise BenchError("max_cases: must be at least 1", param="max_cases")
+        adaptive = mode == "quick" if adaptive is None else adaptive
+        loaded = load_suites(suites)
+        subset = "quick" if mode == "quick" and not adaptive else "full"
+        items = select_cases(loaded, subset, case_ids)
         if not items:
             raise BenchError(f"no {mode} cases selected: check --suite / case ids", param="suite")
         run_id = f"bench-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
-        return RunPlan(
-            run_id,
-            mode,
-            tuple(dict.fromkeys(chosen)),
-            judge,
-            tuple(items),
-            spend_cap_usd,
-            concurrency,
+        chosen = list(dict.fromkeys(chosen))
+        if not adaptive:
+            return RunPlan(
+                run_id, mode, tuple(chosen), judge, tuple(items), spend_cap_usd, concurrency
+            )
+        if max_cases is None and mode == "quick":
+            max_cases = len(select_cases(loaded, "quick", case_ids)) or None
+        return self._adaptive_plan(
+            RunPlan(run_id, mode, tuple(chosen), judge, tuple(items), spend_cap_usd, concurrency),
+            max_cases,
+        )
+
+    def _adaptive_plan(self, plan: RunPlan, max_cases: int | None) -> RunPlan:
+        """``plan`` made adaptive: the item statistics of its cases from the stored evidence, and
+        as anchors every other chat endpoint with stored scores (a new endpoint joins a
+        benchmarked pool without the pool running again)."""
+        from rolecall.benchmark.item_report import case_stats, endpoint_scores  # numpy's fit
+
+        keys = {f"{s}/{c.id}" for s, c in plan.items}
+        stats = {k: v for k, v in case_stats(self.store).items() if k in keys}
+        others = [e for e in _chat_endpoints(self.routing.inventory) if e not in plan.endpoint_ids]
+        anchors = tuple(sorted(endpoint_scores(self.store, others)))
+        settings = AdaptiveSettings(max_cases=max_cases, seed=plan.run_id)
+        return replace(
+            plan, adaptive=settings, anchors=anchors, item_stats=tuple(sorted(stats.items()))
         )
 
     async def start(self, plan: RunPlan) -> str:
@@ -238,7 +270,11 @@ class BenchHub:
             runner.progress.phase = "done"
             runner.progress.ended = time.monotonic()
             finished = _now_ms()
-            store.update_run(plan.run_id, status=status, finished_ms=finished)
+            config = None
+            if runner.outcome is not None:  # an adaptive run: why each endpoint stopped
+                stored = store.get_run(plan.run_id)
+                config = {**(stored.config if stored else {}), "adaptive_outcome": runner.outcome}
+            store.update_run(plan.run_id, status=status, finished_ms=finished, config=config)
             if self.on_run is not None:
                 self.on_run(plan.mode, status)
         await self.refresh(plan.endpoint_ids)
@@ -397,21 +433,27 @@ def default_judge(inventory: Inventory, local_model_sizes: Mapping[str, int]) ->
     return str(max(big_enough)[1]) if big_enough else None
 
 
-async def run_quick_benchmark_if_no_evidence(hub: BenchHub) -> str | None:
-    """Start a quick run in the background when no benchmark sample exists yet; its run id.
+async def benchmark_unmeasured(hub: BenchHub) -> str | None:
+    """Start an adaptive quick run, in the background, on the chat endpoints with no benchmark
+    evidence yet; its run id, or None when every endpoint has some, there is none, or a run is
+    already active.
 
-    For ``rolecall run``'s first start: returns None when some endpoint already has benchmark
-    evidence, when there is no endpoint, or when a run is already active.
+    On a first start that is the whole pool. When some endpoints are measured already (an
+    endpoint added to a benchmarked pool, at run time or in the file before a restart) only the
+    new ones run, and the measured ones are their anchors: compared by their stored scores, not
+    asked again.
     """
     endpoints = _chat_endpoints(hub.routing.inventory)
-    if not endpoints:
-        return None
-    for endpoint_id in endpoints:
-        if await asyncio.to_thread(hub.samples.for_endpoint, endpoint_id, source="benchmark"):
-            return None
     if hub.active_run is not None:
         return None
-    return await hub.start(hub.plan("quick", endpoints, hub.default_judge()))
+    unmeasured = [
+        e
+        for e in endpoints
+        if not await asyncio.to_thread(hub.samples.for_endpoint, e, source="benchmark")
+    ]
+    if not unmeasured:
+        return None
+    return await hub.start(hub.plan("quick", unmeasured, hub.default_judge(), adaptive=True))
 
 
 def _chat_endpoints(inventory: Inventory) -> list[str]:

@@ -108,6 +108,17 @@ def run(
         float | None, typer.Option(help="stop calling endpoints after this many USD")
     ] = None,
     concurrency: Annotated[int, typer.Option(help="requests in flight per endpoint")] = 2,
+    adaptive: Annotated[
+        bool | None,
+        typer.Option(
+            "--adaptive/--fixed",
+            help="answer only the cases the ranking needs (default for --quick), or every case",
+        ),
+    ] = None,
+    max_cases: Annotated[
+        int | None,
+        typer.Option(help="an adaptive run's most cases per endpoint (quick: the quick count)"),
+    ] = None,
     config: ConfigOpt = None,
     data_dir: DataDirOpt = None,
     as_json: JsonOpt = False,
@@ -125,9 +136,16 @@ def run(
             _split(case),
             spend_cap,
             concurrency,
+            adaptive=adaptive,
+            max_cases=max_cases,
+        )
+        how = (
+            f"adaptive, up to {plan.per_endpoint} of {len(plan.items)} cases per endpoint"
+            if plan.adaptive
+            else f"{plan.total} cases"
         )
         typer.echo(
-            f"benchmark run {plan.run_id}: {plan.total} cases on {len(plan.endpoint_ids)} endpoint(s)",
+            f"benchmark run {plan.run_id}: {how} on {len(plan.endpoint_ids)} endpoint(s)",
             err=as_json,
         )
         status = asyncio.run(_drive(hub, hub.start(plan), quiet=as_json))

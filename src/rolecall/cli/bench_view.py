@@ -43,6 +43,8 @@ def print_report(
         out.print(f"[yellow]{skipped} case(s) skipped[/yellow]{hint}")
     _print_judge(out, report)
     out.print(_endpoints_table(report["endpoints"]))
+    if report.get("adaptive"):
+        out.print(_adaptive_table(report["adaptive"]))
     out.print(_suites_table(report["suites"]))
     if report["pairwise"]:
         out.print(_pairwise_table(report["pairwise"]))
@@ -96,6 +98,41 @@ def _print_judge(out: Console, report: dict[str, Any]) -> None:
             f"[red]{escape(judge)} judged its own answers[/red]: read its scores with the "
             "measured bias in mind"
         )
+
+
+STOPS = {
+    "separated": "ranking settled (intervals separate)",
+    "tied": "tied with the others within the margin",
+    "settled": "ranking settled",
+    "precise": "estimate precise enough",
+    "case_budget": "case budget reached",
+    "exhausted": "every case answered",
+    "spend_cap": "spend cap reached",
+    "preflight": "failed its preflight",
+}
+
+
+def _adaptive_table(adaptive: dict[str, Any]) -> Table:
+    """Cases each endpoint needed against the whole suite, why it stopped, and the suite-level
+    estimate from its sample."""
+    anchors = ", ".join(adaptive["anchors"])
+    title = "adaptive run" + (f" (compared with stored results of {anchors})" if anchors else "")
+    table = Table("endpoint", "cases used", "suite estimate [95% CI]", "stopped", title=title)
+    for endpoint, entry in adaptive["endpoints"].items():
+        estimate = entry["estimate"]
+        shown = (
+            "-"
+            if estimate is None
+            else f"{estimate['mean']:.3f} [{estimate['ci_low']:.3f}, {estimate['ci_high']:.3f}]"
+        )
+        stopped = entry["stopped"]
+        table.add_row(
+            escape(endpoint),
+            f"{entry['cases_used']} of {entry['cases_full']}",
+            shown,
+            STOPS.get(stopped, stopped or "not finished"),
+        )
+    return table
 
 
 def _endpoints_table(endpoints: list[dict[str, Any]]) -> Table:

@@ -131,17 +131,19 @@ def _record_startup(services: Any, statuses: list[Any]) -> None:
 
 
 async def _first_benchmark(services: Any) -> None:
-    """Start the quick benchmark in the background if nothing was graded yet (never fails start)."""
-    from rolecall.benchmark.service import run_quick_benchmark_if_no_evidence
+    """Start an adaptive quick benchmark in the background on the endpoints nothing was graded
+    on yet (never fails start)."""
+    from rolecall.benchmark.service import benchmark_unmeasured
 
     try:
-        run_id = await run_quick_benchmark_if_no_evidence(services.bench)
+        run_id = await benchmark_unmeasured(services.bench)
     except Exception as exc:  # the gateway serves anyway; the console can start one later
         typer.echo(f"quick benchmark not started: {exc}", err=True)
         return
     if run_id is not None:
         typer.echo(
-            f"no benchmark evidence yet: quick benchmark {run_id} started in the background "
+            f"endpoints without benchmark evidence: quick benchmark {run_id} started in the "
+            "background "
             "(progress in the console, or 'rolecall bench show " + run_id + "')"
         )
 

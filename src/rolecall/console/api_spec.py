@@ -105,7 +105,7 @@ OPERATIONS: Final = [
         "/api/console/endpoints",
         "Discover a server and add its models as endpoints",
         ADMIN,
-        obj("added", "endpoints"),
+        obj("added", "endpoints", "benchmark_run"),
         status=201,
         body=AddEndpointsRequest,
         errors=(400,),

@@ -7,15 +7,17 @@ another membership revision (identity or role bindings changed since) and none u
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from starlette.requests import Request
 from starlette.responses import Response
 
+from rolecall.benchmark.service import benchmark_unmeasured
 from rolecall.console.api_spec import AddEndpointsRequest, BindingRequest, DiscoverRequest
 from rolecall.console.common import now_ms, reply
-from rolecall.errors import ConfigError
+from rolecall.errors import ConfigError, RolecallError
 from rolecall.gateway.context import services_of
 from rolecall.gateway.wire import WireError
 from rolecall.gateway.wire_models import parse_body
@@ -30,6 +32,8 @@ from rolecall.operator.endpoints import discover_at
 from rolecall.profiles import needs_rebenchmark, partition_samples
 from rolecall.protocol import RoleBinding
 from rolecall.services import Services
+
+log = logging.getLogger(__name__)
 
 
 def shown_url(url: str) -> str:
@@ -136,7 +140,9 @@ async def discover_endpoints(request: Request) -> Response:
 
 
 async def add_endpoints(request: Request) -> Response:
-    """Discover ``url``, append it to rolecall.yaml as ``provider``, route to the new endpoints."""
+    """Discover ``url``, append it to rolecall.yaml as ``provider``, route to the new endpoints,
+    and start an adaptive benchmark on them (anchored on the measured pool) unless a run is
+    active; ``benchmark_run`` is its id (None: not started)."""
     services = services_of(request)
     body = parse_body(AddEndpointsRequest, await request.body())
     try:
@@ -145,7 +151,14 @@ async def add_endpoints(request: Request) -> Response:
         )
     except ConfigError as exc:
         raise WireError(400, str(exc), param=exc.path) from None
-    return reply({"added": added.added, "endpoints": added.endpoints}, 201)
+    run_id = None
+    if added.endpoints:
+        try:
+            run_id = await benchmark_unmeasured(services.bench)
+        except RolecallError as exc:  # the endpoints are added; a run can be started later
+            log.warning("no benchmark for the new endpoints: %s", exc)
+    body_out = {"added": added.added, "endpoints": added.endpoints, "benchmark_run": run_id}
+    return reply(body_out, 201)
 
 
 def bindings_view(inventory: Inventory) -> dict[str, Any]:

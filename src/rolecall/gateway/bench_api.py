@@ -6,8 +6,9 @@ OpenAI-style error objects (`WireError`). Contract (JSON bodies):
 
 * ``GET /api/bench/suites`` → ``{"suites": [{"name", "cases", "quick_cases", "tasks"}],
   "quick_cases", "full_cases"}``
-* ``POST /api/bench/runs`` ``{"mode", "endpoints", "judge"}`` → 202 ``{"run_id"}``; ``judge``
-  absent: the default judge, ``null``: no judge at all (graders and the heuristic only)
+* ``POST /api/bench/runs`` ``{"mode", "endpoints", "judge", "adaptive", "max_cases"}`` → 202
+  ``{"run_id"}``; ``judge`` absent: the default judge, ``null``: no judge at all (graders and the
+  heuristic only); ``adaptive`` absent or null: adaptive for quick runs, fixed for full ones
 * ``GET /api/bench/runs`` → ``{"runs": [...]}`` newest first
 * ``GET /api/bench/runs/{run_id}`` → the run report
 * ``GET /api/bench/runs/{run_id}/progress`` → phase, counts, current endpoint/case, stalled,
@@ -23,6 +24,7 @@ OpenAI-style error objects (`WireError`). Contract (JSON bodies):
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
@@ -83,6 +85,10 @@ class RunRequest(BaseModel):
         None,
         description="the judge's endpoint id; null: no judge (graders only); absent: the default",
     )
+    adaptive: bool | None = Field(
+        None, description="answer only the cases the ranking needs; null: for quick runs"
+    )
+    max_cases: int | None = Field(None, ge=1, description="an adaptive run's cases per endpoint")
 
 
 async def start_run(request: Request) -> Response:
@@ -94,7 +100,11 @@ async def start_run(request: Request) -> Response:
         # explicit null is the console's "no judge (graders only)" and must stay no judge
         if "judge" not in run.model_fields_set:
             judge = hub.default_judge()
-        plan = await asyncio.to_thread(hub.plan, mode, endpoints, judge)
+        plan = await asyncio.to_thread(
+            functools.partial(
+                hub.plan, mode, endpoints, judge, adaptive=run.adaptive, max_cases=run.max_cases
+            )
+        )
         run_id = await hub.start(plan)
     except (BenchError, SuiteError) as exc:
         raise _wire(exc) from None

@@ -1,0 +1,312 @@
+"""Adaptive runs: which case an endpoint answers next, and when it has answered enough.
+
+A run's candidates are every case of its suites; each endpoint walks through them one case at a
+time (`AdaptiveSampler.next_case`) until its standing is settled:
+
+* **Coverage first**: every task, then every difficulty bucket, gets a case before anything else,
+  so no task or bucket goes unmeasured.
+* **Then proportional allocation**: the next case comes from the stratum (task × bucket) furthest
+  below its share of the suite, so the sample stays a miniature of the suite and its per-bucket
+  means are the suite's (the profiles average them as they are).
+* **Within a stratum, information value**: the case with the most Fisher information (2PL IRT,
+  `rolecall.benchmark.items`) at the abilities still being compared — the endpoint's own and
+  those of the endpoints its ranking is still open against. Cases that never separated anyone
+  go last; equal cases follow a per-run shuffle, the same for every endpoint, so endpoints answer
+  the same cases and their differences are paired.
+* **Stopping**: an endpoint stops once it has ``min_cases`` and coverage, and its difference to
+  every partner (the other endpoints of the run, and ``anchors``: endpoints whose scores are
+  already stored) is settled — the interval of the paired difference excludes 0 (``separated``)
+  or lies within ±``tie_margin`` (``tied``). A lone endpoint stops when its own estimate's 95%
+  interval is within ±``precision``. The stop test uses ``z_stop`` (99%), not 95%: it is looked
+  at after every case, and every look is a chance to stop on noise. Budgets end it otherwise.
+
+Pure: scores are pushed in with `record`; no I/O, no clock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from rolecall.benchmark.adaptive import BUCKET_DIFFICULTY, AdaptiveSettings, Slot, StopReason
+from rolecall.benchmark.estimates import DIFFERENCE_PRIOR_VAR, Estimate, stratified
+
+__all__ = ["AdaptiveSampler"]
+
+
+@dataclass
+class _Walk:
+    """One endpoint's progress: scores by case, cases taken (graded, failed or skipped), cases in
+    flight, and why it stopped."""
+
+    scores: dict[str, float] = field(default_factory=dict)
+    taken: set[str] = field(default_factory=set)
+    pending: set[str] = field(default_factory=set)
+    stopped: StopReason | None = None
+
+
+class AdaptiveSampler:
+    """The case choices and stopping rule of one adaptive run (module docstring)."""
+
+    def __init__(
+        self,
+        slots: Sequence[Slot],
+        settings: AdaptiveSettings,
+        endpoints: Sequence[str],
+        anchors: Mapping[str, Mapping[str, float]] | None = None,
+    ) -> None:
+        if not slots:
+            raise ValueError("an adaptive run needs at least one case")
+        self.slots = {s.key: s for s in slots}
+        self.settings = settings
+        self.anchors = {a: dict(s) for a, s in (anchors or {}).items() if a not in endpoints}
+        self.walks = {e: _Walk() for e in endpoints}
+        self._sizes: dict[tuple[str, str], int] = {}
+        for slot in slots:
+            self._sizes[slot.stratum] = self._sizes.get(slot.stratum, 0) + 1
+        self._task_sizes = {
+            t: sum(n for (tt, _), n in self._sizes.items() if tt == t) for t in self.tasks
+        }
+        self._shuffle = {s.key: _hash(settings.seed, s.key) for s in slots}
+        self._index = {s.key: i for i, s in enumerate(slots)}
+        self._a = np.array([1.0 if s.discrimination is None else s.discrimination for s in slots])
+        self._b = np.array(
+            [
+                BUCKET_DIFFICULTY.get(s.bucket, 0.0) if s.difficulty is None else s.difficulty
+                for s in slots
+            ]
+        )
+        self._abilities: dict[str, tuple[int, float]] = {}
+
+    @property
+    def tasks(self) -> list[str]:
+        return sorted({t for t, _ in self._sizes})
+
+    @property
+    def budget(self) -> int:
+        cap = self.settings.max_cases
+        return len(self.slots) if cap is None else min(cap, len(self.slots))
+
+    # -- evidence in ---------------------------------------------------------------------------
+
+    def record(self, endpoint: str, key: str, score: float | None) -> None:
+        """A case came back: its score in [0, 1] (a failed case scores 0), or None when it
+        measured nothing (skipped: it costs none of the budget)."""
+        walk = self.walks[endpoint]
+        walk.pending.discard(key)
+        walk.taken.add(key)
+        if score is not None and key in self.slots:
+            walk.scores[key] = min(1.0, max(0.0, float(score)))
+
+    def stop(self, endpoint: str, reason: StopReason) -> None:
+        """End an endpoint's walk from outside (its preflight failed, the spend cap)."""
+        walk = self.walks[endpoint]
+        walk.stopped = walk.stopped or reason
+
+    # -- choices -------------------------------------------------------------------------------
+
+    def next_case(self, endpoint: str) -> str | None:
+        """The case the endpoint should answer next, marked in flight; None when it has nothing
+        to start now (stopped, or waiting for its cases in flight before deciding)."""
+        walk = self.walks[endpoint]
+        if walk.stopped is not None:
+            return None
+        free = [k for k in self.slots if k not in walk.taken and k not in walk.pending]
+        reason = None
+        if len(walk.scores) + len(walk.pending) >= self.budget:
+            reason = "case_budget" if self.budget < len(self.slots) else "exhausted"
+        elif not free:
+            reason = "exhausted"
+        else:
+            reason = self._settled(endpoint)
+        if reason is not None:
+            if not walk.pending:  # cases in flight may still change the verdict
+                walk.stopped = reason
+            return None
+        key = self._pick(endpoint, free)
+        walk.pending.add(key)
+        return key
+
+    def _pick(self, endpoint: str, free: list[str]) -> str:
+        walk = self.walks[endpoint]
+        held = walk.taken | walk.pending
+        pool = self._uncovered(held, free, "task") or self._uncovered(held, free, "bucket")
+        if pool is None:
+            pool = self._most_behind(held, free)
+        thetas = [self.ability(e) for e in (endpoint, *self.open_partners(endpoint))]
+        return self._pick_from(pool, thetas)
+
+    def _uncovered(self, held: set[str], free: list[str], facet: str) -> list[str] | None:
+        """Free cases of the largest task (or bucket) the endpoint has no case of yet."""
+        have = {getattr(self.slots[k], facet) for k in held}
+        missing = [k for k in free if getattr(self.slots[k], facet) not in have]
+        if not missing:
+            return None
+        sizes: dict[str, int] = {}
+        for k in missing:
+            value = getattr(self.slots[k], facet)
+            sizes[value] = sizes.get(value, 0) + 1
+        largest = max(sorted(sizes), key=lambda v: sizes[v])
+        chosen = [k for k in missing if getattr(self.slots[k], facet) == largest]
+        if facet == "task":  # within the task, a bucket the endpoint has not seen if any
+            seen = {self.slots[k].bucket for k in held}
+            fresh = [k for k in chosen if self.slots[k].bucket not in seen]
+            chosen = fresh or chosen
+        return chosen
+
+    def _most_behind(self, held: set[str], free: list[str]) -> list[str]:
+        """Free cases of the stratum furthest below its share of the suite."""
+        total, count = len(self.slots), len(held) + 1
+        have: dict[tuple[str, str], int] = {}
+        for k in held:
+            have[self.slots[k].stratum] = have.get(self.slots[k].stratum, 0) + 1
+        open_strata = {self.slots[k].stratum for k in free}
+
+        def behind(stratum: tuple[str, str]) -> tuple[float, int, tuple[str, str]]:
+            size = self._sizes[stratum]
+            return (size / total * count - have.get(stratum, 0), size, stratum)
+
+        target = max(sorted(open_strata), key=behind)
+        return [k for k in free if self.slots[k].stratum == target]
+
+    def _pick_from(self, pool: list[str], thetas: Sequence[float]) -> str:
+        """Cases that separate first, then the most information at ``thetas``, then the run's
+        shuffle."""
+        index = np.array([self._index[k] for k in pool], dtype=np.int64)
+        a, b = self._a[index], self._b[index]
+        p = _sigmoid(a[:, None] * (np.asarray(thetas)[None, :] - b[:, None]))
+        info = np.round((a[:, None] ** 2 * p * (1 - p)).sum(axis=1), 9)
+        ranked = [
+            (not self.slots[k].flat, float(info[i]), self._shuffle[k]) for i, k in enumerate(pool)
+        ]
+        return pool[max(range(len(pool)), key=ranked.__getitem__)]
+
+    def ability(self, name: str) -> float:
+        """MAP ability (θ ~ N(0, 1)) from an endpoint's (or anchor's) scores, cached until it
+        has a new one."""
+        scores = self._scores(name)
+        cached = self._abilities.get(name)
+        if cached is not None and cached[0] == len(scores):
+            return cached[1]
+        index = np.array([self._index[k] for k in scores if k in self._index], dtype=np.int64)
+        y = np.array([v for k, v in scores.items() if k in self._index], dtype=np.float64)
+        a, b = self._a[index], self._b[index]
+        theta = 0.0
+        for _ in range(25):
+            p = _sigmoid(a * (theta - b))
+            hess = float((a * a * p * (1 - p)).sum()) + 1.0
+            step = float(np.clip(((a * (y - p)).sum() - theta) / hess, -2.0, 2.0))
+            theta += step
+            if abs(step) < 1e-4:
+                break
+        self._abilities[name] = (len(scores), theta)
+        return theta
+
+    # -- verdicts ------------------------------------------------------------------------------
+
+    def _scores(self, name: str) -> Mapping[str, float]:
+        walk = self.walks.get(name)
+        return walk.scores if walk is not None else self.anchors.get(name, {})
+
+    def partners(self, endpoint: str) -> list[str]:
+        return [e for e in (*self.walks, *self.anchors) if e != endpoint]
+
+    def open_partners(self, endpoint: str) -> list[str]:
+        return [f for f in self.partners(endpoint) if self.pair_state(endpoint, f) is None]
+
+    def estimate(self, name: str) -> Estimate | None:
+        """The suite-level quality of an endpoint (or anchor) from its scores."""
+        scores = self._scores(name)
+        return stratified(
+            ((self.slots[k].stratum, y) for k, y in scores.items() if k in self.slots), self._sizes
+        )
+
+    def difference(self, a: str, b: str) -> Estimate | None:
+        """The paired difference a − b over the cases both have scores on."""
+        sa, sb = self._scores(a), self._scores(b)
+        common = [k for k in sa if k in sb and k in self.slots]
+        return stratified(
+            ((self.slots[k].stratum, sa[k] - sb[k]) for k in common),
+            self._sizes,
+            prior_var=DIFFERENCE_PRIOR_VAR,
+        )
+
+    def pair_state(self, a: str, b: str) -> StopReason | None:
+        """``separated`` or ``tied`` once settled; None while open."""
+        diff = self.difference(a, b)
+        if diff is None or diff.used < self.settings.min_cases:
+            return None
+        half = diff.half_width(self.settings.z_stop)
+        if abs(diff.mean) > half:
+            return "separated"
+        if abs(diff.mean) + half <= self.settings.tie_margin:
+            return "tied"
+        return None
+
+    def covered(self, endpoint: str) -> bool:
+        """Every task and bucket has a case the endpoint took, or none is left to take."""
+        walk = self.walks[endpoint]
+        held = walk.taken | walk.pending
+        free = [k for k in self.slots if k not in held]
+        return (
+            self._uncovered(held, free, "task") is None
+            and self._uncovered(held, free, "bucket") is None
+        )
+
+    def _settled(self, endpoint: str) -> StopReason | None:
+        walk = self.walks[endpoint]
+        if len(walk.scores) < self.settings.min_cases or not self.covered(endpoint):
+            return None
+        partners = self.partners(endpoint)
+        if not partners:
+            own = self.estimate(endpoint)
+            return (
+                "precise"
+                if own and own.half_width(self.settings.z_stop) <= self.settings.precision
+                else None
+            )
+        states = []
+        for partner in partners:
+            state = self.pair_state(endpoint, partner)
+            if state is None and self._can_pair(endpoint, partner):
+                return None
+            states.append(state or "unpaired")
+        if all(s == "separated" for s in states):
+            return "separated"
+        return "tied" if all(s == "tied" for s in states) else "settled"
+
+    def _can_pair(self, endpoint: str, partner: str) -> bool:
+        """Whether more cases could still pair the two: the partner is walking, or has scores
+        on cases the endpoint has not taken."""
+        walk = self.walks.get(partner)
+        if walk is not None and walk.stopped is None:
+            return True
+        mine = self.walks[endpoint]
+        return any(k not in mine.taken and k not in mine.pending for k in self._scores(partner))
+
+    def outcome(self) -> dict[str, Any]:
+        """Per endpoint: cases taken, why it stopped, its estimate; stored with the run."""
+        return {
+            endpoint: {
+                "cases": len(walk.taken),
+                "graded": len(walk.scores),
+                "stopped": walk.stopped,
+                "estimate": None if (est := self.estimate(endpoint)) is None else est.to_dict(),
+            }
+            for endpoint, walk in self.walks.items()
+        }
+
+
+def _sigmoid(x: NDArray[np.float64]) -> NDArray[np.float64]:
+    out: NDArray[np.float64] = 1.0 / (1.0 + np.exp(-np.clip(x, -30.0, 30.0)))
+    return out
+
+
+def _hash(seed: str, key: str) -> float:
+    digest = hashlib.blake2b(f"{seed}\0{key}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**64
