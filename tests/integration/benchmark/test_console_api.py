@@ -113,7 +113,12 @@ def test_quick_benchmark_changes_the_quality_decision(gateway: Gateway) -> None:
     assert suites["quick_cases"] == len(QUICK)
     assert {"name", "cases", "quick_cases", "tasks"} <= set(suites["suites"][0])
 
-    body = {"mode": "quick", "endpoints": ["ep-expert", "ep-guesser"], "judge": "ep-judge"}
+    body = {
+        "mode": "quick",
+        "endpoints": ["ep-expert", "ep-guesser"],
+        "judge": "ep-judge",
+        "adaptive": False,  # the expert knows the quick cases only
+    }
     status, started = _post(gw, "/api/bench/runs", body)
     assert status == 202
     run_id = started["run_id"]

@@ -62,7 +62,9 @@ def gateway(upstream: Any, db_url: str, tmp_path: Path) -> Iterator[Gateway]:
 
 
 def _run(gw: Gateway, body: dict[str, Any]) -> dict[str, Any]:
-    """Start a run, wait for it to end and return its report."""
+    """Start a run (fixed: these pages are about the quick subset), wait for it to end and
+    return its report."""
+    body = {"adaptive": False, **body}
     status, started = gw.raw("/api/bench/runs", json.dumps(body).encode(), ADMIN)
     assert status == 202, started
     run_id = started["run_id"]
@@ -93,7 +95,12 @@ def test_no_judge_judges_nothing_and_the_default_judge_is_named(gateway: Gateway
 
 
 def test_a_judge_that_is_also_a_candidate_is_marked_self_grading(gateway: Gateway) -> None:
-    body = {"mode": "quick", "endpoints": ["ep-expert", "ep-judge"], "judge": "ep-judge"}
+    body = {
+        "mode": "quick",
+        "endpoints": ["ep-expert", "ep-judge"],
+        "judge": "ep-judge",
+        "adaptive": False,
+    }
     report = _run(gateway, body)
     facts = report["judge_facts"]
     assert facts["endpoint_id"] == "ep-judge"
@@ -146,7 +153,7 @@ def test_run_detail_lists_every_case_and_why_one_was_skipped(gateway: Gateway) -
 
 def test_a_running_benchmark_can_be_cancelled(gateway: Gateway) -> None:
     gw = gateway
-    body = {"mode": "quick", "endpoints": ["ep-slow"], "judge": None}
+    body = {"mode": "quick", "endpoints": ["ep-slow"], "judge": None, "adaptive": False}
     status, started = gw.raw("/api/bench/runs", json.dumps(body).encode(), ADMIN)
     assert status == 202
     run_id = started["run_id"]

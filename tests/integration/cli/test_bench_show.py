@@ -204,6 +204,7 @@ def test_show_json_is_the_console_run_detail(judged: tuple[Path, str]) -> None:
         "suites",
         "cases",
         "recommendation",
+        "adaptive",
     }
 
 

@@ -43,9 +43,10 @@ def test_embeddings_only_endpoints_are_not_benchmarked_nor_judges() -> None:
 
 def test_a_plan_leaves_embedders_out_and_refuses_only_embedders() -> None:
     hub: Any = SimpleNamespace(routing=SimpleNamespace(inventory=_inventory()))
-    plan = BenchHub.plan(hub, "quick", ["embed", "chat"])  # what the console sends: every id
+    # what the console sends: every id (fixed: an adaptive plan also reads the store)
+    plan = BenchHub.plan(hub, "quick", ["embed", "chat"], adaptive=False)
     assert plan.endpoint_ids == ("chat",)
-    assert BenchHub.plan(hub, "quick").endpoint_ids == ("chat",)
+    assert BenchHub.plan(hub, "full", adaptive=False).endpoint_ids == ("chat",)
     with pytest.raises(BenchError, match="serve embeddings only") as caught:
         BenchHub.plan(hub, "quick", ["embed"])
     assert caught.value.param == "endpoints"
