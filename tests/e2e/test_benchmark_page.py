@@ -1,15 +1,20 @@
 """The Benchmark page in a real browser (issue #19, deliverable 6): a one-endpoint run leaves the
 other cards and the pool-wide advice alone, "no judge" judges nothing, a judged run names its judge
 and marks it self-judging when it was also a candidate, a history row opens the run's per-suite and
-per-case detail, and a running benchmark shows elapsed time and an ETA and can be cancelled.
+per-case detail, and a running benchmark shows elapsed time and an ETA and can be cancelled (those
+runs answer every quick case: "every case" in the form). An adaptive run started from the form
+shows, in its detail, the cases each endpoint used of the whole suite, its suite estimate with a
+95% interval, per-bucket estimates and why it stopped; a newcomer's adaptive run names the stored
+results it was compared with.
 
 Screenshots (with ``ROLECALL_SCREENSHOT_DIR=docs/screenshots``): ``benchmark-one-endpoint``,
 ``benchmark-judged``, ``benchmark-run-detail`` (and at 390 px), ``benchmark-running``,
-``benchmark-cancelled``.
+``benchmark-cancelled``, ``benchmark-adaptive`` (and at 390 px).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +22,7 @@ from typing import Any
 import pytest
 
 from rolecall.benchmark.cases import builtin_suites
+from rolecall.cli.bench_view import STOPS
 from rolecall.providers.scripted import ScriptedUpstream
 from tests.integration.benchmark.scripting import JUDGE_DEFAULT, WRONG, expert_rules, judge_rules
 from tests.integration.gateway.harness import Gateway, openai_provider
@@ -25,6 +31,9 @@ from .conftest import at_narrow_width, screenshot
 from .test_seed_workflow import sign_in
 
 QUICK = [c for s in builtin_suites() for c in s.quick_cases]
+FULL = [c for s in builtin_suites() for c in s.cases]
+# the expert answers every case it can be scripted for (MBPP's have no reference: wrong for all)
+KNOWN = [c for c in FULL if c.reference or c.grader == "tool_calls"]
 POOL = ["ep-judge", "ep-expert", "ep-guesser", "ep-slow"]
 RUN_MS = 60_000
 
@@ -38,7 +47,7 @@ def bench_gateway(tmp_path: Path) -> Iterator[Gateway]:
             "guesser": {"answer": WRONG, "latency_ms": 5},
             "slow": {"answer": WRONG, "latency_ms": 1500},
         },
-        "rules": expert_rules("expert", QUICK) + judge_rules("judge", QUICK),
+        "rules": expert_rules("expert", KNOWN) + judge_rules("judge", KNOWN),
     }
     upstream = ScriptedUpstream.start_in_thread(script)
     endpoints = [
@@ -58,10 +67,13 @@ def bench_gateway(tmp_path: Path) -> Iterator[Gateway]:
         upstream.stop()
 
 
-def _start(page: Any, endpoints: list[str], judge: str) -> None:
+def _start(page: Any, endpoints: list[str], judge: str, adaptive: str = "false") -> None:
+    """Start a run from the form; ``adaptive`` is the "Cases" select's value: "" (auto),
+    "true" (adaptive) or "false" (every case)."""
     for endpoint_id in POOL:
         page.set_checked(f"#bench-ep-{endpoint_id}", endpoint_id in endpoints)
     page.select_option("#bench-judge", judge)
+    page.select_option("#bench-adaptive-mode", adaptive)
     page.click("#bench-start")
 
 
@@ -133,4 +145,65 @@ def test_benchmark_page_walk(page: Any, bench_gateway: Gateway) -> None:
     row.click()
     page.locator("#bench-run-detail >> text=graded before the cancel are kept").wait_for()
     screenshot(page, "benchmark-cancelled")
+    assert page.errors == []
+
+
+def test_adaptive_run_detail(page: Any, bench_gateway: Gateway) -> None:
+    sign_in(page, bench_gateway)
+    page.click("nav >> text=Benchmark")
+    page.wait_for_selector("#bench-start")
+    page.select_option("#bench-adaptive-mode", "true")
+    hint = page.locator("#bench-cases-hint").inner_text()
+    assert f"up to {len(QUICK)} of {len(FULL)} cases per endpoint" in hint
+
+    # an adaptive quick run of the expert and the guesser, graders only: the form sends true
+    with page.expect_request("**/api/bench/runs") as sent:
+        _start(page, ["ep-expert", "ep-guesser"], "", adaptive="true")
+    assert sent.value.post_data_json["adaptive"] is True
+    page.wait_for_selector("#bench-history tbody tr", timeout=RUN_MS)
+    _finish(page)
+    page.locator("#bench-history tbody tr").first.click()
+    section = page.locator("#bench-adaptive")
+    section.wait_for()
+    assert page.locator("#bench-run-detail h3 >> text=Adaptive run").count() == 1
+    assert page.locator("#bench-adaptive-anchors").count() == 0  # nothing measured before
+    rows = section.locator("tr.bench-adaptive-endpoint")
+    assert rows.count() == 2
+    for row in (rows.nth(0), rows.nth(1)):
+        text = row.inner_text()
+        used = re.search(rf"(\d+) of {len(FULL)} \((\d+)% of the full suite\)", text)
+        assert used, text
+        assert 1 <= int(used[1]) <= len(QUICK), text  # the quick run's case budget
+        assert int(used[2]) == round(100 * int(used[1]) / len(FULL)), text
+        estimate = row.locator(".bench-adaptive-estimate").inner_text()
+        low_mean_high = re.fullmatch(r"(\d\.\d{3}) \[(\d\.\d{3}), (\d\.\d{3})\]", estimate)
+        assert low_mean_high, estimate
+        mean, low, high = (float(v) for v in low_mean_high.groups())
+        assert low <= mean <= high, estimate
+        stop = row.locator(".bench-adaptive-stop").inner_text()
+        assert stop in STOPS.values(), stop
+    expert = section.locator("tr", has_text="ep-expert").locator(".bench-adaptive-estimate")
+    guesser = section.locator("tr", has_text="ep-guesser").locator(".bench-adaptive-estimate")
+    assert float(expert.inner_text().split()[0]) > float(guesser.inner_text().split()[0])
+    for bucket in ("easy", "medium", "hard"):
+        assert section.locator(f"th >> text={bucket}").count() == 1
+    screenshot(page, "benchmark-adaptive")
+    at_narrow_width(page, "benchmark-adaptive")
+    page.click("#bench-run-detail >> text=Close")
+
+    # a newcomer, adaptive by default (auto, quick): compared with the pool's stored results
+    with page.expect_request("**/api/bench/runs") as sent:
+        _start(page, ["ep-judge"], "", adaptive="")
+    assert sent.value.post_data_json["adaptive"] is None
+    page.wait_for_selector("#bench-history tbody tr:nth-child(2)", timeout=RUN_MS)
+    _finish(page)
+    page.locator("#bench-history tbody tr").first.click()
+    anchors = page.locator("#bench-adaptive-anchors")
+    anchors.wait_for()
+    assert anchors.inner_text() == (
+        "Compared with stored results of ep-expert, ep-guesser (not run again)."
+    )
+    newcomer = page.locator("#bench-adaptive tr.bench-adaptive-endpoint")
+    assert newcomer.count() == 1
+    assert f" of {len(FULL)} (" in newcomer.inner_text()
     assert page.errors == []

@@ -135,11 +135,24 @@ class AdaptiveSampler:
     def _pick(self, endpoint: str, free: list[str]) -> str:
         walk = self.walks[endpoint]
         held = walk.taken | walk.pending
+        partners = self.open_partners(endpoint)
+        pairable = self._pairable(endpoint, partners, free)
         pool = self._uncovered(held, free, "task") or self._uncovered(held, free, "bucket")
-        if pool is None:
-            pool = self._most_behind(held, free)
-        thetas = [self.ability(e) for e in (endpoint, *self.open_partners(endpoint))]
+        if pool is not None:
+            pool = [k for k in pool if k in pairable] or pool
+        else:
+            pool = self._most_behind(held, [k for k in free if k in pairable] or free)
+        thetas = [self.ability(e) for e in (endpoint, *partners)]
         return self._pick_from(pool, thetas)
+
+    def _pairable(self, endpoint: str, partners: list[str], free: list[str]) -> set[str]:
+        """The free cases an open partner that no longer walks (an anchor, or an endpoint that
+        stopped) has a score on: only those can settle the pair, so they go first. Every free
+        case when all open partners still walk (they will answer what this one does)."""
+        fixed = [f for f in partners if f not in self.walks or self.walks[f].stopped is not None]
+        if not fixed:
+            return set(free)
+        return {k for k in free if any(k in self._scores(f) for f in fixed)}
 
     def _uncovered(self, held: set[str], free: list[str], facet: str) -> list[str] | None:
         """Free cases of the largest task (or bucket) the endpoint has no case of yet."""
@@ -155,9 +168,14 @@ class AdaptiveSampler:
         chosen = [k for k in missing if getattr(self.slots[k], facet) == largest]
         if facet == "task":  # within the task, a bucket the endpoint has not seen if any
             seen = {self.slots[k].bucket for k in held}
-            fresh = [k for k in chosen if self.slots[k].bucket not in seen]
-            chosen = fresh or chosen
-        return chosen
+            chosen = [k for k in chosen if self.slots[k].bucket not in seen] or chosen
+        # one stratum: with no item statistics yet its cases are alike, so the run's shuffle
+        # picks, the same for every endpoint (their differences stay paired)
+        counts: dict[tuple[str, str], int] = {}
+        for k in chosen:
+            counts[self.slots[k].stratum] = counts.get(self.slots[k].stratum, 0) + 1
+        stratum = max(sorted(counts), key=lambda s: counts[s])
+        return [k for k in chosen if self.slots[k].stratum == stratum]
 
     def _most_behind(self, held: set[str], free: list[str]) -> list[str]:
         """Free cases of the stratum furthest below its share of the suite."""

@@ -1,5 +1,6 @@
-// Benchmark → one run: the judge actually used (and whether it graded itself), pairwise results,
-// per-suite and per-case rows with the reason a skipped or failed case has no score.
+// Benchmark → one run: the judge actually used (and whether it graded itself), an adaptive run's
+// cases per endpoint, suite estimates and stop reasons, pairwise results, per-suite and per-case
+// rows with the reason a skipped or failed case has no score.
 import { badge, card, fmt, h, kv, notice, table } from "../ui.js";
 
 const STATUS_KIND = { graded: "ok", skipped: "", failed: "bad" };
@@ -23,6 +24,47 @@ export function judgeView(report) {
   return h("div", { id: "bench-judge-facts" },
     f.overlap ? notice(`${report.judge} judged its own answers: read its scores with the measured bias in mind`) : null,
     kv(rows));
+}
+
+// Why an adaptive run stopped an endpoint: the wording of `rolecall bench show` (cli/bench_view.py)
+export const STOPS = {
+  separated: "ranking settled (intervals separate)",
+  tied: "tied with the others within the margin",
+  settled: "ranking settled",
+  precise: "estimate precise enough",
+  case_budget: "case budget reached",
+  exhausted: "every case answered",
+  spend_cap: "spend cap reached",
+  preflight: "failed its preflight",
+};
+const STOP_KIND = { spend_cap: "warn", preflight: "bad" };
+const BUCKETS = ["easy", "medium", "hard"];
+
+// A suite-level estimate from an adaptive sample: "0.712 [0.600, 0.820]", "–" without one.
+const estimateText = (q) => (q ? `${fmt.score(q.mean)} [${fmt.score(q.ci_low)}, ${fmt.score(q.ci_high)}]` : "–");
+
+function stopView(stopped) {
+  if (!stopped) return h("span", { class: "muted" }, "not finished");
+  return STOP_KIND[stopped] ? badge(STOPS[stopped] ?? stopped, STOP_KIND[stopped]) : STOPS[stopped] ?? stopped;
+}
+
+// An adaptive run: each endpoint answered only the cases of the whole suite its ranking needed;
+// its suite (and per-bucket) quality is estimated from that sample with a 95% interval.
+export function adaptiveView(adaptive) {
+  const rows = Object.entries(adaptive.endpoints).map(([endpoint_id, e]) => ({ endpoint_id, ...e }));
+  const seen = new Set(rows.flatMap((r) => Object.keys(r.by_bucket || {})));
+  const buckets = [...BUCKETS.filter((b) => seen.has(b)), ...[...seen].filter((b) => !BUCKETS.includes(b)).sort()];
+  const limits = [`at least ${fmt.int(adaptive.min_cases)}`, adaptive.max_cases ? `at most ${fmt.int(adaptive.max_cases)}` : null].filter(Boolean);
+  return h("div", { id: "bench-adaptive" },
+    h("p", { class: "muted" }, `Each endpoint answered only the cases of the whole suite its ranking needed (${limits.join(", ")} per endpoint); its quality is estimated from that sample, per difficulty bucket too, with a 95% interval.`),
+    adaptive.anchors?.length ? h("p", { id: "bench-adaptive-anchors" }, "Compared with stored results of ", adaptive.anchors.map((a, i) => [i ? ", " : "", h("span", { class: "mono" }, a)]), " (not run again).") : null,
+    table([
+      { key: "endpoint_id", label: "Endpoint", render: (r) => h("span", { class: "mono" }, r.endpoint_id) },
+      { key: "cases_used", label: "Cases used", render: (r) => `${fmt.int(r.cases_used)} of ${fmt.int(r.cases_full)} (${r.cases_full ? fmt.pct(r.cases_used / r.cases_full, 0) : "–"} of the full suite)` },
+      { key: "estimate", label: "Suite estimate [95% CI]", render: (r) => h("span", { class: "mono bench-adaptive-estimate" }, estimateText(r.estimate)) },
+      buckets.map((b) => ({ key: b, label: b, render: (r) => h("span", { class: "mono" }, estimateText(r.by_bucket?.[b])) })),
+      { key: "stopped", label: "Stopped because", wrap: true, render: (r) => h("span", { class: "bench-adaptive-stop" }, stopView(r.stopped)) },
+    ].flat(), rows, { empty: "No endpoints in this run", rowClass: () => "bench-adaptive-endpoint" }));
 }
 
 function pairwiseView(pairs) {
@@ -69,6 +111,7 @@ export function runDetail(report, onClose) {
       h("button", { type: "button", onclick: onClose }, "Close")),
     report.status === "cancelled" ? notice(`Cancelled: the ${report.cases_done} case(s) graded before the cancel are kept as evidence`) : null,
     skipped ? notice(`${skipped} case(s) skipped: see "Why" below`) : null,
+    report.adaptive ? [h("h3", {}, "Adaptive run"), adaptiveView(report.adaptive)] : null,
     h("h3", {}, "Judge"), judgeView(report),
     h("h3", {}, "Pairwise"), pairwiseView(report.pairwise || []),
     h("h3", {}, "Per suite"), suitesView(report.suites || []),

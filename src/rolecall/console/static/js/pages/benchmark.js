@@ -5,7 +5,9 @@ import { api, query } from "../api.js";
 import { badge, card, clear, fmt, h, kv, meter, notice, segmented, stateBox, table, toast } from "../ui.js";
 import { judgeView, runDetail } from "./bench_run.js";
 
-const state = { mode: "quick", selected: null, judge: "" };
+// adaptive: "" (auto: adaptive for quick runs, every case for full ones), "true" or "false"
+const state = { mode: "quick", selected: null, judge: "", adaptive: "" };
+const ADAPTIVE = { "": null, true: true, false: false };
 
 function runSetup(suites, endpoints, onStart) {
   if (state.selected === null) state.selected = new Set(endpoints.map((e) => e.endpoint_id));
@@ -23,13 +25,21 @@ function runSetup(suites, endpoints, onStart) {
     h("option", { value: "" }, "no judge (graders only)"),
     endpoints.map((e) => h("option", { value: e.endpoint_id, selected: state.judge === e.endpoint_id }, e.endpoint_id)));
   const modeBox = h("span", {});
+  // an adaptive run draws from the whole suite, up to the quick count (quick) or all of it (full)
+  const casesHint = () => {
+    const adaptive = ADAPTIVE[state.adaptive] ?? state.mode === "quick";
+    return adaptive ? ` up to ${fmt.int(counts[state.mode])} of ${fmt.int(counts.full)} cases per endpoint, as many as its ranking needs` : ` ${fmt.int(counts[state.mode])} cases per endpoint`;
+  };
   const drawMode = () => clear(modeBox, segmented("Benchmark mode", ["quick", "full"], state.mode, (m) => { state.mode = m; drawMode(); }),
-    h("span", { class: "muted" }, ` ${fmt.int(counts[state.mode])} cases per endpoint`));
+    h("span", { class: "muted", id: "bench-cases-hint" }, casesHint()));
+  const adaptive = h("select", { id: "bench-adaptive-mode", title: "auto: adaptive for quick runs, every case for full ones",
+    onchange: (ev) => { state.adaptive = ev.target.value; drawMode(); } },
+    [["", "auto"], ["true", "adaptive"], ["false", "every case"]].map(([v, t]) => h("option", { value: v, selected: state.adaptive === v }, t)));
   drawMode();
   drawOverlap();
   return h("div", { class: "grid" },
     h("div", { class: "row" }, h("b", {}, "Endpoints"), boxes),
-    h("div", { class: "row" }, h("label", { for: "bench-judge" }, "Judge"), judge, h("b", {}, "Mode"), modeBox,
+    h("div", { class: "row" }, h("label", { for: "bench-judge" }, "Judge"), judge, h("label", { for: "bench-adaptive-mode" }, "Cases"), adaptive, h("b", {}, "Mode"), modeBox,
       h("button", { type: "button", class: "primary", id: "bench-start", onclick: onStart }, "Start benchmark")),
     overlap,
     h("p", { class: "muted" }, `Suites: ${suites.suites.map((s) => `${s.name} (${s.cases} cases, ${s.quick_cases} quick)`).join(", ") || "none"}`));
@@ -196,7 +206,8 @@ export async function render({ page }) {
   const start = async () => {
     try {
       // judge null is "no judge (graders only)"; the API only picks a default when it is absent
-      const body = { mode: state.mode, endpoints: [...state.selected], judge: state.judge || null };
+      // adaptive null is "auto": the API makes quick runs adaptive and full runs fixed
+      const body = { mode: state.mode, endpoints: [...state.selected], judge: state.judge || null, adaptive: ADAPTIVE[state.adaptive] };
       const res = await api("/api/bench/runs", { method: "POST", body });
       toast(`Benchmark ${res.run_id} started`);
       clearTimeout(timer);
