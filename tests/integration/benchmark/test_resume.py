@@ -156,3 +156,64 @@ def test_kill_minus_nine_then_resume(tmp_path: Path, slow_upstream: Any) -> None
     assert "recommended strategy" in shown.stdout
     cleared = cli.invoke(app, ["bench", "clear", "--yes"], env=env)
     assert cleared.stdout.strip() == f"deleted {CASES} benchmark samples"
+
+
+def test_kill_minus_nine_mid_adaptive_run_then_resume(tmp_path: Path, slow_upstream: Any) -> None:
+    """An adaptive run killed mid-way resumes where it was: the graded cases stay as they are,
+    none is asked again, and the walk goes on to its budget."""
+    env = _env(tmp_path, slow_upstream)
+    url = env["ROLECALL_DATABASE_URL"]
+    suite = _suite(tmp_path / "colours.jsonl")
+    budget = 9
+    cmd = [
+        *ROLECALL,
+        "bench",
+        "run",
+        "--quick",  # adaptive by default
+        "--max-cases",
+        str(budget),
+        "--suite",
+        str(suite),
+        "--concurrency",
+        "1",
+        "--no-judge",
+    ]
+    child = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while len(_stored(url)[1]) < 4:
+            assert child.poll() is None, "the benchmark ended before it could be killed"
+            assert time.monotonic() < deadline, "no graded case was committed in time"
+            time.sleep(0.05)
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait(timeout=10)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    time.sleep(0.3)
+    runs, before = _stored(url)
+    asked_before = _requests(slow_upstream)
+    assert runs[0].status == "running"
+    assert runs[0].config["adaptive"]["max_cases"] == budget
+    assert 4 <= len(before) < budget
+
+    resumed = subprocess.run(
+        [*ROLECALL, "bench", "resume", runs[0].run_id, "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    report = json.loads(resumed.stdout)
+    assert report["status"] == "completed"
+    entry = report["adaptive"]["endpoints"]["ep-slow"]
+    assert entry["cases_used"] == budget
+    assert entry["stopped"] == "case_budget"
+    runs, after = _stored(url)
+    assert len(after) == budget
+    assert len({r.case_key for r in after}) == budget  # no case twice
+    assert [r for r in after if r.case_key in {b.case_key for b in before}] == before
+    assert _requests(slow_upstream) - asked_before == budget - len(before) + 1  # + the probe
+    # every task and bucket of the candidates was covered
+    assert {r.bucket for r in after} == {"easy", "medium", "hard"}
