@@ -30,6 +30,9 @@ class AdaptiveSettings:
     precision: float = 0.10
     z_stop: float = Z_99
     seed: str = ""
+    # whom an endpoint is compared with: "pool" (the run's other endpoints and the anchors) or
+    # "history" (its own stored scores: a canary's question is whether it changed)
+    against: str = "pool"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

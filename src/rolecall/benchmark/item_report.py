@@ -47,11 +47,11 @@ def case_stats(store: BenchmarkStore, limit: int = 1000) -> dict[str, tuple[floa
 
 
 def endpoint_scores(
-    store: BenchmarkStore, endpoint_ids: list[str], limit: int = 1000
+    store: BenchmarkStore, endpoint_ids: list[str], limit: int = 1000, *, skip_run: str = ""
 ) -> dict[str, dict[str, float]]:
-    """Each endpoint's latest score on every case it has one for (key ``suite/case_id``); an
-    endpoint with none is left out."""
-    latest, _ = latest_scores(store, limit)
+    """Each endpoint's latest score on every case it has one for (key ``suite/case_id``), not
+    counting run ``skip_run``; an endpoint with none is left out."""
+    latest, _ = latest_scores(store, limit, skip_run=skip_run)
     out: dict[str, dict[str, float]] = {}
     for (suite, case_id), by_endpoint in latest.items():
         for endpoint in endpoint_ids:
@@ -61,13 +61,15 @@ def endpoint_scores(
 
 
 def latest_scores(
-    store: BenchmarkStore, limit: int = 1000
+    store: BenchmarkStore, limit: int = 1000, *, skip_run: str = ""
 ) -> tuple[Latest, dict[Case, BenchResultRecord]]:
-    """Every endpoint's latest score per case over the newest ``limit`` runs, and a result of
-    each case (for its task and bucket)."""
+    """Every endpoint's latest score per case over the newest ``limit`` runs (but
+    ``skip_run``), and a result of each case (for its task and bucket)."""
     latest: Latest = defaultdict(dict)
     facts: dict[Case, BenchResultRecord] = {}
     for run in store.list_runs(limit=limit):
+        if run.run_id == skip_run:
+            continue
         for result in store.results(run.run_id):
             score = _score(result)
             if score is None:

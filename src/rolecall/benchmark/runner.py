@@ -128,14 +128,18 @@ class BenchRunner:
         """Each endpoint answers the cases its sampler picks until it stops; the stored results
         are replayed first, so a resumed run goes on where it was killed."""
         from rolecall.benchmark.item_report import endpoint_scores  # numpy: only when adaptive
-        from rolecall.benchmark.sampler import AdaptiveSampler
+        from rolecall.benchmark.sampler import AdaptiveSampler, history_of
 
         assert self.plan.adaptive is not None
-        # the anchors' stored scores (by case key): endpoints compared with, not run
-        anchors = await asyncio.to_thread(endpoint_scores, self.store, list(self.plan.anchors))
-        sampler = AdaptiveSampler(
-            self.plan.slots(), self.plan.adaptive, self.plan.endpoint_ids, anchors
-        )
+        settings = self.plan.adaptive
+        if settings.against == "history":  # each endpoint against its own earlier scores
+            own = await asyncio.to_thread(
+                endpoint_scores, self.store, list(self.plan.endpoint_ids), skip_run=self.plan.run_id
+            )
+            anchors = {history_of(e): scores for e, scores in own.items()}
+        else:  # the anchors' stored scores (by case key): endpoints compared with, not run
+            anchors = await asyncio.to_thread(endpoint_scores, self.store, list(self.plan.anchors))
+        sampler = AdaptiveSampler(self.plan.slots(), settings, self.plan.endpoint_ids, anchors)
         for result in stored:
             sampler.record(result.endpoint_id, result.case_key, _measured(result))
         cases = {f"{s}/{c.id}": (s, c) for s, c in self.plan.items}

@@ -36,7 +36,7 @@ from numpy.typing import NDArray
 from rolecall.benchmark.adaptive import BUCKET_DIFFICULTY, AdaptiveSettings, Slot, StopReason
 from rolecall.benchmark.estimates import DIFFERENCE_PRIOR_VAR, Estimate, stratified
 
-__all__ = ["AdaptiveSampler"]
+__all__ = ["AdaptiveSampler", "history_of"]
 
 
 @dataclass
@@ -232,6 +232,9 @@ class AdaptiveSampler:
         return walk.scores if walk is not None else self.anchors.get(name, {})
 
     def partners(self, endpoint: str) -> list[str]:
+        if self.settings.against == "history":
+            own = history_of(endpoint)
+            return [own] if own in self.anchors else []
         return [e for e in (*self.walks, *self.anchors) if e != endpoint]
 
     def open_partners(self, endpoint: str) -> list[str]:
@@ -318,6 +321,11 @@ class AdaptiveSampler:
             }
             for endpoint, walk in self.walks.items()
         }
+
+
+def history_of(endpoint: str) -> str:
+    """The anchor name of an endpoint's own stored scores (``against="history"``)."""
+    return f"{endpoint}@history"
 
 
 def _sigmoid(x: NDArray[np.float64]) -> NDArray[np.float64]:

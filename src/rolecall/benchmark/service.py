@@ -123,12 +123,16 @@ class BenchHub:
         *,
         adaptive: bool | None = None,
         max_cases: int | None = None,
+        min_cases: int | None = None,
+        tie_margin: float | None = None,
     ) -> RunPlan:
         """Validate a run request against the inventory; `BenchError` names the bad field.
 
-        ``adaptive`` (default: for quick runs) makes the whole suite the candidates and lets
-        each endpoint answer only what its ranking needs, up to ``max_cases`` (default for a
-        quick run: as many as the quick cases; for a full run: all)."""
+        ``adaptive`` (default: for quick and canary runs) makes the whole suite (or the
+        ``case_ids``) the candidates and lets each endpoint answer only what its ranking needs,
+        up to ``max_cases`` (default for a quick run: as many as the quick cases; otherwise
+        all); a canary compares each endpoint with its own history, not with the pool.
+        ``min_cases`` and ``tie_margin`` override `AdaptiveSettings`' defaults."""
         if mode not in ("quick", "full", "canary"):  # canary: chosen cases of the full suite
             raise BenchError(f"mode: expected 'quick' or 'full', got {mode!r}", param="mode")
         inventory = self.routing.inventory
@@ -161,7 +165,7 @@ class BenchHub:
             raise BenchError("concurrency: must be at least 1", param="concurrency")
         if max_cases is not None and max_cases < 1:
             raise BenchError("max_cases: must be at least 1", param="max_cases")
-        adaptive = mode == "quick" if adaptive is None else adaptive
+        adaptive = mode in ("quick", "canary") if adaptive is None else adaptive
         loaded = load_suites(suites)
         subset = "quick" if mode == "quick" and not adaptive else "full"
         items = select_cases(loaded, subset, case_ids)
@@ -175,12 +179,21 @@ class BenchHub:
             )
         if max_cases is None and mode == "quick":
             max_cases = len(select_cases(loaded, "quick", case_ids)) or None
+        settings = AdaptiveSettings(
+            max_cases=max_cases,
+            seed=run_id,
+            against="history" if mode == "canary" else "pool",
+        )
+        if min_cases is not None:
+            settings = replace(settings, min_cases=min_cases)
+        if tie_margin is not None:
+            settings = replace(settings, tie_margin=tie_margin)
         return self._adaptive_plan(
             RunPlan(run_id, mode, tuple(chosen), judge, tuple(items), spend_cap_usd, concurrency),
-            max_cases,
+            settings,
         )
 
-    def _adaptive_plan(self, plan: RunPlan, max_cases: int | None) -> RunPlan:
+    def _adaptive_plan(self, plan: RunPlan, settings: AdaptiveSettings) -> RunPlan:
         """``plan`` made adaptive: the item statistics of its cases from the stored evidence, and
         as anchors every other chat endpoint with stored scores (a new endpoint joins a
         benchmarked pool without the pool running again)."""
@@ -189,8 +202,8 @@ class BenchHub:
         keys = {f"{s}/{c.id}" for s, c in plan.items}
         stats = {k: v for k, v in case_stats(self.store).items() if k in keys}
         others = [e for e in _chat_endpoints(self.routing.inventory) if e not in plan.endpoint_ids]
-        anchors = tuple(sorted(endpoint_scores(self.store, others)))
-        settings = AdaptiveSettings(max_cases=max_cases, seed=plan.run_id)
+        pool = settings.against == "pool"
+        anchors = tuple(sorted(endpoint_scores(self.store, others))) if pool else ()
         return replace(
             plan, adaptive=settings, anchors=anchors, item_stats=tuple(sorted(stats.items()))
         )

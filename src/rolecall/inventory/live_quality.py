@@ -52,8 +52,9 @@ class ShadowJudgingConfig(BaseModel):
 
 
 class CanaryConfig(BaseModel):
-    """Canaries: every ``every_s`` seconds (on one process of the deployment) ``per_bucket``
-    cases of each difficulty bucket, rotating through the suite, are run on each endpoint
+    """Canaries: every ``every_s`` seconds (on one process of the deployment) up to
+    ``per_bucket`` cases per difficulty bucket (adaptive: chosen and stopped as the evidence
+    says; fixed: rotating through the suite) are run on each endpoint
     (``endpoints``, or every chat endpoint) and compared with the same cases' scores in its
     history; a large and significant drop demotes it like a drift alarm."""
 
@@ -68,6 +69,9 @@ class CanaryConfig(BaseModel):
     max_usd_per_round: float = Field(default=0.05, ge=0, allow_inf_nan=False)
     min_pairs: int = Field(default=4, ge=2, le=1000)  # cases compared before a verdict
     drop: float = Field(default=0.2, gt=0, le=1)  # the mean fall that is worth an alarm
+    # adaptive: each round picks the cases with history that tell most and stops once the
+    # change is clear; off: a rotating slice of ``per_bucket`` cases per bucket
+    adaptive: bool = True
 
 
 class PromptCaptureConfig(BaseModel):

@@ -107,8 +107,14 @@ class Canaries:
         config = self._config
         suites = self._suites or None
         round_no = int(time.time() // config.every_s)
-        cases = rotating_cases(
-            select_cases(load_suites(suites), "full"), config.per_bucket, round_no
+        # adaptive: the cases with history that tell most, until the change is clear either way
+        # (within ±drop of none, or away from none); fixed: a rotating slice per bucket
+        cases = (
+            None
+            if config.adaptive
+            else rotating_cases(
+                select_cases(load_suites(suites), "full"), config.per_bucket, round_no
+            )
         )
         try:
             plan = self._hub.plan(
@@ -118,6 +124,10 @@ class Canaries:
                 suites,
                 cases,
                 config.max_usd_per_round,
+                adaptive=config.adaptive,
+                max_cases=3 * config.per_bucket,
+                min_cases=config.min_pairs,
+                tie_margin=config.drop,
             )
             run_id = await self._hub.start(plan)
         except BenchError as exc:
