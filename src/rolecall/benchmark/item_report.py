@@ -47,11 +47,12 @@ def case_stats(store: BenchmarkStore, limit: int = 1000) -> dict[str, tuple[floa
 
 
 def endpoint_scores(
-    store: BenchmarkStore, endpoint_ids: list[str], limit: int = 1000, *, skip_run: str = ""
+    store: BenchmarkStore, endpoint_ids: list[str], limit: int = 1000, *, baseline: bool = False
 ) -> dict[str, dict[str, float]]:
-    """Each endpoint's latest score on every case it has one for (key ``suite/case_id``), not
-    counting run ``skip_run``; an endpoint with none is left out."""
-    latest, _ = latest_scores(store, limit, skip_run=skip_run)
+    """Each endpoint's latest score on every case it has one for (key ``suite/case_id``); an
+    endpoint with none is left out. ``baseline``: from quick and full runs only, the history a
+    canary is measured against (a canary's own scores are what is being checked)."""
+    latest, _ = latest_scores(store, limit, skip_canaries=baseline)
     out: dict[str, dict[str, float]] = {}
     for (suite, case_id), by_endpoint in latest.items():
         for endpoint in endpoint_ids:
@@ -61,14 +62,14 @@ def endpoint_scores(
 
 
 def latest_scores(
-    store: BenchmarkStore, limit: int = 1000, *, skip_run: str = ""
+    store: BenchmarkStore, limit: int = 1000, *, skip_canaries: bool = False
 ) -> tuple[Latest, dict[Case, BenchResultRecord]]:
-    """Every endpoint's latest score per case over the newest ``limit`` runs (but
-    ``skip_run``), and a result of each case (for its task and bucket)."""
+    """Every endpoint's latest score per case over the newest ``limit`` runs (canary runs left
+    out with ``skip_canaries``), and a result of each case (for its task and bucket)."""
     latest: Latest = defaultdict(dict)
     facts: dict[Case, BenchResultRecord] = {}
     for run in store.list_runs(limit=limit):
-        if run.run_id == skip_run:
+        if skip_canaries and run.mode == "canary":
             continue
         for result in store.results(run.run_id):
             score = _score(result)

@@ -134,7 +134,7 @@ class BenchRunner:
         settings = self.plan.adaptive
         if settings.against == "history":  # each endpoint against its own earlier scores
             own = await asyncio.to_thread(
-                endpoint_scores, self.store, list(self.plan.endpoint_ids), skip_run=self.plan.run_id
+                endpoint_scores, self.store, list(self.plan.endpoint_ids), baseline=True
             )
             anchors = {history_of(e): scores for e, scores in own.items()}
         else:  # the anchors' stored scores (by case key): endpoints compared with, not run

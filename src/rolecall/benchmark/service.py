@@ -10,25 +10,22 @@ ends, re-aggregates its endpoints' profiles with stale benchmark samples set asi
 from __future__ import annotations
 
 import asyncio
-import secrets
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import replace
 from pathlib import Path
 from typing import Any, Final
 
-from rolecall.benchmark.adaptive import AdaptiveSettings
-from rolecall.benchmark.cases import load_suites, select_cases
 from rolecall.benchmark.commit import settle, writer_commit
+from rolecall.benchmark.errors import BenchError
 from rolecall.benchmark.plan import RunPlan
+from rolecall.benchmark.planner import chat_endpoints, plan_run
 from rolecall.benchmark.pool import pool_summary
 from rolecall.benchmark.ports import BenchmarkStore
 from rolecall.benchmark.progress import RunProgress
 from rolecall.benchmark.report import build_report, compare_runs
 from rolecall.benchmark.results import BenchRunRecord
 from rolecall.benchmark.runner import BenchRunner
-from rolecall.errors import RolecallError
 from rolecall.execution.ports import AdapterFactory
 from rolecall.execution.state import RoutingState
 from rolecall.inventory.inventory import Inventory
@@ -37,7 +34,6 @@ from rolecall.observe.ports import SampleStore, TaskQueue
 from rolecall.observe.recorder import Recorder
 
 __all__ = [
-    "BenchError",
     "BenchHub",
     "benchmark_unmeasured",
     "default_judge",
@@ -45,18 +41,6 @@ __all__ = [
 ]
 
 MIN_LOCAL_JUDGE_BYTES: Final = 1_000_000_000  # Qwen2.5-Coder-1.5B Q4_K_M is 1.12 GB
-
-
-class BenchError(RolecallError):
-    """A benchmark request that cannot be served; ``status`` is the HTTP status that fits."""
-
-    def __init__(
-        self, message: str, *, status: int = 400, param: str | None = None, code: str | None = None
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.param = param
-        self.code = code
 
 
 def _now_ms() -> int:
@@ -120,92 +104,22 @@ class BenchHub:
         case_ids: Iterable[str] | None = None,
         spend_cap_usd: float | None = None,
         concurrency: int = 2,
-        *,
-        adaptive: bool | None = None,
-        max_cases: int | None = None,
-        min_cases: int | None = None,
-        tie_margin: float | None = None,
+        **adaptive: Any,
     ) -> RunPlan:
-        """Validate a run request against the inventory; `BenchError` names the bad field.
-
-        ``adaptive`` (default: for quick and canary runs) makes the whole suite (or the
-        ``case_ids``) the candidates and lets each endpoint answer only what its ranking needs,
-        up to ``max_cases`` (default for a quick run: as many as the quick cases; otherwise
-        all); a canary compares each endpoint with its own history, not with the pool.
-        ``min_cases`` and ``tie_margin`` override `AdaptiveSettings`' defaults."""
-        if mode not in ("quick", "full", "canary"):  # canary: chosen cases of the full suite
-            raise BenchError(f"mode: expected 'quick' or 'full', got {mode!r}", param="mode")
+        """A run request checked against the current inventory (`planner.plan_run`: what
+        ``adaptive``'s keywords mean); `BenchError` names the bad field."""
         inventory = self.routing.inventory
-        chosen = list(endpoints) if endpoints else _chat_endpoints(inventory)
-        unknown = [e for e in chosen if e not in inventory.endpoints]
-        if unknown:
-            raise BenchError(
-                f"endpoints: unknown endpoint(s) {unknown} (known: {sorted(inventory.endpoints)})",
-                param="endpoints",
-            )
-        # the cases are chat: an embeddings-only endpoint named (the console names them all)
-        # is left out, and a list of nothing else is refused
-        embedders = [e for e in chosen if inventory.endpoints[e].embeddings_only]
-        if embedders and len(embedders) == len(chosen):
-            raise BenchError(
-                f"endpoints: {embedders} serve embeddings only; the benchmark's cases are chat",
-                param="endpoints",
-            )
-        chosen = [e for e in chosen if e not in embedders]
-        if not chosen:
-            raise BenchError(
-                "endpoints: no endpoint to benchmark; configure endpoints first", param="endpoints"
-            )
-        if judge is not None and judge not in inventory.endpoints:
-            raise BenchError(
-                f"judge: unknown endpoint {judge!r} (known: {sorted(inventory.endpoints)})",
-                param="judge",
-            )
-        if concurrency < 1:
-            raise BenchError("concurrency: must be at least 1", param="concurrency")
-        if max_cases is not None and max_cases < 1:
-            raise BenchError("max_cases: must be at least 1", param="max_cases")
-        adaptive = mode in ("quick", "canary") if adaptive is None else adaptive
-        loaded = load_suites(suites)
-        subset = "quick" if mode == "quick" and not adaptive else "full"
-        items = select_cases(loaded, subset, case_ids)
-        if not items:
-            raise BenchError(f"no {mode} cases selected: check --suite / case ids", param="suite")
-        run_id = f"bench-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
-        chosen = list(dict.fromkeys(chosen))
-        if not adaptive:
-            return RunPlan(
-                run_id, mode, tuple(chosen), judge, tuple(items), spend_cap_usd, concurrency
-            )
-        if max_cases is None and mode == "quick":
-            max_cases = len(select_cases(loaded, "quick", case_ids)) or None
-        settings = AdaptiveSettings(
-            max_cases=max_cases,
-            seed=run_id,
-            against="history" if mode == "canary" else "pool",
-        )
-        if min_cases is not None:
-            settings = replace(settings, min_cases=min_cases)
-        if tie_margin is not None:
-            settings = replace(settings, tie_margin=tie_margin)
-        return self._adaptive_plan(
-            RunPlan(run_id, mode, tuple(chosen), judge, tuple(items), spend_cap_usd, concurrency),
-            settings,
-        )
-
-    def _adaptive_plan(self, plan: RunPlan, settings: AdaptiveSettings) -> RunPlan:
-        """``plan`` made adaptive: the item statistics of its cases from the stored evidence, and
-        as anchors every other chat endpoint with stored scores (a new endpoint joins a
-        benchmarked pool without the pool running again)."""
-        from rolecall.benchmark.item_report import case_stats, endpoint_scores  # numpy's fit
-
-        keys = {f"{s}/{c.id}" for s, c in plan.items}
-        stats = {k: v for k, v in case_stats(self.store).items() if k in keys}
-        others = [e for e in _chat_endpoints(self.routing.inventory) if e not in plan.endpoint_ids]
-        pool = settings.against == "pool"
-        anchors = tuple(sorted(endpoint_scores(self.store, others))) if pool else ()
-        return replace(
-            plan, adaptive=settings, anchors=anchors, item_stats=tuple(sorted(stats.items()))
+        return plan_run(
+            inventory,
+            self.store,
+            mode,
+            endpoints,
+            judge,
+            suites,
+            case_ids,
+            spend_cap_usd,
+            concurrency,
+            **adaptive,
         )
 
     async def start(self, plan: RunPlan) -> str:
@@ -337,7 +251,7 @@ class BenchHub:
         """Every configured chat endpoint from its latest evidence across the last ``limit``
         runs, and the advice over the whole pool (`rolecall.benchmark.pool`)."""
         inventory = self.routing.inventory
-        pool = {e: inventory.endpoints[e].is_local for e in _chat_endpoints(inventory)}
+        pool = {e: inventory.endpoints[e].is_local for e in chat_endpoints(inventory)}
         runs = self.store.list_runs(limit=limit)
         results = {r.run_id: self.store.results(r.run_id) for r in runs}
         ceilings = inventory.routing.difficulty.ceilings
@@ -456,7 +370,7 @@ async def benchmark_unmeasured(hub: BenchHub) -> str | None:
     new ones run, and the measured ones are their anchors: compared by their stored scores, not
     asked again.
     """
-    endpoints = _chat_endpoints(hub.routing.inventory)
+    endpoints = chat_endpoints(hub.routing.inventory)
     if hub.active_run is not None:
         return None
     unmeasured = [
@@ -467,9 +381,3 @@ async def benchmark_unmeasured(hub: BenchHub) -> str | None:
     if not unmeasured:
         return None
     return await hub.start(hub.plan("quick", unmeasured, hub.default_judge(), adaptive=True))
-
-
-def _chat_endpoints(inventory: Inventory) -> list[str]:
-    """The enabled endpoints a benchmark runs on by default: those that chat (an embeddings-only
-    endpoint cannot answer a case)."""
-    return [e for e, ep in inventory.endpoints.items() if ep.enabled and not ep.embeddings_only]

@@ -61,7 +61,7 @@ def _hub(config: Path | None, data_dir: Path | None) -> Iterator[BenchHub]:
 def _hint(exc: RolecallError) -> str:
     """The fix for a run id that names no run (the hub's 404s name a run unless they name an
     endpoint): the command that lists the runs."""
-    from rolecall.benchmark.service import BenchError
+    from rolecall.benchmark.errors import BenchError
 
     if isinstance(exc, BenchError) and exc.status == 404 and exc.param != "endpoint":
         return "; 'rolecall bench list' shows the stored runs"

@@ -34,7 +34,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from rolecall.benchmark.cases import SuiteError, builtin_suites
-from rolecall.benchmark.service import BenchError, BenchHub
+from rolecall.benchmark.errors import BenchError
+from rolecall.benchmark.service import BenchHub
 from rolecall.gateway.context import services_of
 from rolecall.gateway.openapi import Operation, array, obj, query
 from rolecall.gateway.responses import json_response

@@ -22,8 +22,9 @@ from pathlib import Path
 from typing import Any, Final
 
 from rolecall.benchmark.cases import BenchCase, load_suites, select_cases
+from rolecall.benchmark.errors import BenchError
 from rolecall.benchmark.results import BenchResultRecord, BenchRunRecord
-from rolecall.benchmark.service import BenchError, BenchHub
+from rolecall.benchmark.service import BenchHub
 from rolecall.inventory.live_quality import CanaryConfig
 from rolecall.judging.drift_watch import DriftWatch
 from rolecall.profiles.drift import canary_drop
@@ -145,7 +146,7 @@ class Canaries:
         results = {run.run_id: self._results_of(run.run_id) for run in runs}  # read once
         out: dict[str, dict[str, Any] | None] = {}
         for endpoint_id in endpoint_ids:
-            pairs = self._pairs(endpoint_id, runs, results)
+            pairs = self._pairs(endpoint_id, runs, results, self._config.min_pairs)
             verdict = canary_drop(pairs, min_pairs=self._config.min_pairs, drop=self._config.drop)
             out[endpoint_id] = None if verdict is None else verdict.to_json()
             if verdict is not None and verdict.alarmed:
@@ -161,11 +162,15 @@ class Canaries:
         endpoint_id: str,
         runs: Sequence[BenchRunRecord],
         results: Mapping[str, Sequence[BenchResultRecord]],
+        min_pairs: int = 1,
     ) -> list[tuple[float, float]]:
-        """(canary score, history score) of each case a canary ran since the endpoint's latest
-        non-canary run, against that case's latest score before it."""
+        """(canary score, history score) of the cases the newest canary rounds since the
+        endpoint's latest non-canary run ran, against each case's latest score before them.
+        Rounds are taken newest first until ``min_pairs`` cases have a history, so a verdict
+        rests on the newest evidence that suffices (an adaptive round can be short, and an
+        older round's score of a case no newer round ran would speak for a past state)."""
         history: dict[str, float] = {}
-        canary: dict[str, float] = {}
+        rounds: list[dict[str, float]] = []
         for run in runs:  # oldest first: later scores replace earlier ones
             if endpoint_id not in run.endpoints:
                 continue
@@ -175,8 +180,13 @@ class Canaries:
                 if r.endpoint_id == endpoint_id and r.status == "graded" and r.score is not None
             }
             if run.mode == "canary":
-                canary.update(graded)
+                rounds.append(graded)
             else:
                 history.update(graded)
-                canary.clear()  # a new baseline: only canaries after it count
+                rounds.clear()  # a new baseline: only canaries after it count
+        canary: dict[str, float] = {}
+        for graded in reversed(rounds):  # newest first: a newer score of a case wins
+            canary.update({k: v for k, v in graded.items() if k not in canary})
+            if sum(1 for key in canary if key in history) >= min_pairs:
+                break
         return [(score, history[key]) for key, score in canary.items() if key in history]

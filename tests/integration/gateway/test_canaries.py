@@ -118,9 +118,7 @@ def test_canaries_demote_the_endpoint_that_fell_below_its_history(
         assert status == 200
         alarm = alarms["open"]["ep-b"]
         assert alarm["metric"] == "canary"
-        # adaptive rounds stop once the change is clear, so a case last run before the answers
-        # turned wrong can still be among the paired ones: most, not all, fell by 1
-        assert alarm["evidence"]["mean_change"] <= -0.75
+        assert alarm["evidence"]["mean_change"] <= -0.9
         assert "ep-a" not in alarms["open"]
         runs = gw.services.storage.benchmarks.list_runs()
         assert {r.mode for r in runs} == {"full", "canary"}

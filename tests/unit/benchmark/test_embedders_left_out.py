@@ -8,7 +8,9 @@ from typing import Any
 
 import pytest
 
-from rolecall.benchmark.service import BenchError, BenchHub, _chat_endpoints, default_judge
+from rolecall.benchmark.errors import BenchError
+from rolecall.benchmark.planner import chat_endpoints
+from rolecall.benchmark.service import BenchHub, default_judge
 from rolecall.inventory.config import parse_inventory
 from rolecall.inventory.inventory import Inventory, build_inventory
 
@@ -36,13 +38,13 @@ def _inventory() -> Inventory:
 
 def test_embeddings_only_endpoints_are_not_benchmarked_nor_judges() -> None:
     inventory = _inventory()
-    assert _chat_endpoints(inventory) == ["chat"]
+    assert chat_endpoints(inventory) == ["chat"]
     # the only remote endpoint embeds: it does not judge; the local chat model does when big
     assert default_judge(inventory, {"big-local": 10**10}) == "chat"
 
 
 def test_a_plan_leaves_embedders_out_and_refuses_only_embedders() -> None:
-    hub: Any = SimpleNamespace(routing=SimpleNamespace(inventory=_inventory()))
+    hub: Any = SimpleNamespace(routing=SimpleNamespace(inventory=_inventory()), store=None)
     # what the console sends: every id (fixed: an adaptive plan also reads the store)
     plan = BenchHub.plan(hub, "quick", ["embed", "chat"], adaptive=False)
     assert plan.endpoint_ids == ("chat",)

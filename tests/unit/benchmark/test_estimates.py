@@ -32,7 +32,7 @@ def test_a_full_sample_is_the_suite_mean_exactly() -> None:
     assert est.mean == pytest.approx(3 / 5)  # the plain mean of all five cases
     assert est.se == 0.0  # every stratum graded in full: measured, not estimated
     assert (est.used, est.total) == (5, 5)
-    assert est.interval() == (pytest.approx(0.6), pytest.approx(0.6))
+    assert est.interval() == pytest.approx((0.6, 0.6))
 
 
 def test_strata_are_weighted_by_their_share_of_the_suite() -> None:
@@ -125,7 +125,7 @@ def test_differences_may_be_negative() -> None:
     assert est is not None
     assert est.mean == pytest.approx(0.5 * -0.5 + 0.5 * -1.0)
     low, high = est.interval(low=-1.0, high=1.0)
-    assert (low, high) == (-1.0, pytest.approx(est.mean + Z_95 * est.se))  # clamped at -1
+    assert (low, high) == pytest.approx((-1.0, est.mean + Z_95 * est.se))  # clamped at -1
 
 
 def test_an_unknown_stratum_is_an_error() -> None:
@@ -143,15 +143,15 @@ def test_interval_and_half_width() -> None:
     assert est.half_width() == pytest.approx(Z_95 * 0.1)
     assert est.half_width(2.576) == pytest.approx(0.2576)
     low, high = est.interval()
-    assert (low, high) == (pytest.approx(0.5 - 0.196), pytest.approx(0.5 + 0.196))
-    assert est.interval(1.0) == (pytest.approx(0.4), pytest.approx(0.6))
+    assert (low, high) == pytest.approx((0.5 - 0.196, 0.5 + 0.196))
+    assert est.interval(1.0) == pytest.approx((0.4, 0.6))
 
 
 def test_the_interval_is_clamped_to_the_scores_range() -> None:
-    assert Estimate(0.95, 0.1, 5, 10).interval() == (pytest.approx(0.754), 1.0)
-    assert Estimate(0.02, 0.05, 5, 10).interval() == (0.0, pytest.approx(0.118))
+    assert Estimate(0.95, 0.1, 5, 10).interval() == pytest.approx((0.754, 1.0))
+    assert Estimate(0.02, 0.05, 5, 10).interval() == pytest.approx((0.0, 0.118))
     assert Estimate(0.5, 10.0, 1, 10).interval() == (0.0, 1.0)
-    assert Estimate(-0.3, 0.5, 5, 10).interval(low=-1.0) == (-1.0, pytest.approx(0.68))
+    assert Estimate(-0.3, 0.5, 5, 10).interval(low=-1.0) == pytest.approx((-1.0, 0.68))
 
 
 def test_to_dict_rounds_and_clamps() -> None:

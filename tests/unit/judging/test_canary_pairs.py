@@ -78,3 +78,22 @@ def test_no_history_no_verdict() -> None:
     canaries, alarms = _canaries(runs, {"canary-1": [_result("canary-1", "a", 0.0)]})
     assert canaries.judge(["ep"]) == {"ep": None}
     assert alarms.raised == []
+
+
+def test_the_newest_rounds_that_suffice_decide() -> None:
+    """Short (adaptive) rounds: an older round's score of a case no newer round ran speaks for a
+    past state, so it joins only when the newer rounds have too few cases."""
+    runs = [
+        _run("full-1", "full", 100),
+        _run("canary-1", "canary", 200),
+        _run("canary-2", "canary", 300),
+    ]
+    results = {
+        "full-1": [_result("full-1", k, 1.0) for k in ("a", "b", "c")],
+        "canary-1": [_result("canary-1", "a", 1.0), _result("canary-1", "b", 1.0)],
+        "canary-2": [_result("canary-2", "a", 0.0), _result("canary-2", "c", 0.0)],
+    }
+    canaries, _ = _canaries(runs, results)
+    assert sorted(canaries._pairs("ep", runs, results, 2)) == [(0.0, 1.0), (0.0, 1.0)]
+    widened = canaries._pairs("ep", runs, results, 3)  # b comes from the older round
+    assert sorted(widened) == [(0.0, 1.0), (0.0, 1.0), (1.0, 1.0)]
