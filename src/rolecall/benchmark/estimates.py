@@ -30,8 +30,8 @@ __all__ = [
 Z_95: Final = 1.96
 SCORE_PRIOR_VAR: Final = 0.25  # the largest variance a score in [0, 1] can have
 DIFFERENCE_PRIOR_VAR: Final = 0.5  # two independent coin flips' difference
-PRIOR_WEIGHT: Final = 1.0
-K = TypeVar("K", bound=Hashable)  # pseudo-observations of the prior variance per stratum
+PRIOR_WEIGHT: Final = 1.0  # pseudo-observations of the prior variance per stratum
+K = TypeVar("K", bound=Hashable)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,10 +50,10 @@ class Estimate:
     def interval(
         self, z: float = Z_95, *, low: float = 0.0, high: float = 1.0
     ) -> tuple[float, float]:
-        return (
-            max(low, self.mean - z * self.se),
-            min(high, self.mean + z * self.se),
-        )
+        """mean ± z·se, clamped to [low, high] (both ends, when the mean itself lies outside)."""
+        lo = min(high, max(low, self.mean - z * self.se))
+        hi = max(low, min(high, self.mean + z * self.se))
+        return lo, max(lo, hi)
 
     def to_dict(self) -> dict[str, float | int]:
         low, high = self.interval()
@@ -82,26 +82,28 @@ def stratified(
         by_stratum.setdefault(stratum, []).append(float(value))
     if not by_stratum:
         return None
-    total = sum(sizes.values())
-    means = {s: math.fsum(v) / len(v) for s, v in by_stratum.items()}
-    covered_weight = sum(sizes[s] for s in means)
-    fill = math.fsum(means[s] * sizes[s] for s in means) / covered_weight
-    mean_terms: list[float] = []
+    # strata of no cases carry no weight, and their values tell nothing about the suite
+    by_stratum = {k: v for k, v in by_stratum.items() if sizes[k] > 0}
+    if not by_stratum:
+        return None
+    total = sum(n for n in sizes.values() if n > 0)
+    means = {k: math.fsum(v) / len(v) for k, v in by_stratum.items()}
+    covered = sum(sizes[k] for k in means)
+    # an uncovered stratum is filled with the covered ones' weighted mean, so the estimate is
+    # Σ (N_s / N_covered) · mean_s over the covered strata: their sampling variance carries
+    # those weights, and each uncovered stratum adds its unknown offset (the prior) at its own
+    mean = math.fsum(means[k] * sizes[k] for k in means) / covered
     var_terms: list[float] = []
     for stratum, size in sizes.items():
         if size <= 0:
             continue
-        weight = size / total
         scores = by_stratum.get(stratum)
         if not scores:
-            mean_terms.append(weight * fill)
-            var_terms.append(weight**2 * prior_var)
+            var_terms.append((size / total) ** 2 * prior_var)
             continue
         n = min(len(scores), size)
-        mean = means[stratum]
-        spread = math.fsum((x - mean) ** 2 for x in scores)
+        spread = math.fsum((x - means[stratum]) ** 2 for x in scores)
         variance = (spread + PRIOR_WEIGHT * prior_var) / (len(scores) - 1 + PRIOR_WEIGHT)
-        mean_terms.append(weight * mean)
-        var_terms.append(weight**2 * variance / n * (1 - n / size))
-    used = sum(min(len(v), sizes[s]) for s, v in by_stratum.items())
-    return Estimate(math.fsum(mean_terms), math.sqrt(math.fsum(var_terms)), used, total)
+        var_terms.append((size / covered) ** 2 * variance / n * (1 - n / size))
+    used = sum(min(len(v), sizes[k]) for k, v in by_stratum.items())
+    return Estimate(mean, math.sqrt(math.fsum(var_terms)), used, total)

@@ -16,9 +16,12 @@ time (`AdaptiveSampler.next_case`) until its standing is settled:
 * **Stopping**: an endpoint stops once it has ``min_cases`` and coverage, and its difference to
   every partner (the other endpoints of the run, and ``anchors``: endpoints whose scores are
   already stored) is settled — the interval of the paired difference excludes 0 (``separated``)
-  or lies within ±``tie_margin`` (``tied``). A lone endpoint stops when its own estimate's 95%
-  interval is within ±``precision``. The stop test uses ``z_stop`` (99%), not 95%: it is looked
-  at after every case, and every look is a chance to stop on noise. Budgets end it otherwise.
+  or lies within ±``tie_margin`` (``tied``). A partner that stopped with nothing to pair
+  (no scores, say its preflight failed) is no partner; an endpoint without partners stops
+  when its own estimate is within ±``precision``. Every test uses ``z_stop`` (99%), not 95%:
+  it is looked at after every case, and every look is a chance to stop on noise. Budgets end
+  it otherwise. Canaries (``against="history"``) have one partner: the endpoint's own scores
+  from its quick and full runs.
 
 Pure: scores are pushed in with `record`; no I/O, no clock.
 """
@@ -232,10 +235,19 @@ class AdaptiveSampler:
         return walk.scores if walk is not None else self.anchors.get(name, {})
 
     def partners(self, endpoint: str) -> list[str]:
+        """Whom the endpoint is compared with; a walk that stopped with no scores is left out."""
         if self.settings.against == "history":
             own = history_of(endpoint)
             return [own] if own in self.anchors else []
-        return [e for e in (*self.walks, *self.anchors) if e != endpoint]
+        return [
+            e
+            for e in (*self.walks, *self.anchors)
+            if e != endpoint and (self._scores(e) or self._walking(e))
+        ]
+
+    def _walking(self, name: str) -> bool:
+        walk = self.walks.get(name)
+        return walk is not None and walk.stopped is None
 
     def open_partners(self, endpoint: str) -> list[str]:
         return [f for f in self.partners(endpoint) if self.pair_state(endpoint, f) is None]
@@ -304,8 +316,7 @@ class AdaptiveSampler:
     def _can_pair(self, endpoint: str, partner: str) -> bool:
         """Whether more cases could still pair the two: the partner is walking, or has scores
         on cases the endpoint has not taken."""
-        walk = self.walks.get(partner)
-        if walk is not None and walk.stopped is None:
+        if self._walking(partner):
             return True
         mine = self.walks[endpoint]
         return any(k not in mine.taken and k not in mine.pending for k in self._scores(partner))

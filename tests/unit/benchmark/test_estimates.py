@@ -168,12 +168,6 @@ def test_to_dict_rounds_and_clamps() -> None:
     assert low["ci_high"] == pytest.approx(0.402)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="source bug: with an uncovered stratum the estimate is the covered strata's mean "
-    "extrapolated, but their sampling variance is weighted by their share of the whole suite, so "
-    "the se shrinks when an unsampled stratum is added (remove this marker once fixed)",
-)
 def test_an_unsampled_stratum_does_not_make_the_estimate_more_certain() -> None:
     values = [("a", 1.0), ("a", 0.0)]
     alone = stratified(values, {"a": 100})

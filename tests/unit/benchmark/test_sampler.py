@@ -639,3 +639,16 @@ def test_a_resume_of_a_finished_run_asks_nothing() -> None:
     assert math.isclose(
         outcome["mid"]["estimate"]["mean"], first.outcome()["mid"]["estimate"]["mean"]
     )
+
+
+def test_a_partner_that_stopped_with_nothing_is_no_partner() -> None:
+    """b failed its preflight before answering anything: a is measured as if alone (precision),
+    not stopped as 'settled' against a partner it can never be compared with."""
+    sampler = AdaptiveSampler(SLOTS, AdaptiveSettings(seed="r"), ["a", "b"])
+    sampler.stop("b", "preflight")
+    draw = random.Random(3)
+    while (key := sampler.next_case("a")) is not None:
+        sampler.record("a", key, float(draw.random() < 0.5))
+    assert sampler.partners("a") == []
+    assert sampler.walks["a"].stopped in ("precise", "exhausted")
+    assert len(sampler.walks["a"].scores) > AdaptiveSettings().min_cases
