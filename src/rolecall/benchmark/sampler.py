@@ -42,15 +42,32 @@ from rolecall.benchmark.estimates import DIFFERENCE_PRIOR_VAR, Estimate, stratif
 __all__ = ["AdaptiveSampler", "history_of"]
 
 
+Stratum = tuple[str, str]
+
+
 @dataclass
 class _Walk:
     """One endpoint's progress: scores by case, cases taken (graded, failed or skipped), cases in
-    flight, and why it stopped."""
+    flight, why it stopped; and, kept as cases move, the cases still free by stratum and how many
+    each stratum has taken or in flight (a pick looks at one stratum, not at the whole suite)."""
 
+    free: dict[Stratum, dict[str, None]]
     scores: dict[str, float] = field(default_factory=dict)
     taken: set[str] = field(default_factory=set)
     pending: set[str] = field(default_factory=set)
+    held: dict[Stratum, int] = field(default_factory=dict)
     stopped: StopReason | None = None
+
+    @property
+    def free_count(self) -> int:
+        return sum(len(keys) for keys in self.free.values())
+
+    def hold(self, slot: Slot) -> None:
+        """The case leaves the free ones (picked, or replayed from a stored result)."""
+        keys = self.free.get(slot.stratum)
+        if keys is not None and slot.key in keys:
+            del keys[slot.key]
+            self.held[slot.stratum] = self.held.get(slot.stratum, 0) + 1
 
 
 class AdaptiveSampler:
@@ -68,13 +85,11 @@ class AdaptiveSampler:
         self.slots = {s.key: s for s in slots}
         self.settings = settings
         self.anchors = {a: dict(s) for a, s in (anchors or {}).items() if a not in endpoints}
-        self.walks = {e: _Walk() for e in endpoints}
-        self._sizes: dict[tuple[str, str], int] = {}
+        self._sizes: dict[Stratum, int] = {}
         for slot in slots:
             self._sizes[slot.stratum] = self._sizes.get(slot.stratum, 0) + 1
-        self._task_sizes = {
-            t: sum(n for (tt, _), n in self._sizes.items() if tt == t) for t in self.tasks
-        }
+        self.walks = {e: _Walk(self._free_strata()) for e in endpoints}
+        self._pairs: dict[tuple[str, str, int, int], StopReason | None] = {}
         self._shuffle = {s.key: _hash(settings.seed, s.key) for s in slots}
         self._index = {s.key: i for i, s in enumerate(slots)}
         self._a = np.array([1.0 if s.discrimination is None else s.discrimination for s in slots])
@@ -86,9 +101,11 @@ class AdaptiveSampler:
         )
         self._abilities: dict[str, tuple[int, float]] = {}
 
-    @property
-    def tasks(self) -> list[str]:
-        return sorted({t for t, _ in self._sizes})
+    def _free_strata(self) -> dict[Stratum, dict[str, None]]:
+        free: dict[Stratum, dict[str, None]] = {s: {} for s in sorted(self._sizes)}
+        for key, slot in self.slots.items():
+            free[slot.stratum][key] = None
+        return free
 
     @property
     def budget(self) -> int:
@@ -103,8 +120,11 @@ class AdaptiveSampler:
         walk = self.walks[endpoint]
         walk.pending.discard(key)
         walk.taken.add(key)
-        if score is not None and key in self.slots:
-            walk.scores[key] = min(1.0, max(0.0, float(score)))
+        slot = self.slots.get(key)
+        if slot is not None:
+            walk.hold(slot)
+            if score is not None:
+                walk.scores[key] = min(1.0, max(0.0, float(score)))
 
     def stop(self, endpoint: str, reason: StopReason) -> None:
         """End an endpoint's walk from outside (its preflight failed, the spend cap)."""
@@ -119,11 +139,10 @@ class AdaptiveSampler:
         walk = self.walks[endpoint]
         if walk.stopped is not None:
             return None
-        free = [k for k in self.slots if k not in walk.taken and k not in walk.pending]
         reason = None
         if len(walk.scores) + len(walk.pending) >= self.budget:
             reason = "case_budget" if self.budget < len(self.slots) else "exhausted"
-        elif not free:
+        elif walk.free_count == 0:
             reason = "exhausted"
         else:
             reason = self._settled(endpoint)
@@ -131,69 +150,69 @@ class AdaptiveSampler:
             if not walk.pending:  # cases in flight may still change the verdict
                 walk.stopped = reason
             return None
-        key = self._pick(endpoint, free)
+        key = self._pick(endpoint)
         walk.pending.add(key)
+        walk.hold(self.slots[key])
         return key
 
-    def _pick(self, endpoint: str, free: list[str]) -> str:
+    def _pick(self, endpoint: str) -> str:
         walk = self.walks[endpoint]
-        held = walk.taken | walk.pending
         partners = self.open_partners(endpoint)
-        pairable = self._pairable(endpoint, partners, free)
-        pool = self._uncovered(held, free, "task") or self._uncovered(held, free, "bucket")
-        if pool is not None:
-            pool = [k for k in pool if k in pairable] or pool
+        pairable = self._pairable(partners)
+        stratum = self._uncovered(walk, "task") or self._uncovered(walk, "bucket")
+        if stratum is not None:
+            keys = list(walk.free[stratum])
+            pool = [k for k in keys if k in pairable] if pairable is not None else keys
+            pool = pool or keys
         else:
-            pool = self._most_behind(held, [k for k in free if k in pairable] or free)
+            pool = self._most_behind(walk, pairable)
         thetas = [self.ability(e) for e in (endpoint, *partners)]
         return self._pick_from(pool, thetas)
 
-    def _pairable(self, endpoint: str, partners: list[str], free: list[str]) -> set[str]:
-        """The free cases an open partner that no longer walks (an anchor, or an endpoint that
-        stopped) has a score on: only those can settle the pair, so they go first. Every free
-        case when all open partners still walk (they will answer what this one does)."""
-        fixed = [f for f in partners if f not in self.walks or self.walks[f].stopped is not None]
+    def _pairable(self, partners: list[str]) -> set[str] | None:
+        """The cases an open partner that no longer walks (an anchor, or an endpoint that
+        stopped) has a score on: only those can settle the pair, so they go first. None (any
+        case) when all open partners still walk (they will answer what this one does)."""
+        fixed = [f for f in partners if not self._walking(f)]
         if not fixed:
-            return set(free)
-        return {k for k in free if any(k in self._scores(f) for f in fixed)}
-
-    def _uncovered(self, held: set[str], free: list[str], facet: str) -> list[str] | None:
-        """Free cases of the largest task (or bucket) the endpoint has no case of yet."""
-        have = {getattr(self.slots[k], facet) for k in held}
-        missing = [k for k in free if getattr(self.slots[k], facet) not in have]
-        if not missing:
             return None
-        sizes: dict[str, int] = {}
-        for k in missing:
-            value = getattr(self.slots[k], facet)
-            sizes[value] = sizes.get(value, 0) + 1
-        largest = max(sorted(sizes), key=lambda v: sizes[v])
-        chosen = [k for k in missing if getattr(self.slots[k], facet) == largest]
-        if facet == "task":  # within the task, a bucket the endpoint has not seen if any
-            seen = {self.slots[k].bucket for k in held}
-            chosen = [k for k in chosen if self.slots[k].bucket not in seen] or chosen
-        # one stratum: with no item statistics yet its cases are alike, so the run's shuffle
-        # picks, the same for every endpoint (their differences stay paired)
-        counts: dict[tuple[str, str], int] = {}
-        for k in chosen:
-            counts[self.slots[k].stratum] = counts.get(self.slots[k].stratum, 0) + 1
-        stratum = max(sorted(counts), key=lambda s: counts[s])
-        return [k for k in chosen if self.slots[k].stratum == stratum]
+        return set().union(*(self._scores(f).keys() for f in fixed))
 
-    def _most_behind(self, held: set[str], free: list[str]) -> list[str]:
-        """Free cases of the stratum furthest below its share of the suite."""
-        total, count = len(self.slots), len(held) + 1
-        have: dict[tuple[str, str], int] = {}
-        for k in held:
-            have[self.slots[k].stratum] = have.get(self.slots[k].stratum, 0) + 1
-        open_strata = {self.slots[k].stratum for k in free}
+    def _uncovered(self, walk: _Walk, facet: str) -> Stratum | None:
+        """A stratum of the largest task (or bucket) the endpoint has no case of yet and can
+        still take one of — for a task, a stratum of a bucket it has not seen if there is one —
+        the one with the most free cases; None when every task (bucket) is covered. One
+        stratum: with no item statistics its cases are alike, so the run's shuffle picks, the
+        same for every endpoint, and their differences stay paired."""
+        at = 0 if facet == "task" else 1
+        held = {s[at] for s, n in walk.held.items() if n}
+        open_ = {s: len(k) for s, k in walk.free.items() if k and s[at] not in held}
+        if not open_:
+            return None
+        by_value: dict[str, int] = {}
+        for s, n in open_.items():
+            by_value[s[at]] = by_value.get(s[at], 0) + n
+        largest = max(sorted(by_value), key=lambda v: by_value[v])
+        strata = [s for s in open_ if s[at] == largest]
+        if facet == "task":
+            seen = {s[1] for s, n in walk.held.items() if n}
+            strata = [s for s in strata if s[1] not in seen] or strata
+        return max(sorted(strata), key=lambda s: open_[s])
 
-        def behind(stratum: tuple[str, str]) -> tuple[float, int, tuple[str, str]]:
+    def _most_behind(self, walk: _Walk, pairable: set[str] | None) -> list[str]:
+        """Free cases (pairable ones, if any) of the stratum furthest below its share."""
+        total, count = len(self.slots), sum(walk.held.values()) + 1
+        candidates = {s: list(k) for s, k in walk.free.items() if k}
+        if pairable is not None:
+            narrowed = {s: [k for k in keys if k in pairable] for s, keys in candidates.items()}
+            narrowed = {s: keys for s, keys in narrowed.items() if keys}
+            candidates = narrowed or candidates
+
+        def behind(stratum: Stratum) -> tuple[float, int, Stratum]:
             size = self._sizes[stratum]
-            return (size / total * count - have.get(stratum, 0), size, stratum)
+            return (size / total * count - walk.held.get(stratum, 0), size, stratum)
 
-        target = max(sorted(open_strata), key=behind)
-        return [k for k in free if self.slots[k].stratum == target]
+        return candidates[max(sorted(candidates), key=behind)]
 
     def _pick_from(self, pool: list[str], thetas: Sequence[float]) -> str:
         """Cases that separate first, then the most information at ``thetas``, then the run's
@@ -262,7 +281,8 @@ class AdaptiveSampler:
     def difference(self, a: str, b: str) -> Estimate | None:
         """The paired difference a − b over the cases both have scores on."""
         sa, sb = self._scores(a), self._scores(b)
-        common = [k for k in sa if k in sb and k in self.slots]
+        small, large = (sa, sb) if len(sa) <= len(sb) else (sb, sa)
+        common = [k for k in small if k in large and k in self.slots]
         return stratified(
             ((self.slots[k].stratum, sa[k] - sb[k]) for k in common),
             self._sizes,
@@ -270,7 +290,14 @@ class AdaptiveSampler:
         )
 
     def pair_state(self, a: str, b: str) -> StopReason | None:
-        """``separated`` or ``tied`` once settled; None while open."""
+        """``separated`` or ``tied`` once settled; None while open (cached until either has a
+        new score)."""
+        memo = (a, b, len(self._scores(a)), len(self._scores(b)))
+        if memo not in self._pairs:
+            self._pairs[memo] = self._pair_state(a, b)
+        return self._pairs[memo]
+
+    def _pair_state(self, a: str, b: str) -> StopReason | None:
         diff = self.difference(a, b)
         if diff is None or diff.used < self.settings.min_cases:
             return None
@@ -284,12 +311,7 @@ class AdaptiveSampler:
     def covered(self, endpoint: str) -> bool:
         """Every task and bucket has a case the endpoint took, or none is left to take."""
         walk = self.walks[endpoint]
-        held = walk.taken | walk.pending
-        free = [k for k in self.slots if k not in held]
-        return (
-            self._uncovered(held, free, "task") is None
-            and self._uncovered(held, free, "bucket") is None
-        )
+        return self._uncovered(walk, "task") is None and self._uncovered(walk, "bucket") is None
 
     def _settled(self, endpoint: str) -> StopReason | None:
         walk = self.walks[endpoint]
