@@ -30,7 +30,9 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.stats import kendalltau
 
+from rolecall.benchmark.adaptive import AdaptiveSettings, Slot
 from rolecall.benchmark.items import ItemStats, ability, expected_score, fit_items, information
+from rolecall.benchmark.sampler import AdaptiveSampler
 from rolecall.learned import importers
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -172,6 +174,108 @@ def evaluate(source: Source, share: float, seeds: int) -> dict[str, float]:
     }
 
 
+TERCILES = ("easy", "medium", "hard")
+
+
+def _slots(source: Source, items: ItemStats | None) -> list[Slot]:
+    """The source's prompts as an adaptive run's candidates: the task, and as the bucket the
+    tercile of the difficulty fitted from other models (all "medium" without item statistics:
+    the records declare no difficulty)."""
+    if items is None:
+        return [Slot(str(i), t, "medium") for i, t in enumerate(source.tasks)]
+    cuts = np.quantile(items.difficulty, [1 / 3, 2 / 3])
+    buckets = np.searchsorted(cuts, items.difficulty)
+    return [
+        Slot(
+            str(i),
+            t,
+            TERCILES[int(buckets[i])],
+            float(items.difficulty[i]),
+            float(items.discrimination[i]),
+            bool(items.flat[i]),
+        )
+        for i, t in enumerate(source.tasks)
+    ]
+
+
+def walk(sampler: AdaptiveSampler, answers: dict[str, Array]) -> None:
+    """Every endpoint of the sampler answers its picks (one at a time each, in turn) until all
+    have stopped."""
+    active = list(answers)
+    while active:
+        for endpoint in list(active):
+            key = sampler.next_case(endpoint)
+            if key is None:
+                active.remove(endpoint)
+                continue
+            sampler.record(endpoint, key, float(answers[endpoint][int(key)]))
+
+
+def _settings(n: int, share: float, seed: str, precision: float | None) -> AdaptiveSettings:
+    """A case budget of ``share``; with ``precision``, each endpoint also walks until its 95%
+    interval is within ±precision (a quality error bound, not only the ranking)."""
+    budget = max(1, round(share * n))
+    if precision is None:
+        return AdaptiveSettings(max_cases=budget, seed=seed)
+    return AdaptiveSettings(
+        max_cases=budget, seed=seed, precision=precision, require_precision=True
+    )
+
+
+def sampler_pool(
+    source: Source, share: float, seed: int, precision: float | None
+) -> dict[str, float]:
+    """The models of the source walk together as a fresh pool (no item statistics, no anchors):
+    the production sampler (`rolecall.benchmark.sampler`)."""
+    n = source.scores.shape[0]
+    settings = _settings(n, share, f"pool-{seed}", precision)
+    sampler = AdaptiveSampler(_slots(source, None), settings, source.models)
+    walk(sampler, {name: source.scores[:, j] for j, name in enumerate(source.models)})
+    estimates = np.array([_mean(sampler, name) for name in source.models])
+    truth = source.scores.mean(axis=0)
+    used = [len(sampler.walks[name].scores) for name in source.models]
+    return {
+        "used": float(np.mean(used)) / n,
+        "tau": _tau(estimates, truth),
+        "error": float(np.max(np.abs(estimates - truth))),
+    }
+
+
+def sampler_join(source: Source, share: float, precision: float | None) -> dict[str, float]:
+    """Every model in turn joins a measured pool: the others are anchors (their full scores)
+    and fit the item statistics; the newcomer walks alone against them."""
+    n, m = source.scores.shape
+    truth = source.scores.mean(axis=0)
+    estimates, used, placed = np.zeros(m), [], []
+    for j, name in enumerate(source.models):
+        others = [k for k in range(m) if k != j]
+        items, _ = fit_items(source.scores[:, others])
+        anchors = {
+            source.models[k]: {str(i): float(source.scores[i, k]) for i in range(n)} for k in others
+        }
+        settings = _settings(n, share, f"join-{name}", precision)
+        sampler = AdaptiveSampler(_slots(source, items), settings, [name], anchors)
+        walk(sampler, {name: source.scores[:, j]})
+        estimates[j] = _mean(sampler, name)
+        used.append(len(sampler.walks[name].scores))
+        placed += [
+            (estimates[j] > truth[k]) == (truth[j] > truth[k])
+            for k in others
+            if truth[j] != truth[k]
+        ]
+    return {
+        "used": float(np.mean(used)) / n,
+        "tau": _tau(estimates, truth),
+        "error": float(np.max(np.abs(estimates - truth))),
+        "placed": float(np.mean(placed)) if placed else 1.0,
+    }
+
+
+def _mean(sampler: AdaptiveSampler, name: str) -> float:
+    estimate = sampler.estimate(name)
+    return float("nan") if estimate is None else estimate.mean
+
+
 def _tau(a: Array, b: Array) -> float:
     if len(a) < 2:
         return float("nan")
@@ -184,6 +288,9 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     parser.add_argument("--budget", type=float, default=TARGET_BUDGET, help="share of the cases")
     parser.add_argument("--seeds", type=int, default=5, help="random-sample repetitions")
+    parser.add_argument(
+        "--precision", type=float, default=TARGET_ERROR, help="the sampler's precision rows"
+    )
     args = parser.parse_args()
     print(f"budget: {args.budget:.0%} of each suite's cases per endpoint")
     head = (
@@ -200,6 +307,24 @@ def main() -> None:
             f" | {r['random_tau']:.3f} / {r['random_error']:.3f}"
             f" | {time.perf_counter() - started:.1f}"
         )
+    for precision in (None, args.precision):
+        stop = "ranking settled" if precision is None else f"ranking and ±{precision} (95%)"
+        print()
+        print(f"the production sampler (rolecall.benchmark.sampler), stopping on: {stop}")
+        print(
+            "source | pool run: cases used / τ / max error (median of seeds)"
+            " | a newcomer joins: cases used / τ / max error / pairs placed right | s"
+        )
+        for source in sources(args.data):
+            started = time.perf_counter()
+            pools = [sampler_pool(source, args.budget, k, precision) for k in range(args.seeds)]
+            pool = {k: statistics.median(p[k] for p in pools) for k in pools[0]}
+            join = sampler_join(source, args.budget, precision)
+            print(
+                f"{source.name} | {pool['used']:.1%} / {pool['tau']:.3f} / {pool['error']:.3f}"
+                f" | {join['used']:.1%} / {join['tau']:.3f} / {join['error']:.3f}"
+                f" / {join['placed']:.1%} | {time.perf_counter() - started:.1f}"
+            )
     print(f"targets: τ ≥ {TARGET_TAU}, max error ≤ {TARGET_ERROR} at ≤ {TARGET_BUDGET:.0%}")
 
 

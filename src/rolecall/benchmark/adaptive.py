@@ -27,7 +27,11 @@ class AdaptiveSettings:
     max_cases: int | None = None  # per endpoint; None: the whole suite
     min_cases: int = 8
     tie_margin: float = 0.05
+    # the half-width of an endpoint's 95% interval that counts as precise: a lone endpoint's
+    # stop, and every endpoint's too with require_precision (a quality error bound, not only
+    # the ranking)
     precision: float = 0.10
+    require_precision: bool = False
     z_stop: float = Z_99
     seed: str = ""
     # whom an endpoint is compared with: "pool" (the run's other endpoints and the anchors) or

@@ -18,9 +18,10 @@ time (`AdaptiveSampler.next_case`) until its standing is settled:
   already stored) is settled — the interval of the paired difference excludes 0 (``separated``)
   or lies within ±``tie_margin`` (``tied``). A partner that stopped with nothing to pair
   (no scores, say its preflight failed) is no partner; an endpoint without partners stops
-  when its own estimate is within ±``precision``. Every test uses ``z_stop`` (99%), not 95%:
-  it is looked at after every case, and every look is a chance to stop on noise. Budgets end
-  it otherwise. Canaries (``against="history"``) have one partner: the endpoint's own scores
+  when its own estimate's 95% interval is within ±``precision`` (``precise``), and with
+  ``require_precision`` every endpoint needs that too, not only a settled ranking. The ranking
+  tests use ``z_stop`` (99%), not 95%: they are looked at after every case, and every look is a
+  chance to stop on noise. Budgets end a walk otherwise. Canaries (``against="history"``) have one partner: the endpoint's own scores
   from its quick and full runs.
 
 Pure: scores are pushed in with `record`; no I/O, no clock.
@@ -37,7 +38,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from rolecall.benchmark.adaptive import BUCKET_DIFFICULTY, AdaptiveSettings, Slot, StopReason
-from rolecall.benchmark.estimates import DIFFERENCE_PRIOR_VAR, Estimate, stratified
+from rolecall.benchmark.estimates import DIFFERENCE_PRIOR_VAR, Z_95, Estimate, stratified
 
 __all__ = ["AdaptiveSampler", "history_of"]
 
@@ -317,14 +318,12 @@ class AdaptiveSampler:
         walk = self.walks[endpoint]
         if len(walk.scores) < self.settings.min_cases or not self.covered(endpoint):
             return None
+        precise = self._precise(endpoint)
         partners = self.partners(endpoint)
         if not partners:
-            own = self.estimate(endpoint)
-            return (
-                "precise"
-                if own and own.half_width(self.settings.z_stop) <= self.settings.precision
-                else None
-            )
+            return "precise" if precise else None
+        if self.settings.require_precision and not precise:
+            return None
         states = []
         for partner in partners:
             state = self.pair_state(endpoint, partner)
@@ -334,6 +333,11 @@ class AdaptiveSampler:
         if all(s == "separated" for s in states):
             return "separated"
         return "tied" if all(s == "tied" for s in states) else "settled"
+
+    def _precise(self, endpoint: str) -> bool:
+        """The endpoint's own estimate's 95% interval is within ±``precision``."""
+        own = self.estimate(endpoint)
+        return own is not None and own.half_width(Z_95) <= self.settings.precision
 
     def _can_pair(self, endpoint: str, partner: str) -> bool:
         """Whether more cases could still pair the two: the partner is walking, or has scores

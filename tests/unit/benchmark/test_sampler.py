@@ -410,14 +410,14 @@ def test_a_lone_endpoint_stops_once_precise() -> None:
         assert sampler.walks["alone"].stopped == "precise"
         est = sampler.estimate("alone")
         assert est is not None
-        assert est.half_width(settings.z_stop) <= settings.precision
+        assert est.half_width() <= settings.precision  # its 95% interval
         # and not a case later than it had to: one case fewer was not precise
         before = stratified(
             ((BY_KEY[k].stratum, truth["alone"][k]) for k in keys[:-1]), dict(SIZES)
         )
         assert before is not None
-        assert before.half_width(settings.z_stop) > settings.precision
-        assert settings.min_cases < len(keys) < FULL  # measured: 54-60 of 90
+        assert before.half_width() > settings.precision
+        assert settings.min_cases < len(keys) < FULL
 
 
 def test_a_lone_endpoint_that_can_never_be_precise_walks_the_suite() -> None:
@@ -652,3 +652,22 @@ def test_a_partner_that_stopped_with_nothing_is_no_partner() -> None:
     assert sampler.partners("a") == []
     assert sampler.walks["a"].stopped in ("precise", "exhausted")
     assert len(sampler.walks["a"].scores) > AdaptiveSettings().min_cases
+
+
+def test_require_precision_holds_a_settled_ranking_until_the_estimates_are_precise() -> None:
+    """strong and weak separate within a few cases; with require_precision each also walks
+    until its own 95% interval is within ±precision."""
+    truth = {e: answers(ACCURACY[e], f"req-{e}") for e in ("strong", "weak")}
+    ranking = AdaptiveSampler(SLOTS, AdaptiveSettings(seed="q"), list(truth))
+    drive(ranking, truth)
+    settings = AdaptiveSettings(seed="q", precision=0.15, require_precision=True)
+    precise = AdaptiveSampler(SLOTS, settings, list(truth))
+    drive(precise, truth)
+    for endpoint in truth:
+        assert precise.walks[endpoint].stopped == "separated"
+        estimate = precise.estimate(endpoint)
+        assert estimate is not None and estimate.half_width() <= 0.15
+        assert len(precise.walks[endpoint].scores) >= len(ranking.walks[endpoint].scores)
+    assert sum(len(w.scores) for w in precise.walks.values()) > sum(
+        len(w.scores) for w in ranking.walks.values()
+    )
