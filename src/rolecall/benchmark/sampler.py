@@ -91,6 +91,7 @@ class AdaptiveSampler:
             self._sizes[slot.stratum] = self._sizes.get(slot.stratum, 0) + 1
         self.walks = {e: _Walk(self._free_strata()) for e in endpoints}
         self._pairs: dict[tuple[str, str, int, int], StopReason | None] = {}
+        self._estimates: dict[str, tuple[int, Estimate | None]] = {}
         self._shuffle = {s.key: _hash(settings.seed, s.key) for s in slots}
         self._index = {s.key: i for i, s in enumerate(slots)}
         self._a = np.array([1.0 if s.discrimination is None else s.discrimination for s in slots])
@@ -273,8 +274,17 @@ class AdaptiveSampler:
         return [f for f in self.partners(endpoint) if self.pair_state(endpoint, f) is None]
 
     def estimate(self, name: str) -> Estimate | None:
-        """The suite-level quality of an endpoint (or anchor) from its scores."""
+        """The suite-level quality of an endpoint (or anchor) from its scores (cached until it
+        has a new one)."""
         scores = self._scores(name)
+        cached = self._estimates.get(name)
+        if cached is not None and cached[0] == len(scores):
+            return cached[1]
+        estimate = self._estimate(scores)
+        self._estimates[name] = (len(scores), estimate)
+        return estimate
+
+    def _estimate(self, scores: Mapping[str, float]) -> Estimate | None:
         return stratified(
             ((self.slots[k].stratum, y) for k, y in scores.items() if k in self.slots), self._sizes
         )
@@ -318,11 +328,10 @@ class AdaptiveSampler:
         walk = self.walks[endpoint]
         if len(walk.scores) < self.settings.min_cases or not self.covered(endpoint):
             return None
-        precise = self._precise(endpoint)
         partners = self.partners(endpoint)
         if not partners:
-            return "precise" if precise else None
-        if self.settings.require_precision and not precise:
+            return "precise" if self._precise(endpoint) else None
+        if self.settings.require_precision and not self._precise(endpoint):
             return None
         states = []
         for partner in partners:
