@@ -137,15 +137,19 @@ class Index:
     """Candidate case texts built from a source's records: key → [(row, text, check)]."""
 
     normalise: bool = False
-    entries: dict[str, list[tuple[int, str, Check]]] = field(default_factory=lambda: defaultdict(list))
+    entries: dict[str, list[tuple[int, str, Check, bool]]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
 
-    def add(self, text: str, row: int, check: Check) -> None:
+    def add(self, text: str, row: int, check: Check, primary: bool = True) -> None:
+        """``primary``: the record is of the kind build_suites built such a case from (a GSM8K
+        question also sits in LLMRouter's agentverse-mgsm rows: a secondary match)."""
         key = normalise_prompt(text) if self.normalise else text
-        self.entries[key].append((row, text, check))
+        self.entries[key].append((row, text, check, primary))
 
-    def find(self, text: str, case: BenchCase) -> list[tuple[int, str]]:
+    def find(self, text: str, case: BenchCase) -> list[tuple[int, str, bool]]:
         key = normalise_prompt(text) if self.normalise else text
-        return [(row, t) for row, t, check in self.entries.get(key, []) if check(case)]
+        return [(r, t, primary) for r, t, check, primary in self.entries.get(key, []) if check(case)]
 
 
 def _jsonl(path: Path) -> list[dict[str, Any]]:
@@ -174,14 +178,19 @@ def _id_prefix(prefix: str) -> Check:
     return lambda case: case.id.startswith(prefix)
 
 
-def _gsm8k_texts(question: str, answer: str) -> Iterator[tuple[str, Check]]:
-    """The texts build_suites makes of a GSM8K question: a ``gsm8k-*`` case (RouteLLM's test
-    set) and an ``mgsm-*`` one (LLMRouter's agentverse-mgsm rows are GSM8K questions)."""
+Texts = Iterator[tuple[str, Check, bool]]  # (case text, check, primary)
+
+
+def _gsm8k_texts(question: str, answer: str, origin: str) -> Texts:
+    """The texts build_suites makes of a GSM8K question: a ``gsm8k-*`` case (from RouteLLM's
+    test set) and an ``mgsm-*`` one (from LLMRouter's agentverse-mgsm rows, which are GSM8K test
+    questions); ``origin`` says which of the two the record is (``""``: neither)."""
     check = _reference(_numeric(answer))
-    yield question + BS.NUMERIC_TAIL, _all(_id_prefix("gsm8k-"), check)
+    yield question + BS.NUMERIC_TAIL, _all(_id_prefix("gsm8k-"), check), origin == "gsm8k"
     yield (
         (question + MGSM_SUFFIX).replace(MGSM_BOXED, MGSM_ASK),
         _all(_id_prefix("mgsm-"), check),
+        origin == "mgsm",
     )
 
 
@@ -193,8 +202,8 @@ def routellm_index(table: Table, shared: Path) -> tuple[Index, Index]:
     exact, mmlu = Index(), Index(normalise=True)
     for row, (prompt, tasks) in enumerate(zip(table.prompts, table.tasks, strict=True)):
         if "gsm8k" in tasks and prompt in answers:
-            for text, check in _gsm8k_texts(prompt, answers[prompt]):
-                exact.add(text, row, check)
+            for text, check, primary in _gsm8k_texts(prompt, answers[prompt], "gsm8k"):
+                exact.add(text, row, check, primary)
         subjects = {t.removeprefix("mmlu_").replace("_", " ") for t in tasks if t.startswith("mmlu_")}
         if subjects:
             mmlu.add(prompt, row, _mmlu_subject(subjects))
@@ -209,28 +218,28 @@ def _mmlu_subject(subjects: set[str]) -> Check:
     return check
 
 
-def _llmrouter_texts(q: dict[str, Any]) -> Iterator[tuple[str, Check]]:
+def _llmrouter_texts(q: dict[str, Any]) -> Texts:
     """What build_suites makes of one LLMRouter query row, by task."""
     task, query, truth = q["task_name"], q["query"], q["ground_truth"]
     if task in BS.LLMROUTER_MC or task == "mmlu":
         case = BS.choice_case("x", query, BS._choices(q["choices"]), truth)
-        yield case["messages"][-1]["content"], _reference(truth)
+        yield case["messages"][-1]["content"], _reference(truth), True
     elif task == "agentverse-mgsm" and query.endswith(MGSM_SUFFIX):
-        yield from _gsm8k_texts(query.removesuffix(MGSM_SUFFIX), truth)
+        yield from _gsm8k_texts(query.removesuffix(MGSM_SUFFIX), truth, "mgsm")
     elif task == "gsm8k":
-        yield from _gsm8k_texts(query, truth)
+        yield from _gsm8k_texts(query, truth, "")
     elif task in ("trivia_qa", "natural_qa"):
-        yield query.strip().rstrip("?") + CHAT_TAIL, _reference(truth)
+        yield query.strip().rstrip("?") + CHAT_TAIL, _reference(truth), True
     elif task == "mbpp":
         tests = ast.literal_eval(truth)
         ask = (
             f"{query}\nYour function must pass this test:\n{tests[0]}\n"
             "Reply with the function in a ```python code block."
         )
-        yield ask, lambda case: (case.grader_args or {}).get("tests") == "\n".join(tests)
+        yield ask, lambda case: (case.grader_args or {}).get("tests") == "\n".join(tests), True
     elif task == "human_eval":
         number = str(q.get("task_id") or "").removeprefix("HumanEval/")
-        yield BS.CODE_ASK + query, lambda case: case.id == f"humaneval-{number}"
+        yield BS.CODE_ASK + query, lambda case: case.id == f"humaneval-{number}", True
 
 
 def llmrouter_index(table: Table, shared: Path) -> tuple[Index, dict[str, int]]:
@@ -251,8 +260,8 @@ def llmrouter_index(table: Table, shared: Path) -> tuple[Index, dict[str, int]]:
         if len(variants[q["query"]]) > 1:
             skipped["ambiguous"] += 1
             continue
-        for text, check in _llmrouter_texts(q):
-            index.add(text, row, check)
+        for text, check, primary in _llmrouter_texts(q):
+            index.add(text, row, check, primary)
     return index, skipped
 
 

@@ -21,8 +21,8 @@ time (`AdaptiveSampler.next_case`) until its standing is settled:
   when its own estimate's 95% interval is within ±``precision`` (``precise``), and with
   ``require_precision`` every endpoint needs that too, not only a settled ranking. The ranking
   tests use ``z_stop`` (99%), not 95%: they are looked at after every case, and every look is a
-  chance to stop on noise. Budgets end a walk otherwise. Canaries (``against="history"``) have one partner: the endpoint's own scores
-  from its quick and full runs.
+  chance to stop on noise. Budgets end a walk otherwise. Canaries (``against="history"``) have
+  one partner: the endpoint's own scores from its quick and full runs.
 
 Pure: scores are pushed in with `record`; no I/O, no clock.
 """
