@@ -61,6 +61,16 @@ MGSM_SUFFIX = "\nAfter careful thought, put you final answer in \\boxed{...}."
 MGSM_BOXED = "put you final answer in \\boxed{...}."
 MGSM_ASK = "end with 'Answer: <number>'."
 CHAT_TAIL = "? Answer briefly."
+# Tasks whose source metric does not measure what the built-in case's grader does: LLMRouter
+# scores TriviaQA / Natural Questions by token F1 against one alias of the answer, often a garbled
+# one ("conductivity disambiguation", "john logie baird centre"), so correct answers score 0 and
+# 73% of its TriviaQA prompts have every model at 0; the built-in cases are judged by an LLM.
+LEFT_OUT = {
+    "llmrouter": {
+        task: "F1 against one (often garbled) answer alias; the built-in case is judge-graded"
+        for task in ("trivia_qa", "natural_qa")
+    }
+}
 LICENSES = {
     "routellm": "RouteLLM eval data (lm-sys/RouteLLM @ 0b64fda): Apache-2.0; MMLU MIT, GSM8K MIT",
     "llmrouter": (
@@ -295,12 +305,25 @@ class Match:
     case: str  # suite/case_id
     source: str
     row: int
-    exact: bool
+    exact: bool  # byte-exact (else whitespace-collapsed)
 
 
-def match_cases(shared: Path, tables: dict[str, Table]) -> tuple[dict[str, list[Match]], dict[str, Any]]:
-    """Every built-in case's matches per source (a case with two candidate rows in one source
-    is left out as ambiguous), and notes for the report."""
+def _pick_row(found: list[tuple[int, str, bool]], text: str) -> tuple[int, bool] | None | str:
+    """The one row ``found`` names (primary matches first); ``"ambiguous"`` when two remain."""
+    if not found:
+        return None
+    best = [f for f in found if f[2]] or found
+    rows = {row for row, _, _ in best}
+    if len(rows) > 1:
+        return "ambiguous"
+    return rows.pop(), any(t == text for _, t, _ in best)
+
+
+def match_cases(
+    shared: Path, tables: dict[str, Table]
+) -> tuple[dict[str, list[Match]], dict[str, Any]]:
+    """Every built-in case's match in each source (at most one row per source: a case with two
+    candidate rows of the same standing is left out as ambiguous), and notes for the report."""
     cases = {f"{s.name}/{c.id}": c for s in builtin_suites() for c in s.cases}
     exact_r, mmlu_r = routellm_index(tables["routellm"], shared)
     llm_r, skipped = llmrouter_index(tables["llmrouter"], shared)
@@ -316,13 +339,37 @@ def match_cases(shared: Path, tables: dict[str, Table]) -> tuple[dict[str, list[
             "routerarena": arena.find(f"{asked[0]}\n{asked[1]}", case) if asked else [],
         }
         for source, found in lookups.items():
-            rows = {row for row, _ in found}
-            if len(rows) > 1:
+            picked = _pick_row(found, text)
+            if picked == "ambiguous":
                 ambiguous.append(f"{key} ({source})")
-            elif rows:
-                out[key].append(Match(key, source, rows.pop(), any(t == text for _, t in found)))
+            elif isinstance(picked, tuple):
+                out[key].append(Match(key, source, picked[0], picked[1]))
     notes = {"llmrouter_query_rows_skipped": skipped, "ambiguous": ambiguous}
     return dict(out), notes
+
+
+def _left_out(match: Match, tables: dict[str, Table]) -> str | None:
+    """Why a match cannot serve as a prior (``None``: it can)."""
+    tasks = tables[match.source].tasks[match.row]
+    for task in sorted(tasks & set(LEFT_OUT.get(match.source, {}))):
+        return f"{match.source} {task}: {LEFT_OUT[match.source][task]}"
+    return None
+
+
+def chosen(
+    matches: dict[str, list[Match]], tables: dict[str, Table]
+) -> tuple[dict[str, Match], dict[str, str]]:
+    """Per case, the usable match from the source with the most models (ties: ``SOURCES``
+    order); and the cases whose every match was left out, with why."""
+    rank = {s: (-len(tables[s].models), SOURCES.index(s)) for s in tables}
+    picks, left_out = {}, {}
+    for key, found in matches.items():
+        usable = [m for m in found if _left_out(m, tables) is None]
+        if usable:
+            picks[key] = min(usable, key=lambda m: rank[m.source])
+        else:
+            left_out[key] = "; ".join(str(_left_out(m, tables)) for m in found)
+    return picks, left_out
 
 
 # --- fitting -------------------------------------------------------------------------------------
@@ -333,6 +380,7 @@ class Fit:
     difficulty: Array  # standardised: mean 0, sd 1 over the source's prompts
     discrimination: Array  # rescaled with the same change of scale
     graded: NDArray[np.int64]
+    flat: NDArray[np.bool_]  # the source's models all scored the same on it
     mean: float  # of the raw difficulties
     sd: float
     abilities: dict[str, float]  # the source's models on the standardised scale
@@ -345,23 +393,18 @@ def fit_source(table: Table) -> Fit:
         (items.difficulty - mean) / sd,
         items.discrimination * sd,
         items.graded,
+        items.flat,
         mean,
         sd,
         {m: float((t - mean) / sd) for m, t in zip(table.models, theta, strict=True)},
     )
 
 
-def chosen(matches: dict[str, list[Match]], tables: dict[str, Table]) -> dict[str, Match]:
-    """Per case, the match from the source with the most models (ties: ``SOURCES`` order)."""
-    rank = {s: (-len(tables[s].models), SOURCES.index(s)) for s in tables}
-    return {key: min(found, key=lambda m: rank[m.source]) for key, found in matches.items()}
-
-
 def build(shared: Path) -> dict[str, Any]:
     """The priors document from ``shared`` (the ``data`` folder of ../shared), less the date."""
     tables = {source: load_table(shared, source) for source in SOURCES}
     matches, notes = match_cases(shared, tables)
-    picks = chosen(matches, tables)
+    picks, notes["left_out"] = chosen(matches, tables)
     fits = {s: fit_source(tables[s]) for s in sorted({m.source for m in picks.values()})}
     cases = {}
     for key in sorted(picks):
@@ -372,6 +415,8 @@ def build(shared: Path) -> dict[str, Any]:
             "discrimination": round(float(fit.discrimination[pick.row]), DIGITS),
             "models": int(fit.graded[pick.row]),
             "mean_score": round(float(np.nanmean(table.scores[pick.row])), DIGITS),
+            "separated": not bool(fit.flat[pick.row]),
+            "match": "exact" if pick.exact else "whitespace",
             "source": pick.source,
         }
     sources = {}
@@ -385,7 +430,7 @@ def build(shared: Path) -> dict[str, Any]:
             "matched_exact": sum(
                 any(m.source == source and m.exact for m in found) for found in matches.values()
             ),
-            "used": sum(p.source == source for p in picks.values()),
+            "used": sorted(k for k, p in picks.items() if p.source == source),
         }
         if source in fits:
             fit = fits[source]
@@ -438,7 +483,7 @@ def _report(doc: dict[str, Any]) -> Iterable[str]:
         yield (
             f"{source}: {entry['prompts']} prompts x {len(entry['models'])} models; "
             f"matched {entry['matched']} cases ({entry['matched_exact']} byte-exact), "
-            f"used {entry['used']}"
+            f"used {len(entry['used'])}"
         )
     for key, case in doc["cases"].items():
         yield (

@@ -171,7 +171,8 @@ def test_quick_benchmark_on_the_local_pool(pool: tuple[Gateway, Any, Path]) -> N
     before = _chosen(gw)
     assert before != EXPERT_ID  # no evidence: the dear remote endpoint does not win
     hub = gw.services.bench
-    plan = hub.plan("quick", [SMALL_ID, JUDGE_ID, EXPERT_ID], JUDGE_ID, [suite])
+    # fixed: every case on every endpoint (the judge-overlap waves are what is checked)
+    plan = hub.plan("quick", [SMALL_ID, JUDGE_ID, EXPERT_ID], JUDGE_ID, [suite], adaptive=False)
     started = time.monotonic()
 
     async def run() -> str:
