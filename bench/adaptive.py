@@ -13,7 +13,12 @@ median). Printed per source: cases used, the largest per-model quality error and
 the ranking against the full suite's. Targets (the adaptive-benchmarking issue): τ ≥ 0.9 and error ≤ 0.05 at
 ≤ 20% of the cases. Prints figures, never pass/fail.
 
+With ``--run RUN_ID --database URL`` the same comparisons run on a stored fixed run instead (every
+endpoint graded on every case, e.g. the built-in suites on the local pool: `rolecall bench run
+--full --fixed`), the cases' declared tasks and buckets kept.
+
 Run: .venv/bin/python bench/adaptive.py [--data ../shared/data] [--budget 0.2] [--seeds 5]
+     .venv/bin/python bench/adaptive.py --run RUN_ID --database sqlite:///DATA/rolecall.db
 """
 
 from __future__ import annotations
@@ -49,6 +54,7 @@ class Source:
     models: list[str]
     tasks: list[str]  # per case
     scores: Array  # cases × models, complete
+    buckets: list[str] | None = None  # per case, where the suite declares them
 
 
 def sources(data: Path) -> Iterator[Source]:
@@ -68,6 +74,37 @@ def sources(data: Path) -> Iterator[Source]:
             source = _matrix(key, group)
             if source is not None:
                 yield source
+
+
+def stored_source(database: str, run_id: str) -> Source:
+    """A stored fixed run (every endpoint on every case: `rolecall bench run --full --fixed`) as
+    a source, its cases' declared tasks and buckets kept; a failed case scores 0, a case some
+    endpoint skipped is left out."""
+    from rolecall.storage import open_storage
+
+    storage = open_storage(database, migrate=False)
+    try:
+        results = storage.benchmarks.results(run_id)
+    finally:
+        storage.close()
+    models = sorted({r.endpoint_id for r in results})
+    cells: dict[str, dict[str, float]] = defaultdict(dict)
+    facts: dict[str, tuple[str, str]] = {}
+    for r in results:
+        if r.status in ("graded", "failed"):
+            cells[r.case_key][r.endpoint_id] = 0.0 if r.status == "failed" else float(r.score or 0)
+            facts[r.case_key] = (r.task, r.bucket)
+    keys = sorted(k for k, by in cells.items() if len(by) == len(models))
+    if len(models) < 2 or not keys:
+        raise SystemExit(f"run {run_id}: needs two or more endpoints graded on the same cases")
+    scores = np.clip(np.array([[cells[k][m] for m in models] for k in keys]), 0, 1)
+    return Source(
+        f"stored run {run_id}",
+        models,
+        [facts[k][0] for k in keys],
+        scores,
+        [facts[k][1] for k in keys],
+    )
 
 
 def _matrix(name: str, rows: list[dict[str, object]]) -> Source | None:
@@ -178,18 +215,20 @@ TERCILES = ("easy", "medium", "hard")
 
 
 def _slots(source: Source, items: ItemStats | None) -> list[Slot]:
-    """The source's prompts as an adaptive run's candidates: the task, and as the bucket the
-    tercile of the difficulty fitted from other models (all "medium" without item statistics:
-    the records declare no difficulty)."""
+    """The source's prompts as an adaptive run's candidates: the task, and the declared bucket
+    (a stored run's), else the tercile of the difficulty fitted from other models, else (no
+    item statistics either) "medium" for all."""
     if items is None:
-        return [Slot(str(i), t, "medium") for i, t in enumerate(source.tasks)]
+        declared = source.buckets or ["medium"] * len(source.tasks)
+        return [Slot(str(i), t, declared[i]) for i, t in enumerate(source.tasks)]
     cuts = np.quantile(items.difficulty, [1 / 3, 2 / 3])
-    buckets = np.searchsorted(cuts, items.difficulty)
+    terciles = [TERCILES[int(k)] for k in np.searchsorted(cuts, items.difficulty)]
+    buckets = source.buckets or terciles
     return [
         Slot(
             str(i),
             t,
-            TERCILES[int(buckets[i])],
+            buckets[i],
             float(items.difficulty[i]),
             float(items.discrimination[i]),
             bool(items.flat[i]),
@@ -291,14 +330,22 @@ def main() -> None:
     parser.add_argument(
         "--precision", type=float, default=TARGET_ERROR, help="the sampler's precision rows"
     )
+    parser.add_argument("--run", help="a stored fixed run to measure instead of the records")
+    parser.add_argument("--database", help="the database holding --run (SQLAlchemy URL)")
     args = parser.parse_args()
+    if args.run:
+        if not args.database:
+            parser.error("--run needs --database")
+        chosen = [stored_source(args.database, args.run)]
+    else:
+        chosen = list(sources(args.data))
     print(f"budget: {args.budget:.0%} of each suite's cases per endpoint")
     head = (
         "source | models | cases | used | IRT τ / max error | stratified τ / max error"
         " | random τ / max error | s"
     )
     print(head)
-    for source in sources(args.data):
+    for source in chosen:
         started = time.perf_counter()
         r = evaluate(source, args.budget, args.seeds)
         print(
@@ -315,7 +362,7 @@ def main() -> None:
             "source | pool run: cases used / τ / max error (median of seeds)"
             " | a newcomer joins: cases used / τ / max error / pairs placed right | s"
         )
-        for source in sources(args.data):
+        for source in chosen:
             started = time.perf_counter()
             pools = [sampler_pool(source, args.budget, k, precision) for k in range(args.seeds)]
             pool = {k: statistics.median(p[k] for p in pools) for k in pools[0]}

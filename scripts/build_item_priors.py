@@ -15,7 +15,9 @@ MMLU subject). RouteLLM's MMLU prompts lay the choices out with one newline fewe
 built-in cases, so MMLU compares whitespace-collapsed text (``rolecall.learned.matrix
 .normalise_prompt``); every other match is byte-exact. RouterArena wraps its questions in its own
 instructions: its ``Question:`` (and ``Options:``) fields are compared, whitespace-collapsed.
-A record's prompt matching two different rows of one source is refused as ambiguous.
+A case matching two rows of one source (neither the kind build_suites built it from) is left out
+as ambiguous, and so is an LLMRouter question text that stands for two different items (the same
+question under two tasks, or with its choices in another order).
 
 Fitting: per source, one ``rolecall.benchmark.items.fit_items`` over all of its prompts (rows:
 distinct prompt texts, repeats averaged) × its models, so the many other prompts anchor the
@@ -74,10 +76,8 @@ LEFT_OUT = {
 LICENSES = {
     "routellm": "RouteLLM eval data (lm-sys/RouteLLM @ 0b64fda): Apache-2.0; MMLU MIT, GSM8K MIT",
     "llmrouter": (
-        "LLMRouter data (ulab-uiuc/LLMRouter @ 4e7a796): MIT; underlying tasks keep their own "
-        "licenses (GSM8K MIT, HumanEval MIT, MBPP CC-BY-4.0, TriviaQA Apache-2.0, "
-        "Natural Questions CC-BY-SA-3.0, OpenBookQA Apache-2.0, ARC CC-BY-SA-4.0, "
-        "CommonsenseQA MIT)"
+        "LLMRouter data (ulab-uiuc/LLMRouter @ 4e7a796): MIT; the tasks used keep their own "
+        "licenses (GSM8K MIT, HumanEval MIT, MBPP CC-BY-4.0, MGSM/AgentVerse CC-BY-SA-4.0)"
     ),
     "routerarena": "RouterArena cached results (RouteWorks/RouterArena @ 4714a9a): Apache-2.0",
 }
@@ -88,8 +88,11 @@ Check = Callable[[BenchCase], bool]
 
 def _build_suites() -> ModuleType:
     """``scripts/build_suites.py`` (its templates are what a case was built with)."""
-    spec = importlib.util.spec_from_file_location("build_suites", Path(__file__).with_name("build_suites.py"))
-    assert spec is not None and spec.loader is not None
+    spec = importlib.util.spec_from_file_location(
+        "build_suites", Path(__file__).with_name("build_suites.py")
+    )
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -159,7 +162,9 @@ class Index:
 
     def find(self, text: str, case: BenchCase) -> list[tuple[int, str, bool]]:
         key = normalise_prompt(text) if self.normalise else text
-        return [(r, t, primary) for r, t, check, primary in self.entries.get(key, []) if check(case)]
+        return [
+            (r, t, primary) for r, t, check, primary in self.entries.get(key, []) if check(case)
+        ]
 
 
 def _jsonl(path: Path) -> list[dict[str, Any]]:
@@ -214,7 +219,9 @@ def routellm_index(table: Table, shared: Path) -> tuple[Index, Index]:
         if "gsm8k" in tasks and prompt in answers:
             for text, check, primary in _gsm8k_texts(prompt, answers[prompt], "gsm8k"):
                 exact.add(text, row, check, primary)
-        subjects = {t.removeprefix("mmlu_").replace("_", " ") for t in tasks if t.startswith("mmlu_")}
+        subjects = {
+            t.removeprefix("mmlu_").replace("_", " ") for t in tasks if t.startswith("mmlu_")
+        }
         if subjects:
             mmlu.add(prompt, row, _mmlu_subject(subjects))
     return exact, mmlu
@@ -308,7 +315,7 @@ class Match:
     exact: bool  # byte-exact (else whitespace-collapsed)
 
 
-def _pick_row(found: list[tuple[int, str, bool]], text: str) -> tuple[int, bool] | None | str:
+def _pick_row(found: list[tuple[int, str, bool]], text: str) -> tuple[int, bool] | str | None:
     """The one row ``found`` names (primary matches first); ``"ambiguous"`` when two remain."""
     if not found:
         return None
@@ -350,26 +357,27 @@ def match_cases(
 
 def _left_out(match: Match, tables: dict[str, Table]) -> str | None:
     """Why a match cannot serve as a prior (``None``: it can)."""
-    tasks = tables[match.source].tasks[match.row]
-    for task in sorted(tasks & set(LEFT_OUT.get(match.source, {}))):
-        return f"{match.source} {task}: {LEFT_OUT[match.source][task]}"
-    return None
+    reasons = LEFT_OUT.get(match.source, {})
+    tasks = sorted(tables[match.source].tasks[match.row] & set(reasons))
+    return f"{match.source} {tasks[0]}: {reasons[tasks[0]]}" if tasks else None
 
 
 def chosen(
     matches: dict[str, list[Match]], tables: dict[str, Table]
-) -> tuple[dict[str, Match], dict[str, str]]:
+) -> tuple[dict[str, Match], dict[str, list[str]]]:
     """Per case, the usable match from the source with the most models (ties: ``SOURCES``
-    order); and the cases whose every match was left out, with why."""
+    order); and the cases whose every match was left out, by why."""
     rank = {s: (-len(tables[s].models), SOURCES.index(s)) for s in tables}
-    picks, left_out = {}, {}
-    for key, found in matches.items():
+    picks: dict[str, Match] = {}
+    left_out: dict[str, list[str]] = defaultdict(list)
+    for key in sorted(matches):
+        found = matches[key]
         usable = [m for m in found if _left_out(m, tables) is None]
         if usable:
             picks[key] = min(usable, key=lambda m: rank[m.source])
         else:
-            left_out[key] = "; ".join(str(_left_out(m, tables)) for m in found)
-    return picks, left_out
+            left_out["; ".join(str(_left_out(m, tables)) for m in found)].append(key)
+    return picks, dict(left_out)
 
 
 # --- fitting -------------------------------------------------------------------------------------
@@ -426,11 +434,12 @@ def build(shared: Path) -> dict[str, Any]:
             "license": LICENSES[source],
             "models": table.models,
             "prompts": len(table.prompts),
+            "repeats_averaged": table.repeats,
             "matched": sum(any(m.source == source for m in found) for found in matches.values()),
             "matched_exact": sum(
                 any(m.source == source and m.exact for m in found) for found in matches.values()
             ),
-            "used": sorted(k for k, p in picks.items() if p.source == source),
+            "used": sum(p.source == source for p in picks.values()),
         }
         if source in fits:
             fit = fits[source]
@@ -478,12 +487,21 @@ def same_priors(a: dict[str, Any], b: dict[str, Any], tolerance: float = 1e-6) -
     return problems
 
 
+def dumps(doc: dict[str, Any]) -> str:
+    """The document as JSON: the header indented, one line per case (a small, readable diff)."""
+    head = json.dumps({k: v for k, v in doc.items() if k != "cases"}, indent=1, ensure_ascii=False)
+    cases = ",\n".join(f"  {json.dumps(k)}: {json.dumps(v)}" for k, v in doc["cases"].items())
+    text = f'{head.removesuffix("}").rstrip()},\n "cases": {{\n{cases}\n }}\n}}\n'
+    assert json.loads(text) == doc
+    return text
+
+
 def _report(doc: dict[str, Any]) -> Iterable[str]:
     for source, entry in doc["sources"].items():
         yield (
             f"{source}: {entry['prompts']} prompts x {len(entry['models'])} models; "
             f"matched {entry['matched']} cases ({entry['matched_exact']} byte-exact), "
-            f"used {len(entry['used'])}"
+            f"used {entry['used']}"
         )
     for key, case in doc["cases"].items():
         yield (
@@ -508,7 +526,7 @@ def main() -> None:
         print("\n".join(problems) or f"{OUT.name}: up to date")
         sys.exit(1 if problems else 0)
     doc["fitted"] = dt.date.today().isoformat()
-    OUT.write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    OUT.write_text(dumps(doc), encoding="utf-8")
     print(f"wrote {OUT.relative_to(ROOT)} ({OUT.stat().st_size} bytes, {len(doc['cases'])} cases)")
 
 

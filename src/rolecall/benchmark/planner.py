@@ -112,13 +112,17 @@ def _chat_chosen(inventory: Inventory, endpoints: Sequence[str] | None) -> list[
 def _adaptive_plan(
     inventory: Inventory, store: BenchmarkStore, plan: RunPlan, settings: AdaptiveSettings
 ) -> RunPlan:
-    """``plan`` made adaptive: the item statistics of its cases from the stored evidence, and
-    as anchors every other chat endpoint with stored scores (a new endpoint joins a
-    benchmarked pool without the pool running again)."""
+    """``plan`` made adaptive: the item statistics of its cases — fitted from the stored
+    evidence, else the packaged priors fitted from public per-prompt records
+    (`item_priors`; never marked flat) — and as anchors every other chat endpoint with stored
+    scores (a new endpoint joins a benchmarked pool without the pool running again)."""
+    from rolecall.benchmark.item_priors import item_priors
     from rolecall.benchmark.item_report import case_stats, endpoint_scores  # numpy's fit
 
     keys = {f"{s}/{c.id}" for s, c in plan.items}
-    stats = {k: v for k, v in case_stats(store).items() if k in keys}
+    stored = {k: v for k, v in case_stats(store).items() if k in keys}
+    priors = {k: (b, a, False) for k, (b, a) in item_priors().items() if k in keys}
+    stats = {**priors, **stored}
     others = [e for e in chat_endpoints(inventory) if e not in plan.endpoint_ids]
     pool = settings.against == "pool"
     anchors = tuple(sorted(endpoint_scores(store, others))) if pool else ()

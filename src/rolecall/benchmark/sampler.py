@@ -10,9 +10,10 @@ time (`AdaptiveSampler.next_case`) until its standing is settled:
   means are the suite's (the profiles average them as they are).
 * **Within a stratum, information value**: the case with the most Fisher information (2PL IRT,
   `rolecall.benchmark.items`) at the abilities still being compared — the endpoint's own and
-  those of the endpoints its ranking is still open against. Cases that never separated anyone
-  go last; equal cases follow a per-run shuffle, the same for every endpoint, so endpoints answer
-  the same cases and their differences are paired.
+  those of the anchors (or stopped endpoints) its ranking is still open against; endpoints
+  walking together measure it at the prior's mean, so that they keep answering the same cases
+  and their differences stay paired. Cases that never separated anyone go last; equal cases
+  follow a per-run shuffle, the same for every endpoint.
 * **Stopping**: an endpoint stops once it has ``min_cases`` and coverage, and its difference to
   every partner (the other endpoints of the run, and ``anchors``: endpoints whose scores are
   already stored) is settled — the interval of the paired difference excludes 0 (``separated``)
@@ -168,8 +169,16 @@ class AdaptiveSampler:
             pool = pool or keys
         else:
             pool = self._most_behind(walk, pairable)
-        thetas = [self.ability(e) for e in (endpoint, *partners)]
-        return self._pick_from(pool, thetas)
+        return self._pick_from(pool, self._thetas(endpoint, partners))
+
+    def _thetas(self, endpoint: str, partners: list[str]) -> list[float]:
+        """Where information is measured: at the abilities of the open partners that no longer
+        walk, and at the endpoint's own — but while other endpoints walk with it, at the prior's
+        mean instead of any walker's: their abilities move with each answer, at different
+        moments for each, and the endpoints walking together must keep picking the same cases."""
+        fixed = [self.ability(f) for f in partners if not self._walking(f)]
+        together = any(self._walking(f) for f in partners)
+        return [*fixed, 0.0 if together else self.ability(endpoint)]
 
     def _pairable(self, partners: list[str]) -> set[str] | None:
         """The cases an open partner that no longer walks (an anchor, or an endpoint that
