@@ -666,7 +666,8 @@ def test_require_precision_holds_a_settled_ranking_until_the_estimates_are_preci
     for endpoint in truth:
         assert precise.walks[endpoint].stopped == "separated"
         estimate = precise.estimate(endpoint)
-        assert estimate is not None and estimate.half_width() <= 0.15
+        assert estimate is not None
+        assert estimate.half_width() <= 0.15
         assert len(precise.walks[endpoint].scores) >= len(ranking.walks[endpoint].scores)
     assert sum(len(w.scores) for w in precise.walks.values()) > sum(
         len(w.scores) for w in ranking.walks.values()
