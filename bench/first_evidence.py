@@ -19,6 +19,7 @@ Run: .venv/bin/python bench/first_evidence.py [--timeout 1200] [--rolecall-bin P
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -61,10 +62,10 @@ def measure(binary: str, timeout_s: float) -> dict[str, Any]:
         env = {
             **os.environ,
             "ROLECALL_DATA_DIR": data,
-            "ROLECALL_CONFIG": str(Path(data) / "rolecall.yaml"),
             "ROLECALL_ADMIN_TOKEN": TOKEN,
         }
-        env.pop("ROLECALL_DATABASE_URL", None)
+        for inherited in ("ROLECALL_DATABASE_URL", "ROLECALL_CONFIG"):
+            env.pop(inherited, None)  # as `make run`: SQLite in the data dir, no inventory file
         started = time.monotonic()
         log = open(Path(data) / "run.log", "w")  # noqa: SIM115 - closed below
         child = subprocess.Popen(
@@ -72,22 +73,30 @@ def measure(binary: str, timeout_s: float) -> dict[str, Any]:
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
+            cwd=data,
             start_new_session=True,
         )
         marks: dict[str, Any] = {}
         try:
             marks = _watch(base, started, timeout_s, child)
         finally:
-            os.killpg(child.pid, signal.SIGINT)
-            try:
-                child.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                os.killpg(child.pid, signal.SIGKILL)
-                child.wait()
+            _stop(child)
             log.close()
             if "all judged" not in marks:
                 print((Path(data) / "run.log").read_text()[-3000:], file=sys.stderr)
         return marks
+
+
+def _stop(child: subprocess.Popen[bytes]) -> None:
+    """Interrupt the run's process group (the gateway and its model servers), then kill it."""
+    for sig, wait_s in ((signal.SIGINT, 60.0), (signal.SIGKILL, 10.0)):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(child.pid, sig)
+        try:
+            child.wait(timeout=wait_s)
+            return
+        except subprocess.TimeoutExpired:
+            continue
 
 
 def _watch(
@@ -101,17 +110,18 @@ def _watch(
                 marks["ready"] = elapsed
             time.sleep(0.5)
             continue
+        status, runs = _get(f"{base}/api/bench/runs", TOKEN)
+        benchmarked = set(runs["runs"][0]["endpoints"]) if status == 200 and runs["runs"] else set()
         status, body = _get(f"{base}/api/endpoints", TOKEN)
-        if status == 200:
-            chat = [e for e in body["data"] if "embedding" not in str(e["model"]).lower()]
+        if status == 200 and benchmarked:  # the chat endpoints: the first run's
+            chat = [e for e in body["data"] if e["endpoint_id"] in benchmarked]
             judged = [e for e in chat if (e["observed"] or {}).get("judge_score") is not None]
             if judged and "first judged" not in marks:
                 marks["first judged"] = elapsed
             if chat and len(judged) == len(chat) and "all judged" not in marks:
                 marks["all judged"] = elapsed
                 marks["quality"] = {e["endpoint_id"]: e["observed"]["judge_score"] for e in chat}
-        status, runs = _get(f"{base}/api/bench/runs", TOKEN)
-        if status == 200 and runs["runs"] and runs["runs"][0]["status"] != "running":
+        if benchmarked and runs["runs"][0]["status"] != "running":
             run_id = runs["runs"][0]["run_id"]
             _, report = _get(f"{base}/api/bench/runs/{run_id}", TOKEN)
             marks["benchmark done"] = elapsed
@@ -120,6 +130,11 @@ def _watch(
                     1 for c in report["cases"] if c["endpoint_id"] == e["endpoint_id"]
                 )
                 for e in report["endpoints"]
+            }
+            marks["final quality"] = {
+                e["endpoint_id"]: round(e["observed"]["judge_score"], 3)
+                for e in chat
+                if (e["observed"] or {}).get("judge_score") is not None
             }
             adaptive = report.get("adaptive") or {}
             marks["stopped"] = {e: v["stopped"] for e, v in adaptive.get("endpoints", {}).items()}
@@ -137,7 +152,7 @@ def main() -> None:
     for name in ("ready", "first judged", "all judged", "benchmark done"):
         value = marks.get(name)
         print(f"{name:>15}: " + ("not reached" if value is None else f"{value:.1f} s"))
-    for name in ("cases", "stopped", "quality"):
+    for name in ("cases", "stopped", "quality", "final quality"):
         if name in marks:
             print(f"{name:>15}: {marks[name]}")
 
