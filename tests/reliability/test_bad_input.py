@@ -193,6 +193,9 @@ ADMIN_BODIES = [
     ("POST", "/api/console/discover", {"url": 5}, "url"),
     ("POST", "/api/bench/runs", {"mode": "quick", "endpoints": [1]}, "endpoints.0"),
     ("POST", "/api/bench/runs", {"mode": "fast"}, "mode"),
+    ("POST", "/api/bench/runs", {"mode": "quick", "max_cases": 0}, "max_cases"),
+    ("POST", "/api/bench/runs", {"mode": "quick", "max_cases": "ten"}, "max_cases"),
+    ("POST", "/api/bench/runs", {"mode": "quick", "adaptive": "yes"}, "adaptive"),
 ]
 
 
