@@ -196,6 +196,7 @@ ADMIN_BODIES = [
     ("POST", "/api/bench/runs", {"mode": "quick", "max_cases": 0}, "max_cases"),
     ("POST", "/api/bench/runs", {"mode": "quick", "max_cases": "ten"}, "max_cases"),
     ("POST", "/api/bench/runs", {"mode": "quick", "adaptive": "yes"}, "adaptive"),
+    ("POST", "/api/bench/runs", {"mode": "quick", "precision": 2}, "precision"),
 ]
 
 

@@ -36,6 +36,7 @@ def plan_run(
     max_cases: int | None = None,
     min_cases: int | None = None,
     tie_margin: float | None = None,
+    precision: float | None = None,
 ) -> RunPlan:
     """Validate a run request against the inventory; `BenchError` names the bad field.
 
@@ -43,7 +44,8 @@ def plan_run(
     ``case_ids``) the candidates and lets each endpoint answer only what its ranking needs,
     up to ``max_cases`` (default for a quick run: as many as the quick cases; otherwise
     all); a canary compares each endpoint with its own history, not with the pool.
-    ``min_cases`` and ``tie_margin`` override `AdaptiveSettings`' defaults."""
+    ``min_cases`` and ``tie_margin`` override `AdaptiveSettings`' defaults; ``precision``
+    makes every endpoint also wait until its 95% interval is within ±precision."""
     if mode not in ("quick", "full", "canary"):  # canary: chosen cases of the full suite
         raise BenchError(f"mode: expected 'quick' or 'full', got {mode!r}", param="mode")
     chosen = _chat_chosen(inventory, endpoints)
@@ -56,6 +58,8 @@ def plan_run(
         raise BenchError("concurrency: must be at least 1", param="concurrency")
     if max_cases is not None and max_cases < 1:
         raise BenchError("max_cases: must be at least 1", param="max_cases")
+    if precision is not None and not 0 < precision < 1:
+        raise BenchError("precision: must lie between 0 and 1, e.g. 0.05", param="precision")
     adaptive = mode in ("quick", "canary") if adaptive is None else adaptive
     loaded = load_suites(suites)
     subset = "quick" if mode == "quick" and not adaptive else "full"
@@ -76,6 +80,8 @@ def plan_run(
         settings = replace(settings, min_cases=min_cases)
     if tie_margin is not None:
         settings = replace(settings, tie_margin=tie_margin)
+    if precision is not None:
+        settings = replace(settings, precision=precision, require_precision=True)
     return _adaptive_plan(
         inventory,
         store,

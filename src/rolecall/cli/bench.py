@@ -119,6 +119,12 @@ def run(
         int | None,
         typer.Option(help="an adaptive run's most cases per endpoint (quick: the quick count)"),
     ] = None,
+    precision: Annotated[
+        float | None,
+        typer.Option(
+            help="adaptive: each endpoint also answers until its 95% interval is within ±this"
+        ),
+    ] = None,
     config: ConfigOpt = None,
     data_dir: DataDirOpt = None,
     as_json: JsonOpt = False,
@@ -138,6 +144,7 @@ def run(
             concurrency,
             adaptive=adaptive,
             max_cases=max_cases,
+            precision=precision,
         )
         how = (
             f"adaptive, up to {plan.per_endpoint} of {len(plan.items)} cases per endpoint"

@@ -6,7 +6,7 @@ OpenAI-style error objects (`WireError`). Contract (JSON bodies):
 
 * ``GET /api/bench/suites`` → ``{"suites": [{"name", "cases", "quick_cases", "tasks"}],
   "quick_cases", "full_cases"}``
-* ``POST /api/bench/runs`` ``{"mode", "endpoints", "judge", "adaptive", "max_cases"}`` → 202
+* ``POST /api/bench/runs`` ``{"mode", "endpoints", "judge", "adaptive", "max_cases", "precision"}`` → 202
   ``{"run_id"}``; ``judge`` absent: the default judge, ``null``: no judge at all (graders and the
   heuristic only); ``adaptive`` absent or null: adaptive for quick runs, fixed for full ones
 * ``GET /api/bench/runs`` → ``{"runs": [...]}`` newest first
@@ -90,6 +90,9 @@ class RunRequest(BaseModel):
         None, description="answer only the cases the ranking needs; null: for quick runs"
     )
     max_cases: int | None = Field(None, ge=1, description="an adaptive run's cases per endpoint")
+    precision: float | None = Field(
+        None, gt=0, lt=1, description="adaptive: also answer until the 95% interval is ±this"
+    )
 
 
 async def start_run(request: Request) -> Response:
@@ -103,7 +106,13 @@ async def start_run(request: Request) -> Response:
             judge = hub.default_judge()
         plan = await asyncio.to_thread(
             functools.partial(
-                hub.plan, mode, endpoints, judge, adaptive=run.adaptive, max_cases=run.max_cases
+                hub.plan,
+                mode,
+                endpoints,
+                judge,
+                adaptive=run.adaptive,
+                max_cases=run.max_cases,
+                precision=run.precision,
             )
         )
         run_id = await hub.start(plan)
