@@ -196,6 +196,11 @@ def test_discover_and_add_endpoint(console: Gateway) -> None:
         )
         assert status == 201, added
         assert added["endpoints"] == ["box.mini"]
+        # the new endpoint has no evidence: an adaptive run on the unmeasured endpoints starts
+        status, run = console.admin(f"/api/bench/runs/{added['benchmark_run']}")
+        assert status == 200, run
+        assert "box.mini" in [e["endpoint_id"] for e in run["endpoints"]]
+        assert run["adaptive"] is not None
         (reply,) = send(console, 1, model="box.mini")
         assert reply.choices[0].message.content == "mini"
         written = console.settings.config.read_text()
