@@ -87,6 +87,22 @@ def _requests(upstream: Any) -> int:
     return int(upstream.stats()["models"].get("slow", {}).get("requests", 0))
 
 
+def _kill_after_four_cases(cmd: list[str], env: dict[str, str], url: str) -> None:
+    """Run ``cmd`` and kill -9 it once four graded cases are stored."""
+    child = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while len(_stored(url)[1]) < 4:
+            assert child.poll() is None, "the benchmark ended before it could be killed"
+            assert time.monotonic() < deadline, "no graded case was committed in time"
+            time.sleep(0.05)
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait(timeout=10)
+    finally:
+        if child.poll() is None:
+            child.kill()
+
+
 def test_kill_minus_nine_then_resume(tmp_path: Path, slow_upstream: Any) -> None:
     env = _env(tmp_path, slow_upstream)
     url = env["ROLECALL_DATABASE_URL"]
@@ -102,18 +118,7 @@ def test_kill_minus_nine_then_resume(tmp_path: Path, slow_upstream: Any) -> None
         "1",
         "--no-judge",
     ]
-    child = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 60
-        while len(_stored(url)[1]) < 4:
-            assert child.poll() is None, "the benchmark ended before it could be killed"
-            assert time.monotonic() < deadline, "no graded case was committed in time"
-            time.sleep(0.05)
-        os.kill(child.pid, signal.SIGKILL)
-        child.wait(timeout=10)
-    finally:
-        if child.poll() is None:
-            child.kill()
+    _kill_after_four_cases(cmd, env, url)
     time.sleep(0.3)  # let a request that was in flight reach the upstream's counters
     runs, before = _stored(url)
     asked_before = _requests(slow_upstream)
@@ -178,18 +183,7 @@ def test_kill_minus_nine_mid_adaptive_run_then_resume(tmp_path: Path, slow_upstr
         "1",
         "--no-judge",
     ]
-    child = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 60
-        while len(_stored(url)[1]) < 4:
-            assert child.poll() is None, "the benchmark ended before it could be killed"
-            assert time.monotonic() < deadline, "no graded case was committed in time"
-            time.sleep(0.05)
-        os.kill(child.pid, signal.SIGKILL)
-        child.wait(timeout=10)
-    finally:
-        if child.poll() is None:
-            child.kill()
+    _kill_after_four_cases(cmd, env, url)
     time.sleep(0.3)
     runs, before = _stored(url)
     asked_before = _requests(slow_upstream)
