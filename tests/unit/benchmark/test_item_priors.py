@@ -4,7 +4,7 @@ from ../shared/data."""
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import json
 import math
 import sys
@@ -33,13 +33,13 @@ GOOD: dict[str, Any] = {
 
 
 def _script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("build_item_priors", SCRIPT)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up while being made
-    spec.loader.exec_module(module)
-    return module
+    """The script, imported as it runs: with ``scripts/`` first on the path (it imports its
+    sibling modules)."""
+    sys.path.insert(0, str(SCRIPT.parent))
+    try:
+        return importlib.import_module(SCRIPT.stem)
+    finally:
+        sys.path.remove(str(SCRIPT.parent))
 
 
 def test_the_packaged_priors_load_and_name_real_cases() -> None:
