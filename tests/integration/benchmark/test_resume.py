@@ -103,6 +103,20 @@ def _kill_after_four_cases(cmd: list[str], env: dict[str, str], url: str) -> Non
             child.kill()
 
 
+def _resume(run_id: str, env: dict[str, str]) -> dict[str, Any]:
+    """`rolecall bench resume RUN_ID --json` in a fresh process; its report."""
+    resumed = subprocess.run(
+        [*ROLECALL, "bench", "resume", run_id, "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    report: dict[str, Any] = json.loads(resumed.stdout)
+    return report
+
+
 def test_kill_minus_nine_then_resume(tmp_path: Path, slow_upstream: Any) -> None:
     env = _env(tmp_path, slow_upstream)
     url = env["ROLECALL_DATABASE_URL"]
@@ -130,15 +144,7 @@ def test_kill_minus_nine_then_resume(tmp_path: Path, slow_upstream: Any) -> None
     )  # atomic commits
     storage.close()
 
-    resumed = subprocess.run(
-        [*ROLECALL, "bench", "resume", runs[0].run_id, "--json"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert resumed.returncode == 0, resumed.stderr
-    report = json.loads(resumed.stdout)
+    report = _resume(runs[0].run_id, env)
     assert report["status"] == "completed"
     assert report["cases_done"] == CASES
     runs, after = _stored(url)
@@ -191,15 +197,7 @@ def test_kill_minus_nine_mid_adaptive_run_then_resume(tmp_path: Path, slow_upstr
     assert runs[0].config["adaptive"]["max_cases"] == budget
     assert 4 <= len(before) < budget
 
-    resumed = subprocess.run(
-        [*ROLECALL, "bench", "resume", runs[0].run_id, "--json"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert resumed.returncode == 0, resumed.stderr
-    report = json.loads(resumed.stdout)
+    report = _resume(runs[0].run_id, env)
     assert report["status"] == "completed"
     entry = report["adaptive"]["endpoints"]["ep-slow"]
     assert entry["cases_used"] == budget
