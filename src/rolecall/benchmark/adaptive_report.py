@@ -35,7 +35,7 @@ def adaptive_summary(
     endpoints = {}
     for endpoint in run.endpoints:
         own = [
-            (r, v) for r in results if r.endpoint_id == endpoint and (v := _value(r)) is not None
+            (r, v) for r in results if r.endpoint_id == endpoint and (v := r.measured) is not None
         ]
         endpoints[endpoint] = {
             "cases_used": len(own),
@@ -57,14 +57,6 @@ def adaptive_summary(
         "anchors": list(settings.get("anchors", [])),
         "endpoints": endpoints,
     }
-
-
-def _value(result: BenchResultRecord) -> float | None:
-    if result.status == "failed":
-        return 0.0
-    if result.status == "graded" and result.score is not None:
-        return min(1.0, max(0.0, float(result.score)))
-    return None
 
 
 def _estimate(

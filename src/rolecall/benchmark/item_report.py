@@ -72,7 +72,7 @@ def latest_scores(
         if skip_canaries and run.mode == "canary":
             continue
         for result in store.results(run.run_id):
-            score = _score(result)
+            score = result.measured
             if score is None:
                 continue
             case = (result.suite, result.case_id)
@@ -81,14 +81,6 @@ def latest_scores(
                 latest[case][result.endpoint_id] = (result.created_ms, score)
                 facts[case] = result
     return latest, facts
-
-
-def _score(result: BenchResultRecord) -> float | None:
-    if result.status == "failed":
-        return 0.0
-    if result.status != "graded" or result.score is None:
-        return None
-    return min(1.0, max(0.0, float(result.score)))
 
 
 def _suite_rows(

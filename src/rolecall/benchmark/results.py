@@ -51,6 +51,17 @@ class BenchResultRecord:
     created_ms: int
     detail: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def measured(self) -> float | None:
+        """What the result counts as in item statistics and adaptive runs: a graded score
+        clamped to [0, 1], 0 for a failed case (as the reports and profiles count it), None
+        when it measured nothing (skipped, or graded without a score)."""
+        if self.status == "failed":
+            return 0.0
+        if self.status != "graded" or self.score is None:
+            return None
+        return min(1.0, max(0.0, float(self.score)))
+
 
 @dataclass(frozen=True)
 class BenchPairRecord:

@@ -141,7 +141,7 @@ class BenchRunner:
             anchors = await asyncio.to_thread(endpoint_scores, self.store, list(self.plan.anchors))
         sampler = AdaptiveSampler(self.plan.slots(), settings, self.plan.endpoint_ids, anchors)
         for result in stored:
-            sampler.record(result.endpoint_id, result.case_key, _measured(result))
+            sampler.record(result.endpoint_id, result.case_key, result.measured)
         cases = {f"{s}/{c.id}": (s, c) for s, c in self.plan.items}
         try:
             for wave in self._waves():
@@ -170,7 +170,7 @@ class BenchRunner:
                 finished, flying = await asyncio.wait(flying, return_when=asyncio.FIRST_COMPLETED)
                 for task in finished:
                     result = task.result()
-                    sampler.record(endpoint_id, result.case_key, _measured(result))
+                    sampler.record(endpoint_id, result.case_key, result.measured)
                     if self._down(endpoint_id) is not None:
                         sampler.stop(endpoint_id, "preflight")
                     elif self._admit() is not None:
@@ -345,14 +345,6 @@ class BenchRunner:
             )
             await asyncio.to_thread(self.store.put_pair, record)
             self.progress.touch()
-
-
-def _measured(result: BenchResultRecord) -> float | None:
-    """What a result tells an adaptive run: a graded score, 0 for a failed case (as the reports
-    and profiles count it), nothing for a skipped one."""
-    if result.status == "failed":
-        return 0.0
-    return result.score if result.status == "graded" else None
 
 
 def _side(result: BenchResultRecord) -> tuple[str, str, float]:
