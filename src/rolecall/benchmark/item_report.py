@@ -17,7 +17,13 @@ from rolecall.benchmark.items import fit_items
 from rolecall.benchmark.ports import BenchmarkStore
 from rolecall.benchmark.results import BenchResultRecord
 
-__all__ = ["case_stats", "endpoint_scores", "item_rows", "latest_scores"]
+__all__ = [
+    "endpoint_scores",
+    "item_rows",
+    "latest_scores",
+    "scores_of",
+    "stats_of",
+]
 
 Case = tuple[str, str]  # (suite, case id)
 
@@ -34,10 +40,11 @@ def item_rows(store: BenchmarkStore, limit: int = 1000) -> list[dict[str, Any]]:
     return rows
 
 
-def case_stats(store: BenchmarkStore, limit: int = 1000) -> dict[str, tuple[float, float, bool]]:
-    """(difficulty, discrimination, flat) of every stored case by its key (``suite/case_id``),
-    for an adaptive run's choices."""
-    latest, facts = latest_scores(store, limit)
+def stats_of(
+    latest: Latest, facts: dict[Case, BenchResultRecord]
+) -> dict[str, tuple[float, float, bool]]:
+    """(difficulty, discrimination, flat) of every case in ``latest`` (`latest_scores`) by its
+    key (``suite/case_id``), for an adaptive run's choices."""
     out: dict[str, tuple[float, float, bool]] = {}
     for suite in sorted({suite for suite, _ in latest}):
         for row in _suite_rows(suite, {c: e for c, e in latest.items() if c[0] == suite}, facts):
@@ -53,6 +60,11 @@ def endpoint_scores(
     endpoint with none is left out. ``baseline``: from quick and full runs only, the history a
     canary is measured against (a canary's own scores are what is being checked)."""
     latest, _ = latest_scores(store, limit, skip_canaries=baseline)
+    return scores_of(latest, endpoint_ids)
+
+
+def scores_of(latest: Latest, endpoint_ids: list[str]) -> dict[str, dict[str, float]]:
+    """`endpoint_scores` from scores already read (`latest_scores`)."""
     out: dict[str, dict[str, float]] = {}
     for (suite, case_id), by_endpoint in latest.items():
         for endpoint in endpoint_ids:

@@ -123,15 +123,16 @@ def _adaptive_plan(
     (`item_priors`; never marked flat) — and as anchors every other chat endpoint with stored
     scores (a new endpoint joins a benchmarked pool without the pool running again)."""
     from rolecall.benchmark.item_priors import item_priors
-    from rolecall.benchmark.item_report import case_stats, endpoint_scores  # numpy's fit
+    from rolecall.benchmark.item_report import latest_scores, scores_of, stats_of  # numpy's fit
 
+    latest, facts = latest_scores(store)  # one read of the stored results serves both
     keys = {f"{s}/{c.id}" for s, c in plan.items}
-    stored = {k: v for k, v in case_stats(store).items() if k in keys}
+    stored = {k: v for k, v in stats_of(latest, facts).items() if k in keys}
     priors = {k: (b, a, False) for k, (b, a) in item_priors().items() if k in keys}
     stats = {**priors, **stored}
     others = [e for e in chat_endpoints(inventory) if e not in plan.endpoint_ids]
     pool = settings.against == "pool"
-    anchors = tuple(sorted(endpoint_scores(store, others))) if pool else ()
+    anchors = tuple(sorted(scores_of(latest, others))) if pool else ()
     return replace(
         plan, adaptive=settings, anchors=anchors, item_stats=tuple(sorted(stats.items()))
     )
