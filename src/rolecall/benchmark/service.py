@@ -10,6 +10,7 @@ ends, re-aggregates its endpoints' profiles with stale benchmark samples set asi
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
@@ -121,6 +122,11 @@ class BenchHub:
             concurrency,
             **adaptive,
         )
+
+    async def plan_off_loop(self, mode: str, *args: Any, **kwargs: Any) -> RunPlan:
+        """`plan` on a worker thread, for callers on the event loop: an adaptive plan reads every
+        stored result and fits the item statistics."""
+        return await asyncio.to_thread(functools.partial(self.plan, mode, *args, **kwargs))
 
     async def start(self, plan: RunPlan) -> str:
         """Store the run and start it on the running loop; 409 while another run is active."""
@@ -380,4 +386,5 @@ async def benchmark_unmeasured(hub: BenchHub) -> str | None:
     ]
     if not unmeasured:
         return None
-    return await hub.start(hub.plan("quick", unmeasured, hub.default_judge(), adaptive=True))
+    plan = await hub.plan_off_loop("quick", unmeasured, hub.default_judge(), adaptive=True)
+    return await hub.start(plan)

@@ -24,7 +24,6 @@ OpenAI-style error objects (`WireError`). Contract (JSON bodies):
 from __future__ import annotations
 
 import asyncio
-import functools
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
@@ -104,16 +103,13 @@ async def start_run(request: Request) -> Response:
         # explicit null is the console's "no judge (graders only)" and must stay no judge
         if "judge" not in run.model_fields_set:
             judge = hub.default_judge()
-        plan = await asyncio.to_thread(
-            functools.partial(
-                hub.plan,
-                mode,
-                endpoints,
-                judge,
-                adaptive=run.adaptive,
-                max_cases=run.max_cases,
-                precision=run.precision,
-            )
+        plan = await hub.plan_off_loop(
+            mode,
+            endpoints,
+            judge,
+            adaptive=run.adaptive,
+            max_cases=run.max_cases,
+            precision=run.precision,
         )
         run_id = await hub.start(plan)
     except (BenchError, SuiteError) as exc:

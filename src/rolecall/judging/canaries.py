@@ -118,7 +118,7 @@ class Canaries:
             )
         )
         try:
-            plan = self._hub.plan(
+            plan = await self._hub.plan_off_loop(
                 "canary",
                 config.endpoints or None,
                 config.judge_endpoint_id or self._hub.default_judge(),
