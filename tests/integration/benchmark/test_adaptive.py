@@ -16,14 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from rolecall.benchmark.cases import BenchCase, builtin_suites
-from rolecall.bootstrap import build_services
 from rolecall.providers.scripted import ScriptedUpstream
 from rolecall.services import Services
-from rolecall.settings import Settings
 
+from .inprocess import services_for
 from .scripting import WRONG, expert_rules
 
 CASES: list[BenchCase] = [c for s in builtin_suites() for c in s.cases]
@@ -68,13 +66,8 @@ def runtime(upstream: Any, tmp_path: Path) -> Iterator[Services]:
         },
         "endpoints": [{"provider": "p", "model": m, "id": m, "tools": True} for m in ACCURACY],
     }
-    config = tmp_path / "rolecall.yaml"
-    config.write_text(yaml.safe_dump(inventory))
-    built = build_services(
-        Settings(config=config, data_dir=tmp_path / "data", record_process=False)
-    )
-    yield built
-    asyncio.run(built.stop())
+    with services_for(inventory, tmp_path) as built:
+        yield built
 
 
 def _runs(runtime: Services, *runs: tuple[list[str], dict[str, Any]]) -> list[dict[str, Any]]:

@@ -9,12 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
-from rolecall.bootstrap import build_services
 from rolecall.providers.scripted import ScriptedUpstream
 from rolecall.services import Services
-from rolecall.settings import Settings
+
+from .inprocess import services_for
 
 DOWN = {"answer": "x", "fail": {"kind": "status", "status": 503}}
 BIASED = json.dumps({"winner": "A", "rationale": "The first answer is always better."})
@@ -55,13 +54,8 @@ def runtime(upstream: Any, tmp_path: Path) -> Iterator[Services]:
             {"provider": "p", "model": "biased-judge", "id": "biased-judge"},
         ],
     }
-    config = tmp_path / "rolecall.yaml"
-    config.write_text(yaml.safe_dump(inventory))
-    built = build_services(
-        Settings(config=config, data_dir=tmp_path / "data", record_process=False)
-    )
-    yield built
-    asyncio.run(built.stop())
+    with services_for(inventory, tmp_path) as built:
+        yield built
 
 
 def _suite(path: Path) -> Path:

@@ -87,6 +87,21 @@ def _requests(upstream: Any) -> int:
     return int(upstream.stats()["models"].get("slow", {}).get("requests", 0))
 
 
+def _run_cmd(suite: Path, *how: str) -> list[str]:
+    """`rolecall bench run` on ``suite``, one request at a time, without a judge."""
+    return [
+        *ROLECALL,
+        "bench",
+        "run",
+        *how,
+        "--suite",
+        str(suite),
+        "--concurrency",
+        "1",
+        "--no-judge",
+    ]
+
+
 def _kill_after_four_cases(cmd: list[str], env: dict[str, str], url: str) -> None:
     """Run ``cmd`` and kill -9 it once four graded cases are stored."""
     child = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -121,18 +136,7 @@ def test_kill_minus_nine_then_resume(tmp_path: Path, slow_upstream: Any) -> None
     env = _env(tmp_path, slow_upstream)
     url = env["ROLECALL_DATABASE_URL"]
     suite = _suite(tmp_path / "colours.jsonl")
-    cmd = [
-        *ROLECALL,
-        "bench",
-        "run",
-        "--full",
-        "--suite",
-        str(suite),
-        "--concurrency",
-        "1",
-        "--no-judge",
-    ]
-    _kill_after_four_cases(cmd, env, url)
+    _kill_after_four_cases(_run_cmd(suite, "--full"), env, url)
     time.sleep(0.3)  # let a request that was in flight reach the upstream's counters
     runs, before = _stored(url)
     asked_before = _requests(slow_upstream)
@@ -176,20 +180,8 @@ def test_kill_minus_nine_mid_adaptive_run_then_resume(tmp_path: Path, slow_upstr
     url = env["ROLECALL_DATABASE_URL"]
     suite = _suite(tmp_path / "colours.jsonl")
     budget = 9
-    cmd = [
-        *ROLECALL,
-        "bench",
-        "run",
-        "--quick",  # adaptive by default
-        "--max-cases",
-        str(budget),
-        "--suite",
-        str(suite),
-        "--concurrency",
-        "1",
-        "--no-judge",
-    ]
-    _kill_after_four_cases(cmd, env, url)
+    # --quick: adaptive by default
+    _kill_after_four_cases(_run_cmd(suite, "--quick", "--max-cases", str(budget)), env, url)
     time.sleep(0.3)
     runs, before = _stored(url)
     asked_before = _requests(slow_upstream)
