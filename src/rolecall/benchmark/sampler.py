@@ -93,6 +93,7 @@ class AdaptiveSampler:
         self.walks = {e: _Walk(self._free_strata()) for e in endpoints}
         self._pairs: dict[tuple[str, str, int, int], StopReason | None] = {}
         self._estimates: dict[str, tuple[int, Estimate | None]] = {}
+        self._pairable_keys: dict[tuple[tuple[str, int], ...], set[str]] = {}
         self._shuffle = {s.key: _hash(settings.seed, s.key) for s in slots}
         self._index = {s.key: i for i, s in enumerate(slots)}
         self._a = np.array([1.0 if s.discrimination is None else s.discrimination for s in slots])
@@ -184,10 +185,15 @@ class AdaptiveSampler:
         """The cases an open partner that no longer walks (an anchor, or an endpoint that
         stopped) has a score on: only those can settle the pair, so they go first. None (any
         case) when all open partners still walk (they will answer what this one does)."""
-        fixed = [f for f in partners if not self._walking(f)]
+        fixed = tuple(f for f in partners if not self._walking(f))
         if not fixed:
             return None
-        return set().union(*(self._scores(f).keys() for f in fixed))
+        # cached until the open fixed partners or their scores change (an endpoint stopped from
+        # outside may still record cases in flight): rebuilding it per pick is a pass over them
+        memo = tuple((f, len(self._scores(f))) for f in fixed)
+        if memo not in self._pairable_keys:
+            self._pairable_keys[memo] = set().union(*(self._scores(f).keys() for f in fixed))
+        return self._pairable_keys[memo]
 
     def _uncovered(self, walk: _Walk, facet: str) -> Stratum | None:
         """A stratum of the largest task (or bucket) the endpoint has no case of yet and can
