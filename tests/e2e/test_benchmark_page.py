@@ -21,8 +21,8 @@ from typing import Any
 
 import pytest
 
+from rolecall.benchmark.adaptive_report import STOPS
 from rolecall.benchmark.cases import builtin_suites
-from rolecall.cli.bench_view import STOPS
 from rolecall.providers.scripted import ScriptedUpstream
 from tests.integration.benchmark.scripting import JUDGE_DEFAULT, WRONG, expert_rules, judge_rules
 from tests.integration.gateway.harness import Gateway, openai_provider

@@ -15,7 +15,20 @@ from typing import Any
 from rolecall.benchmark.estimates import stratified
 from rolecall.benchmark.results import BenchResultRecord, BenchRunRecord
 
-__all__ = ["adaptive_summary"]
+__all__ = ["STOPS", "adaptive_summary"]
+
+# why an adaptive run stopped an endpoint, in words (`sampler.StopReason`); the CLI and the
+# console show the report's ``why``
+STOPS = {
+    "separated": "ranking settled (intervals separate)",
+    "tied": "tied with the others within the margin",
+    "settled": "ranking settled",
+    "precise": "estimate precise enough",
+    "case_budget": "case budget reached",
+    "exhausted": "every case answered",
+    "spend_cap": "spend cap reached",
+    "preflight": "failed its preflight",
+}
 
 Stratum = tuple[str, str]
 
@@ -40,7 +53,8 @@ def adaptive_summary(
         endpoints[endpoint] = {
             "cases_used": len(own),
             "cases_full": sum(sizes.values()),
-            "stopped": (outcome.get(endpoint) or {}).get("stopped"),
+            "stopped": (stopped := (outcome.get(endpoint) or {}).get("stopped")),
+            "why": STOPS.get(stopped, stopped) if stopped else "not finished",
             "estimate": _estimate(own, sizes, lambda s: True),
             "by_task": {
                 task: _estimate(own, sizes, lambda s, t=task: s[0] == t)

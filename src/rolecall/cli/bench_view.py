@@ -100,18 +100,6 @@ def _print_judge(out: Console, report: dict[str, Any]) -> None:
         )
 
 
-STOPS = {
-    "separated": "ranking settled (intervals separate)",
-    "tied": "tied with the others within the margin",
-    "settled": "ranking settled",
-    "precise": "estimate precise enough",
-    "case_budget": "case budget reached",
-    "exhausted": "every case answered",
-    "spend_cap": "spend cap reached",
-    "preflight": "failed its preflight",
-}
-
-
 def _adaptive_table(adaptive: dict[str, Any]) -> Table:
     """Cases each endpoint needed against the whole suite, why it stopped, and the suite-level
     estimate from its sample."""
@@ -125,12 +113,8 @@ def _adaptive_table(adaptive: dict[str, Any]) -> Table:
             if estimate is None
             else f"{estimate['mean']:.3f} [{estimate['ci_low']:.3f}, {estimate['ci_high']:.3f}]"
         )
-        stopped = entry["stopped"]
         table.add_row(
-            escape(endpoint),
-            f"{entry['cases_used']} of {entry['cases_full']}",
-            shown,
-            STOPS.get(stopped, stopped or "not finished"),
+            escape(endpoint), f"{entry['cases_used']} of {entry['cases_full']}", shown, entry["why"]
         )
     return table
 

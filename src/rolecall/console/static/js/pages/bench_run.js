@@ -26,26 +26,16 @@ export function judgeView(report) {
     kv(rows));
 }
 
-// Why an adaptive run stopped an endpoint: the wording of `rolecall bench show` (cli/bench_view.py)
-export const STOPS = {
-  separated: "ranking settled (intervals separate)",
-  tied: "tied with the others within the margin",
-  settled: "ranking settled",
-  precise: "estimate precise enough",
-  case_budget: "case budget reached",
-  exhausted: "every case answered",
-  spend_cap: "spend cap reached",
-  preflight: "failed its preflight",
-};
 const STOP_KIND = { spend_cap: "warn", preflight: "bad" };
 const BUCKETS = ["easy", "medium", "hard"];
 
 // A suite-level estimate from an adaptive sample: "0.712 [0.600, 0.820]", "–" without one.
 const estimateText = (q) => (q ? `${fmt.score(q.mean)} [${fmt.score(q.ci_low)}, ${fmt.score(q.ci_high)}]` : "–");
 
-function stopView(stopped) {
-  if (!stopped) return h("span", { class: "muted" }, "not finished");
-  return STOP_KIND[stopped] ? badge(STOPS[stopped] ?? stopped, STOP_KIND[stopped]) : STOPS[stopped] ?? stopped;
+// why an endpoint stopped: the report's words (benchmark/adaptive_report.py), a badge for the bad ones
+function stopView(e) {
+  if (!e.stopped) return h("span", { class: "muted" }, e.why);
+  return STOP_KIND[e.stopped] ? badge(e.why, STOP_KIND[e.stopped]) : e.why;
 }
 
 // An adaptive run: each endpoint answered only the cases of the whole suite its ranking needed;
@@ -63,7 +53,7 @@ export function adaptiveView(adaptive) {
       { key: "cases_used", label: "Cases used", render: (r) => `${fmt.int(r.cases_used)} of ${fmt.int(r.cases_full)} (${r.cases_full ? fmt.pct(r.cases_used / r.cases_full, 0) : "–"} of the full suite)` },
       { key: "estimate", label: "Suite estimate [95% CI]", render: (r) => h("span", { class: "mono bench-adaptive-estimate" }, estimateText(r.estimate)) },
       buckets.map((b) => ({ key: b, label: b, render: (r) => h("span", { class: "mono" }, estimateText(r.by_bucket?.[b])) })),
-      { key: "stopped", label: "Stopped because", wrap: true, render: (r) => h("span", { class: "bench-adaptive-stop" }, stopView(r.stopped)) },
+      { key: "stopped", label: "Stopped because", wrap: true, render: (r) => h("span", { class: "bench-adaptive-stop" }, stopView(r)) },
     ].flat(), rows, { empty: "No endpoints in this run", rowClass: () => "bench-adaptive-endpoint" }));
 }
 
