@@ -1,13 +1,16 @@
 """Canaries: a few benchmark cases re-run on a schedule, compared with each endpoint's history.
 
 Owns `Canaries` and `rotating_cases`. Every ``every_s`` seconds, on the one process that leads
-the deployment's background work (`rolecall.cluster.leader`), a ``canary`` benchmark run takes
-``per_bucket`` cases of each difficulty bucket — a different slice each round, by the round's
-number, so the whole suite is covered over time and every replica would pick the same — and
-runs them on each endpoint through the process's `BenchHub` (graded as any run; its spend capped
-by ``max_usd_per_round``; skipped while another run is active). Then each endpoint's canary
-results since its latest non-canary run are paired with the same cases' latest scores before it,
-and `rolecall.profiles.drift.canary_drop` decides; a drop opens an alarm on the endpoint
+the deployment's background work (`rolecall.cluster.leader`), a ``canary`` benchmark run checks
+each endpoint through the process's `BenchHub` (graded as any run; its spend capped by
+``max_usd_per_round``; skipped while another run is active). Adaptive (the default), it takes up
+to ``3 × per_bucket`` cases, those with history first, and stops an endpoint once its change
+against its own quick and full history is clear; fixed, it takes ``per_bucket`` cases of each
+difficulty bucket — a different slice each round, by the round's number, so the whole suite is
+covered over time and every replica would pick the same. Then each endpoint's newest canary
+results since its latest non-canary run (rounds taken newest first until ``min_pairs`` cases
+pair) are paired with the same cases' latest scores before it, and
+`rolecall.profiles.drift.canary_drop` decides; a drop opens an alarm on the endpoint
 (`DriftWatch.raise_alarm`, metric ``canary``), which demotes it until a full benchmark.
 """
 
